@@ -1,0 +1,16 @@
+// Audit event shapes (SPEC §8). The writer adds seq, ts, prev and hash.
+
+export type AuditEvent =
+  | { type: `grant.${'requested' | 'approved' | 'denied' | 'activated' | 'extended' | 'revoked' | 'expired'}`; actor?: string; requestId?: string; grantId?: string; identity?: string; target?: string; access?: string; reason?: string; expiresAt?: string; [k: string]: unknown }
+  | { type: 'session.started'; session: string; grant: string; identity: string; target: string; database: string; protocol: string; client: string }
+  | { type: 'session.ended'; session: string; grant: string; identity: string; reason: string; duration_ms: number }
+  | { type: 'statement'; session: string; grant: string; identity: string; target: string; database: string; text: string; kind: string; action: string; rules: string[]; duration_ms?: number; rows?: number }
+  | { type: `review.${'requested' | 'approved' | 'denied'}`; review: string; grant?: string; actor?: string; [k: string]: unknown }
+  | { type: 'auth.failed'; protocol: string; login: string; client: string; reason: string }
+  | { type: `admin.${string}`; actor: string; [k: string]: unknown };
+
+/** Anything that records audit events. Implementations must not lose an event they returned from. */
+export interface AuditSink {
+  record(event: AuditEvent): void;
+  close(): Promise<void>;
+}

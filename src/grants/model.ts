@@ -1,0 +1,104 @@
+// Access requests, grants and reviews as stored; the GrantStore interface both stores implement.
+import type { AccessLevel } from '../rules/types.js';
+
+export interface Identity {
+  name: string;
+  groups: string[];
+}
+
+export type RequestStatus = 'pending' | 'active' | 'denied' | 'expired' | 'revoked';
+
+export interface Approval {
+  by: string;
+  at: string;
+  decision: 'approve' | 'deny';
+  comment?: string;
+}
+
+export interface AccessRequest {
+  id: string;
+  requester: string;
+  requesterGroups: string[];
+  target: string;
+  access: AccessLevel;
+  databases: string[];
+  ttlMs: number;
+  reason: string;
+  status: RequestStatus;
+  policy: string;
+  approvalsRequired: number;
+  approvers: string[];
+  approvals: Approval[];
+  createdAt: string;
+  decidedAt?: string;
+  grantId?: string;
+  /** true once the password was shown; a second credentials call gets 410 */
+  credentialsIssued: boolean;
+  alert: boolean;
+}
+
+/**
+ * Password verifiers: the only form in which a grant's password is kept. Defends against a stolen
+ * store yielding usable passwords: none of these is the password, and the SCRAM verifier is salted.
+ */
+export interface Verifiers {
+  /** RFC 5803 form: SCRAM-SHA-256$<iterations>:<salt b64>$<StoredKey b64>:<ServerKey b64> */
+  scramSha256: string;
+  /** hex SHA1(SHA1(password)) for mysql_native_password */
+  mysqlNative: string;
+  /** hex SHA256(SHA256(password)) for caching_sha2_password */
+  cachingSha2: string;
+}
+
+export type GrantStatus = 'active' | 'expired' | 'revoked';
+
+export interface Grant {
+  id: string;
+  requestId: string;
+  identity: string;
+  groups: string[];
+  target: string;
+  access: AccessLevel;
+  databases: string[];
+  login: string;
+  /** absent until the password has been issued (approval flow issues it on the credentials call) */
+  verifiers?: Verifiers;
+  activatedAt: string;
+  expiresAt: string;
+  status: GrantStatus;
+  endedAt?: string;
+  endedBy?: string;
+}
+
+export interface ReviewRecord {
+  id: string;
+  grantId: string;
+  identity: string;
+  target: string;
+  text: string;
+  ruleIds: string[];
+  status: 'pending' | 'approved' | 'denied' | 'used' | 'expired';
+  createdAt: string;
+  decidedAt?: string;
+  decidedBy?: string;
+  /** an approved review lets the statement pass once until this instant */
+  validUntil?: string;
+}
+
+/** Where requests, grants and reviews live. Two implementations: embedded (SQLite file) and redis. */
+export interface GrantStore {
+  readonly kind: 'embedded' | 'redis';
+  putRequest(r: AccessRequest): Promise<void>;
+  getRequest(id: string): Promise<AccessRequest | undefined>;
+  listRequests(filter?: { status?: RequestStatus; requester?: string }): Promise<AccessRequest[]>;
+  putGrant(g: Grant): Promise<void>;
+  getGrant(id: string): Promise<Grant | undefined>;
+  getGrantByLogin(login: string): Promise<Grant | undefined>;
+  listGrants(filter?: { status?: GrantStatus }): Promise<Grant[]>;
+  putReview(r: ReviewRecord): Promise<void>;
+  getReview(id: string): Promise<ReviewRecord | undefined>;
+  listReviews(filter?: { status?: ReviewRecord['status'] }): Promise<ReviewRecord[]>;
+  /** true when the store can take writes (Redis reachable); shown in /readyz */
+  ready(): boolean;
+  close(): Promise<void>;
+}

@@ -1,0 +1,33 @@
+// Every prom-client metric of SPEC §7, declared here and nowhere else. Label values are bounded:
+// never SQL text or logins.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  return {
+    registry,
+    clientConnectionsActive: new Gauge({ name: 'dbwarden_client_connections_active', help: 'Client connections currently open', labelNames: ['protocol', 'target'] as const, registers: r }),
+    sessionsTotal: new Counter({ name: 'dbwarden_sessions_total', help: 'Client sessions by outcome of login', labelNames: ['protocol', 'target', 'outcome'] as const, registers: r }),
+    sessionTerminations: new Counter({ name: 'dbwarden_session_terminations_total', help: 'Sessions ended by the broker, by reason', labelNames: ['reason'] as const, registers: r }),
+    statementsTotal: new Counter({ name: 'dbwarden_statements_total', help: 'Client statements checked, by decided action', labelNames: ['protocol', 'target', 'action'] as const, registers: r }),
+    ruleMatches: new Counter({ name: 'dbwarden_rule_matches_total', help: 'Rule matches by rule id and action', labelNames: ['rule', 'action'] as const, registers: r }),
+    parseFailures: new Counter({ name: 'dbwarden_parse_failures_total', help: 'Statements the SQL parser could not read', labelNames: ['dialect'] as const, registers: r }),
+    statementCheckSeconds: new Histogram({
+      name: 'dbwarden_statement_check_seconds', help: 'Parse + evaluate time per client text (cache misses and hits)', labelNames: ['dialect'] as const, registers: r,
+      buckets: [0.000001, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1],
+    }),
+    statementCacheHits: new Counter({ name: 'dbwarden_statement_cache_hits_total', help: 'Decision cache hits', registers: r }),
+    statementCacheMisses: new Counter({ name: 'dbwarden_statement_cache_misses_total', help: 'Decision cache misses', registers: r }),
+    grantsActive: new Gauge({ name: 'dbwarden_grants_active', help: 'Active grants', labelNames: ['target', 'access'] as const, registers: r }),
+    grantRequests: new Counter({ name: 'dbwarden_grant_requests_total', help: 'Access requests by resulting status', labelNames: ['status'] as const, registers: r }),
+    upstreamConnectSeconds: new Histogram({
+      name: 'dbwarden_upstream_connect_seconds', help: 'Time to connect and authenticate upstream', labelNames: ['target'] as const, registers: r,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    }),
+    bytesTotal: new Counter({ name: 'dbwarden_bytes_total', help: 'Bytes relayed', labelNames: ['protocol', 'direction'] as const, registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

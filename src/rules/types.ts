@@ -1,0 +1,42 @@
+// Rule and Decision types: the contract between the rule engine and the protocol modules.
+import type { Dialect, StatementFacts } from '../sql/facts.js';
+
+export const ACTIONS = ['allow', 'warn', 'mask', 'review', 'block'] as const;
+export type Action = (typeof ACTIONS)[number];
+/** Strength order used when several rules match: block > review > mask > warn > allow. */
+export const ACTION_STRENGTH: Record<Action, number> = { allow: 0, warn: 1, mask: 2, review: 3, block: 4 };
+
+export const MASKS = ['redact', 'partial', 'email', 'hash', 'null'] as const;
+export type MaskKind = (typeof MASKS)[number];
+
+export type AccessLevel = 'read' | 'write' | 'admin';
+
+/** Who is running the statement, fixed for the life of a session. */
+export interface EvalContext {
+  dialect: Dialect;
+  access: AccessLevel;
+  target: string;
+  groups: string[];
+}
+
+export interface RuleMatch {
+  id: string;
+  ruleset: string;
+  action: Action;
+  message: string;
+  mask?: MaskKind;
+  /** index into Decision.statements of the statement that matched */
+  statement: number;
+}
+
+/**
+ * The result of checking one client text. Evaluated in a fixed order by the protocol module:
+ * block/review → refuse the whole text; mask → forward and rewrite rows; warn → notice then forward;
+ * allow → forward the same bytes.
+ */
+export interface Decision {
+  action: Action;
+  /** every matched rule (all are audited); `rules[0]` is the one that decided when action != allow */
+  rules: RuleMatch[];
+  statements: StatementFacts[];
+}

@@ -1,0 +1,57 @@
+// Statement facts: what the rule engine knows about one statement, independent of dialect.
+
+export type Dialect = 'postgres' | 'mysql';
+
+export const STATEMENT_KINDS = [
+  'select', 'insert', 'update', 'delete', 'merge', 'copy', 'create', 'alter', 'drop', 'truncate',
+  'grant', 'revoke', 'set', 'show', 'transaction', 'call', 'do', 'prepare', 'execute', 'explain',
+  'load', 'other', 'unparsed',
+] as const;
+export type StatementKind = (typeof STATEMENT_KINDS)[number];
+
+export const EFFECTS = ['read', 'write', 'ddl', 'dcl', 'admin', 'dynamic', 'file', 'session'] as const;
+export type Effect = (typeof EFFECTS)[number];
+
+export type WhereStatus = 'absent' | 'always-true' | 'present';
+export type LimitStatus = 'absent' | 'present';
+
+export interface TableRef {
+  /** schema.table (PostgreSQL, schema omitted when unqualified) or db.table (MySQL) */
+  name: string;
+  op: 'read' | 'write' | 'ddl';
+}
+
+export interface StatementFacts {
+  kind: StatementKind;
+  /** object type for DDL/DCL: table, index, view, schema, database, function, role, user, … */
+  object?: string;
+  effects: Effect[];
+  tables: TableRef[];
+  /** columns read, as table.column or schema.table.column where known, else column */
+  columns: string[];
+  /** functions called anywhere in the statement, lower-case, schema-qualified if written so */
+  functions: string[];
+  /** only for update/delete (and merge): null elsewhere */
+  where: WhereStatus | null;
+  limit: LimitStatus | null;
+  /** true for statements found inside another one (CTE body, EXPLAIN ANALYZE target, PREPARE body) */
+  nested: boolean;
+  /** the statement was one of several in the text */
+  multiStatement: boolean;
+  /** 0-based index of the top-level statement this one belongs to */
+  index: number;
+  /** parser error for kind 'unparsed' */
+  error?: string;
+}
+
+/** How the text must be read; session settings change this. */
+export interface ReadOptions {
+  /** PostgreSQL standard_conforming_strings (default on) */
+  standardConformingStrings?: boolean;
+  /** MySQL: upstream server version as a number like 101105 (10.11.5), for /*!NNNNN gates */
+  serverVersion?: number;
+  /** MySQL sql_mode flags that change lexing */
+  ansiQuotes?: boolean;
+  noBackslashEscapes?: boolean;
+  mariadb?: boolean;
+}
