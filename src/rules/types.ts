@@ -25,6 +25,8 @@ export interface RuleMatch {
   action: Action;
   message: string;
   mask?: MaskKind;
+  /** the rule's `when.columns` globs, so a row masker knows which result columns to rewrite */
+  columns?: string[];
   /** index into Decision.statements of the statement that matched */
   statement: number;
 }

@@ -42,6 +42,10 @@ export interface StatementFacts {
   index: number;
   /** parser error for kind 'unparsed' */
   error?: string;
+  /** source text of a top-level statement (trimmed), for audit; nested facts leave it out */
+  text?: string;
+  /** ALTER that removes data or integrity: DROP COLUMN / DROP CONSTRAINT / DROP ATTRIBUTE */
+  drops?: boolean;
 }
 
 /** How the text must be read; session settings change this. */

@@ -1,0 +1,160 @@
+// AuditFile: the AuditSink that appends hash-chained JSON lines (SPEC §8) and mirrors each event to pino.
+//
+// Defends against: silent edits of the trail (each line hashes its content and the previous line's hash),
+// losing an event on a crash (synchronous write before record() returns), and secrets in the trail (fields
+// named like secrets are dropped, whatever the caller passes).
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { silentLogger, type Logger } from '../log.js';
+import { canonicalLine, GENESIS_HASH, RESERVED_FIELDS, sha256Hex } from './chain.js';
+import type { AuditEvent, AuditSink } from './events.js';
+
+export interface AuditLine {
+  seq: number;
+  ts: string;
+  type: string;
+  prev: string;
+  hash: string;
+  [k: string]: unknown;
+}
+
+export interface AuditFileOptions {
+  /**
+   * fsync after every line. Not needed for a process crash (kill -9): the kernel already holds the
+   * bytes when writeSync returns. Needed only to survive power loss or a kernel crash; costs a disk flush per event.
+   */
+  fsync?: boolean;
+}
+
+const SECRET_KEY = /^(password|passwd|token|secret|authorization|verifiers?)$/i;
+const TAIL_CHUNK = 64 * 1024;
+
+/** Copies an event into plain JSON data without secret-named fields at any depth. */
+function scrub(value: unknown, depth = 0): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (value === null || typeof value !== 'object') return typeof value === 'function' ? undefined : value;
+  if (depth > 16) return '[too deep]';
+  if (Array.isArray(value)) return value.map((x) => scrub(x, depth + 1) ?? null);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (SECRET_KEY.test(k)) continue;
+    const s = scrub(v, depth + 1);
+    if (s !== undefined) out[k] = s;
+  }
+  return out;
+}
+
+/** Absolute position of the last '\n' before `before` (exclusive), or -1. */
+function lastNewline(fd: number, before: number): number {
+  const buf = Buffer.alloc(TAIL_CHUNK);
+  let pos = before;
+  while (pos > 0) {
+    const len = Math.min(TAIL_CHUNK, pos);
+    pos -= len;
+    readSync(fd, buf, 0, len, pos);
+    const i = buf.subarray(0, len).lastIndexOf(0x0a);
+    if (i >= 0) return pos + i;
+  }
+  return -1;
+}
+
+/** Reads the last complete line; truncates a torn tail left by a crash in the middle of a write. */
+function readTail(fd: number, path: string, logger: Logger): string | undefined {
+  const size = fstatSync(fd).size;
+  const lastNl = lastNewline(fd, size);
+  if (lastNl !== size - 1) {
+    // A torn tail is a write whose record() never returned, so no caller was promised it: dropping it
+    // keeps the chain verifiable and loses nothing that was acknowledged.
+    logger.warn({ path, droppedBytes: size - lastNl - 1 }, 'audit file ends in a torn line (crash during a write); truncating it');
+    ftruncateSync(fd, lastNl + 1);
+  }
+  if (lastNl < 0) return undefined;
+  const start = lastNewline(fd, lastNl) + 1;
+  const line = Buffer.alloc(lastNl - start);
+  readSync(fd, line, 0, line.length, start);
+  return line.toString('utf8');
+}
+
+export class AuditFile implements AuditSink {
+  private fd: number | undefined;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    private seq: number,
+    private prev: string,
+    private readonly logger: Logger,
+    private readonly fsync: boolean,
+  ) {
+    this.fd = fd;
+  }
+
+  /** Opens (or creates) the file and continues its chain. Throws if the last line is not a chain line. */
+  static open(path: string, logger: Logger = silentLogger, options: AuditFileOptions = {}): AuditFile {
+    // 0700/0600: the trail holds statement texts (possibly personal data) and must not be world-readable.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const rw = openSync(path, 'a+', 0o600);
+    let seq = 0;
+    let prev = GENESIS_HASH;
+    try {
+      const tail = readTail(rw, path, logger);
+      if (tail !== undefined) {
+        let parsed: Partial<AuditLine>;
+        try {
+          parsed = JSON.parse(tail) as Partial<AuditLine>;
+        } catch {
+          throw new Error(`audit file ${path}: last line is not JSON; run \`dbwarden audit verify ${path}\``);
+        }
+        if (!Number.isInteger(parsed.seq) || typeof parsed.hash !== 'string' || !/^[0-9a-f]{64}$/.test(parsed.hash)) {
+          throw new Error(`audit file ${path}: last line has no seq/hash; run \`dbwarden audit verify ${path}\``);
+        }
+        seq = parsed.seq!;
+        prev = parsed.hash;
+      }
+    } finally {
+      closeSync(rw);
+    }
+    // 'a': every write lands at the current end even if something else appended meanwhile.
+    const fd = openSync(path, 'a', 0o600);
+    return new AuditFile(path, fd, seq, prev, logger, options.fsync ?? false);
+  }
+
+  /** The sequence number of the last line written (0 for an empty file). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** The hash of the last line written: worth keeping elsewhere as an anchor for the chain. */
+  get lastHash(): string {
+    return this.prev;
+  }
+
+  /** Appends one line synchronously; when this returns the line is in the file. Returns what was written. */
+  record(event: AuditEvent): AuditLine {
+    if (this.fd === undefined) throw new Error(`audit file ${this.path} is closed; event ${event.type} not recorded`);
+    const fields = scrub(event) as Record<string, unknown>;
+    const line: Record<string, unknown> = { seq: this.seq + 1, ts: new Date().toISOString(), type: event.type };
+    for (const [k, v] of Object.entries(fields)) if (!RESERVED_FIELDS.has(k)) line[k] = v;
+    line.prev = this.prev;
+    const canonical = canonicalLine(line);
+    const hash = sha256Hex(canonical);
+    const bytes = Buffer.from(`${canonical.slice(0, -1)},"hash":"${hash}"}\n`, 'utf8');
+    let off = 0;
+    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    if (this.fsync) fsyncSync(this.fd);
+    this.seq += 1;
+    this.prev = hash;
+    const written = { ...line, hash } as AuditLine;
+    this.logger.info({ audit: written }, event.type);
+    return written;
+  }
+
+  async close(): Promise<void> {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    if (this.fsync) fsyncSync(fd);
+    closeSync(fd);
+  }
+}

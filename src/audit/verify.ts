@@ -1,0 +1,84 @@
+// verifyAuditFile: walks the audit hash chain and reports the first line that was edited, removed, inserted or moved.
+//
+// What it proves: every line is unchanged and in place relative to its predecessors. What it cannot prove
+// alone: that nothing was cut from the end, or that the whole chain was not rewritten from some line on;
+// compare `lastHash` with an anchor kept elsewhere (each event's hash also goes to the pino log).
+import { closeSync, openSync, readSync } from 'node:fs';
+import { canonicalLine, GENESIS_HASH, sha256Hex } from './chain.js';
+
+export interface AuditVerifyResult {
+  ok: boolean;
+  /** lines read (all of them, also past a break) */
+  count: number;
+  /** seq found on the first broken line (the expected seq when the line has none) */
+  firstBrokenSeq?: number;
+  /** 1-based line number of the first broken line */
+  firstBrokenLine?: number;
+  reason?: string;
+  /** hash of the last line when the chain verifies */
+  lastHash?: string;
+}
+
+const CHUNK = 1024 * 1024;
+
+/** Yields the file's lines (without '\n') reading 1 MiB at a time, so a large trail needs little memory. */
+function* lines(path: string): Generator<string> {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(CHUNK);
+    let rest = Buffer.alloc(0);
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      let data = Buffer.concat([rest, buf.subarray(0, n)]);
+      let nl: number;
+      while ((nl = data.indexOf(0x0a)) >= 0) {
+        yield data.subarray(0, nl).toString('utf8');
+        data = data.subarray(nl + 1);
+      }
+      rest = Buffer.from(data);
+    }
+    if (rest.length > 0) yield rest.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function check(text: string, expectedSeq: number, prev: string): { seq?: number; hash?: string; reason?: string } {
+  let line: unknown;
+  try {
+    line = JSON.parse(text);
+  } catch {
+    return { reason: text.trim() === '' ? 'empty line' : 'line is not JSON' };
+  }
+  if (line === null || typeof line !== 'object' || Array.isArray(line)) return { reason: 'line is not a JSON object' };
+  const l = line as Record<string, unknown>;
+  const seq = Number.isInteger(l.seq) ? (l.seq as number) : undefined;
+  if (seq === undefined) return { reason: 'line has no integer seq' };
+  if (seq !== expectedSeq) return { seq, reason: `seq ${seq} where ${expectedSeq} was expected (line removed, inserted or moved)` };
+  if (typeof l.ts !== 'string' || typeof l.type !== 'string') return { seq, reason: 'line lacks ts or type' };
+  if (l.prev !== prev) return { seq, reason: 'prev does not match the previous line hash' };
+  if (typeof l.hash !== 'string') return { seq, reason: 'line has no hash' };
+  const hash = sha256Hex(canonicalLine(l));
+  if (hash !== l.hash) return { seq, reason: 'hash does not match the line content (line edited)' };
+  return { seq, hash };
+}
+
+/** Verifies the whole file. A missing file throws (ENOENT); everything inside the file is reported, not thrown. */
+export function verifyAuditFile(path: string): AuditVerifyResult {
+  let count = 0;
+  let prev = GENESIS_HASH;
+  let broken: Pick<AuditVerifyResult, 'firstBrokenSeq' | 'firstBrokenLine' | 'reason'> | undefined;
+  for (const text of lines(path)) {
+    count += 1;
+    if (broken) continue;
+    const r = check(text, count, prev);
+    if (r.reason !== undefined) {
+      broken = { firstBrokenLine: count, firstBrokenSeq: r.seq ?? count, reason: r.reason };
+      continue;
+    }
+    prev = r.hash!;
+  }
+  if (broken) return { ok: false, count, ...broken };
+  return { ok: true, count, lastHash: count > 0 ? prev : undefined };
+}

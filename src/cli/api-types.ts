@@ -1,0 +1,66 @@
+// The admin API's JSON objects as the CLI reads them (only the fields it prints; the rest passes through --json).
+
+export interface ApiRequest {
+  id: string;
+  requester: string;
+  target: string;
+  access: string;
+  databases: string[];
+  ttlMs: number;
+  reason: string;
+  status: string;
+  approvalsRequired: number;
+  approvals: { by: string; decision: string; comment?: string }[];
+  createdAt: string;
+  grantId?: string;
+}
+
+export interface ApiGrant {
+  id: string;
+  identity: string;
+  target: string;
+  access: string;
+  databases: string[];
+  login: string;
+  password?: string;
+  activatedAt: string;
+  expiresAt: string;
+  status: string;
+}
+
+export interface ApiCredentials {
+  grantId: string;
+  login: string;
+  password: string;
+  expiresAt: string;
+}
+
+export interface ApiSession {
+  id: string;
+  grantId: string;
+  identity: string;
+  login?: string;
+  target: string;
+  database: string;
+  protocol: string;
+  client: string;
+  startedAt: string;
+  expiresAt?: string;
+  instance: string;
+}
+
+export interface ApiReview {
+  id: string;
+  grantId: string;
+  identity: string;
+  target: string;
+  text: string;
+  ruleIds: string[];
+  status: string;
+  createdAt: string;
+}
+
+export interface ApiInfo {
+  listen: { postgres?: string; mysql?: string };
+  targets: Record<string, { protocol: 'postgres' | 'mysql'; databases: string[] }>;
+}

@@ -1,0 +1,297 @@
+// The dbwarden.yaml schema (SPEC §2): strict objects, defaults, and cross-field checks with clear messages.
+import { posix } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { parseHostPort } from './host-port.js';
+
+export const ACCESS_LEVELS = ['read', 'write', 'admin'] as const;
+
+/**
+ * Target and identity names end up in metrics labels, URLs and temporary logins, so they are kept to a
+ * plain alphabet; ':' is excluded because "group:x" marks a group in requester lists.
+ */
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const NAME_RULE = 'letters, digits, "_", "." and "-" (starting with a letter or digit, at most 63 characters)';
+
+const nonEmpty = z.string().min(1);
+
+const listenAddress = z.string().superRefine((value, ctx) => {
+  const parsed = parseHostPort(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
+const durationString = z.string().superRefine((value, ctx) => {
+  try {
+    parseDuration(value);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+
+/** "*", "group:<group>" or an identity name. */
+const principal = z
+  .string()
+  .regex(/^(\*|group:[^\s:]+|[A-Za-z0-9][A-Za-z0-9_.-]{0,62})$/, 'expected "*", "group:<name>" or an identity name');
+
+const ListenSchema = z.strictObject({
+  /** PostgreSQL wire-protocol listener; omit to disable PostgreSQL clients. */
+  postgres: listenAddress.optional(),
+  /** MySQL wire-protocol listener; omit to disable MySQL clients. */
+  mysql: listenAddress.optional(),
+  /** HTTP admin API, /metrics, /healthz and /readyz. */
+  admin: listenAddress.default('127.0.0.1:7080'),
+});
+
+const ClientTlsSchema = z.strictObject({
+  /** PEM certificate presented to clients; with keyFile. Without both, a self-signed pair is generated into state.dir. */
+  certFile: nonEmpty.optional(),
+  /** PEM private key for certFile. */
+  keyFile: nonEmpty.optional(),
+  /** prefer: offer TLS; require: refuse clients that do not upgrade; disable: never offer it. */
+  clients: z.enum(['prefer', 'require', 'disable']).default('prefer'),
+});
+
+const StateSchema = z.strictObject({
+  /** Folder for the embedded store, the audit file and generated certificates. */
+  dir: nonEmpty.default('./.dbwarden'),
+  /** embedded: one node, SQLite file in dir; redis: shared by several broker instances. */
+  store: z.enum(['embedded', 'redis']).default('embedded'),
+  /** Redis URL (redis:// or rediss://), required when store is redis. */
+  redis: z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL').optional(),
+});
+
+const AuditSchema = z.strictObject({
+  /** Hash-chained JSON-lines file; default <state.dir>/audit.jsonl. */
+  file: nonEmpty.optional(),
+  /** full: statement text as sent; normalized: literals replaced by placeholders (keeps data out of the audit). */
+  statementText: z.enum(['full', 'normalized']).default('full'),
+});
+
+const RoleSchema = z.strictObject({
+  /** Upstream user the broker logs in as for this access level. */
+  user: nonEmpty,
+  /** Upstream password; use ${ENV} rather than writing it into the file. Never shown to users or logged. */
+  password: z.string().optional(),
+});
+
+const RolesSchema = z.strictObject({
+  /** Upstream credentials for read grants. */
+  read: RoleSchema.optional(),
+  /** Upstream credentials for write grants. */
+  write: RoleSchema.optional(),
+  /** Upstream credentials for admin grants. */
+  admin: RoleSchema.optional(),
+});
+
+const TargetSchema = z
+  .strictObject({
+    /** Wire protocol of the upstream database; clients use the listener of the same protocol. */
+    protocol: z.enum(['postgres', 'mysql']),
+    /** Upstream host name or address. */
+    host: nonEmpty,
+    /** Upstream port; default 5432 for postgres, 3306 for mysql. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Databases grants may name; the first is the default when a request names none. */
+    databases: z.array(nonEmpty).min(1),
+    /** TLS towards the upstream: disable | prefer | require | verify-full (checks certificate and name). */
+    tls: z.enum(['disable', 'prefer', 'require', 'verify-full']).default('prefer'),
+    /** PEM CA bundle used to verify the upstream certificate (verify-full); default: the system CAs. */
+    caFile: nonEmpty.optional(),
+    /** Name expected in the upstream certificate when it differs from host. */
+    serverName: nonEmpty.optional(),
+    /** Rule sets applied to every statement on this target. */
+    rulesets: z.array(nonEmpty).default(['safe-defaults']),
+    /** Grant access level → upstream credentials. A level without a role cannot be granted here. */
+    roles: RolesSchema.prefault({}),
+  })
+  .transform((t) => ({ ...t, port: t.port ?? (t.protocol === 'postgres' ? 5432 : 3306) }));
+
+const IdentitySchema = z.strictObject({
+  /** Hex sha256 of the identity's API token (`dbwarden token new` prints both); the token itself is never stored. */
+  tokenSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex characters (the sha256 of the token)'),
+  /** Groups for "group:<name>" in access policies and for rule conditions. */
+  groups: z.array(nonEmpty).default([]),
+});
+
+const PolicySchema = z.strictObject({
+  /** Shown in requests and audit events; unique. */
+  name: nonEmpty,
+  /** Who may request: "*", an identity name or "group:<name>". */
+  requesters: z.array(principal).min(1),
+  /** Target names this policy covers, or "*". */
+  targets: z.array(nonEmpty).min(1).default(['*']),
+  /** When given, a request's databases must all be in this list. */
+  databases: z.array(nonEmpty).min(1).optional(),
+  /** Access levels this policy grants. */
+  access: z.array(z.enum(ACCESS_LEVELS)).min(1),
+  /** Longest grant (including extensions), e.g. 30m, 8h. */
+  maxTtl: durationString,
+  /** Distinct approvals needed; 0 activates at once. */
+  approvals: z.number().int().min(0).max(10),
+  /** Who may approve: "*", an identity name or "group:<name>"; never the requester. */
+  approvers: z.array(principal).default([]),
+  /** Notify webhooks when this policy grants access (break-glass). */
+  alert: z.boolean().default(false),
+});
+
+const WebhookSchema = z.strictObject({
+  /** http(s) URL that receives a JSON POST per event. */
+  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+  /** Event types to send, e.g. request.created, grant.activated, statement.blocked; "*" for all. */
+  events: z.array(nonEmpty).min(1),
+  /** Shared secret used to sign each body (HMAC-SHA256), so receivers can reject forged calls. */
+  secret: nonEmpty.optional(),
+});
+
+const NotifySchema = z.strictObject({
+  /** Webhooks called on audit events. */
+  webhooks: z.array(WebhookSchema).default([]),
+});
+
+const LogSchema = z.strictObject({
+  /** pino level for stdout logs. */
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+});
+
+const LimitsSchema = z.strictObject({
+  /** Largest client query text accepted (bytes); bigger messages close the connection. */
+  maxQueryBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  /** Entries in the per-process statement decision cache; 0 disables it. */
+  statementCacheSize: z.number().int().min(0).default(10_000),
+  /** Delay before answering a failed login; slows password guessing. */
+  authFailureDelayMs: z.number().int().min(0).max(60_000).default(250),
+});
+
+const BrokerSchema = z.strictObject({
+  /** Name of this broker instance in session listings; default: hostname and pid. */
+  instanceId: nonEmpty.optional(),
+});
+
+const BaseSchema = z.strictObject({
+  /** Listen addresses ("host:port"). */
+  listen: ListenSchema.prefault({}),
+  /** Client-facing TLS. */
+  tls: ClientTlsSchema.prefault({}),
+  /** Where durable state lives. */
+  state: StateSchema.prefault({}),
+  /** Audit trail. */
+  audit: AuditSchema.prefault({}),
+  /** Folder of rule files. */
+  rules: nonEmpty.default('./rules'),
+  /** Upstream databases by name. */
+  targets: z.record(z.string(), TargetSchema).default({}),
+  /** Admin API callers by name. */
+  identities: z.record(z.string(), IdentitySchema).default({}),
+  /** Access policies; the first one matching a request decides, no match refuses it. */
+  access: z.array(PolicySchema).default([]),
+  /** Outgoing notifications. */
+  notify: NotifySchema.optional(),
+  /** Logging. */
+  log: LogSchema.prefault({}),
+  /** Resource limits. */
+  limits: LimitsSchema.prefault({}),
+  /** This broker instance. */
+  broker: BrokerSchema.prefault({}),
+});
+
+type Base = z.output<typeof BaseSchema>;
+
+/** Cross-field checks that one field cannot express; each issue points at the field to fix. */
+function checkConsistency(c: Base, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+  if (c.state.store === 'redis' && !c.state.redis) issue(['state', 'redis'], 'required when state.store is redis');
+  if (Boolean(c.tls.certFile) !== Boolean(c.tls.keyFile)) {
+    issue(['tls', c.tls.certFile ? 'keyFile' : 'certFile'], 'certFile and keyFile go together');
+  }
+
+  const seen = new Map<string, string>();
+  for (const proto of ['postgres', 'mysql', 'admin'] as const) {
+    const addr = c.listen[proto];
+    if (!addr) continue;
+    const hp = parseHostPort(addr);
+    if (typeof hp === 'string' || hp.port === 0) continue;
+    const key = `${hp.host}:${hp.port}`;
+    const other = seen.get(key);
+    if (other) issue(['listen', proto], `same address as listen.${other}`);
+    else seen.set(key, proto);
+  }
+
+  const targetNames = Object.keys(c.targets);
+  for (const name of targetNames) {
+    if (!NAME_PATTERN.test(name)) issue(['targets', name], `target name must use ${NAME_RULE}`);
+  }
+  for (const name of Object.keys(c.identities)) {
+    if (!NAME_PATTERN.test(name)) issue(['identities', name], `identity name must use ${NAME_RULE}`);
+  }
+
+  const policyNames = new Set<string>();
+  c.access.forEach((p, i) => {
+    const at = (...rest: (string | number)[]) => ['access', i, ...rest];
+    if (policyNames.has(p.name)) issue(at('name'), `duplicate policy name "${p.name}"`);
+    policyNames.add(p.name);
+
+    const checkPrincipals = (field: 'requesters' | 'approvers') =>
+      p[field].forEach((who, j) => {
+        if (who !== '*' && !who.startsWith('group:') && !(who in c.identities)) {
+          issue(at(field, j), `unknown identity "${who}" (not under identities)`);
+        }
+      });
+    checkPrincipals('requesters');
+    checkPrincipals('approvers');
+
+    const wildcard = p.targets.includes('*');
+    p.targets.forEach((t, j) => {
+      if (t !== '*' && !(t in c.targets)) issue(at('targets', j), `unknown target "${t}"`);
+    });
+    const covered = wildcard ? targetNames : p.targets.filter((t) => t in c.targets);
+
+    // A policy that can grant a level no covered target can serve would fail only at request time.
+    p.access.forEach((level, j) => {
+      if (wildcard) {
+        if (targetNames.length > 0 && !targetNames.some((t) => c.targets[t]!.roles[level])) {
+          issue(at('access', j), `no target has a roles.${level} entry, so "${level}" can never be granted`);
+        }
+      } else {
+        const missing = covered.filter((t) => !c.targets[t]!.roles[level]);
+        if (missing.length > 0) {
+          issue(at('access', j), `target${missing.length > 1 ? 's' : ''} ${missing.map((t) => `"${t}"`).join(', ')} ha${missing.length > 1 ? 've' : 's'} no roles.${level} entry`);
+        }
+      }
+    });
+
+    p.databases?.forEach((db, j) => {
+      if (covered.length > 0 && !covered.some((t) => c.targets[t]!.databases.includes(db))) {
+        issue(at('databases', j), `database "${db}" is not listed by any target this policy covers`);
+      }
+    });
+
+    if (p.approvals > 0) {
+      if (p.approvers.length === 0) {
+        issue(at('approvers'), `required when approvals is ${p.approvals} (who may approve?)`);
+      } else {
+        const able = Object.entries(c.identities).filter(([name, id]) =>
+          p.approvers.some((a) => a === '*' || a === name || (a.startsWith('group:') && id.groups.includes(a.slice(6)))),
+        ).length;
+        if (able < p.approvals) {
+          issue(at('approvals'), `needs ${p.approvals} distinct approvers but only ${able} configured identit${able === 1 ? 'y matches' : 'ies match'} approvers`);
+        }
+      }
+    }
+  });
+}
+
+export const ConfigSchema = BaseSchema.superRefine(checkConsistency).transform((c) => ({
+  ...c,
+  audit: { ...c.audit, file: c.audit.file ?? posix.join(c.state.dir, 'audit.jsonl') },
+}));
+
+/** The validated configuration, defaults applied. Paths are absolute after loadConfig/parseConfig. */
+export type Config = z.output<typeof ConfigSchema>;
+/** The configuration as written (before defaults), e.g. for building one in code. */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type TargetConfig = Config['targets'][string];
+export type PolicyConfig = Config['access'][number];
+export type IdentityConfig = Config['identities'][string];
+export type RoleConfig = NonNullable<TargetConfig['roles']['read']>;
+export type AccessLevelName = (typeof ACCESS_LEVELS)[number];

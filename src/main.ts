@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+// Composition root and `dbwarden` entry point: config → store → rules → sessions → listeners → admin.
+// The only place that wires modules together; `serve` and `demo` start here, other commands go to cli/.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { startAdminServer } from './admin/server.js';
+import { AuditFile } from './audit/audit-file.js';
+import { runCli } from './cli/run-cli.js';
+import { loadConfig, parseConfig } from './config/load.js';
+import { stringify as toYaml } from 'yaml';
+import { startPgliteTarget } from './demo/pglite-target.js';
+import { hostPort } from './config/host-port.js';
+import type { Config } from './config/schema.js';
+import { BrokerError, ErrorCode, isBrokerError } from './errors.js';
+import { EmbeddedStore } from './grants/embedded-store.js';
+import type { GrantStore } from './grants/model.js';
+import { AccessService } from './grants/service.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { AuthFailureTracker, newAuthSecret } from './pg/client-connection.js';
+import { startPgListener, type PgListener } from './pg/listener.js';
+import { checkSql } from './rules/check.js';
+import { loadRuleSets } from './rules/load.js';
+import type { RuleSet } from './rules/rule-set.js';
+import { GuardPool } from './session/guard.js';
+import { SessionRegistry } from './session/registry.js';
+import { initSql } from './sql/analyze.js';
+import { loadTlsMaterial } from './wire/tls.js';
+
+export interface Broker {
+  config: Config;
+  service: AccessService;
+  registry: SessionRegistry;
+  metrics: Metrics;
+  store: GrantStore;
+  pg?: PgListener;
+  admin: { url: string; port: number };
+  reloadRules(): Promise<{ ok: boolean; rulesets?: string[]; errors?: unknown[] }>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+function rulesetsResolver(config: Config, sets: Map<string, RuleSet>): (target: string) => RuleSet[] {
+  return (target) => (config.targets[target]?.rulesets ?? []).map((n) => sets.get(n)).filter((s): s is RuleSet => !!s);
+}
+
+function loadRules(config: Config): Map<string, RuleSet> {
+  const { rulesets, errors } = loadRuleSets(config.rules);
+  if (errors.length) {
+    throw new BrokerError(ErrorCode.RULES_INVALID, errors.map((e) => `${e.file}:${e.line}: ${e.ruleId ? `rule ${e.ruleId}: ` : ''}${e.message}`).join('\n'));
+  }
+  for (const [name, t] of Object.entries(config.targets)) {
+    for (const rs of t.rulesets) {
+      if (!rulesets.has(rs)) throw new BrokerError(ErrorCode.CONFIG_INVALID, `target ${name} names rule set "${rs}", which is not in ${config.rules}`);
+    }
+  }
+  return rulesets;
+}
+
+export async function startBroker(config: Config, opts: { logger?: Logger } = {}): Promise<Broker> {
+  const logger = opts.logger ?? createLogger(config.log.level);
+  const metrics = createMetrics();
+  await initSql();
+  mkdirSync(config.state.dir, { recursive: true });
+  let rulesets = loadRules(config);
+  const audit = AuditFile.open(config.audit.file ?? join(config.state.dir, 'audit.jsonl'), logger);
+  const store: GrantStore = EmbeddedStore.open(config.state.dir);
+  const guards = new GuardPool(rulesetsResolver(config, rulesets), config.limits.statementCacheSize, metrics);
+  const instanceId = config.broker.instanceId ?? `${process.pid}-${randomBytes(3).toString('hex')}`;
+  const registry = new SessionRegistry({ audit, metrics, logger, guards, instanceId });
+  const service = new AccessService({
+    store,
+    config,
+    audit,
+    metrics,
+    onGrantEnded: (grant, reason) => registry.terminateGrant(grant.id, reason),
+    onGrantExtended: (grant) => registry.updateGrantExpiry(grant.id, grant.expiresAt),
+  });
+  registry.startJanitor(200, () => {
+    service.sweepExpired().catch((e) => logger.warn({ err: (e as Error).message }, 'expiry sweep failed'));
+  });
+
+  const tls = config.tls.clients === 'disable' ? null : await loadTlsMaterial({ certFile: config.tls.certFile, keyFile: config.tls.keyFile, stateDir: config.state.dir });
+
+  let pg: PgListener | undefined;
+  if (config.listen.postgres) {
+    const { host, port } = hostPort(config.listen.postgres);
+    pg = await startPgListener(host, port, {
+      registry,
+      findGrant: (login) => service.findGrantForLogin(login),
+      targets: config.targets,
+      tls,
+      tlsClients: config.tls.clients,
+      limits: config.limits,
+      metrics,
+      logger,
+      audit,
+      authSecret: newAuthSecret(),
+      authFailures: new AuthFailureTracker(config.limits.authFailureDelayMs),
+      acceptingLogins: () => store.ready(),
+    });
+    logger.info({ address: `${pg.host}:${pg.port}` }, 'postgres listener ready');
+  }
+
+  const reloadRules = async () => {
+    try {
+      rulesets = loadRules(config);
+    } catch (e) {
+      const message = (e as Error).message;
+      logger.warn({ err: message }, 'rules reload failed; keeping the rules in force');
+      return { ok: false, errors: message.split('\n') };
+    }
+    guards.reload(rulesetsResolver(config, rulesets));
+    for (const s of registry.all()) s.guard = guards.get(s.guard.ctx);
+    logger.info({ rulesets: [...rulesets.keys()] }, 'rules reloaded');
+    return { ok: true, rulesets: [...rulesets.keys()] };
+  };
+
+  const adminAddr = hostPort(config.listen.admin);
+  const admin = await startAdminServer({
+    listen: `${adminAddr.host}:${adminAddr.port}`,
+    service,
+    sessions: {
+      list: async () => registry.list(),
+      kill: async (id, actor) => registry.kill(id, actor),
+    },
+    identities: config.identities,
+    metrics,
+    rules: {
+      check: (body: { sql: string; dialect?: 'postgres' | 'mysql'; target?: string; access?: 'read' | 'write' | 'admin'; groups?: string[] }) => {
+        const target = body.target ?? Object.keys(config.targets)[0] ?? '';
+        const dialect = body.dialect ?? config.targets[target]?.protocol ?? 'postgres';
+        return checkSql({ sql: body.sql, dialect, access: body.access ?? 'read', target, groups: body.groups ?? [], rulesets: rulesetsResolver(config, rulesets)(target) });
+      },
+      reload: reloadRules,
+    },
+    ready: () => {
+      const reasons: string[] = [];
+      if (!store.ready()) reasons.push('grant store unavailable');
+      return { ok: reasons.length === 0, reasons };
+    },
+    audit,
+    logger,
+  });
+  logger.info({ url: admin.url }, 'admin API ready');
+
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    registry.stopJanitor();
+    registry.terminateAll('shutdown');
+    await Promise.all([pg?.close(), admin.close()]);
+    await store.close();
+    await audit.close();
+  };
+  return { config, service, registry, metrics, store, pg, admin: { url: admin.url, port: admin.port }, reloadRules, close, [Symbol.asyncDispose]: close };
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const i = argv.indexOf('--config');
+  const file = resolve(i >= 0 ? argv[i + 1] ?? '' : 'dbwarden.yaml');
+  const config = loadConfig(file);
+  const broker = await startBroker(config);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      broker.close().then(done, done);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.on('SIGHUP', () => void broker.reloadRules());
+  });
+  return 0;
+}
+
+/**
+ * `dbwarden demo`: an embedded PostgreSQL (PGlite) as target `demo`, the broker with the shipped rules and the
+ * embedded store, and a 1-hour write grant whose psql command is printed ready to paste.
+ */
+async function runDemo(argv: string[]): Promise<number> {
+  const arg = (name: string, dflt: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
+  };
+  const stateDir = resolve(arg('--state', '.dbwarden/demo'));
+  const pgListen = arg('--listen', '127.0.0.1:7432');
+  const adminListen = arg('--admin', '127.0.0.1:7080');
+  mkdirSync(stateDir, { recursive: true });
+  const target = await startPgliteTarget({ dataDir: join(stateDir, 'pglite') });
+  const token = randomBytes(24).toString('base64url');
+  const config = parseConfig(toYaml({
+    listen: { postgres: pgListen, admin: adminListen },
+    state: { dir: stateDir },
+    rules: resolve(fileURLToPath(new URL('../rules', import.meta.url))),
+    targets: {
+      demo: {
+        protocol: 'postgres', host: target.host, port: target.port, databases: ['postgres'], tls: 'disable',
+        rulesets: ['safe-defaults'],
+        roles: { read: { user: 'postgres' }, write: { user: 'postgres' }, admin: { user: 'postgres' } },
+      },
+    },
+    identities: { demo: { tokenSha256: createHash('sha256').update(token).digest('hex'), groups: ['dev'] } },
+    access: [{ name: 'demo-self-service', requesters: ['*'], access: ['read', 'write'], maxTtl: '8h', approvals: 0 }],
+  }), join(stateDir, 'demo.yaml'), {});
+  const broker = await startBroker(config, { logger: createLogger(process.env.DBWARDEN_LOG_LEVEL ?? 'warn') });
+  const { grant } = await broker.service.createRequest({ name: 'demo', groups: ['dev'] }, { target: 'demo', access: 'write', ttl: '1h', reason: 'dbwarden demo' });
+  if (!grant) throw new BrokerError(ErrorCode.INTERNAL, 'demo grant was not activated');
+  const { host, port } = hostPort(pgListen);
+  const out = process.stdout;
+  out.write(`\ndbwarden demo is running (embedded PostgreSQL behind the broker, rules: safe-defaults)\n\n`);
+  out.write(`  connect:      psql "postgresql://${grant.login}:${grant.password}@${host}:${broker.pg?.port ?? port}/postgres"\n`);
+  out.write(`  grant:        ${grant.grantId} (write, expires ${grant.expiresAt})\n`);
+  out.write(`  admin API:    ${broker.admin.url}   token: ${token}\n`);
+  out.write(`  try:          export DBWARDEN_URL=${broker.admin.url} DBWARDEN_TOKEN=${token}; npx dbwarden grants\n`);
+  out.write(`  blocked:      DELETE FROM customers;   DROP TABLE orders;   (allowed: DELETE FROM customers WHERE id = 1)\n\n`);
+  out.write(`Ctrl-C stops everything.\n`);
+  await new Promise<void>((done) => {
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  out.write('stopping…\n');
+  await broker.close();
+  await target.close();
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = argv[0];
+  try {
+    if (cmd === 'serve') return await serve(argv.slice(1));
+    if (cmd === 'demo') return await runDemo(argv.slice(1));
+    return await runCli(argv);
+  } catch (e) {
+    if (isBrokerError(e)) {
+      process.stderr.write(`dbwarden: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`dbwarden: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+}
+
+const invokedDirectly = !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,100 @@
+// PostgreSQL protocol 3.0 message codes, startup request codes and the BRK_* → SQLSTATE table.
+// https://www.postgresql.org/docs/current/protocol-message-formats.html
+import { ErrorCode } from '../errors.js';
+
+export const FrontendCode = {
+  Bind: 0x42, // B
+  Close: 0x43, // C
+  CopyData: 0x64, // d
+  CopyDone: 0x63, // c
+  CopyFail: 0x66, // f
+  Describe: 0x44, // D
+  Execute: 0x45, // E
+  Flush: 0x48, // H
+  FunctionCall: 0x46, // F
+  Parse: 0x50, // P
+  Password: 0x70, // p (also SASLInitialResponse / SASLResponse)
+  Query: 0x51, // Q
+  Sync: 0x53, // S
+  Terminate: 0x58, // X
+} as const;
+
+export const BackendCode = {
+  Authentication: 0x52, // R
+  BackendKeyData: 0x4b, // K
+  BindComplete: 0x32, // 2
+  CloseComplete: 0x33, // 3
+  CommandComplete: 0x43, // C
+  CopyData: 0x64, // d
+  CopyDone: 0x63, // c
+  CopyInResponse: 0x47, // G
+  CopyOutResponse: 0x48, // H
+  CopyBothResponse: 0x57, // W
+  DataRow: 0x44, // D
+  EmptyQueryResponse: 0x49, // I
+  ErrorResponse: 0x45, // E
+  FunctionCallResponse: 0x56, // V
+  NegotiateProtocolVersion: 0x76, // v
+  NoData: 0x6e, // n
+  NoticeResponse: 0x4e, // N
+  NotificationResponse: 0x41, // A
+  ParameterDescription: 0x74, // t
+  ParameterStatus: 0x53, // S
+  ParseComplete: 0x31, // 1
+  PortalSuspended: 0x73, // s
+  ReadyForQuery: 0x5a, // Z
+  RowDescription: 0x54, // T
+} as const;
+
+export const AuthCode = {
+  Ok: 0,
+  CleartextPassword: 3,
+  MD5Password: 5,
+  SASL: 10,
+  SASLContinue: 11,
+  SASLFinal: 12,
+} as const;
+
+/** Codes of the untyped first message a client sends. */
+export const StartupCode = {
+  Protocol30: 196608, // 3.0
+  Protocol32: 196610, // 3.2
+  CancelRequest: 80877102,
+  SSLRequest: 80877103,
+  GSSENCRequest: 80877104,
+} as const;
+
+/** Transaction status byte of ReadyForQuery. */
+export const TxStatus = {
+  Idle: 0x49, // I
+  InBlock: 0x54, // T
+  Failed: 0x45, // E
+} as const;
+
+export const SqlState = {
+  AdminShutdown: '57P01',
+  InvalidPassword: '28P01',
+  InvalidAuthorization: '28000',
+  ConnectionFailure: '08006',
+  ProtocolViolation: '08P01',
+  InsufficientPrivilege: '42501',
+  FeatureNotSupported: '0A000',
+  InvalidCatalogName: '3D000',
+  ProgramLimitExceeded: '54000',
+  InternalError: 'XX000',
+} as const;
+
+/** One table from broker error codes to SQLSTATE (ARCHITECTURE: each protocol maps them in one place). */
+export const SQLSTATE_OF: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.STATEMENT_BLOCKED]: SqlState.InsufficientPrivilege,
+  [ErrorCode.REVIEW_REQUIRED]: SqlState.InsufficientPrivilege,
+  [ErrorCode.AUTH_FAILED]: SqlState.InvalidPassword,
+  [ErrorCode.PROTOCOL_VIOLATION]: SqlState.ProtocolViolation,
+  [ErrorCode.MESSAGE_TOO_LARGE]: SqlState.ProtocolViolation,
+  [ErrorCode.UPSTREAM_UNAVAILABLE]: SqlState.ConnectionFailure,
+  [ErrorCode.UPSTREAM_AUTH_FAILED]: SqlState.ConnectionFailure,
+  [ErrorCode.DATABASE_NOT_GRANTED]: SqlState.InsufficientPrivilege,
+  [ErrorCode.TLS_REQUIRED]: SqlState.InvalidAuthorization,
+  [ErrorCode.FEATURE_NOT_SUPPORTED]: SqlState.FeatureNotSupported,
+  [ErrorCode.SESSION_TERMINATED]: SqlState.AdminShutdown,
+};

@@ -1,0 +1,373 @@
+// The relay between an authenticated client and its upstream: forwards bytes as they lie, decides every
+// Query/Parse/FunctionCall, carries out the decision, and ends the session at a message boundary when told.
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Decision, RuleMatch } from '../rules/types.js';
+import type { Session, TerminationReason } from '../session/session.js';
+import { BackendCode, FrontendCode, SQLSTATE_OF, SqlState } from './codes.js';
+import { MessageScanner, fetchSet } from './framer.js';
+import {
+  DecodeError,
+  decodeFields,
+  decodeParse,
+  decodeQuery,
+  encodeErrorResponse,
+  encodeNoticeResponse,
+  encodeParse,
+  encodeQuery,
+  readCString,
+  type ErrorFields,
+} from './messages.js';
+
+export interface RelayOptions {
+  metrics: Metrics;
+  maxQueryBytes: number;
+  standardConformingStrings: boolean;
+  cancel(): Promise<void>;
+}
+
+const CLIENT_FETCH = fetchSet([FrontendCode.Query, FrontendCode.Parse, FrontendCode.FunctionCall, FrontendCode.Terminate, FrontendCode.Sync]);
+const UPSTREAM_FETCH = fetchSet([BackendCode.ErrorResponse, BackendCode.ReadyForQuery, BackendCode.ParameterStatus]);
+/** Upstream messages the relay inspects are small; anything this large is not a real ErrorResponse. */
+const MAX_UPSTREAM_FETCH = 64 << 20;
+/** If the upstream is mid-message when a session must end, wait this long for a boundary, then cut. */
+const TERMINATE_GRACE_MS = 800;
+
+export function refusalFields(decision: Decision): ErrorFields {
+  const r: RuleMatch | undefined = decision.rules[0];
+  const id = r?.id ?? 'unknown';
+  if (decision.action === 'review') {
+    return {
+      severity: 'ERROR',
+      code: SQLSTATE_OF[ErrorCode.REVIEW_REQUIRED]!,
+      message: `dbwarden: review required by rule ${id}: ${r?.message ?? ''} (statement reviews are not enabled on this broker yet)`,
+    };
+  }
+  if (decision.action === 'mask') {
+    // Masking rewrites result rows; until that is in place a mask decision must not leak the column.
+    return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: result masking is not available on this broker yet` };
+  }
+  return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}` };
+}
+
+export class PgRelay {
+  private readonly clientScanner: MessageScanner;
+  private readonly upstreamScanner: MessageScanner;
+  /** messages of the broker's own waiting for an upstream message boundary */
+  private pendingToClient: Buffer[] = [];
+  /** marker token → the error the client must see instead of the upstream's syntax error */
+  private readonly markers = new Map<string, ErrorFields>();
+  private readonly markerPrefix = `dbwarden_blocked_${randomBytes(6).toString('hex')}_`;
+  private markerSeq = 0;
+  /** Query/Sync/FunctionCall sent whose ReadyForQuery has not come back */
+  private pendingSyncs = 0;
+  /** extended-protocol messages sent since the last Sync (an Execute may be running under Flush) */
+  private unsynced = false;
+  private standardConformingStrings: boolean;
+  private ending: { code: string; message: string } | null = null;
+  private closed = false;
+  private lastUpstreamFatal = false;
+  private clientBytes = 0;
+  private upstreamBytes = 0;
+
+  constructor(
+    private readonly client: Duplex,
+    private readonly upstream: Duplex,
+    private readonly session: Session,
+    private readonly opts: RelayOptions,
+  ) {
+    this.standardConformingStrings = opts.standardConformingStrings;
+    this.clientScanner = new MessageScanner(CLIENT_FETCH, opts.maxQueryBytes, {
+      onForward: (b) => this.upstream.write(b),
+      onMessage: (code, body, raw) => this.onClientMessage(code, body, raw),
+    });
+    this.upstreamScanner = new MessageScanner(UPSTREAM_FETCH, MAX_UPSTREAM_FETCH, {
+      onForward: (b) => this.client.write(b),
+      onMessage: (code, body, raw) => this.onUpstreamMessage(code, body, raw),
+    });
+    session.control = {
+      terminate: (reason, message) => this.terminate(reason, message),
+      notice: (message) => this.toClient(encodeNoticeResponse({ severity: 'WARNING', code: '01000', message })),
+      cancel: () => void this.opts.cancel(),
+    };
+  }
+
+  start(clientRest: Buffer, upstreamRest: Buffer): void {
+    const { client, upstream } = this;
+    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+    client.on('close', () => this.onClientClose());
+    upstream.on('close', () => this.onUpstreamClose());
+    client.on('end', () => this.onClientClose());
+    upstream.on('end', () => this.onUpstreamClose());
+    if (upstreamRest.length) this.onUpstreamData(upstreamRest);
+    if (clientRest.length) this.onClientData(clientRest);
+    client.resume();
+    upstream.resume();
+  }
+
+  // ---- client → upstream ----
+
+  private onClientData(chunk: Buffer): void {
+    if (this.ending || this.closed) return;
+    this.clientBytes += chunk.length;
+    this.upstream.cork();
+    try {
+      this.clientScanner.push(chunk);
+    } catch (e) {
+      const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
+      this.session.log.info({ err: err.message }, 'client protocol error');
+      this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+    } finally {
+      this.upstream.uncork();
+    }
+    // backpressure: stop reading the client while the upstream cannot take more
+    if (this.upstream.writableNeedDrain && !this.client.isPaused()) {
+      this.client.pause();
+      this.upstream.once('drain', () => this.client.resume());
+    }
+    if (this.clientBytes > 1 << 20) this.flushByteCounters();
+  }
+
+  private onClientMessage(code: number, body: Buffer, raw: Buffer): void {
+    switch (code) {
+      case FrontendCode.Query: {
+        this.pendingSyncs++;
+        const text = this.decode(() => decodeQuery(body));
+        const d = this.session.decide(text, this.readOptions());
+        if (this.refused(d)) return void this.upstream.write(encodeQuery(this.marker(d)));
+        this.warnIfNeeded(d);
+        this.upstream.write(raw);
+        return;
+      }
+      case FrontendCode.Parse: {
+        this.unsynced = true;
+        const { name, text } = this.decode(() => decodeParse(body));
+        const d = this.session.decide(text, this.readOptions());
+        // the upstream fails this Parse itself, so the rest of the pipeline up to Sync is skipped by the server
+        if (this.refused(d)) return void this.upstream.write(encodeParse(name, this.marker(d)));
+        this.warnIfNeeded(d);
+        this.upstream.write(raw);
+        return;
+      }
+      case FrontendCode.FunctionCall: {
+        // A fast-path call names a function by OID: nothing the rules can read, so it is dynamic code.
+        this.pendingSyncs++;
+        const oid = body.length >= 4 ? body.readInt32BE(0) : 0;
+        const d = this.session.decideFacts(`-- FunctionCall oid ${oid}`, [{
+          kind: 'call', effects: ['dynamic'], tables: [], columns: [], functions: [`oid:${oid}`], where: null, limit: null,
+          nested: false, multiStatement: false, index: 0,
+        }]);
+        if (this.refused(d)) return void this.upstream.write(encodeQuery(this.marker(d)));
+        this.upstream.write(raw);
+        return;
+      }
+      case FrontendCode.Sync:
+        this.pendingSyncs++;
+        this.unsynced = false;
+        this.upstream.write(raw);
+        return;
+      case FrontendCode.Terminate:
+        this.upstream.write(raw);
+        this.closed = true;
+        this.upstream.end();
+        this.client.end();
+        return;
+      default:
+        this.upstream.write(raw);
+    }
+  }
+
+  private decode<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof DecodeError) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `malformed message: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private readOptions() {
+    return this.standardConformingStrings ? undefined : { standardConformingStrings: false };
+  }
+
+  private refused(d: Decision): boolean {
+    return d.action === 'block' || d.action === 'review' || d.action === 'mask';
+  }
+
+  private warnIfNeeded(d: Decision): void {
+    if (d.action !== 'warn') return;
+    for (const r of d.rules) {
+      if (r.action === 'warn') this.toClient(encodeNoticeResponse({ severity: 'WARNING', code: '01000', message: `dbwarden: rule ${r.id}: ${r.message}` }));
+    }
+  }
+
+  /**
+   * A statement the upstream rejects at parse time, carrying a token. Sending it in place of the refused one
+   * lets the server apply its own error semantics (abort the transaction block, skip to Sync, roll back the
+   * implicit transaction) and nothing of the refused text runs.
+   */
+  private marker(d: Decision): string {
+    const token = this.markerPrefix + (++this.markerSeq).toString(36);
+    this.markers.set(token, refusalFields(d));
+    return token;
+  }
+
+  // ---- upstream → client ----
+
+  private onUpstreamData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.upstreamBytes += chunk.length;
+    this.client.cork();
+    try {
+      this.upstreamScanner.push(chunk);
+    } catch (e) {
+      this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
+      this.upstreamScanner.stop();
+      this.finish(SqlState.ConnectionFailure, 'dbwarden: upstream protocol error');
+    } finally {
+      this.client.uncork();
+    }
+    if (this.upstreamScanner.atBoundary) this.atUpstreamBoundary();
+    if (this.upstreamBytes > 1 << 20) this.flushByteCounters();
+    if (this.client.writableNeedDrain && !this.upstream.isPaused()) {
+      this.upstream.pause();
+      this.client.once('drain', () => this.upstream.resume());
+    }
+  }
+
+  private onUpstreamMessage(code: number, body: Buffer, raw: Buffer): void {
+    switch (code) {
+      case BackendCode.ErrorResponse: {
+        const fields = decodeFields(body);
+        const msg = fields.get('M') ?? '';
+        this.lastUpstreamFatal = fields.get('V') === 'FATAL' || fields.get('S') === 'FATAL';
+        const at = msg.indexOf(this.markerPrefix);
+        if (at >= 0) {
+          const m = /^[a-z0-9_]+/.exec(msg.slice(at));
+          const mine = m && this.markers.get(m[0]);
+          if (mine) {
+            this.markers.delete(m[0]);
+            this.client.write(encodeErrorResponse(mine));
+            return;
+          }
+        }
+        this.client.write(raw);
+        return;
+      }
+      case BackendCode.ReadyForQuery:
+        if (this.pendingSyncs > 0) this.pendingSyncs--;
+        // a marker whose error never came (e.g. the transaction was already aborted) must not linger
+        if (this.pendingSyncs === 0 && !this.unsynced) this.markers.clear();
+        this.client.write(raw);
+        return;
+      case BackendCode.ParameterStatus: {
+        const [k, o1] = readCString(body, 0);
+        if (k === 'standard_conforming_strings') this.standardConformingStrings = readCString(body, o1)[0] !== 'off';
+        this.client.write(raw);
+        return;
+      }
+      default:
+        this.client.write(raw);
+    }
+  }
+
+  /** Writes a message of the broker's own to the client, at an upstream message boundary. */
+  private toClient(buf: Buffer): void {
+    if (this.closed) return;
+    if (this.upstreamScanner.atBoundary) this.client.write(buf);
+    else this.pendingToClient.push(buf);
+  }
+
+  private atUpstreamBoundary(): void {
+    if (this.pendingToClient.length) {
+      const bufs = this.pendingToClient;
+      this.pendingToClient = [];
+      for (const b of bufs) this.client.write(b);
+    }
+    if (this.ending) this.finish(this.ending.code, this.ending.message);
+  }
+
+  // ---- ending ----
+
+  private terminate(_reason: TerminationReason, message: string): void {
+    this.beginEnd(SqlState.AdminShutdown, message);
+  }
+
+  /** A client-side protocol error: the session ends with FATAL at the next upstream boundary. */
+  private fail(code: string, message: string): void {
+    this.beginEnd(code, message);
+  }
+
+  /**
+   * Ends the session: stop reading the client, cancel what runs upstream (so pg_stat_activity shows it gone,
+   * not just orphaned), then send FATAL at the next upstream message boundary.
+   */
+  private beginEnd(code: string, message: string): void {
+    if (this.ending || this.closed) return;
+    this.ending = { code, message };
+    this.clientScanner.stop();
+    this.client.pause();
+    const proceed = () => {
+      if (this.upstreamScanner.atBoundary) this.finish(code, message);
+      // otherwise finish() runs at the next boundary; the grace timer cuts a stream that never reaches one
+      setTimeout(() => this.destroy(), TERMINATE_GRACE_MS).unref();
+    };
+    if (this.pendingSyncs > 0 || this.unsynced) this.opts.cancel().then(proceed, proceed);
+    else proceed();
+  }
+
+  private finish(code: string, message: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.upstreamScanner.stop();
+    this.client.end(encodeErrorResponse({ severity: 'FATAL', code, message }));
+    // Terminate, so the upstream backend exits now instead of waiting to notice the closed socket
+    this.upstream.end(Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]));
+    setTimeout(() => this.destroy(), 2000).unref();
+  }
+
+  private destroy(): void {
+    this.closed = true;
+    this.client.destroy();
+    this.upstream.destroy();
+  }
+
+  private onClientClose(): void {
+    if (!this.closed && !this.ending) {
+      // client went away (possibly mid-COPY): the upstream aborts whatever was in progress when we hang up
+      this.closed = true;
+      this.upstream.end(Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]));
+    }
+    this.client.destroy();
+    setTimeout(() => this.upstream.destroy(), 1000).unref();
+    this.flushByteCounters();
+    this.session.end('client closed');
+  }
+
+  private onUpstreamClose(): void {
+    if (!this.closed) {
+      this.closed = true;
+      if (!this.lastUpstreamFatal && this.upstreamScanner.atBoundary) {
+        this.client.end(encodeErrorResponse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: 'dbwarden: upstream connection lost' }));
+      } else {
+        this.client.end();
+      }
+      this.session.terminate('upstream');
+    }
+    this.upstream.destroy();
+    setTimeout(() => this.client.destroy(), 1000).unref();
+  }
+
+  private flushByteCounters(): void {
+    const { bytesTotal } = this.opts.metrics;
+    if (this.clientBytes) bytesTotal.inc({ protocol: 'postgres', direction: 'client_to_upstream' }, this.clientBytes);
+    if (this.upstreamBytes) bytesTotal.inc({ protocol: 'postgres', direction: 'upstream_to_client' }, this.upstreamBytes);
+    this.clientBytes = 0;
+    this.upstreamBytes = 0;
+  }
+}

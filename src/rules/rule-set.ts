@@ -1,0 +1,100 @@
+// Rule file schema (zod, strict) and the loaded RuleSet / Rule / RuleCondition types.
+import { z } from 'zod';
+import { EFFECTS, STATEMENT_KINDS } from '../sql/facts.js';
+import type { Effect, LimitStatus, StatementKind, WhereStatus } from '../sql/facts.js';
+import { ACTIONS, MASKS } from './types.js';
+import type { AccessLevel, Action, MaskKind } from './types.js';
+
+export const WHERE_VALUES = ['absent', 'always-true', 'present'] as const;
+export const LIMIT_VALUES = ['absent', 'present'] as const;
+export const ACCESS_VALUES = ['read', 'write', 'admin'] as const;
+
+/** A condition as loaded: every list key holds at least one value; absent keys do not constrain. */
+export interface RuleCondition {
+  statement?: StatementKind[];
+  object?: string[];
+  effect?: Effect[];
+  where?: WhereStatus[];
+  limit?: LimitStatus[];
+  tables?: string[];
+  columns?: string[];
+  functions?: string[];
+  access?: AccessLevel[];
+  targets?: string[];
+  groups?: string[];
+  multiStatement?: boolean;
+  /** ALTER … DROP COLUMN / DROP CONSTRAINT (fact `drops`) */
+  drops?: boolean;
+}
+
+export interface Rule {
+  id: string;
+  description?: string;
+  when: RuleCondition;
+  unless?: RuleCondition;
+  action: Action;
+  message: string;
+  mask?: MaskKind;
+  /** 1-based line of the rule in its file, for messages */
+  line?: number;
+}
+
+export interface RuleSet {
+  name: string;
+  description?: string;
+  /** file the set was loaded from */
+  file?: string;
+  rules: Rule[];
+}
+
+/** A list of one enum, written either as a YAML list or as a single value; unknown values are named. */
+function enumList<T extends readonly [string, ...string[]]>(values: T, what: string) {
+  const item = z.enum(values, {
+    error: (iss) => `unknown ${what} ${JSON.stringify(iss.input)} (expected one of: ${values.join(', ')})`,
+  });
+  return z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).min(1, `${what} needs at least one value`));
+}
+
+const name = z.string().trim().min(1, 'must not be empty');
+const nameList = (what: string) =>
+  z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(name).min(1, `${what} needs at least one value`));
+
+export const conditionSchema = z.strictObject({
+  statement: enumList(STATEMENT_KINDS, 'statement kind').optional(),
+  object: nameList('object').optional(),
+  effect: enumList(EFFECTS, 'effect').optional(),
+  where: enumList(WHERE_VALUES, 'where value').optional(),
+  limit: enumList(LIMIT_VALUES, 'limit value').optional(),
+  tables: nameList('tables').optional(),
+  columns: nameList('columns').optional(),
+  functions: nameList('functions').optional(),
+  access: enumList(ACCESS_VALUES, 'access level').optional(),
+  targets: nameList('targets').optional(),
+  groups: nameList('groups').optional(),
+  multiStatement: z.boolean().optional(),
+  drops: z.boolean().optional(),
+});
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export const ruleSchema = z.strictObject({
+  id: z.string().regex(ID, 'id must be letters, digits, "-", "_" or "." (no spaces)'),
+  description: z.string().optional(),
+  when: conditionSchema,
+  unless: conditionSchema.optional(),
+  action: z.enum(ACTIONS, {
+    error: (iss) => `unknown action ${JSON.stringify(iss.input)} (expected one of: ${ACTIONS.join(', ')})`,
+  }),
+  message: z.string().min(1).optional(),
+  mask: z
+    .enum(MASKS, { error: (iss) => `unknown mask ${JSON.stringify(iss.input)} (expected one of: ${MASKS.join(', ')})` })
+    .optional(),
+});
+
+export const ruleFileSchema = z.strictObject({
+  ruleset: z.string().regex(ID, 'ruleset name must be letters, digits, "-", "_" or "." (no spaces)'),
+  description: z.string().optional(),
+  rules: z.array(ruleSchema),
+});
+
+export type RuleFile = z.infer<typeof ruleFileSchema>;

@@ -1,0 +1,74 @@
+// Guard: the decision function for one evaluation context (target, access, groups, rules version),
+// with an LRU of decisions keyed by statement text so repeated statements cost no parse.
+import type { Metrics } from '../metrics/metrics.js';
+import { analyze } from '../sql/analyze.js';
+import type { ReadOptions, StatementFacts } from '../sql/facts.js';
+import { LruCache } from '../sql/statement-cache.js';
+import { evaluate } from '../rules/evaluate.js';
+import type { RuleSet } from '../rules/rule-set.js';
+import type { Decision, EvalContext } from '../rules/types.js';
+
+export class Guard {
+  private readonly cache: LruCache<Decision>;
+
+  constructor(
+    readonly ctx: EvalContext,
+    private readonly rulesets: RuleSet[],
+    cacheSize: number,
+    private readonly metrics?: Metrics,
+  ) {
+    this.cache = new LruCache<Decision>(cacheSize);
+  }
+
+  /** Synchronous: cache → parse → facts → rules. Never throws on client text. */
+  decide(text: string, opts?: ReadOptions): Decision {
+    // texts read under non-default settings get their own cache slots
+    const key = opts && opts.standardConformingStrings === false ? '\u0000scs-off\u0000' + text : text;
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.metrics?.statementCacheHits.inc();
+      return hit;
+    }
+    this.metrics?.statementCacheMisses.inc();
+    const t0 = process.hrtime.bigint();
+    const statements = analyze(this.ctx.dialect, text, opts);
+    const decision = evaluate(this.rulesets, statements, this.ctx);
+    this.metrics?.statementCheckSeconds.observe({ dialect: this.ctx.dialect }, Number(process.hrtime.bigint() - t0) / 1e9);
+    if (statements.some((s) => s.kind === 'unparsed')) this.metrics?.parseFailures.inc({ dialect: this.ctx.dialect });
+    this.cache.set(key, decision);
+    return decision;
+  }
+
+  /** Evaluates facts built by a protocol module (no text to parse, nothing cached). */
+  evaluateFacts(statements: StatementFacts[]): Decision {
+    return evaluate(this.rulesets, statements, this.ctx);
+  }
+}
+
+/** Shares one Guard per evaluation context; a rules reload replaces the pool's rule sets and version. */
+export class GuardPool {
+  private guards = new Map<string, Guard>();
+  version = 1;
+
+  constructor(
+    private rulesetsFor: (target: string) => RuleSet[],
+    private readonly cacheSize: number,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  get(ctx: EvalContext): Guard {
+    const key = `${ctx.dialect}|${ctx.target}|${ctx.access}|${[...ctx.groups].sort().join(',')}`;
+    let g = this.guards.get(key);
+    if (!g) {
+      g = new Guard(ctx, this.rulesetsFor(ctx.target), this.cacheSize, this.metrics);
+      this.guards.set(key, g);
+    }
+    return g;
+  }
+
+  reload(rulesetsFor: (target: string) => RuleSet[]): void {
+    this.rulesetsFor = rulesetsFor;
+    this.guards = new Map();
+    this.version++;
+  }
+}

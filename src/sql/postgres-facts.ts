@@ -1,0 +1,411 @@
+// PostgreSQL dialect: statement text → StatementFacts[] from the libpg-query AST (the server's own grammar).
+import { parseSync } from 'libpg-query';
+import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
+import { ADMIN_SETTINGS, PRIVILEGE_SETTINGS, functionEffect } from './postgres-functions.js';
+import { RELATION_OBJECTS, classifyStatement, objectName } from './postgres-statements.js';
+import { whereStatus } from './postgres-where.js';
+
+// Parsing with the server's grammar rather than a regex defends against the usual guardrail
+// bypasses: comments hiding keywords, statements smuggled after `;`, DML in CTEs, keywords in
+// string literals. Every failure path yields an 'unparsed' fact, which the rules block.
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Ast = any;
+type TableOp = TableRef['op'];
+
+interface Context {
+  index: number;
+  multiStatement: boolean;
+  /** CTE names anywhere in the top-level statement: `FROM x` naming a CTE is not a table */
+  cteNames: Set<string>;
+}
+
+interface Builder {
+  kind: StatementKind;
+  object?: string;
+  effects: Set<Effect>;
+  tables: Map<string, TableRef>;
+  /** alias or bare relation name (lower-case) → table name */
+  aliases: Map<string, string>;
+  columnRefs: string[][];
+  /** columns already resolved by nested statements */
+  columns: Set<string>;
+  functions: Set<string>;
+  where: WhereStatus | null;
+  limit: LimitStatus | null;
+  drops: boolean;
+  nested: StatementFacts[];
+  /** under a plain EXPLAIN nothing runs: list names, derive no effects, nest nothing */
+  planOnly: boolean;
+  ctx: Context;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Facts for every statement in `text`; requires the libpg-query module to be loaded. */
+export function postgresFacts(text: string, opts: ReadOptions = {}): StatementFacts[] {
+  if (text.includes('\0')) return [unparsed('NUL byte in statement text', text)];
+  // With standard_conforming_strings off the server reads '\'' differently from this parser, so a
+  // string literal could end in a different place for us than for the server (statement smuggling).
+  if (opts.standardConformingStrings === false && text.includes('\\')) {
+    return [unparsed('backslash in statement text while standard_conforming_strings is off', text)];
+  }
+  if (text.trim() === '') return [];
+  let raw: Ast[];
+  try {
+    raw = (parseSync(text) as Ast).stmts ?? [];
+  } catch (err) {
+    return [unparsed(err instanceof Error ? err.message : String(err), text)];
+  }
+  try {
+    const out: StatementFacts[] = [];
+    const multiStatement = raw.length > 1;
+    const bytes = /^[\x00-\x7f]*$/.test(text) ? null : encoder.encode(text);
+    raw.forEach((r: Ast, index: number) => {
+      const ctx: Context = { index, multiStatement, cteNames: new Set() };
+      const facts = analyzeNode(r.stmt, ctx, false, false);
+      const top = facts[0];
+      if (top) top.text = sliceStatement(text, bytes, r.stmt_location ?? 0, r.stmt_len).trim();
+      out.push(...facts);
+    });
+    return out;
+  } catch (err) {
+    // a malformed or unexpectedly deep AST must not take the session down: fail closed
+    return [unparsed(`statement analysis failed: ${err instanceof Error ? err.message : String(err)}`, text)];
+  }
+}
+
+export function unparsed(error: string, text?: string): StatementFacts {
+  const f: StatementFacts = {
+    kind: 'unparsed', effects: [], tables: [], columns: [], functions: [], where: null, limit: null,
+    nested: false, multiStatement: false, index: 0, error,
+  };
+  if (text !== undefined) f.text = text.trim();
+  return f;
+}
+
+/** libpg-query positions count UTF-8 bytes; a missing length means "to the end". */
+function sliceStatement(text: string, bytes: Uint8Array | null, start: number, len: number | undefined): string {
+  if (bytes === null) return len === undefined ? text.slice(start) : text.slice(start, start + len);
+  return decoder.decode(len === undefined ? bytes.subarray(start) : bytes.subarray(start, start + len));
+}
+
+/** One statement node ({XStmt: body}) → its fact followed by the facts of statements nested in it. */
+function analyzeNode(node: Ast, ctx: Context, nested: boolean, planOnly: boolean): StatementFacts[] {
+  const type = Object.keys(node ?? {})[0];
+  if (type === undefined) return [];
+  const body = node[type] ?? {};
+  const cls = classifyStatement(type);
+  const b: Builder = {
+    kind: cls.kind, effects: new Set(cls.effects), tables: new Map(), aliases: new Map(), columnRefs: [],
+    columns: new Set(), functions: new Set(), where: null, limit: null, drops: false, nested: [], planOnly, ctx,
+  };
+  if (cls.object !== undefined) b.object = cls.object;
+  if (planOnly) b.effects.clear();
+  describe(type, body, b);
+  return [finish(b, nested), ...b.nested];
+}
+
+function describe(type: string, s: Ast, b: Builder): void {
+  switch (type) {
+    case 'SelectStmt':
+      selectClauses(s, b, true);
+      b.limit = s.limitCount !== undefined || s.limitOption === 'LIMIT_OPTION_WITH_TIES' ? 'present' : 'absent';
+      return walk(s, b, 'read', ['intoClause']);
+    case 'InsertStmt':
+      addTable(s.relation, b, 'write');
+      return walk(s, b, 'read', ['relation']);
+    case 'UpdateStmt':
+    case 'DeleteStmt':
+      addTable(s.relation, b, 'write');
+      b.where = s.whereClause?.CurrentOfExpr ? 'present' : whereStatus(s.whereClause);
+      b.limit = 'absent';
+      return walk(s, b, 'read', ['relation']);
+    case 'MergeStmt':
+      addTable(s.relation, b, 'write');
+      // MERGE always has ON; `ON true` touches every row like a DELETE without WHERE
+      b.where = whereStatus(s.joinCondition) === 'always-true' ? 'always-true' : 'present';
+      return walk(s, b, 'read', ['relation']);
+    case 'CopyStmt':
+      if (s.relation) addTable(s.relation, b, s.is_from ? 'write' : 'read');
+      addEffect(b, s.is_from ? 'write' : 'read');
+      if (s.filename !== undefined || s.is_program) addEffect(b, 'file');
+      if (s.query) nest(s.query, b);
+      return walk(s, b, 'read', ['relation', 'query']);
+    case 'TruncateStmt':
+      return walk(s, b, 'write');
+    case 'ExplainStmt': {
+      const analyze = (s.options ?? []).some((o: Ast) => o?.DefElem?.defname === 'analyze' && !isFalse(o.DefElem.arg));
+      // EXPLAIN ANALYZE executes its statement; plain EXPLAIN only plans it
+      if (analyze && !b.planOnly) nest(s.query, b);
+      else walkPlanOnly(s.query, b);
+      return walk(s, b, 'read', ['query']);
+    }
+    case 'PrepareStmt':
+      nest(s.query, b);
+      return walk(s, b, 'read', ['query']);
+    case 'CreateTableAsStmt':
+      b.object = objectName(s.objtype) ?? 'table';
+      addTable(s.into?.rel, b, 'ddl');
+      nest(s.query, b);
+      return walk(s, b, 'ddl', ['query', 'into']);
+    case 'RuleStmt':
+      addTable(s.relation, b, 'ddl');
+      for (const action of s.actions ?? []) nest(action, b);
+      return walk(s, b, 'read', ['relation', 'actions']);
+    case 'CreateFunctionStmt':
+      return createFunction(s, b);
+    case 'CallStmt':
+      if (s.funccall) addFunction(s.funccall, b);
+      return walk(s, b, 'read', ['funccall']);
+    case 'VariableSetStmt':
+      return setVariable(s, b);
+    case 'AlterSystemStmt':
+      return walk(s, b, 'read', ['setstmt']);
+    case 'DropStmt':
+      return drop(s, b);
+    case 'GrantStmt':
+      b.kind = s.is_grant ? 'grant' : 'revoke';
+      b.object = objectName(s.objtype);
+      return walk(s, b, 'ddl');
+    case 'GrantRoleStmt':
+      b.kind = s.is_grant ? 'grant' : 'revoke';
+      return walk(s, b, 'ddl');
+    case 'CreateRoleStmt':
+      b.object = s.stmt_type === 'ROLESTMT_USER' ? 'user' : s.stmt_type === 'ROLESTMT_GROUP' ? 'group' : 'role';
+      return walk(s, b, 'ddl');
+    case 'AlterTableStmt':
+      b.object = objectName(s.objtype) ?? 'table';
+      for (const cmd of s.cmds ?? []) {
+        const sub = cmd?.AlterTableCmd?.subtype;
+        if (sub === 'AT_DropColumn' || sub === 'AT_DropConstraint') b.drops = true;
+      }
+      return walk(s, b, 'ddl');
+    case 'AlterDomainStmt':
+      if (s.subtype === 'X') b.drops = true; // ALTER DOMAIN … DROP CONSTRAINT
+      return walk(s, b, 'ddl');
+    case 'RenameStmt':
+      b.object = objectName(s.renameType) ?? b.object;
+      return walk(s, b, 'ddl');
+    case 'AlterObjectSchemaStmt':
+    case 'AlterOwnerStmt':
+      b.object = objectName(s.objectType) ?? b.object;
+      return walk(s, b, 'ddl');
+    case 'AlterFunctionStmt':
+    case 'DefineStmt':
+      b.object = objectName(s.objtype ?? s.kind) ?? b.object;
+      return walk(s, b, 'ddl');
+    case 'DoStmt':
+    case 'TransactionStmt':
+    case 'VariableShowStmt':
+    case 'ExecuteStmt':
+      return walk(s, b, 'read');
+    default:
+      return walk(s, b, b.kind === 'other' ? 'read' : 'ddl');
+  }
+}
+
+function selectClauses(s: Ast, b: Builder, top: boolean): void {
+  // SELECT … FOR UPDATE/SHARE takes row locks: a write as far as a read-only grant is concerned
+  if (s.lockingClause) addEffect(b, 'write');
+  if (top && s.intoClause) {
+    addEffect(b, 'write');
+    addEffect(b, 'ddl');
+    addTable(s.intoClause.rel, b, 'write');
+  }
+}
+
+function createFunction(s: Ast, b: Builder): void {
+  b.object = s.is_procedure ? 'procedure' : 'function';
+  let language: string | undefined;
+  let body: string | undefined;
+  for (const o of s.options ?? []) {
+    const d = o?.DefElem;
+    if (d?.defname === 'language') language = String(d.arg?.String?.sval ?? '').toLowerCase();
+    if (d?.defname === 'as') {
+      const items: Ast[] = d.arg?.List?.items ?? [];
+      if (items.length === 1) body = items[0]?.String?.sval;
+    }
+  }
+  if (s.sql_body !== undefined) language ??= 'sql';
+  if (language !== 'sql') {
+    // plpgsql and friends may EXECUTE strings built at run time: the broker cannot see that code
+    addEffect(b, 'dynamic');
+    if (language === 'c' || language === 'internal') addEffect(b, 'file');
+  } else if (body !== undefined) {
+    // a SQL body is plain SQL we can read: its statements become nested facts
+    let stmts: Ast[] | undefined;
+    try {
+      stmts = (parseSync(body) as Ast).stmts ?? [];
+    } catch {
+      addEffect(b, 'dynamic');
+    }
+    for (const st of stmts ?? []) nest(st.stmt, b);
+  }
+  walk(s, b, 'ddl', ['options']);
+}
+
+function setVariable(s: Ast, b: Builder): void {
+  const name = String(s.name ?? '').toLowerCase();
+  // SET ROLE / SET SESSION AUTHORIZATION change whose privileges the session uses
+  if (PRIVILEGE_SETTINGS.has(name)) addEffect(b, 'dcl');
+  if (ADMIN_SETTINGS.has(name)) addEffect(b, 'admin');
+  walk(s, b, 'read');
+}
+
+function drop(s: Ast, b: Builder): void {
+  const object = objectName(s.removeType);
+  if (object !== undefined) b.object = object;
+  if (object !== undefined && RELATION_OBJECTS.has(object)) {
+    for (const o of s.objects ?? []) {
+      const parts: Ast[] = o?.List?.items ?? [];
+      const name = parts.map((p) => p?.String?.sval).filter((x): x is string => typeof x === 'string');
+      if (name.length > 0) addTableName(name.slice(-2).join('.'), b, 'ddl');
+    }
+  }
+  walk(s, b, 'ddl', ['objects']);
+}
+
+function isFalse(arg: Ast): boolean {
+  if (arg === undefined) return false; // bare ANALYZE means on
+  if (arg.Boolean) return !(arg.Boolean.boolval ?? false);
+  if (arg.Integer) return (arg.Integer.ival ?? 0) === 0;
+  if (arg.String) return ['false', 'off', '0', 'no'].includes(String(arg.String.sval ?? '').toLowerCase());
+  return false;
+}
+
+/** Generic AST walk: tables (RangeVar, wrapped or not), columns, functions, nested statements. */
+function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = []): void {
+  if (Array.isArray(node)) {
+    for (const n of node) walk(n, b, op);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  if (typeof node.relname === 'string' && typeof node.relpersistence === 'string') {
+    addTable(node, b, op);
+    return;
+  }
+  for (const cte of node.withClause?.ctes ?? []) {
+    const name = cte?.CommonTableExpr?.ctename;
+    if (typeof name === 'string') b.ctx.cteNames.add(name.toLowerCase());
+  }
+  for (const key in node) {
+    if (skip.includes(key)) continue;
+    const v = node[key];
+    if (v === null || typeof v !== 'object') continue;
+    if (key === 'FuncCall') {
+      addFunction(v, b);
+      walk(v, b, 'read');
+    } else if (key === 'ColumnRef') {
+      addColumnRef(v, b);
+    } else if (key === 'SelectStmt') {
+      selectClauses(v, b, false);
+      walk(v, b, 'read');
+    } else if (key.endsWith('Stmt') && /^[A-Z]/.test(key)) {
+      // DML in a CTE (and any other statement inside a statement) is checked as a statement of its own
+      if (b.planOnly) walk(v, b, 'read');
+      else nest({ [key]: v }, b);
+    } else {
+      walk(v, b, op);
+    }
+  }
+}
+
+function walkPlanOnly(node: Ast, b: Builder): void {
+  const saved = b.planOnly;
+  b.planOnly = true;
+  walk(node, b, 'read');
+  b.planOnly = saved;
+}
+
+function nest(node: Ast, b: Builder): void {
+  if (node === undefined || node === null) return;
+  const facts = analyzeNode(node, b.ctx, true, b.planOnly);
+  const [first] = facts;
+  if (!first) return;
+  for (const e of first.effects) b.effects.add(e);
+  for (const t of first.tables) b.tables.set(`${t.op}:${t.name}`, t);
+  for (const col of first.columns) b.columns.add(col);
+  for (const f of first.functions) b.functions.add(f);
+  b.nested.push(...facts);
+}
+
+function addEffect(b: Builder, e: Effect): void {
+  if (!b.planOnly) b.effects.add(e);
+}
+
+function addTable(rv: Ast, b: Builder, op: TableOp): void {
+  if (!rv || typeof rv.relname !== 'string') return;
+  const name = rv.schemaname ? `${rv.schemaname}.${rv.relname}` : rv.relname;
+  addTableName(name, b, op);
+  const alias = rv.alias?.aliasname;
+  if (typeof alias === 'string') b.aliases.set(alias.toLowerCase(), name);
+  b.aliases.set(String(rv.relname).toLowerCase(), name);
+}
+
+function addTableName(name: string, b: Builder, op: TableOp): void {
+  b.tables.set(`${op}:${name}`, { name, op });
+}
+
+function addFunction(fc: Ast, b: Builder): void {
+  const parts: Ast[] = fc.funcname ?? [];
+  const name = parts.map((p) => String(p?.String?.sval ?? '')).join('.').toLowerCase();
+  if (name === '') return;
+  b.functions.add(name);
+  if (b.planOnly) return;
+  const base = name.slice(name.lastIndexOf('.') + 1);
+  if (base === 'set_config') {
+    const first = fc.args?.[0];
+    const setting = first?.A_Const?.sval?.sval ?? first?.TypeCast?.arg?.A_Const?.sval?.sval;
+    // set_config('role', …) is SET ROLE by another name; a non-constant name could be anything
+    if (typeof setting !== 'string') b.effects.add('admin');
+    else if (PRIVILEGE_SETTINGS.has(setting.toLowerCase())) { b.effects.add('admin'); b.effects.add('dcl'); }
+    else if (ADMIN_SETTINGS.has(setting.toLowerCase())) b.effects.add('admin');
+    else b.effects.add('session');
+    return;
+  }
+  const effect = functionEffect(name);
+  if (effect) b.effects.add(effect);
+}
+
+function addColumnRef(cr: Ast, b: Builder): void {
+  const fields: Ast[] = cr.fields ?? [];
+  const names = fields.map((f) => (f?.A_Star !== undefined ? '*' : typeof f?.String?.sval === 'string' ? f.String.sval : undefined));
+  if (names.some((n) => n === undefined)) return;
+  b.columnRefs.push(names as string[]);
+}
+
+function finish(b: Builder, nested: boolean): StatementFacts {
+  const tables = [...b.tables.values()].filter((t) => !(t.op === 'read' && !t.name.includes('.') && b.ctx.cteNames.has(t.name.toLowerCase())));
+  if (tables.some((t) => t.op === 'read') && !b.planOnly) b.effects.add('read');
+  const tableNames = [...new Set(tables.map((t) => t.name))];
+  const columns = new Set(b.columns);
+  for (const ref of b.columnRefs) columns.add(resolveColumn(ref, b, tableNames));
+  const facts: StatementFacts = {
+    kind: b.kind,
+    effects: [...b.effects],
+    tables,
+    columns: [...columns],
+    functions: [...b.functions],
+    where: b.where,
+    limit: b.limit,
+    nested,
+    multiStatement: b.ctx.multiStatement,
+    index: b.ctx.index,
+  };
+  if (b.object !== undefined) facts.object = b.object;
+  if (b.drops) facts.drops = true;
+  return facts;
+}
+
+/** Best effort: `alias.col` → table.col; a bare column is qualified only when one table is in play. */
+function resolveColumn(ref: string[], b: Builder, tableNames: string[]): string {
+  const col = ref[ref.length - 1]!;
+  if (ref.length === 1) return tableNames.length === 1 ? `${tableNames[0]}.${col}` : col;
+  if (ref.length === 2) {
+    const table = b.aliases.get(ref[0]!.toLowerCase());
+    return table !== undefined ? `${table}.${col}` : ref.join('.');
+  }
+  return ref.slice(-3).join('.');
+}

@@ -1,0 +1,296 @@
+// Constant folding of a PostgreSQL WHERE clause (libpg-query AST) to tell "scoped" from "touches every row".
+import type { WhereStatus } from './facts.js';
+
+// Defends against the classic guardrail bypass: `DELETE FROM t WHERE 1=1` or `WHERE id=id OR true`
+// has a WHERE clause but still hits every row. Anything we cannot fold stays 'present': folding is
+// a best effort that only ever adds blocks, it never hides a real WHERE.
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Ast = any;
+type Value = boolean | number | string | null;
+const UNKNOWN = Symbol('unknown');
+type Folded = Value | typeof UNKNOWN;
+
+export function whereStatus(where: Ast | undefined): WhereStatus {
+  if (where === undefined || where === null) return 'absent';
+  return toBool(fold(where)) === true ? 'always-true' : 'present';
+}
+
+/** Folds an expression node to a constant when it has one; exported for tests. */
+export function foldConstant(node: Ast): Value | undefined {
+  const v = fold(node);
+  return v === UNKNOWN ? undefined : v;
+}
+
+function fold(node: Ast): Folded {
+  if (node === null || typeof node !== 'object') return UNKNOWN;
+  const type = Object.keys(node)[0];
+  if (type === undefined) return UNKNOWN;
+  const body = node[type];
+  switch (type) {
+    case 'A_Const': return constValue(body);
+    case 'TypeCast': return cast(fold(body.arg), body.typeName);
+    case 'BoolExpr': return boolExpr(body);
+    case 'A_Expr': return aExpr(body);
+    case 'NullTest': {
+      const v = fold(body.arg);
+      if (v === UNKNOWN) return UNKNOWN;
+      return body.nulltesttype === 'IS_NOT_NULL' ? v !== null : v === null;
+    }
+    case 'BooleanTest': return booleanTest(body);
+    case 'SubLink': return subLink(body);
+    case 'CoalesceExpr': {
+      for (const arg of body.args ?? []) {
+        const v = fold(arg);
+        if (v === UNKNOWN) return UNKNOWN;
+        if (v !== null) return v;
+      }
+      return null;
+    }
+    default: return UNKNOWN;
+  }
+}
+
+function constValue(c: Ast): Folded {
+  if (c.isnull) return null;
+  // libpg-query leaves out zero/false/empty members, so `{ival: {}}` is 0 and `{boolval: {}}` is false
+  if (c.ival !== undefined) return c.ival.ival ?? 0;
+  if (c.fval !== undefined) return Number(c.fval.fval ?? 0);
+  if (c.boolval !== undefined) return c.boolval.boolval ?? false;
+  if (c.sval !== undefined) return c.sval.sval ?? '';
+  return UNKNOWN;
+}
+
+const BOOL_TYPES = new Set(['bool', 'boolean']);
+const NUMBER_TYPES = new Set(['int2', 'int4', 'int8', 'int', 'integer', 'smallint', 'bigint', 'numeric', 'decimal',
+  'float4', 'float8', 'real', 'double precision', 'oid']);
+const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'char', 'name', 'character varying', 'character']);
+
+function cast(v: Folded, typeName: Ast): Folded {
+  if (v === UNKNOWN || v === null) return v;
+  if (typeName?.arrayBounds) return UNKNOWN;
+  const names: Ast[] = typeName?.names ?? [];
+  const t = String(names[names.length - 1]?.String?.sval ?? '').toLowerCase();
+  if (BOOL_TYPES.has(t)) { const b = toBool(v); return b === undefined ? UNKNOWN : b; }
+  if (NUMBER_TYPES.has(t)) { const n = toNumber(v); return n === undefined ? UNKNOWN : n; }
+  if (TEXT_TYPES.has(t)) return typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
+  return v;
+}
+
+/** PostgreSQL's boolean input: t/true/y/yes/on/1 and f/false/n/no/off/0, unique prefixes allowed. */
+function toBool(v: Folded): boolean | null | undefined {
+  if (v === UNKNOWN) return undefined;
+  if (v === null || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0;
+  const s = v.trim().toLowerCase();
+  if (s === '') return undefined;
+  if ('true'.startsWith(s) || 'yes'.startsWith(s) || s === 'on' || s === '1') return true;
+  if ('false'.startsWith(s) || 'no'.startsWith(s) || s === 'off' || s === 'of' || s === '0') return false;
+  return undefined;
+}
+
+function toNumber(v: Value): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+  return undefined;
+}
+
+function boolExpr(b: Ast): Folded {
+  const args: Ast[] = b.args ?? [];
+  if (b.boolop === 'NOT_EXPR') {
+    const v = toBool(fold(args[0]));
+    return v === undefined ? UNKNOWN : v === null ? null : !v;
+  }
+  const vals = args.map((a) => toBool(fold(a)));
+  if (b.boolop === 'AND_EXPR') {
+    if (vals.some((v) => v === false)) return false;
+    if (vals.every((v) => v === true)) return true;
+    return vals.some((v) => v === undefined) ? UNKNOWN : null;
+  }
+  if (vals.some((v) => v === true)) return true;
+  if (hasComplementPair(args)) return true; // `x OR NOT x`
+  if (vals.every((v) => v === false)) return false;
+  return vals.some((v) => v === undefined) ? UNKNOWN : null;
+}
+
+function hasComplementPair(args: Ast[]): boolean {
+  const keys = new Set(args.map(shape));
+  return args.some((a) => a?.BoolExpr?.boolop === 'NOT_EXPR' && isStable(a) && keys.has(shape(a.BoolExpr.args?.[0])));
+}
+
+const COMPARE = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
+
+function aExpr(e: Ast): Folded {
+  const op = String(e.name?.[e.name.length - 1]?.String?.sval ?? '');
+  switch (e.kind) {
+    case 'AEXPR_OP': {
+      if (e.lexpr === undefined) {
+        const v = fold(e.rexpr);
+        if (v === UNKNOWN || v === null) return v;
+        const n = toNumber(v);
+        if (n === undefined) return UNKNOWN;
+        return op === '-' ? -n : op === '+' ? n : UNKNOWN;
+      }
+      if (COMPARE.has(op) && sameExpression(e.lexpr, e.rexpr)) {
+        // `id = id`: true for every row whose id is not null, which is what an accidental full-table write looks like
+        return op === '=' || op === '<=' || op === '>=';
+      }
+      const l = fold(e.lexpr);
+      const r = fold(e.rexpr);
+      if (l === UNKNOWN || r === UNKNOWN) return UNKNOWN;
+      return binary(op, l, r);
+    }
+    case 'AEXPR_IN': {
+      const items: Ast[] = e.rexpr?.List?.items ?? (Array.isArray(e.rexpr) ? e.rexpr : []);
+      const negate = op === '<>';
+      if (!negate && items.some((i) => sameExpression(e.lexpr, i))) return true;
+      const l = fold(e.lexpr);
+      if (l === UNKNOWN) return UNKNOWN;
+      let sawNull = false;
+      for (const item of items) {
+        const r = fold(item);
+        if (r === UNKNOWN) return UNKNOWN;
+        const eq = binary('=', l, r);
+        if (eq === UNKNOWN) return UNKNOWN;
+        if (eq === true) return !negate;
+        if (eq === null) sawNull = true;
+      }
+      return sawNull ? null : negate;
+    }
+    case 'AEXPR_DISTINCT':
+    case 'AEXPR_NOT_DISTINCT': {
+      const distinct = e.kind === 'AEXPR_DISTINCT';
+      if (sameExpression(e.lexpr, e.rexpr)) return !distinct;
+      const l = fold(e.lexpr);
+      const r = fold(e.rexpr);
+      if (l === UNKNOWN || r === UNKNOWN) return UNKNOWN;
+      const same = l === null || r === null ? l === r : binary('=', l, r);
+      return same === UNKNOWN || same === null ? UNKNOWN : distinct ? !same : same;
+    }
+    case 'AEXPR_BETWEEN':
+    case 'AEXPR_NOT_BETWEEN': {
+      const bounds: Ast[] = e.rexpr?.List?.items ?? [];
+      const v = fold(e.lexpr);
+      const lo = fold(bounds[0]);
+      const hi = fold(bounds[1]);
+      if (v === UNKNOWN || lo === UNKNOWN || hi === UNKNOWN) return UNKNOWN;
+      const a = toBool(binary('>=', v, lo));
+      const b = toBool(binary('<=', v, hi));
+      if (a === undefined || b === undefined) return UNKNOWN;
+      if (a === null || b === null) return null;
+      return e.kind === 'AEXPR_BETWEEN' ? a && b : !(a && b);
+    }
+    case 'AEXPR_LIKE':
+    case 'AEXPR_ILIKE': {
+      const l = fold(e.lexpr);
+      const r = fold(e.rexpr);
+      if (typeof l !== 'string' || typeof r !== 'string') return l === null || r === null ? null : UNKNOWN;
+      const re = new RegExp(`^${likeToRegex(r)}$`, e.kind === 'AEXPR_ILIKE' ? 'is' : 's');
+      const hit = re.test(l);
+      return op.startsWith('!') ? !hit : hit;
+    }
+    default:
+      return UNKNOWN;
+  }
+}
+
+function binary(op: string, l: Value, r: Value): Folded {
+  if (l === null || r === null) return null;
+  if (op === '||') return typeof l === 'string' || typeof r === 'string' ? `${String(l)}${String(r)}` : UNKNOWN;
+  if (['+', '-', '*', '/', '%'].includes(op)) {
+    const a = toNumber(l);
+    const b = toNumber(r);
+    if (a === undefined || b === undefined) return UNKNOWN;
+    if ((op === '/' || op === '%') && b === 0) return UNKNOWN;
+    switch (op) {
+      case '+': return a + b;
+      case '-': return a - b;
+      case '*': return a * b;
+      case '/': return Number.isInteger(a) && Number.isInteger(b) ? Math.trunc(a / b) : a / b;
+      default: return a % b;
+    }
+  }
+  if (!COMPARE.has(op)) return UNKNOWN;
+  let a: boolean | number | string = l;
+  let b: boolean | number | string = r;
+  if (typeof a !== typeof b) {
+    // an untyped literal takes the other side's type, as PostgreSQL resolves `'1' = 1` or `'t' = true`
+    if (typeof a === 'number' || typeof b === 'number') {
+      const x = toNumber(a);
+      const y = toNumber(b);
+      if (x === undefined || y === undefined) return UNKNOWN;
+      [a, b] = [x, y];
+    } else {
+      const x = toBool(a);
+      const y = toBool(b);
+      if (typeof x !== 'boolean' || typeof y !== 'boolean') return UNKNOWN;
+      [a, b] = [x, y];
+    }
+  }
+  switch (op) {
+    case '=': return a === b;
+    case '<>': case '!=': return a !== b;
+    case '<': return a < b;
+    case '>': return a > b;
+    case '<=': return a <= b;
+    default: return a >= b;
+  }
+}
+
+function booleanTest(b: Ast): Folded {
+  const v = toBool(fold(b.arg));
+  if (v === undefined) return UNKNOWN;
+  switch (b.booltesttype) {
+    case 'IS_TRUE': return v === true;
+    case 'IS_NOT_TRUE': return v !== true;
+    case 'IS_FALSE': return v === false;
+    case 'IS_NOT_FALSE': return v !== false;
+    case 'IS_UNKNOWN': return v === null;
+    case 'IS_NOT_UNKNOWN': return v !== null;
+    default: return UNKNOWN;
+  }
+}
+
+function subLink(s: Ast): Folded {
+  const sel = s.subselect?.SelectStmt;
+  if (!sel || sel.fromClause || sel.whereClause || sel.havingClause || sel.limitCount || sel.groupClause || sel.op !== 'SETOP_NONE') {
+    return UNKNOWN;
+  }
+  // EXISTS (SELECT 1) / EXISTS (VALUES (1)) always finds its one row
+  if (s.subLinkType === 'EXISTS_SUBLINK') return true;
+  if (s.subLinkType === 'EXPR_SUBLINK' && sel.targetList?.length === 1) return fold(sel.targetList[0]?.ResTarget?.val);
+  return UNKNOWN;
+}
+
+function likeToRegex(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) out += escapeRegex(pattern[++i]!);
+    else if (c === '%') out += '.*';
+    else if (c === '_') out += '.';
+    else out += escapeRegex(c);
+  }
+  return out;
+}
+
+function escapeRegex(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** Two sides are the same expression when their ASTs match ignoring positions and hold nothing volatile. */
+function sameExpression(a: Ast, b: Ast): boolean {
+  if (a === undefined || b === undefined) return false;
+  return isStable(a) && shape(a) === shape(b);
+}
+
+function shape(node: Ast): string {
+  return JSON.stringify(node, (k, v) => (k === 'location' ? undefined : v));
+}
+
+/** random() = random() or (SELECT …) = (SELECT …) may differ between evaluations. */
+function isStable(node: Ast): boolean {
+  const s = shape(node);
+  return !s.includes('"FuncCall"') && !s.includes('"SubLink"');
+}

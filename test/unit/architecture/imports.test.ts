@@ -1,0 +1,73 @@
+// Keeps the module graph as ARCHITECTURE.md draws it: reads every import under src/ and fails on a forbidden edge.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve('src');
+
+/** module → modules it may import (ARCHITECTURE.md, "Dependency direction"). */
+const ALLOWED: Record<string, string[]> = {
+  errors: [], log: [], metrics: [], wire: [], auth: [],
+  config: ['errors'],
+  sql: ['errors'],
+  rules: ['sql', 'errors'],
+  grants: ['auth', 'errors', 'config', 'audit', 'metrics', 'rules', 'log'],
+  audit: ['log'],
+  session: ['sql', 'rules', 'grants', 'audit', 'metrics', 'log', 'errors'],
+  pg: ['wire', 'auth', 'session', 'rules', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
+  mysql: ['wire', 'auth', 'session', 'rules', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
+  admin: ['session', 'grants', 'rules', 'metrics', 'log', 'errors', 'config', 'audit', 'sql'],
+  demo: [],
+  cli: ['config', 'rules', 'sql', 'audit', 'errors'],
+  main: ['*'],
+};
+/** Edges that are allowed only as `import type` (shapes, no code). */
+const TYPE_ONLY: Record<string, string[]> = {
+  grants: ['config', 'audit', 'metrics', 'rules', 'log'],
+  pg: ['config', 'grants', 'audit', 'sql'],
+  mysql: ['config', 'grants', 'audit', 'sql'],
+  admin: ['config', 'audit', 'sql'],
+};
+
+function moduleOf(file: string): string {
+  const rel = relative(SRC, file);
+  const first = rel.split('/')[0]!;
+  return first.endsWith('.ts') ? first.replace(/\.ts$/, '') : first;
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+describe('module dependency direction', () => {
+  const files = walk(SRC);
+  it('finds the source tree', () => {
+    expect(files.length).toBeGreaterThan(20);
+  });
+
+  it('has no forbidden import edge', () => {
+    const violations: string[] = [];
+    const re = /^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+['"](\.[^'"]+)['"]/gm;
+    for (const file of files) {
+      const from = moduleOf(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(re)) {
+        const to = moduleOf(resolve(dirname(file), m[3]!));
+        if (to === from) continue;
+        const allowed = ALLOWED[from] ?? [];
+        const isType = !!m[2];
+        const ok = allowed.includes('*') || (allowed.includes(to) && (isType || !(TYPE_ONLY[from] ?? []).includes(to)));
+        if (!ok) violations.push(`${relative(SRC, file)} → ${to}${isType ? ' (type)' : ''}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('never lets pg and mysql import each other', () => {
+    expect(ALLOWED.pg).not.toContain('mysql');
+    expect(ALLOWED.mysql).not.toContain('pg');
+  });
+});
