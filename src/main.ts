@@ -143,6 +143,10 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     },
     audit,
     logger,
+    info: {
+      listen: { postgres: pg ? `${pg.host}:${pg.port}` : undefined },
+      targets: Object.fromEntries(Object.entries(config.targets).map(([n, t]) => [n, { protocol: t.protocol, databases: t.databases }])),
+    },
   });
   logger.info({ url: admin.url }, 'admin API ready');
 

@@ -20,3 +20,11 @@ export interface BrokerInfo {
   listen: { postgres?: string; mysql?: string };
   targets: Record<string, { protocol: 'postgres' | 'mysql'; databases: string[] }>;
 }
+
+/**
+ * Where admin actions are recorded; the audit module's AuditSink fits. Declared here because admin does
+ * not depend on audit (ARCHITECTURE.md), it only hands it `admin.*` events.
+ */
+export interface AdminAuditPort {
+  record(event: { type: `admin.${string}`; actor: string; [k: string]: unknown }): unknown;
+}

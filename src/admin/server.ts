@@ -2,13 +2,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { AuditSink } from '../audit/events.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { AccessService } from '../grants/service.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { readJsonBody, sendError, sendJson, sendText } from './http-io.js';
-import type { BrokerInfo, ReviewsPort, RulesPort } from './ports.js';
+import type { AdminAuditPort, BrokerInfo, ReviewsPort, RulesPort } from './ports.js';
 import { buildRoutes, type Route } from './routes.js';
 import type { SessionsPort } from './sessions-port.js';
 import { createTokenAuthenticator, type IdentityTable } from './token-auth.js';
@@ -22,7 +21,7 @@ export interface AdminServerOptions {
   metrics: Metrics;
   rules: RulesPort;
   ready: () => { ok: boolean; reasons: string[] };
-  audit: AuditSink;
+  audit: AdminAuditPort;
   logger: Logger;
   /** client listen addresses and targets for `GET /v1/info` */
   info?: BrokerInfo;

@@ -22,17 +22,20 @@ export interface ApiGrant {
   access: string;
   databases: string[];
   login: string;
-  password?: string;
   activatedAt: string;
   expiresAt: string;
   status: string;
 }
 
+/** The once-only answer carrying a password: `grant` of an auto-approved request, or the credentials call. */
 export interface ApiCredentials {
   grantId: string;
   login: string;
   password: string;
   expiresAt: string;
+  target?: string;
+  access?: string;
+  databases?: string[];
 }
 
 export interface ApiSession {

@@ -27,7 +27,7 @@ export interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
-/** A string option's value; throws through the caller's usage error when required and missing. */
+/** A string option's value, undefined when absent; callers decide whether it is required. */
 export function stringOpt(ctx: CommandContext, name: string): string | undefined {
   const v = ctx.values[name];
   return typeof v === 'string' ? v : undefined;

@@ -26,7 +26,8 @@ access
 offline (no broker needed)
   rules check --dialect postgres|mysql [--access read|write|admin] [--rules DIR] [--target T] [--group G]… "SQL"
                                         prints the decision as JSON; exit 0 allow/warn/mask, 3 block, 4 review
-  rules lint [DIR]                      validate rule files (default ./rules)
+                                        (--access defaults to write; rules from ./rules, else the shipped rule sets)
+  rules lint [DIR]                      validate rule files (default ./rules, else the shipped rule sets)
   audit verify [FILE]                   verify the audit hash chain (default ./.dbwarden/audit.jsonl); exit 1 if broken
   token new                             a fresh API token and the sha256 for the config
 

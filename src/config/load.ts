@@ -1,7 +1,7 @@
 // Loads dbwarden.yaml: YAML with positions, ${ENV} substitution, schema validation, file:line errors, path resolution.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Node } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { BrokerError, ErrorCode } from '../errors.js';
 import { ConfigSchema, type Config } from './schema.js';
@@ -69,11 +69,10 @@ function configError(issues: ConfigIssue[]): BrokerError {
 }
 
 const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const WHOLE_REF = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 
 /**
- * Replaces ${NAME} in string scalars (never in keys); "$${" stays a literal "${". An unquoted scalar that
- * is exactly one reference takes the type its value reads as (port: ${DB_PORT} becomes a number).
+ * Replaces ${NAME} in string scalars (never in keys); "$${" stays a literal "${". Results are always
+ * strings; the schema reads digit strings where it wants an integer (port: ${DB_PORT}).
  */
 function substituteEnv(
   node: unknown,
@@ -86,8 +85,7 @@ function substituteEnv(
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => substituteEnv(item, [...path, i], env, onMissing));
   } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('$')) {
-    const original = node.value;
-    const replaced = original.replace(ENV_REF, (match, variable: string | undefined) => {
+    node.value = node.value.replace(ENV_REF, (_match, variable: string | undefined) => {
       if (variable === undefined) return '${';
       const value = env[variable];
       if (value === undefined) {
@@ -96,15 +94,7 @@ function substituteEnv(
       }
       return value;
     });
-    node.value = node.type === Scalar.PLAIN && WHOLE_REF.test(original) ? retype(replaced) : replaced;
   }
-}
-
-function retype(value: string): string | number | boolean {
-  if (/^-?\d+$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return value;
 }
 
 function keyName(key: unknown): string {
@@ -120,7 +110,9 @@ function describeIssue(issue: z.core.$ZodIssue, data: unknown): { path: PathSeg[
     case 'invalid_type': {
       const value = valueAt(data, path);
       if (value === undefined) return [{ path, message: 'required' }];
-      return [{ path, message: `expected ${issue.expected}, got ${kindOf(value)}` }];
+      // Never echo what was written under a secret-looking key: error messages end up in logs.
+      const secret = path.some((seg) => typeof seg === 'string' && SECRET_KEY.test(seg));
+      return [{ path, message: `expected ${issue.expected}, got ${secret ? typeName(value) : kindOf(value)}` }];
     }
     case 'invalid_value':
       return [{ path, message: `expected ${issue.values.length === 1 ? String(issue.values[0]) : `one of ${issue.values.join('|')}`}` }];
@@ -145,6 +137,14 @@ function valueAt(data: unknown, path: PathSeg[]): unknown {
     v = (v as Record<string | number, unknown>)[seg];
   }
   return v;
+}
+
+const SECRET_KEY = /password|secret|token/i;
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a mapping' : typeof value;
 }
 
 function kindOf(value: unknown): string {

@@ -15,6 +15,13 @@ const NAME_RULE = 'letters, digits, "_", "." and "-" (starting with a letter or 
 
 const nonEmpty = z.string().min(1);
 
+/**
+ * An integer that may also be written as a string of digits, so `port: ${DB_PORT}` works: ${ENV}
+ * substitution always yields strings (a numeric password must stay a string).
+ */
+const int = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && /^\d{1,15}$/.test(v.trim()) ? Number(v.trim()) : v), schema);
+
 const listenAddress = z.string().superRefine((value, ctx) => {
   const parsed = parseHostPort(value);
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
@@ -90,7 +97,7 @@ const TargetSchema = z
     /** Upstream host name or address. */
     host: nonEmpty,
     /** Upstream port; default 5432 for postgres, 3306 for mysql. */
-    port: z.number().int().min(1).max(65535).optional(),
+    port: int(z.number().int().min(1).max(65535)).optional(),
     /** Databases grants may name; the first is the default when a request names none. */
     databases: z.array(nonEmpty).min(1),
     /** TLS towards the upstream: disable | prefer | require | verify-full (checks certificate and name). */
@@ -127,7 +134,7 @@ const PolicySchema = z.strictObject({
   /** Longest grant (including extensions), e.g. 30m, 8h. */
   maxTtl: durationString,
   /** Distinct approvals needed; 0 activates at once. */
-  approvals: z.number().int().min(0).max(10),
+  approvals: int(z.number().int().min(0).max(10)),
   /** Who may approve: "*", an identity name or "group:<name>"; never the requester. */
   approvers: z.array(principal).default([]),
   /** Notify webhooks when this policy grants access (break-glass). */
@@ -155,11 +162,11 @@ const LogSchema = z.strictObject({
 
 const LimitsSchema = z.strictObject({
   /** Largest client query text accepted (bytes); bigger messages close the connection. */
-  maxQueryBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  maxQueryBytes: int(z.number().int().min(1024)).default(16 * 1024 * 1024),
   /** Entries in the per-process statement decision cache; 0 disables it. */
-  statementCacheSize: z.number().int().min(0).default(10_000),
+  statementCacheSize: int(z.number().int().min(0)).default(10_000),
   /** Delay before answering a failed login; slows password guessing. */
-  authFailureDelayMs: z.number().int().min(0).max(60_000).default(250),
+  authFailureDelayMs: int(z.number().int().min(0).max(60_000)).default(250),
 });
 
 const BrokerSchema = z.strictObject({
@@ -233,7 +240,7 @@ function checkConsistency(c: Base, ctx: z.RefinementCtx): void {
 
     const checkPrincipals = (field: 'requesters' | 'approvers') =>
       p[field].forEach((who, j) => {
-        if (who !== '*' && !who.startsWith('group:') && !(who in c.identities)) {
+        if (who !== '*' && !who.startsWith('group:') && !Object.hasOwn(c.identities, who)) {
           issue(at(field, j), `unknown identity "${who}" (not under identities)`);
         }
       });
@@ -242,9 +249,9 @@ function checkConsistency(c: Base, ctx: z.RefinementCtx): void {
 
     const wildcard = p.targets.includes('*');
     p.targets.forEach((t, j) => {
-      if (t !== '*' && !(t in c.targets)) issue(at('targets', j), `unknown target "${t}"`);
+      if (t !== '*' && !Object.hasOwn(c.targets, t)) issue(at('targets', j), `unknown target "${t}"`);
     });
-    const covered = wildcard ? targetNames : p.targets.filter((t) => t in c.targets);
+    const covered = wildcard ? targetNames : p.targets.filter((t) => Object.hasOwn(c.targets, t));
 
     // A policy that can grant a level no covered target can serve would fail only at request time.
     p.access.forEach((level, j) => {

@@ -2,13 +2,22 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent, AuditSink } from '../audit/events.js';
 import { computeVerifiers, generateLogin, generatePassword } from '../auth/credentials.js';
-import { formatDuration, parseDuration } from '../config/duration.js';
 import type { Config, PolicyConfig } from '../config/schema.js';
-import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
+import { BrokerError, ErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AccessLevel } from '../rules/types.js';
 import type { AccessRequest, Grant, GrantStore, Identity, RequestStatus } from './model.js';
 import { matchesPrincipal, matchPolicy } from './policy.js';
+import { formatDuration as formatTtl, parseDuration } from '../config/duration.js';
+
+/** A duration from a request body or policy, with the field it came from named in the error. */
+function parseTtl(text: string, field = 'ttl'): number {
+  try {
+    return parseDuration(text);
+  } catch (e) {
+    throw new BrokerError(ErrorCode.BAD_REQUEST, `${field}: ${(e as Error).message}`, { hint: (e as BrokerError).detail?.hint });
+  }
+}
 
 /** What the requester sees exactly once: the only moment the password exists outside their hands. */
 export interface IssuedCredentials {
@@ -41,7 +50,9 @@ export interface AccessServiceOptions {
   now?: () => number;
   /** called after a grant ended and was stored; the session layer ends the grant's live sessions */
   onGrantEnded?: (grant: Grant, reason: GrantEndReason) => void;
-  /** receives errors thrown by onGrantEnded, which must not undo or abort the state change */
+  /** called after an extension was stored; live sessions of the grant move their expiry */
+  onGrantExtended?: (grant: Grant) => void;
+  /** receives errors thrown by the on* listeners, which must not undo or abort the state change */
   onError?: (error: unknown) => void;
 }
 
@@ -69,6 +80,7 @@ export class AccessService {
   private readonly metrics: Metrics | undefined;
   private readonly now: () => number;
   private readonly onGrantEnded: ((grant: Grant, reason: GrantEndReason) => void) | undefined;
+  private readonly onGrantExtended: ((grant: Grant) => void) | undefined;
   private readonly onError: (error: unknown) => void;
   /** Serialises state changes in this process so two approvals cannot both activate one request. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -82,6 +94,7 @@ export class AccessService {
     this.metrics = options.metrics;
     this.now = options.now ?? Date.now;
     this.onGrantEnded = options.onGrantEnded;
+    this.onGrantExtended = options.onGrantExtended;
     this.onError = options.onError ?? (() => undefined);
   }
 
@@ -106,9 +119,9 @@ export class AccessService {
       // Deny by default: without a policy naming this identity, target, level and databases nothing is granted.
       const policy = matchPolicy(this.config.access, identity, input.target, access, databases);
       if (!policy) throw forbidden(`no access policy lets ${identity.name} request ${access} on ${input.target}`);
-      const maxTtlMs = parseDuration(policy.maxTtl);
+      const maxTtlMs = parseTtl(policy.maxTtl, `policy ${policy.name} maxTtl`);
       if (ttlMs > maxTtlMs) {
-        throw new BrokerError(ErrorCode.POLICY_LIMIT, `ttl ${formatDuration(ttlMs)} exceeds the maximum of ${policy.maxTtl} set by policy ${policy.name}`, {
+        throw new BrokerError(ErrorCode.POLICY_LIMIT, `ttl ${formatTtl(ttlMs)} exceeds the maximum of ${policy.maxTtl} set by policy ${policy.name}`, {
           maxTtl: policy.maxTtl,
         });
       }
@@ -135,7 +148,7 @@ export class AccessService {
       };
       this.record({
         type: 'grant.requested', actor: identity.name, requestId: request.id, identity: identity.name, target: request.target,
-        access, databases, ttl: formatDuration(ttlMs), reason, policy: policy.name, approvalsRequired: policy.approvals, alert: request.alert,
+        access, databases, ttl: formatTtl(ttlMs), reason, policy: policy.name, approvalsRequired: policy.approvals, alert: request.alert,
       });
 
       if (policy.approvals > 0) {
@@ -287,14 +300,14 @@ export class AccessService {
       }
       const policy = request ? this.config.access.find((p) => p.name === request.policy) : undefined;
       if (!policy) throw new BrokerError(ErrorCode.POLICY_LIMIT, `the policy that allowed grant ${grantId} no longer exists; request access again`);
-      const maxTtlMs = parseDuration(policy.maxTtl);
+      const maxTtlMs = parseTtl(policy.maxTtl, `policy ${policy.name} maxTtl`);
       const previous = grant.expiresAt;
       const newExpiry = Date.parse(grant.expiresAt) + addMs;
       const latest = Date.parse(grant.activatedAt) + maxTtlMs;
       if (newExpiry > latest) {
         throw new BrokerError(
           ErrorCode.POLICY_LIMIT,
-          `extending by ${formatDuration(addMs)} would go past the maximum of ${policy.maxTtl} from activation set by policy ${policy.name} (latest ${new Date(latest).toISOString()})`,
+          `extending by ${formatTtl(addMs)} would go past the maximum of ${policy.maxTtl} from activation set by policy ${policy.name} (latest ${new Date(latest).toISOString()})`,
           { maxTtl: policy.maxTtl, latest: new Date(latest).toISOString() },
         );
       }
@@ -304,6 +317,7 @@ export class AccessService {
         type: 'grant.extended', actor: identity.name, grantId, requestId: grant.requestId, identity: grant.identity, target: grant.target,
         access: grant.access, expiresAt: grant.expiresAt, previousExpiresAt: previous,
       });
+      this.notify(() => this.onGrantExtended?.(grant));
       return withoutVerifiers(grant);
     });
   }
@@ -438,9 +452,12 @@ export class AccessService {
   }
 
   private notifyEnded(grant: Grant, reason: GrantEndReason): void {
-    if (!this.onGrantEnded) return;
+    this.notify(() => this.onGrantEnded?.(grant, reason));
+  }
+
+  private notify(listener: () => void): void {
     try {
-      this.onGrantEnded(grant, reason);
+      listener();
     } catch (e) {
       this.onError(e);
     }
@@ -464,15 +481,6 @@ export class AccessService {
 
   private record(event: AuditEvent): void {
     this.audit.record(event);
-  }
-}
-
-function parseTtl(ttl: string): number {
-  try {
-    return parseDuration(ttl);
-  } catch (e) {
-    if (isBrokerError(e)) throw bad(`ttl: ${e.message}`);
-    throw e;
   }
 }
 

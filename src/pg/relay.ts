@@ -34,6 +34,7 @@ const UPSTREAM_FETCH = fetchSet([BackendCode.ErrorResponse, BackendCode.ReadyFor
 const MAX_UPSTREAM_FETCH = 64 << 20;
 /** If the upstream is mid-message when a session must end, wait this long for a boundary, then cut. */
 const TERMINATE_GRACE_MS = 800;
+const TERMINATE = Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]);
 
 export function refusalFields(decision: Decision): ErrorFields {
   const r: RuleMatch | undefined = decision.rules[0];
@@ -67,6 +68,7 @@ export class PgRelay {
   private unsynced = false;
   private standardConformingStrings: boolean;
   private ending: { code: string; message: string } | null = null;
+  private onClientFinished?: () => void;
   private closed = false;
   private lastUpstreamFatal = false;
   private clientBytes = 0;
@@ -228,7 +230,10 @@ export class PgRelay {
     } catch (e) {
       this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
       this.upstreamScanner.stop();
-      this.finish(SqlState.ConnectionFailure, 'dbwarden: upstream protocol error');
+      this.ending = { code: SqlState.ConnectionFailure, message: 'dbwarden: upstream protocol error' };
+      this.client.end(encodeErrorResponse({ severity: 'FATAL', ...this.ending }));
+      this.closed = true;
+      this.upstream.destroy();
     } finally {
       this.client.uncork();
     }
@@ -289,7 +294,7 @@ export class PgRelay {
       this.pendingToClient = [];
       for (const b of bufs) this.client.write(b);
     }
-    if (this.ending) this.finish(this.ending.code, this.ending.message);
+    if (this.ending) this.finishClient();
   }
 
   // ---- ending ----
@@ -304,31 +309,33 @@ export class PgRelay {
   }
 
   /**
-   * Ends the session: stop reading the client, cancel what runs upstream (so pg_stat_activity shows it gone,
-   * not just orphaned), then send FATAL at the next upstream message boundary.
+   * Ends the session: stop reading the client, send FATAL at the next upstream message boundary (nothing the
+   * upstream sends after that reaches the client), and cancel what runs upstream before hanging up there, so
+   * pg_stat_activity shows the statement gone rather than orphaned.
    */
   private beginEnd(code: string, message: string): void {
     if (this.ending || this.closed) return;
     this.ending = { code, message };
     this.clientScanner.stop();
     this.client.pause();
-    const proceed = () => {
-      if (this.upstreamScanner.atBoundary) this.finish(code, message);
-      // otherwise finish() runs at the next boundary; the grace timer cuts a stream that never reaches one
-      setTimeout(() => this.destroy(), TERMINATE_GRACE_MS).unref();
-    };
-    if (this.pendingSyncs > 0 || this.unsynced) this.opts.cancel().then(proceed, proceed);
-    else proceed();
+    const cancelled = this.pendingSyncs > 0 || this.unsynced ? this.opts.cancel().catch(() => undefined) : Promise.resolve();
+    const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));
+    if (this.upstreamScanner.atBoundary) this.finishClient();
+    // a stream that never reaches a boundary (cancel did not land) is cut rather than left hanging
+    setTimeout(() => this.finishClient(true), TERMINATE_GRACE_MS).unref();
+    void Promise.all([cancelled, clientDone]).then(() => {
+      this.upstream.end(TERMINATE);
+      setTimeout(() => this.destroy(), 2000).unref();
+    });
   }
 
-  private finish(code: string, message: string): void {
+  private finishClient(cut = false): void {
     if (this.closed) return;
     this.closed = true;
     this.upstreamScanner.stop();
-    this.client.end(encodeErrorResponse({ severity: 'FATAL', code, message }));
-    // Terminate, so the upstream backend exits now instead of waiting to notice the closed socket
-    this.upstream.end(Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]));
-    setTimeout(() => this.destroy(), 2000).unref();
+    if (cut) this.client.destroy();
+    else this.client.end(encodeErrorResponse({ severity: 'FATAL', code: this.ending?.code ?? SqlState.AdminShutdown, message: this.ending?.message ?? 'dbwarden: session ended' }));
+    this.onClientFinished?.();
   }
 
   private destroy(): void {
@@ -341,7 +348,7 @@ export class PgRelay {
     if (!this.closed && !this.ending) {
       // client went away (possibly mid-COPY): the upstream aborts whatever was in progress when we hang up
       this.closed = true;
-      this.upstream.end(Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]));
+      this.upstream.end(TERMINATE);
     }
     this.client.destroy();
     setTimeout(() => this.upstream.destroy(), 1000).unref();

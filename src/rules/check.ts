@@ -1,13 +1,17 @@
 // Offline statement check and rule lint: the shared body of `dbwarden rules check|lint` and POST /v1/rules/check.
 import { fileURLToPath } from 'node:url';
 import { BrokerError, ErrorCode } from '../errors.js';
-import { analyze } from '../sql/analyze.js';
+import { analyze, initSql } from '../sql/analyze.js';
 import type { Dialect, ReadOptions, StatementFacts } from '../sql/facts.js';
 import { evaluate } from './evaluate.js';
 import { loadRuleSets } from './load.js';
 import type { RuleError } from './load.js';
 import type { RuleSet } from './rule-set.js';
 import type { AccessLevel, Action } from './types.js';
+
+// Importing this module loads the parser, so checkSql() can stay synchronous (the admin API answers
+// from it directly) and offline callers such as the CLI need no separate initSql() call.
+await initSql();
 
 /** The rules folder shipped in the package (src/rules → ../../rules, dist/rules → ../../rules). */
 export const SHIPPED_RULES_DIR = fileURLToPath(new URL('../../rules/', import.meta.url));
@@ -41,9 +45,8 @@ export interface CheckResult {
 }
 
 /**
- * Checks `sql` as the broker would for a session with the given access. Synchronous: call
- * `await initSql()` once before (without it every statement comes back unparsed, i.e. blocked).
- * Throws BRK_RULES_INVALID when the rules folder does not lint clean.
+ * Checks `sql` as the broker would for a session with the given access. Synchronous; throws
+ * BRK_RULES_INVALID when `rulesDir` does not lint clean.
  */
 export function checkSql(o: CheckOptions): CheckResult {
   const dialect = o.dialect ?? 'postgres';

@@ -72,7 +72,7 @@ export function parseRuleSet(text: string, file: string): ParseResult {
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const errors: RuleError[] = doc.errors.map((e) => ({
     file,
-    line: e.linePos?.[0]?.line ?? 0,
+    line: lc.linePos(e.pos[0]).line,
     message: `YAML: ${e.message.split('\n')[0]}`,
   }));
   if (errors.length > 0) return { errors, nameLine: 0 };

@@ -249,7 +249,9 @@ function createFunction(s: Ast, b: Builder): void {
 function setVariable(s: Ast, b: Builder): void {
   const name = String(s.name ?? '').toLowerCase();
   // SET ROLE / SET SESSION AUTHORIZATION change whose privileges the session uses
-  if (PRIVILEGE_SETTINGS.has(name)) addEffect(b, 'dcl');
+  // RESET ROLE / SET ROLE DEFAULT only return to the login role, which is no privilege change
+  const returning = s.kind === 'VAR_RESET' || s.kind === 'VAR_SET_DEFAULT';
+  if (PRIVILEGE_SETTINGS.has(name) && !returning) addEffect(b, 'dcl');
   if (ADMIN_SETTINGS.has(name)) addEffect(b, 'admin');
   walk(s, b, 'read');
 }

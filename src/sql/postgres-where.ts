@@ -115,8 +115,10 @@ function boolExpr(b: Ast): Folded {
 }
 
 function hasComplementPair(args: Ast[]): boolean {
+  const negated = args.filter((a) => a?.BoolExpr?.boolop === 'NOT_EXPR' && isStable(a));
+  if (negated.length === 0) return false;
   const keys = new Set(args.map(shape));
-  return args.some((a) => a?.BoolExpr?.boolop === 'NOT_EXPR' && isStable(a) && keys.has(shape(a.BoolExpr.args?.[0])));
+  return negated.some((a) => keys.has(shape(a.BoolExpr.args?.[0])));
 }
 
 const COMPARE = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
@@ -132,14 +134,14 @@ function aExpr(e: Ast): Folded {
         if (n === undefined) return UNKNOWN;
         return op === '-' ? -n : op === '+' ? n : UNKNOWN;
       }
+      const l = fold(e.lexpr);
+      const r = fold(e.rexpr);
+      if (l !== UNKNOWN && r !== UNKNOWN) return binary(op, l, r);
       if (COMPARE.has(op) && sameExpression(e.lexpr, e.rexpr)) {
         // `id = id`: true for every row whose id is not null, which is what an accidental full-table write looks like
         return op === '=' || op === '<=' || op === '>=';
       }
-      const l = fold(e.lexpr);
-      const r = fold(e.rexpr);
-      if (l === UNKNOWN || r === UNKNOWN) return UNKNOWN;
-      return binary(op, l, r);
+      return UNKNOWN;
     }
     case 'AEXPR_IN': {
       const items: Ast[] = e.rexpr?.List?.items ?? (Array.isArray(e.rexpr) ? e.rexpr : []);
@@ -289,8 +291,22 @@ function shape(node: Ast): string {
   return JSON.stringify(node, (k, v) => (k === 'location' ? undefined : v));
 }
 
-/** random() = random() or (SELECT …) = (SELECT …) may differ between evaluations. */
+// random() = random() or (SELECT …) = (SELECT …) may differ between evaluations; lower(x) = lower(x) does not
+const VOLATILE = new Set(['random', 'random_normal', 'clock_timestamp', 'timeofday', 'nextval', 'setval', 'gen_random_uuid',
+  'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4', 'uuidv4', 'uuidv7', 'setseed', 'txid_current']);
+
 function isStable(node: Ast): boolean {
-  const s = shape(node);
-  return !s.includes('"FuncCall"') && !s.includes('"SubLink"');
+  if (Array.isArray(node)) return node.every(isStable);
+  if (node === null || typeof node !== 'object') return true;
+  for (const key in node) {
+    const v = node[key];
+    if (key === 'SubLink') return false;
+    if (key === 'FuncCall') {
+      const names: Ast[] = v?.funcname ?? [];
+      const base = String(names[names.length - 1]?.String?.sval ?? '').toLowerCase();
+      if (VOLATILE.has(base)) return false;
+    }
+    if (!isStable(v)) return false;
+  }
+  return true;
 }

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
@@ -12,6 +13,17 @@ import { startBroker, type Broker } from '../../src/main.js';
 
 export const TOKENS = { alice: 'alice-token-' + randomBytes(8).toString('hex'), bob: 'bob-token-' + randomBytes(8).toString('hex'), ci: 'ci-token-' + randomBytes(8).toString('hex') };
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+
+/** Runs SQL directly on the local PostgreSQL as its superuser (test fixtures, not through the broker). */
+export async function adminSql(sql: string, database = 'dbw_app'): Promise<pg.QueryResult[] | pg.QueryResult> {
+  const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
+  await c.connect();
+  try {
+    return await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
 
 export interface TestBroker extends Broker {
   stateDir: string;
@@ -53,8 +65,9 @@ export async function startTestBroker(overrides: Record<string, unknown> = {}): 
   const stateDir = mkdtempSync(join(tmpdir(), 'dbw-test-'));
   const config: Config = parseConfig(stringify(testConfigObject(stateDir, overrides)), join(stateDir, 'dbwarden.yaml'), {});
   const broker = await startBroker(config, { logger: silentLogger });
+  const closeBroker = broker.close;
   const close = async () => {
-    await broker.close();
+    await closeBroker();
     rmSync(stateDir, { recursive: true, force: true });
   };
   const pgPort = broker.pg?.port ?? 0;

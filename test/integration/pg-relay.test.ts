@@ -1,7 +1,7 @@
 // node-postgres through the broker: queries, pipelining, blocking with the server's own transaction semantics.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKENS, startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { TOKENS, adminSql, startTestBroker, type TestBroker } from '../helpers/broker.js';
 
 let b: TestBroker;
 let cred: Awaited<ReturnType<TestBroker['grant']>>;
@@ -9,10 +9,7 @@ let cred: Awaited<ReturnType<TestBroker['grant']>>;
 beforeAll(async () => {
   b = await startTestBroker();
   cred = await b.grant({ access: 'write' });
-  const c = new pg.Client({ connectionString: b.url(cred) });
-  await c.connect();
-  await c.query('drop table if exists relay_t; create table relay_t (id int primary key, v text)');
-  await c.end();
+  await adminSql('drop table if exists relay_t; create table relay_t (id int primary key, v text); alter table relay_t owner to dbw_rw');
 });
 afterAll(async () => {
   await b?.close();

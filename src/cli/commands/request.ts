@@ -1,7 +1,7 @@
 // `dbwarden request TARGET …` (ask for access, optionally wait for approval) and `dbwarden credentials REQUEST`.
 import { parseDuration } from '../../config/duration.js';
 import { ApiError, type ApiClient } from '../api-client.js';
-import type { ApiCredentials, ApiGrant, ApiInfo, ApiRequest } from '../api-types.js';
+import type { ApiCredentials, ApiInfo, ApiRequest } from '../api-types.js';
 import { CliError, UsageError } from '../cli-error.js';
 import { listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 import { connectLines } from '../connect-lines.js';
@@ -45,14 +45,14 @@ export const requestCommand: Command = {
     const databases = listOpt(ctx, 'database');
 
     const api = ctx.api();
-    const created = await api.post<{ request: ApiRequest; grant?: ApiGrant }>('/v1/requests', {
+    const created = await api.post<{ request: ApiRequest; grant?: ApiCredentials }>('/v1/requests', {
       target, access, ttl, reason, ...(databases.length ? { databases } : {}),
     });
     const { request } = created;
 
     if (created.grant?.password) {
       if (ctx.json) printJson(ctx, created);
-      else await printActive(ctx, api, request, { grantId: created.grant.id, login: created.grant.login, password: created.grant.password, expiresAt: created.grant.expiresAt });
+      else await printActive(ctx, api, request, created.grant);
       return 0;
     }
     if (request.status !== 'pending' || !ctx.values.wait) {

@@ -5,16 +5,22 @@ import { listOpt, printJson, stringOpt, type Command } from '../command.js';
 
 const DIALECTS = ['postgres', 'mysql'] as const;
 const ACCESS = ['read', 'write', 'admin'] as const;
-export const DEFAULT_RULES_DIR = './rules';
-/** exit codes of `rules check`, part of the CLI contract (scripts and CI jobs rely on them) */
-export const CHECK_EXIT = { allow: 0, warn: 0, mask: 0, review: 4, block: 3 } as const;
+/** the config's default rules folder; without one in the working directory the shipped rule sets apply */
+export const LOCAL_RULES_DIR = './rules';
 
-/** Loaded on use: the SQL parser (WASM) would otherwise slow every other command's start. */
+/** Loaded on use: it loads the SQL parser (WASM), which would otherwise slow every other command's start. */
 const loadRuleEngine = () => import('../../rules/check.js');
 
-function rulesDir(dir: string): string {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`rules folder ${dir} not found (pass --rules DIR)`);
-  return dir;
+function isDir(dir: string): boolean {
+  return existsSync(dir) && statSync(dir).isDirectory();
+}
+
+async function rulesDir(given: string | undefined): Promise<string> {
+  if (given !== undefined) {
+    if (!isDir(given)) throw new UsageError(`rules folder ${given} not found`);
+    return given;
+  }
+  return isDir(LOCAL_RULES_DIR) ? LOCAL_RULES_DIR : (await loadRuleEngine()).SHIPPED_RULES_DIR;
 }
 
 export const rulesCheckCommand: Command = {
@@ -34,17 +40,18 @@ export const rulesCheckCommand: Command = {
     if (!(ACCESS as readonly string[]).includes(access)) throw new UsageError(`--access must be one of ${ACCESS.join(', ')}`);
     const sql = ctx.args[0];
     if (sql.trim() === '') throw new UsageError('rules check: the SQL text is empty');
-    const { checkSql } = await loadRuleEngine();
-    const result = await checkSql({
+    const dir = await rulesDir(stringOpt(ctx, 'rules'));
+    const { checkSql, checkExitCode } = await loadRuleEngine();
+    const result = checkSql({
       sql,
       dialect: dialect as (typeof DIALECTS)[number],
       access: access as (typeof ACCESS)[number],
-      target: stringOpt(ctx, 'target') ?? 'default',
+      target: stringOpt(ctx, 'target'),
       groups: listOpt(ctx, 'group'),
-      rulesDir: rulesDir(stringOpt(ctx, 'rules') ?? DEFAULT_RULES_DIR),
+      rulesDir: dir,
     });
     printJson(ctx, result);
-    return CHECK_EXIT[result.action as keyof typeof CHECK_EXIT] ?? 1;
+    return checkExitCode(result.action);
   },
 };
 
@@ -52,22 +59,12 @@ export const rulesLintCommand: Command = {
   name: 'rules lint',
   arity: [0, 1],
   async run(ctx) {
-    const dir = rulesDir(ctx.args[0] ?? DEFAULT_RULES_DIR);
-    const { lintRules } = await loadRuleEngine();
-    const errors = (await lintRules(dir)) as unknown[];
+    const dir = await rulesDir(ctx.args[0]);
+    const { lintRules, formatRuleError } = await loadRuleEngine();
+    const errors = lintRules(dir);
     if (ctx.json) printJson(ctx, { ok: errors.length === 0, errors });
     else if (errors.length === 0) ctx.out(`ok: the rule files in ${dir} are valid\n`);
-    else for (const e of errors) ctx.err(lintLine(e));
+    else for (const e of errors) ctx.err(formatRuleError(e));
     return errors.length === 0 ? 0 : 1;
   },
 };
-
-/** "file:line: rule <id>: message" from whatever fields a lint error carries. */
-function lintLine(e: unknown): string {
-  if (typeof e !== 'object' || e === null) return String(e);
-  const o = e as Record<string, unknown>;
-  const where = [o.file, o.line].filter((x) => x !== undefined && x !== null).join(':');
-  const rule = o.ruleId ?? o.rule ?? o.id;
-  const message = typeof o.message === 'string' ? o.message : JSON.stringify(e);
-  return [where, rule !== undefined ? `rule ${String(rule)}` : '', message].filter(Boolean).join(': ');
-}

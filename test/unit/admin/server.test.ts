@@ -150,6 +150,28 @@ describe('bodies and routes', () => {
     expect(r.body.error.code).toBe('BRK_MESSAGE_TOO_LARGE');
   });
 
+  it('a streamed (chunked) body over 1 MiB is cut off with 413 without buffering it all', async () => {
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(fx.url + '/v1/requests', { method: 'POST', headers: { authorization: `Bearer ${fx.tokens.alice}`, 'transfer-encoding': 'chunked' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 4 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(status).toBe(413);
+  });
+
   it('unknown routes are 404 with the error shape; a wrong method too', async () => {
     const r = await fx.call('alice', 'GET', '/v1/nope');
     expect(r.status).toBe(404);

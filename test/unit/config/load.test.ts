@@ -172,7 +172,7 @@ access:
     expect(configError('targets: [unclosed\n').message).toMatch(/^dbwarden\.yaml:\d+: /);
   });
 
-  it('substitutes ${ENV} inside strings, typed when an unquoted scalar is exactly one reference', () => {
+  it('substitutes ${ENV} inside strings; integer fields read digit strings', () => {
     // replacer functions: a replacement string would read "$$" as "$"
     const text = MINIMAL.replace('host: 127.0.0.1', () => 'host: "db-${REGION}.internal"\n    port: ${DB_PORT}').replace(
       '{ user: app_ro }',
@@ -184,9 +184,24 @@ access:
     expect(c.targets.app!.roles.read!.password).toBe('p${literal}x');
   });
 
-  it('keeps a quoted whole reference a string', () => {
-    const text = MINIMAL.replace('{ user: app_ro }', '{ user: "${RO_USER}" }');
-    expect(parseConfig(text, 'dbwarden.yaml', { RO_USER: '123' }).targets.app!.roles.read!.user).toBe('123');
+  it('keeps a numeric value from the environment a string where a string is expected', () => {
+    // unquoted references only work in block style: in a flow mapping "{" would open a nested one
+    const text = MINIMAL.replace('read: { user: app_ro }', 'read:\n        user: ${RO_USER}\n        password: ${RO_PW}');
+    const c = parseConfig(text, 'dbwarden.yaml', { RO_USER: '123', RO_PW: '000123' });
+    expect(c.targets.app!.roles.read).toEqual({ user: '123', password: '000123' });
+  });
+
+  it('does not echo values written under secret keys', () => {
+    const text = MINIMAL.replace('{ user: app_ro }', '{ user: app_ro, password: 987654321 }');
+    expect(configError(text).message).toBe('dbwarden.yaml:8: targets.app.roles.read.password: expected string, got number');
+  });
+
+  it('rejects names that exist on every object', () => {
+    const text = MINIMAL.replace('requesters: ["*"]', 'requesters: [constructor]\n    targets: [toString]');
+    expect(configError(text).message.split('\n')).toEqual([
+      'dbwarden.yaml:13: access[0].requesters[0]: unknown identity "constructor" (not under identities)',
+      'dbwarden.yaml:14: access[0].targets[0]: unknown target "toString"',
+    ]);
   });
 
   it('checks that policies only grant levels their targets have roles for', () => {

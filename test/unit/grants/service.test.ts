@@ -253,9 +253,12 @@ describe('grant listings', () => {
 
 describe('extend', () => {
   it('extends within the policy maxTtl counted from activation', async () => {
+    const extendedGrants: Grant[] = [];
+    service = makeService({ onGrantExtended: (g) => extendedGrants.push(g) });
     const { grant } = await service.createRequest(alice, { target: 'app', access: 'read', ttl: '6h', reason: 'r' });
     const extended = await service.extend(alice, grant!.grantId, '1h30m');
     expect(extended.expiresAt).toBe('2025-03-01T17:30:00.000Z');
+    expect(extendedGrants.map((g) => [g.id, g.expiresAt])).toEqual([[grant!.grantId, '2025-03-01T17:30:00.000Z']]);
     expect(audit.events.at(-1)).toMatchObject({ type: 'grant.extended', expiresAt: '2025-03-01T17:30:00.000Z', previousExpiresAt: '2025-03-01T16:00:00.000Z' });
     const err = await rejection(service.extend(alice, grant!.grantId, '31m'));
     expect(err.code).toBe('BRK_POLICY_LIMIT');

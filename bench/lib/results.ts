@@ -1,0 +1,50 @@
+// Shapes of the benchmark's measurements: pgbench cells per path, throughput timings, proxy memory samples.
+
+export const PATHS = ['direct', 'dbwarden', 'pgbouncer'] as const;
+export type PathName = (typeof PATHS)[number];
+
+export interface PgbenchRun {
+  tps: number;
+  latencyMs: number;
+}
+
+export interface Cell<T> {
+  runs: T[];
+  /** why a run of this path failed; the path then shows n/a for the row */
+  error?: string;
+}
+
+export interface PgbenchRow {
+  mode: 'simple' | 'extended' | 'prepared';
+  clients: number;
+  jobs: number;
+  cells: Partial<Record<PathName, Cell<PgbenchRun>>>;
+}
+
+export interface ThroughputRow {
+  /** the statement as run, e.g. COPY big TO STDOUT */
+  test: string;
+  rows: number;
+  /** size of the text output, for MB/s */
+  bytes: number;
+  /** seconds per round */
+  cells: Partial<Record<PathName, Cell<number>>>;
+}
+
+export interface RssRow {
+  test: string;
+  process: 'dbwarden' | 'pgbouncer';
+  /** RSS right before the first round started */
+  beforeKb?: number;
+  /** highest RSS seen during any round */
+  peakKb?: number;
+}
+
+export interface BenchReport {
+  /** label → value, e.g. "nproc" → "2" */
+  facts: [string, string][];
+  pgbench: PgbenchRow[];
+  throughput: ThroughputRow[];
+  rss: RssRow[];
+  notes: string[];
+}

@@ -1,0 +1,53 @@
+// WHERE constant folding: conditions that select every row must fold to 'always-true', real ones must not.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analyze, initSql } from '../../../src/sql/analyze.js';
+
+beforeAll(async () => {
+  await initSql();
+});
+
+const whereOf = (cond: string) => {
+  const facts = analyze('postgres', `DELETE FROM t WHERE ${cond}`);
+  expect(facts[0]?.kind, cond).toBe('delete');
+  return facts[0]!.where;
+};
+
+describe('always-true conditions', () => {
+  it.each([
+    'true', 'TRUE', '1=1', "'a'='a'", 'id=id', 't.id = t.id', 'lower(x) = lower(x)', "'t'", "'true'", "'yes'", "'on'",
+    '1::bool', "'1'::boolean", 'NOT false', 'NOT NOT true', 'x OR true', 'true OR x = 5', 'true AND true',
+    '1 IN (1)', '1 IN (3, 2, 1)', 'id IN (id)', '2>1', '1<2', '1<>2', '1 != 2', '2 >= 2', 'NULL IS NULL',
+    'x IS NOT NULL OR true', '(true)', '((1 = 1))', '(1=1) AND (2=2)', 'true::bool', "'1'::int = 1", '1 = 1.0',
+    "'a' || 'b' = 'ab'", '1 + 1 = 2', '-1 < 0', '2 * 3 = 6', 'x = 1 OR NOT (x = 1)', '1 BETWEEN 0 AND 2',
+    "'abc' LIKE 'a%'", 'EXISTS (SELECT 1)', '(SELECT true)', 'true IS TRUE', 'false IS NOT TRUE', 'NULL IS UNKNOWN',
+    '1 IS NOT DISTINCT FROM 1', 'x IS NOT DISTINCT FROM x', 'NULL IS NOT DISTINCT FROM NULL', 'COALESCE(NULL, true)',
+    "'yes'::text = 'yes'", '5 NOT IN (1, 2)', 'id >= id',
+  ])('%s', (cond) => {
+    expect(whereOf(cond)).toBe('always-true');
+  });
+});
+
+describe('conditions that stay present', () => {
+  it.each([
+    'id = 5', 'id = $1', 'id > 0', 'x IS NULL', 'x IS NOT NULL', 'false', '1=2', "'a'='b'", 'NOT true', 'x OR false',
+    'true AND x', 'id IN (1, 2)', '1 IN (2)', 'NULL = NULL', 'NULL', 'random() = random()', 'id <> id', 'id < id',
+    '1 IN (SELECT 1)', 'EXISTS (SELECT 1 FROM u)', 'EXISTS (SELECT 1 WHERE false)', "'abc' LIKE 'b%'", 'x LIKE y',
+    'now() > now()', "'maybe'", '1 / 0 = 1', 'id = id + 0', 'NULL IS NOT NULL', 'x = 1 OR NOT (y = 1)',
+    '3 BETWEEN 0 AND 2', '(SELECT x FROM u) = (SELECT x FROM u)', 'CURRENT OF c',
+  ])('%s', (cond) => {
+    expect(whereOf(cond)).toBe('present');
+  });
+});
+
+describe('the shape of the statement', () => {
+  it('is absent without WHERE and set for UPDATE too', () => {
+    expect(analyze('postgres', 'DELETE FROM t')[0]!.where).toBe('absent');
+    expect(analyze('postgres', 'UPDATE t SET a = 1 FROM u')[0]!.where).toBe('absent');
+    expect(analyze('postgres', 'UPDATE t SET a = 1 WHERE 1 = 1')[0]!.where).toBe('always-true');
+    expect(analyze('postgres', 'UPDATE t SET a = 1 FROM u WHERE t.id = u.id')[0]!.where).toBe('present');
+  });
+
+  it('folds multi-line conditions with comments', () => {
+    expect(analyze('postgres', 'DELETE FROM t\nWHERE /* everything */ 1 = 1 -- oops\n')[0]!.where).toBe('always-true');
+  });
+});
