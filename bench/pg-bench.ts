@@ -27,7 +27,7 @@ const HELP = `npx tsx bench/pg-bench.ts [options]
   --modes LIST         pgbench -M modes (default simple,extended,prepared)
   --clients LIST       pgbench client counts (default 1,16)
   --paths LIST         any of direct,dbwarden,pgbouncer (default all)
-  --rulesets LIST      rule sets of the broker's target (default safe-defaults,pii-masking)
+  --rulesets LIST      rule sets of the broker's target (default safe-defaults)
   --rows N             rows in the throughput table (default 3000000)
   --fresh              rebuild the pgbench tables and the big table
   --no-results         do not rewrite bench/RESULTS.md
@@ -48,7 +48,7 @@ function parseOptions() {
       modes: { type: 'string' },
       clients: { type: 'string' },
       paths: { type: 'string' },
-      rulesets: { type: 'string', default: 'safe-defaults,pii-masking' },
+      rulesets: { type: 'string', default: 'safe-defaults' },
       rows: { type: 'string', default: '3000000' },
       fresh: { type: 'boolean', default: false },
       'no-results': { type: 'boolean', default: false },

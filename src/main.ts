@@ -1,19 +1,17 @@
-#!/usr/bin/env node
 // Composition root and `dbwarden` entry point: config → store → rules → sessions → listeners → admin.
 // The only place that wires modules together; `serve` and `demo` start here, other commands go to cli/.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { startAdminServer } from './admin/server.js';
 import { AuditFile } from './audit/audit-file.js';
-import { runCli } from './cli/run-cli.js';
 import { loadConfig, parseConfig } from './config/load.js';
 import { stringify as toYaml } from 'yaml';
 import { startPgliteTarget } from './demo/pglite-target.js';
 import { hostPort } from './config/host-port.js';
 import type { Config } from './config/schema.js';
-import { BrokerError, ErrorCode, isBrokerError } from './errors.js';
+import { BrokerError, ErrorCode } from './errors.js';
 import { EmbeddedStore } from './grants/embedded-store.js';
 import type { GrantStore } from './grants/model.js';
 import { AccessService } from './grants/service.js';
@@ -218,7 +216,7 @@ async function runDemo(argv: string[]): Promise<number> {
   out.write(`  grant:        ${grant.grantId} (write, expires ${grant.expiresAt})\n`);
   out.write(`  admin API:    ${broker.admin.url}   token: ${token}\n`);
   out.write(`  try:          export DBWARDEN_URL=${broker.admin.url} DBWARDEN_TOKEN=${token}; npx dbwarden grants\n`);
-  out.write(`  blocked:      DELETE FROM customers;   DROP TABLE orders;   (allowed: DELETE FROM customers WHERE id = 1)\n\n`);
+  out.write(`  blocked:      DELETE FROM customers;   DROP TABLE orders;   (allowed: UPDATE customers SET phone = NULL WHERE id = 1)\n\n`);
   out.write(`Ctrl-C stops everything.\n`);
   await new Promise<void>((done) => {
     const stop = () => done();
@@ -231,25 +229,7 @@ async function runDemo(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const cmd = argv[0];
-  try {
-    if (cmd === 'serve') return await serve(argv.slice(1));
-    if (cmd === 'demo') return await runDemo(argv.slice(1));
-    return await runCli(argv);
-  } catch (e) {
-    if (isBrokerError(e)) {
-      process.stderr.write(`dbwarden: ${e.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`dbwarden: ${(e as Error).stack ?? e}\n`);
-    return 1;
-  }
-}
-
-const invokedDirectly = !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+/** `dbwarden serve` / `dbwarden demo`; called by bin.ts, which sends every other command to the CLI. */
+export async function runServerCommand(argv: string[]): Promise<number> {
+  return argv[0] === 'demo' ? runDemo(argv.slice(1)) : serve(argv.slice(1));
 }

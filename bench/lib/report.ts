@@ -91,6 +91,7 @@ export function renderText(r: BenchReport): string {
     align(throughputTable(r)),
   ];
   if (r.rss.length) parts.push('', 'proxy memory while streaming', align(rssTable(r)));
+  if (r.notes.length) parts.push('', 'notes:', ...r.notes.map((n) => `  ${n.replace(/`/g, '')}`));
   const errs = errorsOf(r);
   if (errs.length) parts.push('', 'errors:', ...errs.map((e) => `  ${e}`));
   return parts.join('\n');

@@ -107,11 +107,14 @@ async function negotiateTls(sock: Socket, o: UpstreamOptions, timeoutMs: number)
   return new Promise((resolve, reject) => {
     const t = tlsConnect({
       socket: sock,
+      // the name (or IP address) verify-full checks the certificate against
+      host: o.serverName ?? o.host,
       servername: o.serverName ?? (/^[\d.:]+$/.test(o.host) ? undefined : o.host),
       // require encrypts without authenticating the server (libpq's sslmode=require); verify-full checks chain and name
       rejectUnauthorized: verify,
       ca: o.caFile ? readFileSync(o.caFile) : undefined,
-      checkServerIdentity: verify ? undefined : () => undefined,
+      // an explicit `checkServerIdentity: undefined` replaces node's default check and trips an internal assertion
+      ...(verify ? {} : { checkServerIdentity: () => undefined }),
     });
     t.once('secureConnect', () => {
       t.removeAllListeners('error');

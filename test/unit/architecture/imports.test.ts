@@ -21,6 +21,8 @@ const ALLOWED: Record<string, string[]> = {
   demo: [],
   cli: ['config', 'rules', 'sql', 'audit', 'errors'],
   main: ['*'],
+  // the executable: dispatches to main (serve, demo) or cli (everything else)
+  bin: ['main', 'cli', 'errors'],
 };
 /** Edges that are allowed only as `import type` (shapes, no code). */
 const TYPE_ONLY: Record<string, string[]> = {

@@ -1,0 +1,115 @@
+// The shipped entry points as a user runs them: `dbwarden demo`, `dbwarden serve` + CLI + psql, and streaming
+// 3 million rows through a broker process while watching its memory.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOKENS, testConfigObject } from '../helpers/broker.js';
+import { freePort, rssOf, spawnLogged, type Spawned } from '../helpers/process.js';
+
+const run = promisify(execFile);
+const MAIN = 'dist/bin.js';
+
+describe('dbwarden demo', () => {
+  it('prints a psql command that works as pasted, blocks unscoped deletes, and stops cleanly on Ctrl-C', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'dbw-demo-'));
+    const [pgPort, adminPort] = [await freePort(), await freePort()];
+    const demo = spawnLogged('node', [MAIN, 'demo', '--state', state, '--listen', `127.0.0.1:${pgPort}`, '--admin', `127.0.0.1:${adminPort}`]);
+    try {
+      const m = await demo.waitFor(/psql "(postgresql:\/\/[^"]+)"/, 60_000);
+      const url = m[1]!;
+      const ok = await run('psql', [url, '-XAtc', 'select count(*) from customers']);
+      expect(Number(ok.stdout.trim())).toBeGreaterThan(0);
+      const blocked = await run('psql', [url, '-Xc', 'delete from customers']).catch((e) => e);
+      expect(blocked.stderr).toContain('dbwarden: blocked by rule unscoped-write');
+      demo.child.kill('SIGINT');
+      expect(await demo.exited).toBe(0);
+    } finally {
+      demo.child.kill('SIGKILL');
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
+describe('dbwarden serve with the CLI and psql', () => {
+  let dir: string;
+  let serve: Spawned;
+  let adminUrl: string;
+  const env = () => ({ DBWARDEN_URL: adminUrl, DBWARDEN_TOKEN: TOKENS.alice });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dbw-serve-'));
+    const [pgPort, adminPort] = [await freePort(), await freePort()];
+    adminUrl = `http://127.0.0.1:${adminPort}`;
+    const cfg = testConfigObject(join(dir, 'state'), { listen: { postgres: `127.0.0.1:${pgPort}`, admin: `127.0.0.1:${adminPort}` }, log: { level: 'info' } });
+    writeFileSync(join(dir, 'dbwarden.yaml'), stringify(cfg));
+    serve = spawnLogged('node', [MAIN, 'serve', '--config', join(dir, 'dbwarden.yaml')]);
+    for (let i = 0; i < 100; i++) {
+      const ok = await fetch(`${adminUrl}/healthz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 30_000);
+
+  afterAll(async () => {
+    serve?.child.kill('SIGTERM');
+    await serve?.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function request(access: string, ttl = '10m') {
+    const r = await run('node', [MAIN, 'request', 'app', '--access', access, '--ttl', ttl, '--reason', 'integration test', '--database', 'dbw_app', '--json'], { env: { ...process.env, ...env() } });
+    const body = JSON.parse(r.stdout) as { request: { id: string; status: string }; grant: { grantId: string; login: string; password: string } };
+    expect(body.request.status).toBe('active');
+    return body.grant;
+  }
+
+  it('request prints ready-to-paste psql lines; revoke ends a session running pg_sleep within a second', async () => {
+    const human = await run('node', [MAIN, 'request', 'app', '--access', 'read', '--ttl', '5m', '--reason', 'look around', '--database', 'dbw_app'], { env: { ...process.env, ...env() } });
+    const line = /psql "(postgresql:\/\/[^"]+)"/.exec(human.stdout);
+    expect(line, human.stdout).not.toBeNull();
+    const who = await run('psql', [line![1]!, '-XAtc', 'select current_user']);
+    expect(who.stdout.trim()).toBe('dbw_ro');
+
+    const g = await request('write');
+    const info = (await (await fetch(`${adminUrl}/v1/info`, { headers: { authorization: `Bearer ${TOKENS.alice}` } })).json()) as { listen: { postgres: string } };
+    const pgUrl = `postgresql://${g.login}:${g.password}@${info.listen.postgres}/dbw_app`;
+    const sleeper = spawnLogged('psql', [pgUrl, '-Xc', 'select pg_sleep(60)']);
+    await new Promise((r) => setTimeout(r, 700));
+    let exitedAt = 0;
+    void sleeper.exited.then(() => (exitedAt = Date.now()));
+    await run('node', [MAIN, 'revoke', g.grantId], { env: { ...process.env, ...env() } });
+    const revokedAt = Date.now();
+    await sleeper.exited;
+    // the session ends within a second of the revoke being acknowledged (usually before the CLI has exited)
+    expect(exitedAt - revokedAt).toBeLessThan(1000);
+    expect(sleeper.output()).toMatch(/FATAL: +dbwarden: grant revoked/);
+    const sessions = await run('node', [MAIN, 'sessions', '--json'], { env: { ...process.env, ...env() } });
+    expect(JSON.parse(sessions.stdout)).toEqual([]);
+  }, 30_000);
+
+  it('streams 3 million rows with broker RSS growth under 50 MB', async () => {
+    const g = await request('read');
+    const info = (await (await fetch(`${adminUrl}/v1/info`, { headers: { authorization: `Bearer ${TOKENS.alice}` } })).json()) as { listen: { postgres: string } };
+    const pgUrl = `postgresql://${g.login}:${g.password}@${info.listen.postgres}/dbw_app?sslmode=disable`;
+    const pid = serve.child.pid!;
+    // warm up code paths so the baseline is not the cold process
+    await run('psql', [pgUrl, '-XAtc', 'select g, md5(g::text) from generate_series(1,100000) g', '-o', '/dev/null']);
+    const before = rssOf(pid);
+    let peak = before;
+    const timer = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 50);
+    try {
+      // COPY TO STDOUT and a plain SELECT, each 3M rows, through the broker
+      await run('psql', [pgUrl, '-XAtc', 'copy (select g, md5(g::text) from generate_series(1,3000000) g) to stdout', '-o', '/dev/null'], { maxBuffer: 1 << 20 });
+      await run('psql', [pgUrl, '-XAt', '-v', 'FETCH_COUNT=0', '-c', 'select g, md5(g::text) from generate_series(1,3000000) g', '-o', '/dev/null'], { maxBuffer: 1 << 20 });
+    } finally {
+      clearInterval(timer);
+    }
+    const growthMb = (peak - before) / 2 ** 20;
+    console.log(`broker RSS before ${(before / 2 ** 20).toFixed(1)} MB, peak ${(peak / 2 ** 20).toFixed(1)} MB, growth ${growthMb.toFixed(1)} MB`);
+    expect(growthMb).toBeLessThan(50);
+  }, 120_000);
+});
