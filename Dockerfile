@@ -33,5 +33,5 @@ USER node
 EXPOSE 7432 7306 7080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:7080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "dist/main.js"]
+ENTRYPOINT ["node", "dist/bin.js"]
 CMD ["serve", "--config", "/etc/dbwarden/dbwarden.yaml"]

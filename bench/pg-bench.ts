@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startBouncerProcess, PGBOUNCER_BIN, type BouncerProcess } from './lib/bouncer-process.js';
-import { requestGrant, startBrokerProcess, type BrokerProcess } from './lib/broker-process.js';
+import { brokerEntry, requestGrant, startBrokerProcess, type BrokerProcess } from './lib/broker-process.js';
 import { ChildSet } from './lib/children.js';
 import { bigTableTextBytes, prepareDataset } from './lib/dataset.js';
 import { parsePgbenchOutput } from './lib/pgbench-output.js';
@@ -96,12 +96,15 @@ function tryRun(cmd: string, args: string[]): string {
 
 /** A stale dist/ would benchmark yesterday's broker; warn rather than build, since a build costs ~20 s. */
 function warnIfStaleBuild(): void {
-  const main = join(REPO, 'dist', 'main.js');
-  if (!existsSync(main)) return;
-  const built = statSync(main).mtimeMs;
+  let built: number;
+  try {
+    built = statSync(brokerEntry(REPO)).mtimeMs;
+  } catch {
+    return;
+  }
   const newest = (dir: string): number =>
     readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
-  if (newest(join(REPO, 'src')) > built) log('warning: src/ is newer than dist/main.js; run `npm run build` to benchmark the current code');
+  if (newest(join(REPO, 'src')) > built) log('warning: src/ is newer than the build in dist/; run `npm run build` to benchmark the current code');
 }
 
 function machineFacts(command: string): [string, string][] {
@@ -115,7 +118,7 @@ function machineFacts(command: string): [string, string][] {
     ['PostgreSQL', tryRun('psql', ['-X', '-h', PG.host, '-p', String(PG.port), '-U', PG.adminUser, '-d', 'postgres', '-Atc', 'select version()'])],
     ['pgbench', tryRun('pgbench', ['--version'])],
     ['pgbouncer', tryRun(PGBOUNCER_BIN, ['--version']).split('\n')[0] ?? 'unknown'],
-    ['dbwarden', `commit ${commit}${dirty}, dist/main.js serve`],
+    ['dbwarden', `commit ${commit}${dirty}, \`node ${brokerEntry(REPO).slice(REPO.length + 1)} serve\``],
   ];
 }
 
@@ -270,7 +273,7 @@ async function main(): Promise<number> {
 
     if (broker) report.notes.push(...(await brokerCounters(broker.adminUrl)));
     report.notes.push(
-      `paths: direct = PostgreSQL 127.0.0.1:${PG.port}; dbwarden = \`dist/main.js serve\`, rule sets ${opts.rulesets.join(', ') || 'none'}, a write grant mapped to role ${ROLE.user}; pgbouncer = pool_mode session, auth_type trust. All plaintext (sslmode=disable, broker tls.clients: disable, upstream tls: disable).`,
+      `paths: direct = PostgreSQL 127.0.0.1:${PG.port}; dbwarden = \`dbwarden serve\`, rule sets ${opts.rulesets.join(', ') || 'none'}, a write grant mapped to role ${ROLE.user}; pgbouncer = pool_mode session, auth_type trust. All plaintext (sslmode=disable, broker tls.clients: disable, upstream tls: disable).`,
       `pgbench runs: ${opts.seconds} s each, ${opts.rounds} rounds interleaved (direct, dbwarden, pgbouncer, direct, …) per row, -n -S, scale 10; throughput: ${opts.throughputRounds} round(s), table of ${opts.rows.toLocaleString('en-US')} rows (${(bytes / 1e6).toFixed(0)} MB as text).`,
       `everything (PostgreSQL, the proxy, pgbench/psql) shares the same ${availableParallelism()} CPUs, so a proxy's CPU use is taken from the server and the client too; the ratios are for this machine.`,
       `total run time ${((Date.now() - started) / 1000).toFixed(0)} s.`,

@@ -1,4 +1,4 @@
-// Runs the built broker (dist/main.js serve) as a child with a generated config, and obtains a grant from its admin API.
+// Runs the built broker (`dist/bin.js serve`, the package's bin) as a child with a generated config, and obtains a grant from its admin API.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -56,10 +56,20 @@ export function brokerConfig(o: BrokerOptions, ports: { pg: number; admin: numbe
   };
 }
 
+/**
+ * The package's bin (dist/bin.js) when it exists; early builds ran `serve` from dist/main.js directly.
+ */
+export function brokerEntry(repoDir: string): string {
+  for (const name of ['bin.js', 'main.js']) {
+    const file = join(repoDir, 'dist', name);
+    if (existsSync(file)) return file;
+  }
+  throw new Error(`${join(repoDir, 'dist')} has no bin.js: run \`npm run build\` first`);
+}
+
 /** Starts the broker and waits until its admin API answers /healthz and its PostgreSQL port accepts connections. */
 export async function startBrokerProcess(children: ChildSet, o: BrokerOptions): Promise<BrokerProcess & { token: string }> {
-  const main = join(o.repoDir, 'dist', 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} not found: run \`npm run build\` first`);
+  const main = brokerEntry(o.repoDir);
   const ports = { pg: await freePort(), admin: await freePort() };
   const token = randomBytes(24).toString('base64url');
   const configFile = join(o.workDir, 'dbwarden.yaml');

@@ -1,5 +1,5 @@
 // pgjdbc (Java) through the broker, plain and TLS: server-prepared statements, batches, metadata queries,
-// a blocked statement as SQLException 42501, and rollback with autocommit off.
+// query timeout (CancelRequest), a blocked statement as SQLException 42501, and rollback with autocommit off.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -60,6 +60,10 @@ describe('pgjdbc through dbwarden', () => {
 
     expect(out.blockedState).toBe('42501');
     expect(out.blockedMessage).toMatch(/^ERROR: dbwarden: blocked by rule unscoped-write: /);
+
+    // 57014 query_canceled: the cancel reached the upstream backend through the broker
+    expect(out.timeoutState).toBe('57014');
+    expect(out.timeoutMillis).toBeLessThan(5000);
 
     expect(out.inTxVisible).toBe(1);
     expect(out.blockedInTx).toBe('42501');

@@ -1,5 +1,6 @@
 // Client-facing TLS (generated certificate, verification, tls.clients: require) and hostile or malformed bytes on the
 // PostgreSQL listener: each is refused on its own connection and the broker keeps serving everyone else.
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -172,7 +173,7 @@ describe('client TLS', () => {
     await c.connect();
     const s = streamOf(c) as TLSSocket;
     expect(s.encrypted).toBe(true);
-    expect(s.getPeerCertificate().raw.equals(new (await import('node:crypto')).X509Certificate(readFileSync(certFile)).raw)).toBe(true);
+    expect(s.getPeerCertificate().raw.equals(new X509Certificate(readFileSync(certFile)).raw)).toBe(true);
     expect((await c.query('select current_user as who')).rows[0].who).toBe('dbw_rw');
     await c.end();
   });

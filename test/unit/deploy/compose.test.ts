@@ -110,7 +110,7 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^FROM node:20-slim AS build$/m);
     expect(dockerfile).toMatch(/^RUN npm ci$/m);
     expect(dockerfile).toMatch(/npm run build/);
-    expect(dockerfile).toContain('ENTRYPOINT ["node", "dist/main.js"]');
+    expect(dockerfile).toContain('ENTRYPOINT ["node", "dist/bin.js"]');
     expect(dockerfile).toContain('CMD ["serve", "--config", "/etc/dbwarden/dbwarden.yaml"]');
     expect(dockerfile).toMatch(/^USER node$/m);
   });
