@@ -18,7 +18,8 @@ export interface RegistryDeps {
   now?: () => number;
 }
 
-const WARN_MINUTES = [5, 1];
+/** ascending: find() picks the narrowest window a session is in */
+const WARN_MINUTES = [1, 5];
 
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
@@ -126,12 +127,12 @@ export class SessionRegistry {
         s.terminate('expired');
         continue;
       }
-      for (const m of WARN_MINUTES) {
-        if (left <= m * 60_000 && !s.warned.has(m)) {
-          // the larger warning is implied once the smaller window is reached
-          for (const k of WARN_MINUTES) if (k >= m) s.warned.add(k);
-          s.notice(`dbwarden: grant ${s.grant.id} expires in ${Math.ceil(left / 60_000)} minute${left > 60_000 ? 's' : ''} (at ${new Date(s.expiresAt).toISOString()})`);
-        }
+      // only the narrowest window reached is announced; the wider ones count as announced with it
+      const m = WARN_MINUTES.find((w) => left <= w * 60_000);
+      if (m !== undefined && !s.warned.has(m)) {
+        for (const k of WARN_MINUTES) if (k >= m) s.warned.add(k);
+        const mins = Math.ceil(left / 60_000);
+        s.notice(`dbwarden: grant ${s.grant.id} expires in ${mins} minute${mins > 1 ? 's' : ''} (at ${new Date(s.expiresAt).toISOString()})`);
       }
     }
   }

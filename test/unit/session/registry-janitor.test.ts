@@ -1,0 +1,77 @@
+// The janitor sweep: sessions end at their grant's deadline and get warnings 5 and 1 minutes ahead, once each.
+import { describe, expect, it } from 'vitest';
+import type { AuditEvent, AuditSink } from '../../../src/audit/events.js';
+import type { Grant } from '../../../src/grants/model.js';
+import { silentLogger } from '../../../src/log.js';
+import { createMetrics } from '../../../src/metrics/metrics.js';
+import { GuardPool } from '../../../src/session/guard.js';
+import { SessionRegistry } from '../../../src/session/registry.js';
+
+function setup(expiresAt: number) {
+  let now = 0;
+  const events: AuditEvent[] = [];
+  const audit: AuditSink = { record: (e) => void events.push(e), close: async () => undefined };
+  const registry = new SessionRegistry({ audit, metrics: createMetrics(), logger: silentLogger, guards: new GuardPool(() => [], 10), instanceId: 'test', now: () => now });
+  const grant: Grant = {
+    id: 'gr_1', requestId: 'req_1', identity: 'alice', groups: [], target: 'app', access: 'read', databases: ['app'], login: 'alice_abcdef',
+    activatedAt: new Date(0).toISOString(), expiresAt: new Date(expiresAt).toISOString(), status: 'active',
+  };
+  const s = registry.open({ grant, protocol: 'postgres', database: 'app', client: '127.0.0.1:1', dialect: 'postgres' });
+  const notices: string[] = [];
+  const ends: string[] = [];
+  s.control = { terminate: (reason, message) => void ends.push(`${reason}|${message}`), notice: (m) => void notices.push(m) };
+  return { registry, s, notices, ends, events, setNow: (t: number) => (now = t) };
+}
+
+describe('SessionRegistry janitor', () => {
+  it('warns at 5 and 1 minutes before expiry, once each, then ends the session as expired', () => {
+    const t = setup(10 * 60_000);
+    t.setNow(4 * 60_000);
+    t.registry.sweep();
+    expect(t.notices).toEqual([]);
+    t.setNow(5 * 60_000 + 1);
+    t.registry.sweep();
+    t.registry.sweep();
+    expect(t.notices).toHaveLength(1);
+    expect(t.notices[0]).toMatch(/expires in 5 minutes/);
+    t.setNow(9 * 60_000 + 30_000);
+    t.registry.sweep();
+    expect(t.notices).toHaveLength(2);
+    expect(t.notices[1]).toMatch(/expires in 1 minute\b/);
+    expect(t.ends).toEqual([]);
+    t.setNow(10 * 60_000);
+    t.registry.sweep();
+    expect(t.ends).toEqual(['expired|dbwarden: grant expired']);
+  });
+
+  it('a session opened inside the last minute gets only the 1-minute warning', () => {
+    const t = setup(60_000);
+    t.setNow(30_000);
+    t.registry.sweep();
+    expect(t.notices).toHaveLength(1);
+    expect(t.notices[0]).toMatch(/1 minute/);
+  });
+
+  it('extend moves the deadline and re-arms the warnings; revoke ends sessions of that grant only', () => {
+    const t = setup(6 * 60_000);
+    t.setNow(60_000 + 1);
+    t.registry.sweep();
+    expect(t.notices).toHaveLength(1);
+    t.registry.updateGrantExpiry('gr_1', new Date(20 * 60_000).toISOString());
+    t.setNow(6 * 60_000);
+    t.registry.sweep();
+    expect(t.ends).toEqual([]);
+    expect(t.registry.terminateGrant('gr_other', 'revoked')).toBe(0);
+    expect(t.registry.terminateGrant('gr_1', 'revoked')).toBe(1);
+    expect(t.ends).toEqual(['revoked|dbwarden: grant revoked']);
+  });
+
+  it('audits session start and end with the termination reason', () => {
+    const t = setup(60_000);
+    t.registry.kill(t.s.id, 'bob');
+    t.s.end('client closed');
+    expect(t.events.map((e) => e.type)).toEqual(['session.started', 'session.ended']);
+    expect((t.events[1] as { reason: string }).reason).toBe('killed');
+    expect(t.registry.size).toBe(0);
+  });
+});
