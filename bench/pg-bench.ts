@@ -2,7 +2,7 @@
 // Usage: npm run build && npx tsx bench/pg-bench.ts [--quick] (see bench/README.md for every option).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,6 +13,7 @@ import { bigTableTextBytes, prepareDataset } from './lib/dataset.js';
 import { parsePgbenchOutput } from './lib/pgbench-output.js';
 import { renderMarkdown, renderText, replaceFigures } from './lib/report.js';
 import { PATHS, type BenchReport, type PathName, type PgbenchRow, type RssRow, type ThroughputRow } from './lib/results.js';
+import { readCpuMs } from './lib/cpu-time.js';
 import { sampleRss, type RssWindow } from './lib/rss.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +32,7 @@ const HELP = `npx tsx bench/pg-bench.ts [options]
   --rows N             rows in the throughput table (default 3000000)
   --fresh              rebuild the pgbench tables and the big table
   --no-results         do not rewrite bench/RESULTS.md
+  --cpu-prof DIR       write the broker's V8 CPU profile (.cpuprofile) into DIR when it stops
 `;
 
 interface Endpoint {
@@ -52,6 +54,7 @@ function parseOptions() {
       rows: { type: 'string', default: '3000000' },
       fresh: { type: 'boolean', default: false },
       'no-results': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -81,6 +84,7 @@ function parseOptions() {
     rows: int(values.rows, 3_000_000, 'rows'),
     fresh: values.fresh,
     writeResults: !values['no-results'],
+    cpuProfDir: values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined,
   };
 }
 
@@ -144,6 +148,7 @@ async function main(): Promise<number> {
   process.on('exit', () => children.killAllNow());
 
   const started = Date.now();
+  const loadAtStart = loadavg()[0]!;
   try {
     warnIfStaleBuild();
     const report: BenchReport = { facts: machineFacts(command), pgbench: [], throughput: [], rss: [], notes: [] };
@@ -165,7 +170,9 @@ async function main(): Promise<number> {
     let broker: BrokerProcess | undefined;
     if (opts.paths.includes('dbwarden')) {
       try {
-        const b = await startBrokerProcess(children, { repoDir: REPO, workDir, upstream: { ...PG, ...ROLE }, rulesets: opts.rulesets });
+        const b = await startBrokerProcess(children, { repoDir: REPO, workDir, upstream: { ...PG, ...ROLE }, rulesets: opts.rulesets,
+          nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [],
+        });
         const grant = await requestGrant(b.adminUrl, b.token, PG.database);
         broker = b;
         endpoints.dbwarden = { port: b.pgPort, user: grant.login, password: grant.password };
@@ -202,6 +209,12 @@ async function main(): Promise<number> {
       for (const mode of opts.modes) await pgbench(p, mode, Math.min(4, Math.max(...opts.clients)), 1, 1).catch(() => undefined);
     }
 
+    const proxies: { path: PathName; name: RssRow['process']; pid: number | undefined }[] = [
+      { path: 'dbwarden', name: 'dbwarden', pid: broker?.pid },
+      { path: 'pgbouncer', name: 'pgbouncer', pid: bouncer?.pid },
+    ];
+    const proxyPid = (p: PathName) => proxies.find((x) => x.path === p)?.pid;
+
     const nproc = availableParallelism();
     for (const mode of opts.modes) {
       for (const clients of opts.clients) {
@@ -213,9 +226,14 @@ async function main(): Promise<number> {
             const cell = (row.cells[p] ??= { runs: [] });
             if (cell.error) continue;
             try {
+              const pid = proxyPid(p);
+              const cpuBefore = pid ? readCpuMs(pid) : undefined;
               const s = await pgbench(p, mode, clients, jobs, opts.seconds);
-              cell.runs.push({ tps: s.tps, latencyMs: s.latencyMs });
-              log(`round ${round} -M ${mode} -c ${clients}: ${p.padEnd(9)} ${s.tps.toFixed(0).padStart(7)} tps  ${s.latencyMs.toFixed(3)} ms`);
+              const cpuAfter = pid ? readCpuMs(pid) : undefined;
+              const proxyCpuUs = cpuBefore !== undefined && cpuAfter !== undefined && s.transactions > 0 ? ((cpuAfter - cpuBefore) * 1000) / s.transactions : undefined;
+              cell.runs.push({ tps: s.tps, latencyMs: s.latencyMs, proxyCpuUs });
+              const cpuText = proxyCpuUs === undefined ? '' : `  ${proxyCpuUs.toFixed(1)} µs CPU/tx`;
+              log(`round ${round} -M ${mode} -c ${clients}: ${p.padEnd(9)} ${s.tps.toFixed(0).padStart(7)} tps  ${s.latencyMs.toFixed(3)} ms${cpuText}`);
             } catch (e) {
               cell.error = (e as Error).message;
               log(`round ${round} -M ${mode} -c ${clients}: ${p} failed: ${cell.error}`);
@@ -232,10 +250,6 @@ async function main(): Promise<number> {
     ];
     // One full scan before timing so every path reads a warm cache.
     await children.run('psql', ['-X', '-h', PG.host, '-p', String(PG.port), '-U', PG.adminUser, '-d', PG.database, '-Atc', 'select count(*) from big']);
-    const proxies: { path: PathName; name: RssRow['process']; pid: number | undefined }[] = [
-      { path: 'dbwarden', name: 'dbwarden', pid: broker?.pid },
-      { path: 'pgbouncer', name: 'pgbouncer', pid: bouncer?.pid },
-    ];
     for (const t of tests) {
       const row: ThroughputRow = { test: t.test, rows: opts.rows, bytes, cells: {} };
       report.throughput.push(row);
@@ -245,7 +259,7 @@ async function main(): Promise<number> {
           const cell = (row.cells[p] ??= { runs: [] });
           if (cell.error) continue;
           const ep = endpoints[p]!;
-          const pid = proxies.find((x) => x.path === p)?.pid;
+          const pid = proxyPid(p);
           const sampler = pid ? sampleRss(pid) : undefined;
           // psql keeps a plain SELECT's whole result in its own memory; -At keeps its formatting cost small.
           const r = await children.run('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', ...conn(ep), '-d', PG.database, '-c', t.sql], {
@@ -276,8 +290,12 @@ async function main(): Promise<number> {
       `paths: direct = PostgreSQL 127.0.0.1:${PG.port}; dbwarden = \`dbwarden serve\`, rule sets ${opts.rulesets.join(', ') || 'none'}, a write grant mapped to role ${ROLE.user}; pgbouncer = pool_mode session, auth_type trust. All plaintext (sslmode=disable, broker tls.clients: disable, upstream tls: disable).`,
       `pgbench runs: ${opts.seconds} s each, ${opts.rounds} rounds interleaved (direct, dbwarden, pgbouncer, direct, …) per row, -n -S, scale 10; throughput: ${opts.throughputRounds} round(s), table of ${opts.rows.toLocaleString('en-US')} rows (${(bytes / 1e6).toFixed(0)} MB as text).`,
       `everything (PostgreSQL, the proxy, pgbench/psql) shares the same ${availableParallelism()} CPUs, so a proxy's CPU use is taken from the server and the client too; the ratios are for this machine.`,
-      `total run time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+      `total run time ${((Date.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`,
     );
+    // Other work on the machine moves every figure; say so next to them rather than let them pass as clean.
+    if (Math.max(loadAtStart, loadavg()[0]!) > availableParallelism()) {
+      report.notes.push(`the machine was busy with other work during this run (load average above nproc): figures vary between rounds by more than usual; see the per-round figures below and rerun on an idle machine.`);
+    }
 
     process.stdout.write(`\n${renderText(report)}\n`);
     if (opts.writeResults) {

@@ -8,16 +8,31 @@ export const REDACT_PATHS = [
 
 export type { Logger };
 
-export function createLogger(level: string = process.env.DBWARDEN_LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {
-  return pino(
-    {
-      name: 'dbwarden',
-      level,
-      base: { pid: process.pid },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    },
-    destination ?? pino.destination({ fd: 1, sync: false }),
-  );
+export interface LoggerOptions {
+  /** pino-pretty output; default: only when stdout is a terminal (machines reading a pipe get JSON lines) */
+  pretty?: boolean;
+}
+
+export function createLogger(
+  level: string = process.env.DBWARDEN_LOG_LEVEL ?? 'info',
+  destination?: pino.DestinationStream,
+  opts: LoggerOptions = {},
+): Logger {
+  const options: pino.LoggerOptions = {
+    name: 'dbwarden',
+    level,
+    base: { pid: process.pid },
+    // redaction runs before any transport, so pretty output is censored as well
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  };
+  const pretty = opts.pretty ?? (destination === undefined && process.stdout.isTTY === true);
+  if (pretty && destination === undefined) {
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { destination: 1, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+    });
+  }
+  return pino(options, destination ?? pino.destination({ fd: 1, sync: false }));
 }
 
 /** A logger that drops everything: default for library use and tests. */

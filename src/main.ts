@@ -1,7 +1,7 @@
 // Composition root and `dbwarden` entry point: config → store → rules → sessions → listeners → admin.
 // The only place that wires modules together; `serve` and `demo` start here, other commands go to cli/.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { startAdminServer } from './admin/server.js';
@@ -14,11 +14,14 @@ import type { Config } from './config/schema.js';
 import { BrokerError, ErrorCode } from './errors.js';
 import { EmbeddedStore } from './grants/embedded-store.js';
 import type { GrantStore } from './grants/model.js';
+import { ReviewService } from './grants/reviews.js';
 import { AccessService } from './grants/service.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { AuthFailureTracker, newAuthSecret } from './pg/client-connection.js';
 import { startPgListener, type PgListener } from './pg/listener.js';
+import type { ColumnCatalog } from './pg/catalog.js';
+import { startMysqlListener, type MysqlListener } from './mysql/listener.js';
 import { checkSql } from './rules/check.js';
 import { loadRuleSets } from './rules/load.js';
 import type { RuleSet } from './rules/rule-set.js';
@@ -30,14 +33,25 @@ import { loadTlsMaterial } from './wire/tls.js';
 export interface Broker {
   config: Config;
   service: AccessService;
+  reviews: ReviewService;
   registry: SessionRegistry;
   metrics: Metrics;
   store: GrantStore;
   pg?: PgListener;
+  mysql?: MysqlListener;
   admin: { url: string; port: number };
   reloadRules(): Promise<{ ok: boolean; rulesets?: string[]; errors?: unknown[] }>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A random key kept in the state folder (owner-only): the `hash` mask is an HMAC under it, so hashed values
+ * stay joinable across restarts but cannot be reversed or recomputed without the key.
+ */
+function loadOrCreateKey(file: string): Buffer {
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
 }
 
 function rulesetsResolver(config: Config, sets: Map<string, RuleSet>): (target: string) => RuleSet[] {
@@ -63,11 +77,20 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   await initSql();
   mkdirSync(config.state.dir, { recursive: true });
   let rulesets = loadRules(config);
-  const audit = AuditFile.open(config.audit.file ?? join(config.state.dir, 'audit.jsonl'), logger);
+  const audit = AuditFile.open(config.audit.file ?? join(config.state.dir, 'audit.jsonl'), logger, {
+    maxBytes: config.audit.maxBytes,
+    statementText: config.audit.statementText,
+  });
   const store: GrantStore = EmbeddedStore.open(config.state.dir);
   const guards = new GuardPool(rulesetsResolver(config, rulesets), config.limits.statementCacheSize, metrics);
   const instanceId = config.broker.instanceId ?? `${process.pid}-${randomBytes(3).toString('hex')}`;
-  const registry = new SessionRegistry({ audit, metrics, logger, guards, instanceId });
+  const reviews = new ReviewService({
+    store, config, audit,
+    onError: (e) => logger.error({ err: (e as Error).message }, 'review store write failed'),
+  });
+  // approvals given before a restart must still let their statement through once
+  await reviews.refresh();
+  const registry = new SessionRegistry({ audit, metrics, logger, guards, instanceId, reviews });
   const service = new AccessService({
     store,
     config,
@@ -78,10 +101,12 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   });
   registry.startJanitor(200, () => {
     service.sweepExpired().catch((e) => logger.warn({ err: (e as Error).message }, 'expiry sweep failed'));
+    reviews.refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'review refresh failed'));
   });
 
   const tls = config.tls.clients === 'disable' ? null : await loadTlsMaterial({ certFile: config.tls.certFile, keyFile: config.tls.keyFile, stateDir: config.state.dir });
 
+  const catalogs = new Map<string, ColumnCatalog>();
   let pg: PgListener | undefined;
   if (config.listen.postgres) {
     const { host, port } = hostPort(config.listen.postgres);
@@ -98,8 +123,29 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       authSecret: newAuthSecret(),
       authFailures: new AuthFailureTracker(config.limits.authFailureDelayMs),
       acceptingLogins: () => store.ready(),
+      maskHashKey: loadOrCreateKey(join(config.state.dir, 'mask-hash.key')),
+      catalogs,
     });
     logger.info({ address: `${pg.host}:${pg.port}` }, 'postgres listener ready');
+  }
+
+  let mysql: MysqlListener | undefined;
+  if (config.listen.mysql) {
+    const { host, port } = hostPort(config.listen.mysql);
+    mysql = await startMysqlListener(host, port, {
+      registry,
+      findGrant: (login) => service.findGrantForLogin(login),
+      targets: config.targets,
+      tls,
+      tlsClients: config.tls.clients,
+      limits: config.limits,
+      metrics,
+      logger,
+      audit,
+      authFailures: new AuthFailureTracker(config.limits.authFailureDelayMs),
+      acceptingLogins: () => store.ready(),
+    });
+    logger.info({ address: `${mysql.host}:${mysql.port}` }, 'mysql listener ready');
   }
 
   const reloadRules = async () => {
@@ -120,6 +166,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   const admin = await startAdminServer({
     listen: `${adminAddr.host}:${adminAddr.port}`,
     service,
+    reviews,
     sessions: {
       list: async () => registry.list(),
       kill: async (id, actor) => registry.kill(id, actor),
@@ -142,7 +189,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     audit,
     logger,
     info: {
-      listen: { postgres: pg ? `${pg.host}:${pg.port}` : undefined },
+      listen: { postgres: pg ? `${pg.host}:${pg.port}` : undefined, mysql: mysql ? `${mysql.host}:${mysql.port}` : undefined },
       targets: Object.fromEntries(Object.entries(config.targets).map(([n, t]) => [n, { protocol: t.protocol, databases: t.databases }])),
     },
   });
@@ -154,11 +201,13 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     closed = true;
     registry.stopJanitor();
     registry.terminateAll('shutdown');
-    await Promise.all([pg?.close(), admin.close()]);
+    await Promise.all([pg?.close(), mysql?.close(), admin.close()]);
+    for (const c of catalogs.values()) c.close();
+    await reviews.flush();
     await store.close();
     await audit.close();
   };
-  return { config, service, registry, metrics, store, pg, admin: { url: admin.url, port: admin.port }, reloadRules, close, [Symbol.asyncDispose]: close };
+  return { config, service, reviews, registry, metrics, store, pg, mysql, admin: { url: admin.url, port: admin.port }, reloadRules, close, [Symbol.asyncDispose]: close };
 }
 
 async function serve(argv: string[]): Promise<number> {

@@ -12,6 +12,8 @@ export interface BrokerOptions {
   workDir: string;
   upstream: { host: string; port: number; database: string; user: string; password: string };
   rulesets: string[];
+  /** node flags for the broker, e.g. ['--cpu-prof', '--cpu-prof-dir', DIR] */
+  nodeArgs?: string[];
 }
 
 export interface BrokerProcess {
@@ -76,7 +78,7 @@ export async function startBrokerProcess(children: ChildSet, o: BrokerOptions): 
   mkdirSync(join(o.workDir, 'state'), { recursive: true });
   writeFileSync(configFile, stringify(brokerConfig(o, ports, createHash('sha256').update(token).digest('hex'))));
 
-  const { child, output } = children.start(process.execPath, [main, 'serve', '--config', configFile], {
+  const { child, output } = children.start(process.execPath, [...(o.nodeArgs ?? []), main, 'serve', '--config', configFile], {
     cwd: o.repoDir,
     env: { ...process.env, [PASSWORD_ENV]: o.upstream.password },
   });

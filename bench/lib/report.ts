@@ -11,10 +11,11 @@ const medianOf = <T>(cell: Cell<T> | undefined, pick: (r: T) => number): number 
   cell && !cell.error && cell.runs.length ? median(cell.runs.map(pick)) : undefined;
 
 export function pgbenchTable(r: BenchReport): Table {
-  const head = ['mode', 'clients', 'direct TPS', 'dbwarden TPS', 'pgbouncer TPS', 'direct ms', 'dbwarden ms', 'pgbouncer ms', 'dbwarden/direct', 'dbwarden/pgbouncer'];
+  const head = ['mode', 'clients', 'direct TPS', 'dbwarden TPS', 'pgbouncer TPS', 'direct ms', 'dbwarden ms', 'pgbouncer ms', 'dbwarden/direct', 'dbwarden/pgbouncer', 'dbwarden CPU µs/tx', 'pgbouncer CPU µs/tx'];
   const rows = r.pgbench.map((row) => {
     const tps = (p: PathName) => medianOf(row.cells[p], (x: PgbenchRun) => x.tps);
     const lat = (p: PathName) => medianOf(row.cells[p], (x: PgbenchRun) => x.latencyMs);
+    const cpu = (p: PathName) => medianOf(row.cells[p], (x: PgbenchRun) => x.proxyCpuUs ?? Number.NaN);
     return [
       row.mode,
       `${row.clients} (-j ${row.jobs})`,
@@ -26,6 +27,8 @@ export function pgbenchTable(r: BenchReport): Table {
       fmt(lat('pgbouncer'), 3),
       fmt(ratio(tps('dbwarden'), tps('direct')), 2),
       fmt(ratio(tps('dbwarden'), tps('pgbouncer')), 2),
+      fmt(cpu('dbwarden'), 1),
+      fmt(cpu('pgbouncer'), 1),
     ];
   });
   return { head, rows };
@@ -110,7 +113,7 @@ export function renderMarkdown(r: BenchReport): string {
     '',
     '### pgbench -S (select-only)',
     '',
-    'TPS excludes connection set-up; latency is pgbench\'s average; each figure is the median of the rounds; ratios are TPS ratios (1.00 = as fast).',
+    'TPS excludes connection set-up; latency is pgbench\'s average; each figure is the median of the rounds; ratios are TPS ratios (1.00 = as fast). CPU µs/tx is the proxy process\'s user+system CPU time (from /proc) divided by the transactions of the run: what the proxy costs per statement, much less sensitive to other load on the machine than TPS.',
     '',
     md(pgbenchTable(r)),
     '',
@@ -120,11 +123,26 @@ export function renderMarkdown(r: BenchReport): string {
     '',
     md(throughputTable(r)),
   ];
+  parts.push('', '<details><summary>Per-round figures</summary>', '', ...roundsLines(r), '', '</details>');
   if (r.rss.length) parts.push('', '### Proxy memory while streaming', '', 'VmRSS of the proxy process, sampled every 25 ms from just before the statement to its end.', '', md(rssTable(r)));
   const errs = errorsOf(r);
   if (r.notes.length || errs.length) parts.push('', '### Notes', '', ...r.notes.map((n) => `- ${n}`), ...errs.map((e) => `- error: ${e.replace(/\n/g, ' ')}`));
   parts.push('', FIGURES_END);
   return parts.join('\n');
+}
+
+/** Every round's figure, in run order, so the spread behind each median stays visible. */
+export function roundsLines(r: BenchReport): string[] {
+  const lines: string[] = [];
+  for (const row of r.pgbench) {
+    const per = Object.entries(row.cells).map(([p, c]) => `${p} ${c!.runs.map((x) => Math.round(x.tps)).join(' / ') || 'n/a'}`);
+    lines.push(`- pgbench ${row.mode} c=${row.clients} TPS: ${per.join('; ')}`);
+  }
+  for (const row of r.throughput) {
+    const per = Object.entries(row.cells).map(([p, c]) => `${p} ${c!.runs.map((x) => x.toFixed(2)).join(' / ') || 'n/a'}`);
+    lines.push(`- ${row.test} seconds: ${per.join('; ')}`);
+  }
+  return lines;
 }
 
 /** Replaces the figures section of RESULTS.md, keeping the hand-written text around it; appends it when absent. */

@@ -6,6 +6,8 @@ export type PathName = (typeof PATHS)[number];
 export interface PgbenchRun {
   tps: number;
   latencyMs: number;
+  /** CPU time the proxy process used per transaction (µs); absent for the direct path */
+  proxyCpuUs?: number;
 }
 
 export interface Cell<T> {

@@ -8,9 +8,11 @@ export interface RulesPort {
   reload(): Promise<{ ok: boolean; rulesets?: string[]; errors?: unknown[] }>;
 }
 
-/** Statement reviews (rule action `review`); optional until the review flow is wired. */
+/** Statement reviews (rule action `review`); grants/reviews.ts implements it. */
 export interface ReviewsPort {
   list(filter?: { status?: ReviewRecord['status'] }): Promise<ReviewRecord[]>;
+  /** throws BRK_NOT_FOUND for an unknown id */
+  get(id: string): Promise<ReviewRecord>;
   approve(identity: Identity, id: string, comment?: string): Promise<ReviewRecord>;
   deny(identity: Identity, id: string, comment?: string): Promise<ReviewRecord>;
 }

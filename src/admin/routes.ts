@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { BrokerError, ErrorCode } from '../errors.js';
 import type { AccessService } from '../grants/service.js';
-import type { Identity, RequestStatus } from '../grants/model.js';
+import type { Identity, RequestStatus, ReviewRecord } from '../grants/model.js';
 import { assertMayKillForeignSession } from './kill-authority.js';
 import type { BrokerInfo, ReviewsPort, RulesPort } from './ports.js';
 import type { SessionsPort } from './sessions-port.js';
@@ -39,6 +39,7 @@ export interface RouteDeps {
 }
 
 const REQUEST_STATUSES = ['pending', 'active', 'denied', 'expired', 'revoked'] as const satisfies readonly RequestStatus[];
+const REVIEW_STATUSES = ['pending', 'approved', 'denied', 'used', 'expired'] as const satisfies readonly ReviewRecord['status'][];
 const ACCESS = z.enum(['read', 'write', 'admin']);
 
 const CreateRequestBody = z.object({
@@ -187,8 +188,15 @@ export function buildRoutes(deps: RouteDeps): Route[] {
       method: 'GET', path: '/v1/reviews',
       handle: async ({ query }) => {
         const status = query.get('status') ?? undefined;
-        return { body: reviews ? await reviews.list({ status: status as never }) : [] };
+        if (status !== undefined && !(REVIEW_STATUSES as readonly string[]).includes(status)) {
+          throw new BrokerError(ErrorCode.BAD_REQUEST, `status must be one of ${REVIEW_STATUSES.join(', ')}`);
+        }
+        return { body: reviews ? await reviews.list(status ? { status: status as ReviewRecord['status'] } : {}) : [] };
       },
+    },
+    {
+      method: 'GET', path: '/v1/reviews/:id',
+      handle: async ({ params }) => ({ body: reviews ? await reviews.get(params.id) : notFound('review', params.id) }),
     },
     {
       method: 'POST', path: '/v1/reviews/:id/approve', audit: 'review.approve',

@@ -1,13 +1,16 @@
-// AuditFile: the AuditSink that appends hash-chained JSON lines (SPEC §8) and mirrors each event to pino.
+// AuditFile: the AuditSink that appends hash-chained JSON lines (SPEC §8), rotates by size and mirrors each event to pino.
 //
 // Defends against: silent edits of the trail (each line hashes its content and the previous line's hash),
-// losing an event on a crash (synchronous write before record() returns), and secrets in the trail (fields
-// named like secrets are dropped, whatever the caller passes).
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+// losing an event on a crash (synchronous write before record() returns; rotation renames only closed,
+// complete files and a restart continues the chain from the newest rotated file), and secrets in the trail
+// (fields named like secrets are dropped, whatever the caller passes; password literals in SQL are masked).
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import { canonicalLine, GENESIS_HASH, RESERVED_FIELDS, sha256Hex } from './chain.js';
 import type { AuditEvent, AuditSink } from './events.js';
+import { auditStatementText, type StatementTextMode } from './statement-text.js';
+import { rotatedIndexes, rotatedPath } from './trail-files.js';
 
 export interface AuditLine {
   seq: number;
@@ -24,6 +27,13 @@ export interface AuditFileOptions {
    * bytes when writeSync returns. Needed only to survive power loss or a kernel crash; costs a disk flush per event.
    */
   fsync?: boolean;
+  /**
+   * Rotate before a line would make the file larger than this: audit.jsonl becomes audit.jsonl.1 (older ones
+   * shift up) and the chain continues in a new audit.jsonl. Absent or 0: never rotate.
+   */
+  maxBytes?: number;
+  /** full: statement texts as sent (password literals masked); normalized: literals replaced by placeholders. */
+  statementText?: StatementTextMode;
 }
 
 const SECRET_KEY = /^(password|passwd|token|secret|authorization|verifiers?)$/i;
@@ -59,6 +69,20 @@ function lastNewline(fd: number, before: number): number {
   return -1;
 }
 
+/** Parses a chain line's seq and hash, or throws naming the file. */
+function chainPosition(tail: string, path: string): { seq: number; hash: string } {
+  let parsed: Partial<AuditLine>;
+  try {
+    parsed = JSON.parse(tail) as Partial<AuditLine>;
+  } catch {
+    throw new Error(`audit file ${path}: last line is not JSON; run \`dbwarden audit verify ${path}\``);
+  }
+  if (!Number.isInteger(parsed.seq) || typeof parsed.hash !== 'string' || !/^[0-9a-f]{64}$/.test(parsed.hash)) {
+    throw new Error(`audit file ${path}: last line has no seq/hash; run \`dbwarden audit verify ${path}\``);
+  }
+  return { seq: parsed.seq!, hash: parsed.hash };
+}
+
 /** Reads the last complete line; truncates a torn tail left by a crash in the middle of a write. */
 function readTail(fd: number, path: string, logger: Logger): string | undefined {
   const size = fstatSync(fd).size;
@@ -85,7 +109,8 @@ export class AuditFile implements AuditSink {
     private seq: number,
     private prev: string,
     private readonly logger: Logger,
-    private readonly fsync: boolean,
+    private readonly options: AuditFileOptions,
+    private size: number,
   ) {
     this.fd = fd;
   }
@@ -99,25 +124,31 @@ export class AuditFile implements AuditSink {
     let prev = GENESIS_HASH;
     try {
       const tail = readTail(rw, path, logger);
-      if (tail !== undefined) {
-        let parsed: Partial<AuditLine>;
-        try {
-          parsed = JSON.parse(tail) as Partial<AuditLine>;
-        } catch {
-          throw new Error(`audit file ${path}: last line is not JSON; run \`dbwarden audit verify ${path}\``);
-        }
-        if (!Number.isInteger(parsed.seq) || typeof parsed.hash !== 'string' || !/^[0-9a-f]{64}$/.test(parsed.hash)) {
-          throw new Error(`audit file ${path}: last line has no seq/hash; run \`dbwarden audit verify ${path}\``);
-        }
-        seq = parsed.seq!;
-        prev = parsed.hash;
-      }
+      if (tail !== undefined) ({ seq, hash: prev } = chainPosition(tail, path));
+      else ({ seq, hash: prev } = AuditFile.rotatedTail(path, logger) ?? { seq, hash: prev });
     } finally {
       closeSync(rw);
     }
     // 'a': every write lands at the current end even if something else appended meanwhile.
     const fd = openSync(path, 'a', 0o600);
-    return new AuditFile(path, fd, seq, prev, logger, options.fsync ?? false);
+    return new AuditFile(path, fd, seq, prev, logger, options, fstatSync(fd).size);
+  }
+
+  /**
+   * Where the chain stands in the newest rotated file. Without this, a current file that is empty (just rotated,
+   * or a crash between rename and create) would restart the chain at seq 1 and break verification of the set.
+   */
+  private static rotatedTail(path: string, logger: Logger): { seq: number; hash: string } | undefined {
+    const newest = rotatedIndexes(path).at(-1);
+    if (newest === undefined) return undefined;
+    const file = rotatedPath(path, newest);
+    const fd = openSync(file, 'r+');
+    try {
+      const tail = readTail(fd, file, logger);
+      return tail === undefined ? undefined : chainPosition(tail, file);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** The sequence number of the last line written (0 for an empty file). */
@@ -130,6 +161,10 @@ export class AuditFile implements AuditSink {
     return this.prev;
   }
 
+  statementText(text: string, dialect: 'postgres' | 'mysql'): string {
+    return auditStatementText(this.options.statementText ?? 'full', text, dialect);
+  }
+
   /** Appends one line synchronously; when this returns the line is in the file. Returns what was written. */
   record(event: AuditEvent): AuditLine {
     if (this.fd === undefined) throw new Error(`audit file ${this.path} is closed; event ${event.type} not recorded`);
@@ -140,9 +175,12 @@ export class AuditFile implements AuditSink {
     const canonical = canonicalLine(line);
     const hash = sha256Hex(canonical);
     const bytes = Buffer.from(`${canonical.slice(0, -1)},"hash":"${hash}"}\n`, 'utf8');
+    const max = this.options.maxBytes ?? 0;
+    if (max > 0 && this.size > 0 && this.size + bytes.length > max) this.rotate();
     let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
-    if (this.fsync) fsyncSync(this.fd);
+    while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
+    if (this.options.fsync) fsyncSync(this.fd!);
+    this.size += bytes.length;
     this.seq += 1;
     this.prev = hash;
     const written = { ...line, hash } as AuditLine;
@@ -150,11 +188,31 @@ export class AuditFile implements AuditSink {
     return written;
   }
 
+  /**
+   * audit.jsonl.N → N+1 (oldest first, so nothing is overwritten), audit.jsonl → .1, new audit.jsonl. Only complete,
+   * closed files move; a crash anywhere in between leaves a set that verifies and that open() continues.
+   */
+  private rotate(): void {
+    const fd = this.fd!;
+    this.fd = undefined;
+    fsyncSync(fd);
+    closeSync(fd);
+    try {
+      for (const n of rotatedIndexes(this.path)) renameSync(rotatedPath(this.path, n), rotatedPath(this.path, n + 1));
+      if (existsSync(this.path)) renameSync(this.path, rotatedPath(this.path, 1));
+    } finally {
+      // a failed rename must not stop auditing: keep appending to whatever file is current
+      this.fd = openSync(this.path, 'a', 0o600);
+      this.size = fstatSync(this.fd).size;
+    }
+    this.logger.info({ path: this.path, seq: this.seq + 1 }, 'audit file rotated');
+  }
+
   async close(): Promise<void> {
     if (this.fd === undefined) return;
     const fd = this.fd;
     this.fd = undefined;
-    if (this.fsync) fsyncSync(fd);
+    if (this.options.fsync) fsyncSync(fd);
     closeSync(fd);
   }
 }

@@ -4,7 +4,7 @@ export type AuditEvent =
   | { type: `grant.${'requested' | 'approved' | 'denied' | 'activated' | 'extended' | 'revoked' | 'expired'}`; actor?: string; requestId?: string; grantId?: string; identity?: string; target?: string; access?: string; reason?: string; expiresAt?: string; [k: string]: unknown }
   | { type: 'session.started'; session: string; grant: string; identity: string; target: string; database: string; protocol: string; client: string }
   | { type: 'session.ended'; session: string; grant: string; identity: string; reason: string; duration_ms: number }
-  | { type: 'statement'; session: string; grant: string; identity: string; target: string; database: string; text: string; kind: string; action: string; rules: string[]; duration_ms?: number; rows?: number }
+  | { type: 'statement'; session: string; grant: string; identity: string; target: string; database: string; text: string; kind: string; action: string; rules: string[]; duration_ms?: number; rows?: number; review?: string; approvedBy?: string }
   | { type: `review.${'requested' | 'approved' | 'denied'}`; review: string; grant?: string; actor?: string; [k: string]: unknown }
   | { type: 'auth.failed'; protocol: string; login: string; client: string; reason: string }
   | { type: `admin.${string}`; actor: string; [k: string]: unknown };
@@ -12,5 +12,7 @@ export type AuditEvent =
 /** Anything that records audit events. Implementations must not lose an event they returned from. */
 export interface AuditSink {
   record(event: AuditEvent): void;
+  /** The form of a client statement's text to record (audit.statementText: full or normalized); absent = as sent. */
+  statementText?(text: string, dialect: 'postgres' | 'mysql'): string;
   close(): Promise<void>;
 }

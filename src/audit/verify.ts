@@ -1,10 +1,12 @@
-// verifyAuditFile: walks the audit hash chain and reports the first line that was edited, removed, inserted or moved.
+// verifyAuditFile / verifyAuditTrail: walk the audit hash chain (one file, or a rotated set as one chain) and report
+// the first line that was edited, removed, inserted or moved.
 //
 // What it proves: every line is unchanged and in place relative to its predecessors. What it cannot prove
 // alone: that nothing was cut from the end, or that the whole chain was not rewritten from some line on;
 // compare `lastHash` with an anchor kept elsewhere (each event's hash also goes to the pino log).
 import { closeSync, openSync, readSync } from 'node:fs';
 import { canonicalLine, GENESIS_HASH, sha256Hex } from './chain.js';
+import { trailFiles } from './trail-files.js';
 
 export interface AuditVerifyResult {
   ok: boolean;
@@ -64,21 +66,55 @@ function check(text: string, expectedSeq: number, prev: string): { seq?: number;
   return { seq, hash };
 }
 
-/** Verifies the whole file. A missing file throws (ENOENT); everything inside the file is reported, not thrown. */
-export function verifyAuditFile(path: string): AuditVerifyResult {
+export interface AuditTrailVerifyResult extends AuditVerifyResult {
+  /** the files read, oldest first (audit.jsonl.N … audit.jsonl.1, audit.jsonl) */
+  files: string[];
+  /** the file holding the first broken line; firstBrokenLine counts lines within it */
+  firstBrokenFile?: string;
+}
+
+type Broken = Pick<AuditTrailVerifyResult, 'firstBrokenSeq' | 'firstBrokenLine' | 'reason' | 'firstBrokenFile'>;
+
+/** One chain over several files: seq and prev run on from one file into the next. */
+function verifyFiles(files: string[]): { count: number; prev: string; broken?: Broken } {
   let count = 0;
   let prev = GENESIS_HASH;
-  let broken: Pick<AuditVerifyResult, 'firstBrokenSeq' | 'firstBrokenLine' | 'reason'> | undefined;
-  for (const text of lines(path)) {
-    count += 1;
-    if (broken) continue;
-    const r = check(text, count, prev);
-    if (r.reason !== undefined) {
-      broken = { firstBrokenLine: count, firstBrokenSeq: r.seq ?? count, reason: r.reason };
-      continue;
+  let broken: Broken | undefined;
+  for (const file of files) {
+    let lineNo = 0;
+    for (const text of lines(file)) {
+      count += 1;
+      lineNo += 1;
+      if (broken) continue;
+      const r = check(text, count, prev);
+      if (r.reason !== undefined) {
+        broken = { firstBrokenFile: file, firstBrokenLine: lineNo, firstBrokenSeq: r.seq ?? count, reason: r.reason };
+        continue;
+      }
+      prev = r.hash!;
     }
-    prev = r.hash!;
   }
-  if (broken) return { ok: false, count, ...broken };
+  return { count, prev, broken };
+}
+
+/** Verifies the whole file. A missing file throws (ENOENT); everything inside the file is reported, not thrown. */
+export function verifyAuditFile(path: string): AuditVerifyResult {
+  const { count, prev, broken } = verifyFiles([path]);
+  if (broken) {
+    const { firstBrokenFile: _file, ...rest } = broken;
+    return { ok: false, count, ...rest };
+  }
   return { ok: true, count, lastHash: count > 0 ? prev : undefined };
+}
+
+/**
+ * Verifies the current file and every rotated file before it (`<path>.N` … `<path>.1`, `<path>`) as one chain.
+ * A missing or removed older file shows as a seq gap at the start of the next one. Throws ENOENT when no file exists.
+ */
+export function verifyAuditTrail(path: string): AuditTrailVerifyResult {
+  const files = trailFiles(path);
+  if (files.length === 0) throw Object.assign(new Error(`audit file ${path} not found`), { code: 'ENOENT' });
+  const { count, prev, broken } = verifyFiles(files);
+  if (broken) return { ok: false, count, ...broken, files };
+  return { ok: true, count, lastHash: count > 0 ? prev : undefined, files };
 }

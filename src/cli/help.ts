@@ -29,6 +29,8 @@ offline (no broker needed)
                                         (--access defaults to write; rules from ./rules, else the shipped rule sets)
   rules lint [DIR]                      validate rule files (default ./rules, else the shipped rule sets)
   audit verify [FILE]                   verify the audit hash chain (default ./.dbwarden/audit.jsonl); exit 1 if broken
+  audit tail [FILE] [-f|--follow] [--grant G] [--identity I] [--type T]
+                                        one readable line per audit event (--type statement, grant, grant.revoked, …)
   token new                             a fresh API token and the sha256 for the config
 
 options for commands that talk to the broker

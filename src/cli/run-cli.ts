@@ -5,6 +5,7 @@ import { CliError, UsageError } from './cli-error.js';
 import { processIo, type CliIo } from './cli-io.js';
 import type { Command, CommandContext, OptionSpecs } from './command.js';
 import { auditVerifyCommand } from './commands/audit.js';
+import { auditTailCommand } from './commands/audit-tail.js';
 import { extendCommand, grantsCommand, revokeCommand } from './commands/grants.js';
 import { credentialsCommand, requestCommand } from './commands/request.js';
 import { approveCommand, denyCommand, requestsCommand } from './commands/requests.js';
@@ -30,7 +31,7 @@ const COMMANDS = new Map<string, Command>(
     requestCommand, credentialsCommand, requestsCommand, approveCommand, denyCommand,
     grantsCommand, revokeCommand, extendCommand, sessionsCommand, killCommand,
     reviewsCommand, reviewApproveCommand, reviewDenyCommand,
-    rulesCheckCommand, rulesLintCommand, auditVerifyCommand, tokenNewCommand,
+    rulesCheckCommand, rulesLintCommand, auditVerifyCommand, auditTailCommand, tokenNewCommand,
   ].map((c) => [c.name, c]),
 );
 /** commands made of two words */

@@ -72,6 +72,12 @@ const AuditSchema = z.strictObject({
   file: nonEmpty.optional(),
   /** full: statement text as sent; normalized: literals replaced by placeholders (keeps data out of the audit). */
   statementText: z.enum(['full', 'normalized']).default('full'),
+  /**
+   * Rotate the audit file before it grows past this many bytes: audit.jsonl → audit.jsonl.1 → .2 …, the hash chain
+   * running on across files (`dbwarden audit verify` checks the whole set). Omit to never rotate. Rotated files are
+   * never deleted by the broker: archive them yourself, keeping the newest ones next to the current file.
+   */
+  maxBytes: int(z.number().int().min(4096)).optional(),
 });
 
 const RoleSchema = z.strictObject({

@@ -83,6 +83,12 @@ export interface ReviewRecord {
   decidedBy?: string;
   /** an approved review lets the statement pass once until this instant */
   validUntil?: string;
+  /** the session whose statement was held */
+  session?: string;
+  /** when the approved statement ran (status `used`) */
+  usedAt?: string;
+  /** the approver's or denier's comment */
+  comment?: string;
 }
 
 /** Where requests, grants and reviews live. Two implementations: embedded (SQLite file) and redis. */

@@ -1,12 +1,16 @@
 // Every prom-client metric of SPEC §7, declared here and nowhere else. Label values are bounded:
 // never SQL text or logins.
+
+/** Label values known before anything happens; their series start at 0 (see createMetrics). */
+export const TERMINATION_REASONS = ['expired', 'revoked', 'killed', 'shutdown', 'upstream'] as const;
+export const DIALECTS = ['postgres', 'mysql'] as const;
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const r = [registry];
-  return {
+  const metrics = {
     registry,
     clientConnectionsActive: new Gauge({ name: 'dbwarden_client_connections_active', help: 'Client connections currently open', labelNames: ['protocol', 'target'] as const, registers: r }),
     sessionsTotal: new Counter({ name: 'dbwarden_sessions_total', help: 'Client sessions by outcome of login', labelNames: ['protocol', 'target', 'outcome'] as const, registers: r }),
@@ -15,7 +19,7 @@ export function createMetrics() {
     ruleMatches: new Counter({ name: 'dbwarden_rule_matches_total', help: 'Rule matches by rule id and action', labelNames: ['rule', 'action'] as const, registers: r }),
     parseFailures: new Counter({ name: 'dbwarden_parse_failures_total', help: 'Statements the SQL parser could not read', labelNames: ['dialect'] as const, registers: r }),
     statementCheckSeconds: new Histogram({
-      name: 'dbwarden_statement_check_seconds', help: 'Parse + evaluate time per client text (cache misses and hits)', labelNames: ['dialect'] as const, registers: r,
+      name: 'dbwarden_statement_check_seconds', help: 'Parse + evaluate time per client text not found in the decision cache', labelNames: ['dialect'] as const, registers: r,
       buckets: [0.000001, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1],
     }),
     statementCacheHits: new Counter({ name: 'dbwarden_statement_cache_hits_total', help: 'Decision cache hits', registers: r }),
@@ -28,6 +32,11 @@ export function createMetrics() {
     }),
     bytesTotal: new Counter({ name: 'dbwarden_bytes_total', help: 'Bytes relayed', labelNames: ['protocol', 'direction'] as const, registers: r }),
   };
+  // A counter series that first appears at 1 shows no increase() in Prometheus, so alerts on the first
+  // expiry or parse failure would never fire; series with fixed label values are therefore created at 0.
+  for (const reason of TERMINATION_REASONS) metrics.sessionTerminations.inc({ reason }, 0);
+  for (const dialect of DIALECTS) metrics.parseFailures.inc({ dialect }, 0);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

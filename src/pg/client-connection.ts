@@ -25,9 +25,10 @@ import {
   readCString,
   decodeStartupParams,
 } from './messages.js';
+import { ColumnCatalog } from './catalog.js';
 import { PgRelay } from './relay.js';
 import { sanitizeStartupParams } from './startup-params.js';
-import { cancelUpstream, connectUpstream } from './upstream-connection.js';
+import { cancelUpstream, connectUpstream, type UpstreamOptions } from './upstream-connection.js';
 
 export interface PgDeps {
   registry: SessionRegistry;
@@ -44,6 +45,10 @@ export interface PgDeps {
   authFailures: AuthFailureTracker;
   /** false when new logins must be refused (store unreachable) */
   acceptingLogins(): boolean;
+  /** key of the `hash` mask (stable across restarts so hashed values still join) */
+  maskHashKey: Buffer;
+  /** column-origin catalogs, one per target database, shared by its sessions */
+  catalogs: Map<string, ColumnCatalog>;
 }
 
 /**
@@ -193,20 +198,14 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     sock.write(encodeAuthentication(AuthCode.Ok));
 
     // --- upstream ---
+    const upstreamOptions: UpstreamOptions = {
+      host: target.host, port: target.port, user: role.user, password: role.password, database, tls: target.tls,
+      caFile: target.caFile, serverName: target.serverName, params: new Map<string, string>(),
+    };
     const t0 = process.hrtime.bigint();
     let upstream;
     try {
-      upstream = await connectUpstream({
-        host: target.host,
-        port: target.port,
-        user: role.user,
-        password: role.password,
-        database,
-        tls: target.tls,
-        caFile: target.caFile,
-        serverName: target.serverName,
-        params: clean.params,
-      });
+      upstream = await connectUpstream({ ...upstreamOptions, params: clean.params });
     } catch (e) {
       deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'upstream_error' });
       log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
@@ -221,7 +220,11 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     sock.pause();
     // The client sees the broker's key, never the upstream's: a CancelRequest must come through us.
     sock.write(Buffer.concat([...upstream.parameterStatus, encodeBackendKeyData(key.pid, key.secret), upstream.readyForQuery]));
+    const catalogKey = `${grant.target}/${database}`;
+    let catalog = deps.catalogs.get(catalogKey);
+    if (!catalog && session.guard.masks.length) deps.catalogs.set(catalogKey, (catalog = new ColumnCatalog(() => upstreamOptions)));
     const relay = new PgRelay(sock, upstream.socket, session, {
+      masking: catalog && session.guard.masks.length ? { masks: session.guard.masks, catalog, hashKey: deps.maskHashKey } : undefined,
       metrics: deps.metrics,
       maxQueryBytes: deps.limits.maxQueryBytes,
       standardConformingStrings: upstream.parameters.get('standard_conforming_strings') !== 'off',

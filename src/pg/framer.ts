@@ -8,8 +8,12 @@ export const MAX_MESSAGE_BYTES = 0x3fffffff;
 export interface ScanSink {
   /** Bytes of messages that are not fetched: possibly a part of one, always in stream order. */
   onForward(bytes: Buffer): void;
-  /** A whole message of a fetched type. `raw` is the full message (header included), `body` excludes the header. */
-  onMessage(code: number, body: Buffer, raw: Buffer): void;
+  /**
+   * A whole message of a fetched type. `raw` is the full message (header included), `body` excludes the header.
+   * Returning true pauses the scanner after this message (the consumer has async work to do, e.g. a catalog
+   * lookup); bytes after it are held until resume().
+   */
+  onMessage(code: number, body: Buffer, raw: Buffer): void | boolean;
 }
 
 export class MessageScanner {
@@ -20,6 +24,8 @@ export class MessageScanner {
   private code = 0;
   private parts: Buffer[] | null = null;
   private stopped = false;
+  /** bytes received while paused, in order */
+  private held: Buffer | null = null;
 
   /**
    * @param fetch     256 flags: which message codes are delivered whole to onMessage
@@ -41,7 +47,22 @@ export class MessageScanner {
     this.stopped = true;
   }
 
+  get paused(): boolean {
+    return this.held !== null;
+  }
+
+  /** Continues with the bytes held since the pause. */
+  resume(): void {
+    const rest = this.held;
+    this.held = null;
+    if (rest && rest.length) this.push(rest);
+  }
+
   push(chunk: Buffer): void {
+    if (this.held) {
+      this.held = Buffer.concat([this.held, chunk]);
+      return;
+    }
     let off = 0;
     let fwdStart = -1; // start of a run of pass-through bytes within this chunk
     const n = chunk.length;
@@ -63,7 +84,7 @@ export class MessageScanner {
               off += 1 + len;
               this.parts = null;
               this.remaining = -1;
-              this.sink.onMessage(this.code, raw.subarray(5), raw);
+              if (this.sink.onMessage(this.code, raw.subarray(5), raw) === true) return this.hold(chunk, off);
               continue;
             }
             this.parts.push(chunk.subarray(off, n));
@@ -89,8 +110,8 @@ export class MessageScanner {
           else this.sink.onForward(head);
         }
         if (this.remaining === 0) {
-          if (this.parts) this.finishMessage();
-          else this.remaining = -1;
+          if (!this.parts) this.remaining = -1;
+          else if (this.finishMessage()) return this.hold(chunk, off);
         }
         continue;
       }
@@ -103,8 +124,8 @@ export class MessageScanner {
       off += take;
       this.remaining -= take;
       if (this.remaining === 0) {
-        if (this.parts) this.finishMessage();
-        else this.remaining = -1;
+        if (!this.parts) this.remaining = -1;
+        else if (this.finishMessage()) return this.hold(chunk, off);
       }
     }
     if (!this.stopped) flush(off);
@@ -127,13 +148,17 @@ export class MessageScanner {
     }
   }
 
-  private finishMessage(): void {
+  private hold(chunk: Buffer, off: number): void {
+    this.held = chunk.subarray(off);
+  }
+
+  private finishMessage(): boolean {
     const parts = this.parts ?? [];
     this.parts = null;
     this.remaining = -1;
     const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     // parts may hold the 5-byte header (split header) or start with it (whole header in one chunk)
-    this.sink.onMessage(this.code, raw.subarray(5), raw);
+    return this.sink.onMessage(this.code, raw.subarray(5), raw) === true;
   }
 }
 

@@ -4,10 +4,13 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Decision, RuleMatch } from '../rules/types.js';
+import { strictestMask, type ColumnMask } from '../rules/mask.js';
+import type { Decision, MaskKind, RuleMatch } from '../rules/types.js';
 import type { Session, TerminationReason } from '../session/session.js';
 import { BackendCode, FrontendCode, SQLSTATE_OF, SqlState } from './codes.js';
+import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
+import { MaskTracker } from './mask-tracker.js';
 import {
   DecodeError,
   decodeFields,
@@ -26,10 +29,18 @@ export interface RelayOptions {
   maxQueryBytes: number;
   standardConformingStrings: boolean;
   cancel(): Promise<void>;
+  /** present when mask rules apply to this session: result rows are then inspected and rewritten */
+  masking?: { masks: ColumnMask[]; catalog: ColumnCatalog; hashKey: Buffer };
 }
 
-const CLIENT_FETCH = fetchSet([FrontendCode.Query, FrontendCode.Parse, FrontendCode.FunctionCall, FrontendCode.Terminate, FrontendCode.Sync]);
-const UPSTREAM_FETCH = fetchSet([BackendCode.ErrorResponse, BackendCode.ReadyForQuery, BackendCode.ParameterStatus]);
+const CLIENT_FETCH = [FrontendCode.Query, FrontendCode.Parse, FrontendCode.FunctionCall, FrontendCode.Terminate, FrontendCode.Sync];
+const UPSTREAM_FETCH = [BackendCode.ErrorResponse, BackendCode.ReadyForQuery, BackendCode.ParameterStatus];
+/** With masking, the relay follows statements to their rows (see MaskTracker). Without it none of these are read. */
+const CLIENT_FETCH_MASKING = [FrontendCode.Bind, FrontendCode.Describe, FrontendCode.Execute, FrontendCode.Close];
+const UPSTREAM_FETCH_MASKING = [
+  BackendCode.ParseComplete, BackendCode.BindComplete, BackendCode.CloseComplete, BackendCode.NoData, BackendCode.RowDescription,
+  BackendCode.DataRow, BackendCode.CommandComplete, BackendCode.EmptyQueryResponse, BackendCode.PortalSuspended, BackendCode.NoticeResponse,
+];
 /** Upstream messages the relay inspects are small; anything this large is not a real ErrorResponse. */
 const MAX_UPSTREAM_FETCH = 64 << 20;
 /** If the upstream is mid-message when a session must end, wait this long for a boundary, then cut. */
@@ -40,15 +51,21 @@ export function refusalFields(decision: Decision): ErrorFields {
   const r: RuleMatch | undefined = decision.rules[0];
   const id = r?.id ?? 'unknown';
   if (decision.action === 'review') {
+    const code = SQLSTATE_OF[ErrorCode.REVIEW_REQUIRED]!;
+    if (!decision.review) {
+      return { severity: 'ERROR', code, message: `dbwarden: review required by rule ${id}: ${r?.message ?? ''} (statement reviews are not enabled on this broker)` };
+    }
+    const rv = decision.review.id;
     return {
       severity: 'ERROR',
-      code: SQLSTATE_OF[ErrorCode.REVIEW_REQUIRED]!,
-      message: `dbwarden: review required by rule ${id}: ${r?.message ?? ''} (statement reviews are not enabled on this broker yet)`,
+      code,
+      message: `dbwarden: review required (${rv}) by rule ${id}: ${r?.message ?? ''}`,
+      hint: `an approver can let this exact statement run once within 15 minutes: dbwarden review approve ${rv}`,
     };
   }
   if (decision.action === 'mask') {
-    // Masking rewrites result rows; until that is in place a mask decision must not leak the column.
-    return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: result masking is not available on this broker yet` };
+    // mask-or-block: the masked values would leave the result stream (COPY out, copied into a table)
+    return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — masked columns cannot be copied or exported` };
   }
   return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}` };
 }
@@ -73,6 +90,7 @@ export class PgRelay {
   private lastUpstreamFatal = false;
   private clientBytes = 0;
   private upstreamBytes = 0;
+  private readonly tracker: MaskTracker | null;
 
   constructor(
     private readonly client: Duplex,
@@ -81,11 +99,15 @@ export class PgRelay {
     private readonly opts: RelayOptions,
   ) {
     this.standardConformingStrings = opts.standardConformingStrings;
-    this.clientScanner = new MessageScanner(CLIENT_FETCH, opts.maxQueryBytes, {
+    const m = opts.masking;
+    this.tracker = m && m.masks.length ? new MaskTracker(m.masks, m.catalog, m.hashKey, strictestMask(m.masks)) : null;
+    const clientFetch = fetchSet(this.tracker ? [...CLIENT_FETCH, ...CLIENT_FETCH_MASKING] : CLIENT_FETCH);
+    const upstreamFetch = fetchSet(this.tracker ? [...UPSTREAM_FETCH, ...UPSTREAM_FETCH_MASKING] : UPSTREAM_FETCH);
+    this.clientScanner = new MessageScanner(clientFetch, opts.maxQueryBytes, {
       onForward: (b) => this.upstream.write(b),
       onMessage: (code, body, raw) => this.onClientMessage(code, body, raw),
     });
-    this.upstreamScanner = new MessageScanner(UPSTREAM_FETCH, MAX_UPSTREAM_FETCH, {
+    this.upstreamScanner = new MessageScanner(upstreamFetch, MAX_UPSTREAM_FETCH, {
       onForward: (b) => this.client.write(b),
       onMessage: (code, body, raw) => this.onUpstreamMessage(code, body, raw),
     });
@@ -141,6 +163,7 @@ export class PgRelay {
         this.pendingSyncs++;
         const text = this.decode(() => decodeQuery(body));
         const d = this.session.decide(text, this.readOptions());
+        this.tracker?.onQuery(this.derivedMask(d));
         if (this.refused(d)) return void this.upstream.write(encodeQuery(this.marker(d)));
         this.warnIfNeeded(d);
         this.upstream.write(raw);
@@ -150,6 +173,7 @@ export class PgRelay {
         this.unsynced = true;
         const { name, text } = this.decode(() => decodeParse(body));
         const d = this.session.decide(text, this.readOptions());
+        this.tracker?.onParse(name, this.derivedMask(d));
         // the upstream fails this Parse itself, so the rest of the pipeline up to Sync is skipped by the server
         if (this.refused(d)) return void this.upstream.write(encodeParse(name, this.marker(d)));
         this.warnIfNeeded(d);
@@ -164,6 +188,7 @@ export class PgRelay {
           kind: 'call', effects: ['dynamic'], tables: [], columns: [], functions: [`oid:${oid}`], where: null, limit: null,
           nested: false, multiStatement: false, index: 0,
         }]);
+        this.tracker?.onFunctionCall();
         if (this.refused(d)) return void this.upstream.write(encodeQuery(this.marker(d)));
         this.upstream.write(raw);
         return;
@@ -171,6 +196,28 @@ export class PgRelay {
       case FrontendCode.Sync:
         this.pendingSyncs++;
         this.unsynced = false;
+        this.tracker?.onSync();
+        this.upstream.write(raw);
+        return;
+      // fetched only while masking: the tracker follows which rows belong to which statement
+      case FrontendCode.Bind:
+        this.unsynced = true;
+        this.decode(() => this.tracker?.onBind(body));
+        this.upstream.write(raw);
+        return;
+      case FrontendCode.Describe:
+        this.unsynced = true;
+        this.decode(() => this.tracker?.onDescribe(body));
+        this.upstream.write(raw);
+        return;
+      case FrontendCode.Execute:
+        this.unsynced = true;
+        this.decode(() => this.tracker?.onExecute(body));
+        this.upstream.write(raw);
+        return;
+      case FrontendCode.Close:
+        this.unsynced = true;
+        this.tracker?.onClose();
         this.upstream.write(raw);
         return;
       case FrontendCode.Terminate:
@@ -198,7 +245,19 @@ export class PgRelay {
   }
 
   private refused(d: Decision): boolean {
-    return d.action === 'block' || d.action === 'review' || d.action === 'mask';
+    if (d.action === 'block' || d.action === 'review') return true;
+    if (d.action !== 'mask') return false;
+    // mask-or-block: values that leave through COPY or are written into another table cannot be masked on the way
+    // (an SQL-level PREPARE is refused too: its EXECUTE would not carry the statement's facts to the rows)
+    return !this.tracker || d.statements.some((st) => st.kind === 'copy' || st.kind === 'prepare' || (st.effects.includes('write') && st.kind !== 'update' && st.kind !== 'delete'));
+  }
+
+  /** For a statement that reads masked columns, the mask its derived (expression) output columns get. */
+  private derivedMask(d: Decision): MaskKind | null {
+    if (d.statements.some((st) => st.effects.includes('ddl'))) this.opts.masking?.catalog.invalidate();
+    if (d.action !== 'mask' || !this.opts.masking) return null;
+    const names = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => r.id));
+    return strictestMask(this.opts.masking.masks.filter((m) => names.has(m.ruleId)));
   }
 
   private warnIfNeeded(d: Decision): void {
@@ -245,7 +304,28 @@ export class PgRelay {
     }
   }
 
-  private onUpstreamMessage(code: number, body: Buffer, raw: Buffer): void {
+  private onUpstreamMessage(code: number, body: Buffer, raw: Buffer): boolean {
+    // the tracker sees every message it follows (marker errors too, so its expectations stay aligned)
+    const action = this.tracker?.upstream(code, body);
+    if (action?.wait) {
+      // e.g. a RowDescription naming a table the catalog has not read yet: hold the stream until it has
+      this.upstream.pause();
+      const held = Buffer.from(raw);
+      const resume = (out: Buffer | null) => {
+        if (this.closed) return;
+        this.onUpstreamMessageAfterTracker(code, body, out ?? held);
+        this.upstreamScanner.resume();
+        if (this.upstreamScanner.atBoundary) this.atUpstreamBoundary();
+        if (!this.upstreamScanner.paused) this.upstream.resume();
+      };
+      action.wait.then(resume, () => resume(null));
+      return true;
+    }
+    this.onUpstreamMessageAfterTracker(code, body, action?.out ?? raw);
+    return false;
+  }
+
+  private onUpstreamMessageAfterTracker(code: number, body: Buffer, raw: Buffer): void {
     switch (code) {
       case BackendCode.ErrorResponse: {
         const fields = decodeFields(body);

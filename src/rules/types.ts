@@ -41,4 +41,9 @@ export interface Decision {
   /** every matched rule (all are audited); `rules[0]` is the one that decided when action != allow */
   rules: RuleMatch[];
   statements: StatementFacts[];
+  /**
+   * Set by the session, on a per-call copy (decisions are cached and shared): the review filed for this text
+   * (action `review`), or the approval that let it through (then `approvedBy` names the approver).
+   */
+  review?: { id: string; approvedBy?: string };
 }

@@ -5,11 +5,14 @@ import { analyze } from '../sql/analyze.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import { LruCache } from '../sql/statement-cache.js';
 import { evaluate } from '../rules/evaluate.js';
+import { columnMasks, type ColumnMask } from '../rules/mask.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { Decision, EvalContext } from '../rules/types.js';
 
 export class Guard {
   private readonly cache: LruCache<Decision>;
+  /** column masks in force for this context; empty means result rows are never inspected */
+  readonly masks: ColumnMask[];
 
   constructor(
     readonly ctx: EvalContext,
@@ -18,6 +21,7 @@ export class Guard {
     private readonly metrics?: Metrics,
   ) {
     this.cache = new LruCache<Decision>(cacheSize);
+    this.masks = columnMasks(rulesets, ctx);
   }
 
   /** Synchronous: cache → parse → facts → rules. Never throws on client text. */

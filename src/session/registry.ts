@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AccessLevel } from '../rules/types.js';
 import type { GuardPool } from './guard.js';
-import { Session, type Protocol, type SessionInfo, type TerminationReason } from './session.js';
+import { Session, type Protocol, type ReviewGate, type SessionInfo, type TerminationReason } from './session.js';
 
 export interface RegistryDeps {
   audit: AuditSink;
@@ -16,10 +16,18 @@ export interface RegistryDeps {
   guards: GuardPool;
   instanceId: string;
   now?: () => number;
+  /** statement reviews (rule action `review`) */
+  reviews?: ReviewGate;
 }
 
 /** ascending: find() picks the narrowest window a session is in */
 const WARN_MINUTES = [1, 5];
+
+/** Told when sessions come and go, e.g. so the cross-instance session index stays current. */
+export interface SessionObserver {
+  opened(session: Session): void;
+  ended(session: Session): void;
+}
 
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
@@ -27,6 +35,7 @@ export class SessionRegistry {
   private nextPid = randomInt(1000, 1 << 20);
   private janitor?: NodeJS.Timeout;
   private readonly now: () => number;
+  private readonly observers = new Set<SessionObserver>();
 
   constructor(private readonly deps: RegistryDeps) {
     this.now = deps.now ?? Date.now;
@@ -44,6 +53,7 @@ export class SessionRegistry {
       metrics: this.deps.metrics,
       logger: this.deps.logger,
       onEnd: (ended) => this.onEnd(ended),
+      ...(this.deps.reviews ? { reviews: this.deps.reviews } : {}),
     });
     this.sessions.set(id, s);
     this.deps.metrics.clientConnectionsActive.inc({ protocol: s.protocol, target: s.grant.target });
@@ -52,7 +62,14 @@ export class SessionRegistry {
       database: s.database, protocol: s.protocol, client: s.client,
     });
     s.log.info({ target: s.grant.target, database: s.database, client: s.client }, 'session started');
+    this.tell((o) => o.opened(s));
     return s;
+  }
+
+  /** Registers an observer; returns the function that removes it. */
+  observe(observer: SessionObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** A process id and secret the client sees in BackendKeyData (PostgreSQL) or as its thread id (MySQL). */
@@ -156,5 +173,17 @@ export class SessionRegistry {
     if (!this.sessions.delete(s.id)) return;
     for (const [pid, e] of this.cancelKeys) if (e.session === s) this.cancelKeys.delete(pid);
     this.deps.metrics.clientConnectionsActive.dec({ protocol: s.protocol, target: s.grant.target });
+    this.tell((o) => o.ended(s));
+  }
+
+  /** An observer's failure must not break opening or ending a session. */
+  private tell(fn: (o: SessionObserver) => void): void {
+    for (const o of this.observers) {
+      try {
+        fn(o);
+      } catch (e) {
+        this.deps.logger.warn({ err: (e as Error).message }, 'session observer failed');
+      }
+    }
   }
 }

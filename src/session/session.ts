@@ -42,11 +42,24 @@ export interface SessionControl {
   cancel?(): void;
 }
 
+/**
+ * Statement reviews as the session needs them (grants/reviews.ts implements it). Both calls are synchronous:
+ * a decision never waits for the store.
+ */
+export interface ReviewGate {
+  /** Files a review of `text` for the grant (or returns the one already pending for it). */
+  request(r: { grant: Grant; session: string; text: string; ruleIds: string[] }): { id: string };
+  /** Takes a live approval of exactly `text` for this grant; a second call for the same approval finds nothing. */
+  consume(grantId: string, text: string): { id: string; decidedBy?: string } | undefined;
+}
+
 export interface SessionDeps {
   audit: AuditSink;
   metrics: Metrics;
   logger: Logger;
   onEnd(session: Session): void;
+  /** without it a `review` decision is refused with no review filed */
+  reviews?: ReviewGate;
 }
 
 export class Session {
@@ -79,16 +92,35 @@ export class Session {
 
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions): Decision {
-    const decision = this.guard.decide(text, opts);
+    const decision = this.reviewed(text, this.guard.decide(text, opts));
     this.record(text, decision);
     return decision;
   }
 
   /** Decides facts the protocol built itself (e.g. a FunctionCall message, which has no SQL text). */
   decideFacts(text: string, statements: StatementFacts[]): Decision {
-    const decision = this.guard.evaluateFacts(statements);
+    const decision = this.reviewed(text, this.guard.evaluateFacts(statements));
     this.record(text, decision);
     return decision;
+  }
+
+  /**
+   * A `review` decision either uses an approval of exactly this text for this grant (once: the gate forgets it)
+   * or files a review. Defends against one approval unlocking more than the approver saw: the match is on the
+   * exact text and the grant, and rules weaker than `review` (mask, warn) still apply to the approved run.
+   * The decision from the guard is cached and shared by sessions, so the review id goes on a copy.
+   */
+  private reviewed(text: string, d: Decision): Decision {
+    const gate = this.deps.reviews;
+    if (d.action !== 'review' || !gate) return d;
+    const approval = gate.consume(this.grant.id, text);
+    if (approval) {
+      // rules are sorted strongest first and block outranks review, so the next non-review rule decides
+      const next = d.rules.find((r) => r.action !== 'review');
+      return { ...d, action: next?.action ?? 'allow', review: { id: approval.id, ...(approval.decidedBy ? { approvedBy: approval.decidedBy } : {}) } };
+    }
+    const filed = gate.request({ grant: this.grant, session: this.id, text, ruleIds: d.rules.filter((r) => r.action === 'review').map((r) => r.id) });
+    return { ...d, review: { id: filed.id } };
   }
 
   /** Records a statement and its decision: audit, metrics, log. */
@@ -103,10 +135,12 @@ export class Session {
       identity: this.grant.identity,
       target: this.grant.target,
       database: this.database,
-      text,
+      text: this.deps.audit.statementText?.(text, this.protocol) ?? text,
       kind: decision.statements[0]?.kind ?? 'empty',
       action: decision.action,
       rules: decision.rules.map((r) => r.id),
+      ...(decision.review ? { review: decision.review.id } : {}),
+      ...(decision.review?.approvedBy ? { approvedBy: decision.review.approvedBy } : {}),
     });
     if (decision.action === 'block' || decision.action === 'review') {
       this.log.info({ action: decision.action, rules: decision.rules.map((r) => r.id) }, 'statement refused');

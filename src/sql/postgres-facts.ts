@@ -130,6 +130,12 @@ function describe(type: string, s: Ast, b: Builder): void {
     case 'CopyStmt':
       if (s.relation) addTable(s.relation, b, s.is_from ? 'write' : 'read');
       addEffect(b, s.is_from ? 'write' : 'read');
+      // COPY t TO reads the listed columns, or every column (what masking rules must see)
+      if (s.relation && !s.is_from) {
+        const cols: Ast[] = s.attlist ?? [];
+        if (cols.length) for (const c of cols) b.columnRefs.push([String(c?.String?.sval ?? '*')]);
+        else b.columnRefs.push(['*']);
+      }
       if (s.filename !== undefined || s.is_program) addEffect(b, 'file');
       if (s.query) nest(s.query, b);
       return walk(s, b, 'read', ['relation', 'query']);
@@ -406,7 +412,13 @@ function finish(b: Builder, nested: boolean): StatementFacts {
 /** Best effort: `alias.col` → table.col; a bare column is qualified only when one table is in play. */
 function resolveColumn(ref: string[], b: Builder, tableNames: string[]): string {
   const col = ref[ref.length - 1]!;
-  if (ref.length === 1) return tableNames.length === 1 ? `${tableNames[0]}.${col}` : col;
+  if (ref.length === 1) {
+    // a bare table name or alias is a whole-row reference (row_to_json(u), SELECT u FROM t u): every column
+    const whole = b.aliases.get(col.toLowerCase());
+    if (whole !== undefined) return `${whole}.*`;
+    if (col === '*') return tableNames.length === 1 ? `${tableNames[0]}.*` : '*';
+    return tableNames.length === 1 ? `${tableNames[0]}.${col}` : col;
+  }
   if (ref.length === 2) {
     const table = b.aliases.get(ref[0]!.toLowerCase());
     return table !== undefined ? `${table}.${col}` : ref.join('.');

@@ -72,5 +72,5 @@ describe('pgjdbc through dbwarden', () => {
     expect(out.rowsAfterRollback).toBe(100);
     const direct = (await adminSql(`select count(*)::int as n from ${table}`)) as { rows: { n: number }[] };
     expect(direct.rows[0]!.n).toBe(100);
-  });
+  }, 45_000); // compiling the source file and starting a JVM takes seconds on a loaded machine
 });

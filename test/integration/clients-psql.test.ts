@@ -1,7 +1,7 @@
 // Real psql through the broker (plain and TLS): meta-commands, transactions, COPY both ways, PREPARE, blocking and
 // cancel via the broker's BackendKeyData; then LISTEN/NOTIFY and a client that dies mid-COPY.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -101,7 +101,7 @@ describe.each([
     expect(r.stdout).toMatch(/List of roles[\s\S]*dbw_rw/); // \du
   });
 
-  it('runs a script: transaction, \\copy in and out, COPY FROM STDIN, PREPARE/EXECUTE, a blocked DELETE', async () => {
+  it('runs a script: transaction, \\copy in and out, COPY FROM STDIN, PREPARE/EXECUTE, blocked statements', async () => {
     const inFile = join(dir, `${table}-in.tsv`);
     const outFile = join(dir, `${table}-out.tsv`);
     const rows = Array.from({ length: 200 }, (_, i) => `${i + 1}\trow ${i + 1} "quoted" \\\\ back`).join('\n') + '\n';
@@ -123,6 +123,9 @@ describe.each([
         'EXECUTE by_id(2002);',
         'DEALLOCATE by_id;',
         `DELETE FROM ${table};`,
+        // server-side file access is refused; libpq's large-object calls use the FunctionCall message, refused too
+        `COPY ${table} TO '${join(dir, 'server-side.out')}';`,
+        `\\lo_import '${inFile}'`,
         `SELECT 'count=' || count(*) AS n FROM ${table};`,
         '',
       ].join('\n'),
@@ -133,8 +136,11 @@ describe.each([
     expect(r.stdout).toMatch(/ inline-b\n\(1 row\)/);
     expect(r.stdout).toContain('DEALLOCATE');
     expect(r.stderr).toContain('ERROR:  dbwarden: blocked by rule unscoped-write');
-    // the blocked DELETE is the only error, and it removed nothing
-    expect(r.stderr.match(/ERROR:/g)).toHaveLength(1);
+    expect(r.stderr).toContain('ERROR:  dbwarden: blocked by rule file-access');
+    expect(r.stderr).toContain('ERROR:  dbwarden: blocked by rule dynamic-sql');
+    // those three are the only errors, and the DELETE removed nothing
+    expect(r.stderr.match(/ERROR:/g)).toHaveLength(3);
+    expect(existsSync(join(dir, 'server-side.out'))).toBe(false);
     expect(r.stdout).toContain('count=203');
     expect(readFileSync(outFile, 'utf8')).toBe(rows);
   });

@@ -13,7 +13,7 @@ function sample(): BenchReport {
         jobs: 2,
         cells: {
           direct: { runs: [{ tps: 1000, latencyMs: 1 }, { tps: 3000, latencyMs: 3 }, { tps: 2000, latencyMs: 2 }] },
-          dbwarden: { runs: [{ tps: 500, latencyMs: 4 }, { tps: 1500, latencyMs: 4 }, { tps: 1000, latencyMs: 4 }] },
+          dbwarden: { runs: [{ tps: 500, latencyMs: 4, proxyCpuUs: 90 }, { tps: 1500, latencyMs: 4, proxyCpuUs: 70 }, { tps: 1000, latencyMs: 4, proxyCpuUs: 80 }] },
           pgbouncer: { runs: [{ tps: 4000, latencyMs: 1 }], error: 'connection refused' },
         },
       },
@@ -27,7 +27,7 @@ function sample(): BenchReport {
 describe('tables', () => {
   it('reports medians and dbwarden ratios, n/a for a failed path', () => {
     const row = pgbenchTable(sample()).rows[0]!;
-    expect(row).toEqual(['simple', '16 (-j 2)', '2,000', '1,000', 'n/a', '2.000', '4.000', 'n/a', '0.50', 'n/a']);
+    expect(row).toEqual(['simple', '16 (-j 2)', '2,000', '1,000', 'n/a', '2.000', '4.000', 'n/a', '0.50', 'n/a', '80.0', 'n/a']);
   });
 
   it('turns times into speed ratios and MB/s', () => {
@@ -70,5 +70,13 @@ describe('replaceFigures', () => {
 
   it('appends the section when the file has none', () => {
     expect(replaceFigures('# Title\n', figures)).toBe(`# Title\n\n${figures}\n`);
+  });
+});
+
+describe('roundsLines', () => {
+  it('lists every round in run order for each path', () => {
+    const lines = renderMarkdown(sample());
+    expect(lines).toContain('- pgbench simple c=16 TPS: direct 1000 / 3000 / 2000; dbwarden 500 / 1500 / 1000; pgbouncer 4000');
+    expect(lines).toContain('- COPY big TO STDOUT seconds: direct 1.00 / 2.00; dbwarden 4.00; pgbouncer 2.00');
   });
 });

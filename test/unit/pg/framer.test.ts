@@ -75,3 +75,34 @@ describe('MessageScanner', () => {
     expect(() => s.push(msg('Q', 'select 1234567890\0'))).toThrow(/exceeds the limit/);
   });
 });
+
+describe('MessageScanner pause/resume', () => {
+  it('holds the bytes after a pausing message until resume, at every split offset', () => {
+    const stream = Buffer.concat([msg('T', 'desc'), msg('D', 'row1'), msg('Q', 'x\0'), msg('D', 'row2'), msg('C', 'done')]);
+    for (let i = 0; i <= stream.length; i++) {
+      const order: string[] = [];
+      let pauseNext = true;
+      const s = new MessageScanner(fetchSet([Q, 'T'.charCodeAt(0)]), 1 << 20, {
+        onForward: (b) => void order.push('f:' + b.toString('latin1')),
+        onMessage: (code, body) => {
+          order.push('m:' + String.fromCharCode(code) + body.toString());
+          if (code === 'T'.charCodeAt(0) && pauseNext) {
+            pauseNext = false;
+            return true;
+          }
+          return false;
+        },
+      });
+      s.push(stream.subarray(0, i));
+      s.push(stream.subarray(i));
+      expect(order.some((o) => o.includes('row1'))).toBe(false);
+      expect(s.paused || i < 9).toBe(true);
+      s.resume();
+      const text = order.join('|');
+      expect(text.indexOf('m:Tdesc')).toBeGreaterThanOrEqual(0);
+      expect(text.indexOf('row1')).toBeGreaterThan(text.indexOf('m:Tdesc'));
+      expect(text.indexOf('m:Qx')).toBeGreaterThan(text.indexOf('row1'));
+      expect(text.endsWith('done')).toBe(true);
+    }
+  });
+});

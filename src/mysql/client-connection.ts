@@ -1,0 +1,252 @@
+// One MySQL client connection, from the greeting to close: HandshakeV10, optional TLS upgrade,
+// HandshakeResponse41, authentication against the grant, the upstream connection, then the relay.
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { AuditSink } from '../audit/events.js';
+import type { Config, TargetConfig } from '../config/schema.js';
+import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
+import type { Grant } from '../grants/model.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { Session } from '../session/session.js';
+import type { TlsMaterial } from '../wire/tls.js';
+import { authenticateClient, type ClientAuthOptions } from './client-auth.js';
+import {
+  Capability,
+  DEFAULT_CHARSET,
+  DEFAULT_UPSTREAM_CAPABILITIES,
+  ERRNO_OF,
+  ErrNo,
+  FRAMING_CAPABILITIES,
+  STRIPPED_CAPABILITIES,
+  SUPPORTED_CAPABILITIES,
+  SUPPORTED_MARIADB_CAPABILITIES,
+  ServerStatus,
+  type ErrSpec,
+} from './codes.js';
+import { PacketReader } from './packet-reader.js';
+import { DecodeError, decodeHandshakeResponse41, encodeErr, encodeHandshakeV10, encodeOk, encodePacket, isSslRequest, type HandshakeV10 } from './packets.js';
+import { MysqlRelay } from './relay.js';
+import type { RsaKeyPair } from './rsa-key.js';
+import type { ThreadIds } from './thread-ids.js';
+import { connectUpstream, killUpstreamQuery, type UpstreamConnection } from './upstream-connection.js';
+
+export interface MysqlDeps {
+  registry: SessionRegistry;
+  findGrant(login: string): Promise<Grant | undefined>;
+  targets: Config['targets'];
+  tls: TlsMaterial | null;
+  tlsClients: 'prefer' | 'require' | 'disable';
+  limits: Config['limits'];
+  metrics: Metrics;
+  logger: Logger;
+  audit: AuditSink;
+  /** slows repeated failed logins from one address (shared with the PostgreSQL listener) */
+  authFailures: { fail(address: string): number; succeed(address: string): void };
+  /** false when new logins must be refused (store unreachable) */
+  acceptingLogins(): boolean;
+}
+
+/** Per-listener state shared by its connections. */
+export interface MysqlListenerState {
+  threads: ThreadIds;
+  rsa(): Promise<RsaKeyPair>;
+  /** the upstream greeting the broker's own greeting is modelled on (version, capabilities) */
+  greeting(): HandshakeV10 | undefined;
+  /** remembers an upstream's greeting for the next clients */
+  sawGreeting(target: string, g: HandshakeV10): void;
+  auth: ClientAuthOptions;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** 20 random bytes without NUL (clients read the scramble as a C string) and below 0x80, as servers send. */
+function newScramble(): Buffer {
+  const s = randomBytes(20);
+  for (let i = 0; i < s.length; i++) {
+    s[i] = s[i]! & 0x7f;
+    if (s[i] === 0 || s[i] === 0x24) s[i] = 0x41 + (i % 26);
+  }
+  return s;
+}
+
+export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: MysqlListenerState): Promise<void> {
+  raw.setNoDelay(true);
+  const address = raw.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown';
+  const client = `${address}:${raw.remotePort ?? 0}`;
+  const log = deps.logger.child({ client, protocol: 'mysql' });
+  let sock: Duplex = raw;
+  let reader = new PacketReader(sock);
+  let secured = false;
+  const threadId = state.threads.reserve();
+  raw.on('error', () => undefined);
+  raw.once('close', () => state.threads.release(threadId));
+  const send = (payload: Buffer) => {
+    const seq = reader.nextSeq;
+    sock.write(encodePacket(seq, payload));
+    reader.lastSeq = seq;
+  };
+  const refuse = (spec: ErrSpec, message: string) => {
+    sock.end(encodePacket(reader.nextSeq, encodeErr(spec, message)));
+  };
+  const count = (target: string, outcome: string) => deps.metrics.sessionsTotal.inc({ protocol: 'mysql', target, outcome });
+
+  try {
+    // --- greeting ---
+    const upstreamHello = state.greeting();
+    const scramble = newScramble();
+    const offerTls = !!deps.tls && deps.tlsClients !== 'disable';
+    const mariadb = !!upstreamHello && !(upstreamHello.capabilities & Capability.LongPassword);
+    let advertised = (SUPPORTED_CAPABILITIES & (upstreamHello?.capabilities ?? DEFAULT_UPSTREAM_CAPABILITIES) & ~Capability.Ssl) |
+      Capability.Protocol41 | Capability.SecureConnection | Capability.PluginAuth;
+    if (offerTls) advertised |= Capability.Ssl;
+    // a MariaDB upstream's extended capabilities only reach clients that see MariaDB's form of the greeting
+    if (mariadb) advertised &= ~Capability.LongPassword;
+    else advertised |= Capability.LongPassword;
+    const advertisedMariadb = mariadb ? SUPPORTED_MARIADB_CAPABILITIES & upstreamHello!.mariadbCapabilities : 0;
+    reader.lastSeq = 0;
+    sock.write(encodePacket(0, encodeHandshakeV10({
+      serverVersion: upstreamHello?.serverVersion ?? '8.0.0-dbwarden',
+      threadId,
+      scramble,
+      capabilities: advertised,
+      mariadbCapabilities: advertisedMariadb,
+      charset: upstreamHello?.charset || DEFAULT_CHARSET,
+      status: ServerStatus.Autocommit,
+      authPlugin: state.auth.plugins[0]!,
+    })));
+
+    // --- SSLRequest / HandshakeResponse41 ---
+    let first = await reader.read(30_000, 1);
+    if (isSslRequest(first.payload)) {
+      if (!offerTls) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'SSL requested but not offered');
+      // Bytes that arrive before the TLS handshake could be injected by a man in the middle and then be read
+      // as if they came over TLS: refuse the connection.
+      if (reader.buffered > 0) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'received unencrypted data after the SSL request');
+      reader.detach();
+      raw.pause();
+      const tlsSock = new TLSSocket(raw, { isServer: true, secureContext: deps.tls!.context });
+      tlsSock.on('error', () => undefined);
+      await new Promise<void>((resolve, reject) => {
+        tlsSock.once('secure', resolve);
+        tlsSock.once('error', reject);
+        tlsSock.once('close', () => reject(new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'connection closed during TLS handshake')));
+      });
+      sock = tlsSock;
+      reader = new PacketReader(sock);
+      reader.lastSeq = 1;
+      secured = true;
+      first = await reader.read(30_000, 2);
+    }
+    const resp = decode(() => decodeHandshakeResponse41(first.payload));
+    if (deps.tlsClients === 'require' && !secured) {
+      count('', 'rejected');
+      return refuse(ErrNo.SecureTransportRequired, 'dbwarden: TLS is required: connect with --ssl (ssl-mode=REQUIRED)');
+    }
+    // what both sides now assume; a client claiming framing we did not offer (e.g. compression) cannot be relayed
+    const caps = (resp.capabilities & advertised) | Capability.Protocol41;
+    if ((resp.capabilities & FRAMING_CAPABILITIES & ~advertised) !== 0) {
+      throw new BrokerError(ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: the client asked for protocol capabilities the broker did not offer (compression?)');
+    }
+    const login = resp.user;
+    if (!deps.acceptingLogins()) {
+      return refuse(ErrNo.UpstreamUnavailable, 'dbwarden: the grant store is unavailable; new logins are refused for now');
+    }
+
+    // --- authentication against the grant's verifiers ---
+    const grant = await deps.findGrant(login);
+    const outcome = await authenticateClient(
+      { reader, send, secure: secured, scramble, rsa: state.rsa },
+      resp,
+      grant?.verifiers,
+      state.auth,
+    );
+    const expired = !!grant && Date.parse(grant.expiresAt) <= Date.now();
+    if (!outcome.ok || !grant || expired) {
+      const delay = deps.authFailures.fail(address);
+      deps.audit.record({ type: 'auth.failed', protocol: 'mysql', login, client, reason: !grant ? 'unknown or inactive login' : expired ? 'grant expired' : 'bad password' });
+      count(grant?.target ?? '', 'auth_failed');
+      log.info({ login, plugin: outcome.plugin }, 'authentication failed');
+      await sleep(delay);
+      // the same answer whether the login exists, the password is wrong or the grant has ended
+      return refuse(ErrNo.AccessDenied, `Access denied for user '${login}'@'${address}' (using password: ${outcome.passwordGiven ? 'YES' : 'NO'})`);
+    }
+    deps.authFailures.succeed(address);
+
+    const database = resp.database ?? grant.databases[0]!;
+    if (!grant.databases.includes(database)) {
+      count(grant.target, 'rejected');
+      return refuse(ErrNo.DbAccessDenied, `Access denied for user '${login}'@'${address}' to database '${database}' (dbwarden: this grant covers ${grant.databases.join(', ')})`);
+    }
+    const target: TargetConfig | undefined = deps.targets[grant.target];
+    const role = target?.roles[grant.access];
+    if (!target || !role || target.protocol !== 'mysql') {
+      count(grant.target, 'upstream_error');
+      log.error({ target: grant.target, access: grant.access }, 'no upstream role configured for this grant');
+      return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
+    }
+
+    // --- upstream ---
+    const t0 = process.hrtime.bigint();
+    const attributes = new Map(resp.attributes);
+    attributes.set('_dbwarden_client', client);
+    let upstream: UpstreamConnection;
+    const upstreamBase = { host: target.host, port: target.port, user: role.user, password: role.password, tls: target.tls, caFile: target.caFile, serverName: target.serverName };
+    try {
+      upstream = await connectUpstream({
+        ...upstreamBase,
+        database,
+        capabilities: caps & ~STRIPPED_CAPABILITIES,
+        mariadbCapabilities: resp.mariadbCapabilities & advertisedMariadb,
+        charset: resp.charset,
+        maxPacketSize: resp.maxPacketSize,
+        attributes: caps & Capability.ConnectAttrs ? attributes : undefined,
+        readSqlMode: true,
+      });
+    } catch (e) {
+      count(grant.target, 'upstream_error');
+      log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
+      return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
+    }
+    state.sawGreeting(grant.target, upstream.greeting);
+    deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
+    count(grant.target, 'ok');
+
+    const session: Session = deps.registry.open({ grant, protocol: 'mysql', database, client, dialect: 'mysql' });
+    state.threads.bind(threadId, session);
+    const rest = reader.detach();
+    sock.pause();
+    const relay = new MysqlRelay(sock, upstream.socket, session, {
+      metrics: deps.metrics,
+      maxQueryBytes: deps.limits.maxQueryBytes,
+      capabilities: caps,
+      login,
+      host: address,
+      serverVersion: upstream.serverVersion,
+      sqlMode: upstream.sqlMode,
+      threads: state.threads,
+      killQuery: () => killUpstreamQuery(upstreamBase, upstream.threadId),
+    });
+    send(encodeOk({ status: upstream.status || ServerStatus.Autocommit }));
+    relay.start(rest, upstream.rest);
+    log.debug({ session: session.id, threadId, upstreamThread: upstream.threadId }, 'mysql session relaying');
+  } catch (e) {
+    const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
+    if (err.code === ErrorCode.PROTOCOL_VIOLATION || err.code === ErrorCode.MESSAGE_TOO_LARGE) count('', 'protocol_error');
+    log.info({ err: err.message }, 'connection refused during handshake');
+    if (sock.writable) refuse(ERRNO_OF[err.code] ?? ErrNo.MalformedPacket, err.message.startsWith('dbwarden:') ? err.message : `dbwarden: ${err.message}`);
+    setTimeout(() => raw.destroy(), 1000).unref();
+  }
+}
+
+function decode<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof DecodeError) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `malformed handshake response: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,469 @@
+// The relay between an authenticated MySQL client and its upstream: forwards packets as they lie, decides
+// every COM_QUERY / COM_STMT_PREPARE, answers refused commands itself in response order, follows each
+// response to its end, and ends the session at a packet boundary when told.
+import type { Duplex } from 'node:stream';
+import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Decision, RuleMatch } from '../rules/types.js';
+import type { ReadOptions } from '../sql/facts.js';
+import type { Session, TerminationReason } from '../session/session.js';
+import { Capability, Command, CommandName, ERRNO_OF, ErrNo, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
+import { PacketScanner, type Disposition } from './framer.js';
+import { encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
+import { ResponseTracker, type ResponseKind } from './response-tracker.js';
+import type { ThreadIds } from './thread-ids.js';
+
+export interface MysqlRelayOptions {
+  metrics: Metrics;
+  maxQueryBytes: number;
+  capabilities: number;
+  /** the login and host for MySQL-style access-denied messages */
+  login: string;
+  host: string;
+  serverVersion: string;
+  sqlMode: string;
+  threads: ThreadIds;
+  /** interrupts the statement running upstream (side connection running KILL QUERY) */
+  killQuery(): Promise<unknown>;
+}
+
+/** The text clients see for a refused statement: the same as the PostgreSQL module's (MySQL has no hint field). */
+export function refusalMessage(decision: Decision): string {
+  const r: RuleMatch | undefined = decision.rules[0];
+  const id = r?.id ?? 'unknown';
+  if (decision.action === 'review') {
+    if (!decision.review) return `dbwarden: review required by rule ${id}: ${r?.message ?? ''} (statement reviews are not enabled on this broker)`;
+    const rv = decision.review.id;
+    return `dbwarden: review required (${rv}) by rule ${id}: ${r?.message ?? ''} (an approver can let this exact statement run once within 15 minutes: dbwarden review approve ${rv})`;
+  }
+  // result masking is not implemented for MySQL yet: a mask decision must not leak the column
+  if (decision.action === 'mask') return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — result masking is not available over MySQL yet`;
+  return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}`;
+}
+
+/** "10.11.5-MariaDB-…" (or MariaDB's "5.5.5-10.11.5-MariaDB" form) → 101105, for /*!NNNNN gates. */
+export function versionNumber(version: string): number {
+  const m = /^(?:5\.5\.5-)?(\d+)\.(\d+)\.(\d+)/.exec(version);
+  return m ? Number(m[1]) * 10000 + Number(m[2]) * 100 + Number(m[3]) : 0;
+}
+
+const KILL_RE = /^\s*KILL\s+(?:(?:HARD|SOFT)\s+)?(QUERY\s+|CONNECTION\s+)?(?:ID\s+)?(\d{1,10})\s*;?\s*$/i;
+const USE_RE = /(?:^|;)\s*USE\s+(`(?:[^`]|``)+`|[\w$\u0080-\uffff]+)/gi;
+/** If the upstream is mid-packet when a session must end, wait this long for a boundary, then cut. */
+const TERMINATE_GRACE_MS = 800;
+const QUIT = encodePacket(0, Buffer.from([Command.Quit]));
+
+interface Pending {
+  /** upstream: forwarded, the client gets the upstream's answer; local: the broker answers; internal: the broker's own query */
+  kind: 'upstream' | 'local' | 'internal';
+  /** sequence id of the first answer packet */
+  replySeq: number;
+  tracker?: ResponseTracker;
+  /** local: the answer's payload */
+  reply?: Buffer;
+  command: number;
+  /** internal: the answer's packets */
+  collected?: Buffer[];
+  onDone?(entry: Pending): void;
+}
+
+export class MysqlRelay {
+  private readonly clientScanner: PacketScanner;
+  private readonly upstreamScanner: PacketScanner;
+  private readonly queue: Pending[] = [];
+  private readonly deprecateEof: boolean;
+  private readOpts: ReadOptions;
+  private ending: { spec: ErrSpec; message: string } | null = null;
+  private closed = false;
+  private clientBytes = 0;
+  private upstreamBytes = 0;
+  private onClientFinished?: () => void;
+
+  constructor(
+    private readonly client: Duplex,
+    private readonly upstream: Duplex,
+    private readonly session: Session,
+    private readonly opts: MysqlRelayOptions,
+  ) {
+    this.deprecateEof = (opts.capabilities & Capability.DeprecateEof) !== 0;
+    this.readOpts = { serverVersion: versionNumber(opts.serverVersion), mariadb: /mariadb/i.test(opts.serverVersion) };
+    this.applySqlMode(opts.sqlMode);
+    // a COM_QUERY may be up to maxQueryBytes of text plus its command byte
+    this.clientScanner = new PacketScanner(opts.maxQueryBytes + 1, {
+      onStart: (seq, len, first) => this.onClientStart(seq, len, first),
+      onForward: (b) => this.upstream.write(b),
+      onPacket: (payload, raw) => this.onClientPacket(payload, raw),
+    });
+    this.upstreamScanner = new PacketScanner(64 << 20, {
+      onStart: (seq, len, first) => this.onUpstreamStart(seq, len, first),
+      onForward: (b) => this.client.write(b),
+      onPacket: (payload, raw) => this.onUpstreamPacket(payload, raw),
+    });
+    session.control = {
+      terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ErrNo.ConnectionKilled, message),
+      // MySQL has no asynchronous notice; expiry warnings are audited and logged only
+      notice: (message: string) => this.session.log.info({ notice: message }, 'notice not deliverable over MySQL'),
+      cancel: () => void this.cancelRunning(),
+    };
+  }
+
+  start(clientRest: Buffer, upstreamRest: Buffer): void {
+    const { client, upstream } = this;
+    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+    client.on('close', () => this.onClientClose());
+    client.on('end', () => this.onClientClose());
+    upstream.on('close', () => this.onUpstreamClose());
+    upstream.on('end', () => this.onUpstreamClose());
+    if (upstreamRest.length) this.onUpstreamData(upstreamRest);
+    if (clientRest.length) this.onClientData(clientRest);
+    client.resume();
+    upstream.resume();
+  }
+
+  /** Statements are read as the server reads them: sql_mode changes quoting and escapes. */
+  private applySqlMode(mode: string): void {
+    const flags = new Set(mode.toUpperCase().split(',').map((s) => s.trim()));
+    this.readOpts = { ...this.readOpts, ansiQuotes: flags.has('ANSI_QUOTES') || flags.has('ANSI'), noBackslashEscapes: flags.has('NO_BACKSLASH_ESCAPES') };
+  }
+
+  // ---- client → upstream ----
+
+  private onClientData(chunk: Buffer): void {
+    if (this.ending || this.closed) return;
+    this.clientBytes += chunk.length;
+    this.upstream.cork();
+    this.client.cork();
+    try {
+      this.clientScanner.push(chunk);
+    } catch (e) {
+      const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
+      this.session.log.info({ err: err.message }, 'client protocol error');
+      this.beginEnd(ERRNO_OF[err.code] ?? ErrNo.MalformedPacket, `dbwarden: ${err.message}`);
+    } finally {
+      this.upstream.uncork();
+      this.client.uncork();
+    }
+    // backpressure: stop reading the client while the upstream cannot take more
+    if (this.upstream.writableNeedDrain && !this.client.isPaused()) {
+      this.client.pause();
+      this.upstream.once('drain', () => {
+        if (!this.ending) this.client.resume();
+      });
+    }
+    if (this.clientBytes > 1 << 20) this.flushByteCounters();
+  }
+
+  private onClientStart(seq: number, _len: number, first: number): Disposition {
+    // every command starts a new exchange at sequence id 0; anything else means the client lost its framing
+    if (seq !== 0) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `packets out of order: a command must start with sequence id 0, got ${seq}`);
+    switch (first) {
+      case Command.Query:
+      case Command.StmtPrepare:
+      case Command.InitDb:
+      case Command.Quit:
+        return 'fetch';
+      case Command.StmtExecute:
+      case Command.StmtBulkExecute:
+        this.expect('result', first);
+        return 'send';
+      case Command.StmtSendLongData:
+      case Command.StmtClose:
+        return 'send'; // no answer
+      case Command.StmtFetch:
+        this.expect('rows', first);
+        return 'send';
+      case Command.FieldList:
+        this.expect('fields', first);
+        return 'send';
+      case Command.ResetConnection:
+        this.expect('single', first, () => this.probeSqlMode());
+        return 'send';
+      case Command.Ping:
+      case Command.Statistics:
+      case Command.SetOption:
+      case Command.StmtReset:
+        this.expect('single', first);
+        return 'send';
+      case Command.ChangeUser:
+        this.reply(first, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER is not supported through the broker; connect again with the other login');
+        return 'skip';
+      case Command.ProcessKill:
+        this.reply(first, ErrNo.NotSupportedYet, 'dbwarden: COM_PROCESS_KILL is not supported through the broker; use KILL QUERY <thread id>');
+        return 'skip';
+      default:
+        // replication, shutdown, debug, CREATE/DROP DB as commands…: nothing the rules could see, so nothing passes
+        this.reply(first, ErrNo.UnknownCommand, `dbwarden: ${CommandName[first] ?? `command 0x${first.toString(16)}`} is not supported through the broker`);
+        return 'skip';
+    }
+  }
+
+  private onClientPacket(payload: Buffer, raw: Buffer): void {
+    const cmd = payload[0]!;
+    switch (cmd) {
+      case Command.Query: {
+        const text = payload.toString('utf8', 1);
+        if (this.handleKill(text)) return;
+        const db = this.ungrantedUse(text);
+        if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
+        const d = this.session.decide(text, this.readOpts);
+        if (refused(d)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        this.upstream.write(raw);
+        this.expect('result', cmd);
+        // the statement may change how later ones must be read; ask the server rather than guess
+        if (/sql_mode|\bANSI\b/i.test(text)) this.probeSqlMode();
+        return;
+      }
+      case Command.StmtPrepare: {
+        const text = payload.toString('utf8', 1);
+        const d = this.session.decide(text, this.readOpts);
+        // refused before the upstream sees it: no statement id is ever allocated
+        if (refused(d)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        this.upstream.write(raw);
+        this.expect('prepare', cmd);
+        return;
+      }
+      case Command.InitDb: {
+        const db = payload.toString('utf8', 1);
+        if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
+        this.upstream.write(raw);
+        this.expect('single', cmd);
+        return;
+      }
+      case Command.Quit:
+        this.closed = true;
+        this.upstream.end(raw);
+        this.client.end();
+        return;
+    }
+  }
+
+  private dbDenied(db: string): string {
+    return `Access denied for user '${this.opts.login}'@'${this.opts.host}' to database '${db}' (dbwarden: this grant covers ${this.session.grant.databases.join(', ')})`;
+  }
+
+  /** `USE db` inside a COM_QUERY: a database outside the grant is refused like COM_INIT_DB. */
+  private ungrantedUse(text: string): string | undefined {
+    if (!/\bUSE\b/i.test(text)) return undefined;
+    for (const m of text.matchAll(USE_RE)) {
+      let db = m[1]!;
+      if (db.startsWith('`')) db = db.slice(1, -1).replace(/``/g, '`');
+      if (!this.session.grant.databases.includes(db)) return db;
+    }
+    return undefined;
+  }
+
+  /**
+   * `KILL [QUERY|CONNECTION] <id>` naming a thread id the broker handed out (what the mysql CLI sends on
+   * Ctrl-C, over a second connection): carried out on that session's upstream, only for a session of the same
+   * grant. Defends against one grant interrupting another's work by guessing ids.
+   */
+  private handleKill(text: string): boolean {
+    const m = KILL_RE.exec(text);
+    if (!m) return false;
+    const id = Number(m[2]);
+    const target = this.opts.threads.get(id);
+    const d = this.session.decideFacts(text, [{
+      kind: 'other', effects: ['session'], tables: [], columns: [], functions: [], where: null, limit: null, nested: false, multiStatement: false, index: 0, text,
+    }]);
+    if (refused(d)) {
+      this.reply(Command.Query, ErrNo.SpecificAccessDenied, refusalMessage(d));
+      return true;
+    }
+    if (!target || target.grant.id !== this.session.grant.id) {
+      this.reply(Command.Query, ErrNo.NoSuchThread, `Unknown thread id: ${id}`);
+      return true;
+    }
+    if (/^QUERY/i.test(m[1] ?? '')) target.control?.cancel?.();
+    else target.terminate('killed');
+    this.replyOk(Command.Query);
+    return true;
+  }
+
+  private expect(kind: ResponseKind, command: number, onDone?: (e: Pending) => void): void {
+    this.queue.push({ kind: 'upstream', replySeq: (this.clientScanner.lastSeq + 1) & 0xff, tracker: new ResponseTracker(kind, this.deprecateEof), command, onDone });
+  }
+
+  /** The broker answers a command itself, in its place among the answers still due from the upstream. */
+  private reply(command: number, spec: ErrSpec, message: string): void {
+    this.queue.push({ kind: 'local', replySeq: (this.clientScanner.lastSeq + 1) & 0xff, reply: encodeErr(spec, message), command });
+    this.drainLocal();
+  }
+
+  private replyOk(command: number): void {
+    this.queue.push({ kind: 'local', replySeq: (this.clientScanner.lastSeq + 1) & 0xff, reply: encodeOk({ status: ServerStatus.Autocommit }), command });
+    this.drainLocal();
+  }
+
+  private drainLocal(): void {
+    while (this.queue[0]?.kind === 'local' && this.upstreamScanner.atBoundary && !this.closed) {
+      const e = this.queue.shift()!;
+      this.client.write(encodePacket(e.replySeq, e.reply!));
+    }
+  }
+
+  /** Reads the session's sql_mode with a query of the broker's own, answered to the broker only. */
+  private probeSqlMode(): void {
+    this.upstream.write(encodePacket(0, encodeComQuery('SELECT @@SESSION.sql_mode')));
+    this.queue.push({
+      kind: 'internal', replySeq: 1, tracker: new ResponseTracker('result', this.deprecateEof), command: Command.Query, collected: [],
+      onDone: (e) => {
+        if (e.collected![0]?.[0] === PacketHeader.Err) return;
+        const mode = firstTextValue(e.collected!, this.deprecateEof);
+        if (mode !== null) this.applySqlMode(mode);
+      },
+    });
+  }
+
+  // ---- upstream → client ----
+
+  private onUpstreamData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.upstreamBytes += chunk.length;
+    this.client.cork();
+    try {
+      this.upstreamScanner.push(chunk);
+    } catch (e) {
+      this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
+      this.upstreamScanner.stop();
+      this.closed = true;
+      this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.UpstreamUnavailable, 'dbwarden: upstream protocol error')));
+      this.upstream.destroy();
+    } finally {
+      this.client.uncork();
+    }
+    if (this.ending && this.upstreamScanner.atBoundary) this.finishClient();
+    if (this.upstreamBytes > 1 << 20) this.flushByteCounters();
+    if (this.client.writableNeedDrain && !this.upstream.isPaused()) {
+      this.upstream.pause();
+      this.client.once('drain', () => this.upstream.resume());
+    }
+  }
+
+  private onUpstreamStart(seq: number, len: number, first: number): Disposition {
+    const head = this.queue[0];
+    if (!head || head.kind === 'local') {
+      // unsolicited: the server is about to close the connection (e.g. killed by an administrator)
+      return 'send';
+    }
+    const tracker = head.tracker!;
+    const expected = tracker.started ? (this.upstreamScanner.lastSeq + 1) & 0xff : head.replySeq;
+    if (seq !== expected && head.kind !== 'internal') {
+      throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `upstream packets out of order: expected sequence id ${expected}, got ${seq}`);
+    }
+    const disp = tracker.start(first, len);
+    return head.kind === 'internal' ? 'fetch' : disp;
+  }
+
+  private onUpstreamPacket(payload: Buffer, raw: Buffer): void {
+    const head = this.queue[0];
+    if (!head || head.kind === 'local') {
+      this.client.write(raw);
+      return;
+    }
+    const done = head.tracker!.packet(payload);
+    if (head.kind === 'internal') head.collected!.push(Buffer.from(payload));
+    else this.client.write(raw);
+    if (!done) return;
+    this.queue.shift();
+    const status = head.tracker!.status;
+    if (status >= 0) {
+      const nbe = (status & ServerStatus.NoBackslashEscapes) !== 0;
+      if (nbe !== !!this.readOpts.noBackslashEscapes) this.readOpts = { ...this.readOpts, noBackslashEscapes: nbe };
+    }
+    head.onDone?.(head);
+    this.drainLocal();
+  }
+
+  // ---- ending ----
+
+  private nextClientSeq(): number {
+    const head = this.queue.find((e) => e.kind !== 'internal');
+    if (!head) return 1;
+    if (head.kind === 'upstream' && head.tracker!.started) return (this.upstreamScanner.lastSeq + 1) & 0xff;
+    return head.replySeq;
+  }
+
+  private inFlight(): boolean {
+    return this.queue.some((e) => e.kind === 'upstream');
+  }
+
+  private cancelRunning(): Promise<unknown> {
+    return this.inFlight() ? this.opts.killQuery().catch(() => undefined) : Promise.resolve();
+  }
+
+  /**
+   * Ends the session: stop reading the client, send the ERR at the next upstream packet boundary (nothing the
+   * upstream sends after that reaches the client), and KILL QUERY what runs upstream before hanging up there,
+   * so the processlist shows the statement gone rather than running on.
+   */
+  private beginEnd(spec: ErrSpec, message: string): void {
+    if (this.ending || this.closed) return;
+    this.ending = { spec, message };
+    this.clientScanner.stop();
+    this.client.pause();
+    const cancelled = this.cancelRunning();
+    const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));
+    if (this.upstreamScanner.atBoundary) this.finishClient();
+    setTimeout(() => this.finishClient(true), TERMINATE_GRACE_MS).unref();
+    void Promise.all([cancelled, clientDone]).then(() => {
+      this.upstream.end(QUIT);
+      setTimeout(() => this.destroy(), 2000).unref();
+    });
+  }
+
+  private finishClient(cut = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.upstreamScanner.stop();
+    if (cut) this.client.destroy();
+    else this.client.end(encodePacket(this.nextClientSeq(), encodeErr(this.ending?.spec ?? ErrNo.ConnectionKilled, this.ending?.message ?? 'dbwarden: session ended')));
+    this.onClientFinished?.();
+  }
+
+  private destroy(): void {
+    this.closed = true;
+    this.client.destroy();
+    this.upstream.destroy();
+  }
+
+  private onClientClose(): void {
+    if (!this.closed && !this.ending) {
+      // client went away: a statement still running upstream is interrupted, then the upstream is told to quit
+      this.closed = true;
+      void this.cancelRunning().then(() => this.upstream.end(QUIT));
+    }
+    this.client.destroy();
+    setTimeout(() => this.upstream.destroy(), 1500).unref();
+    this.flushByteCounters();
+    this.session.end('client closed');
+  }
+
+  private onUpstreamClose(): void {
+    if (!this.closed) {
+      this.closed = true;
+      if (this.upstreamScanner.atBoundary) {
+        this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.ConnectionKilled, 'dbwarden: upstream connection lost')));
+      } else {
+        this.client.end();
+      }
+      this.session.terminate('upstream');
+    }
+    this.upstream.destroy();
+    setTimeout(() => this.client.destroy(), 1000).unref();
+  }
+
+  private flushByteCounters(): void {
+    const { bytesTotal } = this.opts.metrics;
+    if (this.clientBytes) bytesTotal.inc({ protocol: 'mysql', direction: 'client_to_upstream' }, this.clientBytes);
+    if (this.upstreamBytes) bytesTotal.inc({ protocol: 'mysql', direction: 'upstream_to_client' }, this.upstreamBytes);
+    this.clientBytes = 0;
+    this.upstreamBytes = 0;
+  }
+}
+
+function refused(d: Decision): boolean {
+  return d.action === 'block' || d.action === 'review' || d.action === 'mask';
+}

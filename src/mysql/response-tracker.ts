@@ -1,0 +1,132 @@
+// Follows one command's response from the upstream packet by packet, reading only what it must (first
+// bytes, OK/EOF status flags), so the relay knows where the response ends without buffering rows.
+// https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_query_response.html
+import { BrokerError, ErrorCode } from '../errors.js';
+import { MAX_PACKET_PAYLOAD, PacketHeader, ServerStatus } from './codes.js';
+import type { Disposition } from './framer.js';
+import { decodeStatus, readLenencInt } from './packets.js';
+
+/** The shape of response a command gets. */
+export type ResponseKind =
+  | 'result' // COM_QUERY, COM_STMT_EXECUTE, COM_STMT_BULK_EXECUTE: OK | ERR | result sets, possibly several
+  | 'prepare' // COM_STMT_PREPARE: COM_STMT_PREPARE_OK then parameter and column definitions
+  | 'rows' // COM_STMT_FETCH: rows then a terminator
+  | 'fields' // COM_FIELD_LIST: column definitions then a terminator
+  | 'single'; // one packet: OK, ERR, EOF or a string (COM_STATISTICS)
+
+const Phase = {
+  first: 0, // the first packet of a result: OK, ERR, LOCAL INFILE request or a column count
+  defs: 1, // column definitions still to come
+  defsEof: 2, // the EOF after column definitions (without CLIENT_DEPRECATE_EOF)
+  rows: 3, // rows until a terminator
+  counted: 4, // a known number of packets still to come (prepare)
+  done: 5, // the response is complete
+} as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
+
+export class ResponseTracker {
+  private phase: Phase;
+  private left = 0;
+  /** status flags of the last OK/EOF seen */
+  status = -1;
+  /** true once any packet of the response went by */
+  started = false;
+
+  constructor(readonly kind: ResponseKind, private readonly deprecateEof: boolean) {
+    this.phase = kind === 'rows' || kind === 'fields' ? Phase.rows : Phase.first;
+  }
+
+  get done(): boolean {
+    return this.phase === Phase.done;
+  }
+
+  /** Decides on a packet from its first byte and length: rows stream through, everything else is read whole. */
+  start(first: number, length: number): Disposition {
+    this.started = true;
+    if (this.phase === Phase.rows && this.kind !== 'fields') {
+      const terminator = (first === PacketHeader.Eof && length < MAX_PACKET_PAYLOAD) || first === PacketHeader.Err;
+      return terminator ? 'fetch' : 'send';
+    }
+    return 'fetch';
+  }
+
+  /** Advances on a fetched packet; true when the response is complete. */
+  packet(p: Buffer): boolean {
+    const first = p.length ? p[0]! : -1;
+    switch (this.phase) {
+      case Phase.first:
+        if (this.kind === 'single') {
+          if (first === PacketHeader.Ok || (first === PacketHeader.Eof && p.length < 9)) {
+            try {
+              this.status = decodeStatus(p).status;
+            } catch {
+              // COM_STATISTICS answers with a plain string that may start with any byte
+            }
+          }
+          return this.finish();
+        }
+        if (first === PacketHeader.Err) return this.finish();
+        if (first === PacketHeader.Ok) {
+          if (this.kind === 'prepare') {
+            if (p.length < 9) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'short COM_STMT_PREPARE_OK');
+            const columns = p.readUInt16LE(5);
+            const params = p.readUInt16LE(7);
+            const eofs = this.deprecateEof ? 0 : (columns > 0 ? 1 : 0) + (params > 0 ? 1 : 0);
+            this.left = columns + params + eofs;
+            if (this.left === 0) return this.finish();
+            this.phase = Phase.counted;
+            return false;
+          }
+          return this.terminated(p);
+        }
+        if (first === PacketHeader.LocalInfile) {
+          // CLIENT_LOCAL_FILES is never negotiated: a server asking for a client file is not one to trust
+          throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'upstream requested a LOCAL INFILE transfer');
+        }
+        if (this.kind === 'prepare') throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'unexpected answer to COM_STMT_PREPARE');
+        this.left = readLenencInt(p, 0)[0];
+        if (this.left <= 0) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'invalid column count');
+        this.phase = Phase.defs;
+        return false;
+      case Phase.defs:
+        if (first === PacketHeader.Err) return this.finish();
+        if (--this.left === 0) this.phase = this.deprecateEof ? Phase.rows : Phase.defsEof;
+        return false;
+      case Phase.defsEof: {
+        if (first === PacketHeader.Err) return this.finish();
+        const { status } = decodeStatus(p);
+        this.status = status;
+        // a cursor was opened (COM_STMT_EXECUTE with a cursor flag): rows come with COM_STMT_FETCH
+        if (status & ServerStatus.CursorExists) return this.finish();
+        this.phase = Phase.rows;
+        return false;
+      }
+      case Phase.rows:
+        if (first === PacketHeader.Err) return this.finish();
+        if (first === PacketHeader.Eof && p.length < MAX_PACKET_PAYLOAD) return this.terminated(p);
+        return false; // a column definition of COM_FIELD_LIST
+      case Phase.counted:
+        if (first === PacketHeader.Err) return this.finish();
+        if (--this.left === 0) return this.finish();
+        return false;
+      default:
+        throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'packet after the end of a response');
+    }
+  }
+
+  /** An OK or EOF that ends a result: another result follows when the server says so. */
+  private terminated(p: Buffer): boolean {
+    const { status } = decodeStatus(p);
+    this.status = status;
+    if (this.kind === 'result' && status & ServerStatus.MoreResultsExist && !(status & ServerStatus.CursorExists)) {
+      this.phase = Phase.first;
+      return false;
+    }
+    return this.finish();
+  }
+
+  private finish(): boolean {
+    this.phase = Phase.done;
+    return true;
+  }
+}

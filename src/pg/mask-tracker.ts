@@ -1,0 +1,194 @@
+// Follows the extended and simple protocol closely enough to know, for every DataRow, which RowDescription
+// (and result formats) it belongs to — so masked columns are rewritten even when the client executes a
+// prepared statement without describing it in the same round trip.
+import type { ColumnMask } from '../rules/mask.js';
+import { maskFor, strictestMask } from '../rules/mask.js';
+import type { MaskKind } from '../rules/types.js';
+import type { ColumnCatalog } from './catalog.js';
+import { BackendCode } from './codes.js';
+import { decodeFields, encodeErrorResponse, encodeNoticeResponse, readCString, type ErrorFields } from './messages.js';
+import { decodeRowDescription, maskDataRow, planRow, redactDetail, redactMessage, type FieldDesc, type RowPlan } from './row-masker.js';
+
+/** What each client message will be answered with, in order (the server answers in the order it reads). */
+type Expect =
+  | { k: 'query'; derived: MaskKind | null }
+  | { k: 'parse'; name: string; derived: MaskKind | null }
+  | { k: 'bind'; portal: string; stmt: string }
+  | { k: 'describe'; what: 'S' | 'P'; name: string }
+  | { k: 'execute'; portal: string }
+  | { k: 'close' }
+  | { k: 'sync' }
+  | { k: 'fcall' };
+
+interface Shape {
+  fields: FieldDesc[];
+  derived: MaskKind | null;
+}
+
+export interface UpstreamAction {
+  /** replacement bytes for the message (null: forward it as it is) */
+  out: Buffer | null;
+  /** async work to finish before this message (and anything after it) may go to the client */
+  wait?: Promise<Buffer | null>;
+}
+
+export class MaskTracker {
+  private readonly expect: Expect[] = [];
+  private readonly statements = new Map<string, Shape>();
+  private readonly portals = new Map<string, { stmt: string; shape?: Shape }>();
+  /** the plan of a simple-query result set in progress */
+  private current: { plan: RowPlan | null; types: number[] } | null = null;
+
+  constructor(
+    private readonly masks: readonly ColumnMask[],
+    private readonly catalog: ColumnCatalog,
+    private readonly hashKey: Buffer,
+    private readonly fallback: MaskKind,
+  ) {}
+
+  // ---- client messages, in the order they are sent ----
+
+  onQuery(derived: MaskKind | null): void {
+    this.expect.push({ k: 'query', derived });
+  }
+  onParse(name: string, derived: MaskKind | null): void {
+    this.expect.push({ k: 'parse', name, derived });
+  }
+  /** Result formats do not matter: masked text is the same bytes in both formats, other types become NULL. */
+  onBind(body: Buffer): void {
+    const [portal, o1] = readCString(body, 0);
+    this.expect.push({ k: 'bind', portal, stmt: readCString(body, o1)[0] });
+  }
+  onDescribe(body: Buffer): void {
+    this.expect.push({ k: 'describe', what: body[0] === 0x53 ? 'S' : 'P', name: readCString(body, 1)[0] });
+  }
+  onExecute(body: Buffer): void {
+    this.expect.push({ k: 'execute', portal: readCString(body, 0)[0] });
+  }
+  onClose(): void {
+    this.expect.push({ k: 'close' });
+  }
+  onSync(): void {
+    this.expect.push({ k: 'sync' });
+  }
+  onFunctionCall(): void {
+    this.expect.push({ k: 'fcall' });
+  }
+
+  // ---- upstream messages ----
+
+  upstream(code: number, body: Buffer): UpstreamAction {
+    const head = this.expect[0];
+    switch (code) {
+      case BackendCode.ParseComplete:
+        if (head?.k === 'parse') {
+          this.expect.shift();
+          this.statements.set(head.name, { fields: [], derived: head.derived });
+        }
+        return { out: null };
+      case BackendCode.BindComplete:
+        if (head?.k === 'bind') {
+          this.expect.shift();
+          this.portals.set(head.portal, { stmt: head.stmt });
+        }
+        return { out: null };
+      case BackendCode.CloseComplete:
+        if (head?.k === 'close') this.expect.shift();
+        return { out: null };
+      case BackendCode.NoData:
+        if (head?.k === 'describe') this.expect.shift();
+        return { out: null };
+      case BackendCode.RowDescription: {
+        const fields = decodeRowDescription(body);
+        const missing = this.catalog.missing([...new Set(fields.map((f) => f.tableOid))]);
+        if (missing.length) return { out: null, wait: this.catalog.load(missing).then(() => this.rowDescription(fields)) };
+        return { out: this.rowDescription(fields) };
+      }
+      case BackendCode.DataRow:
+        return { out: this.dataRow(body) };
+      case BackendCode.CommandComplete:
+      case BackendCode.EmptyQueryResponse:
+      case BackendCode.PortalSuspended:
+        if (head?.k === 'execute') this.expect.shift();
+        else this.current = null;
+        return { out: null };
+      case BackendCode.ErrorResponse:
+      case BackendCode.NoticeResponse: {
+        if (code === BackendCode.ErrorResponse) {
+          this.current = null;
+          // after an error in an extended-protocol batch the server skips to Sync
+          if (head && head.k !== 'query' && head.k !== 'fcall') while (this.expect.length && this.expect[0]!.k !== 'sync') this.expect.shift();
+        }
+        return { out: this.redact(code, body) };
+      }
+      case BackendCode.ReadyForQuery:
+        this.current = null;
+        while (this.expect.length) {
+          const e = this.expect.shift()!;
+          if (e.k === 'sync' || e.k === 'query' || e.k === 'fcall') break;
+        }
+        return { out: null };
+      default:
+        return { out: null };
+    }
+  }
+
+  /** Records a RowDescription's shape where it belongs; the message itself passes unchanged. */
+  private rowDescription(fields: FieldDesc[]): null {
+    const head = this.expect[0];
+    if (head?.k === 'describe') {
+      this.expect.shift();
+      if (head.what === 'S') {
+        const st = this.statements.get(head.name);
+        this.statements.set(head.name, { fields, derived: st?.derived ?? null });
+      } else {
+        const p = this.portals.get(head.name);
+        if (p) p.shape = { fields, derived: this.statements.get(p.stmt)?.derived ?? null };
+      }
+    } else {
+      const derived = head?.k === 'query' ? head.derived : null;
+      this.current = { plan: this.plan(fields, derived), types: fields.map((f) => f.typeOid) };
+    }
+    return null;
+  }
+
+  private plan(fields: FieldDesc[], derived: MaskKind | null): RowPlan | null {
+    return planRow(fields, (oid, attnum) => {
+      const col = this.catalog.resolve(oid, attnum);
+      if (col === undefined) return undefined;
+      const own = maskFor(this.masks, col.name);
+      if (own) return own.mask;
+      const viaView = (col.sources ?? []).map((src) => maskFor(this.masks, src)).filter((m): m is ColumnMask => !!m);
+      return viaView.length ? strictestMask(viaView) : null;
+    }, derived, this.fallback);
+  }
+
+  private dataRow(body: Buffer): Buffer | null {
+    const head = this.expect[0];
+    if (head?.k === 'execute') {
+      const portal = this.portals.get(head.portal);
+      const shape = portal?.shape ?? (portal ? this.statements.get(portal.stmt) : undefined);
+      // rows of a statement whose shape we never saw cannot be checked column by column: mask them whole
+      if (!shape || shape.fields.length === 0) return maskDataRow(body, null, null, this.hashKey, this.fallback);
+      const plan = this.plan(shape.fields, shape.derived);
+      if (!plan) return null;
+      return maskDataRow(body, plan, shape.fields.map((f) => f.typeOid), this.hashKey, this.fallback);
+    }
+    if (this.current) return this.current.plan ? maskDataRow(body, this.current.plan, this.current.types, this.hashKey, this.fallback) : null;
+    return maskDataRow(body, null, null, this.hashKey, this.fallback);
+  }
+
+  private redact(code: number, body: Buffer): Buffer | null {
+    const f = decodeFields(body);
+    const detail = f.get('D');
+    const sqlstate = f.get('C') ?? '';
+    const message = f.get('M') ?? '';
+    const newDetail = detail === undefined ? undefined : redactDetail(detail);
+    // data exceptions (class 22) quote the offending input, which may be a masked value
+    const newMessage = sqlstate.startsWith('22') ? redactMessage(message) : message;
+    if (newDetail === detail && newMessage === message) return null;
+    const fields: ErrorFields = { severity: (f.get('V') ?? f.get('S') ?? 'ERROR') as ErrorFields['severity'], code: sqlstate, message: newMessage, detail: newDetail, hint: f.get('H') };
+    return code === BackendCode.ErrorResponse ? encodeErrorResponse(fields) : encodeNoticeResponse(fields);
+  }
+}
+

@@ -1,0 +1,105 @@
+// Result-row masking for PostgreSQL: RowDescription → a per-column plan, DataRow → the same row with masked
+// values. Values stay valid for their type: text-like columns get masked text, everything else NULL, so
+// no client (psql, JDBC, node-pg, binary or text format) receives bytes it cannot decode.
+import type { MaskKind } from '../rules/types.js';
+import { maskText } from '../rules/mask.js';
+import { readCString } from './messages.js';
+
+export interface FieldDesc {
+  name: string;
+  tableOid: number;
+  attnum: number;
+  typeOid: number;
+  format: number;
+}
+
+/** Text-like types whose text and binary forms are both the UTF-8 characters. */
+const TEXT_TYPES = new Set([25 /* text */, 1043 /* varchar */, 1042 /* bpchar */, 19 /* name */, 18 /* char */, 705 /* unknown */]);
+
+export function decodeRowDescription(body: Buffer): FieldDesc[] {
+  const n = body.readInt16BE(0);
+  const out: FieldDesc[] = [];
+  let off = 2;
+  for (let i = 0; i < n; i++) {
+    const [name, next] = readCString(body, off);
+    off = next;
+    out.push({ name, tableOid: body.readUInt32BE(off), attnum: body.readInt16BE(off + 4), typeOid: body.readUInt32BE(off + 6), format: body.readInt16BE(off + 16) });
+    off += 18;
+  }
+  return out;
+}
+
+/** Per column: the mask to apply, or null to pass the value as it is. */
+export type RowPlan = (MaskKind | null)[];
+
+/**
+ * @param resolve   origin of a column (table OID + attnum) → its mask, or null; undefined when unknown
+ * @param derived   mask for values that do not come straight from a table column (expressions, casts,
+ *                  aggregates, UNION, subqueries), set when the statement reads a masked column; null otherwise
+ * @returns the plan, or null when nothing in the row needs masking
+ */
+export function planRow(fields: readonly FieldDesc[], resolve: (oid: number, attnum: number) => MaskKind | null | undefined, derived: MaskKind | null, fallback: MaskKind): RowPlan | null {
+  let any = false;
+  const plan = fields.map((f) => {
+    let m: MaskKind | null;
+    if (f.tableOid === 0 || f.attnum <= 0) m = derived;
+    else {
+      const r = resolve(f.tableOid, f.attnum);
+      // an origin the catalog cannot name is masked: failing open here would leak
+      m = r === undefined ? fallback : r;
+    }
+    if (m) any = true;
+    return m;
+  });
+  return any ? plan : null;
+}
+
+/**
+ * Rewrites one DataRow body under `plan`. `types` are the column type OIDs (text-like types keep masked
+ * text, others become NULL). A row with more columns than the plan is fully masked (fail closed).
+ */
+export function maskDataRow(body: Buffer, plan: RowPlan | null, types: readonly number[] | null, hashKey: Buffer, fallback: MaskKind): Buffer {
+  const n = body.readInt16BE(0);
+  const parts: Buffer[] = [];
+  const head = Buffer.allocUnsafe(2);
+  head.writeInt16BE(n, 0);
+  parts.push(head);
+  let off = 2;
+  for (let i = 0; i < n; i++) {
+    const len = body.readInt32BE(off);
+    off += 4;
+    const value = len < 0 ? null : body.subarray(off, off + len);
+    if (len > 0) off += len;
+    const mask = plan ? (i < plan.length ? plan[i]! : fallback) : fallback;
+    let out: Buffer | null = value;
+    if (mask && value) {
+      const textual = types ? TEXT_TYPES.has(types[i] ?? 0) : false;
+      const masked = textual ? maskText(mask, value.toString('utf8'), hashKey) : null;
+      out = masked === null ? null : Buffer.from(masked, 'utf8');
+    }
+    const lenBuf = Buffer.allocUnsafe(4);
+    lenBuf.writeInt32BE(out ? out.length : -1, 0);
+    parts.push(lenBuf);
+    if (out) parts.push(out);
+  }
+  const rowBody = Buffer.concat(parts);
+  const msg = Buffer.allocUnsafe(5 + rowBody.length);
+  msg[0] = 0x44; // D
+  msg.writeInt32BE(4 + rowBody.length, 1);
+  rowBody.copy(msg, 5);
+  return msg;
+}
+
+/**
+ * Error and notice texts can echo stored values (unique-violation DETAIL `Key (email)=(…)`, `Failing row
+ * contains (…)`, data-exception messages quoting the input). With masks in force those parts are redacted.
+ */
+export function redactDetail(detail: string): string {
+  if (detail.startsWith('Key (')) return detail.replace(/=\(.*\)( already exists| is not present| conflicts)?/s, (_m, tail: string | undefined) => `=([redacted])${tail ?? ''}`);
+  if (detail.startsWith('Failing row contains')) return 'Failing row contains ([redacted]).';
+  return detail;
+}
+
+export function redactMessage(message: string): string {
+  return message.replace(/"(?:[^"\\]|\\.)*"/g, '"[redacted]"');
+}

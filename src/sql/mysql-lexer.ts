@@ -1,0 +1,255 @@
+// MySQL/MariaDB text as the server reads it: comments, executable comments, quoting, statement split.
+
+// Defends against guardrail bypasses that live below the grammar: code hidden in `/*! … */` (which
+// the server runs), keywords hidden in comments the server skips, statements smuggled after a `;`
+// that only looks quoted, and strings whose end depends on backslash escapes or ANSI_QUOTES. The
+// parser never sees the raw text: it gets each statement with comments removed, executable comments
+// opened and every string re-quoted in one canonical form, so it cannot disagree with the server
+// about where a string, a comment or a statement ends. Where the server's reading is not certain
+// the lexer refuses the text (fail closed).
+
+/** Which server reads the text; decides the version-gated comments. */
+export interface ServerModel {
+  mariadb: boolean;
+  /** e.g. 101105 for 10.11.5, 80036 for 8.0.36 */
+  version: number;
+}
+
+export interface LexOptions {
+  server: ServerModel;
+  ansiQuotes?: boolean;
+  noBackslashEscapes?: boolean;
+}
+
+export interface LexedStatement {
+  /** canonical text for the parser: no comments, strings as '…' with only '' and \\ \0 escapes */
+  text: string;
+  /** the statement as the client wrote it (trimmed), for audit */
+  source: string;
+}
+
+export type LexResult = { ok: true; statements: LexedStatement[] } | { ok: false; error: string };
+
+/** MariaDB skips `/*!NNNNN` gates in this range: MySQL 5.7+ syntax it may not share (not `/*M!`). */
+const MARIADB_SKIPS_FROM = 50700;
+const MARIADB_SKIPS_TO = 99999;
+
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
+/** `--` starts a comment only before whitespace or a control character (or the end of the text). */
+const endsDashDash = (c: string | undefined): boolean => c === undefined || c <= ' ' || c === '\x7f';
+
+class LexError extends Error {}
+
+/** Splits and canonicalises `text`; never throws. */
+export function lexMysql(text: string, opts: LexOptions): LexResult {
+  try {
+    return { ok: true, statements: lex(text, opts) };
+  } catch (err) {
+    if (err instanceof LexError) return { ok: false, error: err.message };
+    throw err;
+  }
+}
+
+/** Every `/*!NNNNN` / `/*M!NNNNNN` version written in `text` (a superset: quoted text counts too). */
+export function versionGates(text: string): number[] {
+  const out = new Set<number>();
+  for (const m of text.matchAll(/\/\*M?!(\d{5,6})/g)) {
+    out.add(Number(m[1]!.length === 6 ? m[1] : m[1]!.slice(0, 5)));
+    if (m[1]!.length === 6) out.add(Number(m[1]!.slice(0, 5)));
+  }
+  return [...out];
+}
+
+function lex(text: string, opts: LexOptions): LexedStatement[] {
+  if (text.includes('\0')) throw new LexError('NUL byte in statement text');
+  const n = text.length;
+  const statements: LexedStatement[] = [];
+  let out = '';
+  let start = 0;
+  /** inside an executable comment whose content the server runs */
+  let inExec = false;
+  let i = 0;
+
+  const emit = (s: string): void => {
+    // `--` without a following space is two minus signs to the server; keep the parser from
+    // reading a comment there by never emitting two dashes in a row
+    if (s.startsWith('-') && out.endsWith('-')) out += ' ';
+    out += s;
+  };
+  const endStatement = (end: number): void => {
+    if (out.trim() !== '') statements.push({ text: out.trim(), source: text.slice(start, end).trim() });
+    out = '';
+  };
+
+  while (i < n) {
+    const c = text[i]!;
+    if (c === "'" || (c === '"' && !opts.ansiQuotes)) {
+      const [value, next] = readString(text, i, c, opts.noBackslashEscapes === true);
+      emit(quoteString(value));
+      i = next;
+    } else if (c === '`' || c === '"') {
+      const [name, next] = readQuotedIdentifier(text, i, c);
+      emit('`' + name.replace(/`/g, '``') + '`');
+      i = next;
+    } else if (c === '#' || (c === '-' && text[i + 1] === '-' && endsDashDash(text[i + 2]))) {
+      // a line comment inside an executable comment could swallow its `*/`: not worth guessing
+      if (inExec) throw new LexError('line comment inside an executable comment');
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? n : nl + 1;
+      emit(' ');
+    } else if (c === '/' && text[i + 1] === '*') {
+      const gated = gatedComment(text, i, opts.server);
+      if (gated === null) {
+        // a plain comment does not nest: `/*` inside it is just text
+        i = skipComment(text, i + 2, false);
+        emit(' ');
+      } else {
+        if (inExec) throw new LexError('executable comment inside an executable comment');
+        if (gated.run) {
+          inExec = true;
+          i = gated.contentStart;
+        } else {
+          i = skipComment(text, gated.contentStart, true);
+        }
+        emit(' ');
+      }
+    } else if (c === '*' && text[i + 1] === '/' && inExec) {
+      inExec = false;
+      i += 2;
+      emit(' ');
+    } else if (c === ';') {
+      if (inExec) throw new LexError('statement separator inside an executable comment');
+      endStatement(i);
+      start = i + 1;
+      i++;
+    } else {
+      // copy a run of ordinary characters at once
+      let j = i + 1;
+      while (j < n && !SPECIAL.has(text[j]!)) j++;
+      emit(text.slice(i, j));
+      i = j;
+    }
+  }
+  if (inExec) throw new LexError('unterminated executable comment');
+  endStatement(n);
+  return statements;
+}
+
+const SPECIAL = new Set(["'", '"', '`', '#', '-', '/', '*', ';']);
+
+interface Gate {
+  run: boolean;
+  contentStart: number;
+}
+
+/**
+ * `/*!…`, `/*!NNNNN…`, `/*M!…`, `/*M!NNNNNN…` at `i`: whether the server runs the content.
+ * null for a plain comment (including `/*M!` on MySQL, which reads it as a comment).
+ */
+function gatedComment(text: string, i: number, server: ServerModel): Gate | null {
+  let p = i + 2;
+  const maria = text[p] === 'M' && text[p + 1] === '!';
+  if (maria) {
+    if (!server.mariadb) return null;
+    p += 2;
+  } else if (text[p] === '!') {
+    p += 1;
+  } else {
+    return null;
+  }
+  let digits = 0;
+  while (digits < 6 && isDigit(text[p + digits])) digits++;
+  if (digits < 5) return { run: true, contentStart: p };
+  if (digits === 6 && !server.mariadb) {
+    // MariaDB reads six digits as the version; MySQL's reading of a sixth digit differs by release
+    throw new LexError('six-digit version comment on a MySQL server');
+  }
+  const version = Number(text.slice(p, p + digits));
+  let run = version <= server.version;
+  if (run && server.mariadb && !maria && version >= MARIADB_SKIPS_FROM && version <= MARIADB_SKIPS_TO) run = false;
+  return { run, contentStart: p + digits };
+}
+
+/** Index after the `*\/` closing a comment whose body starts at `from`. */
+function skipComment(text: string, from: number, nestingIsError: boolean): number {
+  const end = text.indexOf('*/', from);
+  // an unclosed comment is a syntax error on the server; refuse rather than guess
+  if (end < 0) throw new LexError('unterminated comment');
+  if (nestingIsError) {
+    // the server allows one nesting level inside a skipped version comment; rare enough to refuse
+    const nested = text.indexOf('/*', from);
+    if (nested >= 0 && nested < end) throw new LexError('comment nested in a version comment');
+  }
+  return end + 2;
+}
+
+/** String at `i` quoted with `q`: its value and the index after it. */
+function readString(text: string, i: number, q: string, noBackslash: boolean): [string, number] {
+  let value = '';
+  let j = i + 1;
+  for (;;) {
+    if (j >= text.length) throw new LexError('unterminated string');
+    const ch = text[j]!;
+    if (ch === q) {
+      if (text[j + 1] === q) {
+        value += q;
+        j += 2;
+        continue;
+      }
+      return [value, j + 1];
+    }
+    if (ch === '\\' && !noBackslash) {
+      if (j + 1 >= text.length) throw new LexError('unterminated string');
+      value += unescape(text[j + 1]!);
+      j += 2;
+      continue;
+    }
+    value += ch;
+    j++;
+  }
+}
+
+/** MySQL string escapes; `\%` and `\_` keep their backslash (for LIKE), unknown ones drop it. */
+function unescape(c: string): string {
+  switch (c) {
+    case '0': return '\0';
+    case 'b': return '\b';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    case 'Z': return '\x1a';
+    case '%': return '\\%';
+    case '_': return '\\_';
+    default: return c;
+  }
+}
+
+function quoteString(value: string): string {
+  let s = "'";
+  for (const ch of value) {
+    if (ch === "'") s += "''";
+    else if (ch === '\\') s += '\\\\';
+    else if (ch === '\0') s += '\\0';
+    else s += ch;
+  }
+  return s + "'";
+}
+
+function readQuotedIdentifier(text: string, i: number, q: string): [string, number] {
+  let name = '';
+  let j = i + 1;
+  for (;;) {
+    if (j >= text.length) throw new LexError('unterminated quoted identifier');
+    const ch = text[j]!;
+    if (ch === q) {
+      if (text[j + 1] === q) {
+        name += q;
+        j += 2;
+        continue;
+      }
+      return [name, j + 1];
+    }
+    name += ch;
+    j++;
+  }
+}

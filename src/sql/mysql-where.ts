@@ -1,0 +1,299 @@
+// Constant folding of a MySQL WHERE clause (sqlparser-rs AST) to tell "scoped" from "touches every row".
+import type { WhereStatus } from './facts.js';
+
+// Defends against `DELETE FROM t WHERE 1`, `WHERE 'a'='a'`, `WHERE id=id OR true` and friends: a
+// WHERE clause that is there but selects every row. Folding follows MySQL's rules (strings compare
+// case-insensitively under the default collations, a string used as a number is its numeric prefix,
+// `||` is OR unless PIPES_AS_CONCAT). Anything we cannot fold stays 'present'; folding only ever
+// adds blocks, it never hides a real WHERE.
+
+// sqlparser-rs's AST is serde JSON walked by variant name; its generated types do not help a generic walk
+type Ast = any;
+type Value = number | string | null;
+const UNKNOWN = Symbol('unknown');
+type Folded = Value | typeof UNKNOWN;
+
+/**
+ * Operators whose precedence sqlparser-rs gets wrong for MySQL (`1 DIV id = 5 OR 1` parses as
+ * `1 DIV ((id = 5) OR 1)`; `a || b = c` as a concatenation). A WHERE holding one cannot be judged
+ * from this tree, so the caller refuses the statement.
+ */
+const MISREAD_OPERATORS = new Set(['MyIntegerDivide', 'BitwiseXor', 'StringConcat']);
+
+export function hasMisreadOperator(node: Ast): boolean {
+  if (Array.isArray(node)) return node.some(hasMisreadOperator);
+  if (node === null || typeof node !== 'object') return false;
+  if (node.BinaryOp && MISREAD_OPERATORS.has(node.BinaryOp.op)) return true;
+  // `a LIKE b = c` is `(a LIKE b) = c` to MySQL but `a LIKE (b = c)` to the parser
+  if (node.Like && node.Like.pattern?.BinaryOp) return true;
+  for (const key in node) if (hasMisreadOperator(node[key])) return true;
+  return false;
+}
+
+export function mysqlWhereStatus(where: Ast | undefined | null): WhereStatus {
+  if (where === undefined || where === null) return 'absent';
+  return truth(fold(where)) === true ? 'always-true' : 'present';
+}
+
+/** Folds an expression to a constant when it has one; exported for tests. */
+export function foldMysqlConstant(node: Ast): Value | undefined {
+  const v = fold(node);
+  return v === UNKNOWN ? undefined : v;
+}
+
+function fold(node: Ast): Folded {
+  if (node === null || typeof node !== 'object') return UNKNOWN;
+  if (node.Value) return literal(node.Value.value);
+  if (node.Nested) return fold(node.Nested);
+  if (node.Prefixed) return fold(node.Prefixed.value); // _utf8mb4'a'
+  if (node.UnaryOp) return unary(node.UnaryOp.op, node.UnaryOp.expr);
+  if (node.BinaryOp) return binaryExpr(node.BinaryOp);
+  if (node.IsNull !== undefined) return isNull(node.IsNull, true);
+  if (node.IsNotNull !== undefined) return isNull(node.IsNotNull, false);
+  if (node.IsTrue !== undefined) { const t = truth(fold(node.IsTrue)); return t === undefined ? UNKNOWN : t === true ? 1 : 0; }
+  if (node.IsNotTrue !== undefined) { const t = truth(fold(node.IsNotTrue)); return t === undefined ? UNKNOWN : t === true ? 0 : 1; }
+  if (node.IsFalse !== undefined) { const t = truth(fold(node.IsFalse)); return t === undefined ? UNKNOWN : t === false ? 1 : 0; }
+  if (node.IsNotFalse !== undefined) { const t = truth(fold(node.IsNotFalse)); return t === undefined ? UNKNOWN : t === false ? 0 : 1; }
+  if (node.IsUnknown !== undefined) { const t = truth(fold(node.IsUnknown)); return t === undefined ? UNKNOWN : t === null ? 1 : 0; }
+  if (node.IsNotUnknown !== undefined) { const t = truth(fold(node.IsNotUnknown)); return t === undefined ? UNKNOWN : t === null ? 0 : 1; }
+  if (node.InList) return inList(node.InList);
+  if (node.Between) return between(node.Between);
+  if (node.Like) return like(node.Like);
+  if (node.Exists) return exists(node.Exists);
+  if (node.Subquery) return scalarSubquery(node.Subquery);
+  if (node.Cast) return cast(node.Cast);
+  return UNKNOWN;
+}
+
+function literal(v: Ast): Folded {
+  if (v === 'Null') return null;
+  if (typeof v !== 'object' || v === null) return UNKNOWN;
+  if (v.Number) return Number(v.Number[0]);
+  if (v.Boolean !== undefined) return v.Boolean ? 1 : 0;
+  if (typeof v.SingleQuotedString === 'string') return v.SingleQuotedString;
+  if (typeof v.DoubleQuotedString === 'string') return v.DoubleQuotedString;
+  if (typeof v.NationalStringLiteral === 'string') return v.NationalStringLiteral;
+  if (typeof v.HexStringLiteral === 'string') {
+    // X'41' and 0x41 are binary strings; in a boolean context they are their numeric value
+    const hex = v.HexStringLiteral;
+    return /^[0-9a-fA-F]*$/.test(hex) && hex.length > 0 && hex.length <= 12 ? parseInt(hex, 16) : UNKNOWN;
+  }
+  return UNKNOWN;
+}
+
+/** MySQL's string-to-number: the longest numeric prefix, 0 when there is none. */
+function toNumber(v: Value): number | null {
+  if (v === null) return null;
+  if (typeof v === 'number') return v;
+  const m = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/.exec(v);
+  return m ? Number(m[0]) : 0;
+}
+
+/** SQL truth of a value: true, false, null (unknown), or undefined when not foldable. */
+function truth(v: Folded): boolean | null | undefined {
+  if (v === UNKNOWN) return undefined;
+  if (v === null) return null;
+  return toNumber(v) !== 0;
+}
+
+const bool = (b: boolean | null): Value => (b === null ? null : b ? 1 : 0);
+
+function unary(op: string, expr: Ast): Folded {
+  const v = fold(expr);
+  if (v === UNKNOWN) return UNKNOWN;
+  if (op === 'Not') { const t = truth(v); return t === undefined ? UNKNOWN : bool(t === null ? null : !t); }
+  if (v === null) return null;
+  const n = toNumber(v);
+  if (op === 'Minus') return n === null ? null : -n;
+  if (op === 'Plus') return v;
+  return UNKNOWN;
+}
+
+const COMPARE: Record<string, true> = { Eq: true, NotEq: true, Lt: true, Gt: true, LtEq: true, GtEq: true, Spaceship: true };
+
+function binaryExpr(b: Ast): Folded {
+  const op: string = b.op;
+  if (op === 'And' || op === 'Or' || op === 'Xor') return logical(op, b.left, b.right);
+  if (COMPARE[op] && sameExpression(b.left, b.right)) {
+    // `id = id` holds for every row whose id is not null: what an accidental full-table write looks like
+    return op === 'Eq' || op === 'LtEq' || op === 'GtEq' || op === 'Spaceship' ? 1 : 0;
+  }
+  const l = fold(b.left);
+  const r = fold(b.right);
+  if (l === UNKNOWN || r === UNKNOWN) {
+    // `x OR 1` is handled in logical(); here one unknown side makes the whole unknown
+    return UNKNOWN;
+  }
+  if (op === 'Spaceship') return l === null || r === null ? bool(l === r) : compare('Eq', l, r);
+  if (COMPARE[op]) return l === null || r === null ? null : compare(op, l, r);
+  const a = toNumber(l);
+  const c = toNumber(r);
+  if (a === null || c === null) return null;
+  switch (op) {
+    case 'Plus': return a + c;
+    case 'Minus': return a - c;
+    case 'Multiply': return a * c;
+    case 'Divide': return c === 0 ? null : a / c;
+    case 'Modulo': return c === 0 ? null : a % c;
+    default: return UNKNOWN;
+  }
+}
+
+function logical(op: string, left: Ast, right: Ast): Folded {
+  const l = truth(fold(left));
+  const r = truth(fold(right));
+  if (op === 'Or') {
+    if (l === true || r === true) return 1;
+    if (complementary(left, right)) return 1; // `x OR NOT x`
+    if (l === undefined || r === undefined) return UNKNOWN;
+    return l === false && r === false ? 0 : null;
+  }
+  if (op === 'And') {
+    if (l === false || r === false) return 0;
+    if (l === undefined || r === undefined) return UNKNOWN;
+    return l === true && r === true ? 1 : null;
+  }
+  if (l === undefined || r === undefined) return UNKNOWN;
+  if (l === null || r === null) return null;
+  return l !== r ? 1 : 0;
+}
+
+function complementary(a: Ast, b: Ast): boolean {
+  const neg = (x: Ast, y: Ast): boolean => x?.UnaryOp?.op === 'Not' && sameExpression(x.UnaryOp.expr, y);
+  return neg(a, b) || neg(b, a);
+}
+
+/** Numbers compare as numbers; a number against a string compares numerically; strings case-insensitively. */
+function compare(op: string, l: Value, r: Value): Folded {
+  let a: number | string;
+  let c: number | string;
+  if (typeof l === 'string' && typeof r === 'string') {
+    // default collations are case-insensitive and ignore trailing spaces: 'a' = 'A ' is true
+    a = l.toLowerCase().replace(/ +$/, '');
+    c = r.toLowerCase().replace(/ +$/, '');
+  } else {
+    a = toNumber(l)!;
+    c = toNumber(r)!;
+  }
+  switch (op) {
+    case 'Eq': return bool(a === c);
+    case 'NotEq': return bool(a !== c);
+    case 'Lt': return bool(a < c);
+    case 'Gt': return bool(a > c);
+    case 'LtEq': return bool(a <= c);
+    default: return bool(a >= c);
+  }
+}
+
+function isNull(expr: Ast, wantNull: boolean): Folded {
+  const v = fold(expr);
+  if (v === UNKNOWN) return UNKNOWN;
+  return bool((v === null) === wantNull);
+}
+
+function inList(e: Ast): Folded {
+  const items: Ast[] = e.list ?? [];
+  if (!e.negated && items.some((i) => sameExpression(e.expr, i))) return 1;
+  const l = fold(e.expr);
+  if (l === UNKNOWN) return UNKNOWN;
+  if (l === null) return null;
+  let sawNull = false;
+  for (const item of items) {
+    const r = fold(item);
+    if (r === UNKNOWN) return UNKNOWN;
+    if (r === null) { sawNull = true; continue; }
+    if (compare('Eq', l, r) === 1) return e.negated ? 0 : 1;
+  }
+  return sawNull ? null : e.negated ? 1 : 0;
+}
+
+function between(e: Ast): Folded {
+  const v = fold(e.expr);
+  const lo = fold(e.low);
+  const hi = fold(e.high);
+  if (v === UNKNOWN || lo === UNKNOWN || hi === UNKNOWN) return UNKNOWN;
+  if (v === null || lo === null || hi === null) return null;
+  const inside = compare('GtEq', v, lo) === 1 && compare('LtEq', v, hi) === 1;
+  return bool(e.negated ? !inside : inside);
+}
+
+function like(e: Ast): Folded {
+  const pattern = fold(e.pattern);
+  // `col LIKE '%'` matches every non-null value, like `id = id`
+  if (!e.negated && typeof pattern === 'string' && /^%+$/.test(pattern) && isStable(e.expr)) return 1;
+  const v = fold(e.expr);
+  if (v === UNKNOWN || pattern === UNKNOWN) return UNKNOWN;
+  if (v === null || pattern === null) return null;
+  const re = new RegExp(`^${likeToRegex(String(pattern))}$`, 'is');
+  const hit = re.test(String(v));
+  return bool(e.negated ? !hit : hit);
+}
+
+function exists(e: Ast): Folded {
+  const sel = e.subquery?.body?.Select;
+  // EXISTS (SELECT 1) always finds its one row
+  if (!sel || (sel.from ?? []).length > 0 || sel.selection || sel.having || e.subquery.limit_clause) return UNKNOWN;
+  return e.negated ? 0 : 1;
+}
+
+function scalarSubquery(q: Ast): Folded {
+  const sel = q?.body?.Select;
+  if (!sel || (sel.from ?? []).length > 0 || sel.selection || sel.having || q.limit_clause) return UNKNOWN;
+  const items: Ast[] = sel.projection ?? [];
+  if (items.length !== 1) return UNKNOWN;
+  const item = items[0];
+  return fold(item?.UnnamedExpr ?? item?.ExprWithAlias?.expr);
+}
+
+function cast(c: Ast): Folded {
+  const v = fold(c.expr);
+  if (v === UNKNOWN || v === null) return v;
+  const t = typeof c.data_type === 'string' ? c.data_type : Object.keys(c.data_type ?? {})[0] ?? '';
+  if (/^(Signed|Unsigned|Int|Integer|BigInt)/i.test(t)) { const n = toNumber(v); return n === null ? null : Math.trunc(n); }
+  if (/^(Char|Varchar|Text|Binary|String)/i.test(t)) return String(v);
+  return UNKNOWN;
+}
+
+function likeToRegex(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) out += escapeRegex(pattern[++i]!);
+    else if (c === '%') out += '.*';
+    else if (c === '_') out += '.';
+    else out += escapeRegex(c);
+  }
+  return out;
+}
+
+function escapeRegex(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** Same AST (ignoring positions) and nothing volatile in it. */
+function sameExpression(a: Ast, b: Ast): boolean {
+  if (a === undefined || b === undefined) return false;
+  return isStable(a) && shape(a) === shape(b);
+}
+
+function shape(node: Ast): string {
+  return JSON.stringify(node, (k, v) => (k === 'span' ? undefined : v));
+}
+
+// RAND() = RAND() or (SELECT …) = (SELECT …) may differ between evaluations; LOWER(x) = LOWER(x) does not
+const VOLATILE = new Set(['rand', 'uuid', 'uuid_short', 'sysdate', 'nextval', 'sleep', 'benchmark', 'connection_id', 'last_insert_id', 'row_count', 'found_rows']);
+
+function isStable(node: Ast): boolean {
+  if (Array.isArray(node)) return node.every(isStable);
+  if (node === null || typeof node !== 'object') return true;
+  if (node.Subquery || node.Exists || node.InSubquery) return false;
+  if (node.Function) {
+    const parts: Ast[] = node.Function.name ?? [];
+    const base = String(parts[parts.length - 1]?.Identifier?.value ?? '').toLowerCase();
+    if (VOLATILE.has(base)) return false;
+  }
+  // @var changes while the statement runs (`@i := @i + 1`)
+  if (typeof node.Identifier?.value === 'string' && node.Identifier.value.startsWith('@')) return false;
+  for (const key in node) if (!isStable(node[key])) return false;
+  return true;
+}
