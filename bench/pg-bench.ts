@@ -32,6 +32,7 @@ const HELP = `npx tsx bench/pg-bench.ts [options]
   --rows N             rows in the throughput table (default 3000000)
   --fresh              rebuild the pgbench tables and the big table
   --no-results         do not rewrite bench/RESULTS.md
+  --no-throughput      skip the COPY / SELECT streaming part
   --cpu-prof DIR       write the broker's V8 CPU profile (.cpuprofile) into DIR when it stops
 `;
 
@@ -55,6 +56,7 @@ function parseOptions() {
       fresh: { type: 'boolean', default: false },
       'no-results': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      'no-throughput': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -84,6 +86,7 @@ function parseOptions() {
     rows: int(values.rows, 3_000_000, 'rows'),
     fresh: values.fresh,
     writeResults: !values['no-results'],
+    throughput: !values['no-throughput'],
     cpuProfDir: values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined,
   };
 }
@@ -244,12 +247,14 @@ async function main(): Promise<number> {
     }
 
     const bytes = bigTableTextBytes(opts.rows);
-    const tests = [
-      { test: 'COPY big TO STDOUT', sql: 'COPY big TO STDOUT' },
-      { test: 'SELECT * FROM big', sql: 'SELECT * FROM big' },
-    ];
+    const tests = opts.throughput
+      ? [
+          { test: 'COPY big TO STDOUT', sql: 'COPY big TO STDOUT' },
+          { test: 'SELECT * FROM big', sql: 'SELECT * FROM big' },
+        ]
+      : [];
     // One full scan before timing so every path reads a warm cache.
-    await children.run('psql', ['-X', '-h', PG.host, '-p', String(PG.port), '-U', PG.adminUser, '-d', PG.database, '-Atc', 'select count(*) from big']);
+    if (opts.throughput) await children.run('psql', ['-X', '-h', PG.host, '-p', String(PG.port), '-U', PG.adminUser, '-d', PG.database, '-Atc', 'select count(*) from big']);
     for (const t of tests) {
       const row: ThroughputRow = { test: t.test, rows: opts.rows, bytes, cells: {} };
       report.throughput.push(row);
@@ -288,7 +293,8 @@ async function main(): Promise<number> {
     if (broker) report.notes.push(...(await brokerCounters(broker.adminUrl)));
     report.notes.push(
       `paths: direct = PostgreSQL 127.0.0.1:${PG.port}; dbwarden = \`dbwarden serve\`, rule sets ${opts.rulesets.join(', ') || 'none'}, a write grant mapped to role ${ROLE.user}; pgbouncer = pool_mode session, auth_type trust. All plaintext (sslmode=disable, broker tls.clients: disable, upstream tls: disable).`,
-      `pgbench runs: ${opts.seconds} s each, ${opts.rounds} rounds interleaved (direct, dbwarden, pgbouncer, direct, …) per row, -n -S, scale 10; throughput: ${opts.throughputRounds} round(s), table of ${opts.rows.toLocaleString('en-US')} rows (${(bytes / 1e6).toFixed(0)} MB as text).`,
+      `pgbench runs: ${opts.seconds} s each, ${opts.rounds} rounds interleaved (direct, dbwarden, pgbouncer, direct, …) per row, -n -S, scale 10; ` +
+        (opts.throughput ? `throughput: ${opts.throughputRounds} round(s), table of ${opts.rows.toLocaleString('en-US')} rows (${(bytes / 1e6).toFixed(0)} MB as text).` : 'throughput: skipped.'),
       `everything (PostgreSQL, the proxy, pgbench/psql) shares the same ${availableParallelism()} CPUs, so a proxy's CPU use is taken from the server and the client too; the ratios are for this machine.`,
       `total run time ${((Date.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`,
     );

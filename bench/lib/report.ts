@@ -89,10 +89,8 @@ export function renderText(r: BenchReport): string {
   const parts = [
     'pgbench -S (select-only), median of rounds; ratios are TPS ratios',
     align(pgbenchTable(r)),
-    '',
-    'throughput, median of rounds; ratios are speed ratios (1.00 = as fast)',
-    align(throughputTable(r)),
   ];
+  if (r.throughput.length) parts.push('', 'throughput, median of rounds; ratios are speed ratios (1.00 = as fast)', align(throughputTable(r)));
   if (r.rss.length) parts.push('', 'proxy memory while streaming', align(rssTable(r)));
   if (r.notes.length) parts.push('', 'notes:', ...r.notes.map((n) => `  ${n.replace(/`/g, '')}`));
   const errs = errorsOf(r);
@@ -116,13 +114,11 @@ export function renderMarkdown(r: BenchReport): string {
     'TPS excludes connection set-up; latency is pgbench\'s average; each figure is the median of the rounds; ratios are TPS ratios (1.00 = as fast). CPU µs/tx is the proxy process\'s user+system CPU time (from /proc) divided by the transactions of the run: what the proxy costs per statement, much less sensitive to other load on the machine than TPS.',
     '',
     md(pgbenchTable(r)),
-    '',
-    '### Streaming 3 million rows',
-    '',
-    'Wall time of one `psql` invocation (connect, run, discard output); MB/s counts the text output; ratios are speed ratios.',
-    '',
-    md(throughputTable(r)),
   ];
+  if (r.throughput.length) {
+    const rows = r.throughput[0]!.rows.toLocaleString('en-US');
+    parts.push('', `### Streaming ${rows} rows`, '', 'Wall time of one `psql` invocation (connect, run, discard output); MB/s counts the text output; ratios are speed ratios.', '', md(throughputTable(r)));
+  }
   parts.push('', '<details><summary>Per-round figures</summary>', '', ...roundsLines(r), '', '</details>');
   if (r.rss.length) parts.push('', '### Proxy memory while streaming', '', 'VmRSS of the proxy process, sampled every 25 ms from just before the statement to its end.', '', md(rssTable(r)));
   const errs = errorsOf(r);

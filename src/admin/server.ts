@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
+import type { Identity } from '../grants/model.js';
 import type { AccessService } from '../grants/service.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -27,6 +28,8 @@ export interface AdminServerOptions {
   info?: BrokerInfo;
   /** statement reviews; without it `GET /v1/reviews` is empty and decisions answer 404 */
   reviews?: ReviewsPort;
+  /** replaces the token table check, e.g. createAuthenticator() with OIDC; `identities` is then unused */
+  authenticate?: (authorization: string | undefined) => Promise<Identity | undefined>;
 }
 
 export interface AdminServer {
@@ -43,13 +46,13 @@ interface CompiledRoute {
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
   const { host, port } = parseListen(opts.listen);
   const logger = opts.logger.child({ component: 'admin' });
-  const authenticate = createTokenAuthenticator(opts.identities);
+  const authenticate = opts.authenticate ?? createTokenAuthenticator(opts.identities);
   const routes: CompiledRoute[] = buildRoutes(opts).map((route) => ({ route, segments: route.path.split('/').slice(1) }));
 
   const handleApi = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<{ status: number; actor?: string }> => {
     const method = req.method ?? 'GET';
     // Authenticate before revealing anything, including whether a route exists.
-    const identity = authenticate(headerValue(req.headers.authorization));
+    const identity = await authenticate(headerValue(req.headers.authorization));
     if (!identity) {
       logger.warn({ method, path: url.pathname, client: req.socket.remoteAddress }, 'admin request without a valid token');
       const e = new BrokerError(ErrorCode.UNAUTHENTICATED, 'missing or invalid bearer token');

@@ -1,6 +1,7 @@
-// Bearer-token authentication for the admin API: sha256(token) against each identity's tokenSha256.
+// Bearer-token authentication for the admin API: sha256(token) against each identity's tokenSha256, then OIDC JWTs.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Identity } from '../grants/model.js';
+import { looksLikeJwt } from './oidc.js';
 
 /** Structurally the config's `identities` table; declared here so admin does not depend on config. */
 export type IdentityTable = Record<string, { tokenSha256: string; groups: string[] }>;
@@ -44,4 +45,22 @@ export function bearerToken(authorization: string | undefined): string | undefin
   if (!authorization) return undefined;
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
   return m ? m[1] : undefined;
+}
+
+/**
+ * The admin API's authenticator: configured tokens first (constant time, no I/O), then, when OIDC is set up and
+ * the token has the shape of a JWT, its verification. Configured tokens keep working next to OIDC.
+ */
+export function createAuthenticator(options: {
+  identities: IdentityTable;
+  oidc?: (token: string) => Promise<Identity | undefined>;
+}): (authorization: string | undefined) => Promise<Identity | undefined> {
+  const byToken = createTokenAuthenticator(options.identities);
+  const oidc = options.oidc;
+  return async (authorization) => {
+    const found = byToken(authorization);
+    if (found || !oidc) return found;
+    const token = bearerToken(authorization);
+    return token !== undefined && looksLikeJwt(token) ? oidc(token) : undefined;
+  };
 }

@@ -9,6 +9,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // These three gauges end in _total, which Prometheus reserves for counters (`promtool check metrics` fails on
+  // them); the per-type series nodejs_active_handles{type} etc. carry the same numbers.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const r = [registry];
   const metrics = {
     registry,
@@ -31,6 +34,7 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
     bytesTotal: new Counter({ name: 'dbwarden_bytes_total', help: 'Bytes relayed', labelNames: ['protocol', 'direction'] as const, registers: r }),
+    webhookDeliveries: new Counter({ name: 'dbwarden_webhook_deliveries_total', help: 'Webhook notifications by outcome (delivered, retried, failed, dropped)', labelNames: ['outcome'] as const, registers: r }),
   };
   // A counter series that first appears at 1 shows no increase() in Prometheus, so alerts on the first
   // expiry or parse failure would never fire; series with fixed label values are therefore created at 0.

@@ -20,7 +20,6 @@ import {
   DEFAULT_UPSTREAM_CAPABILITIES,
   ERRNO_OF,
   ErrNo,
-  FRAMING_CAPABILITIES,
   STRIPPED_CAPABILITIES,
   SUPPORTED_CAPABILITIES,
   SUPPORTED_MARIADB_CAPABILITIES,
@@ -146,9 +145,10 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       count('', 'rejected');
       return refuse(ErrNo.SecureTransportRequired, 'dbwarden: TLS is required: connect with --ssl (ssl-mode=REQUIRED)');
     }
-    // what both sides now assume; a client claiming framing we did not offer (e.g. compression) cannot be relayed
+    // what both sides now assume (clients use the intersection); compression the broker did not offer would
+    // hide packet boundaries, so a client that insists on it cannot be relayed
     const caps = (resp.capabilities & advertised) | Capability.Protocol41;
-    if ((resp.capabilities & FRAMING_CAPABILITIES & ~advertised) !== 0) {
+    if ((resp.capabilities & (Capability.Compress | Capability.ZstdCompression) & ~advertised) !== 0) {
       throw new BrokerError(ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: the client asked for protocol capabilities the broker did not offer (compression?)');
     }
     const login = resp.user;

@@ -289,8 +289,8 @@ export function encodeOk(o: Partial<OkPacket> = {}): Buffer {
 
 /** OK (0x00) or, under CLIENT_DEPRECATE_EOF, the 0xFE OK that ends a result set; also the classic EOF. */
 export function decodeStatus(p: Buffer): { status: number; warnings: number } {
-  if (p[0] === PacketHeader.Eof && p.length < 9) {
-    // classic EOF: 0xFE, warnings(2), status(2)
+  if (p[0] === PacketHeader.Eof && p.length <= 5) {
+    // classic EOF: 0xFE, warnings(2), status(2); the 0xFE OK is at least 7 bytes
     return { warnings: p.length >= 3 ? p.readUInt16LE(1) : 0, status: p.length >= 5 ? p.readUInt16LE(3) : 0 };
   }
   let [, off] = readLenencInt(p, 1);

@@ -78,6 +78,7 @@ export class MysqlRelay {
   private clientBytes = 0;
   private upstreamBytes = 0;
   private onClientFinished?: () => void;
+  private replySeqGuess = -1;
 
   constructor(
     private readonly client: Duplex,
@@ -157,6 +158,9 @@ export class MysqlRelay {
   }
 
   private onClientStart(seq: number, _len: number, first: number): Disposition {
+    // answers start one past the command's last packet; for a command still streaming in, that is a guess the
+    // upstream's first answer packet corrects
+    this.replySeqGuess = (seq + 1) & 0xff;
     // every command starts a new exchange at sequence id 0; anything else means the client lost its framing
     if (seq !== 0) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `packets out of order: a command must start with sequence id 0, got ${seq}`);
     switch (first) {
@@ -201,6 +205,8 @@ export class MysqlRelay {
   }
 
   private onClientPacket(payload: Buffer, raw: Buffer): void {
+    // a fetched command is complete: its last packet's sequence id is known
+    this.replySeqGuess = -1;
     const cmd = payload[0]!;
     switch (cmd) {
       case Command.Query: {
@@ -282,18 +288,23 @@ export class MysqlRelay {
     return true;
   }
 
+  /** The sequence id an answer to the command being read gets. */
+  private replySeq(): number {
+    return this.replySeqGuess >= 0 ? this.replySeqGuess : (this.clientScanner.lastSeq + 1) & 0xff;
+  }
+
   private expect(kind: ResponseKind, command: number, onDone?: (e: Pending) => void): void {
-    this.queue.push({ kind: 'upstream', replySeq: (this.clientScanner.lastSeq + 1) & 0xff, tracker: new ResponseTracker(kind, this.deprecateEof), command, onDone });
+    this.queue.push({ kind: 'upstream', replySeq: this.replySeq(), tracker: new ResponseTracker(kind, this.deprecateEof), command, onDone });
   }
 
   /** The broker answers a command itself, in its place among the answers still due from the upstream. */
   private reply(command: number, spec: ErrSpec, message: string): void {
-    this.queue.push({ kind: 'local', replySeq: (this.clientScanner.lastSeq + 1) & 0xff, reply: encodeErr(spec, message), command });
+    this.queue.push({ kind: 'local', replySeq: this.replySeq(), reply: encodeErr(spec, message), command });
     this.drainLocal();
   }
 
   private replyOk(command: number): void {
-    this.queue.push({ kind: 'local', replySeq: (this.clientScanner.lastSeq + 1) & 0xff, reply: encodeOk({ status: ServerStatus.Autocommit }), command });
+    this.queue.push({ kind: 'local', replySeq: this.replySeq(), reply: encodeOk({ status: ServerStatus.Autocommit }), command });
     this.drainLocal();
   }
 
@@ -326,7 +337,7 @@ export class MysqlRelay {
     try {
       this.upstreamScanner.push(chunk);
     } catch (e) {
-      this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
+      this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error'); if (process.env.DBW_DEBUG) console.error('UPSTREAM ERR', e);
       this.upstreamScanner.stop();
       this.closed = true;
       this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.UpstreamUnavailable, 'dbwarden: upstream protocol error')));
@@ -349,8 +360,9 @@ export class MysqlRelay {
       return 'send';
     }
     const tracker = head.tracker!;
-    const expected = tracker.started ? (this.upstreamScanner.lastSeq + 1) & 0xff : head.replySeq;
-    if (seq !== expected && head.kind !== 'internal') {
+    if (!tracker.started) head.replySeq = seq;
+    const expected = tracker.started ? (this.upstreamScanner.lastSeq + 1) & 0xff : seq;
+    if (seq !== expected) {
       throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `upstream packets out of order: expected sequence id ${expected}, got ${seq}`);
     }
     const disp = tracker.start(first, len);

@@ -1,14 +1,16 @@
 // Entry point of the sql module: dialect dispatch from statement text to StatementFacts[].
+import { init as initSqlparserRs } from '@guanmingchiu/sqlparser-ts';
 import { loadModule } from 'libpg-query';
 import type { Dialect, ReadOptions, StatementFacts } from './facts.js';
+import { mysqlFacts } from './mysql-facts.js';
 import { postgresFacts, unparsed } from './postgres-facts.js';
 
 let loaded: Promise<void> | undefined;
 let ready = false;
 
-/** Loads the PostgreSQL parser (WASM) once; await it before the first analyze(). */
+/** Loads the PostgreSQL and MySQL parsers (both WASM) once; await it before the first analyze(). */
 export function initSql(): Promise<void> {
-  loaded ??= loadModule().then(() => {
+  loaded ??= Promise.all([loadModule(), initSqlparserRs()]).then(() => {
     ready = true;
   });
   return loaded;
@@ -25,7 +27,8 @@ export function analyze(dialect: Dialect, text: string, opts: ReadOptions = {}):
       if (!ready) return [unparsed('sql parser not initialised: await initSql() first', text)];
       return postgresFacts(text, opts);
     case 'mysql':
-      return [unparsed('mysql dialect not yet supported', text)];
+      if (!ready) return [unparsed('sql parser not initialised: await initSql() first', text)];
+      return mysqlFacts(text, opts);
     default:
       return [unparsed(`unknown dialect ${String(dialect)}`, text)];
   }

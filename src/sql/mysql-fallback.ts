@@ -34,7 +34,7 @@ export function fallbackFacts(text: string, tokens: readonly Token[]): FallbackF
   const rest = (k: number): string => (tokens[k] ? text.slice(tokens[k]!.start) : '');
   const f = (kind: StatementKind, effects: Effect[], extra: Partial<FallbackFacts> = {}): FallbackFacts =>
     ({ kind, effects, tables: [], scanCalls: true, ...extra });
-  const hasSubquery = (): boolean => tokens.some((t, k) => k > 0 && t.type === 'word' && NESTABLE.has(t.value));
+  const hasSubquery = (): boolean => tokens.some((t, k) => k > 0 && t.type === 'word' && t.value !== 'TABLE' && NESTABLE.has(t.value));
 
   switch (head) {
     case 'SET': return setStatement(text, tokens, f);
@@ -50,6 +50,11 @@ export function fallbackFacts(text: string, tokens: readonly Token[]): FallbackF
       return f('prepare', ['dynamic']);
     }
     case 'EXECUTE': return f('execute', ['dynamic']);
+    case 'SELECT':
+    case 'WITH':
+      // SELECT … INTO OUTFILE / DUMPFILE writes a server file; the export options are not parsed
+      if (tokens.some((t) => t.type === 'word' && (t.value === 'OUTFILE' || t.value === 'DUMPFILE'))) return f('select', ['read', 'file']);
+      return null;
     case 'DEALLOCATE': return f('other', ['session']);
     case 'ANALYZE':
       // MariaDB's ANALYZE <statement> runs the statement and reports how it went
@@ -132,12 +137,20 @@ function setStatement(text: string, tokens: readonly Token[], f: Make): Fallback
     return f('set', effects, { nestedCanonical: text.slice(tokens[at + 1]!.start) });
   }
   if (isGlobal(tokens)) return f('set', ['admin']);
+  if ((w(1) === 'CHARACTER' && w(2) === 'SET') || w(1) === 'CHARSET') {
+    return tokens.some((t) => t.type === 'symbol' && t.value === '(') ? null : f('set', ['session']);
+  }
   return null;
 }
 
-/** SET GLOBAL / PERSIST / @@global.x anywhere: MySQL applies a scope word to every later assignment. */
-export function isGlobal(tokens: readonly Token[]): boolean {
-  return tokens.some((t) => t.type === 'word' && (GLOBAL_SCOPES.has(t.value) || GLOBAL_PREFIXES.some((p) => t.value.startsWith(p))));
+/** A bare GLOBAL / PERSIST / PERSIST_ONLY word: MySQL applies it to every later assignment. */
+export function hasScopeWord(tokens: readonly Token[]): boolean {
+  return tokens.some((t) => t.type === 'word' && GLOBAL_SCOPES.has(t.value));
+}
+
+/** Scope word or @@global.x anywhere (the fallback cannot tell targets from values, so it over-blocks). */
+function isGlobal(tokens: readonly Token[]): boolean {
+  return hasScopeWord(tokens) || tokens.some((t) => t.type === 'word' && GLOBAL_PREFIXES.some((p) => t.value.startsWith(p)));
 }
 
 function ddlStatement(head: string, tokens: readonly Token[], f: Make): FallbackFacts | null {

@@ -28,7 +28,14 @@ export interface LexedStatement {
   source: string;
 }
 
-export type LexResult = { ok: true; statements: LexedStatement[] } | { ok: false; error: string };
+/**
+ * On failure, `rejected` says the server itself would fail there with a syntax error (an unclosed
+ * string or comment) rather than the lexer being unsure; `statements` are those completed before the
+ * failure, which a multi-statement server would already have run.
+ */
+export type LexResult =
+  | { ok: true; statements: LexedStatement[] }
+  | { ok: false; error: string; rejected: boolean; statements: LexedStatement[] };
 
 /** MariaDB skips `/*!NNNNN` gates in this range: MySQL 5.7+ syntax it may not share (not `/*M!`). */
 const MARIADB_SKIPS_FROM = 50700;
@@ -38,14 +45,20 @@ const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' 
 /** `--` starts a comment only before whitespace or a control character (or the end of the text). */
 const endsDashDash = (c: string | undefined): boolean => c === undefined || c <= ' ' || c === '\x7f';
 
-class LexError extends Error {}
+class LexError extends Error {
+  constructor(message: string, readonly rejected = false) {
+    super(message);
+  }
+}
 
 /** Splits and canonicalises `text`; never throws. */
 export function lexMysql(text: string, opts: LexOptions): LexResult {
+  const done: LexedStatement[] = [];
   try {
-    return { ok: true, statements: lex(text, opts) };
+    lex(text, opts, done);
+    return { ok: true, statements: done };
   } catch (err) {
-    if (err instanceof LexError) return { ok: false, error: err.message };
+    if (err instanceof LexError) return { ok: false, error: err.message, rejected: err.rejected, statements: done };
     throw err;
   }
 }
@@ -60,10 +73,9 @@ export function versionGates(text: string): number[] {
   return [...out];
 }
 
-function lex(text: string, opts: LexOptions): LexedStatement[] {
+function lex(text: string, opts: LexOptions, statements: LexedStatement[]): void {
   if (text.includes('\0')) throw new LexError('NUL byte in statement text');
   const n = text.length;
-  const statements: LexedStatement[] = [];
   let out = '';
   let start = 0;
   /** inside an executable comment whose content the server runs */
@@ -130,9 +142,8 @@ function lex(text: string, opts: LexOptions): LexedStatement[] {
       i = j;
     }
   }
-  if (inExec) throw new LexError('unterminated executable comment');
+  if (inExec) throw new LexError('unterminated executable comment', true);
   endStatement(n);
-  return statements;
 }
 
 const SPECIAL = new Set(["'", '"', '`', '#', '-', '/', '*', ';']);
@@ -174,7 +185,7 @@ function gatedComment(text: string, i: number, server: ServerModel): Gate | null
 function skipComment(text: string, from: number, nestingIsError: boolean): number {
   const end = text.indexOf('*/', from);
   // an unclosed comment is a syntax error on the server; refuse rather than guess
-  if (end < 0) throw new LexError('unterminated comment');
+  if (end < 0) throw new LexError('unterminated comment', true);
   if (nestingIsError) {
     // the server allows one nesting level inside a skipped version comment; rare enough to refuse
     const nested = text.indexOf('/*', from);
@@ -188,7 +199,7 @@ function readString(text: string, i: number, q: string, noBackslash: boolean): [
   let value = '';
   let j = i + 1;
   for (;;) {
-    if (j >= text.length) throw new LexError('unterminated string');
+    if (j >= text.length) throw new LexError('unterminated string', true);
     const ch = text[j]!;
     if (ch === q) {
       if (text[j + 1] === q) {
@@ -199,7 +210,7 @@ function readString(text: string, i: number, q: string, noBackslash: boolean): [
       return [value, j + 1];
     }
     if (ch === '\\' && !noBackslash) {
-      if (j + 1 >= text.length) throw new LexError('unterminated string');
+      if (j + 1 >= text.length) throw new LexError('unterminated string', true);
       value += unescape(text[j + 1]!);
       j += 2;
       continue;
@@ -239,7 +250,7 @@ function readQuotedIdentifier(text: string, i: number, q: string): [string, numb
   let name = '';
   let j = i + 1;
   for (;;) {
-    if (j >= text.length) throw new LexError('unterminated quoted identifier');
+    if (j >= text.length) throw new LexError('unterminated quoted identifier', true);
     const ch = text[j]!;
     if (ch === q) {
       if (text[j + 1] === q) {

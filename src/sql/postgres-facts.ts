@@ -37,6 +37,8 @@ interface Builder {
   nested: StatementFacts[];
   /** under a plain EXPLAIN nothing runs: list names, derive no effects, nest nothing */
   planOnly: boolean;
+  /** `SELECT set_config(name, …) FROM pg_settings WHERE name = 'x'` (pg_dump's idiom): the setting is 'x' */
+  settingsName?: string;
   ctx: Context;
 }
 
@@ -127,6 +129,11 @@ function describe(type: string, s: Ast, b: Builder): void {
       // MERGE always has ON; `ON true` touches every row like a DELETE without WHERE
       b.where = whereStatus(s.joinCondition) === 'always-true' ? 'always-true' : 'present';
       return walk(s, b, 'read', ['relation']);
+    case 'LockStmt':
+      // ACCESS SHARE (mode 1) is the lock every SELECT takes (pg_dump asks for it); stronger modes block writers
+      if (s.mode === 1) b.effects = new Set(['read']);
+      for (const rv of s.relations ?? []) addTable(rv?.RangeVar, b, s.mode === 1 ? 'read' : 'write');
+      return;
     case 'CopyStmt':
       if (s.relation) addTable(s.relation, b, s.is_from ? 'write' : 'read');
       addEffect(b, s.is_from ? 'write' : 'read');
@@ -215,11 +222,25 @@ function describe(type: string, s: Ast, b: Builder): void {
 function selectClauses(s: Ast, b: Builder, top: boolean): void {
   // SELECT … FOR UPDATE/SHARE takes row locks: a write as far as a read-only grant is concerned
   if (s.lockingClause) addEffect(b, 'write');
+  b.settingsName = pgSettingsName(s);
   if (top && s.intoClause) {
     addEffect(b, 'write');
     addEffect(b, 'ddl');
     addTable(s.intoClause.rel, b, 'write');
   }
+}
+
+/** The setting named by `… FROM [pg_catalog.]pg_settings WHERE name = 'literal'`, if that is the query's shape. */
+function pgSettingsName(s: Ast): string | undefined {
+  const from: Ast[] = s.fromClause ?? [];
+  const rv = from.length === 1 ? from[0]?.RangeVar : undefined;
+  if (!rv || rv.relname !== 'pg_settings' || (rv.schemaname && rv.schemaname !== 'pg_catalog')) return undefined;
+  const e = s.whereClause?.A_Expr;
+  if (!e || e.kind !== 'AEXPR_OP' || e.name?.[0]?.String?.sval !== '=') return undefined;
+  const col = e.lexpr?.ColumnRef?.fields;
+  const lit = e.rexpr?.A_Const?.sval?.sval;
+  if (col?.length !== 1 || col[0]?.String?.sval !== 'name' || typeof lit !== 'string') return undefined;
+  return lit;
 }
 
 function createFunction(s: Ast, b: Builder): void {
@@ -367,7 +388,8 @@ function addFunction(fc: Ast, b: Builder): void {
   const base = name.slice(name.lastIndexOf('.') + 1);
   if (base === 'set_config') {
     const first = fc.args?.[0];
-    const setting = first?.A_Const?.sval?.sval ?? first?.TypeCast?.arg?.A_Const?.sval?.sval;
+    const fromSettings = first?.ColumnRef?.fields?.length === 1 && first.ColumnRef.fields[0]?.String?.sval === 'name' ? b.settingsName : undefined;
+    const setting = first?.A_Const?.sval?.sval ?? first?.TypeCast?.arg?.A_Const?.sval?.sval ?? fromSettings;
     // set_config('role', …) is SET ROLE by another name; a non-constant name could be anything
     if (typeof setting !== 'string') b.effects.add('admin');
     else if (PRIVILEGE_SETTINGS.has(setting.toLowerCase())) { b.effects.add('admin'); b.effects.add('dcl'); }

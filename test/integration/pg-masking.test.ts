@@ -121,6 +121,16 @@ describe('masking through dbwarden (PostgreSQL)', () => {
     expect(cast.message).not.toContain(SECRET_EMAIL);
   });
 
+  it('pg_dump of a table with masked columns is refused clearly; other tables dump', async () => {
+    await adminSql('drop table if exists mask_plain; create table mask_plain (id int, note text); insert into mask_plain values (1, \'hello\'); grant select on mask_plain to dbw_ro');
+    const refused = await run('pg_dump', [b.url(read), '-t', 'mask_users']).catch((e) => e);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/dbwarden: blocked by rule mask-email: .*masked columns cannot be copied/);
+    expect(String(refused.stdout)).not.toContain(SECRET_EMAIL);
+    const ok = await run('pg_dump', [b.url(read), '-t', 'mask_plain']);
+    expect(ok.stdout).toMatch(/COPY public\.mask_plain \(id, note\) FROM stdin;\n1\thello/);
+  });
+
   it('psql shows masked values', async () => {
     const out = await run('psql', [b.url(read), '-XAtc', 'select email, ssn from mask_users where id = 1']);
     expect(out.stdout.trim()).toBe('a***@example.org|[redacted]');

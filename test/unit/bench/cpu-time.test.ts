@@ -24,9 +24,14 @@ describe('readCpuMs', () => {
   it('reads a live process and grows as it works', () => {
     const before = readCpuMs(process.pid);
     expect(before).toBeGreaterThanOrEqual(0);
-    const until = Date.now() + 60;
-    while (Date.now() < until) Math.sqrt(Math.random());
-    expect(readCpuMs(process.pid)!).toBeGreaterThan(before!);
+    // busy until the kernel has charged at least one more tick (bounded, so a broken reader fails, not hangs)
+    const until = Date.now() + 3000;
+    let now = before!;
+    while (now <= before! && Date.now() < until) {
+      for (let i = 0; i < 1e5; i++) Math.sqrt(i);
+      now = readCpuMs(process.pid)!;
+    }
+    expect(now).toBeGreaterThan(before!);
   });
 
   it('is undefined for a process that does not exist', () => {

@@ -1,0 +1,649 @@
+// MySQL/MariaDB dialect: statement text → StatementFacts[] via our lexer, sqlparser-rs and a keyword fallback.
+import { parse as parseSqlparser } from '@guanmingchiu/sqlparser-ts';
+import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
+import { fallbackFacts, hasScopeWord, type FallbackFacts } from './mysql-fallback.js';
+import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEffect } from './mysql-functions.js';
+import { lexMysql, versionGates, type LexedStatement, type ServerModel } from './mysql-lexer.js';
+import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statements.js';
+import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
+import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
+
+// The server's own reading of the text decides: the lexer (mysql-lexer.ts) turns the client text
+// into canonical statements exactly as the server would split and un-comment them, and only then
+// does a parser see it. Every failure path yields an 'unparsed' fact, which the rules block.
+
+// sqlparser-rs's AST is serde JSON walked by variant name; its generated types do not help a generic walk
+type Ast = any;
+type TableOp = TableRef['op'];
+
+/** PREPARE 'SELECT …' inside PREPARE … : deeper nesting than this is refused. */
+const MAX_DEPTH = 4;
+/** Distinct ways of reading one text (server flavour/version/sql_mode unknown) before we give up. */
+const MAX_READINGS = 8;
+/** Oldest servers considered when the version is unknown: MySQL 5.7, MariaDB 10.0. */
+const OLDEST_MYSQL = 50700;
+const OLDEST_MARIADB = 100000;
+const NEWEST = 999999;
+
+interface Context {
+  index: number;
+  multiStatement: boolean;
+  opts: ReadOptions;
+  depth: number;
+}
+
+interface Builder {
+  kind: StatementKind;
+  object?: string;
+  effects: Set<Effect>;
+  tables: Map<string, TableRef>;
+  /** alias or bare table name (lower-case) → table name */
+  aliases: Map<string, string>;
+  cteNames: Set<string>;
+  columnRefs: string[][];
+  columns: Set<string>;
+  functions: Set<string>;
+  where: WhereStatus | null;
+  limit: LimitStatus | null;
+  drops: boolean;
+  nested: StatementFacts[];
+  /** under a plain EXPLAIN nothing runs: list names, derive no effects, nest nothing */
+  planOnly: boolean;
+  ctx: Context;
+}
+
+/**
+ * Facts for every statement in `text`. ReadOptions left undefined are unknown: the text is read
+ * under every server flavour, version gate and quoting mode that would read it differently, and
+ * the facts of all readings are returned, so a statement is allowed only if every reading is.
+ */
+export function mysqlFacts(text: string, opts: ReadOptions = {}): StatementFacts[] {
+  try {
+    return readAll(text, opts, 0);
+  } catch (err) {
+    // a malformed or unexpectedly deep AST must not take the session down: fail closed
+    return [unparsed(`statement analysis failed: ${err instanceof Error ? err.message : String(err)}`, text)];
+  }
+}
+
+export function unparsed(error: string, text?: string): StatementFacts {
+  const f: StatementFacts = {
+    kind: 'unparsed', effects: [], tables: [], columns: [], functions: [], where: null, limit: null,
+    nested: false, multiStatement: false, index: 0, error,
+  };
+  if (text !== undefined) f.text = text.trim();
+  return f;
+}
+
+function readAll(text: string, opts: ReadOptions, depth: number): StatementFacts[] {
+  if (text.includes('\0')) return [unparsed('NUL byte in statement text', text)];
+  const readings = new Map<string, LexedStatement[]>();
+  const modes = readingModes(text, opts);
+  let firstError: string | undefined;
+  for (const mode of modes) {
+    const r = lexMysql(text, mode);
+    if (!r.ok) {
+      // unsure how the server reads it, or the one reading we have is broken: refuse
+      if (!r.rejected || modes.length === 1) return [unparsed(r.error, text)];
+      // under this (unconfirmed) mode the server would reject the text at the failure point,
+      // after running what came before it
+      firstError ??= r.error;
+      if (r.statements.length === 0) continue;
+    }
+    readings.set(JSON.stringify(r.statements.map((s) => s.text)), r.statements);
+    if (readings.size > MAX_READINGS) return [unparsed('too many possible readings of version comments and quoting', text)];
+  }
+  if (readings.size === 0 && firstError !== undefined) return [unparsed(firstError, text)];
+  const out: StatementFacts[] = [];
+  const seen = new Set<string>();
+  for (const statements of readings.values()) {
+    for (const f of factsOf(statements, opts, depth)) {
+      const key = JSON.stringify(f);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(f);
+    }
+  }
+  return out;
+}
+
+interface Mode {
+  server: ServerModel;
+  ansiQuotes: boolean;
+  noBackslashEscapes: boolean;
+}
+
+/** Every combination of the unknown read settings that could change how `text` reads. */
+function readingModes(text: string, opts: ReadOptions): Mode[] {
+  const flavours = opts.mariadb !== undefined ? [opts.mariadb] : text.includes('/*') ? [false, true] : [true];
+  const gates = versionGates(text);
+  const ansi = opts.ansiQuotes !== undefined ? [opts.ansiQuotes] : text.includes('"') ? [false, true] : [false];
+  const nbe = opts.noBackslashEscapes !== undefined ? [opts.noBackslashEscapes] : text.includes('\\') ? [false, true] : [false];
+  const modes: Mode[] = [];
+  for (const mariadb of flavours) {
+    const versions = opts.serverVersion !== undefined ? [opts.serverVersion] : candidateVersions(gates, mariadb);
+    for (const version of versions) {
+      for (const ansiQuotes of ansi) {
+        for (const noBackslashEscapes of nbe) modes.push({ server: { mariadb, version }, ansiQuotes, noBackslashEscapes });
+      }
+    }
+  }
+  return modes;
+}
+
+/** One version on each side of every gate, within the servers we consider. */
+function candidateVersions(gates: number[], mariadb: boolean): number[] {
+  const oldest = mariadb ? OLDEST_MARIADB : OLDEST_MYSQL;
+  const out = new Set<number>([oldest, NEWEST]);
+  for (const g of gates) {
+    for (const v of [g - 1, g]) if (v >= oldest && v <= NEWEST) out.add(v);
+  }
+  return [...out];
+}
+
+function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number): StatementFacts[] {
+  const out: StatementFacts[] = [];
+  const multiStatement = statements.length > 1;
+  statements.forEach((s, index) => {
+    const ctx: Context = { index, multiStatement, opts, depth };
+    const facts = analyzeStatement(s.text, ctx, depth > 0, false);
+    const top = facts[0];
+    if (top && depth === 0) top.text = s.source;
+    out.push(...facts);
+  });
+  return out;
+}
+
+/** One canonical statement → its fact followed by the facts of statements nested in it. */
+function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly: boolean): StatementFacts[] {
+  const tokens = tokenize(text);
+  let ast: Ast | undefined;
+  let error = '';
+  for (const candidate of parserInputs(text, tokens)) {
+    try {
+      const stmts = parseSqlparser(candidate, 'mysql') as Ast[];
+      if (stmts.length !== 1) throw new Error(`expected one statement, parser found ${stmts.length}`);
+      ast = stmts[0];
+      break;
+    } catch (err) {
+      error ||= err instanceof Error ? err.message : String(err);
+    }
+  }
+  const b = newBuilder(ctx, planOnly);
+  if (ast !== undefined) {
+    const variant = typeof ast === 'string' ? ast : Object.keys(ast)[0]!;
+    const cls = classifyVariant(variant);
+    if (!cls) return [withNesting(unparsed(`statement type ${variant} is not a MySQL statement we know`), ctx, nested)];
+    b.kind = cls.kind;
+    if (cls.object !== undefined) b.object = cls.object;
+    for (const e of cls.effects) addEffect(b, e);
+    if (wordsAt(tokens, 0, 'DO')) b.kind = 'other';
+    const problem = describe(variant, typeof ast === 'string' ? {} : ast[variant], b, tokens);
+    if (problem) return [withNesting(unparsed(problem), ctx, nested)];
+    return [finish(b, nested), ...b.nested];
+  }
+  const fb = fallbackFacts(text, tokens);
+  if (!fb) return [withNesting(unparsed(error), ctx, nested)];
+  applyFallback(fb, tokens, b);
+  return [finish(b, nested), ...b.nested];
+}
+
+/**
+ * The statement as sqlparser-rs should get it, then forms it reads better. The rewrites swap
+ * keyword-only phrases for equivalents the parser knows, so they cannot hide or add code.
+ */
+function parserInputs(text: string, tokens: readonly Token[]): string[] {
+  const out = [text];
+  let t = text;
+  const replace = (seq: string[], by: string): void => {
+    for (let k = 0; k < tokens.length; k++) {
+      if (wordsAt(tokens, k, ...seq)) {
+        t = t.slice(0, tokens[k]!.start) + by.padEnd(tokens[k + seq.length - 1]!.end - tokens[k]!.start, ' ') + t.slice(tokens[k + seq.length - 1]!.end);
+      }
+    }
+  };
+  replace(['LOCK', 'IN', 'SHARE', 'MODE'], 'FOR SHARE');
+  replace(['WITH', 'ROLLUP'], '');
+  // DO expr, … evaluates expressions like SELECT without a result
+  if (wordsAt(tokens, 0, 'DO')) t = `SELECT${' '.repeat(tokens[0]!.end - tokens[0]!.start - 2)}${t.slice(tokens[0]!.end)}`;
+  if (t !== text) out.push(t);
+  return out;
+}
+
+function newBuilder(ctx: Context, planOnly: boolean): Builder {
+  return {
+    kind: 'other', effects: new Set(), tables: new Map(), aliases: new Map(), cteNames: new Set(), columnRefs: [],
+    columns: new Set(), functions: new Set(), where: null, limit: null, drops: false, nested: [], planOnly, ctx,
+  };
+}
+
+function withNesting(f: StatementFacts, ctx: Context, nested: boolean): StatementFacts {
+  f.nested = nested;
+  f.index = ctx.index;
+  f.multiStatement = ctx.multiStatement;
+  return f;
+}
+
+/** Fills the builder from the statement body; returns a reason to refuse the statement, if any. */
+function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[]): string | undefined {
+  switch (variant) {
+    case 'Query':
+      query(s, b, true, tokens);
+      return undefined;
+    case 'Insert':
+      addObjectName(s.table?.TableName ?? s.table_name ?? s.table, b, 'write');
+      walk(s, b, 'read', ['table', 'table_name', 'columns']);
+      return undefined;
+    case 'Update':
+      return update(s, b);
+    case 'Delete':
+      return del(s, b);
+    case 'CreateTable':
+      addObjectName(s.name, b, 'ddl');
+      if (s.query) addEffect(b, 'write');
+      if (s.like) walk(s.like, b, 'read');
+      walk(s, b, 'read', ['name', 'like']);
+      return undefined;
+    case 'CreateView':
+      addObjectName(s.name, b, 'ddl');
+      walk(s, b, 'read', ['name']);
+      return undefined;
+    case 'CreateIndex':
+      addObjectName(s.table_name, b, 'ddl');
+      walk(s, b, 'read', ['table_name', 'name']);
+      return undefined;
+    case 'AlterTable':
+      addObjectName(s.name, b, 'ddl');
+      for (const op of s.operations ?? []) {
+        const key = typeof op === 'string' ? op : Object.keys(op ?? {})[0] ?? '';
+        // DROP COLUMN/INDEX/KEY/FOREIGN KEY/PRIMARY KEY/PARTITION, TRUNCATE PARTITION, DISCARD TABLESPACE
+        if (/^Drop|Truncate|Discard/.test(key)) b.drops = true;
+      }
+      walk(s, b, 'read', ['name']);
+      return undefined;
+    case 'RenameTable':
+      for (const r of Array.isArray(s) ? s : []) {
+        addObjectName(r.old_name, b, 'ddl');
+        addObjectName(r.new_name, b, 'ddl');
+      }
+      return undefined;
+    case 'Drop': {
+      const object = objectName(s.object_type);
+      if (object !== undefined) b.object = object;
+      if (object !== undefined && RELATION_OBJECTS.has(object) && object !== 'index') {
+        for (const n of s.names ?? []) addObjectName(n, b, 'ddl');
+      }
+      if (object === 'index' && s.table) addObjectName(s.table, b, 'ddl');
+      return undefined;
+    }
+    case 'Truncate':
+      for (const t of s.table_names ?? []) addObjectName(t.name, b, 'write');
+      return undefined;
+    case 'Grant':
+    case 'Revoke':
+      if (s.objects?.Tables) b.object = 'table';
+      else if (s.objects === undefined || s.objects === null) b.object = 'role';
+      return undefined;
+    case 'Set':
+      return setStatement(s, b, tokens);
+    case 'Explain':
+      // EXPLAIN ANALYZE runs its statement; plain EXPLAIN only plans it
+      if (s.analyze && !b.planOnly) nestAst(s.statement, b);
+      else walkPlanOnly(s.statement, b);
+      return undefined;
+    case 'ExplainTable':
+      addObjectName(s.table_name, b, 'read');
+      return undefined;
+    case 'Execute':
+      return execute(s, b, tokens);
+    case 'LockTables': {
+      let writes = false;
+      for (const t of s.tables ?? []) {
+        const write = t.lock_type && Object.keys(t.lock_type)[0] === 'Write';
+        writes ||= Boolean(write);
+        if (typeof t.table?.value === 'string') addTableName(t.table.value, b, write ? 'write' : 'read');
+      }
+      // LOCK TABLES … READ only reads (mysqldump uses it); WRITE blocks everyone else
+      if (!writes) b.effects.delete('write');
+      return undefined;
+    }
+    case 'Analyze':
+    case 'OptimizeTable':
+      walk(s, b, 'write');
+      return undefined;
+    case 'Call':
+      addFunction(s, b);
+      walk(s.args, b, 'read');
+      return undefined;
+    default:
+      walk(s, b, b.kind === 'show' || b.kind === 'other' ? 'read' : 'ddl');
+      return undefined;
+  }
+}
+
+function query(q: Ast, b: Builder, top: boolean, tokens?: readonly Token[]): void {
+  for (const cte of q.with?.cte_tables ?? []) {
+    const name = cte?.alias?.name?.value;
+    if (typeof name === 'string') b.cteNames.add(name.toLowerCase());
+  }
+  // SELECT … FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE takes row locks: a write to a read-only grant
+  if ((q.locks ?? []).length > 0) addEffect(b, 'write');
+  const sel = q.body?.Select;
+  if (sel?.into) {
+    const names: Ast[] = sel.into.name ?? [];
+    const first = String(names[0]?.Identifier?.value ?? '');
+    // INTO @var only sets session variables; anything else would create or fill a table
+    if (first.startsWith('@')) addEffect(b, 'session');
+    else { addEffect(b, 'write'); addEffect(b, 'ddl'); }
+  }
+  if (top) {
+    b.limit = q.limit_clause || q.fetch ? 'present' : 'absent';
+    if (tokens && findTopLevelWord(tokens, 'INTO') >= 0 && tokens.some((t) => t.type === 'word' && (t.value === 'OUTFILE' || t.value === 'DUMPFILE'))) {
+      addEffect(b, 'file');
+    }
+  }
+  walk(q, b, 'read');
+}
+
+function update(s: Ast, b: Builder): string | undefined {
+  const targets = new Set<string>();
+  for (const a of s.assignments ?? []) {
+    const parts: Ast[] = a.target?.ColumnName ?? [];
+    if (parts.length >= 2) targets.add(identValue(parts[parts.length - 2]).toLowerCase());
+  }
+  const relations: Ast[] = [s.table?.relation, ...(s.table?.joins ?? []).map((j: Ast) => j.relation)];
+  relations.forEach((r, i) => {
+    const t = r?.Table;
+    if (!t) return;
+    const alias = String(t.alias?.name?.value ?? '').toLowerCase();
+    const name = objectNameText(t.name);
+    // multi-table UPDATE writes the tables its SET names; the first table when SET is unqualified
+    const written = targets.size === 0 ? i === 0 : targets.has(alias) || targets.has(name.toLowerCase()) || targets.has(name.split('.').pop()!.toLowerCase());
+    addTableNode(t, b, written ? 'write' : 'read');
+  });
+  b.limit = s.limit ? 'present' : 'absent';
+  if (s.selection && hasMisreadOperator(s.selection)) return 'WHERE uses an operator (DIV, ^, ||, LIKE … =) the parser groups differently from MySQL';
+  b.where = mysqlWhereStatus(s.selection);
+  walk(s, b, 'read', ['table']);
+  for (const j of s.table?.joins ?? []) walk(j.join_operator, b, 'read');
+  return undefined;
+}
+
+function del(s: Ast, b: Builder): string | undefined {
+  const from: Ast[] = s.from?.WithFromKeyword ?? s.from?.WithoutKeyword ?? [];
+  const targets: string[] = (s.tables ?? []).map((n: Ast) => objectNameText(n));
+  const relations: Ast[] = from.flatMap((twj: Ast) => [twj.relation, ...(twj.joins ?? []).map((j: Ast) => j.relation)]);
+  relations.forEach((r, i) => {
+    const t = r?.Table;
+    if (!t) return;
+    const alias = String(t.alias?.name?.value ?? '');
+    const name = objectNameText(t.name);
+    const written = targets.length === 0 ? i === 0 : targets.some((x) => sameName(x, alias) || sameName(x, name));
+    addTableNode(t, b, written ? 'write' : 'read');
+  });
+  for (const u of s.using ?? []) walk(u, b, 'read');
+  b.limit = s.limit ? 'present' : 'absent';
+  if (s.selection && hasMisreadOperator(s.selection)) return 'WHERE uses an operator (DIV, ^, ||, LIKE … =) the parser groups differently from MySQL';
+  b.where = mysqlWhereStatus(s.selection);
+  walk(s, b, 'read', ['from', 'tables', 'using']);
+  for (const twj of from) for (const j of twj.joins ?? []) walk(j.join_operator, b, 'read');
+  return undefined;
+}
+
+function sameName(target: string, name: string): boolean {
+  if (name === '') return false;
+  const a = target.toLowerCase();
+  const n = name.toLowerCase();
+  return a === n || a === n.split('.').pop() || a.split('.').pop() === n;
+}
+
+function setStatement(s: Ast, b: Builder, tokens: readonly Token[]): string | undefined {
+  if (s.SetRole) {
+    b.effects.add('dcl');
+    b.object = 'role';
+    return undefined;
+  }
+  if (s.SetTransaction || s.SetNames || s.SetNamesDefault || s.SetTimeZone) {
+    if (hasScopeWord(tokens)) addEffect(b, 'admin');
+    walk(s, b, 'read');
+    return undefined;
+  }
+  const assignments: Ast[] = s.MultipleAssignments?.assignments
+    ?? (s.SingleAssignment ? [{ name: s.SingleAssignment.variable, value: s.SingleAssignment.values, scope: s.SingleAssignment.scope }] : []);
+  if (assignments.length === 0) return `SET form ${Object.keys(s)[0]} is not one we know`;
+  // MySQL applies a scope word to every later assignment (`SET GLOBAL a = 1, b = 2` sets both), which
+  // sqlparser-rs does not record, so any scope word makes the whole SET server-wide
+  if (hasScopeWord(tokens)) addEffect(b, 'admin');
+  for (const a of assignments) {
+    const parts: string[] = (a.name ?? []).map(identValue);
+    const variable = parts[parts.length - 1]!.replace(/^@@/, '').toLowerCase();
+    if (parts.length === 1 && parts[0]!.startsWith('@') && !parts[0]!.startsWith('@@')) continue; // user variable
+    const prefix = parts.length > 1 ? parts[0]!.toUpperCase() : '';
+    if (GLOBAL_PREFIXES.some((p) => p === `${prefix}.`)) addEffect(b, 'admin');
+    if (a.scope && a.scope !== 'Session' && a.scope !== 'Local') addEffect(b, 'admin');
+    if (ADMIN_VARIABLES.has(variable)) addEffect(b, 'admin');
+    if (PRIVILEGE_VARIABLES.has(variable)) {
+      b.effects.add('dcl');
+      b.object = variable === 'password' ? 'user' : 'role';
+    }
+  }
+  walk(assignments.map((a) => a.value), b, 'read');
+  return undefined;
+}
+
+function execute(s: Ast, b: Builder, tokens: readonly Token[]): string | undefined {
+  // MariaDB's EXECUTE IMMEDIATE 'literal' is a statement we can read; from a variable it is not
+  // (sqlparser-rs reads IMMEDIATE as the statement's name, so the tokens decide)
+  if (wordsAt(tokens, 0, 'EXECUTE', 'IMMEDIATE') && tokens.length === 3 && tokens[2]!.type === 'string') {
+    b.kind = 'execute';
+    b.effects.delete('dynamic');
+    nestRaw(tokens[2]!.value, b);
+    return undefined;
+  }
+  walk(s, b, 'read', ['name']);
+  return undefined;
+}
+
+function applyFallback(fb: FallbackFacts, tokens: readonly Token[], b: Builder): void {
+  b.kind = fb.kind;
+  if (fb.object !== undefined) b.object = fb.object;
+  for (const e of fb.effects) addEffect(b, e);
+  for (const t of fb.tables) addTableName(t.name, b, t.op);
+  if (fb.drops) b.drops = true;
+  if (fb.scanCalls) {
+    for (const name of calledNames(tokens)) {
+      const effect = mysqlFunctionEffect(name);
+      if (effect) {
+        b.functions.add(name);
+        addEffect(b, effect);
+      }
+    }
+  }
+  if (fb.nestedCanonical !== undefined) nestCanonical(fb.nestedCanonical, b);
+  if (fb.nestedRaw !== undefined) nestRaw(fb.nestedRaw, b);
+}
+
+/** Generic AST walk: tables, columns, functions; subqueries belong to the statement they are in. */
+const NO_SKIP: readonly string[] = [];
+/** Keys holding names that are written or looked up, not columns read. */
+const NOT_COLUMNS = new Set(['target', 'obj_name', 'db_name', 'Object', 'alias', 'charset_name', 'collation_name']);
+
+function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_SKIP): void {
+  if (Array.isArray(node)) {
+    for (const n of node) walk(n, b, op);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  for (const key in node) {
+    if (skip.includes(key) || NOT_COLUMNS.has(key)) continue;
+    const v = node[key];
+    if (v === null || typeof v !== 'object') continue;
+    switch (key) {
+      case 'Table':
+        if (Array.isArray(v.name)) { addTableNode(v, b, op); walk(v, b, 'read', ['name', 'alias']); }
+        else walk(v, b, op);
+        break;
+      case 'Function':
+        addFunction(v, b);
+        walk(v, b, 'read', ['name']);
+        break;
+      case 'Identifier':
+        if (typeof v.value === 'string' && !v.value.startsWith('@')) b.columnRefs.push([v.value]);
+        break;
+      case 'CompoundIdentifier':
+        if (Array.isArray(v) && !String(v[0]?.value ?? '').startsWith('@')) b.columnRefs.push(v.map((p: Ast) => String(p?.value ?? '')));
+        break;
+      case 'Wildcard':
+        b.columnRefs.push(['*']);
+        break;
+      case 'QualifiedWildcard': {
+        const parts: Ast[] = Array.isArray(v) ? v[0] ?? [] : v?.[0] ?? [];
+        const names = (Array.isArray(parts) ? parts : []).map(identValue).filter((x: string) => x !== '');
+        b.columnRefs.push([...names, '*']);
+        break;
+      }
+      case 'Query':
+      case 'subquery':
+      case 'Subquery':
+      case 'query':
+      case 'source':
+        if (v.body !== undefined) query(v, b, false);
+        else walk(v, b, op);
+        break;
+      default:
+        walk(v, b, op);
+    }
+  }
+}
+
+function walkPlanOnly(node: Ast, b: Builder): void {
+  const saved = b.planOnly;
+  b.planOnly = true;
+  const variant = typeof node === 'string' ? node : Object.keys(node ?? {})[0];
+  walk(variant ? node[variant] : node, b, 'read');
+  b.planOnly = saved;
+}
+
+function nestAst(node: Ast, b: Builder): void {
+  if (node === undefined || node === null) return;
+  const variant = typeof node === 'string' ? node : Object.keys(node)[0]!;
+  const cls = classifyVariant(variant);
+  const inner = newBuilder(b.ctx, b.planOnly);
+  let facts: StatementFacts[];
+  if (!cls) {
+    facts = [withNesting(unparsed(`statement type ${variant} is not a MySQL statement we know`), b.ctx, true)];
+  } else {
+    inner.kind = cls.kind;
+    if (cls.object !== undefined) inner.object = cls.object;
+    for (const e of cls.effects) addEffect(inner, e);
+    const problem = describe(variant, typeof node === 'string' ? {} : node[variant], inner, []);
+    facts = problem ? [withNesting(unparsed(problem), b.ctx, true)] : [finish(inner, true), ...inner.nested];
+  }
+  absorb(facts, b);
+}
+
+function nestCanonical(text: string, b: Builder): void {
+  if (b.ctx.depth >= MAX_DEPTH) { absorb([withNesting(unparsed('statements nested too deep'), b.ctx, true)], b); return; }
+  absorb(analyzeStatement(text, { ...b.ctx, depth: b.ctx.depth + 1 }, true, b.planOnly), b);
+}
+
+/** SQL text in a string (PREPARE … FROM '…'): the server lexes it afresh, so we do too. */
+function nestRaw(text: string, b: Builder): void {
+  if (b.ctx.depth >= MAX_DEPTH) { absorb([withNesting(unparsed('statements nested too deep'), b.ctx, true)], b); return; }
+  const facts = readAll(text, b.ctx.opts, b.ctx.depth + 1).map((f) => {
+    const g: StatementFacts = { ...f, nested: true, index: b.ctx.index, multiStatement: b.ctx.multiStatement };
+    delete g.text;
+    return g;
+  });
+  absorb(facts, b);
+}
+
+function absorb(facts: StatementFacts[], b: Builder): void {
+  const [first] = facts;
+  if (!first) return;
+  for (const e of first.effects) b.effects.add(e);
+  for (const t of first.tables) b.tables.set(`${t.op}:${t.name}`, t);
+  for (const col of first.columns) b.columns.add(col);
+  for (const f of first.functions) b.functions.add(f);
+  b.nested.push(...facts);
+}
+
+function addEffect(b: Builder, e: Effect): void {
+  if (!b.planOnly) b.effects.add(e);
+}
+
+function identValue(p: Ast): string {
+  if (typeof p?.Identifier?.value === 'string') return p.Identifier.value;
+  if (typeof p?.value === 'string') return p.value;
+  return '';
+}
+
+function objectNameText(name: Ast): string {
+  if (!Array.isArray(name)) return '';
+  return name.map(identValue).filter((x) => x !== '').join('.');
+}
+
+function addObjectName(name: Ast, b: Builder, op: TableOp): void {
+  const text = objectNameText(name);
+  if (text !== '') addTableName(text, b, op);
+}
+
+function addTableNode(t: Ast, b: Builder, op: TableOp): void {
+  const name = objectNameText(t.name);
+  if (name === '') return;
+  if (op === 'read' && !name.includes('.') && b.cteNames.has(name.toLowerCase())) return;
+  addTableName(name, b, op);
+  const alias = t.alias?.name?.value;
+  if (typeof alias === 'string') b.aliases.set(alias.toLowerCase(), name);
+  b.aliases.set(name.split('.').pop()!.toLowerCase(), name);
+}
+
+function addTableName(name: string, b: Builder, op: TableOp): void {
+  b.tables.set(`${op}:${name}`, { name, op });
+}
+
+function addFunction(fn: Ast, b: Builder): void {
+  const name = objectNameText(fn.name).toLowerCase();
+  if (name === '') return;
+  b.functions.add(name);
+  const effect = mysqlFunctionEffect(name);
+  if (effect) addEffect(b, effect);
+}
+
+function finish(b: Builder, nested: boolean): StatementFacts {
+  const tables = [...b.tables.values()];
+  if (tables.some((t) => t.op === 'read') && !b.planOnly) b.effects.add('read');
+  const tableNames = [...new Set(tables.map((t) => t.name))];
+  const columns = new Set(b.columns);
+  for (const ref of b.columnRefs) {
+    const col = resolveColumn(ref, b, tableNames);
+    if (col !== undefined) columns.add(col);
+  }
+  const facts: StatementFacts = {
+    kind: b.kind,
+    effects: [...b.effects],
+    tables,
+    columns: [...columns],
+    functions: [...b.functions],
+    where: b.where,
+    limit: b.limit,
+    nested,
+    multiStatement: b.ctx.multiStatement,
+    index: b.ctx.index,
+  };
+  if (b.object !== undefined) facts.object = b.object;
+  if (b.drops) facts.drops = true;
+  return facts;
+}
+
+/** Best effort: `alias.col` → table.col; a bare column is qualified only when one table is in play. */
+function resolveColumn(ref: string[], b: Builder, tableNames: string[]): string | undefined {
+  const col = ref[ref.length - 1]!;
+  if (col === '') return undefined;
+  if (ref.length === 1) return tableNames.length === 1 ? `${tableNames[0]}.${col}` : col;
+  if (ref.length === 2) {
+    const table = b.aliases.get(ref[0]!.toLowerCase());
+    return table !== undefined ? `${table}.${col}` : ref.join('.');
+  }
+  return ref.slice(-3).join('.');
+}
