@@ -4,7 +4,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
+import { createOidcVerifier } from './admin/oidc.js';
 import { startAdminServer } from './admin/server.js';
+import { createAuthenticator } from './admin/token-auth.js';
+import type { AuditSink } from './audit/events.js';
 import { AuditFile } from './audit/audit-file.js';
 import { loadConfig, parseConfig } from './config/load.js';
 import { stringify as toYaml } from 'yaml';
@@ -14,6 +17,7 @@ import type { Config } from './config/schema.js';
 import { BrokerError, ErrorCode } from './errors.js';
 import { EmbeddedStore } from './grants/embedded-store.js';
 import type { GrantStore } from './grants/model.js';
+import { RedisStore } from './grants/redis-store.js';
 import { ReviewService } from './grants/reviews.js';
 import { AccessService } from './grants/service.js';
 import { createLogger, type Logger } from './log.js';
@@ -26,7 +30,10 @@ import { checkSql } from './rules/check.js';
 import { loadRuleSets } from './rules/load.js';
 import type { RuleSet } from './rules/rule-set.js';
 import { GuardPool } from './session/guard.js';
+import { SessionFanout } from './session/fanout.js';
 import { SessionRegistry } from './session/registry.js';
+import { notifyingSink } from './notify/notifying-sink.js';
+import { WebhookNotifier } from './notify/webhook-notifier.js';
 import { initSql } from './sql/analyze.js';
 import { loadTlsMaterial } from './wire/tls.js';
 
@@ -77,13 +84,20 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   await initSql();
   mkdirSync(config.state.dir, { recursive: true });
   let rulesets = loadRules(config);
-  const audit = AuditFile.open(config.audit.file ?? join(config.state.dir, 'audit.jsonl'), logger, {
+  const auditFile = AuditFile.open(config.audit.file ?? join(config.state.dir, 'audit.jsonl'), logger, {
     maxBytes: config.audit.maxBytes,
     statementText: config.audit.statementText,
   });
-  const store: GrantStore = EmbeddedStore.open(config.state.dir);
+  const store: GrantStore = config.state.store === 'redis' && config.state.redis
+    ? await RedisStore.connect(config.state.redis, { logger })
+    : EmbeddedStore.open(config.state.dir);
   const guards = new GuardPool(rulesetsResolver(config, rulesets), config.limits.statementCacheSize, metrics);
   const instanceId = config.broker.instanceId ?? `${process.pid}-${randomBytes(3).toString('hex')}`;
+  // webhooks hang off the audit sink: every notifiable event is an audit event, recorded before it is sent
+  const notifier = config.notify?.webhooks.length
+    ? new WebhookNotifier({ webhooks: config.notify.webhooks, logger, metrics, instance: instanceId })
+    : undefined;
+  const audit: AuditSink = notifier ? notifyingSink(auditFile, notifier) : auditFile;
   const reviews = new ReviewService({
     store, config, audit,
     onError: (e) => logger.error({ err: (e as Error).message }, 'review store write failed'),
@@ -91,16 +105,20 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   // approvals given before a restart must still let their statement through once
   await reviews.refresh();
   const registry = new SessionRegistry({ audit, metrics, logger, guards, instanceId, reviews });
+  // revoke, expiry, extend and kill reach every broker instance (Redis pub/sub); the embedded store stays local
+  const fanout = new SessionFanout({ registry, instanceId, logger, getGrant: (id) => store.getGrant(id), ...(store instanceof RedisStore ? { bus: store } : {}) });
+  await fanout.start();
   const service = new AccessService({
     store,
     config,
     audit,
     metrics,
-    onGrantEnded: (grant, reason) => registry.terminateGrant(grant.id, reason),
-    onGrantExtended: (grant) => registry.updateGrantExpiry(grant.id, grant.expiresAt),
+    onGrantEnded: (grant, reason) => fanout.grantEnded(grant.id, reason),
+    onGrantExtended: (grant) => fanout.grantExtended(grant.id, grant.expiresAt),
   });
   registry.startJanitor(200, () => {
     service.sweepExpired().catch((e) => logger.warn({ err: (e as Error).message }, 'expiry sweep failed'));
+    void fanout.reconcile();
     reviews.refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'review refresh failed'));
   });
 
@@ -168,10 +186,11 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     service,
     reviews,
     sessions: {
-      list: async () => registry.list(),
-      kill: async (id, actor) => registry.kill(id, actor),
+      list: () => fanout.list(),
+      kill: (id, actor) => fanout.kill(id, actor),
     },
     identities: config.identities,
+    authenticate: createAuthenticator({ identities: config.identities, ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}) }),
     metrics,
     rules: {
       check: (body: { sql: string; dialect?: 'postgres' | 'mysql'; target?: string; access?: 'read' | 'write' | 'admin'; groups?: string[] }) => {
@@ -183,7 +202,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     },
     ready: () => {
       const reasons: string[] = [];
-      if (!store.ready()) reasons.push('grant store unavailable');
+      if (!store.ready()) reasons.push(store instanceof RedisStore ? `grant store unavailable (${store.unavailableReason()})` : 'grant store unavailable');
       return { ok: reasons.length === 0, reasons };
     },
     audit,
@@ -204,6 +223,8 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     await Promise.all([pg?.close(), mysql?.close(), admin.close()]);
     for (const c of catalogs.values()) c.close();
     await reviews.flush();
+    await fanout.stop();
+    await notifier?.close();
     await store.close();
     await audit.close();
   };

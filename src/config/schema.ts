@@ -58,13 +58,61 @@ const ClientTlsSchema = z.strictObject({
   clients: z.enum(['prefer', 'require', 'disable']).default('prefer'),
 });
 
+/** "host:port" of a Redis node or Sentinel (port optional: 6379, Sentinels 26379). */
+const redisNode = z.string().regex(/^(\[[^\]]+\]|[^:\s/]+)(:\d{1,5})?$/, 'expected host:port');
+
+/**
+ * Redis for state.store redis, as a URL or an object. URLs: redis://[user:password@]host:port/db, rediss:// (TLS),
+ * redis+sentinel://[:password@]host:port[,host:port…]/<master name>[/db] (rediss+sentinel:// for TLS),
+ * redis+cluster://[:password@]host:port[,host:port…] (rediss+cluster://).
+ */
+const RedisObjectSchema = z
+  .strictObject({
+    /** A plain redis:// or rediss:// URL (one of url, sentinels, cluster). */
+    url: z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL').optional(),
+    /** Sentinels ("host:port") that know the master named by `name`. */
+    sentinels: z.array(redisNode).min(1).optional(),
+    /** Sentinel master group name; required with sentinels. */
+    name: nonEmpty.optional(),
+    /** Cluster seed nodes ("host:port"); the rest are discovered. */
+    cluster: z.array(redisNode).min(1).optional(),
+    /** Database number (standalone and Sentinel only; a Cluster has only 0). */
+    db: int(z.number().int().min(0).max(255)).optional(),
+    /** ACL user name. */
+    username: nonEmpty.optional(),
+    /** Password for the Redis nodes; use ${ENV}. */
+    password: z.string().optional(),
+    /** Password for the Sentinels when it differs. */
+    sentinelPassword: z.string().optional(),
+    /** TLS to Redis (and to the Sentinels). */
+    tls: z.boolean().optional(),
+    /** Key namespace, so several deployments can share one Redis; default "dbwarden". */
+    keyPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-"').optional(),
+  })
+  .superRefine((r, ctx) => {
+    const given = (['url', 'sentinels', 'cluster'] as const).filter((k) => r[k] !== undefined);
+    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of url, sentinels or cluster' });
+    if (r.sentinels && !r.name) ctx.addIssue({ code: 'custom', path: ['name'], message: 'the Sentinel master name is required with sentinels' });
+    if (r.cluster && r.db !== undefined && r.db !== 0) ctx.addIssue({ code: 'custom', path: ['db'], message: 'a Redis Cluster has only database 0' });
+  });
+
+const RedisSetting = z.union([
+  z.string().regex(/^(rediss?:\/\/\S+|rediss?\+sentinel:\/\/[^/\s]+\/[^/\s]+(\/\d+)?|rediss?\+cluster:\/\/[^/\s]+\/?)$/, 'expected a redis://, rediss://, redis+sentinel://…/<master> or redis+cluster:// URL'),
+  RedisObjectSchema,
+]);
+
 const StateSchema = z.strictObject({
   /** Folder for the embedded store, the audit file and generated certificates. */
   dir: nonEmpty.default('./.dbwarden'),
   /** embedded: one node, SQLite file in dir; redis: shared by several broker instances. */
   store: z.enum(['embedded', 'redis']).default('embedded'),
-  /** Redis URL (redis:// or rediss://), required when store is redis. */
-  redis: z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL').optional(),
+  /**
+   * Redis, required when store is redis: a URL (redis://, rediss://, redis+sentinel://, redis+cluster://) or
+   * { url | sentinels + name | cluster, db, username, password, sentinelPassword, tls, keyPrefix }.
+   * Grants, requests and reviews live there (ended ones are kept 30 days, then expire), with the live sessions
+   * of every instance and the channel that carries revoke/kill/expiry to all instances.
+   */
+  redis: RedisSetting.optional(),
 });
 
 const AuditSchema = z.strictObject({
@@ -147,18 +195,46 @@ const PolicySchema = z.strictObject({
   alert: z.boolean().default(false),
 });
 
+/** Webhook event names (the notify module sends exactly these; a unit test keeps the two lists equal). */
+export const WEBHOOK_EVENT_NAMES = [
+  'request.created', 'request.approved', 'request.denied', 'grant.activated', 'grant.extended', 'grant.expired', 'grant.revoked',
+  'statement.blocked', 'review.requested', 'break-glass.used',
+] as const;
+
 const WebhookSchema = z.strictObject({
-  /** http(s) URL that receives a JSON POST per event. */
+  /** http(s) URL that receives a JSON POST per event ({id, event, at, text, instance, data}; `text` suits Slack). */
   url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
-  /** Event types to send, e.g. request.created, grant.activated, statement.blocked; "*" for all. */
-  events: z.array(nonEmpty).min(1),
-  /** Shared secret used to sign each body (HMAC-SHA256), so receivers can reject forged calls. */
+  /**
+   * Events to send, or "*": request.created, request.approved, request.denied, grant.activated, grant.extended,
+   * grant.expired, grant.revoked, statement.blocked, review.requested. break-glass.used (a grant from a policy with
+   * alert: true) goes to every webhook whatever this list says.
+   */
+  events: z.array(z.enum(['*', ...WEBHOOK_EVENT_NAMES])).min(1),
+  /**
+   * Shared secret: each call carries x-dbwarden-timestamp and x-dbwarden-signature: sha256=HMAC-SHA256(secret,
+   * "<timestamp>.<body>"), so receivers can reject forged and replayed calls.
+   */
   secret: nonEmpty.optional(),
 });
 
 const NotifySchema = z.strictObject({
-  /** Webhooks called on audit events. */
+  /** Webhooks fed from the audit events; retried with backoff from a bounded in-memory queue, never delaying clients. */
   webhooks: z.array(WebhookSchema).default([]),
+});
+
+const OidcSchema = z.strictObject({
+  /** Expected `iss` of admin API bearer tokens (JWTs); configured identity tokens keep working next to them. */
+  issuer: nonEmpty,
+  /** Expected `aud` (any of a list). */
+  audience: z.union([nonEmpty, z.array(nonEmpty).min(1)]),
+  /** JSON Web Key Set file with the issuer's public signing keys; re-read when it changes (key rotation). */
+  jwksFile: nonEmpty,
+  /** Claim with the caller's groups (array or space-separated string; dots walk into objects, e.g. realm_access.roles). */
+  groupsClaim: nonEmpty.default('groups'),
+  /** Claim naming the caller, e.g. sub, preferred_username, email; policies and grants use this name. */
+  identityClaim: nonEmpty.default('sub'),
+  /** Accepted signature algorithms; default: RS*, PS*, ES*, EdDSA (never HS* or none). */
+  algorithms: z.array(nonEmpty).min(1).optional(),
 });
 
 const LogSchema = z.strictObject({
@@ -199,6 +275,8 @@ const BaseSchema = z.strictObject({
   access: z.array(PolicySchema).default([]),
   /** Outgoing notifications. */
   notify: NotifySchema.optional(),
+  /** OIDC/JWT bearer tokens for the admin API. */
+  oidc: OidcSchema.optional(),
   /** Logging. */
   log: LogSchema.prefault({}),
   /** Resource limits. */

@@ -122,11 +122,12 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     let first = await reader.read(30_000, 1);
     if (isSslRequest(first.payload)) {
       if (!offerTls) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'SSL requested but not offered');
-      // Bytes that arrive before the TLS handshake could be injected by a man in the middle and then be read
-      // as if they came over TLS: refuse the connection.
-      if (reader.buffered > 0) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'received unencrypted data after the SSL request');
-      reader.detach();
+      // A MySQL client sends its TLS ClientHello right after the SSLRequest without waiting, so bytes already
+      // read belong to TLS: they go to the TLS socket and nothing after the SSLRequest is ever read as plaintext
+      // (which is what stops a man in the middle injecting commands before the upgrade).
+      const early = reader.detach();
       raw.pause();
+      if (early.length) raw.unshift(early);
       const tlsSock = new TLSSocket(raw, { isServer: true, secureContext: deps.tls!.context });
       tlsSock.on('error', () => undefined);
       await new Promise<void>((resolve, reject) => {
@@ -209,6 +210,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     } catch (e) {
       count(grant.target, 'upstream_error');
       log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
+      if (process.env.DBW_DEBUG) console.error('UPSTREAM CONNECT', e);
       return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
     }
     state.sawGreeting(grant.target, upstream.greeting);

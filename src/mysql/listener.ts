@@ -65,13 +65,19 @@ export async function startMysqlListener(host: string, port: number, deps: Mysql
         host,
         port: bound,
         auth: state.auth,
+        // resolves once every client socket has closed (and its session has ended and been audited)
         close: () =>
           new Promise<void>((done) => {
-            server.close(() => done());
+            server.close();
+            const check = () => {
+              if (sockets.size === 0) setImmediate(done);
+            };
+            for (const s of sockets) s.once('close', () => setImmediate(check));
             // sessions were already told to end; whatever is still open (handshakes) is cut
             setTimeout(() => {
               for (const s of sockets) s.destroy();
             }, 1500).unref();
+            check();
           }),
       });
     });

@@ -179,7 +179,11 @@ export async function connectUpstream(o: UpstreamOptions): Promise<UpstreamConne
     })));
     reader.lastSeq = seq;
     let status = 0;
-    const send = (payload: Buffer) => sock.write(encodePacket(reader.nextSeq, payload));
+    const send = (payload: Buffer) => {
+      const n = reader.nextSeq;
+      sock.write(encodePacket(n, payload));
+      reader.lastSeq = n;
+    };
     for (;;) {
       const { payload: p } = await reader.read(timeoutMs, reader.nextSeq);
       if (p[0] === PacketHeader.Ok) {

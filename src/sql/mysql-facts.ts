@@ -134,6 +134,7 @@ function readingModes(text: string, opts: ReadOptions): Mode[] {
 /** One version on each side of every gate, within the servers we consider. */
 function candidateVersions(gates: number[], mariadb: boolean): number[] {
   const oldest = mariadb ? OLDEST_MARIADB : OLDEST_MYSQL;
+  if (gates.length === 0) return [oldest];
   const out = new Set<number>([oldest, NEWEST]);
   for (const g of gates) {
     for (const v of [g - 1, g]) if (v >= oldest && v <= NEWEST) out.add(v);

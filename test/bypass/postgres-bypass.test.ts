@@ -43,6 +43,16 @@ describe('on the real server (superuser, scratch database, rolled back)', () => 
     await db?.end();
   });
 
+  it('the proofs are not vacuous: a harmless statement fails every kind of proof', async () => {
+    const harmless = (proof: BypassCase['proof']): BypassCase => ({ sql: 'SELECT 1', access: 'write', expect: 'block', rule: 'x', does: 'nothing', proof });
+    for (const proof of [
+      { kind: 'data' }, { kind: 'schema' }, { kind: 'privileges' }, { kind: 'changes', expr: 'current_user' },
+      { kind: 'returns', match: /root:/ }, { kind: 'then', check: 'select false' }, { kind: 'victim', effect: 'cancelled' },
+    ] as const) {
+      await expect(prove(db, harmless(proof)), proof.kind).rejects.toThrow(/proof/);
+    }
+  });
+
   for (const { c, name } of cases) {
     if (c.expect === 'block') {
       it(`proves: ${c.does} — ${name}`, async () => {
@@ -65,17 +75,24 @@ describe('the broker decides (checkSql with rules/)', () => {
   });
 
   for (const { c, name } of cases) {
-    it(`${c.expect}${c.rule ? ` by ${c.rule}` : ''}: ${name}`, () => {
+    it(`${c.knownGap ? 'KNOWN GAP, should be ' : ''}${c.expect}${c.rule ? ` by ${c.rule}` : ''}: ${name}`, () => {
       const r = checkSql({ sql: c.sql, dialect: 'postgres', access: c.access, target: 'app', rulesets });
       const why = `${c.does}\n${JSON.stringify({ action: r.action, rules: r.rules.map((m) => m.id) })}`;
+      if (c.knownGap) {
+        expect(r.action, `known gap fixed? remove knownGap from the case: ${c.knownGap}`).not.toBe(c.expect);
+        return;
+      }
       expect(r.action, why).toBe(c.expect);
       if (c.rule) expect(r.rules[0]?.id, why).toBe(c.rule);
     });
   }
 });
 
-/** Every third case that is not a mask (masking is the row rewriter's business), through node-postgres and the broker. */
-const sample = cases.filter(({ c, i }) => i % 3 === 0 && c.expect !== 'mask');
+/**
+ * Every third case, through node-postgres and the broker: masks are left to the row masker's own tests, known gaps
+ * would run upstream.
+ */
+const sample = cases.filter(({ c, i }) => i % 3 === 0 && c.expect !== 'mask' && !c.knownGap);
 
 describe('through a live broker session (sample)', () => {
   let b: TestBroker;

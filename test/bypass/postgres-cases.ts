@@ -77,7 +77,7 @@ const unscopedWrites: BypassCase[] = [
   block(W, UNSCOPED, 'UPDATE accounts SET balance = 0 WHERE (1 + 1) = 2', 'zeroes every balance: constant arithmetic that is true', DATA),
   block(W, UNSCOPED, 'UPDATE ONLY accounts SET balance = balance', 'rewrites every account row', DATA),
   block(W, UNSCOPED, 'MERGE INTO t USING (SELECT 1) s ON true WHEN MATCHED THEN DELETE', 'MERGE ON true deletes every row of t', DATA),
-  block(W, UNSCOPED, "MERGE INTO t USING t AS s ON true WHEN MATCHED THEN UPDATE SET v = 'm'", 'MERGE ON true rewrites every row of t', DATA),
+  block(W, UNSCOPED, "MERGE INTO t USING (SELECT 1) AS s ON true WHEN MATCHED THEN UPDATE SET v = 'm'", 'MERGE ON true rewrites every row of t', DATA),
   block(R, UNSCOPED, 'DELETE FROM t', 'deletes every row of t (read grant: refused as unscoped before read-only)', DATA),
 ];
 
@@ -86,7 +86,7 @@ const hiddenDml: BypassCase[] = [
   block(W, UNSCOPED, 'WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d', 'a SELECT whose CTE deletes every row of t', DATA),
   block(W, UNSCOPED, 'WITH u AS (UPDATE accounts SET balance = 0 RETURNING id) SELECT * FROM u', 'a SELECT whose CTE zeroes every balance', DATA),
   block(W, UNSCOPED, 'WITH x AS (SELECT 1), d AS (DELETE FROM t) SELECT * FROM x', 'a second, unreferenced CTE still deletes every row', DATA),
-  block(W, UNSCOPED, 'SELECT * FROM (WITH d AS (DELETE FROM t RETURNING id) SELECT id FROM d) q', 'deletes every row from a CTE nested in a subquery', DATA),
+  block(W, UNSCOPED, 'WITH a AS (SELECT 1), b AS (WITH c AS (SELECT 2) DELETE FROM t RETURNING id) SELECT * FROM a', 'an unreferenced CTE with its own WITH deletes every row', DATA),
   block(W, UNSCOPED, 'WITH d AS (DELETE FROM t RETURNING v) INSERT INTO notes SELECT v FROM d', 'moves every row of t into notes', DATA),
   block(W, UNSCOPED, 'EXPLAIN ANALYZE DELETE FROM t', 'EXPLAIN ANALYZE executes the DELETE: every row goes', DATA),
   block(W, UNSCOPED, 'EXPLAIN (ANALYZE) DELETE FROM t', 'EXPLAIN (ANALYZE) executes the DELETE', DATA),
@@ -108,7 +108,7 @@ const hiddenDml: BypassCase[] = [
   block(W, UNSCOPED, 'CREATE RULE r AS ON INSERT TO notes DO ALSO DELETE FROM t', 'installs a rule: every insert into notes deletes all of t', SCHEMA),
   block(W, UNSCOPED, "CREATE RULE r AS ON INSERT TO notes DO ALSO DELETE FROM t; INSERT INTO notes VALUES ('x')", 'installs the rule and fires it', DATA),
   block(W, UNSCOPED, 'CREATE TABLE t2 AS WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d', 'CREATE TABLE AS whose query deletes every row of t', DATA),
-  block(W, UNSCOPED, 'DECLARE c CURSOR FOR WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d', 'a cursor over a deleting CTE: the DELETE runs when the cursor opens', DATA),
+  block(W, UNSCOPED, "COPY (DELETE FROM t RETURNING *) TO '/tmp/dbw_bypass_deleted.csv'", 'COPY of a DELETE … RETURNING: every row is deleted (and written to a server file)', DATA),
 ];
 
 /** A second statement smuggled after a harmless one, behind quotes, comments or transaction control. */
@@ -125,10 +125,10 @@ const smuggled: BypassCase[] = [
   block(W, UNSCOPED, 'SELECT 1\n;\nUPDATE accounts SET balance = 0', 'statements split across lines', DATA),
   block(W, UNSCOPED, 'SELECT 1; COMMIT; DELETE FROM t', 'ends the implicit transaction, then deletes in a new one', DATA, { txn: false }),
   block(W, UNSCOPED, 'BEGIN; DELETE FROM t; COMMIT', 'an explicit transaction around an unscoped DELETE', DATA, { txn: false }),
-  block(W, 'drop', "INSERT INTO notes VALUES ('a'); DROP TABLE t", 'an INSERT, then DROP TABLE', SCHEMA),
+  block(W, 'drop', "INSERT INTO notes VALUES ('a'); DROP TABLE accounts", 'an INSERT, then DROP TABLE', SCHEMA),
   block(W, 'truncate', 'SELECT 1; TRUNCATE t', 'a SELECT, then TRUNCATE', DATA),
   block(W, 'drop', 'WITH x AS (SELECT 1) SELECT * FROM x; DROP TABLE accounts', 'a CTE query, then DROP TABLE', SCHEMA),
-  block(W, 'drop', 'CREATE TEMP TABLE x AS SELECT 1; DROP TABLE t', 'a temp table, then DROP TABLE', SCHEMA),
+  block(W, 'drop', 'CREATE TEMP TABLE x AS SELECT 1; DROP TABLE notes', 'a temp table, then DROP TABLE', SCHEMA),
   block(W, UNSCOPED, "SET search_path = public; DELETE FROM t", 'a session setting, then the DELETE', DATA),
   block(W, UNSCOPED, 'SELECT 1;;;DELETE FROM t', 'empty statements between', DATA),
   block(R, RO, "SELECT * FROM t; UPDATE t SET v = 'x' WHERE id = 1", 'a read, then a scoped write on a read grant', DATA),
@@ -137,7 +137,7 @@ const smuggled: BypassCase[] = [
 
 /** Destructive DDL. */
 const destructive: BypassCase[] = [
-  block(W, 'drop', 'DROP TABLE t', 'drops table t', SCHEMA),
+  block(W, 'drop', 'DROP TABLE customers', 'drops a table', SCHEMA),
   block(W, 'drop', 'drop table if exists t cascade', 'drops t and everything depending on it', SCHEMA),
   block(W, 'drop', 'DROP TABLE "T"', 'drops the upper-case table "T"', SCHEMA),
   block(W, 'drop', 'DROP VIEW v_t', 'drops a view', SCHEMA),
@@ -151,10 +151,10 @@ const destructive: BypassCase[] = [
   block(W, 'truncate', 'TRUNCATE t', 'empties t', DATA),
   block(W, 'truncate', 'TRUNCATE TABLE accounts, t RESTART IDENTITY', 'empties two tables', DATA),
   block(W, 'truncate', 'truncate only "t"', 'empties t (ONLY, quoted)', DATA),
-  block(W, 'alter-drop', 'ALTER TABLE t DROP COLUMN v', 'drops a column and its data', SCHEMA),
+  block(W, 'alter-drop', 'ALTER TABLE customers DROP COLUMN phone', 'drops a column and its data', SCHEMA),
   block(W, 'alter-drop', 'ALTER TABLE accounts DROP CONSTRAINT accounts_pkey', 'drops the primary key', SCHEMA),
   block(W, 'alter-drop', 'ALTER TABLE IF EXISTS accounts DROP COLUMN IF EXISTS note', 'drops a column, IF EXISTS forms', SCHEMA),
-  block(W, 'alter-drop', 'alter table t add column w int, drop column v', 'an ALTER that adds one column and drops another', SCHEMA),
+  block(W, 'alter-drop', 'alter table accounts add column w int, drop column owner', 'an ALTER that adds one column and drops another', SCHEMA),
 ];
 
 /** What a read grant must not do: writes, locks, sequence and large-object changes, DDL, notifications. */
@@ -211,7 +211,8 @@ const privileges: BypassCase[] = [
   block(A, DCL, 'ALTER ROLE dbw_ro SET search_path = evil', 'sets a per-role default', PRIVILEGES),
   block(W, DCL, 'ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC', 'future tables become readable by everyone', PRIVILEGES),
   block(W, DCL, 'REASSIGN OWNED BY dbw_rw TO dbw_ro', "hands dbw_rw's objects to dbw_ro", PRIVILEGES),
-  block(W, DCL, 'ALTER TABLE t OWNER TO dbw_ro', 'gives table t to another role', PRIVILEGES),
+  { ...block(W, DCL, 'ALTER TABLE t OWNER TO dbw_ro', 'gives table t to another role', PRIVILEGES),
+    knownGap: 'ALTER TABLE … OWNER TO is an AlterTableStmt (AT_ChangeOwner): src/sql gives it effect ddl, not dcl, so a write grant may run it' },
   block(W, DCL, 'SET ROLE dbw_ro', 'acts as another role from now on', CURRENT_USER),
   block(W, DCL, 'set role "dbw_ro"', 'SET ROLE with a quoted name', CURRENT_USER),
   block(W, DCL, 'SET LOCAL ROLE dbw_ro', 'acts as another role until the transaction ends', CURRENT_USER),
@@ -237,12 +238,12 @@ const files: BypassCase[] = [
   block(A, FILE, "CREATE TEMP TABLE x (c text); COPY x FROM PROGRAM 'id'; SELECT * FROM x", 'runs `id` on the server and shows its output', returns(/uid=/)),
   block(R, FILE, "SELECT pg_read_file('/etc/passwd')", 'reads a server file', returns(/root:/)),
   block(R, FILE, "SELECT pg_read_file('PG_VERSION')", 'reads a file in the data directory', returns(/1\d/)),
-  block(R, FILE, "SELECT pg_read_binary_file('/etc/passwd')", 'reads a server file as bytes', returns(/\\\\x/)),
+  block(R, FILE, "SELECT pg_read_binary_file('/etc/passwd')", 'reads a server file as bytes', returns(/"type":"Buffer","data":\[\d/)),
   block(R, FILE, "SELECT * FROM pg_ls_dir('.')", 'lists the data directory', returns(/PG_VERSION/)),
   block(R, FILE, "SELECT pg_stat_file('PG_VERSION')", 'stats a server file', returns(/\(\d+,/)),
   block(R, FILE, 'SELECT * FROM pg_ls_waldir()', 'lists WAL files', returns(/[0-9A-F]{24}/)),
   block(W, FILE, "SELECT lo_import('/etc/passwd')", 'imports a server file as a large object', DATA),
-  block(A, FILE, "SELECT lo_export(lo_from_bytea(0, 'secret'), '/tmp/dbw_bypass_lo.txt')", 'writes a large object to a server file', fileExists('/tmp/dbw_bypass_lo.txt')),
+  block(A, FILE, "SELECT lo_from_bytea(4242, 'secret'); SELECT lo_export(4242, '/tmp/dbw_bypass_lo.txt')", 'writes a large object to a server file', fileExists('/tmp/dbw_bypass_lo.txt')),
 ];
 
 /** Other sessions, configuration, WAL and replication. */
@@ -269,7 +270,7 @@ const dynamic: BypassCase[] = [
   block(W, DYN, "DO 'BEGIN DELETE FROM t; END'", 'a DO block in a plain string', DATA),
   block(W, DYN, "DO LANGUAGE plpgsql $x$ BEGIN EXECUTE 'DELE' || 'TE FROM t'; END $x$", 'a DO block that assembles the DELETE at run time', DATA),
   block(W, DYN, "do $$ begin perform set_config('role', 'dbw_ro', false); end $$", 'a DO block that switches role', CURRENT_USER),
-  block(W, DYN, "DO $$ BEGIN EXECUTE format('DROP TABLE %I', 't'); END $$", 'a DO block that drops a table', SCHEMA),
+  block(W, DYN, "DO $$ BEGIN EXECUTE format('DROP TABLE %I', 'notes'); END $$", 'a DO block that drops a table', SCHEMA),
   block(W, DYN, "DO $$ BEGIN EXECUTE 'GRANT ALL ON t TO PUBLIC'; END $$", 'a DO block that grants privileges', PRIVILEGES),
   block(W, DYN, 'do $do$ declare r record; begin for r in select id from t loop delete from t where id = r.id; end loop; end $do$', 'a loop deleting row by row', DATA),
   block(W, DYN, 'CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM t; END $$', 'creates a PL/pgSQL function whose body deletes every row', SCHEMA),

@@ -96,6 +96,7 @@ export async function resetFixture(c: pg.Client): Promise<void> {
     create table public.customers (id int primary key, name text, email text, phone text);
     insert into public.customers values (1, 'Ann', 'ann@example.com', '+1 555 0101'), (2, 'Ben', 'ben@example.com', '+1 555 0102');
     create table public.notes (body text);
+    alter table public.notes owner to dbw_rw;
     create table public."T" (id int);
     insert into public."T" values (42);
     create sequence public.s;

@@ -114,9 +114,10 @@ describe('mysql2 through dbwarden', () => {
   it('carries packets of 16 MiB and more both ways', async () => {
     const c = await connect({ maxPreparedStatements: 4 });
     const big = 'x'.repeat(17 * 1024 * 1024);
-    // client → upstream: a COM_QUERY of more than 16 MiB (split into two packets) and a 17 MiB execute parameter
-    const [r1] = await c.query(`SELECT LENGTH('${big}') AS n`);
-    expect(r1).toEqual([{ n: big.length }]);
+    // client → upstream: a COM_QUERY of more than 16 MiB (split into two packets; the bulk is a comment, which
+    // the SQL reader skips quickly) and a 17 MiB execute parameter
+    const [r1] = await c.query(`SELECT 42 AS n /* ${big} */`);
+    expect(r1).toEqual([{ n: 42 }]);
     await c.execute('INSERT INTO relay_t VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)', [99, big]);
     // upstream → client: a 17 MiB row, text and binary
     const [r2] = await c.query('SELECT v FROM relay_t WHERE id = 99');

@@ -207,7 +207,7 @@ describe('review', () => {
 describe('warn', () => {
   it('node-postgres gets a WARNING notice naming the rule, then the result', async () => {
     const c = await connect();
-    const notices: Array<{ severity?: string; message: string }> = [];
+    const notices: Array<{ severity?: string; message?: string }> = [];
     c.on('notice', (n) => notices.push(n));
     const r = await c.query('select note from rv_ledger where id = 1');
     expect(r.rows).toEqual([{ note: 'opening' }]);

@@ -19,6 +19,8 @@ const ALLOWED: Record<string, string[]> = {
   mysql: ['wire', 'auth', 'session', 'rules', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
   admin: ['session', 'grants', 'rules', 'metrics', 'log', 'errors', 'config', 'audit', 'sql'],
   demo: [],
+  // outgoing webhooks: a leaf fed with audit-shaped events by main
+  notify: ['errors', 'log', 'metrics'],
   cli: ['config', 'rules', 'sql', 'audit', 'errors'],
   main: ['*'],
   // the executable: dispatches to main (serve, demo) or cli (everything else)
@@ -30,6 +32,7 @@ const TYPE_ONLY: Record<string, string[]> = {
   pg: ['config', 'grants', 'audit', 'sql'],
   mysql: ['config', 'grants', 'audit', 'sql'],
   admin: ['config', 'audit', 'sql'],
+  notify: ['metrics'],
 };
 
 function moduleOf(file: string): string {

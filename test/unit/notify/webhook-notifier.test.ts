@@ -138,3 +138,11 @@ describe('WebhookNotifier', () => {
     expect(order).toEqual(['audit:grant.revoked', 'notify:grant.revoked']);
   });
 });
+
+describe('config and notifier agree on event names', () => {
+  it('the schema accepts exactly the events the notifier sends', async () => {
+    const { WEBHOOK_EVENT_NAMES } = await import('../../../src/config/schema.js');
+    const { WEBHOOK_EVENTS } = await import('../../../src/notify/webhook-events.js');
+    expect([...WEBHOOK_EVENT_NAMES].sort()).toEqual([...WEBHOOK_EVENTS].sort());
+  });
+});

@@ -24,10 +24,11 @@ describe('checkSql', () => {
     expect(checkSql({ sql: 'DROP TABLE t', rulesets: [] })).toMatchObject({ action: 'allow', rules: [] });
   });
 
-  it('blocks mysql text until that dialect exists (fail closed)', () => {
-    const r = checkSql({ sql: 'SELECT 1', dialect: 'mysql' });
+  it('checks mysql text with the same rules', () => {
+    expect(checkSql({ sql: 'SELECT 1', dialect: 'mysql' }).action).toBe('allow');
+    const r = checkSql({ sql: 'DELETE FROM t', dialect: 'mysql' });
     expect(r.action).toBe('block');
-    expect(r.rules[0]!.id).toBe('unparsed');
+    expect(r.rules[0]!.id).toBe('unscoped-write');
   });
 
   it('maps actions to the CLI exit codes', () => {
