@@ -193,6 +193,8 @@ function describe(type: string, s: Ast, b: Builder): void {
       for (const cmd of s.cmds ?? []) {
         const sub = cmd?.AlterTableCmd?.subtype;
         if (sub === 'AT_DropColumn' || sub === 'AT_DropConstraint') b.drops = true;
+        // handing a table to another role is a privilege change, as ALTER … OWNER TO on other objects is
+        if (sub === 'AT_ChangeOwner') b.effects.add('dcl');
       }
       return walk(s, b, 'ddl');
     case 'AlterDomainStmt':
