@@ -117,7 +117,8 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     onGrantExtended: (grant) => fanout.grantExtended(grant.id, grant.expiresAt),
   });
   registry.startJanitor(200, () => {
-    service.sweepExpired().catch((e) => logger.warn({ err: (e as Error).message }, 'expiry sweep failed'));
+    // while the store is away, sessions end from their in-memory deadlines; the stored grants catch up after
+    if (store.ready()) service.sweepExpired().catch((e) => logger.warn({ err: (e as Error).message }, 'expiry sweep failed'));
     void fanout.reconcile();
     reviews.refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'review refresh failed'));
   });

@@ -210,7 +210,6 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     } catch (e) {
       count(grant.target, 'upstream_error');
       log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
-      if (process.env.DBW_DEBUG) console.error('UPSTREAM CONNECT', e);
       return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
     }
     state.sawGreeting(grant.target, upstream.greeting);

@@ -337,7 +337,7 @@ export class MysqlRelay {
     try {
       this.upstreamScanner.push(chunk);
     } catch (e) {
-      this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error'); if (process.env.DBW_DEBUG) console.error('UPSTREAM ERR', e);
+      this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
       this.upstreamScanner.stop();
       this.closed = true;
       this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.UpstreamUnavailable, 'dbwarden: upstream protocol error')));

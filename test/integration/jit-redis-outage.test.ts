@@ -9,6 +9,8 @@ import { api, cleanupDirs, connect, connectError, grantFor, sleep, startJitBroke
 let port: number;
 let redis: ChildProcess | undefined;
 let b: TestBroker;
+/** a second instance: after the outage, fan-out to it must work again (its subscription is renewed) */
+let b2: TestBroker;
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -51,9 +53,11 @@ beforeAll(async () => {
   port = await freePort();
   await startRedis();
   b = await startJitBroker({ redis: `redis://127.0.0.1:${port}/0` });
+  b2 = await startJitBroker({ redis: `redis://127.0.0.1:${port}/0` });
 });
 afterAll(async () => {
   await b?.close();
+  await b2?.close();
   await stopRedis();
   cleanupDirs();
 });
@@ -96,6 +100,12 @@ describe('Redis unreachable', () => {
     expect((await again.client.query('select 9 as n')).rows[0].n).toBe(9);
     await sleep(2500); // a few reconcile rounds: a grant missing after data loss does not end a live session
     expect((await live.client.query('select 10 as n')).rows[0].n).toBe(10);
-    await Promise.all([again.client.end(), live.client.end()]);
+    // fan-out works again: a revoke on one instance ends a session held by the other
+    const other = await connect(b2, fresh);
+    const t0 = Date.now();
+    expect((await api(b, 'alice', 'POST', `/v1/grants/${fresh.grantId}/revoke`)).status).toBe(200);
+    expect((await other.ended).message).toMatch(/^dbwarden: grant revoked/);
+    expect(other.endedAt()! - t0).toBeLessThan(1000);
+    await live.client.end();
   });
 });

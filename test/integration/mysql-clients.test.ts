@@ -144,7 +144,7 @@ describe('MariaDB Connector/J', () => {
     expect(out.batchCounts).toBe(50);
     expect(out.rows).toBe(50);
     expect(out.tables).toEqual(['jdbc_t']);
-    expect(out.columns).toEqual(['id:INTEGER', 'v:VARCHAR']);
+    expect(out.columns).toEqual(['id:INT', 'v:VARCHAR']);
     expect(out.blockedCode).toBe(1227);
     expect(out.blockedState).toBe('42000');
     expect(out.blockedMessage).toMatch(/dbwarden: blocked by rule unscoped-write/);

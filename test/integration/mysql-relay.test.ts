@@ -111,6 +111,18 @@ describe('mysql2 through dbwarden', () => {
     await c.end();
   });
 
+  it('follows sql_mode changes with a query of its own that the client never sees', async () => {
+    const c = await connect({ multipleStatements: true });
+    await c.query("SET SESSION sql_mode = 'ANSI_QUOTES'");
+    // under ANSI_QUOTES "id" is a column, not a string: the session reads as the server does
+    const [rows] = await c.query('SELECT "id" FROM relay_t WHERE id = 1');
+    expect(rows).toEqual([{ id: 1 }]);
+    const [pipelined] = await c.query("SET SESSION sql_mode = ''; SELECT \"id\" AS s FROM relay_t WHERE id = 1");
+    expect((pipelined as unknown[])[1]).toEqual([{ s: 'id' }]);
+    expect((await c.query('SELECT @@SESSION.sql_mode AS m'))[0]).toEqual([{ m: '' }]);
+    await c.end();
+  });
+
   it('carries packets of 16 MiB and more both ways', async () => {
     const c = await connect({ maxPreparedStatements: 4 });
     const big = 'x'.repeat(17 * 1024 * 1024);

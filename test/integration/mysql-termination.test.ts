@@ -1,6 +1,7 @@
 // Ending MySQL sessions: KILL QUERY from a second connection (what the mysql CLI sends on Ctrl-C) reaches the
 // right upstream statement; revoke, kill and expiry end sessions with ERR 1927 within a second and the
 // upstream statement is gone from the processlist.
+import { spawn } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MY, startMysqlTestBroker, type MysqlTestBroker } from '../helpers/mysql.js';
@@ -65,6 +66,24 @@ describe('ending MySQL sessions', () => {
     const e = await stranger.query(`KILL QUERY ${busy.threadId}`).catch((x) => x);
     expect(e.errno).toBe(1094);
     await Promise.all([busy.end(), bystander.end(), killer.end(), stranger.end()]);
+  });
+
+  it('Ctrl-C in the mariadb CLI kills the running query through the broker', async () => {
+    const g = await b.grant();
+    const cli = spawn('mariadb', ['-h', '127.0.0.1', '-P', String(b.myPort), '-u', g.login, `-p${g.password}`, '--skip-ssl', 'dbw_my'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    cli.stdout.on('data', (d) => (out += d));
+    cli.stderr.on('data', (d) => (out += d));
+    const marker = 'dbw_ctrlc_' + Date.now();
+    cli.stdin.write(`SELECT SLEEP(20), '${marker}';\n`);
+    expect(await until(async () => (await running(marker)) === 1, 5000)).toBe(true);
+    const t0 = Date.now();
+    cli.kill('SIGINT');
+    await new Promise((r) => cli.once('close', r));
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(out).toMatch(/ERROR 1317 \(70100\) at line 1: Query execution was interrupted/);
+    expect(out).toMatch(/Ctrl-C -- query killed/);
+    expect(await running(marker)).toBe(0);
   });
 
   it('revoke ends an idle session and one running SELECT SLEEP(60) within a second; the statement is gone upstream', async () => {
