@@ -26,8 +26,8 @@ export class Guard {
 
   /** Synchronous: cache → parse → facts → rules. Never throws on client text. */
   decide(text: string, opts?: ReadOptions): Decision {
-    // texts read under non-default settings get their own cache slots
-    const key = opts && opts.standardConformingStrings === false ? '\u0000scs-off\u0000' + text : text;
+    // the same text can read differently under other session settings: those get their own cache slots
+    const key = opts ? readKey(opts) + text : text;
     const hit = this.cache.get(key);
     if (hit) {
       this.metrics?.statementCacheHits.inc();
@@ -47,6 +47,14 @@ export class Guard {
   evaluateFacts(statements: StatementFacts[]): Decision {
     return evaluate(this.rulesets, statements, this.ctx);
   }
+}
+
+/** A cache-key prefix for the reading settings in force (empty for PostgreSQL's defaults). */
+function readKey(o: ReadOptions): string {
+  // unknown (undefined) differs from false: the MySQL reader then checks every reading, a stricter decision
+  const tri = (v: boolean | undefined, c: string) => (v === undefined ? '' : v ? c.toUpperCase() : c);
+  const k = `${o.standardConformingStrings === false ? 's' : ''}${tri(o.ansiQuotes, 'a')}${tri(o.noBackslashEscapes, 'b')}${tri(o.mariadb, 'm')}${o.serverVersion ?? ''}`;
+  return k ? `\u0000${k}\u0000` : '';
 }
 
 /** Shares one Guard per evaluation context; a rules reload replaces the pool's rule sets and version. */
