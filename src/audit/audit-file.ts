@@ -1,7 +1,7 @@
 // AuditFile: the AuditSink that appends hash-chained JSON lines (SPEC §8), rotates by size and mirrors each event to pino.
 //
 // Defends against: silent edits of the trail (each line hashes its content and the previous line's hash),
-// losing an event on a crash (synchronous write before record() returns; rotation renames only closed,
+// losing an event on a crash (written before any client can see the outcome; rotation renames only closed,
 // complete files and a restart continues the chain from the newest rotated file), and secrets in the trail
 // (fields named like secrets are dropped, whatever the caller passes; password literals in SQL are masked).
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
@@ -102,6 +102,9 @@ function readTail(fd: number, path: string, logger: Logger): string | undefined 
 
 export class AuditFile implements AuditSink {
   private fd: number | undefined;
+  /** chained lines not yet written (see record) */
+  private pending: Buffer[] = [];
+  private flushScheduled = false;
 
   private constructor(
     readonly path: string,
@@ -165,7 +168,12 @@ export class AuditFile implements AuditSink {
     return auditStatementText(this.options.statementText ?? 'full', text, dialect);
   }
 
-  /** Appends one line synchronously; when this returns the line is in the file. Returns what was written. */
+  /**
+   * Appends one line. Forwarded statements (allow/warn/mask) are written in one batch at the end of the current
+   * event-loop turn: their results can only reach a client in a later turn, after the batch is on disk, so no
+   * event whose result a client saw can be lost. Everything else (refusals answered at once, grant and admin
+   * events whose API answer may go out in this turn) is written before record() returns.
+   */
   record(event: AuditEvent): AuditLine {
     if (this.fd === undefined) throw new Error(`audit file ${this.path} is closed; event ${event.type} not recorded`);
     const fields = scrub(event) as Record<string, unknown>;
@@ -175,17 +183,37 @@ export class AuditFile implements AuditSink {
     const canonical = canonicalLine(line);
     const hash = sha256Hex(canonical);
     const bytes = Buffer.from(`${canonical.slice(0, -1)},"hash":"${hash}"}\n`, 'utf8');
-    const max = this.options.maxBytes ?? 0;
-    if (max > 0 && this.size > 0 && this.size + bytes.length > max) this.rotate();
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
-    if (this.options.fsync) fsyncSync(this.fd!);
-    this.size += bytes.length;
     this.seq += 1;
     this.prev = hash;
+    this.pending.push(bytes);
+    const deferrable = event.type === 'statement' && (event.action === 'allow' || event.action === 'warn' || event.action === 'mask');
+    if (deferrable && !this.options.fsync) {
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    } else {
+      this.flush();
+    }
     const written = { ...line, hash } as AuditLine;
     this.logger.info({ audit: written }, event.type);
     return written;
+  }
+
+  /** Writes every pending line now (rotating first when the file would grow past maxBytes). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (!this.pending.length || this.fd === undefined) return;
+    const lines = this.pending;
+    this.pending = [];
+    const max = this.options.maxBytes ?? 0;
+    for (const bytes of lines) {
+      if (max > 0 && this.size > 0 && this.size + bytes.length > max) this.rotate();
+      let off = 0;
+      while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
+      this.size += bytes.length;
+    }
+    if (this.options.fsync) fsyncSync(this.fd!);
   }
 
   /**
@@ -210,6 +238,7 @@ export class AuditFile implements AuditSink {
 
   async close(): Promise<void> {
     if (this.fd === undefined) return;
+    this.flush();
     const fd = this.fd;
     this.fd = undefined;
     if (this.options.fsync) fsyncSync(fd);
