@@ -57,7 +57,7 @@ describe('deploy/dbwarden.compose.yaml', () => {
 
 describe('docker-compose.yml', () => {
   it('has the five services with the requested images', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['dbwarden', 'mysql', 'postgres', 'prometheus', 'redis']);
+    expect(Object.keys(compose.services).sort()).toEqual(['dbwarden', 'grafana', 'mysql', 'postgres', 'prometheus', 'redis']);
     expect(compose.services.postgres!.image).toBe('postgres:16');
     expect(compose.services.mysql!.image).toBe('mysql:8');
     expect(compose.services.redis!.image).toBe('redis:7');
@@ -100,6 +100,9 @@ describe('docker-compose.yml', () => {
     expect(job.metrics_path).toBe('/metrics');
     expect(job.static_configs[0]!.targets).toEqual(['dbwarden:7080']);
     expect(compose.services.prometheus!.volumes).toContain('./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+    expect(compose.services.prometheus!.volumes).toContain('./deploy/alerts.yml:/etc/prometheus/alerts.yml:ro');
+    expect((prom as unknown as { rule_files: string[] }).rule_files).toEqual(['/etc/prometheus/alerts.yml']);
+    expect(compose.services.grafana!.volumes).toContain('./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro');
   });
 });
 
