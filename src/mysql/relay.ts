@@ -1,16 +1,20 @@
 // The relay between an authenticated MySQL client and its upstream: forwards packets as they lie, decides
 // every COM_QUERY / COM_STMT_PREPARE, answers refused commands itself in response order, follows each
-// response to its end, and ends the session at a packet boundary when told.
+// response to its end, rewrites result rows where mask rules apply, and ends the session at a packet boundary
+// when told.
+import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { strictestMask, type ColumnMask } from '../rules/mask.js';
 import type { Decision, RuleMatch } from '../rules/types.js';
-import type { ReadOptions } from '../sql/facts.js';
+import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Session, TerminationReason } from '../session/session.js';
-import { Capability, Command, CommandName, ERRNO_OF, ErrNo, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
+import { Capability, Command, CommandName, ERRNO_OF, ErrNo, MAX_PACKET_PAYLOAD, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
 import { PacketScanner, type Disposition } from './framer.js';
-import { encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
+import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
+import { ResultMasker, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 import type { ThreadIds } from './thread-ids.js';
 
 export interface MysqlRelayOptions {
@@ -25,6 +29,8 @@ export interface MysqlRelayOptions {
   threads: ThreadIds;
   /** interrupts the statement running upstream (side connection running KILL QUERY) */
   killQuery(): Promise<unknown>;
+  /** key of the `hash` mask (stable across restarts when the broker keeps it in its state dir) */
+  maskHashKey?: Buffer;
 }
 
 /** The text clients see for a refused statement: the same as the PostgreSQL module's (MySQL has no hint field). */
@@ -36,8 +42,8 @@ export function refusalMessage(decision: Decision): string {
     const rv = decision.review.id;
     return `dbwarden: review required (${rv}) by rule ${id}: ${r?.message ?? ''} (an approver can let this exact statement run once within 15 minutes: dbwarden review approve ${rv})`;
   }
-  // result masking is not implemented for MySQL yet: a mask decision must not leak the column
-  if (decision.action === 'mask') return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — result masking is not available over MySQL yet`;
+  // mask-or-block: the masked values would leave the result stream (copied into a table, a file or a variable)
+  if (decision.action === 'mask') return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — masked columns cannot be copied or exported`;
   return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}`;
 }
 
@@ -52,6 +58,10 @@ const USE_RE = /(?:^|;)\s*USE\s+(`(?:[^`]|``)+`|[\w$\u0080-\uffff]+)/gi;
 /** If the upstream is mid-packet when a session must end, wait this long for a boundary, then cut. */
 const TERMINATE_GRACE_MS = 800;
 const QUIT = encodePacket(0, Buffer.from([Command.Quit]));
+/** Used when the broker was not given a key: hashes are then stable for this process only. */
+const PROCESS_MASK_KEY = randomBytes(32);
+/** COM_STMT_EXECUTE's statement id meaning "the statement prepared last" (MariaDB). */
+const LAST_PREPARED = 0xffffffff;
 
 interface Pending {
   /** upstream: forwarded, the client gets the upstream's answer; local: the broker answers; internal: the broker's own query */
@@ -65,6 +75,12 @@ interface Pending {
   /** internal: the answer's packets */
   collected?: Buffer[];
   onDone?(entry: Pending): void;
+  /** rewrites the response's rows when masks are in force */
+  masker?: ResultMasker;
+  /** COM_STMT_PREPARE: what its executions' results are masked by, recorded under the statement id */
+  prepared?: StatementMasking;
+  /** COM_STMT_EXECUTE: the statement id (a cursor it opens keeps its columns for COM_STMT_FETCH) */
+  stmtId?: number;
 }
 
 export class MysqlRelay {
@@ -79,6 +95,16 @@ export class MysqlRelay {
   private upstreamBytes = 0;
   private onClientFinished?: () => void;
   private replySeqGuess = -1;
+  /** prepared statement id → how its results are masked */
+  private readonly prepared = new Map<number, StatementMasking>();
+  /** statement id → columns and plan of its open cursor */
+  private readonly cursors = new Map<number, { cols: ColumnDef[]; plan: RowPlan | null }>();
+  private lastPrepared = LAST_PREPARED;
+  /**
+   * Rewritten rows can take fewer or more physical packets than the originals (a row of 16 MiB or more): the
+   * client's sequence ids then run this far from the upstream's until the response ends.
+   */
+  private seqShift = 0;
 
   constructor(
     private readonly client: Duplex,
@@ -98,7 +124,7 @@ export class MysqlRelay {
     this.upstreamScanner = new PacketScanner(64 << 20, {
       onStart: (seq, len, first) => this.onUpstreamStart(seq, len, first),
       onForward: (b) => this.client.write(b),
-      onPacket: (payload, raw) => this.onUpstreamPacket(payload, raw),
+      onPacket: (payload, raw, seq) => this.onUpstreamPacket(payload, raw, seq),
     });
     session.control = {
       terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ErrNo.ConnectionKilled, message),
@@ -171,12 +197,16 @@ export class MysqlRelay {
         return 'fetch';
       case Command.StmtExecute:
       case Command.StmtBulkExecute:
+        // with masks in force the statement id decides how the result is masked: read it
+        if (this.masks.length) return 'fetch';
         this.expect('result', first);
         return 'send';
-      case Command.StmtSendLongData:
       case Command.StmtClose:
+        return this.masks.length ? 'fetch' : 'send'; // no answer
+      case Command.StmtSendLongData:
         return 'send'; // no answer
       case Command.StmtFetch:
+        if (this.masks.length) return 'fetch';
         this.expect('rows', first);
         return 'send';
       case Command.FieldList:
@@ -215,9 +245,9 @@ export class MysqlRelay {
         const db = this.ungrantedUse(text);
         if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
         const d = this.session.decide(text, this.readOpts);
-        if (refused(d)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        if (refused(d, this.masks.length > 0)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
         this.upstream.write(raw);
-        this.expect('result', cmd);
+        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false) });
         // the statement may change how later ones must be read; ask the server rather than guess
         if (/sql_mode|\bANSI\b/i.test(text)) this.probeSqlMode();
         return;
@@ -226,9 +256,35 @@ export class MysqlRelay {
         const text = payload.toString('utf8', 1);
         const d = this.session.decide(text, this.readOpts);
         // refused before the upstream sees it: no statement id is ever allocated
-        if (refused(d)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        if (refused(d, this.masks.length > 0)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
         this.upstream.write(raw);
-        this.expect('prepare', cmd);
+        this.expect('prepare', cmd, undefined, { prepared: this.statementMasking(d, text) ?? undefined });
+        return;
+      }
+      // fetched only while masks are in force
+      case Command.StmtExecute:
+      case Command.StmtBulkExecute: {
+        const id = this.stmtId(payload);
+        this.upstream.write(raw);
+        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.prepared.get(id) ?? this.unknownStatement(), true), stmtId: id });
+        return;
+      }
+      case Command.StmtClose: {
+        const id = this.stmtId(payload);
+        this.prepared.delete(id);
+        this.cursors.delete(id);
+        this.upstream.write(raw);
+        return;
+      }
+      case Command.StmtFetch: {
+        const id = this.stmtId(payload);
+        const cursor = this.cursors.get(id);
+        // rows of a cursor whose columns the broker never saw cannot be masked column by column: fail closed
+        if (!cursor) return this.reply(cmd, ErrNo.NotSupportedYet, 'dbwarden: COM_STMT_FETCH of a cursor opened before masking applied; execute the statement again');
+        const masker = this.resultMasker(this.prepared.get(id) ?? this.unknownStatement(), true)!;
+        this.upstream.write(raw);
+        this.expect('rows', cmd, undefined, { masker, stmtId: id });
+        this.queue[this.queue.length - 1]!.tracker!.fetchRows = masker.resume(cursor);
         return;
       }
       case Command.InitDb: {
@@ -274,7 +330,7 @@ export class MysqlRelay {
     const d = this.session.decideFacts(text, [{
       kind: 'other', effects: ['session'], tables: [], columns: [], functions: [], where: null, limit: null, nested: false, multiStatement: false, index: 0, text,
     }]);
-    if (refused(d)) {
+    if (refused(d, false)) {
       this.reply(Command.Query, ErrNo.SpecificAccessDenied, refusalMessage(d));
       return true;
     }
@@ -293,8 +349,76 @@ export class MysqlRelay {
     return this.replySeqGuess >= 0 ? this.replySeqGuess : (this.clientScanner.lastSeq + 1) & 0xff;
   }
 
-  private expect(kind: ResponseKind, command: number, onDone?: (e: Pending) => void): void {
-    this.queue.push({ kind: 'upstream', replySeq: this.replySeq(), tracker: new ResponseTracker(kind, this.deprecateEof), command, onDone });
+  private expect(kind: ResponseKind, command: number, onDone?: (e: Pending) => void, extra: Partial<Pending> = {}): void {
+    this.queue.push({ kind: 'upstream', replySeq: this.replySeq(), tracker: new ResponseTracker(kind, this.deprecateEof), command, onDone, ...extra });
+  }
+
+  // ---- masking ----
+
+  /** The column masks in force (read each time: a rules reload replaces the session's guard). */
+  private get masks(): ColumnMask[] {
+    return this.session.guard.masks;
+  }
+
+  private stmtId(payload: Buffer): number {
+    if (payload.length < 5) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `short ${CommandName[payload[0]!] ?? 'command'}`);
+    const id = payload.readUInt32LE(1);
+    return id === LAST_PREPARED ? this.lastPrepared : id;
+  }
+
+  /** What a statement's results are masked by; null when no masks are in force. */
+  private statementMasking(d: Decision, text: string): StatementMasking | null {
+    const masks = this.masks;
+    if (!masks.length) return null;
+    let derived = null;
+    if (d.action === 'mask') {
+      const ids = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => r.id));
+      derived = strictestMask(masks.filter((m) => ids.has(m.ruleId)));
+    }
+    return {
+      derived,
+      tables: new Set(d.statements.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
+      // a second SELECT (subquery, derived table, UNION), a CTE or a table value constructor: origins the
+      // statement names itself; a false positive (the word inside a string or comment) only masks more
+      opaque: (text.match(/select/gi)?.length ?? 0) > 1 || /\bwith\b|\bvalues\b/i.test(text),
+      warnings: /\bSHOW\s+(?:COUNT\s*\(\s*\*\s*\)\s+)?(?:WARNINGS|ERRORS)\b/i.test(text),
+    };
+  }
+
+  /** A statement id the broker did not see prepared: every column not from a masked origin is masked too. */
+  private unknownStatement(): StatementMasking {
+    return { derived: strictestMask(this.masks), tables: new Set(), opaque: true, warnings: false };
+  }
+
+  private resultMasker(st: StatementMasking | null, binary: boolean): ResultMasker | undefined {
+    if (!st) return undefined;
+    return new ResultMasker(this.masks, st, binary, this.opts.maskHashKey ?? PROCESS_MASK_KEY);
+  }
+
+  /**
+   * Sends an upstream packet of a forwarded response to the client: rows rewritten under the result's plan,
+   * ERR texts with echoed values redacted, everything else as the same bytes.
+   */
+  private forward(head: Pending, payload: Buffer, raw: Buffer, seq: number): void {
+    const tracker = head.tracker!;
+    let out: Buffer | null = null;
+    const m = head.masker;
+    if (m) {
+      if (tracker.role === 'count') m.begin(payload);
+      else if (tracker.role === 'column') {
+        if (m.column(payload)) tracker.fetchRows = true;
+      } else if (tracker.role === 'row') out = m.row(payload);
+    }
+    if (tracker.role === 'other' && payload[0] === PacketHeader.Err && this.masks.length) out = redactErr(payload);
+    if (head.prepared && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
+      head.stmtId = payload.readUInt32LE(1);
+      this.prepared.set(head.stmtId, head.prepared);
+      this.lastPrepared = head.stmtId;
+    }
+    if (out === null && this.seqShift === 0) return void this.client.write(raw);
+    const body = out ?? payload;
+    this.client.write(encodePacket((seq + this.seqShift) & 0xff, body));
+    this.seqShift += physicalPackets(body.length) - physicalPackets(payload.length);
   }
 
   /** The broker answers a command itself, in its place among the answers still due from the upstream. */
@@ -366,10 +490,11 @@ export class MysqlRelay {
       throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `upstream packets out of order: expected sequence id ${expected}, got ${seq}`);
     }
     const disp = tracker.start(first, len);
-    return head.kind === 'internal' ? 'fetch' : disp;
+    // once sequence ids are shifted, every packet of the response needs a new header
+    return head.kind === 'internal' || this.seqShift !== 0 ? 'fetch' : disp;
   }
 
-  private onUpstreamPacket(payload: Buffer, raw: Buffer): void {
+  private onUpstreamPacket(payload: Buffer, raw: Buffer, seq: number): void {
     const head = this.queue[0];
     if (!head || head.kind === 'local') {
       this.client.write(raw);
@@ -377,9 +502,13 @@ export class MysqlRelay {
     }
     const done = head.tracker!.packet(payload);
     if (head.kind === 'internal') head.collected!.push(Buffer.from(payload));
-    else this.client.write(raw);
+    else this.forward(head, payload, raw, seq);
     if (!done) return;
     this.queue.shift();
+    this.seqShift = 0;
+    if (head.masker && head.stmtId !== undefined && head.tracker!.status >= 0 && head.tracker!.status & ServerStatus.CursorExists) {
+      this.cursors.set(head.stmtId, head.masker.snapshot());
+    }
     const status = head.tracker!.status;
     if (status >= 0) {
       const nbe = (status & ServerStatus.NoBackslashEscapes) !== 0;
@@ -394,7 +523,7 @@ export class MysqlRelay {
   private nextClientSeq(): number {
     const head = this.queue.find((e) => e.kind !== 'internal');
     if (!head) return 1;
-    if (head.kind === 'upstream' && head.tracker!.started) return (this.upstreamScanner.lastSeq + 1) & 0xff;
+    if (head.kind === 'upstream' && head.tracker!.started) return (this.upstreamScanner.lastSeq + 1 + this.seqShift) & 0xff;
     return head.replySeq;
   }
 
@@ -476,6 +605,37 @@ export class MysqlRelay {
   }
 }
 
-function refused(d: Decision): boolean {
-  return d.action === 'block' || d.action === 'review' || d.action === 'mask';
+/**
+ * block and review refuse; mask refuses when the statement that reads a masked column sends the values
+ * somewhere the row masker cannot follow (mask-or-block): into a table, a file, a user variable, or a
+ * statement prepared or run later. Without masks in force (a mask rule without column globs) nothing can be
+ * masked, so a mask decision refuses.
+ */
+function refused(d: Decision, canMask: boolean): boolean {
+  if (d.action === 'block' || d.action === 'review') return true;
+  if (d.action !== 'mask') return false;
+  if (!canMask) return true;
+  const reading = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => r.statement));
+  return d.statements.some((st, i) => reading.has(i) && exportsValues(st));
+}
+
+const EXPORTING_KINDS = new Set<string>(['copy', 'prepare', 'execute', 'set', 'load', 'call', 'do', 'insert', 'merge', 'create', 'alter']);
+const EXPORTING_EFFECTS = new Set<string>(['write', 'ddl', 'file', 'session', 'dynamic']);
+
+function exportsValues(st: StatementFacts): boolean {
+  if (EXPORTING_KINDS.has(st.kind)) return true;
+  // UPDATE/DELETE read masked columns in WHERE; the PostgreSQL module lets them run the same way
+  if (st.kind === 'update' || st.kind === 'delete') return false;
+  return st.effects.some((e) => EXPORTING_EFFECTS.has(e));
+}
+
+/** An ERR packet with the values its message echoes redacted; null when there is nothing to redact. */
+function redactErr(payload: Buffer): Buffer | null {
+  const e = decodeErr(payload);
+  const message = redactErrorMessage(e.message);
+  return message === e.message ? null : encodeErr({ errno: e.errno, sqlState: e.sqlState } as ErrSpec, message);
+}
+
+function physicalPackets(payloadLength: number): number {
+  return Math.floor(payloadLength / MAX_PACKET_PAYLOAD) + 1;
 }

@@ -24,6 +24,13 @@ const Phase = {
 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
 
+/** What the packet last passed to packet() was, for a row masker following the response. */
+export type PacketRole =
+  | 'count' // the column count that starts a result set
+  | 'column' // a column definition of a result set
+  | 'row' // a result row (only seen when rows are fetched)
+  | 'other'; // OK, ERR, EOF, prepare definitions, COM_FIELD_LIST definitions
+
 export class ResponseTracker {
   private phase: Phase;
   private left = 0;
@@ -31,6 +38,9 @@ export class ResponseTracker {
   status = -1;
   /** true once any packet of the response went by */
   started = false;
+  /** rows of the result set in progress are fetched (to be rewritten) instead of streamed */
+  fetchRows = false;
+  role: PacketRole = 'other';
 
   constructor(readonly kind: ResponseKind, private readonly deprecateEof: boolean) {
     this.phase = kind === 'rows' || kind === 'fields' ? Phase.rows : Phase.first;
@@ -45,7 +55,7 @@ export class ResponseTracker {
     this.started = true;
     if (this.phase === Phase.rows && this.kind !== 'fields') {
       const terminator = (first === PacketHeader.Eof && length < MAX_PACKET_PAYLOAD) || first === PacketHeader.Err;
-      return terminator ? 'fetch' : 'send';
+      return terminator || this.fetchRows ? 'fetch' : 'send';
     }
     return 'fetch';
   }
@@ -53,6 +63,7 @@ export class ResponseTracker {
   /** Advances on a fetched packet; true when the response is complete. */
   packet(p: Buffer): boolean {
     const first = p.length ? p[0]! : -1;
+    this.role = 'other';
     switch (this.phase) {
       case Phase.first:
         if (this.kind === 'single') {
@@ -87,9 +98,12 @@ export class ResponseTracker {
         this.left = readLenencInt(p, 0)[0];
         if (this.left <= 0) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'invalid column count');
         this.phase = Phase.defs;
+        this.role = 'count';
+        this.fetchRows = false;
         return false;
       case Phase.defs:
         if (first === PacketHeader.Err) return this.finish();
+        this.role = 'column';
         if (--this.left === 0) this.phase = this.deprecateEof ? Phase.rows : Phase.defsEof;
         return false;
       case Phase.defsEof: {
@@ -104,7 +118,8 @@ export class ResponseTracker {
       case Phase.rows:
         if (first === PacketHeader.Err) return this.finish();
         if (first === PacketHeader.Eof && p.length < MAX_PACKET_PAYLOAD) return this.terminated(p);
-        return false; // a column definition of COM_FIELD_LIST
+        if (this.kind !== 'fields') this.role = 'row';
+        return false; // a row, or a column definition of COM_FIELD_LIST
       case Phase.counted:
         if (first === PacketHeader.Err) return this.finish();
         if (--this.left === 0) return this.finish();

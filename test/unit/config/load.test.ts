@@ -14,6 +14,7 @@ const EXAMPLE_ENV = {
   ALICE_TOKEN_SHA256: HASH,
   BOB_TOKEN_SHA256: 'b'.repeat(64),
   CI_TOKEN_SHA256: 'c'.repeat(64),
+  SHOP_RO_PASSWORD: 'shop-secret',
 };
 
 /** Runs parseConfig and returns the BrokerError it throws (fails the test if it does not throw). */
