@@ -1,5 +1,6 @@
 // node-postgres through the broker: queries, pipelining, blocking with the server's own transaction semantics.
 import pg from 'pg';
+import Cursor from 'pg-cursor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKENS, adminSql, startTestBroker, type TestBroker } from '../helpers/broker.js';
 
@@ -82,6 +83,23 @@ describe('node-postgres through dbwarden', () => {
     const c = await client();
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => c.query({ text: 'select $1::int as i', values: [i] })));
     expect(results.map((r) => r.rows[0].i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    await c.end();
+  });
+
+  it('streams a large result in batches with pg-cursor', async () => {
+    const c = await client();
+    const cursor = c.query(new Cursor('select g, md5(g::text) as h from generate_series(1, 50000) g'));
+    let total = 0;
+    let last = 0;
+    for (;;) {
+      const rows = (await cursor.read(5000)) as { g: number; h: string }[];
+      if (!rows.length) break;
+      total += rows.length;
+      last = rows[rows.length - 1]!.g;
+    }
+    await cursor.close();
+    expect(total).toBe(50000);
+    expect(last).toBe(50000);
     await c.end();
   });
 
