@@ -142,7 +142,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       authSecret: newAuthSecret(),
       authFailures: new AuthFailureTracker(config.limits.authFailureDelayMs),
       acceptingLogins: () => store.ready(),
-      maskHashKey: loadOrCreateKey(join(config.state.dir, 'mask-hash.key')),
+      maskHashKey: config.masking.hashKey ? createHash('sha256').update(config.masking.hashKey).digest() : loadOrCreateKey(join(config.state.dir, 'mask-hash.key')),
       catalogs,
     });
     logger.info({ address: `${pg.host}:${pg.port}` }, 'postgres listener ready');

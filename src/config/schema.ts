@@ -281,6 +281,12 @@ const BaseSchema = z.strictObject({
   log: LogSchema.prefault({}),
   /** Resource limits. */
   limits: LimitsSchema.prefault({}),
+  /**
+   * Result masking. `hashKey` keys the `hash` mask (HMAC-SHA256); brokers that must produce the same hashes
+   * (several instances, or joins across restarts after moving state) share it. Without it a random key is
+   * kept in state.dir.
+   */
+  masking: z.strictObject({ hashKey: z.string().min(16, 'use at least 16 characters').optional() }).prefault({}),
   /** This broker instance. */
   broker: BrokerSchema.prefault({}),
 });

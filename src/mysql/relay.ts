@@ -245,7 +245,7 @@ export class MysqlRelay {
         const db = this.ungrantedUse(text);
         if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
         const d = this.session.decide(text, this.readOpts);
-        if (refused(d, this.masks.length > 0)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        if (refused(d, this.masks.length > 0, text)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
         this.upstream.write(raw);
         this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false) });
         // the statement may change how later ones must be read; ask the server rather than guess
@@ -256,7 +256,7 @@ export class MysqlRelay {
         const text = payload.toString('utf8', 1);
         const d = this.session.decide(text, this.readOpts);
         // refused before the upstream sees it: no statement id is ever allocated
-        if (refused(d, this.masks.length > 0)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        if (refused(d, this.masks.length > 0, text)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
         this.upstream.write(raw);
         this.expect('prepare', cmd, undefined, { prepared: this.statementMasking(d, text) ?? undefined });
         return;
@@ -611,22 +611,25 @@ export class MysqlRelay {
  * statement prepared or run later. Without masks in force (a mask rule without column globs) nothing can be
  * masked, so a mask decision refuses.
  */
-function refused(d: Decision, canMask: boolean): boolean {
+function refused(d: Decision, canMask: boolean, text = ''): boolean {
   if (d.action === 'block' || d.action === 'review') return true;
   if (d.action !== 'mask') return false;
   if (!canMask) return true;
   const reading = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => r.statement));
-  return d.statements.some((st, i) => reading.has(i) && exportsValues(st));
+  return d.statements.some((st, i) => reading.has(i) && exportsValues(st, text));
 }
 
 const EXPORTING_KINDS = new Set<string>(['copy', 'prepare', 'execute', 'set', 'load', 'call', 'do', 'insert', 'merge', 'create', 'alter']);
 const EXPORTING_EFFECTS = new Set<string>(['write', 'ddl', 'file', 'session', 'dynamic']);
 
-function exportsValues(st: StatementFacts): boolean {
+function exportsValues(st: StatementFacts, text: string): boolean {
   if (EXPORTING_KINDS.has(st.kind)) return true;
   // UPDATE/DELETE read masked columns in WHERE; the PostgreSQL module lets them run the same way
   if (st.kind === 'update' || st.kind === 'delete') return false;
-  return st.effects.some((e) => EXPORTING_EFFECTS.has(e));
+  // `SELECT @v := email …` keeps the value in a variable a later `SELECT @v` returns without an origin
+  if ((st.text ?? text).includes(':=')) return true;
+  // a SELECT's write effect is its row lock (FOR UPDATE): the values still leave through the result
+  return st.effects.some((e) => EXPORTING_EFFECTS.has(e) && !(e === 'write' && st.kind === 'select'));
 }
 
 /** An ERR packet with the values its message echoes redacted; null when there is nothing to redact. */
