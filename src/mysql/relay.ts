@@ -14,7 +14,7 @@ import { Capability, Command, CommandName, ERRNO_OF, ErrNo, MAX_PACKET_PAYLOAD, 
 import { PacketScanner, type Disposition } from './framer.js';
 import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
-import { ResultMasker, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
+import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 import type { ThreadIds } from './thread-ids.js';
 
 export interface MysqlRelayOptions {
@@ -78,7 +78,7 @@ interface Pending {
   /** rewrites the response's rows when masks are in force */
   masker?: ResultMasker;
   /** COM_STMT_PREPARE: what its executions' results are masked by, recorded under the statement id */
-  prepared?: StatementMasking;
+  prepared?: StatementMasking[];
   /** COM_STMT_EXECUTE: the statement id (a cursor it opens keeps its columns for COM_STMT_FETCH) */
   stmtId?: number;
 }
@@ -96,7 +96,7 @@ export class MysqlRelay {
   private onClientFinished?: () => void;
   private replySeqGuess = -1;
   /** prepared statement id → how its results are masked */
-  private readonly prepared = new Map<number, StatementMasking>();
+  private readonly prepared = new Map<number, StatementMasking[]>();
   /** statement id → columns and plan of its open cursor */
   private readonly cursors = new Map<number, { cols: ColumnDef[]; plan: RowPlan | null }>();
   private lastPrepared = LAST_PREPARED;
@@ -366,31 +366,43 @@ export class MysqlRelay {
     return id === LAST_PREPARED ? this.lastPrepared : id;
   }
 
-  /** What a statement's results are masked by; null when no masks are in force. */
-  private statementMasking(d: Decision, text: string): StatementMasking | null {
+  /**
+   * How the results of a text are masked, one entry per top-level statement (the server answers each with one
+   * result, except CALL); null when no masks are in force.
+   */
+  private statementMasking(d: Decision, text: string): StatementMasking[] | null {
     const masks = this.masks;
     if (!masks.length) return null;
-    let derived = null;
-    if (d.action === 'mask') {
-      const ids = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => r.id));
-      derived = strictestMask(masks.filter((m) => ids.has(m.ruleId)));
+    const top = new Map<number, { facts: StatementFacts[]; ruleIds: Set<string> }>();
+    for (const st of d.statements) {
+      const e = top.get(st.index) ?? { facts: [], ruleIds: new Set<string>() };
+      e.facts.push(st);
+      top.set(st.index, e);
     }
-    return {
-      derived,
-      tables: new Set(d.statements.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
-      // a second SELECT (subquery, derived table, UNION), a CTE or a table value constructor: origins the
-      // statement names itself; a false positive (the word inside a string or comment) only masks more
-      opaque: (text.match(/select/gi)?.length ?? 0) > 1 || /\bwith\b|\bvalues\b/i.test(text),
-      warnings: /\bSHOW\s+(?:COUNT\s*\(\s*\*\s*\)\s+)?(?:WARNINGS|ERRORS)\b/i.test(text),
-    };
+    for (const r of d.rules) if (r.action === 'mask') top.get(d.statements[r.statement]?.index ?? -1)?.ruleIds.add(r.id);
+    const list = [...top.keys()].sort((x, y) => x - y).map((i): StatementMasking => {
+      const { facts, ruleIds } = top.get(i)!;
+      const own = top.size === 1 ? text : facts.find((f) => !f.nested)?.text ?? text;
+      return {
+        derived: ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : null,
+        tables: new Set(facts.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
+        // a second SELECT (subquery, derived table, UNION), a CTE or a table value constructor: origins the
+        // statement names itself; a false positive (the word inside a string or comment) only masks more
+        opaque: (own.match(/select/gi)?.length ?? 0) > 1 || /\bwith\b|\bvalues\b/i.test(own),
+        warnings: /\bSHOW\s+(?:COUNT\s*\(\s*\*\s*\)\s+)?(?:WARNINGS|ERRORS)\b/i.test(own),
+      };
+    });
+    // a CALL answers with any number of results: results can no longer be matched to statements
+    if (list.length > 1 && d.statements.some((st) => st.kind === 'call' || st.kind === 'unparsed')) return [mergeMasking(list)];
+    return list.length ? list : [{ derived: null, tables: new Set(), opaque: true, warnings: false }];
   }
 
   /** A statement id the broker did not see prepared: every column not from a masked origin is masked too. */
-  private unknownStatement(): StatementMasking {
-    return { derived: strictestMask(this.masks), tables: new Set(), opaque: true, warnings: false };
+  private unknownStatement(): StatementMasking[] {
+    return [{ derived: strictestMask(this.masks), tables: new Set(), opaque: true, warnings: false }];
   }
 
-  private resultMasker(st: StatementMasking | null, binary: boolean): ResultMasker | undefined {
+  private resultMasker(st: StatementMasking[] | null, binary: boolean): ResultMasker | undefined {
     if (!st) return undefined;
     return new ResultMasker(this.masks, st, binary, this.opts.maskHashKey ?? PROCESS_MASK_KEY);
   }
@@ -404,12 +416,13 @@ export class MysqlRelay {
     let out: Buffer | null = null;
     const m = head.masker;
     if (m) {
-      if (tracker.role === 'count') m.begin(payload);
+      if (tracker.role === 'end') m.next();
+      else if (tracker.role === 'count') m.begin(payload);
       else if (tracker.role === 'column') {
         if (m.column(payload)) tracker.fetchRows = true;
       } else if (tracker.role === 'row') out = m.row(payload);
     }
-    if (tracker.role === 'other' && payload[0] === PacketHeader.Err && this.masks.length) out = redactErr(payload);
+    if (tracker.role !== 'column' && tracker.role !== 'row' && payload[0] === PacketHeader.Err && this.masks.length) out = redactErr(payload);
     if (head.prepared && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
       head.stmtId = payload.readUInt32LE(1);
       this.prepared.set(head.stmtId, head.prepared);

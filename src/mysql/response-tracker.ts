@@ -29,6 +29,7 @@ export type PacketRole =
   | 'count' // the column count that starts a result set
   | 'column' // a column definition of a result set
   | 'row' // a result row (only seen when rows are fetched)
+  | 'end' // the OK or EOF that ends one result of a COM_QUERY / COM_STMT_EXECUTE (another may follow)
   | 'other'; // OK, ERR, EOF, prepare definitions, COM_FIELD_LIST definitions
 
 export class ResponseTracker {
@@ -133,6 +134,7 @@ export class ResponseTracker {
   private terminated(p: Buffer): boolean {
     const { status } = decodeStatus(p);
     this.status = status;
+    this.role = 'end';
     if (this.kind === 'result' && status & ServerStatus.MoreResultsExist && !(status & ServerStatus.CursorExists)) {
       this.phase = Phase.first;
       return false;

@@ -16,6 +16,8 @@ export interface ColumnDef {
   charset: number;
   type: number;
   flags: number;
+  /** MariaDB extended metadata: the data type name or format ("json", "uuid", "inet6"…), lower-case */
+  extended?: string[];
 }
 
 /** Column type codes (enum_field_types) the masker must tell apart. */
@@ -43,15 +45,29 @@ export function decodeColumnDef(p: Buffer): ColumnDef {
   }
   // MARIADB_CLIENT_EXTENDED_METADATA puts a length-prefixed block before the fixed fields; without it the
   // fixed fields (0x0c then 12 bytes) end the packet
+  let extended: string[] | undefined;
   if (!(p[off] === 0x0c && p.length - off === 13)) {
     const [len, o] = readLenencInt(p, off);
-    off = o + Math.max(0, len);
+    const end = o + Math.max(0, len);
+    extended = [];
+    // entries: one byte (0 type name, 1 format), then a length-encoded value
+    for (let e = o; e + 1 < end; ) {
+      const [vlen, vo] = readLenencInt(p, e + 1);
+      extended.push(p.toString('utf8', vo, vo + Math.max(0, vlen)).toLowerCase());
+      e = vo + Math.max(0, vlen);
+    }
+    off = end;
   }
   if (p[off] !== 0x0c || off + 13 > p.length) throw new DecodeError('column definition without its fixed fields');
   return {
     schema: strs[1]!, table: strs[2]!, orgTable: strs[3]!, name: strs[4]!, orgName: strs[5]!,
-    charset: p.readUInt16LE(off + 1), type: p[off + 7]!, flags: p.readUInt16LE(off + 8),
+    charset: p.readUInt16LE(off + 1), type: p[off + 7]!, flags: p.readUInt16LE(off + 8), extended,
   };
+}
+
+/** JSON values (MySQL's JSON type, MariaDB's LONGTEXT flagged json): masked text goes in as a JSON string. */
+export function isJson(c: ColumnDef): boolean {
+  return c.type === FieldType.Json || !!c.extended?.includes('json');
 }
 
 /** True when a masked text value is a valid value of the column's type; other types are masked to NULL. */
@@ -60,6 +76,7 @@ export function isTextual(c: ColumnDef): boolean {
     case FieldType.VarChar:
     case FieldType.VarString:
     case FieldType.String:
+    case FieldType.Json:
       return true;
     case FieldType.TinyBlob:
     case FieldType.MediumBlob:
@@ -84,6 +101,12 @@ export interface StatementMasking {
   opaque: boolean;
   /** a SHOW WARNINGS / SHOW ERRORS result: its Message column quotes offending values */
   warnings: boolean;
+}
+
+/** One masking for results that cannot be matched to their statement: the strictest reading of all. */
+export function mergeMasking(list: readonly StatementMasking[]): StatementMasking {
+  const derived = list.map((s) => s.derived).reduce<MaskKind | null>((a, b) => strictest(a, b), null);
+  return { derived, tables: new Set(list.flatMap((s) => [...s.tables])), opaque: true, warnings: list.some((s) => s.warnings) };
 }
 
 /** Per column: the mask to apply, 'message' to redact quoted values, or null to pass the value as it is. */
@@ -127,7 +150,9 @@ function maskValue(kind: MaskKind | 'message', value: Buffer, col: ColumnDef | u
   const enc: BufferEncoding = SINGLE_BYTE_CHARSETS.has(col.charset) ? 'latin1' : 'utf8';
   const text = value.toString(enc);
   const masked = kind === 'message' ? redactQuoted(text) : maskText(kind, text, hashKey);
-  return masked === null ? null : Buffer.from(masked, enc);
+  if (masked === null) return null;
+  // a client that parses JSON columns must still get a JSON document
+  return Buffer.from(isJson(col) ? JSON.stringify(masked) : masked, enc);
 }
 
 /**
@@ -252,12 +277,15 @@ export function redactErrorMessage(message: string): string {
 export class ResultMasker {
   private cols: ColumnDef[] = [];
   private expected = 0;
+  /** index of the result in progress: results follow the statements of the text in order */
+  private result = 0;
   /** the plan of the result set in progress (null: its rows pass untouched) */
   plan: RowPlan | null = null;
 
   constructor(
     private readonly masks: readonly ColumnMask[],
-    readonly statement: StatementMasking,
+    /** one per top-level statement; a single entry applies to every result (COM_STMT_EXECUTE, CALL) */
+    private readonly statements: readonly StatementMasking[],
     private readonly binary: boolean,
     private readonly hashKey: Buffer,
     private readonly viewMask?: (schema: string, table: string) => MaskKind | null | undefined,
@@ -274,8 +302,15 @@ export class ResultMasker {
   column(p: Buffer): boolean {
     this.cols.push(decodeColumnDef(p));
     if (this.cols.length !== this.expected) return false;
-    this.plan = planColumns(this.cols, this.masks, this.statement, this.viewMask);
+    const st = this.statements.length === 1 ? this.statements[0]! : this.statements[this.result] ?? mergeMasking(this.statements);
+    this.plan = planColumns(this.cols, this.masks, st, this.viewMask);
     return this.plan !== null;
+  }
+
+  /** A result ended; the next belongs to the next statement. */
+  next(): void {
+    this.result++;
+    this.plan = null;
   }
 
   /** The row rewritten under the plan, or null to forward it as it is. */
