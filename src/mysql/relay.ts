@@ -388,7 +388,7 @@ export class MysqlRelay {
         tables: new Set(facts.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
         // a second SELECT (subquery, derived table, UNION), a CTE or a table value constructor: origins the
         // statement names itself; a false positive (the word inside a string or comment) only masks more
-        opaque: (own.match(/select/gi)?.length ?? 0) > 1 || /\bwith\b|\bvalues\b/i.test(own),
+        opaque: (own.match(/\bselect\b/gi)?.length ?? 0) > 1 || /\bwith\b|\bvalues\b/i.test(own),
         warnings: /\bSHOW\s+(?:COUNT\s*\(\s*\*\s*\)\s+)?(?:WARNINGS|ERRORS)\b/i.test(own),
       };
     });

@@ -113,29 +113,29 @@ export function mergeMasking(list: readonly StatementMasking[]): StatementMaskin
 export type RowPlan = (MaskKind | 'message' | null)[];
 
 /**
- * The plan for one result set.
- * @param viewMask for an origin that is a view: the mask its columns get (null: the view reads no masked column)
+ * The plan for one result set. A view's columns carry the view as their origin and are matched by their own
+ * name: MariaDB has no VIEW_COLUMN_USAGE and shows VIEW_DEFINITION only to holders of SHOW VIEW, so the broker
+ * has no reliable way to follow a view column to its source.
  * @returns null when nothing in the result needs masking: its rows then pass as the same bytes
  */
-export function planColumns(cols: readonly ColumnDef[], masks: readonly ColumnMask[], st: StatementMasking, viewMask?: (schema: string, table: string) => MaskKind | null | undefined): RowPlan | null {
+export function planColumns(cols: readonly ColumnDef[], masks: readonly ColumnMask[], st: StatementMasking): RowPlan | null {
   let any = false;
   const plan = cols.map((c): MaskKind | 'message' | null => {
-    const m = columnMask(c, masks, st, viewMask);
+    const m = columnMask(c, masks, st);
     if (m) any = true;
     return m;
   });
   return any ? plan : null;
 }
 
-function columnMask(c: ColumnDef, masks: readonly ColumnMask[], st: StatementMasking, viewMask?: (schema: string, table: string) => MaskKind | null | undefined): MaskKind | 'message' | null {
+function columnMask(c: ColumnDef, masks: readonly ColumnMask[], st: StatementMasking): MaskKind | 'message' | null {
   if (st.warnings && c.orgTable === '' && c.name === 'Message') return 'message';
   const named = c.orgTable && c.orgName ? maskFor(masks, `${c.schema}.${c.orgTable}.${c.orgName}`)?.mask ?? null : null;
-  const view = c.orgTable ? viewMask?.(c.schema, c.orgTable) ?? null : null;
-  if (st.derived === null) return strictest(named, view);
+  if (st.derived === null) return named;
   // the statement reads a masked column: only a column of a base table it names, in a statement without
   // subqueries, is taken at its word; any other column may carry a masked value under another name
   const plain = c.orgTable !== '' && c.orgName !== '' && c.schema !== '' && !st.opaque && st.tables.has(c.orgTable.toLowerCase());
-  return plain ? strictest(named, view) : strictest(strictest(named, view), st.derived);
+  return plain ? named : strictest(named, st.derived);
 }
 
 function strictest(a: MaskKind | null, b: MaskKind | null): MaskKind | null {
@@ -288,7 +288,6 @@ export class ResultMasker {
     private readonly statements: readonly StatementMasking[],
     private readonly binary: boolean,
     private readonly hashKey: Buffer,
-    private readonly viewMask?: (schema: string, table: string) => MaskKind | null | undefined,
   ) {}
 
   /** A result set starts with its column count. */
@@ -303,7 +302,7 @@ export class ResultMasker {
     this.cols.push(decodeColumnDef(p));
     if (this.cols.length !== this.expected) return false;
     const st = this.statements.length === 1 ? this.statements[0]! : this.statements[this.result] ?? mergeMasking(this.statements);
-    this.plan = planColumns(this.cols, this.masks, st, this.viewMask);
+    this.plan = planColumns(this.cols, this.masks, st);
     return this.plan !== null;
   }
 

@@ -39,7 +39,7 @@ afterAll(async () => {
 function connect(cred = read, extra: mysql.ConnectionOptions = {}): Promise<mysql.Connection> {
   return mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: cred.login, password: cred.password, database: 'dbw_my', dateStrings: true, ...extra });
 }
-async function viaBroker(sql: string, opts: { binary?: boolean; cred?: typeof read; params?: unknown[] } = {}): Promise<unknown> {
+async function viaBroker(sql: string, opts: { binary?: boolean; cred?: typeof read; params?: (string | number)[] } = {}): Promise<unknown> {
   const c = await connect(opts.cred ?? read, { multipleStatements: true });
   try {
     const [rows] = opts.binary ? await c.execute(sql, opts.params ?? []) : await c.query(sql, opts.params ?? []);
@@ -73,6 +73,10 @@ describe('masking through dbwarden (MariaDB)', () => {
       expect(bin).toEqual([{ id: 1, l: null, name: 'Alice', age: 41 }]);
       const [text] = await c.query('SELECT id, LENGTH(email) AS l, name, age FROM mask_users WHERE id = 1');
       expect(text).toEqual([{ id: 1, l: null, name: 'Alice', age: 41 }]);
+      // a statement with a subquery names origins itself: every column not proven plain is masked (fail closed),
+      // DATE and DECIMAL values as NULL, strings as masked text
+      const [opaque] = await c.execute("SELECT (SELECT born FROM mask_users WHERE email LIKE 'a%' LIMIT 1) AS d, 1.5 AS n, name, age FROM mask_users WHERE id = ?", [1]);
+      expect(opaque).toEqual([{ d: null, n: null, name: '[redacted]', age: null }]);
       // a result without masked columns is untouched
       const [plain] = await c.execute('SELECT id, name, age FROM mask_users WHERE id = ?', [2]);
       expect(plain).toEqual([{ id: 2, name: 'Bob', age: 37 }]);
@@ -98,6 +102,14 @@ describe('masking through dbwarden (MariaDB)', () => {
     expect(leaks(await direct(sql))).toBe(true);
     expect(leaks(await viaBroker(sql))).toBe(false);
     expect(leaks(await viaBroker(sql, { binary: true }))).toBe(false);
+  });
+
+  it('masks a view column whose name a mask rule names (view sources are not followed, see row-masker)', async () => {
+    await myAdmin('CREATE OR REPLACE VIEW dbw_my.mask_users_v AS SELECT id, email, name AS who FROM dbw_my.mask_users');
+    const sql = 'SELECT id, email, who FROM mask_users_v WHERE id = 1';
+    expect(leaks(await direct(sql))).toBe(true);
+    expect(await viaBroker(sql)).toEqual([{ id: 1, email: 'a***@example.org', who: 'Alice' }]);
+    expect(await viaBroker('SELECT id, email, who FROM mask_users_v WHERE id = ?', { binary: true, params: [1] })).toEqual([{ id: 1, email: 'a***@example.org', who: 'Alice' }]);
   });
 
   it('masks every result of a multi-statement text', async () => {
