@@ -126,6 +126,9 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   const tls = config.tls.clients === 'disable' ? null : await loadTlsMaterial({ certFile: config.tls.certFile, keyFile: config.tls.keyFile, stateDir: config.state.dir });
 
   const catalogs = new Map<string, ColumnCatalog>();
+  // one key and one failed-login tracker for both protocols: a guesser gains nothing by switching listener
+  const maskHashKey = config.masking.hashKey ? createHash('sha256').update(config.masking.hashKey).digest() : loadOrCreateKey(join(config.state.dir, 'mask-hash.key'));
+  const authFailures = new AuthFailureTracker(config.limits.authFailureDelayMs);
   let pg: PgListener | undefined;
   if (config.listen.postgres) {
     const { host, port } = hostPort(config.listen.postgres);
@@ -140,9 +143,9 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       logger,
       audit,
       authSecret: newAuthSecret(),
-      authFailures: new AuthFailureTracker(config.limits.authFailureDelayMs),
+      authFailures,
       acceptingLogins: () => store.ready(),
-      maskHashKey: config.masking.hashKey ? createHash('sha256').update(config.masking.hashKey).digest() : loadOrCreateKey(join(config.state.dir, 'mask-hash.key')),
+      maskHashKey,
       catalogs,
     });
     logger.info({ address: `${pg.host}:${pg.port}` }, 'postgres listener ready');
@@ -161,8 +164,9 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       metrics,
       logger,
       audit,
-      authFailures: new AuthFailureTracker(config.limits.authFailureDelayMs),
+      authFailures,
       acceptingLogins: () => store.ready(),
+      maskHashKey,
     });
     logger.info({ address: `${mysql.host}:${mysql.port}` }, 'mysql listener ready');
   }

@@ -47,6 +47,8 @@ export interface MysqlDeps {
   authFailures: { fail(address: string): number; succeed(address: string): void };
   /** false when new logins must be refused (store unreachable) */
   acceptingLogins(): boolean;
+  /** key of the `hash` mask, the same as the PostgreSQL listener's */
+  maskHashKey?: Buffer;
 }
 
 /** Per-listener state shared by its connections. */
@@ -230,6 +232,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       sqlMode: upstream.sqlMode,
       threads: state.threads,
       killQuery: () => killUpstreamQuery(upstreamBase, upstream.threadId),
+      maskHashKey: deps.maskHashKey,
     });
     send(encodeOk({ status: upstream.status || ServerStatus.Autocommit }));
     relay.start(rest, upstream.rest);

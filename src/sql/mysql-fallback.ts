@@ -24,6 +24,8 @@ export interface FallbackFacts {
 }
 
 const NESTABLE = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'WITH', 'TABLE', 'VALUES']);
+/** the only words START TRANSACTION may be followed by (its characteristics) */
+const TXN_WORDS = new Set(['WITH', 'CONSISTENT', 'SNAPSHOT', 'READ', 'ONLY', 'WRITE']);
 const ADMIN_HEADS = new Set(['SHUTDOWN', 'RESTART', 'PURGE', 'RESET', 'BINLOG', 'CLONE', 'BACKUP', 'KILL', 'FLUSH', 'CACHE']);
 const ROUTINES = new Set(['PROCEDURE', 'FUNCTION', 'TRIGGER', 'EVENT']);
 
@@ -108,6 +110,8 @@ export function fallbackFacts(text: string, tokens: readonly Token[]): FallbackF
     case 'START':
     case 'STOP':
       if (['MASTER', 'REPLICATION', 'SLAVE', 'REPLICA', 'GROUP_REPLICATION', 'ALL'].includes(w(1))) return f('other', ['admin']);
+      // START TRANSACTION WITH CONSISTENT SNAPSHOT (mysqldump --single-transaction), READ ONLY / READ WRITE
+      if (head === 'START' && w(1) === 'TRANSACTION' && tokens.slice(2).every((t) => t.type === 'word' && TXN_WORDS.has(t.value)) ) return f('transaction', []);
       return null;
     case 'GRANT': return f('grant', ['dcl'], { object: 'role' });
     case 'REVOKE': return f('revoke', ['dcl'], { object: 'role' });
