@@ -637,8 +637,10 @@ const EXPORTING_EFFECTS = new Set<string>(['write', 'ddl', 'file', 'session', 'd
 
 function exportsValues(st: StatementFacts, text: string): boolean {
   if (EXPORTING_KINDS.has(st.kind)) return true;
-  // UPDATE/DELETE read masked columns in WHERE; the PostgreSQL module lets them run the same way
-  if (st.kind === 'update' || st.kind === 'delete') return false;
+  // UPDATE/DELETE read masked columns in WHERE, which may run; an UPDATE whose SET copies columns of a statement
+  // that reads masked ones could store a masked value where it is readable unmasked: refused (fail closed)
+  if (st.kind === 'update') return (st.copies?.length ?? 0) > 0;
+  if (st.kind === 'delete') return false;
   // `SELECT @v := email …` keeps the value in a variable a later `SELECT @v` returns without an origin
   if ((st.text ?? text).includes(':=')) return true;
   // a SELECT's write effect is its row lock (FOR UPDATE): the values still leave through the result

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { strictestMask, type ColumnMask } from '../rules/mask.js';
+import { maskFor, strictestMask, type ColumnMask } from '../rules/mask.js';
 import type { Decision, MaskKind, RuleMatch } from '../rules/types.js';
 import type { Session, TerminationReason } from '../session/session.js';
 import { BackendCode, FrontendCode, SQLSTATE_OF, SqlState } from './codes.js';
@@ -249,7 +249,11 @@ export class PgRelay {
     if (d.action !== 'mask') return false;
     // mask-or-block: values that leave through COPY or are written into another table cannot be masked on the way
     // (an SQL-level PREPARE is refused too: its EXECUTE would not carry the statement's facts to the rows)
-    return !this.tracker || d.statements.some((st) => st.kind === 'copy' || st.kind === 'prepare' || (st.effects.includes('write') && st.kind !== 'update' && st.kind !== 'delete'));
+    // (and an UPDATE whose SET copies a masked column into another one, readable unmasked afterwards)
+    const masks = this.opts.masking?.masks ?? [];
+    return !this.tracker || d.statements.some((st) => st.kind === 'copy' || st.kind === 'prepare' ||
+      (st.effects.includes('write') && st.kind !== 'update' && st.kind !== 'delete') ||
+      (st.copies ?? []).some((c) => maskFor(masks, c) !== undefined));
   }
 
   /** For a statement that reads masked columns, the mask its derived (expression) output columns get. */

@@ -40,6 +40,8 @@ export interface StatementFacts {
   multiStatement: boolean;
   /** 0-based index of the top-level statement this one belongs to */
   index: number;
+  /** columns whose values an UPDATE's SET list copies into the table (masking must not let them move) */
+  copies?: string[];
   /** parser error for kind 'unparsed' */
   error?: string;
   /** source text of a top-level statement (trimmed), for audit; nested facts leave it out */

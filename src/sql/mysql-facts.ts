@@ -41,6 +41,8 @@ interface Builder {
   aliases: Map<string, string>;
   cteNames: Set<string>;
   columnRefs: string[][];
+  /** column references inside an UPDATE's SET values */
+  copyRefs?: string[][];
   columns: Set<string>;
   functions: Set<string>;
   where: WhereStatus | null;
@@ -347,6 +349,10 @@ function query(q: Ast, b: Builder, top: boolean, tokens?: readonly Token[]): voi
 }
 
 function update(s: Ast, b: Builder): string | undefined {
+  // SET x = <expr>: the columns <expr> reads end up stored in x (masking must not let them move)
+  const before = b.columnRefs.length;
+  walk((s.assignments ?? []).map((a: Ast) => a.value), b, 'read');
+  b.copyRefs = b.columnRefs.slice(before);
   const targets = new Set<string>();
   for (const a of s.assignments ?? []) {
     const parts: Ast[] = a.target?.ColumnName ?? [];
@@ -634,6 +640,8 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   };
   if (b.object !== undefined) facts.object = b.object;
   if (b.drops) facts.drops = true;
+  const copies = (b.copyRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);
+  if (copies.length) facts.copies = [...new Set(copies)];
   return facts;
 }
 

@@ -37,6 +37,8 @@ interface Builder {
   nested: StatementFacts[];
   /** under a plain EXPLAIN nothing runs: list names, derive no effects, nest nothing */
   planOnly: boolean;
+  /** column references inside an UPDATE's SET values */
+  copyRefs?: string[][];
   /** `SELECT set_config(name, …) FROM pg_settings WHERE name = 'x'` (pg_dump's idiom): the setting is 'x' */
   settingsName?: string;
   ctx: Context;
@@ -121,6 +123,12 @@ function describe(type: string, s: Ast, b: Builder): void {
     case 'UpdateStmt':
     case 'DeleteStmt':
       addTable(s.relation, b, 'write');
+      if (s.targetList) {
+        // SET x = <expr>: the columns <expr> reads end up stored in x
+        const before = b.columnRefs.length;
+        walk(s.targetList, b, 'read');
+        b.copyRefs = b.columnRefs.slice(before);
+      }
       b.where = s.whereClause?.CurrentOfExpr ? 'present' : whereStatus(s.whereClause);
       b.limit = 'absent';
       return walk(s, b, 'read', ['relation']);
@@ -430,6 +438,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   };
   if (b.object !== undefined) facts.object = b.object;
   if (b.drops) facts.drops = true;
+  if (b.copyRefs?.length) facts.copies = [...new Set(b.copyRefs.map((ref) => resolveColumn(ref, b, tableNames)))];
   return facts;
 }
 

@@ -120,6 +120,7 @@ describe('masking through dbwarden (MariaDB)', () => {
   it('refuses statements that copy or export masked values (mask-or-block)', async () => {
     for (const sql of [
       'INSERT INTO mask_users (id, name) SELECT id + 100, email FROM mask_users',
+      'UPDATE mask_users SET name = email WHERE id = 2',
       'CREATE TABLE mask_copy AS SELECT email FROM mask_users',
       'SELECT email INTO @leak FROM mask_users WHERE id = 1',
       'SELECT @leak := email FROM mask_users WHERE id = 1',

@@ -102,13 +102,21 @@ describe('masking through dbwarden (PostgreSQL)', () => {
   });
 
   it('blocks COPY out and copying masked columns into a table (mask-or-block)', async () => {
-    for (const sql of ['copy mask_users to stdout', 'copy (select email from mask_users) to stdout', 'create table mask_copy as select email from mask_users', 'insert into mask_users (id, name) select id + 100, email from mask_users', 'prepare leak as select lower(email) from mask_users']) {
+    for (const sql of ['copy mask_users to stdout', 'copy (select email from mask_users) to stdout', 'create table mask_copy as select email from mask_users', 'insert into mask_users (id, name) select id + 100, email from mask_users', 'prepare leak as select lower(email) from mask_users', 'update mask_users set name = email where id = 2']) {
       const err = await viaBroker(sql, write).catch((e) => e);
       expect(err.code, sql).toBe('42501');
       expect(err.message).toMatch(/masked columns cannot be copied/);
     }
     const dump = await run('psql', [b.url(read), '-XAtc', 'copy mask_users to stdout']).catch((e) => e);
     expect(String(dump.stdout ?? '')).not.toContain(SECRET_EMAIL);
+  });
+
+  it('allows predicates on masked columns in UPDATE and DELETE (audited with the mask rule)', async () => {
+    const c = new pg.Client({ connectionString: b.url(write) });
+    await c.connect();
+    const r = await c.query("update mask_users set age = age where email = 'bob@example.net'");
+    await c.end();
+    expect(r.rowCount).toBe(1);
   });
 
   it('redacts values echoed by errors (unique violation DETAIL, cast failures)', async () => {
