@@ -196,7 +196,9 @@ export class AuditFile implements AuditSink {
       this.flush();
     }
     const written = { ...line, hash } as AuditLine;
-    this.logger.info({ audit: written }, event.type);
+    // the log carries every event too, but forwarded statements only at debug (one line each would swamp it)
+    if (deferrable) this.logger.debug({ audit: written }, event.type);
+    else this.logger.info({ audit: written }, event.type);
     return written;
   }
 

@@ -4,6 +4,7 @@
 // when told.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { strictestMask, type ColumnMask } from '../rules/mask.js';
@@ -135,19 +136,12 @@ export class MysqlRelay {
   }
 
   start(clientRest: Buffer, upstreamRest: Buffer): void {
-    const { client, upstream } = this;
-    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    client.on('error', () => undefined);
-    upstream.on('error', () => undefined);
-    client.on('close', () => this.onClientClose());
-    client.on('end', () => this.onClientClose());
-    upstream.on('close', () => this.onUpstreamClose());
-    upstream.on('end', () => this.onUpstreamClose());
-    if (upstreamRest.length) this.onUpstreamData(upstreamRest);
-    if (clientRest.length) this.onClientData(clientRest);
-    client.resume();
-    upstream.resume();
+    attachRelay(this.client, this.upstream, {
+      onClientData: (chunk) => this.onClientData(chunk),
+      onUpstreamData: (chunk) => this.onUpstreamData(chunk),
+      onClientClose: () => this.onClientClose(),
+      onUpstreamClose: () => this.onUpstreamClose(),
+    }, clientRest, upstreamRest);
   }
 
   /** Statements are read as the server reads them: sql_mode changes quoting and escapes. */
@@ -174,12 +168,7 @@ export class MysqlRelay {
       this.client.uncork();
     }
     // backpressure: stop reading the client while the upstream cannot take more
-    if (this.upstream.writableNeedDrain && !this.client.isPaused()) {
-      this.client.pause();
-      this.upstream.once('drain', () => {
-        if (!this.ending) this.client.resume();
-      });
-    }
+    holdUntilDrained(this.client, this.upstream, () => !this.ending);
     if (this.clientBytes > 1 << 20) this.flushByteCounters();
   }
 
@@ -484,10 +473,7 @@ export class MysqlRelay {
     }
     if (this.ending && this.upstreamScanner.atBoundary) this.finishClient();
     if (this.upstreamBytes > 1 << 20) this.flushByteCounters();
-    if (this.client.writableNeedDrain && !this.upstream.isPaused()) {
-      this.upstream.pause();
-      this.client.once('drain', () => this.upstream.resume());
-    }
+    holdUntilDrained(this.upstream, this.client);
   }
 
   private onUpstreamStart(seq: number, len: number, first: number): Disposition {

@@ -1,9 +1,9 @@
 // Connects to the real MySQL/MariaDB server as the role mapped to the grant: TCP, greeting, optional TLS,
 // authentication (mysql_native_password, caching_sha2_password fast and full, clear over TLS), then reads
 // the session's sql_mode. Also the side connection that runs KILL QUERY for a running statement.
-import { readFileSync } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { connectTcp, upgradeTls as upgradeSocket, type UpstreamTls } from '../wire/upstream-socket.js';
 import { cachingSha2Token, rsaEncryptPassword } from '../auth/caching-sha2-password.js';
 import { nativeToken } from '../auth/mysql-native-password.js';
 import { BrokerError, ErrorCode } from '../errors.js';
@@ -65,44 +65,14 @@ export interface UpstreamConnection {
 export class UpstreamError extends BrokerError {}
 
 function tcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect({ host, port });
-    s.setNoDelay(true);
-    const t = setTimeout(() => {
-      s.destroy();
-      reject(new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `connect to ${host}:${port} timed out`));
-    }, timeoutMs);
-    s.once('connect', () => {
-      clearTimeout(t);
-      s.removeAllListeners('error');
-      s.on('error', () => undefined);
-      resolve(s);
-    });
-    s.once('error', (e) => {
-      clearTimeout(t);
-      reject(new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `connect to ${host}:${port}: ${e.message}`));
-    });
+  return connectTcp(host, port, timeoutMs).catch((e: Error) => {
+    throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, e.message);
   });
 }
 
 function upgradeTls(sock: Socket, o: UpstreamOptions): Promise<TLSSocket> {
-  const verify = o.tls === 'verify-full';
-  return new Promise((resolve, reject) => {
-    const t = tlsConnect({
-      socket: sock,
-      host: o.serverName ?? o.host,
-      servername: o.serverName ?? (/^[\d.:]+$/.test(o.host) ? undefined : o.host),
-      // require encrypts without authenticating the server; verify-full checks the chain and the name
-      rejectUnauthorized: verify,
-      ca: o.caFile ? readFileSync(o.caFile) : undefined,
-      ...(verify ? {} : { checkServerIdentity: () => undefined }),
-    });
-    t.once('secureConnect', () => {
-      t.removeAllListeners('error');
-      t.on('error', () => undefined);
-      resolve(t);
-    });
-    t.once('error', (e) => reject(new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `TLS to upstream: ${e.message}`)));
+  return upgradeSocket(sock, { mode: o.tls as UpstreamTls['mode'], host: o.host, serverName: o.serverName, caFile: o.caFile }).catch((e: Error) => {
+    throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, e.message);
   });
 }
 

@@ -2,6 +2,7 @@
 // Query/Parse/FunctionCall, carries out the decision, and ends the session at a message boundary when told.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { maskFor, strictestMask, type ColumnMask } from '../rules/mask.js';
@@ -119,19 +120,12 @@ export class PgRelay {
   }
 
   start(clientRest: Buffer, upstreamRest: Buffer): void {
-    const { client, upstream } = this;
-    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    client.on('error', () => undefined);
-    upstream.on('error', () => undefined);
-    client.on('close', () => this.onClientClose());
-    upstream.on('close', () => this.onUpstreamClose());
-    client.on('end', () => this.onClientClose());
-    upstream.on('end', () => this.onUpstreamClose());
-    if (upstreamRest.length) this.onUpstreamData(upstreamRest);
-    if (clientRest.length) this.onClientData(clientRest);
-    client.resume();
-    upstream.resume();
+    attachRelay(this.client, this.upstream, {
+      onClientData: (chunk) => this.onClientData(chunk),
+      onUpstreamData: (chunk) => this.onUpstreamData(chunk),
+      onClientClose: () => this.onClientClose(),
+      onUpstreamClose: () => this.onUpstreamClose(),
+    }, clientRest, upstreamRest);
   }
 
   // ---- client → upstream ----
@@ -150,10 +144,7 @@ export class PgRelay {
       this.upstream.uncork();
     }
     // backpressure: stop reading the client while the upstream cannot take more
-    if (this.upstream.writableNeedDrain && !this.client.isPaused()) {
-      this.client.pause();
-      this.upstream.once('drain', () => this.client.resume());
-    }
+    holdUntilDrained(this.client, this.upstream);
     if (this.clientBytes > 1 << 20) this.flushByteCounters();
   }
 
@@ -302,10 +293,7 @@ export class PgRelay {
     }
     if (this.upstreamScanner.atBoundary) this.atUpstreamBoundary();
     if (this.upstreamBytes > 1 << 20) this.flushByteCounters();
-    if (this.client.writableNeedDrain && !this.upstream.isPaused()) {
-      this.upstream.pause();
-      this.client.once('drain', () => this.upstream.resume());
-    }
+    holdUntilDrained(this.upstream, this.client);
   }
 
   private onUpstreamMessage(code: number, body: Buffer, raw: Buffer): boolean {

@@ -50,7 +50,7 @@ export function sanitizeStartupParams(params: Map<string, string>): { ok: true; 
     if (k === 'options') {
       const opts = parseOptions(v);
       if (typeof opts === 'string') return { ok: false, error: opts };
-      for (const [name, value] of opts) {
+      for (const [name] of opts) {
         if (!ALLOWED.has(name.toLowerCase())) return { ok: false, error: `startup option "${name}" is not allowed through the broker` };
       }
       if (opts.length) out.set('options', v);

@@ -1,8 +1,8 @@
 // Connects to the real PostgreSQL server as the role mapped to the grant: TCP, optional TLS, startup,
 // authentication (trust, cleartext, md5, SCRAM-SHA-256), then collects ParameterStatus and BackendKeyData.
-import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { connectTcp, upgradeTls } from '../wire/upstream-socket.js';
 import { serialize } from 'pg-protocol';
 import { md5Password } from '../auth/md5-password.js';
 import { scramClientContinue, scramClientStart, scramClientVerifyFinal, type ScramClientState } from '../auth/scram-sha-256.js';
@@ -52,26 +52,6 @@ function frame(code: number, body: Buffer): Buffer {
   return out;
 }
 
-function tcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect({ host, port });
-    s.setNoDelay(true);
-    const t = setTimeout(() => {
-      s.destroy();
-      reject(new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `connect to ${host}:${port} timed out`));
-    }, timeoutMs);
-    s.once('connect', () => {
-      clearTimeout(t);
-      s.removeAllListeners('error');
-      resolve(s);
-    });
-    s.once('error', (e) => {
-      clearTimeout(t);
-      reject(new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `connect to ${host}:${port}: ${e.message}`));
-    });
-  });
-}
-
 function readOne(s: Socket, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => done(new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, 'no answer to SSLRequest')), timeoutMs);
@@ -103,30 +83,16 @@ async function negotiateTls(sock: Socket, o: UpstreamOptions, timeoutMs: number)
     sock.destroy();
     throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `upstream ${o.host}:${o.port} does not offer TLS (tls: ${o.tls})`);
   }
-  const verify = o.tls === 'verify-full';
-  return new Promise((resolve, reject) => {
-    const t = tlsConnect({
-      socket: sock,
-      // the name (or IP address) verify-full checks the certificate against
-      host: o.serverName ?? o.host,
-      servername: o.serverName ?? (/^[\d.:]+$/.test(o.host) ? undefined : o.host),
-      // require encrypts without authenticating the server (libpq's sslmode=require); verify-full checks chain and name
-      rejectUnauthorized: verify,
-      ca: o.caFile ? readFileSync(o.caFile) : undefined,
-      // an explicit `checkServerIdentity: undefined` replaces node's default check and trips an internal assertion
-      ...(verify ? {} : { checkServerIdentity: () => undefined }),
-    });
-    t.once('secureConnect', () => {
-      t.removeAllListeners('error');
-      resolve(t);
-    });
-    t.once('error', (e) => reject(new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `TLS to upstream: ${e.message}`)));
+  return upgradeTls(sock, { mode: o.tls, host: o.host, serverName: o.serverName, caFile: o.caFile }).catch((e: Error) => {
+    throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, e.message);
   });
 }
 
 export async function connectUpstream(o: UpstreamOptions): Promise<UpstreamConnection> {
   const timeoutMs = o.timeoutMs ?? 10_000;
-  const raw = await tcp(o.host, o.port, timeoutMs);
+  const raw = await connectTcp(o.host, o.port, timeoutMs).catch((e: Error) => {
+    throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, e.message);
+  });
   let sock: Socket | TLSSocket = raw;
   try {
     sock = await negotiateTls(raw, o, timeoutMs);
