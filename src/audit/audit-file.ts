@@ -176,7 +176,8 @@ export class AuditFile implements AuditSink {
    */
   record(event: AuditEvent): AuditLine {
     if (this.fd === undefined) throw new Error(`audit file ${this.path} is closed; event ${event.type} not recorded`);
-    const fields = scrub(event) as Record<string, unknown>;
+    // statement events have a fixed shape (their text is masked by statementText); others are scrubbed of secret-named fields
+    const fields = (event.type === 'statement' ? event : scrub(event)) as Record<string, unknown>;
     const line: Record<string, unknown> = { seq: this.seq + 1, ts: new Date().toISOString(), type: event.type };
     for (const [k, v] of Object.entries(fields)) if (!RESERVED_FIELDS.has(k)) line[k] = v;
     line.prev = this.prev;
@@ -197,8 +198,8 @@ export class AuditFile implements AuditSink {
     }
     const written = { ...line, hash } as AuditLine;
     // the log carries every event too, but forwarded statements only at debug (one line each would swamp it)
-    if (deferrable) this.logger.debug({ audit: written }, event.type);
-    else this.logger.info({ audit: written }, event.type);
+    if (!deferrable) this.logger.info({ audit: written }, event.type);
+    else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ audit: written }, event.type);
     return written;
   }
 
