@@ -138,6 +138,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       targets: config.targets,
       tls,
       tlsClients: config.tls.clients,
+      passwordOverTls: config.tls.passwordOverTls,
       limits: config.limits,
       metrics,
       logger,

@@ -161,6 +161,17 @@ export function parseScramVerifier(v: string): ScramVerifier | undefined {
   return { iterations, salt, storedKey, serverKey };
 }
 
+/**
+ * Checks a cleartext password against a stored verifier (for clients that only send passwords, over TLS).
+ * The comparison is on StoredKey in constant time; the verifier never yields the password.
+ */
+export function scramVerifyPassword(verifier: string, password: string): boolean {
+  const v = parseScramVerifier(verifier);
+  if (!v) return false;
+  const storedKey = sha256(hmac(saltedPassword(password, v.salt, v.iterations), 'Client Key'));
+  return timingSafeEqual(storedKey, v.storedKey);
+}
+
 // --- server side (we authenticate a client) ------------------------------------------------------------------
 
 interface ClientFirst {

@@ -56,6 +56,11 @@ const ClientTlsSchema = z.strictObject({
   keyFile: nonEmpty.optional(),
   /** prefer: offer TLS; require: refuse clients that do not upgrade; disable: never offer it. */
   clients: z.enum(['prefer', 'require', 'disable']).default('prefer'),
+  /**
+   * PostgreSQL clients connected over TLS are asked for their password in cleartext instead of SCRAM (for
+   * drivers without SCRAM). Never offered without TLS, where it would expose the password on the wire.
+   */
+  passwordOverTls: z.boolean().default(false),
 });
 
 /** "host:port" of a Redis node or Sentinel (port optional: 6379, Sentinels 26379). */

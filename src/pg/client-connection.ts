@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { scramServerFinish, scramServerStart, scramServerStartUnknown } from '../auth/scram-sha-256.js';
+import { createScramVerifier, scramServerFinish, scramServerStart, scramServerStartUnknown, scramVerifyPassword } from '../auth/scram-sha-256.js';
 import type { Config, TargetConfig } from '../config/schema.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Grant } from '../grants/model.js';
@@ -36,6 +36,8 @@ export interface PgDeps {
   targets: Config['targets'];
   tls: TlsMaterial | null;
   tlsClients: 'prefer' | 'require' | 'disable';
+  /** ask TLS clients for a cleartext password instead of SCRAM (never offered without TLS) */
+  passwordOverTls?: boolean;
   limits: Config['limits'];
   metrics: Metrics;
   logger: Logger;
@@ -167,7 +169,9 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     // --- authentication: SCRAM-SHA-256 against the grant's stored verifier ---
     const grant = await deps.findGrant(login);
     const verifier = grant?.verifiers?.scramSha256;
-    const authOk = await scramExchange(sock, reader, login, verifier, deps.authSecret);
+    const authOk = secured && deps.passwordOverTls
+      ? await passwordExchange(sock, reader, verifier)
+      : await scramExchange(sock, reader, login, verifier, deps.authSecret);
     if (!authOk || !grant || !verifier || Date.parse(grant.expiresAt) <= Date.now()) {
       const delay = deps.authFailures.fail(address);
       deps.audit.record({ type: 'auth.failed', protocol: 'postgres', login, client, reason: !grant ? 'unknown or inactive login' : 'bad password' });
@@ -248,6 +252,20 @@ async function readPasswordMessage(reader: MessageReader): Promise<Buffer> {
   if (code !== FrontendCode.Password) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `expected SASL response, got message type 0x${code.toString(16)}`);
   return body;
 }
+
+/**
+ * Cleartext password, only ever reached over TLS (the caller checks): for drivers without SCRAM. The password is
+ * checked against the SCRAM verifier even for an unknown login (against a decoy), so timing does not tell them apart.
+ */
+async function passwordExchange(sock: Duplex, reader: MessageReader, verifier: string | undefined): Promise<boolean> {
+  sock.write(encodeAuthentication(AuthCode.CleartextPassword));
+  const body = await readPasswordMessage(reader);
+  const password = readCString(body, 0)[0];
+  const ok = scramVerifyPassword(verifier ?? DECOY_VERIFIER, password);
+  return ok && verifier !== undefined;
+}
+
+const DECOY_VERIFIER = createScramVerifier(randomBytes(24).toString('hex'));
 
 /**
  * Runs SCRAM-SHA-256 (no channel binding). For an unknown login a decoy exchange with a stable fake salt runs
