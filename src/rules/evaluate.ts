@@ -43,6 +43,7 @@ export function conditionMatches(c: RuleCondition, st: StatementFacts, ctx: Eval
   if (c.groups && !ctx.groups.some((g) => c.groups!.some((p) => globMatch(p, g)))) return false;
   if (c.tables && !st.tables.some((t) => c.tables!.some((p) => matchName(p, t.name)))) return false;
   if (c.columns && !st.columns.some((col) => c.columns!.some((p) => matchColumn(p, col)))) return false;
+  if (c.predicates && !(st.predicates ?? []).some((col) => c.predicates!.some((p) => matchColumn(p, col)))) return false;
   if (c.functions && !st.functions.some((f) => c.functions!.some((p) => matchFunction(p, f)))) return false;
   return true;
 }

@@ -18,6 +18,8 @@ export interface RuleCondition {
   limit?: LimitStatus[];
   tables?: string[];
   columns?: string[];
+  /** globs over columns compared in WHERE / HAVING / JOIN conditions */
+  predicates?: string[];
   functions?: string[];
   access?: AccessLevel[];
   targets?: string[];
@@ -67,6 +69,7 @@ export const conditionSchema = z.strictObject({
   limit: enumList(LIMIT_VALUES, 'limit value').optional(),
   tables: nameList('tables').optional(),
   columns: nameList('columns').optional(),
+  predicates: nameList('predicates').optional(),
   functions: nameList('functions').optional(),
   access: enumList(ACCESS_VALUES, 'access level').optional(),
   targets: nameList('targets').optional(),

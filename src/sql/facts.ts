@@ -40,6 +40,8 @@ export interface StatementFacts {
   multiStatement: boolean;
   /** 0-based index of the top-level statement this one belongs to */
   index: number;
+  /** columns compared in WHERE, HAVING or JOIN conditions (rule key `predicates`: probing masked values) */
+  predicates?: string[];
   /** columns whose values an UPDATE's SET list copies into the table (masking must not let them move) */
   copies?: string[];
   /** parser error for kind 'unparsed' */

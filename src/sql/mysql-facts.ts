@@ -43,6 +43,8 @@ interface Builder {
   columnRefs: string[][];
   /** column references inside an UPDATE's SET values */
   copyRefs?: string[][];
+  /** column references inside WHERE, HAVING and JOIN … ON */
+  predicateRefs?: string[][];
   columns: Set<string>;
   functions: Set<string>;
   where: WhereStatus | null;
@@ -497,6 +499,15 @@ function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_S
       case 'Identifier':
         if (typeof v.value === 'string' && !v.value.startsWith('@')) b.columnRefs.push([v.value]);
         break;
+      case 'selection':
+      case 'having':
+      case 'On': {
+        // conditions: their column references are also `predicates`
+        const before = b.columnRefs.length;
+        walk(v, b, op);
+        (b.predicateRefs ??= []).push(...b.columnRefs.slice(before));
+        break;
+      }
       case 'CompoundIdentifier':
         if (Array.isArray(v) && !String(v[0]?.value ?? '').startsWith('@')) b.columnRefs.push(v.map((p: Ast) => String(p?.value ?? '')));
         break;
@@ -640,6 +651,8 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   };
   if (b.object !== undefined) facts.object = b.object;
   if (b.drops) facts.drops = true;
+  const predicates = (b.predicateRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);
+  if (predicates.length) facts.predicates = [...new Set(predicates)];
   const copies = (b.copyRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);
   if (copies.length) facts.copies = [...new Set(copies)];
   return facts;

@@ -39,6 +39,8 @@ interface Builder {
   planOnly: boolean;
   /** column references inside an UPDATE's SET values */
   copyRefs?: string[][];
+  /** column references inside WHERE, HAVING and JOIN … ON */
+  predicateRefs?: string[][];
   /** `SELECT set_config(name, …) FROM pg_settings WHERE name = 'x'` (pg_dump's idiom): the setting is 'x' */
   settingsName?: string;
   ctx: Context;
@@ -317,6 +319,9 @@ function isFalse(arg: Ast): boolean {
 /** Generic AST walk: tables (RangeVar, wrapped or not), columns, functions, nested statements. */
 const NO_SKIP: readonly string[] = [];
 
+/** where conditions live in the AST: their column references are also `predicates` */
+const PREDICATE_KEYS = new Set(['whereClause', 'havingClause', 'quals']);
+
 function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_SKIP): void {
   if (Array.isArray(node)) {
     for (const n of node) walk(n, b, op);
@@ -340,6 +345,10 @@ function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_S
       walk(v, b, 'read');
     } else if (key === 'ColumnRef') {
       addColumnRef(v, b);
+    } else if (PREDICATE_KEYS.has(key)) {
+      const before = b.columnRefs.length;
+      walk(v, b, op);
+      (b.predicateRefs ??= []).push(...b.columnRefs.slice(before));
     } else if (key === 'SelectStmt') {
       selectClauses(v, b, false);
       walk(v, b, 'read');
@@ -438,6 +447,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   };
   if (b.object !== undefined) facts.object = b.object;
   if (b.drops) facts.drops = true;
+  if (b.predicateRefs?.length) facts.predicates = [...new Set(b.predicateRefs.map((ref) => resolveColumn(ref, b, tableNames)))];
   if (b.copyRefs?.length) facts.copies = [...new Set(b.copyRefs.map((ref) => resolveColumn(ref, b, tableNames)))];
   return facts;
 }
