@@ -129,46 +129,32 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   // one key and one failed-login tracker for both protocols: a guesser gains nothing by switching listener
   const maskHashKey = config.masking.hashKey ? createHash('sha256').update(config.masking.hashKey).digest() : loadOrCreateKey(join(config.state.dir, 'mask-hash.key'));
   const authFailures = new AuthFailureTracker(config.limits.authFailureDelayMs);
+  // what both protocol modules are given: sessions, grants, targets, TLS, limits and the shared trackers
+  const listenerDeps = {
+    registry,
+    findGrant: (login: string) => service.findGrantForLogin(login),
+    targets: config.targets,
+    tls,
+    tlsClients: config.tls.clients,
+    limits: config.limits,
+    metrics,
+    logger,
+    audit,
+    authFailures,
+    acceptingLogins: () => store.ready(),
+    maskHashKey,
+  };
   let pg: PgListener | undefined;
   if (config.listen.postgres) {
     const { host, port } = hostPort(config.listen.postgres);
-    pg = await startPgListener(host, port, {
-      registry,
-      findGrant: (login) => service.findGrantForLogin(login),
-      targets: config.targets,
-      tls,
-      tlsClients: config.tls.clients,
-      passwordOverTls: config.tls.passwordOverTls,
-      limits: config.limits,
-      metrics,
-      logger,
-      audit,
-      authSecret: newAuthSecret(),
-      authFailures,
-      acceptingLogins: () => store.ready(),
-      maskHashKey,
-      catalogs,
-    });
+    pg = await startPgListener(host, port, { ...listenerDeps, passwordOverTls: config.tls.passwordOverTls, authSecret: newAuthSecret(), catalogs });
     logger.info({ address: `${pg.host}:${pg.port}` }, 'postgres listener ready');
   }
 
   let mysql: MysqlListener | undefined;
   if (config.listen.mysql) {
     const { host, port } = hostPort(config.listen.mysql);
-    mysql = await startMysqlListener(host, port, {
-      registry,
-      findGrant: (login) => service.findGrantForLogin(login),
-      targets: config.targets,
-      tls,
-      tlsClients: config.tls.clients,
-      limits: config.limits,
-      metrics,
-      logger,
-      audit,
-      authFailures,
-      acceptingLogins: () => store.ready(),
-      maskHashKey,
-    });
+    mysql = await startMysqlListener(host, port, listenerDeps);
     logger.info({ address: `${mysql.host}:${mysql.port}` }, 'mysql listener ready');
   }
 
