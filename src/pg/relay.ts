@@ -1,5 +1,6 @@
 // The relay between an authenticated client and its upstream: forwards bytes as they lie, decides every
 // Query/Parse/FunctionCall, carries out the decision, and ends the session at a message boundary when told.
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
@@ -153,7 +154,7 @@ export class PgRelay {
       case FrontendCode.Query: {
         this.pendingSyncs++;
         const text = this.decode(() => decodeQuery(body));
-        const d = this.session.decide(text, this.readOptions());
+        const d = this.decideText(text, body.subarray(0, body.indexOf(0)));
         this.tracker?.onQuery(this.derivedMask(d));
         if (this.refused(d)) return void this.upstream.write(encodeQuery(this.marker(d)));
         this.warnIfNeeded(d);
@@ -163,7 +164,8 @@ export class PgRelay {
       case FrontendCode.Parse: {
         this.unsynced = true;
         const { name, text } = this.decode(() => decodeParse(body));
-        const d = this.session.decide(text, this.readOptions());
+        const at = body.indexOf(0) + 1;
+        const d = this.decideText(text, body.subarray(at, body.indexOf(0, at)));
         this.tracker?.onParse(name, this.derivedMask(d));
         // the upstream fails this Parse itself, so the rest of the pipeline up to Sync is skipped by the server
         if (this.refused(d)) return void this.upstream.write(encodeParse(name, this.marker(d)));
@@ -229,6 +231,18 @@ export class PgRelay {
       if (e instanceof DecodeError) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `malformed message: ${e.message}`);
       throw e;
     }
+  }
+
+  /**
+   * Text that is not valid UTF-8 decodes lossily (every bad byte becomes U+FFFD), so the broker would read
+   * something other than what the server reads (e.g. under client_encoding LATIN1): it is refused unread.
+   */
+  private decideText(text: string, bytes: Buffer): Decision {
+    if (isUtf8(bytes)) return this.session.decide(text, this.readOptions());
+    return this.session.decideFacts(text, [{
+      kind: 'unparsed', effects: [], tables: [], columns: [], functions: [], where: null, limit: null,
+      nested: false, multiStatement: false, index: 0, error: 'statement text is not valid UTF-8',
+    }]);
   }
 
   private readOptions() {

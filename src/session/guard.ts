@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { analyze } from '../sql/analyze.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import { LruCache } from '../sql/statement-cache.js';
+import { literalIndependent, pgShapeKey } from '../sql/pg-shape.js';
 import { evaluate } from '../rules/evaluate.js';
 import { columnMasks, type ColumnMask } from '../rules/mask.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -11,6 +12,8 @@ import type { Decision, EvalContext } from '../rules/types.js';
 
 export class Guard {
   private readonly cache: LruCache<Decision>;
+  /** decisions shared by literal-only variants of a text (see sql/pg-shape.ts) */
+  private readonly shapes: LruCache<Decision>;
   /** column masks in force for this context; empty means result rows are never inspected */
   readonly masks: ColumnMask[];
 
@@ -21,6 +24,7 @@ export class Guard {
     private readonly metrics?: Metrics,
   ) {
     this.cache = new LruCache<Decision>(cacheSize);
+    this.shapes = new LruCache<Decision>(cacheSize);
     this.masks = columnMasks(rulesets, ctx);
   }
 
@@ -33,6 +37,14 @@ export class Guard {
       this.metrics?.statementCacheHits.inc();
       return hit;
     }
+    // PostgreSQL texts that differ only in inlined literals share a decision when the facts cannot depend on them
+    const shape = this.ctx.dialect === 'postgres' && !opts ? pgShapeKey(text) : undefined;
+    const byShape = shape !== undefined ? this.shapes.get(shape) : undefined;
+    if (byShape) {
+      this.metrics?.statementCacheHits.inc();
+      this.cache.set(key, byShape);
+      return byShape;
+    }
     this.metrics?.statementCacheMisses.inc();
     const t0 = process.hrtime.bigint();
     const statements = analyze(this.ctx.dialect, text, opts);
@@ -40,6 +52,7 @@ export class Guard {
     this.metrics?.statementCheckSeconds.observe({ dialect: this.ctx.dialect }, Number(process.hrtime.bigint() - t0) / 1e9);
     if (statements.some((s) => s.kind === 'unparsed')) this.metrics?.parseFailures.inc({ dialect: this.ctx.dialect });
     this.cache.set(key, decision);
+    if (shape !== undefined && literalIndependent(statements)) this.shapes.set(shape, decision);
     return decision;
   }
 

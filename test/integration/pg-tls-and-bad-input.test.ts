@@ -329,3 +329,26 @@ describe('failed logins', () => {
     expect(await attempt()).toBeLessThan(AUTH_DELAY_MS * 4);
   });
 });
+
+describe('statement text that is not UTF-8', () => {
+  it('is refused as unparsed (the broker would read something other than the server)', async () => {
+    await using b = await startTestBroker();
+    const g = await b.grant({ access: 'read' });
+    const c = new pg.Client({ connectionString: b.url(g) });
+    await c.connect();
+    const stream = (c as unknown as { connection: { stream: NodeJS.WritableStream } }).connection.stream;
+    const text = Buffer.concat([Buffer.from('SELECT 1 AS "'), Buffer.from([0xe9]), Buffer.from('"\0')]);
+    const msg = Buffer.alloc(5 + text.length);
+    msg[0] = 0x51;
+    msg.writeInt32BE(4 + text.length, 1);
+    text.copy(msg, 5);
+    const err = await new Promise<Error & { code?: string }>((resolve) => {
+      c.once('error', resolve);
+      // pg's protocol parser reports the ErrorResponse of a query it did not send as an error event
+      (c as unknown as { connection: NodeJS.EventEmitter }).connection.once('errorMessage', resolve);
+      stream.write(msg);
+    });
+    expect(err.message).toMatch(/dbwarden: blocked by rule unparsed/);
+    await c.end().catch(() => undefined);
+  });
+});

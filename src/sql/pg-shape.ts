@@ -1,0 +1,100 @@
+// Literal-insensitive "shape" of a PostgreSQL text, so that statements differing only in inlined literal values
+// (`WHERE aid = 17` / `WHERE aid = 18`, the simple protocol's usual traffic) can share one decision.
+//
+// Security: a shape key must never let two texts share a decision unless the server reads them as the same
+// statement with other constants. The scanner therefore accepts only a plain subset of the lexical grammar
+// and gives up (no shape) on anything where its reading could differ from the server's: comments, dollar
+// quotes, backslashes, prefixed strings (E'', U&'', B'', X'', N''), quoted identifiers, parameters,
+// non-ASCII outside string literals. And a shared decision is only used for statements whose facts cannot
+// depend on literal values (see literalIndependent).
+import type { StatementFacts, StatementKind } from './facts.js';
+
+const PLACEHOLDER = '\u0001';
+
+function isIdentStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+function isIdentPart(c: number): boolean {
+  return isIdentStart(c) || (c >= 48 && c <= 57);
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** The text with every numeric and plain string literal replaced by a placeholder, or undefined (no shape). */
+export function pgShapeKey(text: string): string | undefined {
+  let out = '';
+  let i = 0;
+  const n = text.length;
+  let copyFrom = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (isIdentStart(c)) {
+      let j = i + 1;
+      while (j < n && isIdentPart(text.charCodeAt(j))) j++;
+      // `$` in identifiers, and a quote right after a word (E'…', U&'…', B'…', X'…', N'…', type 'lit'),
+      // are forms this scanner does not read
+      const next = text.charCodeAt(j);
+      if (next === 36 /* $ */ || next === 39 /* ' */ || next === 38 /* & */) return undefined;
+      i = j;
+      continue;
+    }
+    if (isDigit(c) || (c === 46 /* . */ && isDigit(text.charCodeAt(i + 1)))) {
+      let j = i;
+      while (j < n && isDigit(text.charCodeAt(j))) j++;
+      if (text.charCodeAt(j) === 46 && isDigit(text.charCodeAt(j + 1))) {
+        j++;
+        while (j < n && isDigit(text.charCodeAt(j))) j++;
+      }
+      // exponents, hex/octal/binary forms and digits glued to a word are left to the real parser
+      if (j < n && (isIdentPart(text.charCodeAt(j)) || text.charCodeAt(j) === 46 || text.charCodeAt(j) === 36)) return undefined;
+      out += text.slice(copyFrom, i) + PLACEHOLDER;
+      i = j;
+      copyFrom = j;
+      continue;
+    }
+    if (c === 39 /* ' */) {
+      let j = i + 1;
+      for (;;) {
+        if (j >= n) return undefined;
+        const d = text.charCodeAt(j);
+        if (d === 92 /* \ */) return undefined;
+        if (d === 39) {
+          if (text.charCodeAt(j + 1) === 39) {
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        j++;
+      }
+      // two string literals separated only by whitespace with a newline are one literal to the server
+      let k = j + 1;
+      while (k < n && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9 || text.charCodeAt(k) === 10 || text.charCodeAt(k) === 13)) k++;
+      if (text.charCodeAt(k) === 39) return undefined;
+      out += text.slice(copyFrom, i) + PLACEHOLDER;
+      i = j + 1;
+      copyFrom = i;
+      continue;
+    }
+    // quoted identifiers, parameters, dollar quotes, backslashes and anything non-ASCII: no shape
+    if (c === 34 /* " */ || c === 36 /* $ */ || c === 92 /* \ */ || c > 126 || (c < 32 && c !== 9 && c !== 10 && c !== 13)) return undefined;
+    // comments (the server skips them; nested block comments are easy to misread)
+    if ((c === 45 /* - */ && text.charCodeAt(i + 1) === 45) || (c === 47 /* / */ && text.charCodeAt(i + 1) === 42)) return undefined;
+    i++;
+  }
+  if (copyFrom === 0) return undefined; // no literal: the exact text is the key already
+  return out + text.slice(copyFrom);
+}
+
+/** Kinds whose facts never depend on a literal's value (no WHERE folding, no bodies, no setting names). */
+const SHAPE_KINDS = new Set<StatementKind>(['select', 'insert', 'show', 'transaction']);
+
+/**
+ * True when a decision may be shared by every text of the same shape: every statement (nested ones included)
+ * is of a kind whose facts ignore literal values, and no function whose behaviour the rules read from a
+ * literal argument (set_config's setting name) is called.
+ */
+export function literalIndependent(facts: readonly StatementFacts[]): boolean {
+  return facts.length > 0 && facts.every((f) => SHAPE_KINDS.has(f.kind) && !f.functions.some((fn) => fn === 'set_config' || fn.endsWith('.set_config')));
+}
