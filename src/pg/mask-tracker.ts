@@ -143,7 +143,13 @@ export class MaskTracker {
         this.statements.set(head.name, { fields, derived: st?.derived ?? null });
       } else {
         const p = this.portals.get(head.name);
-        if (p) p.shape = { fields, derived: this.statements.get(p.stmt)?.derived ?? null };
+        if (p) {
+          const st = this.statements.get(p.stmt);
+          p.shape = { fields, derived: st?.derived ?? null };
+          // a statement's rows have the same columns in every portal (only formats differ, which masking
+          // ignores): pgjdbc describes the portal once, then binds and executes without describing again
+          if (st && st.fields.length === 0) st.fields = fields;
+        }
       }
     } else {
       const derived = head?.k === 'query' ? head.derived : null;

@@ -139,6 +139,14 @@ describe('masking through dbwarden (PostgreSQL)', () => {
     expect(ok.stdout).toMatch(/COPY public\.mask_plain \(id, note\) FROM stdin;\n1\thello/);
   });
 
+  it('pgjdbc (server-prepared, binary transfer) reads masked values', async () => {
+    const url = `jdbc:postgresql://127.0.0.1:${b.pgPort}/dbw_app?sslmode=disable&prepareThreshold=1&binaryTransfer=true`;
+    const out = await run('java', ['-cp', '/usr/share/java/postgresql.jar', 'test/fixtures/clients/JdbcQuery.java', url, read.login, read.password,
+      'select id, email, phone, ssn, age from mask_users order by id'], { timeout: 60_000 });
+    expect(out.stdout.split('\n')[0]).toBe('1|a***@example.org|************7788|[redacted]|41');
+    expect(out.stdout).not.toContain(SECRET_EMAIL);
+  }, 90_000);
+
   it('psql shows masked values', async () => {
     const out = await run('psql', [b.url(read), '-XAtc', 'select email, ssn from mask_users where id = 1']);
     expect(out.stdout.trim()).toBe('a***@example.org|[redacted]');
