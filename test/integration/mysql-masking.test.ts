@@ -61,6 +61,18 @@ describe('masking through dbwarden (MariaDB)', () => {
     expect(rows[1]).toMatchObject({ email: 'b***@example.net', phone: '************0958', email_address: 'b***@example.net', age: 37, born: null });
   });
 
+  it('PyMySQL reads masked values', async () => {
+    const script = [
+      'import json, sys, pymysql',
+      'c = pymysql.connect(host="127.0.0.1", port=int(sys.argv[1]), user=sys.argv[2], password=sys.argv[3], database="dbw_my")',
+      'cur = c.cursor()',
+      'cur.execute("SELECT id, email, ssn FROM mask_users WHERE id = %s", (1,))',
+      'print(json.dumps(cur.fetchall()))',
+    ].join('\n');
+    const out = await run(process.env.PYMYSQL_PYTHON ?? '/usr/bin/python3', ['-c', script, String(b.myPort), read.login, read.password]);
+    expect(JSON.parse(out.stdout)).toEqual([[1, 'a***@example.org', '[redacted]']]);
+  });
+
   it('masks in the binary protocol, for repeated executions, with NULL for masked non-string values', async () => {
     const c = await connect();
     try {
