@@ -1,5 +1,6 @@
 // Constant folding of a MySQL WHERE clause (sqlparser-rs AST) to tell "scoped" from "touches every row".
 import type { WhereStatus } from './facts.js';
+import { likeToRegex } from './like-pattern.js';
 
 // Defends against `DELETE FROM t WHERE 1`, `WHERE 'a'='a'`, `WHERE id=id OR true` and friends: a
 // WHERE clause that is there but selects every row. Folding follows MySQL's rules (strings compare
@@ -252,22 +253,6 @@ function cast(c: Ast): Folded {
   if (/^(Signed|Unsigned|Int|Integer|BigInt)/i.test(t)) { const n = toNumber(v); return n === null ? null : Math.trunc(n); }
   if (/^(Char|Varchar|Text|Binary|String)/i.test(t)) return String(v);
   return UNKNOWN;
-}
-
-function likeToRegex(pattern: string): string {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) out += escapeRegex(pattern[++i]!);
-    else if (c === '%') out += '.*';
-    else if (c === '_') out += '.';
-    else out += escapeRegex(c);
-  }
-  return out;
-}
-
-function escapeRegex(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** Same AST (ignoring positions) and nothing volatile in it. */

@@ -1,5 +1,6 @@
 // Constant folding of a PostgreSQL WHERE clause (libpg-query AST) to tell "scoped" from "touches every row".
 import type { WhereStatus } from './facts.js';
+import { likeToRegex } from './like-pattern.js';
 
 // Defends against the classic guardrail bypass: `DELETE FROM t WHERE 1=1` or `WHERE id=id OR true`
 // has a WHERE clause but still hits every row. Anything we cannot fold stays 'present': folding is
@@ -263,22 +264,6 @@ function subLink(s: Ast): Folded {
   if (s.subLinkType === 'EXISTS_SUBLINK') return true;
   if (s.subLinkType === 'EXPR_SUBLINK' && sel.targetList?.length === 1) return fold(sel.targetList[0]?.ResTarget?.val);
   return UNKNOWN;
-}
-
-function likeToRegex(pattern: string): string {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) out += escapeRegex(pattern[++i]!);
-    else if (c === '%') out += '.*';
-    else if (c === '_') out += '.';
-    else out += escapeRegex(c);
-  }
-  return out;
-}
-
-function escapeRegex(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** Two sides are the same expression when their ASTs match ignoring positions and hold nothing volatile. */
