@@ -245,6 +245,14 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
       return del(s, b);
     case 'CreateTable':
       addObjectName(s.name, b, 'ddl');
+      if (s.or_replace) {
+        // CREATE OR REPLACE TABLE first drops the table that exists, rows and all: rules see that DROP
+        const created = [...b.tables.values()].find((t) => t.op === 'ddl');
+        b.nested.push({
+          kind: 'drop', object: 'table', effects: ['ddl'], tables: created ? [created] : [], columns: [], functions: [],
+          where: null, limit: null, nested: true, multiStatement: b.ctx.multiStatement, index: b.ctx.index,
+        });
+      }
       if (s.query) addEffect(b, 'write');
       if (s.like) walk(s.like, b, 'read');
       walk(s, b, 'read', ['name', 'like']);
