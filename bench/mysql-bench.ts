@@ -1,12 +1,10 @@
 // Benchmark: sysbench oltp_point_select and oltp_read_only through dbwarden's MySQL listener, side by side with MariaDB directly.
 // Usage: npm run build && npx tsx bench/mysql-bench.ts [--quick] (see bench/README.md for every option).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brokerEntry } from './lib/broker-process.js';
 import { ChildSet } from './lib/children.js';
+import { brokerRow, busyMachineNote, machineRows, runBench, tryRun, warnIfStaleBuild } from './lib/run-bench.js';
 import { readCpuMs } from './lib/cpu-time.js';
 import { checkStatement, requestReadGrant, startMysqlBrokerProcess } from './lib/mysql-broker.js';
 import { prepareMysqlDataset, sysbenchConnArgs, sysbenchTableArgs } from './lib/mysql-dataset.js';
@@ -50,44 +48,12 @@ interface Bench {
 const log = (line: string) => process.stderr.write(`[mysql-bench] ${line}\n`);
 const firstLine = (e: unknown) => (e as Error).message.split('\n')[0]!;
 
-function tryRun(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** A stale dist/ would benchmark an older broker; warn rather than build, since a build costs ~20 s. */
-function warnIfStaleBuild(): void {
-  let built: number;
-  try {
-    built = statSync(brokerEntry(REPO)).mtimeMs;
-  } catch {
-    return;
-  }
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
-  if (newest(join(REPO, 'src')) > built) log('warning: src/ is newer than the build in dist/; run `npm run build` to benchmark the current code');
-}
-
 function machineFacts(command: string, serverVersion: string): [string, string][] {
-  const commit = tryRun('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
-  const dirty = tryRun('git', ['-C', REPO, 'status', '--porcelain', '--', 'src']) ? ' (src/ has uncommitted changes)' : '';
-  let entry = 'dist/ not built';
-  try {
-    entry = brokerEntry(REPO).slice(REPO.length + 1);
-  } catch {
-    // reported when the broker path is skipped
-  }
   return [
-    ['command', `\`${command}\``],
-    ['date', new Date().toISOString()],
-    ['machine', `nproc ${availableParallelism()}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, 1-minute load average ${loadavg()[0]!.toFixed(1)} at the start`],
-    ['node', process.version],
+    ...machineRows(command),
     ['server', `${serverVersion} on ${MY.host}:${MY.port}`],
     ['sysbench', tryRun('sysbench', ['--version'])],
-    ['dbwarden', `commit ${commit}${dirty}, \`node ${entry} serve\``],
+    brokerRow(REPO),
   ];
 }
 
@@ -229,76 +195,26 @@ async function addNotes(b: Bench, started: number, loadAtStart: number): Promise
     `MariaDB, the broker and sysbench share the same ${availableParallelism()} CPUs, so the broker's CPU time is taken from the server and the client; the ratios hold for this machine.`,
     `total run time ${((Date.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end.`,
   );
-  // Other work on the machine moves every figure; say so next to them rather than let them pass as clean.
-  if (Math.max(loadAtStart, loadAtEnd) > availableParallelism()) {
-    report.notes.push('the machine was busy with other work during this run (load average above nproc): TPS varies between rounds more than usual (see the per-round figures); CPU µs/query is the steadier figure. Rerun on an idle machine for clean ratios.');
-  }
+  const busy = busyMachineNote(loadAtStart, loadAtEnd, 'CPU µs/query');
+  if (busy) report.notes.push(busy);
 }
 
-async function main(): Promise<number> {
-  let opts: MysqlBenchOptions;
-  try {
-    opts = parseMysqlOptions(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${MYSQL_HELP}`);
-    return 2;
-  }
-  if (opts.help) {
-    process.stdout.write(MYSQL_HELP);
-    return 0;
-  }
-  const command = ['npx tsx bench/mysql-bench.ts', ...process.argv.slice(2)].join(' ');
-  const children = new ChildSet();
-  const workDir = mkdtempSync(join(tmpdir(), 'dbw-mysql-bench-'));
-  let stopping = false;
-  const cleanup = async () => {
-    await children.stopAll();
-    rmSync(workDir, { recursive: true, force: true });
-  };
-  // Ctrl-C: the terminal also signals sysbench, but the broker must not outlive us either.
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${sig}: stopping child processes`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', () => children.killAllNow());
-
-  const started = Date.now();
-  const loadAtStart = loadavg()[0]!;
-  try {
-    warnIfStaleBuild();
+runBench<MysqlBenchOptions>({
+  script: 'bench/mysql-bench.ts',
+  help: MYSQL_HELP,
+  parse: parseMysqlOptions,
+  log,
+  resultsFile: join(REPO, 'bench', 'RESULTS.md'),
+  async body({ opts, command, children, workDir, started, loadAtStart }) {
+    warnIfStaleBuild(REPO, log);
     const { version } = await prepareMysqlDataset(children, { ...MY, ...DATA, role: ROLE, fresh: opts.fresh, log });
     const b: Bench = { opts, children, endpoints: {}, report: { facts: machineFacts(command, version), rows: [], checks: [], notes: [] } };
     await startPaths(b, workDir);
     const active = MYSQL_PATHS.filter((p) => b.endpoints[p]);
     if (active.length === 0) throw new Error('no path to benchmark');
-
     await checkStatements(b);
     await measure(b, active);
     await addNotes(b, started, loadAtStart);
-
-    process.stdout.write(`\n${renderMysqlText(b.report)}\n`);
-    if (opts.writeResults) {
-      const file = join(REPO, 'bench', 'RESULTS.md');
-      const existing = existsSync(file) ? readFileSync(file, 'utf8') : '# dbwarden benchmark results\n';
-      writeFileSync(file, replaceMysqlSection(existing, renderMysqlMarkdown(b.report)));
-      log(`wrote ${file}`);
-    }
-    return 0;
-  } finally {
-    if (!stopping) await cleanup();
-  }
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
+    return { text: renderMysqlText(b.report), updateResults: (existing) => replaceMysqlSection(existing, renderMysqlMarkdown(b.report)) };
   },
-  (e: unknown) => {
-    log(`failed: ${(e as Error).stack ?? String(e)}`);
-    process.exitCode = 1;
-  },
-);
+});

@@ -1,13 +1,12 @@
 // Benchmark: pgbench and 3-million-row streaming through dbwarden, side by side with direct PostgreSQL and pgbouncer.
 // Usage: npm run build && npx tsx bench/pg-bench.ts [--quick] (see bench/README.md for every option).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBouncerProcess, PGBOUNCER_BIN } from './lib/bouncer-process.js';
-import { brokerEntry, requestGrant, startBrokerProcess } from './lib/broker-process.js';
+import { requestGrant, startBrokerProcess } from './lib/broker-process.js';
 import { ChildSet } from './lib/children.js';
+import { brokerRow, busyMachineNote, machineRows, runBench, tryRun, warnIfStaleBuild } from './lib/run-bench.js';
 import { readCpuMs } from './lib/cpu-time.js';
 import { bigTableTextBytes, prepareDataset } from './lib/dataset.js';
 import { HELP, parseOptions, type BenchOptions } from './lib/options.js';
@@ -40,45 +39,13 @@ interface Bench {
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const firstLine = (e: unknown) => (e as Error).message.split('\n')[0]!;
 
-function tryRun(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** A stale dist/ would benchmark an older broker; warn rather than build, since a build costs ~20 s. */
-function warnIfStaleBuild(): void {
-  let built: number;
-  try {
-    built = statSync(brokerEntry(REPO)).mtimeMs;
-  } catch {
-    return;
-  }
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
-  if (newest(join(REPO, 'src')) > built) log('warning: src/ is newer than the build in dist/; run `npm run build` to benchmark the current code');
-}
-
 function machineFacts(command: string): [string, string][] {
-  const commit = tryRun('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
-  const dirty = tryRun('git', ['-C', REPO, 'status', '--porcelain', '--', 'src']) ? ' (src/ has uncommitted changes)' : '';
-  let entry = 'dist/ not built';
-  try {
-    entry = brokerEntry(REPO).slice(REPO.length + 1);
-  } catch {
-    // reported when the broker path is skipped
-  }
   return [
-    ['command', `\`${command}\``],
-    ['date', new Date().toISOString()],
-    ['machine', `nproc ${tryRun('nproc', [])}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, 1-minute load average ${loadavg()[0]!.toFixed(1)} at the start`],
-    ['node', process.version],
+    ...machineRows(command),
     ['PostgreSQL', tryRun('psql', ['-X', '-h', PG.host, '-p', String(PG.port), '-U', PG.adminUser, '-d', 'postgres', '-Atc', 'select version()'])],
     ['pgbench', tryRun('pgbench', ['--version'])],
     ['pgbouncer', tryRun(PGBOUNCER_BIN, ['--version']).split('\n')[0] ?? 'unknown'],
-    ['dbwarden', `commit ${commit}${dirty}, \`node ${entry} serve\``],
+    brokerRow(REPO),
   ];
 }
 
@@ -243,76 +210,26 @@ async function addNotes(b: Bench, started: number, loadAtStart: number): Promise
     `PostgreSQL, the proxy and pgbench/psql share the same ${availableParallelism()} CPUs, so a proxy's CPU time is taken from the server and the client; the ratios hold for this machine.`,
     `total run time ${((Date.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end.`,
   );
-  // Other work on the machine moves every figure; say so next to them rather than let them pass as clean.
-  if (Math.max(loadAtStart, loadAtEnd) > availableParallelism()) {
-    report.notes.push('the machine was busy with other work during this run (load average above nproc): TPS and times vary between rounds more than usual (see the per-round figures); CPU µs/tx is the steadier figure. Rerun on an idle machine for clean ratios.');
-  }
+  const busy = busyMachineNote(loadAtStart, loadAtEnd, 'CPU µs/tx');
+  if (busy) report.notes.push(busy);
 }
 
-async function main(): Promise<number> {
-  let opts: BenchOptions;
-  try {
-    opts = parseOptions(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (opts.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const command = ['npx tsx bench/pg-bench.ts', ...process.argv.slice(2)].join(' ');
-  const children = new ChildSet();
-  const workDir = mkdtempSync(join(tmpdir(), 'dbw-bench-'));
-  let stopping = false;
-  const cleanup = async () => {
-    await children.stopAll();
-    rmSync(workDir, { recursive: true, force: true });
-  };
-  // Ctrl-C: the terminal also signals pgbench/psql, but broker and pgbouncer must not outlive us either.
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${sig}: stopping child processes`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', () => children.killAllNow());
-
-  const started = Date.now();
-  const loadAtStart = loadavg()[0]!;
-  try {
-    warnIfStaleBuild();
+runBench<BenchOptions>({
+  script: 'bench/pg-bench.ts',
+  help: HELP,
+  parse: parseOptions,
+  log,
+  resultsFile: join(REPO, 'bench', 'RESULTS.md'),
+  async body({ opts, command, children, workDir, started, loadAtStart }) {
+    warnIfStaleBuild(REPO, log);
     const b: Bench = { opts, children, endpoints: {}, report: { facts: machineFacts(command), pgbench: [], throughput: [], rss: [], notes: [] } };
     await prepareDataset(children, { ...PG, scale: PGBENCH_SCALE, bigRows: opts.rows, role: ROLE, fresh: opts.fresh, log });
     await startPaths(b, workDir);
     const active = PATHS.filter((p) => b.endpoints[p]);
     if (active.length === 0) throw new Error('no path to benchmark');
-
     await measurePgbench(b, active);
     if (opts.throughput) await measureThroughput(b, active);
     await addNotes(b, started, loadAtStart);
-
-    process.stdout.write(`\n${renderText(b.report)}\n`);
-    if (opts.writeResults) {
-      const file = join(REPO, 'bench', 'RESULTS.md');
-      const existing = existsSync(file) ? readFileSync(file, 'utf8') : '# dbwarden benchmark results\n';
-      writeFileSync(file, replaceFigures(existing, renderMarkdown(b.report)));
-      log(`wrote ${file}`);
-    }
-    return 0;
-  } finally {
-    if (!stopping) await cleanup();
-  }
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
+    return { text: renderText(b.report), updateResults: (existing) => replaceFigures(existing, renderMarkdown(b.report)) };
   },
-  (e: unknown) => {
-    log(`failed: ${(e as Error).stack ?? String(e)}`);
-    process.exitCode = 1;
-  },
-);
+});
