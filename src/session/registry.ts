@@ -16,6 +16,8 @@ export interface RegistryDeps {
   guards: GuardPool;
   instanceId: string;
   now?: () => number;
+  /** monotonic milliseconds (default performance.now); never jumps with the wall clock */
+  monotonic?: () => number;
   /** statement reviews (rule action `review`) */
   reviews?: ReviewGate;
 }
@@ -35,10 +37,23 @@ export class SessionRegistry {
   private nextPid = randomInt(1000, 1 << 20);
   private janitor?: NodeJS.Timeout;
   private readonly now: () => number;
+  private readonly mono: () => number;
   private readonly observers = new Set<SessionObserver>();
 
   constructor(private readonly deps: RegistryDeps) {
     this.now = deps.now ?? Date.now;
+    this.mono = deps.monotonic ?? (() => performance.now());
+  }
+
+  /**
+   * A live session's deadline is kept twice: as the grant's wall-clock expiry and as the same remaining time on the
+   * monotonic clock. The sweep ends the session at whichever comes first, so setting the system clock back (by an
+   * operator, NTP stepping, or an attacker with access to it) never lets a live session outlive its grant, while a
+   * clock set forward ends it early (fail closed).
+   */
+  private setDeadline(s: Session, expiresAt: number): void {
+    s.expiresAt = expiresAt;
+    s.monoDeadline = this.mono() + (expiresAt - this.now());
   }
 
   get size(): number {
@@ -55,6 +70,7 @@ export class SessionRegistry {
       onEnd: (ended) => this.onEnd(ended),
       ...(this.deps.reviews ? { reviews: this.deps.reviews } : {}),
     });
+    this.setDeadline(s, s.expiresAt);
     this.sessions.set(id, s);
     this.deps.metrics.clientConnectionsActive.inc({ protocol: s.protocol, target: s.grant.target });
     this.deps.audit.record({
@@ -125,7 +141,7 @@ export class SessionRegistry {
     const t = Date.parse(expiresAt);
     for (const s of this.sessions.values()) {
       if (s.grant.id === grantId) {
-        s.expiresAt = t;
+        this.setDeadline(s, t);
         s.warned.clear();
       }
     }
@@ -138,8 +154,9 @@ export class SessionRegistry {
   /** One sweep: end sessions past their grant's deadline; warn 5 and 1 minutes ahead. */
   sweep(): void {
     const now = this.now();
+    const mono = this.mono();
     for (const s of this.sessions.values()) {
-      const left = s.expiresAt - now;
+      const left = Math.min(s.expiresAt - now, s.monoDeadline - mono);
       if (left <= 0) {
         s.terminate('expired');
         continue;

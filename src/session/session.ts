@@ -65,6 +65,8 @@ export interface SessionDeps {
 export class Session {
   readonly startedAt = Date.now();
   expiresAt: number;
+  /** the same deadline on the monotonic clock (set by the registry): immune to wall-clock jumps */
+  monoDeadline = Number.POSITIVE_INFINITY;
   control?: SessionControl;
   private ended = false;
   private terminating: TerminationReason | null = null;
