@@ -38,6 +38,8 @@ export class SessionRegistry {
   private janitor?: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly mono: () => number;
+  /** grants ended on this instance (revoked, expired) → reason; see open() */
+  private readonly endedGrants = new Map<string, TerminationReason>();
   private readonly observers = new Set<SessionObserver>();
 
   constructor(private readonly deps: RegistryDeps) {
@@ -72,6 +74,11 @@ export class SessionRegistry {
     });
     this.setDeadline(s, s.expiresAt);
     this.sessions.set(id, s);
+    // A login reads its grant before it authenticates and connects upstream; a revoke that lands in between has
+    // already swept the sessions it could see. Without this check that session would outlive the revoke (until
+    // the grant's deadline): it ends as soon as its protocol module takes control of it.
+    const gone = this.endedGrants.get(args.grant.id);
+    if (gone) s.terminate(gone);
     this.deps.metrics.clientConnectionsActive.inc({ protocol: s.protocol, target: s.grant.target });
     this.deps.audit.record({
       type: 'session.started', session: id, grant: s.grant.id, identity: s.grant.identity, target: s.grant.target,
@@ -126,6 +133,11 @@ export class SessionRegistry {
   }
 
   terminateGrant(grantId: string, reason: TerminationReason): number {
+    if (reason === 'revoked' || reason === 'expired') {
+      this.endedGrants.set(grantId, reason);
+      // bounded: the oldest ids go first (a login that read its grant that long ago has long finished)
+      if (this.endedGrants.size > 100_000) this.endedGrants.delete(this.endedGrants.keys().next().value!);
+    }
     let n = 0;
     for (const s of this.sessions.values()) {
       if (s.grant.id === grantId) {
