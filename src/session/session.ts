@@ -30,6 +30,8 @@ export interface SessionInfo {
   startedAt: string;
   expiresAt: string;
   instance: string;
+  /** statements decided in this session so far */
+  statements: number;
 }
 
 /** What the protocol module must provide so the core can end or notify a session it does not own the bytes of. */
@@ -65,6 +67,8 @@ export interface SessionDeps {
 export class Session {
   readonly startedAt = Date.now();
   expiresAt: number;
+  /** statements decided so far (shown in session listings) */
+  statementCount = 0;
   control?: SessionControl;
   private ended = false;
   private terminating: TerminationReason | null = null;
@@ -126,6 +130,7 @@ export class Session {
   /** Records a statement and its decision: audit, metrics, log. */
   record(text: string, decision: Decision): void {
     const { metrics } = this.deps;
+    this.statementCount += 1;
     metrics.statementsTotal.inc({ protocol: this.protocol, target: this.grant.target, action: decision.action });
     for (const r of decision.rules) metrics.ruleMatches.inc({ rule: r.id, action: r.action });
     this.deps.audit.record({
@@ -190,6 +195,7 @@ export class Session {
       startedAt: new Date(this.startedAt).toISOString(),
       expiresAt: new Date(this.expiresAt).toISOString(),
       instance: this.instance,
+      statements: this.statementCount,
     };
   }
 }
