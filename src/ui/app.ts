@@ -92,6 +92,7 @@ async function start(): Promise<void> {
     const screen = SCREENS.find((s) => s.route === route)!;
     document.title = `${screen.title} · dbwarden`;
     statusLine.textContent = '';
+    statusLine.className = 'status';
     const ctx: Ctx = {
       me, info, main, announce,
       every(ms, f) {

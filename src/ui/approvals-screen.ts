@@ -33,8 +33,8 @@ export function renderApprovals(ctx: Ctx): void {
   clear(ctx.main, h('h2', { id: 'screen-h', tabindex: -1 }, 'Approvals'),
     h('h3', {}, 'Access requests'), reqs, h('h3', {}, 'Statement reviews'), revs);
   // rows are rebuilt only when the set changes, so a reason being typed is not wiped by the next poll
-  let lastReqs = '';
-  let lastRevs = '';
+  let lastReqs: string | undefined;
+  let lastRevs: string | undefined;
   ctx.every(POLL_MS, async () => {
     const [pending, reviews] = await Promise.all([api<AccessRequest[]>('v1/requests?status=pending'), api<Review[]>('v1/reviews?status=pending')]);
     const key = pending.map((r) => `${r.id}:${r.approvals.length}`).join();

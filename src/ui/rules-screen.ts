@@ -43,11 +43,15 @@ export function renderRules(ctx: Ctx): void {
   });
 
   void Promise.all([api<RuleSetView[]>('v1/rulesets'), api<Target[]>('v1/targets')]).then(([rs, ts]) => {
-    const byTarget = new Map(ts.map((t) => [t.name, t.rulesets]));
+    const bySet = new Map(rs.map((s) => [s.name, s]));
+    const used = new Set(ts.flatMap((t) => t.rulesets));
+    const setView = (s: RuleSetView, open: boolean) => h('details', { class: 'card', open },
+      h('summary', {}, h('strong', {}, s.name), ` — ${s.rules.length} rules${s.description ? ` — ${s.description}` : ''}`),
+      table(['Rule', 'Action', 'When', 'Unless', 'Message'], s.rules.map((r) => [h('code', {}, r.id), badge(r.action), cond(r.when), cond(r.unless), r.message]), `Rules of ${s.name}`));
     clear(sets,
-      h('ul', { class: 'plain' }, [...byTarget].map(([t, names]) => h('li', {}, h('strong', {}, t), ': ', names.join(', ')))),
-      rs.map((s) => h('details', { class: 'card' },
-        h('summary', {}, h('strong', {}, s.name), ` — ${s.rules.length} rules${s.description ? ` — ${s.description}` : ''}`),
-        table(['Rule', 'Action', 'When', 'Unless', 'Message'], s.rules.map((r) => [h('code', {}, r.id), badge(r.action), cond(r.when), cond(r.unless), r.message]), `Rules of ${s.name}`))));
+      ts.map((t) => h('section', { 'aria-label': `Target ${t.name}` },
+        h('h4', {}, `Target ${t.name} (${t.protocol})`),
+        t.rulesets.map((n) => bySet.get(n)).filter((s): s is RuleSetView => !!s).map((s) => setView(s, false)))),
+      rs.some((s) => !used.has(s.name)) ? [h('h4', {}, 'Loaded but used by no target you may request'), rs.filter((s) => !used.has(s.name)).map((s) => setView(s, false))] : null);
   }, (e) => ctx.announce(errorText(e), 'error'));
 }

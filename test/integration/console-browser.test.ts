@@ -1,10 +1,11 @@
 // The web console end to end in a real browser (playwright-core driving Debian's chromium) against a live broker,
 // real PostgreSQL and real psql: request → approve → one-time credentials → psql → revoke in the console → audit → rules check.
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, TOKENS, type TestBroker } from '../helpers/broker.js';
+import { startTestBroker, testConfigObject, TOKENS, type TestBroker } from '../helpers/broker.js';
 import { spawnLogged, type Spawned } from '../helpers/process.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -13,7 +14,8 @@ const SHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? resolve('docs/screensh
 
 /** The approval-required write policy the issue asks for: dev requests write, a dba approves. */
 const ACCESS = [
-  { name: 'read-self-service', requesters: ['*'], access: ['read'], maxTtl: '8h', approvals: 0 },
+  // approvers here decide statement reviews of read grants
+  { name: 'read-self-service', requesters: ['*'], access: ['read'], maxTtl: '8h', approvals: 0, approvers: ['group:dba'] },
   { name: 'write-needs-dba', requesters: ['group:dev', 'group:deploy'], access: ['write'], maxTtl: '2h', approvals: 1, approvers: ['group:dba'] },
   { name: 'break-glass', requesters: ['group:dba'], access: ['admin'], maxTtl: '30m', approvals: 0 },
 ];
@@ -24,9 +26,20 @@ describe('web console in a real browser', () => {
   let shots: string;
   const children: Spawned[] = [];
   const pageErrors: string[] = [];
+  let rulesDir = '';
 
   beforeAll(async () => {
-    b = await startTestBroker({ access: ACCESS });
+    // the shipped rules plus one `review` rule, so a statement waits for an approver
+    rulesDir = mkdtempSync(join(tmpdir(), 'dbw-console-rules-'));
+    for (const f of readdirSync('rules')) if (f.endsWith('.yaml')) copyFileSync(join('rules', f), join(rulesDir, f));
+    writeFileSync(join(rulesDir, 'console-review.yaml'), [
+      'ruleset: console-review', 'description: reading the server version needs a second pair of eyes (console test)', 'rules:',
+      '  - id: review-version', '    when: { functions: [version] }', '    action: review', '    message: a DBA looks at this first', '',
+    ].join('\n'));
+    b = await startTestBroker({
+      access: ACCESS, rules: rulesDir,
+      targets: { app: { ...(testConfigObject('x').targets as { app: Record<string, unknown> }).app, rulesets: ['safe-defaults', 'console-review'] } },
+    });
     shots = SHOT_DIR || join(b.stateDir, 'screenshots');
     mkdirSync(shots, { recursive: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
@@ -36,6 +49,7 @@ describe('web console in a real browser', () => {
     for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
     await browser?.close();
     await b?.close();
+    if (rulesDir) rmSync(rulesDir, { recursive: true, force: true });
   });
 
   async function signedIn(who: keyof typeof TOKENS, viewport = { width: 1280, height: 800 }): Promise<{ ctx: BrowserContext; page: Page }> {
@@ -86,6 +100,10 @@ describe('web console in a real browser', () => {
     const otherPsql = spawnLogged('psql', [b.url(other), '-X', '-c', "SELECT 'ci-in'", '-c', 'SELECT pg_sleep(120)']);
     children.push(otherPsql);
     await otherPsql.waitFor(/ci-in/);
+    // a statement held for review on that grant
+    const held = spawnLogged('psql', [b.url(other), '-X', '-c', 'SELECT version()']);
+    await held.waitFor(/review required \((rv_[A-Za-z0-9_-]+)\) by rule review-version/);
+    const reviewId = /review required \((rv_[A-Za-z0-9_-]+)\)/.exec(held.output())![1]!;
 
     const alice = await signedIn('alice');
     const bob = await signedIn('bob');
@@ -113,9 +131,20 @@ describe('web console in a real browser', () => {
     await p.goto(`${b.admin.url}/ui/#/approvals`);
     const card = p.getByTestId(`request-${requestId}`);
     await expect.poll(() => card.textContent(), { timeout: 5000 }).toContain('fix order 4711');
+    const reviewCard = p.getByTestId(`review-${reviewId}`);
+    await expect.poll(() => reviewCard.textContent(), { timeout: 5000 }).toContain('review-version');
+    expect(await reviewCard.locator('pre').textContent()).toBe('SELECT version()');
     await p.screenshot({ path: join(shots, 'approvals.png') });
     await card.getByLabel(/Reason for request/).fill('ok for 10 minutes');
     await card.getByRole('button', { name: 'Approve' }).click();
+    // the statement review: approve once, the exact text passes once, the next run is held again
+    await reviewCard.getByRole('button', { name: 'Approve once' }).click();
+    await expect.poll(() => p.locator('#status').textContent(), { timeout: 5000 }).toContain(`review ${reviewId}: approved`);
+    const released = spawnLogged('psql', [b.url(other), '-X', '-At', '-c', 'SELECT version()']);
+    expect(await released.exited).toBe(0);
+    expect(released.output()).toMatch(/PostgreSQL \d+/);
+    const heldAgain = spawnLogged('psql', [b.url(other), '-X', '-c', 'SELECT version()']);
+    await heldAgain.waitFor(/review required/);
 
     // --- the credentials appear once on alice's page, with connect lines that carry no password
     const creds = a.getByTestId('credentials');
@@ -131,12 +160,9 @@ describe('web console in a real browser', () => {
     // the password is fetched once: the API refuses a second issue, and nothing keeps it in storage
     const again = await fetch(`${b.admin.url}/v1/requests/${requestId}/credentials`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.alice}` } });
     expect(again.status).toBe(410);
-    const stored = await a.evaluate(() => JSON.stringify(Object.entries(sessionStorage)) + JSON.stringify(Object.entries(localStorage)) + document.cookie);
+    const stored = await a.evaluate<string>('JSON.stringify(Object.entries(sessionStorage)) + JSON.stringify(Object.entries(localStorage)) + document.cookie');
     expect(stored).not.toContain(password);
-    await a.evaluate(() => {
-      const s = document.querySelector('[data-testid="cred-password"]');
-      if (s) s.textContent = '•••••••••••••••••••••••••••••••• (screenshot)';
-    });
+    await a.evaluate(`document.querySelector('[data-testid="cred-password"]').textContent = '${'•'.repeat(32)} (screenshot)'`);
     await a.screenshot({ path: join(shots, 'credentials.png') });
 
     // --- alice connects with psql through the broker using the console's line; the password comes from the environment
@@ -162,7 +188,7 @@ describe('web console in a real browser', () => {
     expect(await alicePsql.exited).not.toBe(0);
     expect(Date.now() - revokedAt).toBeLessThan(3000);
     // the console shows the change without a reload (polling every 1.5 s)
-    await expect.poll(() => p.locator('main').textContent(), { timeout: 2500, intervals: [100] }).not.toContain(login);
+    await expect.poll(() => p.locator('main').textContent(), { timeout: 2500, interval: 100 }).not.toContain(login);
     // the other grant's session is untouched
     expect(otherPsql.child.exitCode).toBeNull();
     expect((await b.service.getGrant(other.grantId)).status).toBe('active');
@@ -214,7 +240,7 @@ describe('web console in a real browser', () => {
     const phone = await signedIn('bob', { width: 390, height: 844 });
     await phone.page.goto(`${b.admin.url}/ui/#/grants`);
     await expect.poll(() => phone.page.locator('main').textContent(), { timeout: 5000 }).toContain(other.grantId);
-    const scrollWidth = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+    const scrollWidth = await phone.page.evaluate<number>('document.documentElement.scrollWidth');
     expect(scrollWidth).toBeLessThanOrEqual(390);
     await phone.page.screenshot({ path: join(shots, 'phone-grants.png'), fullPage: true });
 
@@ -224,11 +250,11 @@ describe('web console in a real browser', () => {
     let reached = false;
     for (let i = 0; i < 6 && !reached; i++) {
       await p.keyboard.press('Tab');
-      reached = (await p.evaluate(() => document.activeElement?.textContent)) === 'Approvals';
+      reached = (await p.evaluate<string | undefined>('document.activeElement?.textContent')) === 'Approvals';
     }
     expect(reached).toBe(true);
     await p.keyboard.press('Enter');
-    await expect.poll(() => p.evaluate(() => location.hash)).toBe('#/approvals');
+    await expect.poll(() => p.evaluate<string>('location.hash')).toBe('#/approvals');
 
     await otherPsql.child.kill('SIGINT');
     expect(pageErrors).toEqual([]);
