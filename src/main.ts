@@ -287,6 +287,7 @@ async function runDemo(argv: string[]): Promise<number> {
   out.write(`  connect:      psql "postgresql://${grant.login}:${grant.password}@${host}:${broker.pg?.port ?? port}/postgres"\n`);
   out.write(`  grant:        ${grant.grantId} (write, expires ${grant.expiresAt})\n`);
   out.write(`  admin API:    ${broker.admin.url}   token: ${token}\n`);
+  out.write(`  console:      ${broker.admin.url}/ui/   (sign in with the token)\n`);
   out.write(`  try:          export DBWARDEN_URL=${broker.admin.url} DBWARDEN_TOKEN=${token}; npx dbwarden grants\n`);
   out.write(`  blocked:      DELETE FROM customers;   DROP TABLE orders;   (allowed: UPDATE customers SET phone = NULL WHERE id = 1)\n\n`);
   out.write(`Ctrl-C stops everything.\n`);
