@@ -256,7 +256,16 @@ describe('web console in a real browser', () => {
     await p.keyboard.press('Enter');
     await expect.poll(() => p.evaluate<string>('location.hash')).toBe('#/approvals');
 
-    await otherPsql.child.kill('SIGINT');
+    // extend and kill from the console: the other grant gets 15 more minutes, then its psql session is killed
+    await p.goto(`${b.admin.url}/ui/#/grants`);
+    const before = Date.parse((await b.service.getGrant(other.grantId)).expiresAt);
+    await p.getByLabel(`Extend ${other.grantId} by`).selectOption('15m');
+    await p.locator(`[data-key="ext-${other.grantId}"]`).click();
+    await expect.poll(async () => Date.parse((await b.service.getGrant(other.grantId)).expiresAt) - before, { timeout: 5000 }).toBeGreaterThanOrEqual(14 * 60_000);
+    await expect.poll(() => p.getByTestId(`left-${other.grantId}`).textContent(), { timeout: 3000 }).toMatch(/^2\dm /);
+    const otherSession = (await b.registry.list()).find((x) => x.grantId === other.grantId)!;
+    await p.locator(`[data-key="kill-${otherSession.id}"]`).click();
+    await otherPsql.waitFor(/FATAL: +dbwarden: session killed/, 5000);
     expect(pageErrors).toEqual([]);
     expect(Date.now() - started).toBeLessThan(60_000);
   }, 90_000);
