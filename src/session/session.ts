@@ -30,6 +30,8 @@ export interface SessionInfo {
   startedAt: string;
   expiresAt: string;
   instance: string;
+  /** statements decided in this session so far */
+  statements: number;
 }
 
 /** What the protocol module must provide so the core can end or notify a session it does not own the bytes of. */
@@ -68,6 +70,8 @@ export class Session {
   /** the same deadline on the monotonic clock (set by the registry): immune to wall-clock jumps */
   monoDeadline = Number.POSITIVE_INFINITY;
   private controlOf?: SessionControl;
+  /** statements decided so far (shown in session listings) */
+  statementCount = 0;
   private ended = false;
   private terminating: TerminationReason | null = null;
   /** expiry warnings already sent (minutes before expiry) */
@@ -140,6 +144,7 @@ export class Session {
   /** Records a statement and its decision: audit, metrics, log. */
   record(text: string, decision: Decision): void {
     const { metrics } = this.deps;
+    this.statementCount += 1;
     metrics.statementsTotal.inc({ protocol: this.protocol, target: this.grant.target, action: decision.action });
     for (const r of decision.rules) metrics.ruleMatches.inc({ rule: r.id, action: r.action });
     this.deps.audit.record({
@@ -204,6 +209,7 @@ export class Session {
       startedAt: new Date(this.startedAt).toISOString(),
       expiresAt: new Date(this.expiresAt).toISOString(),
       instance: this.instance,
+      statements: this.statementCount,
     };
   }
 }
