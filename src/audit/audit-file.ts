@@ -66,7 +66,8 @@ function tighten(file: string, logger: Logger): void {
 function fstatMode(file: string): number | undefined {
   const fd = openSync(file, 'r');
   try {
-    return fstatSync(fd).mode;
+    const st = fstatSync(fd);
+    return st.isFile() ? st.mode : undefined; // devices and pipes are not ours to chmod
   } finally {
     closeSync(fd);
   }
@@ -254,6 +255,11 @@ export class AuditFile implements AuditSink {
       }
     } else {
       this.flush();
+      // an API answer must not go out for an event that is not on disk; statement refusals stay pending instead
+      // (the session answers them as audit-unavailable refusals, see writable())
+      if (this.failure && event.type !== 'statement') {
+        throw new Error(`audit file ${this.path} cannot be written (${this.failure.message}); event ${event.type} is held until it can`);
+      }
     }
     const written = { ...line, hash } as AuditLine;
     // the log carries every event too, but forwarded statements only at debug (one line each would swamp it)

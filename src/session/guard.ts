@@ -75,6 +75,11 @@ export class Guard {
     return decision;
   }
 
+  /** What the two caches hold now (entries and estimated bytes), for metrics and tests. */
+  get cached(): { entries: number; bytes: number } {
+    return { entries: this.cache.size + this.shapes.size, bytes: this.cache.bytes + this.shapes.bytes };
+  }
+
   /** Evaluates facts built by a protocol module (no text to parse, nothing cached). */
   evaluateFacts(statements: StatementFacts[]): Decision {
     return evaluate(this.rulesets, statements, this.ctx);

@@ -96,14 +96,16 @@ export class SessionRegistry {
       onEnd: (ended) => this.onEnd(ended),
       ...(this.deps.reviews ? { reviews: this.deps.reviews } : {}),
     });
-    this.sessions.set(id, s);
-    this.perGrant.set(s.grant.id, (this.perGrant.get(s.grant.id) ?? 0) + 1);
-    s.partials = new PartialWatch(this.buffers, s.grant.id, this.limits.partialMessageTimeoutMs);
-    this.deps.metrics.clientConnectionsActive.inc({ protocol: s.protocol, target: s.grant.target });
+    // recorded first: a session whose start cannot be audited is refused (the error reaches the client) and
+    // leaves nothing registered behind
     this.deps.audit.record({
       type: 'session.started', session: id, grant: s.grant.id, identity: s.grant.identity, target: s.grant.target,
       database: s.database, protocol: s.protocol, client: s.client,
     });
+    this.sessions.set(id, s);
+    this.perGrant.set(s.grant.id, (this.perGrant.get(s.grant.id) ?? 0) + 1);
+    s.partials = new PartialWatch(this.buffers, s.grant.id, this.limits.partialMessageTimeoutMs);
+    this.deps.metrics.clientConnectionsActive.inc({ protocol: s.protocol, target: s.grant.target });
     s.log.info({ target: s.grant.target, database: s.database, client: s.client }, 'session started');
     this.tell((o) => o.opened(s));
     return s;

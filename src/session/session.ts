@@ -187,14 +187,19 @@ export class Session {
   end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
-    this.deps.audit.record({
-      type: 'session.ended',
-      session: this.id,
-      grant: this.grant.id,
-      identity: this.grant.identity,
-      reason: this.terminating ?? reason,
-      duration_ms: Date.now() - this.startedAt,
-    });
+    try {
+      this.deps.audit.record({
+        type: 'session.ended',
+        session: this.id,
+        grant: this.grant.id,
+        identity: this.grant.identity,
+        reason: this.terminating ?? reason,
+        duration_ms: Date.now() - this.startedAt,
+      });
+    } catch (e) {
+      // held by the audit file until it can be written; the registry must still let the session go
+      this.log.error({ err: (e as Error).message }, 'session end not yet audited');
+    }
     this.log.info({ reason: this.terminating ?? reason }, 'session ended');
     this.deps.onEnd(this);
   }
