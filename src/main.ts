@@ -92,6 +92,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   const auditFile = AuditFile.open(config.audit.file ?? join(config.state.dir, 'audit.jsonl'), logger, {
     maxBytes: config.audit.maxBytes,
     keep: config.audit.keep,
+    maxStatementBytes: config.audit.maxStatementBytes,
     statementText: config.audit.statementText,
   });
   const store: GrantStore = config.state.store === 'redis' && config.state.redis

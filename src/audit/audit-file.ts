@@ -37,6 +37,11 @@ export interface AuditFileOptions {
    * where the kept chain starts, so `audit verify` still proves the rest. Absent or 0: keep all.
    */
   keep?: number;
+  /**
+   * Statement texts longer than this many bytes are recorded cut to it, with `textBytes` (the full length) and
+   * `textSha256` (of the full text) so a captured statement can still be matched. Absent or 0: never cut.
+   */
+  maxStatementBytes?: number;
   /** full: statement texts as sent (password literals masked); normalized: literals replaced by placeholders. */
   statementText?: StatementTextMode;
 }
@@ -230,7 +235,7 @@ export class AuditFile implements AuditSink {
   record(event: AuditEvent): AuditLine {
     if (this.fd === undefined && !this.failure) throw new Error(`audit file ${this.path} is closed; event ${event.type} not recorded`);
     // statement events have a fixed shape (their text is masked by statementText); others are scrubbed of secret-named fields
-    const fields = (event.type === 'statement' ? event : scrub(event)) as Record<string, unknown>;
+    const fields = (event.type === 'statement' ? this.bounded(event) : scrub(event)) as Record<string, unknown>;
     const line: Record<string, unknown> = { seq: this.seq + 1, ts: new Date().toISOString(), type: event.type };
     for (const [k, v] of Object.entries(fields)) if (!RESERVED_FIELDS.has(k)) line[k] = v;
     line.prev = this.prev;
@@ -266,6 +271,21 @@ export class AuditFile implements AuditSink {
     if (!deferrable) this.logger.info({ audit: written }, event.type);
     else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ audit: written }, event.type);
     return written;
+  }
+
+  /**
+   * A statement event whose text is within maxStatementBytes, else a copy with the text cut and its length and
+   * hash added. Defends the audit disk and the broker's CPU against clients sending many multi-megabyte texts.
+   */
+  private bounded(event: Extract<AuditEvent, { type: 'statement' }>): AuditEvent {
+    const max = this.options.maxStatementBytes ?? 0;
+    if (max <= 0 || event.text.length * 3 <= max) return event;
+    const full = Buffer.from(event.text, 'utf8');
+    if (full.length <= max) return event;
+    // cut on a character boundary: drop UTF-8 continuation bytes at the cut
+    let end = max;
+    while (end > 0 && (full[end]! & 0xc0) === 0x80) end--;
+    return { ...event, text: full.toString('utf8', 0, end), textBytes: full.length, textSha256: sha256Hex(full) } as AuditEvent;
   }
 
   /** Writes every pending line now (rotating first when the file would grow past maxBytes). */

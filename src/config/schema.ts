@@ -137,6 +137,12 @@ const AuditSchema = z.strictObject({
    * maxBytes × (keep + 1). 0 keeps every rotated file. Default 10.
    */
   keep: int(z.number().int().min(0)).default(10),
+  /**
+   * Statement texts longer than this many bytes are recorded cut to it, with textBytes (full length) and textSha256
+   * (hash of the full text) added, so many multi-megabyte statements cannot swamp the trail. 0 records every text
+   * whole. Default 1 MiB.
+   */
+  maxStatementBytes: int(z.number().int().min(0)).default(1 << 20),
 });
 
 const RoleSchema = z.strictObject({

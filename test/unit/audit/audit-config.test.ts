@@ -7,7 +7,7 @@ const parse = (audit: string) => parseConfig(`state: { dir: /tmp/dbw-state }\nau
 describe('audit config', () => {
   it('defaults: full text, rotation at 64 MiB keeping 10 files, the file in state.dir', () => {
     const c = parseConfig('state: { dir: /tmp/dbw-state }\n', 'dbwarden.yaml', {});
-    expect(c.audit).toEqual({ file: '/tmp/dbw-state/audit.jsonl', statementText: 'full', maxBytes: 64 << 20, keep: 10 });
+    expect(c.audit).toEqual({ file: '/tmp/dbw-state/audit.jsonl', statementText: 'full', maxBytes: 64 << 20, keep: 10, maxStatementBytes: 1 << 20 });
   });
 
   it('takes maxBytes as a number or ${ENV} and statementText normalized', () => {

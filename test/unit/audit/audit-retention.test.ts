@@ -3,6 +3,7 @@
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditFile } from '../../../src/audit/audit-file.js';
 import { verifyAuditTrail } from '../../../src/audit/verify.js';
@@ -67,6 +68,23 @@ describe('audit retention', () => {
     const a = AuditFile.open(path);
     await a.close();
     expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('audit statement text bound', () => {
+  it('cuts texts over maxStatementBytes, adding the full length and hash; the chain verifies', async () => {
+    const dir = tmp();
+    const path = join(dir, 'audit.jsonl');
+    const a = AuditFile.open(path, undefined, { maxStatementBytes: 1000 });
+    const big = 'é'.repeat(5000);
+    const short = a.record(stmt(1, 'short'));
+    const cut = a.record({ ...stmt(2), text: big });
+    await a.close();
+    expect(short.text).toBe('1 short');
+    expect((cut.text as string).length).toBe(500);
+    expect(cut.textBytes).toBe(10_000);
+    expect(cut.textSha256).toBe(createHash('sha256').update(big).digest('hex'));
+    expect(verifyAuditTrail(path).ok).toBe(true);
   });
 });
 

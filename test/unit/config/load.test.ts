@@ -90,7 +90,7 @@ describe('parseConfig', () => {
     expect(c.listen).toEqual({ admin: '127.0.0.1:7080' });
     expect(c.tls.clients).toBe('prefer');
     expect(c.state).toEqual({ dir: join(tmpdir(), 'x', '.dbwarden'), store: 'embedded' });
-    expect(c.audit).toEqual({ file: join(tmpdir(), 'x', '.dbwarden', 'audit.jsonl'), statementText: 'full', maxBytes: 64 << 20, keep: 10 });
+    expect(c.audit).toEqual({ file: join(tmpdir(), 'x', '.dbwarden', 'audit.jsonl'), statementText: 'full', maxBytes: 64 << 20, keep: 10, maxStatementBytes: 1 << 20 });
     expect(c.rules).toBe(join(tmpdir(), 'x', 'rules'));
     expect(c.targets.app).toMatchObject({ port: 5432, tls: 'prefer', rulesets: ['safe-defaults'] });
     expect(c.identities.alice!.groups).toEqual([]);
