@@ -192,6 +192,13 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
     }
 
+    try {
+      deps.registry.checkSessionLimit(grant);
+    } catch (e) {
+      count(grant.target, 'rejected');
+      return refuse(ErrNo.TooManyUserConnections, (e as Error).message);
+    }
+
     // --- upstream ---
     const t0 = process.hrtime.bigint();
     const attributes = new Map(resp.attributes);
@@ -218,7 +225,14 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
     count(grant.target, 'ok');
 
-    const session: Session = deps.registry.open({ grant, protocol: 'mysql', database, client, dialect: 'mysql' });
+    let session: Session;
+    try {
+      session = deps.registry.open({ grant, protocol: 'mysql', database, client, dialect: 'mysql' });
+    } catch (e) {
+      // the upstream connection must not outlive a refused session (a leaked socket also kept `serve` from exiting)
+      upstream.socket.destroy();
+      throw e;
+    }
     state.threads.bind(threadId, session);
     const rest = reader.detach();
     sock.pause();

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Decision } from '../rules/types.js';
 import type { Guard } from './guard.js';
+import type { PartialWatch } from './partial-watch.js';
 
 export const TerminationReason = {
   expired: 'dbwarden: grant expired',
@@ -17,6 +18,16 @@ export const TerminationReason = {
 export type TerminationReason = keyof typeof TerminationReason;
 
 export type Protocol = 'postgres' | 'mysql';
+
+/** What every statement gets while the audit trail cannot be written (rendered like any blocking rule). */
+const AUDIT_UNAVAILABLE: Decision = {
+  action: 'block',
+  rules: [{
+    id: 'audit-unavailable', ruleset: 'dbwarden', action: 'block', statement: 0,
+    message: 'the audit trail cannot be written (disk full or I/O error), so no statement runs until it can; tell the broker operator',
+  }],
+  statements: [],
+};
 
 export interface SessionInfo {
   id: string;
@@ -72,6 +83,8 @@ export class Session {
   private controlOf?: SessionControl;
   /** statements decided so far (shown in session listings) */
   statementCount = 0;
+  /** this session's share of the partial-message budget (set by the registry) */
+  partials?: PartialWatch;
   private ended = false;
   private terminating: TerminationReason | null = null;
   /** expiry warnings already sent (minutes before expiry) */
@@ -110,16 +123,25 @@ export class Session {
 
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions): Decision {
-    const decision = this.reviewed(text, this.guard.decide(text, opts));
+    const decision = this.auditable() ?? this.reviewed(text, this.guard.decide(text, opts));
     this.record(text, decision);
     return decision;
   }
 
   /** Decides facts the protocol built itself (e.g. a FunctionCall message, which has no SQL text). */
   decideFacts(text: string, statements: StatementFacts[]): Decision {
-    const decision = this.reviewed(text, this.guard.evaluateFacts(statements));
+    const decision = this.auditable() ?? this.reviewed(text, this.guard.evaluateFacts(statements));
     this.record(text, decision);
     return decision;
+  }
+
+  /**
+   * A refusal while the audit trail cannot be written, else undefined. Defends against running statements
+   * unaudited: whoever fills or breaks the audit disk gets refusals, not a blind spot.
+   */
+  private auditable(): Decision | undefined {
+    if (this.deps.audit.writable?.() !== false) return undefined;
+    return AUDIT_UNAVAILABLE;
   }
 
   /**
@@ -184,14 +206,19 @@ export class Session {
   end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
-    this.deps.audit.record({
-      type: 'session.ended',
-      session: this.id,
-      grant: this.grant.id,
-      identity: this.grant.identity,
-      reason: this.terminating ?? reason,
-      duration_ms: Date.now() - this.startedAt,
-    });
+    try {
+      this.deps.audit.record({
+        type: 'session.ended',
+        session: this.id,
+        grant: this.grant.id,
+        identity: this.grant.identity,
+        reason: this.terminating ?? reason,
+        duration_ms: Date.now() - this.startedAt,
+      });
+    } catch (e) {
+      // held by the audit file until it can be written; the registry must still let the session go
+      this.log.error({ err: (e as Error).message }, 'session end not yet audited');
+    }
     this.log.info({ reason: this.terminating ?? reason }, 'session ended');
     this.deps.onEnd(this);
   }
