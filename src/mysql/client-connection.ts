@@ -219,7 +219,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     count(grant.target, 'ok');
 
     const session: Session = deps.registry.open({ grant, protocol: 'mysql', database, client, dialect: 'mysql' });
-    state.threads.bind(threadId, session);
+    state.threads.bind(threadId, session, upstream.threadId);
     const rest = reader.detach();
     sock.pause();
     const relay = new MysqlRelay(sock, upstream.socket, session, {

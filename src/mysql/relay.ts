@@ -17,6 +17,8 @@ import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstText
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 import type { ThreadIds } from './thread-ids.js';
+import { planKills } from './kill-plan.js';
+import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
 
 export interface MysqlRelayOptions {
   metrics: Metrics;
@@ -54,7 +56,6 @@ export function versionNumber(version: string): number {
   return m ? Number(m[1]) * 10000 + Number(m[2]) * 100 + Number(m[3]) : 0;
 }
 
-const KILL_RE = /^\s*KILL\s+(?:(?:HARD|SOFT)\s+)?(QUERY\s+|CONNECTION\s+)?(?:ID\s+)?(\d{1,10})\s*;?\s*$/i;
 const USE_RE = /(?:^|;)\s*USE\s+(`(?:[^`]|``)+`|[\w$\u0080-\uffff]+)/gi;
 /** If the upstream is mid-packet when a session must end, wait this long for a boundary, then cut. */
 const TERMINATE_GRACE_MS = 800;
@@ -106,6 +107,8 @@ export class MysqlRelay {
    * client's sequence ids then run this far from the upstream's until the response ends.
    */
   private seqShift = 0;
+  /** sequence id of the upstream packet being handled, while it has not reached the client; -1 otherwise */
+  private heldSeq = -1;
 
   constructor(
     private readonly client: Duplex,
@@ -230,12 +233,15 @@ export class MysqlRelay {
     switch (cmd) {
       case Command.Query: {
         const text = payload.toString('utf8', 1);
-        if (this.handleKill(text)) return;
         const db = this.ungrantedUse(text);
         if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
         const d = this.session.decide(text, this.readOpts);
         if (refused(d, this.masks.length > 0, text)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
-        this.upstream.write(raw);
+        if (readsClientFile(d.statements)) return this.reply(cmd, LOCAL_INFILE_REFUSAL.spec, LOCAL_INFILE_REFUSAL.message);
+        const kill = planKills(text, d.statements, this.session, this.opts.threads);
+        if (kill.kind === 'refuse') return this.reply(cmd, kill.spec, kill.message);
+        if (kill.kind === 'local') return this.killLocal(kill.target, kill.query);
+        this.upstream.write(kill.kind === 'forward' ? encodePacket(0, encodeComQuery(kill.text)) : raw);
         this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false) });
         // the statement may change how later ones must be read; ask the server rather than guess
         if (/sql_mode|\bANSI\b/i.test(text)) this.probeSqlMode();
@@ -307,30 +313,13 @@ export class MysqlRelay {
   }
 
   /**
-   * `KILL [QUERY|CONNECTION] <id>` naming a thread id the broker handed out (what the mysql CLI sends on
-   * Ctrl-C, over a second connection): carried out on that session's upstream, only for a session of the same
-   * grant. Defends against one grant interrupting another's work by guessing ids.
+   * A text that is one KILL of a session of this grant (checked in planKills): the broker interrupts or ends that
+   * session itself (what the mysql CLI sends on Ctrl-C, over a second connection), so it is audited as killed.
    */
-  private handleKill(text: string): boolean {
-    const m = KILL_RE.exec(text);
-    if (!m) return false;
-    const id = Number(m[2]);
-    const target = this.opts.threads.get(id);
-    const d = this.session.decideFacts(text, [{
-      kind: 'other', effects: ['session'], tables: [], columns: [], functions: [], where: null, limit: null, nested: false, multiStatement: false, index: 0, text,
-    }]);
-    if (refused(d, false)) {
-      this.reply(Command.Query, ErrNo.SpecificAccessDenied, refusalMessage(d));
-      return true;
-    }
-    if (!target || target.grant.id !== this.session.grant.id) {
-      this.reply(Command.Query, ErrNo.NoSuchThread, `Unknown thread id: ${id}`);
-      return true;
-    }
-    if (/^QUERY/i.test(m[1] ?? '')) target.control?.cancel?.();
+  private killLocal(target: Session, query: boolean): void {
+    if (query) target.control?.cancel?.();
     else target.terminate('killed');
     this.replyOk(Command.Query);
-    return true;
   }
 
   /** The sequence id an answer to the command being read gets. */
@@ -499,9 +488,12 @@ export class MysqlRelay {
       this.client.write(raw);
       return;
     }
+    // until forwarded, this packet's sequence id is the one the client expects next (an ERR sent instead of it)
+    this.heldSeq = head.kind === 'internal' ? -1 : seq;
     const done = head.tracker!.packet(payload);
     if (head.kind === 'internal') head.collected!.push(Buffer.from(payload));
     else this.forward(head, payload, raw, seq);
+    this.heldSeq = -1;
     if (!done) return;
     this.queue.shift();
     this.seqShift = 0;
@@ -520,6 +512,7 @@ export class MysqlRelay {
   // ---- ending ----
 
   private nextClientSeq(): number {
+    if (this.heldSeq >= 0) return (this.heldSeq + this.seqShift) & 0xff;
     const head = this.queue.find((e) => e.kind !== 'internal');
     if (!head) return 1;
     if (head.kind === 'upstream' && head.tracker!.started) return (this.upstreamScanner.lastSeq + 1 + this.seqShift) & 0xff;
