@@ -28,6 +28,7 @@ import {
 import { ColumnCatalog } from './catalog.js';
 import { PgRelay } from './relay.js';
 import { sanitizeStartupParams } from './startup-params.js';
+import { BAD_STARTUP_LAYOUT, SilentClose, encodeOldStyleFatal, unsupportedProtocol } from './startup-phase.js';
 import { cancelUpstream, connectUpstream, type UpstreamOptions } from './upstream-connection.js';
 
 export interface PgDeps {
@@ -142,9 +143,15 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       const major = code >>> 16;
       const minor = code & 0xffff;
       if (major !== PROTOCOL_MAJOR) {
-        throw new BrokerError(ErrorCode.FEATURE_NOT_SUPPORTED, `unsupported frontend protocol ${major}.${minor}: server supports 3.0`);
+        if (major < PROTOCOL_MAJOR) {
+          sock.end(encodeOldStyleFatal(unsupportedProtocol(major, minor)));
+          return;
+        }
+        throw new BrokerError(ErrorCode.FEATURE_NOT_SUPPORTED, unsupportedProtocol(major, minor));
       }
-      params = decodeStartupParams(pkt.subarray(4));
+      const body = pkt.subarray(4);
+      if (body.length === 0 || body[body.length - 1] !== 0) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, BAD_STARTUP_LAYOUT);
+      params = decodeStartupParams(body);
       const unknownOptions = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
       // We speak 3.0 (the BackendKeyData we hand out is 3.0-sized); tell a newer client so it can adapt.
       if (minor > 0 || unknownOptions.length > 0) sock.write(encodeNegotiateProtocolVersion(0, unknownOptions));
@@ -241,6 +248,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: '', outcome: 'protocol_error' });
     }
     log.info({ err: err.message }, 'connection refused during handshake');
+    if (e instanceof SilentClose) return void sock.destroy();
     if (sock.writable) fatal(SQLSTATE_OF[err.code] ?? SqlState.ProtocolViolation, err.message);
     setTimeout(() => raw.destroy(), 1000).unref();
   }
