@@ -14,7 +14,7 @@ import type { AuditSink } from '../audit/events.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { Session } from '../session/session.js';
 import type { TlsMaterial } from '../wire/tls.js';
-import { AuthCode, FrontendCode, SQLSTATE_OF, SqlState, StartupCode } from './codes.js';
+import { AuthCode, FrontendCode, Routine, SQLSTATE_OF, SqlState, StartupCode } from './codes.js';
 import { MessageReader } from './message-reader.js';
 import {
   encodeAuthentication,
@@ -93,8 +93,8 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
   let reader = new MessageReader(sock);
   let secured = false;
   const log = deps.logger.child({ client });
-  const fatal = (code: string, message: string, hint?: string) => {
-    sock.end(encodeErrorResponse({ severity: 'FATAL', code, message, hint }));
+  const fatal = (code: string, message: string, hint?: string, routine?: string) => {
+    sock.end(encodeErrorResponse({ severity: 'FATAL', code, message, hint, routine }));
   };
   raw.on('error', () => undefined);
 
@@ -192,7 +192,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
 
     if (!grant.databases.includes(database)) {
       deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
-      return fatal(SqlState.InsufficientPrivilege, `dbwarden: grant ${grant.id} does not cover database "${database}"`, `this grant covers: ${grant.databases.join(', ')}`);
+      return fatal(SqlState.InsufficientPrivilege, `dbwarden: grant ${grant.id} does not cover database "${database}"`, `this grant covers: ${grant.databases.join(', ')}`, Routine.grantScope);
     }
     const target: TargetConfig | undefined = deps.targets[grant.target];
     const role = target?.roles[grant.access];
