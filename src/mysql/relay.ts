@@ -34,6 +34,8 @@ export interface MysqlRelayOptions {
   killQuery(): Promise<unknown>;
   /** key of the `hash` mask (stable across restarts when the broker keeps it in its state dir) */
   maskHashKey?: Buffer;
+  /** COM_CHANGE_USER: the relay has stopped and hands over the packet's payload (absent: the command is refused) */
+  changeUser?(payload: Buffer): void;
 }
 
 /** The text clients see for a refused statement: the same as the PostgreSQL module's (MySQL has no hint field). */
@@ -107,6 +109,7 @@ export class MysqlRelay {
    * client's sequence ids then run this far from the upstream's until the response ends.
    */
   private seqShift = 0;
+  private detachSockets?: () => void;
   /** sequence id of the upstream packet being handled, while it has not reached the client; -1 otherwise */
   private heldSeq = -1;
 
@@ -139,7 +142,7 @@ export class MysqlRelay {
   }
 
   start(clientRest: Buffer, upstreamRest: Buffer): void {
-    attachRelay(this.client, this.upstream, {
+    this.detachSockets = attachRelay(this.client, this.upstream, {
       onClientData: (chunk) => this.onClientData(chunk),
       onUpstreamData: (chunk) => this.onUpstreamData(chunk),
       onClientClose: () => this.onClientClose(),
@@ -214,6 +217,7 @@ export class MysqlRelay {
         this.expect('single', first);
         return 'send';
       case Command.ChangeUser:
+        if (this.opts.changeUser) return 'fetch';
         this.reply(first, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER is not supported through the broker; connect again with the other login');
         return 'skip';
       case Command.ProcessKill:
@@ -289,12 +293,33 @@ export class MysqlRelay {
         this.expect('single', cmd);
         return;
       }
+      case Command.ChangeUser:
+        // pools send it between borrowers: the client waits for its answer, so nothing else is due
+        if (this.queue.length) return this.reply(cmd, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER while answers are still due is not supported');
+        return this.handOff(payload);
       case Command.Quit:
         this.closed = true;
         this.upstream.end(raw);
         this.client.end();
         return;
     }
+  }
+
+  /**
+   * COM_CHANGE_USER: this relay stops and hands the client socket back for a new login (a new session on a new
+   * upstream connection); the old upstream is told to quit. Nothing of the old session's state survives, as on
+   * the server.
+   */
+  private handOff(payload: Buffer): void {
+    this.closed = true;
+    this.clientScanner.stop();
+    this.upstreamScanner.stop();
+    this.detachSockets?.();
+    this.client.pause();
+    this.upstream.end(QUIT);
+    setTimeout(() => this.upstream.destroy(), 1500).unref();
+    this.flushByteCounters();
+    this.opts.changeUser!(Buffer.from(payload));
   }
 
   private dbDenied(db: string): string {

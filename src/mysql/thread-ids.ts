@@ -32,6 +32,10 @@ export class ThreadIds {
 
   /** Binds a reserved id, and the upstream thread id the session runs on, to the session. */
   bind(id: number, session: Session, upstreamThread?: number): void {
+    // COM_CHANGE_USER rebinds a connection's id: the old session's upstream thread is gone
+    const old = this.sessions.get(id);
+    const oldUp = old ? this.upstreamOf.get(old) : undefined;
+    if (old && old !== session && oldUp !== undefined && this.upstream.get(`${old.grant.target}\0${oldUp}`) === old) this.upstream.delete(`${old.grant.target}\0${oldUp}`);
     this.sessions.set(id, session);
     if (upstreamThread !== undefined) {
       this.upstream.set(`${session.grant.target}\0${upstreamThread}`, session);
