@@ -6,8 +6,10 @@
 #   git clone --depth 1 https://github.com/brianc/node-postgres   ../driver-suites/node-postgres
 #   git clone --depth 1 https://github.com/sidorares/node-mysql2  ../driver-suites/node-mysql2
 #   (cd ../driver-suites/node-mysql2 && npm ci)   # mysql2's runner (poku) and its test dependencies
+#   npm install --prefix ../driver-suites/pg-test-deps async@2.6.4 bluebird@3.7.2 co@4.6.0 pg-copy-streams@0.3.0
 # node-postgres's integration files are plain node scripts; they run with this repository's node_modules
-# (pg-protocol, pg-types, …) on NODE_PATH, so the checkout needs no install.
+# (pg-protocol, pg-types, …) and pg-test-deps (the few test-only modules) on NODE_PATH: the monorepo's own
+# install pulls in Cloudflare tooling the integration files never use.
 #
 # Usage: bench/driver-suites.sh [--suites DIR] [--only pg|mysql] [--timeout SECONDS] [--files N]
 # Needs: PostgreSQL on 127.0.0.1:5432 (user postgres, trust), MariaDB on 127.0.0.1:3306 (root, no password),
@@ -110,7 +112,7 @@ run_pg() {
   local mode=$1 host=127.0.0.1 port=5432 user=postgres pass=''
   if [ "$mode" != direct ]; then port=$PG_PORT; user=$PG_LOGIN; pass=$PG_PASSWORD; fi
   while read -r f; do
-    r=$(PGHOST=$host PGPORT=$port PGUSER=$user PGPASSWORD=$pass PGDATABASE=$DB NODE_PATH=$ROOT/node_modules run_file pg "$f" node)
+    r=$(PGHOST=$host PGPORT=$port PGUSER=$user PGPASSWORD=$pass PGDATABASE=$DB NODE_PATH=$ROOT/node_modules:$SUITES/pg-test-deps/node_modules run_file pg "$f" node)
     printf '%s\t%s\n' "${f#"$SUITES"/}" "$r"
   done < <(pg_files) > "$WORK/pg.$mode.tsv"
 }
@@ -134,7 +136,9 @@ report() {
     local through=$WORK/$suite.$mode.tsv
     local kept
     kept=$(join -t $'\t' <(grep $'\tpass$' "$direct" | sort) <(grep $'\tpass$' "$through" | sort) | wc -l)
-    echo "### through dbwarden, ${mode/safe/safe-defaults}${mode/empty/ rule set}: $kept of $passing directly-passing files pass"
+    local label='an empty rule set'
+    [ "$mode" = safe ] && label=safe-defaults
+    echo "### through dbwarden, $label: $kept of $passing directly-passing files pass"
     join -t $'\t' <(sort "$direct") <(sort "$through") | awk -F'\t' '$2 != $3 { printf "- %s: direct %s; broker %s\n", $1, $2, $3 }'
   done
 }
