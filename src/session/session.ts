@@ -6,6 +6,8 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Decision } from '../rules/types.js';
 import type { Guard } from './guard.js';
+import type { LineageSchema } from '../sql/pg-lineage.js';
+import { planMasks, type LineageState } from './mask-plan.js';
 
 export const TerminationReason = {
   expired: 'dbwarden: grant expired',
@@ -66,6 +68,13 @@ export class Session {
   readonly startedAt = Date.now();
   expiresAt: number;
   control?: SessionControl;
+  /**
+   * Set by a protocol module that traces column lineage (PostgreSQL): the schema to trace through, or null when
+   * it cannot be read now (every value is then treated as possibly masked). With masks in force the decision
+   * then carries the final mask plan (session/mask-plan.ts).
+   */
+  lineage?: () => LineageSchema | null;
+  private readonly lineageState: LineageState = { cursors: new Map() };
   private ended = false;
   private terminating: TerminationReason | null = null;
   /** expiry warnings already sent (minutes before expiry) */
@@ -92,7 +101,8 @@ export class Session {
 
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions): Decision {
-    const decision = this.reviewed(text, this.guard.decide(text, opts));
+    let decision = this.reviewed(text, this.guard.decide(text, opts));
+    if (this.lineage && this.guard.masks.length) decision = planMasks(text, decision, this.guard.masks, this.lineage(), this.lineageState);
     this.record(text, decision);
     return decision;
   }
