@@ -6,8 +6,9 @@ import { maskFor, strictestMask } from '../rules/mask.js';
 import type { Decision, MaskKind } from '../rules/types.js';
 import type { ColumnCatalog } from './catalog.js';
 import { BackendCode } from './codes.js';
-import { decodeFields, encodeErrorResponse, encodeNoticeResponse, readCString, type ErrorFields } from './messages.js';
-import { decodeRowDescription, maskDataRow, planRow, redactDetail, redactMessage, type FieldDesc, type RowPlan } from './row-masker.js';
+import { readCString } from './messages.js';
+import { redactErrorMessage } from './error-redaction.js';
+import { decodeRowDescription, maskDataRow, planRow, type FieldDesc, type RowPlan } from './row-masker.js';
 
 /** What each client message will be answered with, in order (the server answers in the order it reads). */
 /** The core's mask plan for a statement's result columns (see session/mask-plan.ts). */
@@ -201,17 +202,10 @@ export class MaskTracker {
     return maskDataRow(body, null, null, this.hashKey, this.fallback);
   }
 
+  /** While masks apply, every text field of an error or notice loses the values it could echo (any SQLSTATE). */
   private redact(code: number, body: Buffer): Buffer | null {
-    const f = decodeFields(body);
-    const detail = f.get('D');
-    const sqlstate = f.get('C') ?? '';
-    const message = f.get('M') ?? '';
-    const newDetail = detail === undefined ? undefined : redactDetail(detail);
-    // data exceptions (class 22) quote the offending input, which may be a masked value
-    const newMessage = sqlstate.startsWith('22') ? redactMessage(message) : message;
-    if (newDetail === detail && newMessage === message) return null;
-    const fields: ErrorFields = { severity: (f.get('V') ?? f.get('S') ?? 'ERROR') as ErrorFields['severity'], code: sqlstate, message: newMessage, detail: newDetail, hint: f.get('H') };
-    return code === BackendCode.ErrorResponse ? encodeErrorResponse(fields) : encodeNoticeResponse(fields);
+    return redactErrorMessage(code, body);
   }
+
 }
 

@@ -266,7 +266,7 @@ export class PgRelay {
 
   /** The core's mask plan for the statement's result columns; DDL also makes the cached catalogs stale. */
   private derivedMask(d: Decision): NonNullable<Decision['maskPlan']> | null {
-    if (d.statements.some((st) => st.effects.includes('ddl'))) {
+    if (d.action !== 'block' && d.action !== 'review' && d.statements.some((st) => st.effects.includes('ddl'))) {
       this.opts.masking?.catalog.invalidate();
       this.lineage?.taint();
     }

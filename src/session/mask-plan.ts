@@ -19,6 +19,9 @@ export interface LineageState {
   cursors: Map<string, MaskPlan>;
 }
 
+/** Statement kinds that move values somewhere rows are not masked (used when lineage cannot be traced). */
+const EXPORTING = new Set(['copy', 'prepare', 'insert', 'merge', 'create', 'execute', 'call', 'do']);
+
 export const MASK_OR_BLOCK_SUFFIX = 'masked columns cannot be copied or exported';
 
 interface Hit {
@@ -46,7 +49,8 @@ export function planMasks(text: string, d: Decision, masks: readonly ColumnMask[
   const lineage: StatementLineage[] = schema ? pgLineage(text, schema) : [];
   if (!schema) {
     // no catalog to trace through: every derived value is masked and nothing may leave the result stream
-    const exporting = d.statements.some((st) => st.kind === 'copy' || st.kind === 'prepare' || st.kind === 'create' || st.effects.includes('write') || st.effects.includes('session'));
+    const exporting = d.statements.some((st) => EXPORTING.has(st.kind) || st.effects.includes('ddl') || st.effects.includes('session') ||
+      st.effects.includes('dynamic') || (st.kind === 'update' && (st.copies?.length ?? 0) > 0));
     if (exporting) return refuse(d, [...masks], 'lineage of the values cannot be traced');
     return withPlan(d, { outputs: null, derived: strictestMask(masks) }, [...masks]);
   }
