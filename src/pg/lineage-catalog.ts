@@ -97,7 +97,7 @@ export class SessionLineage {
   private readonly lc: LineageCatalog;
   private readonly clean: string[];
   private tainted = false;
-  private refreshing = false;
+  private refreshing: Promise<void> | null = null;
   private last: { snap: SchemaSnapshot; view: SchemaSnapshot } | null = null;
 
   constructor(catalog: ColumnCatalog, private readonly masks: readonly ColumnMask[]) {
@@ -123,15 +123,24 @@ export class SessionLineage {
     this.tainted = true;
   }
 
-  /** At ReadyForQuery: once idle after DDL, read the catalog again and trust lineage when that read is in. */
+  /**
+   * At ReadyForQuery: once idle after DDL (committed or rolled back), read the catalog again; statements that
+   * arrive meanwhile wait for that read (pending()). Inside a transaction block the side connection cannot see
+   * the change, so lineage stays unknown (everything masked, exports refused) until the block ends.
+   */
   ready(status: string): void {
     if (!this.tainted || status !== 'I' || this.refreshing) return;
     const t = Date.now();
-    this.refreshing = true;
-    void this.lc.fresh(t).then((s) => {
-      this.refreshing = false;
+    this.refreshing = this.lc.fresh(t).then((s) => {
+      this.refreshing = null;
       if (s && s.startedAt >= t) this.tainted = false;
     });
+  }
+
+  /** A catalog read the next statement must wait for (bounded), or undefined. */
+  pending(timeoutMs = 3_000): Promise<void> | undefined {
+    if (!this.refreshing) return undefined;
+    return Promise.race([this.refreshing, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
   /** A view column (schema.view.column) → the mask its traced sources call for; undefined when not a view. */

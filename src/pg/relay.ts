@@ -113,7 +113,7 @@ export class PgRelay {
     const upstreamFetch = fetchSet(this.tracker ? [...UPSTREAM_FETCH, ...UPSTREAM_FETCH_MASKING] : UPSTREAM_FETCH);
     this.clientScanner = new MessageScanner(clientFetch, opts.maxQueryBytes, {
       onForward: (b) => this.upstream.write(b),
-      onMessage: (code, body, raw) => this.onClientMessage(code, body, raw),
+      onMessage: (code, body, raw) => this.onClientMessageWhenTraced(code, body, raw),
     });
     this.upstreamScanner = new MessageScanner(upstreamFetch, MAX_UPSTREAM_FETCH, {
       onForward: (b) => this.client.write(b),
@@ -153,6 +153,34 @@ export class PgRelay {
     // backpressure: stop reading the client while the upstream cannot take more
     holdUntilDrained(this.client, this.upstream);
     if (this.clientBytes > 1 << 20) this.flushByteCounters();
+  }
+
+  /**
+   * After this session's DDL the lineage catalog is read again; a statement arriving before that read is in
+   * waits for it (its masks must be traced through the new definitions), bytes after it are held.
+   */
+  private onClientMessageWhenTraced(code: number, body: Buffer, raw: Buffer): boolean {
+    const wait = code === FrontendCode.Query || code === FrontendCode.Parse ? this.lineage?.pending() : undefined;
+    if (!wait) {
+      this.onClientMessage(code, body, raw);
+      return false;
+    }
+    const heldBody = Buffer.from(body);
+    const heldRaw = Buffer.from(raw);
+    void wait.then(() => {
+      if (this.closed) return;
+      this.upstream.cork();
+      try {
+        this.onClientMessage(code, heldBody, heldRaw);
+        this.clientScanner.resume();
+      } catch (e) {
+        const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
+        this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+      } finally {
+        this.upstream.uncork();
+      }
+    });
+    return true;
   }
 
   private onClientMessage(code: number, body: Buffer, raw: Buffer): void {

@@ -19,8 +19,7 @@ export interface LineageState {
   cursors: Map<string, MaskPlan>;
 }
 
-/** Statement kinds that move values somewhere rows are not masked (used when lineage cannot be traced). */
-const EXPORTING = new Set(['copy', 'prepare', 'insert', 'merge', 'create', 'execute', 'call', 'do']);
+const NOTHING_KNOWN: LineageSchema = { relation: () => undefined, func: () => undefined };
 
 export const MASK_OR_BLOCK_SUFFIX = 'masked columns cannot be copied or exported';
 
@@ -46,14 +45,9 @@ export function masksFor(src: Src, masks: readonly ColumnMask[]): Hit {
  */
 export function planMasks(text: string, d: Decision, masks: readonly ColumnMask[], schema: LineageSchema | null, state: LineageState): Decision {
   if (!masks.length || d.action === 'block' || d.action === 'review') return d;
-  const lineage: StatementLineage[] = schema ? pgLineage(text, schema) : [];
-  if (!schema) {
-    // no catalog to trace through: every derived value is masked and nothing may leave the result stream
-    const exporting = d.statements.some((st) => EXPORTING.has(st.kind) || st.effects.includes('ddl') || st.effects.includes('session') ||
-      st.effects.includes('dynamic') || (st.kind === 'update' && (st.copies?.length ?? 0) > 0));
-    if (exporting) return refuse(d, [...masks], 'lineage of the values cannot be traced');
-    return withPlan(d, { outputs: null, derived: strictestMask(masks) }, [...masks]);
-  }
+  // without a catalog to trace through (not read yet, or stale after this session's DDL) nothing is known:
+  // every column reference is unknown, so derived values are masked and anything that moves values is refused
+  const lineage: StatementLineage[] = pgLineage(text, schema ?? NOTHING_KNOWN);
   const used: ColumnMask[] = [];
   for (const l of lineage) {
     if (l.tableReaders.length) return refuse(d, [...masks], `${l.tableReaders[0]}() returns whole tables`, 'functions that read whole tables cannot be used while columns are masked');

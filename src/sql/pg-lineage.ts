@@ -78,6 +78,8 @@ const SINK_FUNCTIONS = new Set([
 /** Statistics relations: their values are samples of other columns. */
 export const STATISTICS_RELATIONS = new Set(['pg_stats', 'pg_stats_ext', 'pg_stats_ext_exprs', 'pg_statistic', 'pg_statistic_ext_data']);
 
+const RELATION_RENAMES = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE']);
+
 const SYSTEM_COLUMNS = new Set(['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid', 'oid']);
 
 interface Col {
@@ -250,6 +252,25 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
         const r = stmt(a, scope, ctx);
         ctx.sinks.push({ what: 'CREATE RULE', src: union(...(r?.cols ?? []).map((c) => c.src)) });
       }
+      return null;
+    }
+    case 'RenameStmt':
+    case 'AlterObjectSchemaStmt': {
+      // a masked column under a new column, table or schema name no longer matches its mask rule's globs
+      if (!s.relation) {
+        expr(s, scope, ctx);
+        return null;
+      }
+      const item = relationItem(s.relation, scope, ctx);
+      if (type === 'RenameStmt' && s.renameType === 'OBJECT_COLUMN') ctx.sinks.push({ what: 'RENAME COLUMN', src: resolveIn([item], String(s.subname ?? '')) ?? unknown() });
+      else if (type === 'AlterObjectSchemaStmt' || RELATION_RENAMES.has(String(s.renameType))) ctx.sinks.push({ what: 'RENAME', src: wholeRow(item) });
+      return null;
+    }
+    case 'AlterTableStmt': {
+      // USING expressions, generated columns and CHECK constraints read the table's columns into new places
+      const item = relationItem(s.relation, scope, ctx);
+      const src = expr(s.cmds, { items: [item], parent: scope, ctes: new Map() }, ctx);
+      if (src.size) ctx.sinks.push({ what: 'ALTER TABLE', src });
       return null;
     }
     case 'CreateFunctionStmt':

@@ -230,6 +230,41 @@ describe('mask-or-block by lineage', () => {
     expect(leaks(copied)).toBe(false);
   });
 
+  const ddl: [string, string][] = [
+    ['RENAME COLUMN of a masked column', `alter table ${T} rename column email to contact`],
+    ['RENAME COLUMN inside a rolled-back transaction', `begin; alter table ${T} rename column ssn to s2; rollback`],
+    ['ALTER COLUMN TYPE … USING a masked column', `alter table ${T} alter column name type text using email`],
+    ['generated column over a masked column', `alter table ${T} add column g text generated always as (lower(email)) stored`],
+    ['RENAME of a table with masked columns', `alter table ${T} rename to ${S}_renamed`],
+  ];
+  it.each(ddl)('%s is refused on a write grant', async (_what, sql) => {
+    const err = await viaBroker(sql, write).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('42501');
+    expect(err.message).toMatch(/dbwarden: blocked by rule mask-/);
+    const cols = (await direct(`select string_agg(column_name, ',' order by ordinal_position) as c from information_schema.columns where table_name = '${T}'`)) as { c: string }[];
+    expect(cols[0]!.c).toBe('id,name,email,ssn');
+  });
+
+  it('traces through a definition this session just changed, and new tables work at once', async () => {
+    const c = new pg.Client({ connectionString: b.url(write) });
+    await c.connect();
+    try {
+      await c.query(`create or replace view ${S}_v4 as select id, name as k from ${T}`);
+      expect(((await c.query(`select k || '' as v from ${S}_v4`)).rows[0] as { v: string }).v).toBe('Zed');
+      await c.query(`create or replace view ${S}_v4 as select id, email as k from ${T}`);
+      const r = await c.query(`select k || '' as v from ${S}_v4`);
+      expect(leaks(r.rows)).toBe(false);
+      await c.query(`create table ${S}_fresh (a int, t text)`);
+      await c.query(`insert into ${S}_fresh values (41, 'hello')`);
+      const f = await c.query(`select a + 1 as n, upper(t) as u from ${S}_fresh`);
+      expect(f.rows[0]).toEqual({ n: 42, u: 'HELLO' });
+    } finally {
+      await c.end();
+      await adminSql(`drop view if exists ${S}_v4; drop table if exists ${S}_fresh`);
+    }
+  });
+
   it('INSERT … VALUES (constants) RETURNING a masked column returns it masked instead of refusing', async () => {
     const rows = (await viaBroker(`insert into ${T2} (id, note) values (7, 'plain') returning id, note`, write)) as { id: number; note: string }[];
     expect(rows[0]).toEqual({ id: 7, note: 'plain' });
