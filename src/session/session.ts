@@ -8,6 +8,7 @@ import type { Decision } from '../rules/types.js';
 import type { Guard } from './guard.js';
 import type { LineageSchema } from '../sql/pg-lineage.js';
 import { planMasks, type LineageState } from './mask-plan.js';
+import { mysqlMaskVerdict } from './mysql-mask-verdict.js';
 
 export const TerminationReason = {
   expired: 'dbwarden: grant expired',
@@ -103,6 +104,7 @@ export class Session {
   decide(text: string, opts?: ReadOptions): Decision {
     let decision = this.reviewed(text, this.guard.decide(text, opts));
     if (this.lineage && this.guard.masks.length) decision = planMasks(text, decision, this.guard.masks, this.lineage(), this.lineageState);
+    else if (this.protocol === 'mysql' && this.guard.masks.length) decision = mysqlMaskVerdict(text, decision, this.guard.masks);
     this.record(text, decision);
     return decision;
   }
