@@ -20,6 +20,8 @@ const FUNCTIONS_SQL = `select n.nspname, p.proname, l.lanname,
   case when l.lanname = 'sql' and p.prokind in ('f', 'p') then pg_catalog.pg_get_functiondef(p.oid) end
   from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace join pg_catalog.pg_language l on l.oid = p.prolang
   where n.nspname not in ('pg_catalog', 'information_schema')`;
+const OPERATORS_SQL = `select distinct o.oprname from pg_catalog.pg_operator o
+  join pg_catalog.pg_namespace n on n.oid = o.oprnamespace where n.nspname not in ('pg_catalog', 'information_schema')`;
 const BUILTINS_SQL = `select distinct p.proname from pg_catalog.pg_proc p
   where p.pronamespace in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)`;
 
@@ -67,7 +69,8 @@ export class LineageCatalog {
           schema: schema!, name: name!, language: language!, ...(definition ? { definition } : {}),
         }));
         const builtins = new Set((await query(BUILTINS_SQL)).map(([n]) => n!));
-        return new SchemaSnapshot(rels, fns, builtins, [], startedAt);
+        const operators = new Set((await query(OPERATORS_SQL)).map(([n]) => n!));
+        return new SchemaSnapshot(rels, fns, builtins, [], startedAt, operators);
       });
       if (!this.snap || this.snap.startedAt <= startedAt) this.snap = snap;
       return snap;

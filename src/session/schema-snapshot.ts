@@ -35,6 +35,8 @@ export class SchemaSnapshot implements LineageSchema {
     /** schema.name globs the rule files mark as clean (their output never carries a masked value) */
     private readonly clean: readonly string[],
     readonly startedAt: number,
+    /** operator names defined outside the system schemas */
+    private readonly userOperators: ReadonlySet<string> = new Set(),
   ) {
     for (const r of rels) this.relations.set(r.name, [...(this.relations.get(r.name) ?? []), r]);
     for (const f of fns) this.functions.set(f.name, [...(this.functions.get(f.name) ?? []), f]);
@@ -42,7 +44,11 @@ export class SchemaSnapshot implements LineageSchema {
 
   withClean(clean: readonly string[]): SchemaSnapshot {
     if (clean === this.clean || (clean.length === 0 && this.clean.length === 0)) return this;
-    return new SchemaSnapshot([...this.relations.values()].flat(), [...this.functions.values()].flat(), this.builtins, clean, this.startedAt);
+    return new SchemaSnapshot([...this.relations.values()].flat(), [...this.functions.values()].flat(), this.builtins, clean, this.startedAt, this.userOperators);
+  }
+
+  builtinOperator(name: string): boolean {
+    return !this.userOperators.has(name);
   }
 
   private isClean(schema: string, name: string): boolean {

@@ -38,6 +38,8 @@ export interface LineageSchema {
   relation(schema: string | null, name: string): LineageRelation | undefined;
   /** undefined: not known (fail closed) */
   func(schema: string | null, name: string): LineageFunction | undefined;
+  /** false when an operator of that name is user-defined (its function is not traced: unknown) */
+  builtinOperator?(name: string): boolean;
 }
 
 export interface Sink {
@@ -282,8 +284,9 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       if (s.funccall) expr({ FuncCall: s.funccall }, scope, ctx);
       return null;
     case 'ExecuteStmt':
+      // the prepared query is re-planned when the objects under it change: its result is not traced
       for (const p of s.params ?? []) expr(p, scope, ctx);
-      return null;
+      return { cols: [], exact: false };
     default:
       // any other statement: expressions inside (DEFAULT values, generated columns, SET values …) are traced
       // for table readers and sinks; statements nested in it are statements of their own
@@ -557,6 +560,11 @@ function visit(node: Ast, scope: Scope, ctx: Ctx, out: Src): void {
       const args = expr([v.args, v.agg_order, v.agg_filter, v.over], scope, ctx);
       addAll(out, args);
       addAll(out, functionSrc(v, args, ctx));
+    } else if (key === 'A_Expr' && Array.isArray(v.name)) {
+      // a user-defined operator runs a function of its author's choosing: its result is not traced
+      const op = String(v.name[v.name.length - 1]?.String?.sval ?? '');
+      if (ctx.schema.builtinOperator && !ctx.schema.builtinOperator(op)) out.add(UNKNOWN);
+      visit(v, scope, ctx, out);
     } else if (key === 'SubLink') {
       if (v.testexpr) visit(v.testexpr, scope, ctx, out);
       const r = stmt(v.subselect, scope, ctx);

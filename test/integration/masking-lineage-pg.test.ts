@@ -33,6 +33,10 @@ beforeAll(async () => {
     create function ${S}_plpgsql(i int) returns text language plpgsql stable as $$ begin return (select email from ${T} where id = i); end $$;
     create function ${S}_setof() returns setof ${T} language sql stable as 'select * from ${T}';
     create function ${S}_clean(i int) returns text language sql stable as 'select name from ${T} where id = i';
+    create schema ${S}_ops;
+    create function ${S}_ops.leak(int, int) returns text language sql stable as 'select email from ${T} limit 1';
+    create operator ${S}_ops.@#@ (leftarg = int, rightarg = int, function = ${S}_ops.leak);
+    grant usage on schema ${S}_ops to dbw_ro;
     alter table ${T} owner to dbw_rw; alter table ${T2} owner to dbw_rw;
     grant select on ${T}, ${T2}, ${S}_v1, ${S}_v2, ${S}_v3 to dbw_ro;`);
   const targets = {
@@ -51,7 +55,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int);`);
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int);`);
 });
 
 async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
@@ -93,6 +97,7 @@ describe('lineage through renaming (reads)', () => {
     ['function with an unreadable body (plpgsql)', `select ${S}_plpgsql(1) as v`],
     ['set-returning SQL function', `select upper(f.email) as v from ${S}_setof() f`],
     ['recursive CTE', `with recursive r(x, n) as (select email, 1 from ${T} union all select x, n + 1 from r where n < 2) select x || '' as v from r`],
+    ['user-defined operator', `select 1 operator(${S}_ops.@#@) 1 as v`],
     ['whole-row through a subquery', `select s::text as v from (select email as e from ${T}) s`],
   ];
   it.each(cases)('%s: clear directly, masked through the broker', async (_what, sql) => {
@@ -255,6 +260,13 @@ describe('mask-or-block by lineage', () => {
       await c.query(`create or replace view ${S}_v4 as select id, email as k from ${T}`);
       const r = await c.query(`select k || '' as v from ${S}_v4`);
       expect(leaks(r.rows)).toBe(false);
+      // a prepared statement is re-planned when the view under it changes: EXECUTE results are not trusted
+      await c.query(`create or replace view ${S}_v4 as select id, name as k from ${T}`);
+      await c.query(`prepare p4 as select k || '' as v from ${S}_v4`);
+      await c.query(`create or replace view ${S}_v4 as select id, email as k from ${T}`);
+      const ex = await c.query('execute p4');
+      expect(ex.rows.length).toBe(1);
+      expect(leaks(ex.rows)).toBe(false);
       await c.query(`create table ${S}_fresh (a int, t text)`);
       await c.query(`insert into ${S}_fresh values (41, 'hello')`);
       const f = await c.query(`select a + 1 as n, upper(t) as u from ${S}_fresh`);
