@@ -635,32 +635,12 @@ export class MysqlRelay {
 }
 
 /**
- * block and review refuse; mask refuses when the statement that reads a masked column sends the values
- * somewhere the row masker cannot follow (mask-or-block): into a table, a file, a user variable, or a
- * statement prepared or run later. Without masks in force (a mask rule without column globs) nothing can be
- * masked, so a mask decision refuses.
+ * The core's verdict is final (mask-or-block arrives as `block`, session/mysql-mask-verdict.ts). A `mask`
+ * decision without masks in force (a mask rule without column globs) cannot be carried out, so it refuses.
  */
-function refused(d: Decision, canMask: boolean, text = ''): boolean {
+function refused(d: Decision, canMask: boolean, _text = ''): boolean {
   if (d.action === 'block' || d.action === 'review') return true;
-  if (d.action !== 'mask') return false;
-  if (!canMask) return true;
-  const reading = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => r.statement));
-  return d.statements.some((st, i) => reading.has(i) && exportsValues(st, text));
-}
-
-const EXPORTING_KINDS = new Set<string>(['copy', 'prepare', 'execute', 'set', 'load', 'call', 'do', 'insert', 'merge', 'create', 'alter']);
-const EXPORTING_EFFECTS = new Set<string>(['write', 'ddl', 'file', 'session', 'dynamic']);
-
-function exportsValues(st: StatementFacts, text: string): boolean {
-  if (EXPORTING_KINDS.has(st.kind)) return true;
-  // UPDATE/DELETE read masked columns in WHERE, which may run; an UPDATE whose SET copies columns of a statement
-  // that reads masked ones could store a masked value where it is readable unmasked: refused (fail closed)
-  if (st.kind === 'update') return (st.copies?.length ?? 0) > 0;
-  if (st.kind === 'delete') return false;
-  // `SELECT @v := email …` keeps the value in a variable a later `SELECT @v` returns without an origin
-  if ((st.text ?? text).includes(':=')) return true;
-  // a SELECT's write effect is its row lock (FOR UPDATE): the values still leave through the result
-  return st.effects.some((e) => EXPORTING_EFFECTS.has(e) && !(e === 'write' && st.kind === 'select'));
+  return d.action === 'mask' && !canMask;
 }
 
 /** An ERR packet with the values its message echoes redacted; null when there is nothing to redact. */

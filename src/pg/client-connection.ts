@@ -26,6 +26,7 @@ import {
   decodeStartupParams,
 } from './messages.js';
 import { ColumnCatalog } from './catalog.js';
+import { SessionLineage } from './lineage-catalog.js';
 import { PgRelay } from './relay.js';
 import { sanitizeStartupParams } from './startup-params.js';
 import { BAD_STARTUP_LAYOUT, SilentClose, encodeOldStyleFatal, unsupportedProtocol } from './startup-phase.js';
@@ -247,6 +248,8 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     const catalogKey = `${grant.target}/${database}`;
     let catalog = deps.catalogs.get(catalogKey);
     if (!catalog && session.guard.masks.length) deps.catalogs.set(catalogKey, (catalog = new ColumnCatalog(() => upstreamOptions)));
+    // lineage needs the catalog before the first statement is decided (else everything is masked or refused)
+    if (catalog && session.guard.masks.length) await new SessionLineage(catalog, session.guard.masks).loaded();
     const relay = new PgRelay(sock, upstream.socket, session, {
       masking: catalog && session.guard.masks.length ? { masks: session.guard.masks, catalog, hashKey: deps.maskHashKey } : undefined,
       metrics: deps.metrics,

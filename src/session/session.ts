@@ -7,6 +7,9 @@ import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Decision } from '../rules/types.js';
 import type { Guard } from './guard.js';
 import type { PartialWatch } from './partial-watch.js';
+import type { LineageSchema } from '../sql/pg-lineage.js';
+import { planMasks, type LineageState } from './mask-plan.js';
+import { mysqlMaskVerdict } from './mysql-mask-verdict.js';
 
 export const TerminationReason = {
   expired: 'dbwarden: grant expired',
@@ -85,6 +88,13 @@ export class Session {
   statementCount = 0;
   /** this session's share of the partial-message budget (set by the registry) */
   partials?: PartialWatch;
+  /**
+   * Set by a protocol module that traces column lineage (PostgreSQL): the schema to trace through, or null when
+   * it cannot be read now (every value is then treated as possibly masked). With masks in force the decision
+   * then carries the final mask plan (session/mask-plan.ts).
+   */
+  lineage?: () => LineageSchema | null;
+  private readonly lineageState: LineageState = { cursors: new Map() };
   private ended = false;
   private terminating: TerminationReason | null = null;
   /** expiry warnings already sent (minutes before expiry) */
@@ -123,7 +133,10 @@ export class Session {
 
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions): Decision {
-    const decision = this.auditable() ?? this.reviewed(text, this.guard.decide(text, opts));
+    const refusal = this.auditable();
+    let decision = refusal ?? this.reviewed(text, this.guard.decide(text, opts));
+    if (!refusal && this.lineage && this.guard.masks.length) decision = planMasks(text, decision, this.guard.masks, this.lineage(), this.lineageState);
+    else if (!refusal && this.protocol === 'mysql' && this.guard.masks.length) decision = mysqlMaskVerdict(text, decision, this.guard.masks);
     this.record(text, decision);
     return decision;
   }
