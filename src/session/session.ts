@@ -181,7 +181,8 @@ export class Session {
     this.deps.metrics.rowLimitRefusals.inc({ target: this.grant.target, rule });
   }
 
-  private completeStatement(p: PendingStatement): void {
+  /** Completes a statement the protocol module followed itself (a MySQL command's response). */
+  completeStatement(p: PendingStatement): void {
     const e = finishEvent(p);
     if (p.written > 0 && p.refusedBy === undefined && p.error === undefined) {
       this.deps.metrics.rowsWritten.inc({ protocol: this.protocol, target: this.grant.target }, p.written);
