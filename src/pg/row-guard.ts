@@ -68,6 +68,8 @@ export class PgRowGuard {
   private followError: 'forward' | 'swallow' = 'swallow';
   private heldReady: HeldMsg | null = null;
   private lastStatus: number = TxStatus.Idle;
+  /** the unit's ReadyForQuery already went to the client; the follow-up's answer is only swallowed */
+  private released = false;
 
   constructor(private readonly host: RowGuardHost) {}
 
@@ -78,7 +80,7 @@ export class PgRowGuard {
 
   onReady(status: number): void {
     this.tx = status;
-    if (this.waiting && this.host.outstanding() === 0) {
+    if (this.waiting && this.phase === 'idle' && this.host.outstanding() === 0) {
       const w = this.waiting;
       this.waiting = null;
       this.start(w.bytes, w.limit, w.simple);
@@ -334,8 +336,16 @@ export class PgRowGuard {
       q(`dbwarden_row_limit_${this.tag}`);
       this.followLeft = 2;
     } else if (status === TxStatus.InBlock) {
+      // RELEASE of the savepoint just made cannot fail in an open transaction: the client gets its answer now
+      // and the RELEASE's answer is swallowed when it comes (saves a round trip per statement)
       q(`RELEASE SAVEPOINT ${this.savepoint}`);
       this.followLeft = 1;
+      this.phase = 'follow';
+      this.released = true;
+      this.heldReady = null;
+      this.host.deliver(code, body, raw);
+      this.host.resumeClient();
+      return;
     } else {
       return this.finish(status);
     }
@@ -345,14 +355,20 @@ export class PgRowGuard {
 
   /** The client gets the unit's ReadyForQuery with the status its connection really has now. */
   private finish(status: number): void {
-    const r = this.heldReady!;
+    const r = this.heldReady;
     this.heldReady = null;
     this.phase = 'idle';
     this.limit = null;
     this.host.fetchAll(false);
-    const raw = Buffer.from(r.raw);
+    if (this.released) {
+      this.released = false;
+      // a guarded unit that came meanwhile waited for this
+      this.onReady(this.tx);
+      return;
+    }
+    const raw = Buffer.from(r!.raw);
     raw[5] = status;
-    this.host.deliver(r.code, raw.subarray(5), raw);
+    this.host.deliver(r!.code, raw.subarray(5), raw);
   }
 }
 

@@ -181,6 +181,30 @@ describe('maxRows through node pg', () => {
     expect(await count()).toBe(3000);
   });
 
+  it('psycopg2 (transactions by default): refused over the limit, committed under it', async () => {
+    const py = `
+import psycopg2, sys
+c = psycopg2.connect(sys.argv[1])
+cur = c.cursor()
+cur.execute("update ${T} set v = 1 where id <= %s", (3,))
+print("updated", cur.rowcount)
+try:
+    cur.execute("delete from ${T} where id > %s", (0,))
+except psycopg2.Error as e:
+    print("error", e.pgcode, e.pgerror.strip().splitlines()[0])
+c.rollback()
+cur.execute("update ${T} set v = 2 where id <= %s", (4,))
+c.commit()
+print("status", c.get_transaction_status())
+`;
+    const out = (await promisify(execFile)('/usr/bin/python3', ['-c', py, b.url(cred)])).stdout;
+    expect(out).toContain('updated 3');
+    expect(out).toContain(`error 42501 ERROR:  ${MSG('DELETE', 3000)}`);
+    expect(await sumV()).toBe(8);
+    expect(await count()).toBe(3000);
+    await adminSql(`update ${T} set v = 0`);
+  });
+
   it('audit: rows, outcome and duration for forwarded, refused and server-error statements', async () => {
     const c = await client();
     await c.query(`update ${T} set v = 0 where id <= 12`);
