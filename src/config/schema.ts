@@ -167,10 +167,15 @@ const TargetSchema = z
     serverName: nonEmpty.optional(),
     /** Rule sets applied to every statement on this target. */
     rulesets: z.array(nonEmpty).default(['safe-defaults']),
+    /**
+     * How long connecting and logging in upstream may take before the client gets 08006 / 2003 (a hung server or a
+     * firewall that drops packets must not hold a client forever). Duration such as "10s".
+     */
+    connectTimeout: durationString.default('10s'),
     /** Grant access level → upstream credentials. A level without a role cannot be granted here. */
     roles: RolesSchema.prefault({}),
   })
-  .transform((t) => ({ ...t, port: t.port ?? (t.protocol === 'postgres' ? 5432 : 3306) }));
+  .transform((t) => ({ ...t, port: t.port ?? (t.protocol === 'postgres' ? 5432 : 3306), connectTimeoutMs: parseDuration(t.connectTimeout) }));
 
 const IdentitySchema = z.strictObject({
   /** Hex sha256 of the identity's API token (`dbwarden token new` prints both); the token itself is never stored. */

@@ -197,7 +197,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     const attributes = new Map(resp.attributes);
     attributes.set('_dbwarden_client', client);
     let upstream: UpstreamConnection;
-    const upstreamBase = { host: target.host, port: target.port, user: role.user, password: role.password, tls: target.tls, caFile: target.caFile, serverName: target.serverName };
+    const upstreamBase = { host: target.host, port: target.port, user: role.user, password: role.password, tls: target.tls, caFile: target.caFile, serverName: target.serverName, timeoutMs: target.connectTimeoutMs };
     try {
       upstream = await connectUpstream({
         ...upstreamBase,

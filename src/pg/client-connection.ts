@@ -204,7 +204,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     // --- upstream ---
     const upstreamOptions: UpstreamOptions = {
       host: target.host, port: target.port, user: role.user, password: role.password, database, tls: target.tls,
-      caFile: target.caFile, serverName: target.serverName, params: new Map<string, string>(),
+      caFile: target.caFile, serverName: target.serverName, params: new Map<string, string>(), timeoutMs: target.connectTimeoutMs,
     };
     const t0 = process.hrtime.bigint();
     let upstream;

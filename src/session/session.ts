@@ -66,7 +66,9 @@ export interface SessionDeps {
 export class Session {
   readonly startedAt = Date.now();
   expiresAt: number;
-  control?: SessionControl;
+  /** the same deadline on the monotonic clock (set by the registry): immune to wall-clock jumps */
+  monoDeadline = Number.POSITIVE_INFINITY;
+  private controlOf?: SessionControl;
   private ended = false;
   private terminating: TerminationReason | null = null;
   /** expiry warnings already sent (minutes before expiry) */
@@ -88,6 +90,18 @@ export class Session {
     this.expiresAt = Date.parse(grant.expiresAt);
     this.log = deps.logger.child({ session: id, grant: grant.id, identity: grant.identity });
     this.statements = new StatementLog((p) => this.completeStatement(p));
+  }
+
+  /** The protocol module's handle on the connection. A session told to end before it had one ends when it gets one. */
+  get control(): SessionControl | undefined {
+    return this.controlOf;
+  }
+
+  set control(c: SessionControl | undefined) {
+    this.controlOf = c;
+    const reason = this.terminating;
+    // deferred: the protocol module sets control while it wires its sockets, and ends the session once wired
+    if (c && reason && !this.ended) setImmediate(() => c.terminate(reason, TerminationReason[reason]));
   }
 
   get terminatingReason(): TerminationReason | null {
