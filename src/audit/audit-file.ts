@@ -227,9 +227,10 @@ export class AuditFile implements AuditSink {
   }
 
   /**
-   * Appends one line. Forwarded statements (allow/warn/mask) are written in one batch at the end of the current
-   * event-loop turn: their results can only reach a client in a later turn, after the batch is on disk, so no
-   * event whose result a client saw can be lost. Everything else (refusals answered at once, grant and admin
+   * Appends one line. Forwarded statements (allow/warn/mask) are completed when their result ends and written in
+   * one batch: by flush(), which the protocol module calls before it lets the result reach the client (the client
+   * socket is corked meanwhile), or at the end of the current event-loop turn at the latest, so no event whose
+   * result a client saw can be lost. Everything else (refusals answered at once, grant and admin
    * events whose API answer may go out in this turn) is written before record() returns.
    */
   record(event: AuditEvent): AuditLine {

@@ -4,7 +4,7 @@ export type AuditEvent =
   | { type: `grant.${'requested' | 'approved' | 'denied' | 'activated' | 'extended' | 'revoked' | 'expired'}`; actor?: string; requestId?: string; grantId?: string; identity?: string; target?: string; access?: string; reason?: string; expiresAt?: string; [k: string]: unknown }
   | { type: 'session.started'; session: string; grant: string; identity: string; target: string; database: string; protocol: string; client: string }
   | { type: 'session.ended'; session: string; grant: string; identity: string; reason: string; duration_ms: number }
-  | { type: 'statement'; session: string; grant: string; identity: string; target: string; database: string; text: string; kind: string; action: string; rules: string[]; duration_ms?: number; rows?: number; review?: string; approvedBy?: string }
+  | { type: 'statement'; session: string; grant: string; identity: string; target: string; database: string; text: string; kind: string; action: string; rules: string[]; duration_ms?: number; rows?: number; review?: string; approvedBy?: string; outcome?: 'forwarded' | 'refused' | 'server_error'; error?: string; refusedBy?: string; wouldChange?: number; limit?: number }
   | { type: `review.${'requested' | 'approved' | 'denied'}`; review: string; grant?: string; actor?: string; [k: string]: unknown }
   | { type: 'auth.failed'; protocol: string; login: string; client: string; reason: string }
   | { type: `admin.${string}`; actor: string; [k: string]: unknown }
@@ -18,5 +18,7 @@ export interface AuditSink {
   statementText?(text: string, dialect: 'postgres' | 'mysql'): string;
   /** False while events cannot be written (disk full, I/O error): sessions then refuse statements. Absent = always. */
   writable?(): boolean;
+  /** Writes events whose writing was deferred (statement completions) now: called before a result reaches a client. */
+  flush?(): void;
   close(): Promise<void>;
 }

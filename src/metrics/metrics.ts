@@ -34,6 +34,8 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
     bytesTotal: new Counter({ name: 'dbwarden_bytes_total', help: 'Bytes relayed', labelNames: ['protocol', 'direction'] as const, registers: r }),
+    rowsWritten: new Counter({ name: 'dbwarden_rows_written_total', help: 'Rows changed by forwarded statements (server counts: INSERT/UPDATE/DELETE/MERGE/COPY, MySQL affected rows)', labelNames: ['protocol', 'target'] as const, registers: r }),
+    rowLimitRefusals: new Counter({ name: 'dbwarden_row_limit_refusals_total', help: 'Statements rolled back and refused because they would change more rows than their rule allows (maxRows/maxFraction)', labelNames: ['target', 'rule'] as const, registers: r }),
     webhookDeliveries: new Counter({ name: 'dbwarden_webhook_deliveries_total', help: 'Webhook notifications by outcome (delivered, retried, failed, dropped)', labelNames: ['outcome'] as const, registers: r }),
   };
   // A counter series that first appears at 1 shows no increase() in Prometheus, so alerts on the first

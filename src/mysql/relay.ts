@@ -19,6 +19,9 @@ import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type Ro
 import type { ThreadIds } from './thread-ids.js';
 import { planKills } from './kill-plan.js';
 import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
+import { MysqlRowGuard, rowLimitRefusal, type MysqlRowGuardHost } from './row-guard.js';
+import type { PendingStatement } from '../session/statement-outcome.js';
+import type { RowLimit } from '../rules/types.js';
 
 export interface MysqlRelayOptions {
   metrics: Metrics;
@@ -85,6 +88,12 @@ interface Pending {
   prepared?: StatementMasking[];
   /** COM_STMT_EXECUTE: the statement id (a cursor it opens keeps its columns for COM_STMT_FETCH) */
   stmtId?: number;
+  /** the audit statement this response completes */
+  stmt?: PendingStatement;
+  /** COM_STMT_PREPARE: the row limit its executions run under */
+  rowLimit?: RowLimit;
+  /** the row guard holds this answer until the count is known */
+  held?: Buffer[];
 }
 
 export class MysqlRelay {
@@ -112,6 +121,13 @@ export class MysqlRelay {
   private detachSockets?: () => void;
   /** sequence id of the upstream packet being handled, while it has not reached the client; -1 otherwise */
   private heldSeq = -1;
+  private readonly rowGuard: MysqlRowGuard | null;
+  /** prepared statement id → row limit of its text */
+  private readonly preparedLimits = new Map<number, RowLimit>();
+  /** status flags of the last answer (the row guard needs to know whether a transaction is open) */
+  private lastStatus: number = ServerStatus.Autocommit;
+  /** client bytes that arrived while the row guard waits for the server's count */
+  private clientQueue: Buffer[] = [];
 
   constructor(
     private readonly client: Duplex,
@@ -134,6 +150,7 @@ export class MysqlRelay {
       onPacket: (payload, raw, seq) => this.onUpstreamPacket(payload, raw, seq),
     });
     session.partials?.attach((message) => this.beginEnd(ErrNo.MalformedPacket, message));
+    this.rowGuard = session.guard.hasRowLimits ? new MysqlRowGuard() : null;
     session.control = {
       terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ErrNo.ConnectionKilled, message),
       // MySQL has no asynchronous notice; expiry warnings are audited and logged only
@@ -161,6 +178,12 @@ export class MysqlRelay {
 
   private onClientData(chunk: Buffer): void {
     if (this.ending || this.closed) return;
+    if (this.rowGuard?.busy || this.clientQueue.length) {
+      // the next command waits for the guarded one's COMMIT/ROLLBACK
+      this.clientQueue.push(chunk);
+      this.client.pause();
+      return;
+    }
     this.clientBytes += chunk.length;
     this.upstream.cork();
     this.client.cork();
@@ -194,8 +217,8 @@ export class MysqlRelay {
         return 'fetch';
       case Command.StmtExecute:
       case Command.StmtBulkExecute:
-        // with masks in force the statement id decides how the result is masked: read it
-        if (this.masks.length) return 'fetch';
+        // with masks in force the statement id decides how the result is masked: read it (and its row limit)
+        if (this.masks.length || this.rowGuard) return 'fetch';
         this.expect('result', first);
         return 'send';
       case Command.StmtClose:
@@ -242,13 +265,39 @@ export class MysqlRelay {
         const db = this.ungrantedUse(text);
         if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
         const d = this.session.decide(text, this.readOpts);
-        if (refused(d, this.masks.length > 0, text)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
-        if (readsClientFile(d.statements)) return this.reply(cmd, LOCAL_INFILE_REFUSAL.spec, LOCAL_INFILE_REFUSAL.message);
+        if (refused(d, this.masks.length > 0, text)) {
+          if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
+          return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        }
+        if (readsClientFile(d.statements)) {
+          this.session.refuseLast('local-infile');
+          return this.reply(cmd, LOCAL_INFILE_REFUSAL.spec, LOCAL_INFILE_REFUSAL.message);
+        }
         const kill = planKills(text, d.statements, this.session, this.opts.threads);
-        if (kill.kind === 'refuse') return this.reply(cmd, kill.spec, kill.message);
-        if (kill.kind === 'local') return this.killLocal(kill.target, kill.query);
-        this.upstream.write(kill.kind === 'forward' ? encodePacket(0, encodeComQuery(kill.text)) : raw);
-        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false) });
+        if (kill.kind === 'refuse') {
+          this.session.refuseLast('kill-ownership');
+          return this.reply(cmd, kill.spec, kill.message);
+        }
+        const stmt = this.session.statements.takeLast();
+        if (kill.kind === 'local') {
+          if (stmt) this.session.completeStatement(stmt);
+          return this.killLocal(kill.target, kill.query);
+        }
+        const bytes = kill.kind === 'forward' ? encodePacket(0, encodeComQuery(kill.text)) : raw;
+        if (d.statements.some((st) => st.effects.includes('ddl'))) this.rowGuard?.invalidate();
+        if (this.rowGuard && d.rowLimit) {
+          const why = rowLimitRefusal(d);
+          if (why) {
+            if (stmt) {
+              stmt.refusedBy = d.rowLimit.limits[0]!.rule;
+              this.session.completeStatement(stmt);
+            }
+            return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, why);
+          }
+          return this.guardCommand(Buffer.from(bytes), cmd, d.rowLimit, stmt, { masker: this.resultMasker(this.statementMasking(d, text), false) });
+        }
+        this.upstream.write(bytes);
+        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false), stmt });
         // the statement may change how later ones must be read; ask the server rather than guess
         if (/sql_mode|\bANSI\b/i.test(text)) this.probeSqlMode();
         return;
@@ -257,23 +306,39 @@ export class MysqlRelay {
         const text = payload.toString('utf8', 1);
         const d = this.session.decide(text, this.readOpts);
         // refused before the upstream sees it: no statement id is ever allocated
-        if (refused(d, this.masks.length > 0, text)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        if (refused(d, this.masks.length > 0, text)) {
+          if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
+          return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        }
+        const stmt = this.session.statements.takeLast();
+        const why = this.rowGuard && d.rowLimit ? rowLimitRefusal(d) : null;
+        if (why) {
+          if (stmt) {
+            stmt.refusedBy = d.rowLimit!.limits[0]!.rule;
+            this.session.completeStatement(stmt);
+          }
+          return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, why);
+        }
         this.upstream.write(raw);
-        this.expect('prepare', cmd, undefined, { prepared: this.statementMasking(d, text) ?? undefined });
+        this.expect('prepare', cmd, undefined, { prepared: this.statementMasking(d, text) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}) });
         return;
       }
       // fetched only while masks are in force
       case Command.StmtExecute:
       case Command.StmtBulkExecute: {
         const id = this.stmtId(payload);
+        const masker = this.masks.length ? this.resultMasker(this.prepared.get(id) ?? this.unknownStatement(), true) : undefined;
+        const limit = this.preparedLimits.get(id);
+        if (this.rowGuard && limit) return this.guardCommand(Buffer.from(raw), cmd, limit, undefined, { masker, stmtId: id });
         this.upstream.write(raw);
-        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.prepared.get(id) ?? this.unknownStatement(), true), stmtId: id });
+        this.expect('result', cmd, undefined, { masker, stmtId: id });
         return;
       }
       case Command.StmtClose: {
         const id = this.stmtId(payload);
         this.prepared.delete(id);
         this.cursors.delete(id);
+        this.preparedLimits.delete(id);
         this.upstream.write(raw);
         return;
       }
@@ -322,6 +387,62 @@ export class MysqlRelay {
     setTimeout(() => this.upstream.destroy(), 1500).unref();
     this.flushByteCounters();
     this.opts.changeUser!(Buffer.from(payload));
+  }
+
+  /** A command under a row limit: the row guard runs it inside a transaction boundary of its own. */
+  private guardCommand(raw: Buffer, cmd: number, limit: RowLimit, stmt: PendingStatement | undefined, extra: Partial<Pending>): void {
+    const replySeq = this.replySeq();
+    const host: MysqlRowGuardHost = {
+      session: this.session,
+      deprecateEof: this.deprecateEof,
+      replySeq,
+      internal: (text, done) => this.internalQuery(text, done),
+      forwardHeld: (bytes, done) => {
+        this.upstream.write(bytes);
+        this.queue.push({
+          kind: 'upstream', replySeq, tracker: new ResponseTracker('result', this.deprecateEof), command: cmd, held: [], ...extra,
+          onDone: (e) => done(e.held!, e.tracker!),
+        });
+      },
+      writeClient: (b) => this.client.write(b),
+      status: () => this.lastStatus,
+      resumeClient: () => this.resumeClient(),
+    };
+    const before = this.lastStatus;
+    const inTransaction = (before & ServerStatus.InTrans) !== 0 || (before & ServerStatus.Autocommit) === 0;
+    this.rowGuard!.run(host, raw, limit, stmt, (t) => {
+      // the broker's own START TRANSACTION shows in the answer's flags; what the client has is the state before it
+      if (t && t.status >= 0) this.lastStatus = inTransaction ? t.status : t.status & ~ServerStatus.InTrans;
+      if (stmt) this.finishStatement(stmt, t);
+    });
+  }
+
+  private resumeClient(): void {
+    if (this.rowGuard?.busy) return;
+    const q = this.clientQueue;
+    this.clientQueue = [];
+    this.client.resume();
+    for (const c of q) this.onClientData(c);
+  }
+
+  /** Completes a command's audit statement from its response. */
+  private finishStatement(p: PendingStatement, t: ResponseTracker | null | undefined): void {
+    if (t && p.refusedBy === undefined) {
+      if (t.errno) p.error = String(t.errno);
+      p.rows = t.affected + t.rows;
+      p.counted = true;
+      p.written = t.affected;
+    }
+    this.session.completeStatement(p);
+  }
+
+  /** A query of the broker's own, answered to the broker only. */
+  private internalQuery(text: string, done: (packets: Buffer[]) => void): void {
+    this.upstream.write(encodePacket(0, encodeComQuery(text)));
+    this.queue.push({
+      kind: 'internal', replySeq: 1, tracker: new ResponseTracker('result', this.deprecateEof), command: Command.Query, collected: [],
+      onDone: (e) => done(e.collected!),
+    });
   }
 
   private dbDenied(db: string): string {
@@ -428,14 +549,15 @@ export class MysqlRelay {
       } else if (tracker.role === 'row') out = m.row(payload);
     }
     if (tracker.role !== 'column' && tracker.role !== 'row' && payload[0] === PacketHeader.Err && this.masks.length) out = redactErr(payload);
-    if (head.prepared && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
+    if ((head.prepared || head.rowLimit) && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
       head.stmtId = payload.readUInt32LE(1);
-      this.prepared.set(head.stmtId, head.prepared);
+      if (head.prepared) this.prepared.set(head.stmtId, head.prepared);
       this.lastPrepared = head.stmtId;
     }
-    if (out === null && this.seqShift === 0) return void this.client.write(raw);
+    const emit = (b: Buffer) => (head.held ? head.held.push(Buffer.from(b)) : this.client.write(b));
+    if (out === null && this.seqShift === 0) return void emit(raw);
     const body = out ?? payload;
-    this.client.write(encodePacket((seq + this.seqShift) & 0xff, body));
+    emit(encodePacket((seq + this.seqShift) & 0xff, body));
     this.seqShift += physicalPackets(body.length) - physicalPackets(payload.length);
   }
 
@@ -485,6 +607,8 @@ export class MysqlRelay {
       this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.UpstreamUnavailable, 'dbwarden: upstream protocol error')));
       this.upstream.destroy();
     } finally {
+      // statement events completed by this chunk reach the disk before the client sees their answers
+      this.session.flushAudit();
       this.client.uncork();
     }
     if (this.ending && this.upstreamScanner.atBoundary) this.finishClient();
@@ -528,6 +652,9 @@ export class MysqlRelay {
       this.cursors.set(head.stmtId, head.masker.snapshot());
     }
     const status = head.tracker!.status;
+    if (head.kind === 'upstream' && !head.held && status >= 0) this.lastStatus = status;
+    if (head.command === Command.StmtPrepare && head.rowLimit && head.stmtId !== undefined) this.preparedLimits.set(head.stmtId, head.rowLimit);
+    if (head.stmt) this.finishStatement(head.stmt, head.tracker);
     if (status >= 0) {
       const nbe = (status & ServerStatus.NoBackslashEscapes) !== 0;
       if (nbe !== !!this.readOpts.noBackslashEscapes) this.readOpts = { ...this.readOpts, noBackslashEscapes: nbe };

@@ -42,6 +42,12 @@ export class ResponseTracker {
   /** rows of the result set in progress are fetched (to be rewritten) instead of streamed */
   fetchRows = false;
   role: PacketRole = 'other';
+  /** affected rows summed over the response's OK packets (SPEC §8 `rows` of a write; the row guard's count) */
+  affected = 0;
+  /** result-set rows that went by (counted from packet headers, nothing read per row) */
+  rows = 0;
+  /** errno of an ERR that ended the response */
+  errno = 0;
 
   constructor(readonly kind: ResponseKind, private readonly deprecateEof: boolean) {
     this.phase = kind === 'rows' || kind === 'fields' ? Phase.rows : Phase.first;
@@ -56,6 +62,7 @@ export class ResponseTracker {
     this.started = true;
     if (this.phase === Phase.rows && this.kind !== 'fields') {
       const terminator = (first === PacketHeader.Eof && length < MAX_PACKET_PAYLOAD) || first === PacketHeader.Err;
+      if (!terminator) this.rows++;
       return terminator || this.fetchRows ? 'fetch' : 'send';
     }
     return 'fetch';
@@ -77,7 +84,7 @@ export class ResponseTracker {
           }
           return this.finish();
         }
-        if (first === PacketHeader.Err) return this.finish();
+        if (first === PacketHeader.Err) return this.finish(p);
         if (first === PacketHeader.Ok) {
           if (this.kind === 'prepare') {
             if (p.length < 9) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, 'short COM_STMT_PREPARE_OK');
@@ -103,12 +110,12 @@ export class ResponseTracker {
         this.fetchRows = false;
         return false;
       case Phase.defs:
-        if (first === PacketHeader.Err) return this.finish();
+        if (first === PacketHeader.Err) return this.finish(p);
         this.role = 'column';
         if (--this.left === 0) this.phase = this.deprecateEof ? Phase.rows : Phase.defsEof;
         return false;
       case Phase.defsEof: {
-        if (first === PacketHeader.Err) return this.finish();
+        if (first === PacketHeader.Err) return this.finish(p);
         const { status } = decodeStatus(p);
         this.status = status;
         // a cursor was opened (COM_STMT_EXECUTE with a cursor flag): rows come with COM_STMT_FETCH
@@ -117,12 +124,12 @@ export class ResponseTracker {
         return false;
       }
       case Phase.rows:
-        if (first === PacketHeader.Err) return this.finish();
+        if (first === PacketHeader.Err) return this.finish(p);
         if (first === PacketHeader.Eof && p.length < MAX_PACKET_PAYLOAD) return this.terminated(p);
         if (this.kind !== 'fields') this.role = 'row';
         return false; // a row, or a column definition of COM_FIELD_LIST
       case Phase.counted:
-        if (first === PacketHeader.Err) return this.finish();
+        if (first === PacketHeader.Err) return this.finish(p);
         if (--this.left === 0) return this.finish();
         return false;
       default:
@@ -132,6 +139,7 @@ export class ResponseTracker {
 
   /** An OK or EOF that ends a result: another result follows when the server says so. */
   private terminated(p: Buffer): boolean {
+    if (p[0] === PacketHeader.Ok && this.kind === 'result') this.affected += readLenencInt(p, 1)[0];
     const { status } = decodeStatus(p);
     this.status = status;
     this.role = 'end';
@@ -142,7 +150,8 @@ export class ResponseTracker {
     return this.finish();
   }
 
-  private finish(): boolean {
+  private finish(p?: Buffer): boolean {
+    if (p && p[0] === PacketHeader.Err && p.length >= 3) this.errno = p.readUInt16LE(1);
     this.phase = Phase.done;
     return true;
   }

@@ -4,6 +4,8 @@ import type { NotifiableEvent } from './webhook-events.js';
 /** Structurally the audit module's AuditSink (notify does not import audit). */
 export interface RecordingSink<E extends NotifiableEvent> {
   record(event: E): void;
+  flush?(): void;
+  statementText?(text: string, dialect: 'postgres' | 'mysql'): string;
   close(): Promise<void>;
   statementText?(text: string, dialect: 'postgres' | 'mysql'): string;
   writable?(): boolean;
@@ -20,6 +22,8 @@ export function notifyingSink<E extends NotifiableEvent>(sink: RecordingSink<E>,
       sink.record(event);
       notifier.notify(event);
     },
+    flush: () => sink.flush?.(),
+    ...(sink.statementText ? { statementText: (t: string, d: 'postgres' | 'mysql') => sink.statementText!(t, d) } : {}),
     close: () => sink.close(),
     ...(sink.statementText ? { statementText: sink.statementText.bind(sink) } : {}),
     ...(sink.writable ? { writable: sink.writable.bind(sink) } : {}),

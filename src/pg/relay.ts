@@ -14,6 +14,8 @@ import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
 import { MaskTracker } from './mask-tracker.js';
 import { SessionLineage } from './lineage-catalog.js';
+import { PgRowGuard } from './row-guard.js';
+import { commandRows } from './command-tag.js';
 import {
   DecodeError,
   decodeFields,
@@ -37,7 +39,9 @@ export interface RelayOptions {
 }
 
 const CLIENT_FETCH = [FrontendCode.Query, FrontendCode.Parse, FrontendCode.FunctionCall, FrontendCode.Terminate, FrontendCode.Sync];
-const UPSTREAM_FETCH = [BackendCode.ErrorResponse, BackendCode.ReadyForQuery, BackendCode.ParameterStatus];
+const UPSTREAM_FETCH = [BackendCode.ErrorResponse, BackendCode.ReadyForQuery, BackendCode.ParameterStatus, BackendCode.CommandComplete];
+/** With a row limit in force, extended-protocol units are held until Sync (see PgRowGuard). */
+const CLIENT_FETCH_ROW_GUARD = [FrontendCode.Bind, FrontendCode.Describe, FrontendCode.Execute, FrontendCode.Close, FrontendCode.Flush];
 /** With masking, the relay follows statements to their rows (see MaskTracker). Without it none of these are read. */
 const CLIENT_FETCH_MASKING = [FrontendCode.Bind, FrontendCode.Describe, FrontendCode.Execute, FrontendCode.Close];
 const UPSTREAM_FETCH_MASKING = [
@@ -99,6 +103,9 @@ export class PgRelay {
   private upstreamBytes = 0;
   private readonly tracker: MaskTracker | null;
   private readonly lineage: SessionLineage | null;
+  private readonly rowGuard: PgRowGuard | null;
+  private readonly upstreamFetch: Uint8Array;
+  private readonly upstreamFetchNormal: Uint8Array;
 
   constructor(
     private readonly client: Duplex,
@@ -113,8 +120,11 @@ export class PgRelay {
       ? new MaskTracker(m.masks, m.catalog, m.hashKey, strictestMask(m.masks), (col) => this.lineage!.viewMask(col), (status) => this.lineage!.ready(status))
       : null;
     if (this.lineage) session.lineage = () => this.lineage!.schema();
-    const clientFetch = fetchSet(this.tracker ? [...CLIENT_FETCH, ...CLIENT_FETCH_MASKING] : CLIENT_FETCH);
+    this.rowGuard = session.guard.hasRowLimits ? this.createRowGuard() : null;
+    const clientFetch = fetchSet([...CLIENT_FETCH, ...(this.tracker ? CLIENT_FETCH_MASKING : []), ...(this.rowGuard ? CLIENT_FETCH_ROW_GUARD : [])]);
     const upstreamFetch = fetchSet(this.tracker ? [...UPSTREAM_FETCH, ...UPSTREAM_FETCH_MASKING] : UPSTREAM_FETCH);
+    this.upstreamFetch = upstreamFetch;
+    this.upstreamFetchNormal = Uint8Array.from(upstreamFetch);
     this.clientScanner = new MessageScanner(clientFetch, opts.maxQueryBytes, {
       onForward: (b) => this.upstream.write(b),
       onMessage: (code, body, raw) => this.onClientMessageWhenTraced(code, body, raw),
@@ -167,18 +177,15 @@ export class PgRelay {
    */
   private onClientMessageWhenTraced(code: number, body: Buffer, raw: Buffer): boolean {
     const wait = code === FrontendCode.Query || code === FrontendCode.Parse ? this.lineage?.pending() : undefined;
-    if (!wait) {
-      this.onClientMessage(code, body, raw);
-      return false;
-    }
+    if (!wait) return this.onClientMessage(code, body, raw) === true;
     const heldBody = Buffer.from(body);
     const heldRaw = Buffer.from(raw);
     void wait.then(() => {
       if (this.closed) return;
       this.upstream.cork();
       try {
-        this.onClientMessage(code, heldBody, heldRaw);
-        this.clientScanner.resume();
+        // a row-guarded unit that waits for earlier answers resumes the scanner itself
+        if (this.onClientMessage(code, heldBody, heldRaw) !== true) this.clientScanner.resume();
       } catch (e) {
         const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
         this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
@@ -189,15 +196,43 @@ export class PgRelay {
     return true;
   }
 
-  private onClientMessage(code: number, body: Buffer, raw: Buffer): void {
+  private createRowGuard(): PgRowGuard {
+    return new PgRowGuard({
+      session: this.session,
+      writeUpstream: (b) => this.upstream.write(b),
+      writeClient: (b) => this.client.write(b),
+      deliver: (code, body, raw) => this.deliver(code, body, raw),
+      marker: (fields) => this.markerFor(fields),
+      outstanding: () => Math.max(0, this.pendingSyncs - 1),
+      resumeClient: () => {
+        if (this.closed || this.ending || !this.clientScanner.paused) return;
+        this.upstream.cork();
+        try {
+          this.clientScanner.resume();
+        } finally {
+          this.upstream.uncork();
+        }
+      },
+      fetchAll: (on) => (on ? this.upstreamFetch.fill(1) : this.upstreamFetch.set(this.upstreamFetchNormal)),
+    });
+  }
+
+  /** Returns true to pause reading the client (a guarded unit waits for earlier answers). */
+  private onClientMessage(code: number, body: Buffer, raw: Buffer): boolean | void {
     switch (code) {
       case FrontendCode.Query: {
         this.pendingSyncs++;
+        this.rowGuard?.interrupt();
         const text = this.decode(() => decodeQuery(body));
         const d = this.decideText(text, body.subarray(0, body.indexOf(0)));
         this.tracker?.onQuery(this.derivedMask(d));
+        const refusal = this.refused(d) ? null : this.rowRefusal(d);
+        if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
+        this.session.statements.closeUnit();
+        if (refusal) return void this.upstream.write(encodeQuery(this.markerFor(refusal)));
         if (this.refused(d)) return void this.upstream.write(encodeQuery(this.marker(d)));
         this.warnIfNeeded(d);
+        if (this.rowGuard && d.rowLimit) return this.rowGuard.query(raw, d.rowLimit);
         this.upstream.write(raw);
         return;
       }
@@ -207,10 +242,13 @@ export class PgRelay {
         const at = body.indexOf(0) + 1;
         const d = this.decideText(text, body.subarray(at, body.indexOf(0, at)));
         this.tracker?.onParse(name, this.derivedMask(d));
+        const refusal = this.refused(d) ? null : this.rowRefusal(d);
+        if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
         // the upstream fails this Parse itself, so the rest of the pipeline up to Sync is skipped by the server
-        if (this.refused(d)) return void this.upstream.write(encodeParse(name, this.marker(d)));
+        if (refusal) return void this.up(code, body, encodeParse(name, this.markerFor(refusal)));
+        if (this.refused(d)) return void this.up(code, body, encodeParse(name, this.marker(d)));
         this.warnIfNeeded(d);
-        this.upstream.write(raw);
+        this.up(code, body, raw, d);
         return;
       }
       case FrontendCode.FunctionCall: {
@@ -222,6 +260,8 @@ export class PgRelay {
           nested: false, multiStatement: false, index: 0,
         }]);
         this.tracker?.onFunctionCall();
+        this.rowGuard?.interrupt();
+        this.session.statements.closeUnit();
         if (this.refused(d)) return void this.upstream.write(encodeQuery(this.marker(d)));
         this.upstream.write(raw);
         return;
@@ -230,28 +270,33 @@ export class PgRelay {
         this.pendingSyncs++;
         this.unsynced = false;
         this.tracker?.onSync();
+        this.session.statements.closeUnit();
+        if (this.rowGuard) return this.rowGuard.sync(raw);
         this.upstream.write(raw);
         return;
       // fetched only while masking: the tracker follows which rows belong to which statement
       case FrontendCode.Bind:
         this.unsynced = true;
         this.decode(() => this.tracker?.onBind(body));
-        this.upstream.write(raw);
+        this.decode(() => this.up(code, body, raw));
         return;
       case FrontendCode.Describe:
         this.unsynced = true;
         this.decode(() => this.tracker?.onDescribe(body));
-        this.upstream.write(raw);
+        this.decode(() => this.up(code, body, raw));
         return;
       case FrontendCode.Execute:
         this.unsynced = true;
         this.decode(() => this.tracker?.onExecute(body));
-        this.upstream.write(raw);
+        this.decode(() => this.up(code, body, raw));
         return;
       case FrontendCode.Close:
         this.unsynced = true;
         this.tracker?.onClose();
-        this.upstream.write(raw);
+        this.decode(() => this.up(code, body, raw));
+        return;
+      case FrontendCode.Flush:
+        this.up(code, body, raw);
         return;
       case FrontendCode.Terminate:
         this.upstream.write(raw);
@@ -262,6 +307,17 @@ export class PgRelay {
       default:
         this.upstream.write(raw);
     }
+  }
+
+  /** An extended-protocol message on its way upstream: held by the row guard until Sync when one is in force. */
+  private up(code: number, body: Buffer, raw: Buffer, d?: Decision): void {
+    if (this.rowGuard) this.rowGuard.extended(code, body, raw, d);
+    else this.upstream.write(raw);
+  }
+
+  /** A row-limited text that cannot be guarded (uncountable, or with transaction control): refused. */
+  private rowRefusal(d: Decision): ErrorFields | null {
+    return this.rowGuard && d.rowLimit ? PgRowGuard.refusal(d) : null;
   }
 
   private decode<T>(f: () => T): T {
@@ -320,8 +376,12 @@ export class PgRelay {
    * implicit transaction) and nothing of the refused text runs.
    */
   private marker(d: Decision): string {
+    return this.markerFor(refusalFields(d));
+  }
+
+  private markerFor(fields: ErrorFields): string {
     const token = this.markerPrefix + (++this.markerSeq).toString(36);
-    this.markers.set(token, refusalFields(d));
+    this.markers.set(token, fields);
     return token;
   }
 
@@ -341,6 +401,8 @@ export class PgRelay {
       this.closed = true;
       this.upstream.destroy();
     } finally {
+      // statement events completed by this chunk reach the disk before the client sees their results
+      this.session.flushAudit();
       this.client.uncork();
     }
     if (this.upstreamScanner.atBoundary) this.atUpstreamBoundary();
@@ -349,6 +411,8 @@ export class PgRelay {
   }
 
   private onUpstreamMessage(code: number, body: Buffer, raw: Buffer): boolean {
+    // answers to the row guard's own statements never reach the tracker or the client
+    if (this.rowGuard?.busy && this.rowGuard.pre(code, body, raw)) return false;
     // the tracker sees every message it follows (marker errors too, so its expectations stay aligned)
     const action = this.tracker?.upstream(code, body);
     if (action?.wait) {
@@ -357,7 +421,13 @@ export class PgRelay {
       const held = Buffer.from(raw);
       const resume = (out: Buffer | null) => {
         if (this.closed) return;
-        this.onUpstreamMessageAfterTracker(code, body, out ?? held);
+        this.client.cork();
+        try {
+          this.onUpstreamMessageAfterTracker(code, body, out ?? held);
+        } finally {
+          this.session.flushAudit();
+          this.client.uncork();
+        }
         this.upstreamScanner.resume();
         if (this.upstreamScanner.atBoundary) this.atUpstreamBoundary();
         if (!this.upstreamScanner.paused) this.upstream.resume();
@@ -370,7 +440,20 @@ export class PgRelay {
   }
 
   private onUpstreamMessageAfterTracker(code: number, body: Buffer, raw: Buffer): void {
+    // a guarded unit's answers are held until the server's count is known
+    if (this.rowGuard?.busy && this.rowGuard.post(code, body, raw)) return;
+    this.deliver(code, body, raw);
+  }
+
+  /** An upstream message on its way to the client, with the bookkeeping its type needs. */
+  private deliver(code: number, body: Buffer, raw: Buffer): void {
     switch (code) {
+      case BackendCode.CommandComplete: {
+        const c = commandRows(body);
+        this.session.statements.result(c.rows, c.written);
+        this.client.write(raw);
+        return;
+      }
       case BackendCode.ErrorResponse: {
         const fields = decodeFields(body);
         const msg = fields.get('M') ?? '';
@@ -385,6 +468,7 @@ export class PgRelay {
             return;
           }
         }
+        this.session.statements.result(null, false, fields.get('C') ?? 'XX000');
         this.client.write(raw);
         return;
       }
@@ -392,7 +476,9 @@ export class PgRelay {
         if (this.pendingSyncs > 0) this.pendingSyncs--;
         // a marker whose error never came (e.g. the transaction was already aborted) must not linger
         if (this.pendingSyncs === 0 && !this.unsynced) this.markers.clear();
+        this.session.statements.endUnit();
         this.client.write(raw);
+        this.rowGuard?.onReady(body[0]!);
         return;
       case BackendCode.ParameterStatus: {
         const [k, o1] = readCString(body, 0);

@@ -2,8 +2,9 @@
 import type { StatementFacts } from '../sql/facts.js';
 import { globMatch, matchColumn, matchFunction, matchName } from './glob.js';
 import type { RuleCondition, RuleSet } from './rule-set.js';
+import { addRowLimit } from './row-limit.js';
 import { ACTION_STRENGTH } from './types.js';
-import type { Decision, EvalContext, RuleMatch } from './types.js';
+import type { Decision, EvalContext, RowLimit, RuleMatch } from './types.js';
 
 /**
  * Every rule is tested against every statement, nested ones included, so a write hidden in a CTE,
@@ -12,6 +13,7 @@ import type { Decision, EvalContext, RuleMatch } from './types.js';
  */
 export function evaluate(rulesets: readonly RuleSet[], statements: StatementFacts[], ctx: EvalContext): Decision {
   const matches: RuleMatch[] = [];
+  let rowLimit: RowLimit | undefined;
   for (const set of rulesets) {
     for (const rule of set.rules) {
       statements.forEach((st, i) => {
@@ -21,12 +23,15 @@ export function evaluate(rulesets: readonly RuleSet[], statements: StatementFact
         if (rule.mask !== undefined) m.mask = rule.mask;
         if (rule.action === 'mask' && rule.when.columns) m.columns = rule.when.columns;
         matches.push(m);
+        rowLimit = addRowLimit(rowLimit, rule, statements, i);
       });
     }
   }
   // Array.prototype.sort is stable, so declaration order survives within one strength
   matches.sort((a, b) => ACTION_STRENGTH[b.action] - ACTION_STRENGTH[a.action]);
-  return { action: matches[0]?.action ?? 'allow', rules: matches, statements };
+  const d: Decision = { action: matches[0]?.action ?? 'allow', rules: matches, statements };
+  if (rowLimit) d.rowLimit = rowLimit;
+  return d;
 }
 
 /** All keys present in `c` must match; a list matches when any of its values does. */

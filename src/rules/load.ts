@@ -7,6 +7,8 @@ import type { z } from 'zod';
 import { ruleFileSchema } from './rule-set.js';
 import type { Rule, RuleCondition, RuleSet } from './rule-set.js';
 
+const LIMITABLE_KINDS = new Set<string>(['insert', 'update', 'delete', 'merge']);
+
 export interface RuleError {
   file: string;
   /** 1-based; 0 when the problem is not tied to a line (missing folder, unreadable file) */
@@ -102,6 +104,14 @@ export function parseRuleSet(text: string, file: string): ParseResult {
       // views and functions are named schema.name (globs allowed): anything else would silently match nothing
       if (!/^[^.\s]+\.[^.\s]+$/.test(c)) err(`\`clean\` entry "${c}" must be schema.name (a view or function, globs allowed)`, ['clean']);
     }
+    if (r.maxRows !== undefined || r.maxFraction !== undefined) {
+      // a row limit is carried out by forwarding the statement inside a transaction of the broker's own: it only
+      // makes sense on a rule that lets the statement through, and only for statements that change rows
+      if (r.action !== 'allow' && r.action !== 'warn') err(`maxRows/maxFraction need action allow or warn (the limit is what refuses), not ${r.action}`, ['action']);
+      const kinds = r.when.statement;
+      if (kinds && !kinds.some((k) => LIMITABLE_KINDS.has(k))) err('maxRows/maxFraction only apply to statements that change rows (insert, update, delete, merge)', ['when', 'statement']);
+      if (r.when.effect && !r.when.effect.includes('write')) err('maxRows/maxFraction only apply to statements with effect write', ['when', 'effect']);
+    }
     const rule: Rule = {
       id: r.id,
       when: r.when as RuleCondition,
@@ -113,6 +123,8 @@ export function parseRuleSet(text: string, file: string): ParseResult {
     if (r.unless !== undefined) rule.unless = r.unless as RuleCondition;
     if (r.mask !== undefined) rule.mask = r.mask;
     if (r.clean !== undefined) rule.clean = r.clean;
+    if (r.maxRows !== undefined) rule.maxRows = r.maxRows;
+    if (r.maxFraction !== undefined) rule.maxFraction = r.maxFraction;
     rules.push(rule);
   });
   if (errors.length > 0) return { errors, nameLine };

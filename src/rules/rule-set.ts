@@ -39,6 +39,10 @@ export interface Rule {
   mask?: MaskKind;
   /** mask rules: schema.name globs of views and functions whose results never carry a masked value (lineage stops there) */
   clean?: string[];
+  /** blast-radius limit: a matching write that would change more rows than this is rolled back and refused */
+  maxRows?: number;
+  /** the same as a fraction of the table's estimated rows (catalog statistics); the smaller limit applies */
+  maxFraction?: number;
   /** 1-based line of the rule in its file, for messages */
   line?: number;
 }
@@ -95,6 +99,8 @@ export const ruleSchema = z.strictObject({
     .enum(MASKS, { error: (iss) => `unknown mask ${JSON.stringify(iss.input)} (expected one of: ${MASKS.join(', ')})` })
     .optional(),
   clean: nameList('clean').optional(),
+  maxRows: z.number({ error: 'maxRows must be a whole number of rows' }).int('maxRows must be a whole number of rows').positive('maxRows must be at least 1').optional(),
+  maxFraction: z.number({ error: 'maxFraction must be a number between 0 and 1' }).gt(0, 'maxFraction must be above 0').lte(1, 'maxFraction must be at most 1').optional(),
 });
 
 export const ruleFileSchema = z.strictObject({

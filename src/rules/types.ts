@@ -51,4 +51,20 @@ export interface Decision {
    * the lineage of its value. Protocol modules carry it out as it is.
    */
   maskPlan?: { outputs: (MaskKind | null)[] | null; derived: MaskKind | null };
+  /**
+   * Present when a rule with `maxRows`/`maxFraction` matched a statement that changes rows: the protocol module
+   * runs the text inside a transaction boundary of its own and refuses it when the server's count is over.
+   */
+  rowLimit?: RowLimit;
+}
+
+/** The blast-radius limits that apply to one client text (see rules/row-limit.ts). */
+export interface RowLimit {
+  /** statement kind for the message (DELETE, UPDATE, …): the first limited statement's */
+  kind: string;
+  /** tables the limited statements write (for maxFraction's estimate and MySQL's engine lookup) */
+  tables: string[];
+  limits: Array<{ rule: string; maxRows?: number; maxFraction?: number }>;
+  /** set when a limited write's count cannot be read from the server's answer (data-modifying CTE, EXPLAIN ANALYZE) */
+  uncountable?: { rule: string; why: string };
 }

@@ -10,6 +10,7 @@ import type { PartialWatch } from './partial-watch.js';
 import type { LineageSchema } from '../sql/pg-lineage.js';
 import { planMasks, type LineageState } from './mask-plan.js';
 import { mysqlMaskVerdict } from './mysql-mask-verdict.js';
+import { StatementLog, finishEvent, type PendingStatement, type StatementEvent } from './statement-outcome.js';
 
 export const TerminationReason = {
   expired: 'dbwarden: grant expired',
@@ -100,6 +101,8 @@ export class Session {
   /** expiry warnings already sent (minutes before expiry) */
   readonly warned = new Set<number>();
   readonly log: Logger;
+  /** forwarded statements waiting for their result to end (see statement-outcome.ts) */
+  readonly statements: StatementLog;
 
   constructor(
     readonly id: string,
@@ -113,6 +116,7 @@ export class Session {
   ) {
     this.expiresAt = Date.parse(grant.expiresAt);
     this.log = deps.logger.child({ session: id, grant: grant.id, identity: grant.identity });
+    this.statements = new StatementLog((p) => this.completeStatement(p));
   }
 
   /** The protocol module's handle on the connection. A session told to end before it had one ends when it gets one. */
@@ -182,7 +186,7 @@ export class Session {
     this.statementCount += 1;
     metrics.statementsTotal.inc({ protocol: this.protocol, target: this.grant.target, action: decision.action });
     for (const r of decision.rules) metrics.ruleMatches.inc({ rule: r.id, action: r.action });
-    this.deps.audit.record({
+    const event: StatementEvent = {
       type: 'statement',
       session: this.id,
       grant: this.grant.id,
@@ -195,12 +199,54 @@ export class Session {
       rules: decision.rules.map((r) => r.id),
       ...(decision.review ? { review: decision.review.id } : {}),
       ...(decision.review?.approvedBy ? { approvedBy: decision.review.approvedBy } : {}),
-    });
+    };
+    if (decision.action === 'block' || decision.action === 'review') {
+      // refused before anything ran: recorded now (the client's error goes out in this turn)
+      event.outcome = 'refused';
+      event.rows = 0;
+      event.duration_ms = 0;
+      this.deps.audit.record(event);
+    } else {
+      this.statements.push({ event, t0: performance.now(), rows: 0, counted: false, written: 0 });
+    }
     if (decision.action === 'block' || decision.action === 'review') {
       this.log.info({ action: decision.action, rules: decision.rules.map((r) => r.id) }, 'statement refused');
     } else {
       this.log.debug({ action: decision.action }, 'statement');
     }
+  }
+
+  /**
+   * The protocol module refused the statement decided last although its decision forwards it (mask-or-block):
+   * recorded now as refused (action block) by `rule`.
+   */
+  refuseLast(rule: string): void {
+    const p = this.statements.takeLast();
+    if (!p) return;
+    p.refusedBy = rule;
+    this.completeStatement(p);
+  }
+
+  /** A statement refused by its row limit after running (and being rolled back): the count it would have changed. */
+  refuseByRows(p: PendingStatement, rule: string, rows: number, limit: number): void {
+    p.refusedBy = rule;
+    p.rows = rows;
+    p.limit = limit;
+    this.deps.metrics.rowLimitRefusals.inc({ target: this.grant.target, rule });
+  }
+
+  /** Completes a statement the protocol module followed itself (a MySQL command's response). */
+  completeStatement(p: PendingStatement): void {
+    const e = finishEvent(p);
+    if (p.written > 0 && p.refusedBy === undefined && p.error === undefined) {
+      this.deps.metrics.rowsWritten.inc({ protocol: this.protocol, target: this.grant.target }, p.written);
+    }
+    this.deps.audit.record(e);
+  }
+
+  /** Writes completed statement events now; protocol modules call it before results reach the client. */
+  flushAudit(): void {
+    this.deps.audit.flush?.();
   }
 
   terminate(reason: TerminationReason): void {
@@ -220,6 +266,7 @@ export class Session {
     if (this.ended) return;
     this.ended = true;
     try {
+      this.statements.drain();
       this.deps.audit.record({
         type: 'session.ended',
         session: this.id,

@@ -104,6 +104,8 @@ describe('Session.decide with review rules', () => {
     t.gate.approvals.set(`gr_1|${UPDATE}`, { id: 'rv_ok', decidedBy: 'bob' });
     t.s1.decide(UPDATE);
     t.s1.decide('select 1');
+    // forwarded statements are recorded when their result ends (here: the protocol's unit end)
+    t.s1.statements.endUnit();
     const st = t.events.filter((e) => e.type === 'statement');
     expect(st[0]).toMatchObject({ action: 'review', review: 'rv_1', rules: ['accounts-review', 'accounts-warn'], text: UPDATE });
     expect(st[0]).not.toHaveProperty('approvedBy');

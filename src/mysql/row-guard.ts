@@ -1,0 +1,173 @@
+// Blast-radius guard for MySQL/MariaDB (rule keys maxRows/maxFraction): a limited write runs between START
+// TRANSACTION (or SAVEPOINT) and COMMIT/ROLLBACK of the broker's; the OK packet's affected rows decide.
+//
+// Defends against a write that touches far more rows than intended, whatever its WHERE looks like: the server's own
+// count decides before the client sees the answer. MySQL does not abort a transaction on a statement error, so a
+// refusal inside one rolls back to the broker's savepoint and leaves the transaction open, as a server error would.
+// Tables that cannot roll back (MyISAM, Aria, MEMORY, … looked up in information_schema) are refused unless the
+// table's row count is within the limit. The client gets the same OK packet (status flags as a direct connection
+// would show them: no IN_TRANS from the broker's own transaction).
+import { randomBytes } from 'node:crypto';
+import { effectiveLimit, rowLimitMessage } from '../rules/row-limit.js';
+import type { Decision, RowLimit } from '../rules/types.js';
+import type { Session } from '../session/session.js';
+import type { PendingStatement } from '../session/statement-outcome.js';
+import { ErrNo, PacketHeader, ServerStatus } from './codes.js';
+import { encodeErr, encodePacket, firstTextValue, readLenencInt } from './packets.js';
+import type { ResponseTracker } from './response-tracker.js';
+
+const TRANSACTIONAL = new Set(['innodb', 'xtradb', 'rocksdb', 'tokudb', 'ndbcluster', 'ndb']);
+
+export interface MysqlRowGuardHost {
+  session: Session;
+  deprecateEof: boolean;
+  /** runs a query of the broker's own; its answer goes to `done` only (payloads), never to the client */
+  internal(text: string, done: (packets: Buffer[]) => void): void;
+  /** forwards the client's command with its answer held; `done` gets the raw packets and the tracker */
+  forwardHeld(raw: Buffer, done: (held: Buffer[], tracker: ResponseTracker) => void): void;
+  writeClient(buf: Buffer): void;
+  /** the reply sequence id of the command being guarded */
+  replySeq: number;
+  /** status flags of the last answer the client got */
+  status(): number;
+  resumeClient(): void;
+}
+
+/** A limited text that cannot be guarded: uncountable (nested write) or sharing the text with transaction control. */
+export function rowLimitRefusal(d: Decision): string | null {
+  const rl = d.rowLimit;
+  if (!rl) return null;
+  if (rl.uncountable) return `dbwarden: blocked by rule ${rl.uncountable.rule}: ${rl.uncountable.why}; nothing was run (run the write on its own to have its rows counted)`;
+  if (d.statements.some((s) => s.kind === 'transaction' && !s.nested)) {
+    return `dbwarden: blocked by rule ${rl.limits[0]!.rule}: a ${rl.kind} under a row limit cannot share a text with transaction control; send the statements separately`;
+  }
+  return null;
+}
+
+interface TableInfo { engine: string; rows: number }
+
+export class MysqlRowGuard {
+  private readonly savepoint = `dbwarden_rg_${randomBytes(6).toString('hex')}`;
+  private readonly engines = new Map<string, TableInfo | null>();
+  busy = false;
+
+  /** Table facts change with DDL: forget them. */
+  invalidate(): void {
+    this.engines.clear();
+  }
+
+  /** Runs a limited command: `raw` is its packet(s), `pending` its audit statement (completed by the caller's done). */
+  run(host: MysqlRowGuardHost, raw: Buffer, limit: RowLimit, pending: PendingStatement | undefined, done: (tracker: ResponseTracker | null) => void): void {
+    this.busy = true;
+    const finish = (t: ResponseTracker | null) => {
+      this.busy = false;
+      done(t);
+      host.resumeClient();
+    };
+    const unknown = limit.tables.filter((t) => !this.engines.has(key(t)));
+    const go = () => this.guarded(host, raw, limit, pending, finish);
+    if (!unknown.length) return go();
+    host.internal(lookupQuery(unknown), (packets) => {
+      for (const t of unknown) this.engines.set(key(t), null);
+      if (packets[0]?.[0] !== PacketHeader.Err) {
+        const v = firstTextValue(packets, host.deprecateEof) ?? '';
+        for (const line of v.split('`').filter(Boolean)) {
+          const [name, engine, rows] = line.split('\t');
+          this.engines.set(name!, { engine: (engine ?? '').toLowerCase(), rows: Number(rows) || 0 });
+        }
+      }
+      go();
+    });
+  }
+
+  private guarded(host: MysqlRowGuardHost, raw: Buffer, limit: RowLimit, pending: PendingStatement | undefined, finish: (t: ResponseTracker | null) => void): void {
+    const infos = limit.tables.map((t) => ({ table: t, info: this.info(t) }));
+    const estimate = Math.max(0, ...infos.map((i) => i.info?.rows ?? 0));
+    const lim = effectiveLimit(limit, limit.limits.some((l) => l.maxFraction !== undefined) ? estimate : undefined);
+    if (!lim) return void host.forwardHeld(raw, (held, t) => (held.forEach((b) => host.writeClient(b)), finish(t)));
+    const plain = infos.filter((i) => i.info && i.info.engine && !TRANSACTIONAL.has(i.info.engine));
+    if (plain.length) {
+      // a table that cannot roll back: the count must be known to be within the limit before anything runs
+      const bound = Math.max(...plain.map((p) => p.info!.rows));
+      if (limit.kind === 'INSERT' || bound > lim.limit) {
+        const p = plain[0]!;
+        const msg = `${rowLimitMessage(lim.rule, limit.kind, bound, lim.limit).replace(/ would change [\d,]+ rows/, ` could change up to ${bound.toLocaleString('en-US')} rows`)} (table ${p.table} uses ${p.info!.engine.toUpperCase()}, which cannot roll back, so the statement was not run)`;
+        if (pending) host.session.refuseByRows(pending, lim.rule, bound, lim.limit);
+        host.writeClient(encodePacket(host.replySeq, encodeErr(ErrNo.SpecificAccessDenied, msg)));
+        return finish(null);
+      }
+      return void host.forwardHeld(raw, (held, t) => (held.forEach((b) => host.writeClient(b)), finish(t)));
+    }
+    const status = host.status();
+    const begin = (status & ServerStatus.InTrans) === 0 && (status & ServerStatus.Autocommit) !== 0;
+    host.internal(begin ? 'START TRANSACTION' : `SAVEPOINT ${this.savepoint}`, () => undefined);
+    host.forwardHeld(raw, (held, t) => {
+      const over = t.errno === 0 && t.affected > lim.limit;
+      const release = (fixStatus: boolean) => {
+        for (const b of held) host.writeClient(fixStatus ? clearInTrans(b, host.deprecateEof) : b);
+        finish(t);
+      };
+      if (over) {
+        if (pending) host.session.refuseByRows(pending, lim.rule, t.affected, lim.limit);
+        const err = encodePacket(held[0]?.[3] ?? host.replySeq, encodeErr(ErrNo.SpecificAccessDenied, rowLimitMessage(lim.rule, limit.kind, t.affected, lim.limit)));
+        host.internal(begin ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${this.savepoint}`, () => {
+          host.writeClient(err);
+          finish(t);
+        });
+        return;
+      }
+      if (begin) {
+        host.internal(t.errno ? 'ROLLBACK' : 'COMMIT', (packets) => {
+          if (packets[0]?.[0] === PacketHeader.Err) {
+            // COMMIT failed: what a direct autocommit statement would have answered
+            host.writeClient(encodePacket(held[0]?.[3] ?? host.replySeq, packets[0]));
+            return finish(t);
+          }
+          release(true);
+        });
+      } else {
+        host.internal(`RELEASE SAVEPOINT ${this.savepoint}`, () => release(false));
+      }
+    });
+  }
+
+  private info(table: string): TableInfo | null {
+    return this.engines.get(key(table)) ?? null;
+  }
+}
+
+function key(t: string): string {
+  return t.replace(/`/g, '').toLowerCase();
+}
+
+/** One text value: `<table as written><TAB>engine<TAB>rows` per item, items split by a backtick (never in a key: key() removes them; unqualified names: the current database). */
+function lookupQuery(tables: string[]): string {
+  const lit = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  const parts = tables.map((t) => {
+    const k = key(t);
+    const p = k.split('.');
+    const schema = p.length > 1 ? lit(p[0]!) : 'DATABASE()';
+    return `SELECT CONCAT(${lit(k)}, CHAR(9), IFNULL(ENGINE, ''), CHAR(9), IFNULL(TABLE_ROWS, 0)) AS x FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${lit(p[p.length - 1]!)}`;
+  });
+  return `SELECT GROUP_CONCAT(x SEPARATOR '\`') FROM (${parts.join(' UNION ALL ')}) AS dbwarden_tables`;
+}
+
+/** The OK/EOF packet with the IN_TRANS flag of the broker's own transaction cleared. */
+function clearInTrans(raw: Buffer, _deprecateEof: boolean): Buffer {
+  const p = raw.subarray(4);
+  let off = -1;
+  if (p[0] === PacketHeader.Eof && p.length <= 5) off = 3;
+  else if ((p[0] === PacketHeader.Ok && p.length >= 7) || (p[0] === PacketHeader.Eof && p.length >= 7 && p.length < 0xffffff)) {
+    try {
+      let o = readLenencInt(p, 1)[1];
+      o = readLenencInt(p, o)[1];
+      off = o;
+    } catch {
+      return raw;
+    }
+  }
+  if (off < 0 || off + 2 > p.length) return raw;
+  const out = Buffer.from(raw);
+  out.writeUInt16LE(p.readUInt16LE(off) & ~ServerStatus.InTrans, 4 + off);
+  return out;
+}

@@ -1,0 +1,412 @@
+// Blast-radius guard for PostgreSQL (rule keys maxRows/maxFraction): runs a limited write inside a transaction
+// boundary of the broker's own and lets the client see its result only once the server's count is within the limit.
+//
+// Defends against a write that touches far more rows than intended (`DELETE … WHERE id > 0`, `IN (SELECT id FROM
+// same_table)`, any always-true condition no syntactic check can catch): the server's own CommandComplete count
+// decides, before the client sees anything. Outside a transaction the unit runs between BEGIN and COMMIT/ROLLBACK
+// of the broker's; inside one between SAVEPOINT and RELEASE/ROLLBACK TO, after which a statement that fails at
+// parse time leaves the transaction aborted exactly as a server error would. The broker's own statements and their
+// answers never reach the client, and the ReadyForQuery status byte it gets is the one a direct connection gives.
+import { randomBytes } from 'node:crypto';
+import { effectiveLimit, needsEstimate, rowLimitMessage } from '../rules/row-limit.js';
+import type { Decision, RowLimit } from '../rules/types.js';
+import type { Session } from '../session/session.js';
+import { BackendCode, FrontendCode, SqlState, TxStatus } from './codes.js';
+import { encodeErrorResponse, encodeParse, encodeQuery, readCString, type ErrorFields } from './messages.js';
+
+/** What the relay provides: its sockets, its marker statements and its bookkeeping for client-visible messages. */
+export interface RowGuardHost {
+  session: Session;
+  writeUpstream(buf: Buffer): void;
+  writeClient(buf: Buffer): void;
+  /** delivers an upstream message to the client through the relay's own handling (ReadyForQuery bookkeeping) */
+  deliver(code: number, body: Buffer, raw: Buffer): void;
+  /** a statement text the server rejects at parse time, whose error the client sees as `fields` */
+  marker(fields: ErrorFields): string;
+  /** Query/Sync/FunctionCall forwarded whose ReadyForQuery has not come back (the guarded one excluded) */
+  outstanding(): number;
+  resumeClient(): void;
+  /** turns fetching of every upstream message on (while a guarded unit's answer is read) or back off */
+  fetchAll(on: boolean): void;
+}
+
+const WRITE_TAG = /^(INSERT \d+|UPDATE|DELETE|MERGE) (\d+)$/;
+/** Results of one statement held back while its count is unknown: beyond this many bytes the unit is cut. */
+const MAX_HELD_BYTES = 64 << 20;
+
+type Phase = 'idle' | 'prefix' | 'unit' | 'follow';
+
+interface HeldMsg { code: number; body: Buffer; raw: Buffer }
+
+export class PgRowGuard {
+  private readonly tag = randomBytes(6).toString('hex');
+  private readonly savepoint = `dbwarden_rg_${this.tag}`;
+  /** transaction status after the last ReadyForQuery the client got */
+  private tx: number = TxStatus.Idle;
+  /** extended-protocol messages since the last Sync, held until it comes (see onSync) */
+  private unit: Array<{ raw: Buffer; execute?: boolean }> = [];
+  private unitLimit: RowLimit | null = null;
+  private unitFlushed = false;
+  private unitTxControl = false;
+  /** statement name → limit of its text; portal name → limit of the statement it was bound to */
+  private readonly stmts = new Map<string, RowLimit | null>();
+  private readonly portals = new Map<string, RowLimit | null>();
+  /** a guarded unit waiting for earlier answers (its transaction status must be known) */
+  private waiting: { bytes: Buffer[]; limit: RowLimit; simple: boolean } | null = null;
+
+  // upstream side
+  private phase: Phase = 'idle';
+  private mode: 'begin' | 'savepoint' = 'begin';
+  private limit: RowLimit | null = null;
+  private estimate: number | undefined;
+  private simplePrefix = true;
+  private prefixLeft = 0;
+  private held: HeldMsg[] = [];
+  private heldBytes = 0;
+  private refused = false;
+  private followLeft = 0;
+  private followError: 'forward' | 'swallow' = 'swallow';
+  private heldReady: HeldMsg | null = null;
+  private lastStatus: number = TxStatus.Idle;
+  /** the unit's ReadyForQuery already went to the client; the follow-up's answer is only swallowed */
+  private released = false;
+
+  constructor(private readonly host: RowGuardHost) {}
+
+  /** True while the guard must see every upstream message first (its own statements' answers). */
+  get busy(): boolean {
+    return this.phase !== 'idle';
+  }
+
+  onReady(status: number): void {
+    this.tx = status;
+    if (this.waiting && this.phase === 'idle' && this.host.outstanding() === 0) {
+      const w = this.waiting;
+      this.waiting = null;
+      this.start(w.bytes, w.limit, w.simple);
+      this.host.resumeClient();
+    }
+  }
+
+  /**
+   * A text whose statements cannot run inside the broker's transaction boundary under a row limit: refused.
+   * Transaction control in the same text would commit the broker's transaction before the count is checked.
+   */
+  static refusal(d: Decision): ErrorFields | null {
+    const rl = d.rowLimit;
+    if (!rl) return null;
+    if (rl.uncountable) {
+      return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${rl.uncountable.rule}: ${rl.uncountable.why}; nothing was run (run the write on its own to have its rows counted)` };
+    }
+    if (d.statements.some((s) => s.kind === 'transaction' && !s.nested)) {
+      return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${rl.limits[0]!.rule}: a ${rl.kind} under a row limit cannot share a text with transaction control; send the statements separately` };
+    }
+    return null;
+  }
+
+  // ---- client side ----
+
+  /** A simple Query under a row limit: returns true when the client must pause until earlier answers are in. */
+  query(raw: Buffer, limit: RowLimit): boolean {
+    return this.begin([Buffer.from(raw)], limit, true);
+  }
+
+  /** Extended-protocol message (Parse/Bind/Describe/Execute/Close/Flush): held until Sync. */
+  extended(code: number, body: Buffer, raw: Buffer, d?: Decision): void {
+    const copy = Buffer.from(raw);
+    switch (code) {
+      case FrontendCode.Parse: {
+        const name = readCString(body, 0)[0];
+        this.stmts.set(name, d?.rowLimit ?? null);
+        if (d?.statements.some((s) => s.kind === 'transaction' && !s.nested)) this.unitTxControl = true;
+        break;
+      }
+      case FrontendCode.Bind: {
+        const [portal, o1] = readCString(body, 0);
+        const stmt = readCString(body, o1)[0];
+        this.portals.set(portal, this.stmts.get(stmt) ?? null);
+        break;
+      }
+      case FrontendCode.Execute: {
+        const portal = readCString(body, 0)[0];
+        const rl = this.portals.get(portal);
+        if (rl) {
+          this.unitLimit = merge(this.unitLimit, rl);
+          this.unit.push({ raw: copy, execute: true });
+          return;
+        }
+        break;
+      }
+      case FrontendCode.Close: {
+        const name = readCString(body, 1)[0];
+        if (body[0] === 0x53 /* S */) this.stmts.delete(name);
+        else this.portals.delete(name);
+        break;
+      }
+      case FrontendCode.Flush:
+        // the client wants answers before its Sync: what is held so far goes out as it is (unguarded writes
+        // in it are replaced by a refusal: their unit can no longer be wrapped)
+        this.unit.push({ raw: copy });
+        this.release(false);
+        this.unitFlushed = true;
+        return;
+    }
+    this.unit.push({ raw: copy });
+  }
+
+  /** Sync: the held unit goes out, wrapped when it executes a limited statement. True = pause the client. */
+  sync(raw: Buffer): boolean {
+    this.unit.push({ raw: Buffer.from(raw) });
+    const limit = this.unitLimit;
+    if (!limit || this.unitFlushed || this.unitTxControl) {
+      this.release(this.unitFlushed || this.unitTxControl);
+      this.unitFlushed = false;
+      this.unitTxControl = false;
+      return false;
+    }
+    const bytes = this.unit.map((m) => m.raw);
+    this.unit = [];
+    this.unitLimit = null;
+    return this.begin(bytes, limit, false);
+  }
+
+  /** Query or FunctionCall in the middle of an extended unit: the unit so far goes out first. */
+  interrupt(): void {
+    if (this.unit.length) this.release(true);
+  }
+
+  /** Writes the held unit unwrapped; limited Executes in it become refusals when `refuse`. */
+  private release(refuse: boolean): void {
+    for (const m of this.unit) {
+      if (m.execute && (refuse || this.unitFlushed)) {
+        const fields: ErrorFields = { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${this.unitLimit?.limits[0]?.rule ?? 'max-rows'}: a ${this.unitLimit?.kind ?? 'write'} under a row limit must be sent with its Sync and without transaction control in the same pipeline step; nothing was run` };
+        this.host.writeUpstream(encodeParse('', this.host.marker(fields)));
+      } else {
+        this.host.writeUpstream(m.raw);
+      }
+    }
+    this.unit = [];
+    if (refuse || !this.unitFlushed) this.unitLimit = null;
+  }
+
+  private begin(bytes: Buffer[], limit: RowLimit, simple: boolean): boolean {
+    if (this.host.outstanding() > 0 || this.phase !== 'idle') {
+      this.waiting = { bytes, limit, simple };
+      return true;
+    }
+    this.start(bytes, limit, simple);
+    return false;
+  }
+
+  private start(bytes: Buffer[], limit: RowLimit, simple: boolean): void {
+    if (this.tx === TxStatus.Failed) {
+      // the server refuses everything until ROLLBACK: nothing can change, nothing to count
+      for (const b of bytes) this.host.writeUpstream(b);
+      return;
+    }
+    this.mode = this.tx === TxStatus.Idle ? 'begin' : 'savepoint';
+    this.limit = limit;
+    this.estimate = undefined;
+    this.refused = false;
+    this.held = [];
+    this.heldBytes = 0;
+    this.heldReady = null;
+    this.simplePrefix = simple;
+    const texts = [this.mode === 'begin' ? 'BEGIN' : `SAVEPOINT ${this.savepoint}`];
+    const est = needsEstimate(limit) ? estimateQuery(limit.tables) : null;
+    if (est) texts.push(est);
+    this.host.fetchAll(true);
+    if (simple) {
+      // the client's own Query drops the unnamed statement anyway, so a Query of the broker's is invisible
+      this.host.writeUpstream(encodeQuery(texts.join('; ')));
+      this.prefixLeft = 1; // ReadyForQuery
+    } else {
+      // inside an extended unit a Query would drop the client's unnamed statement: named messages instead
+      for (const t of texts) this.host.writeUpstream(ownExtended(`dbwarden_rg_${this.tag}`, t));
+      this.prefixLeft = 2 * texts.length; // two CloseCompletes per statement
+    }
+    this.phase = 'prefix';
+    for (const b of bytes) this.host.writeUpstream(b);
+  }
+
+  // ---- upstream side ----
+
+  /** Before the mask tracker: answers to the broker's own statements are consumed here. */
+  pre(code: number, body: Buffer, raw: Buffer): boolean {
+    if (this.phase === 'prefix') {
+      if (code === BackendCode.DataRow) this.estimate = firstNumber(body);
+      if (code === BackendCode.ParameterStatus || code === BackendCode.NotificationResponse) return false;
+      const end = this.simplePrefix ? code === BackendCode.ReadyForQuery : code === BackendCode.CloseComplete;
+      if (end && --this.prefixLeft === 0) this.phase = 'unit';
+      return true;
+    }
+    if (this.phase === 'follow') {
+      if (code === BackendCode.ParameterStatus || code === BackendCode.NotificationResponse) return false;
+      if (code === BackendCode.ErrorResponse && this.followError === 'forward') {
+        // COMMIT failed (a deferred constraint): the client sees it as a direct connection would, at its Sync
+        this.host.deliver(code, body, raw);
+        return true;
+      }
+      if (code === BackendCode.ReadyForQuery) {
+        this.lastStatus = body[0]!;
+        if (--this.followLeft === 0) this.finish(this.lastStatus);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** After the mask tracker: the client's own answers, held until the count is known. True = consumed. */
+  post(code: number, body: Buffer, raw: Buffer): boolean {
+    if (this.phase !== 'unit') return false;
+    if (this.refused) {
+      if (code === BackendCode.ReadyForQuery) this.unitEnd(code, body, raw);
+      // what a direct connection would still have shown before the error
+      else if (code === BackendCode.ParameterStatus || code === BackendCode.NotificationResponse || code === BackendCode.NoticeResponse) return false;
+      return true;
+    }
+    switch (code) {
+      case BackendCode.CommandComplete: {
+        const m = WRITE_TAG.exec(readCString(body, 0)[0]);
+        const rows = m ? Number(m[2]) : 0;
+        const lim = m ? effectiveLimit(this.limit!, this.estimate) : null;
+        if (lim && rows > lim.limit) {
+          this.refuse(rows, lim.rule, lim.limit, m![1]!.split(' ')[0]!);
+          return true;
+        }
+        this.releaseHeld();
+        return false;
+      }
+      case BackendCode.EmptyQueryResponse:
+      case BackendCode.PortalSuspended:
+      case BackendCode.ErrorResponse:
+        this.releaseHeld();
+        return false;
+      case BackendCode.ReadyForQuery:
+        this.releaseHeld();
+        this.unitEnd(code, body, raw);
+        return true;
+      default:
+        this.held.push({ code, body: Buffer.from(body), raw: Buffer.from(raw) });
+        this.heldBytes += raw.length;
+        if (this.heldBytes > MAX_HELD_BYTES) {
+          // fail closed: rows beyond this are not held, so the statement is refused rather than let through
+          const lim = effectiveLimit(this.limit!, this.estimate);
+          this.refuse(this.held.filter((h) => h.code === BackendCode.DataRow).length, lim?.rule ?? this.limit!.limits[0]!.rule, lim?.limit ?? 0);
+        }
+        return true;
+    }
+  }
+
+  private releaseHeld(): void {
+    const h = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const m of h) this.host.deliver(m.code, m.body, m.raw);
+  }
+
+  private refuse(rows: number, rule: string, limit: number, kind = this.limit!.kind): void {
+    this.refused = true;
+    this.held = [];
+    this.heldBytes = 0;
+    const p = this.host.session.statements.current();
+    if (p) this.host.session.refuseByRows(p, rule, rows, limit);
+    this.host.writeClient(encodeErrorResponse({ severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: rowLimitMessage(rule, kind, rows, limit) }));
+    this.host.session.statements.result(null, false);
+  }
+
+  private unitEnd(code: number, body: Buffer, raw: Buffer): void {
+    const status = body[0]!;
+    this.heldReady = { code, body: Buffer.from(body), raw: Buffer.from(raw) };
+    const q = (t: string) => this.host.writeUpstream(encodeQuery(t));
+    this.followError = 'swallow';
+    if (this.mode === 'begin') {
+      if (status === TxStatus.Idle) return this.finish(status); // cannot happen: the text had no transaction control
+      if (this.refused || status === TxStatus.Failed) {
+        q('ROLLBACK');
+        this.followLeft = 1;
+      } else {
+        q('COMMIT');
+        this.followError = 'forward';
+        this.followLeft = 1;
+      }
+    } else if (this.refused) {
+      q(`ROLLBACK TO SAVEPOINT ${this.savepoint}; RELEASE SAVEPOINT ${this.savepoint}`);
+      // fails at parse time: the client's transaction is left aborted, as after a server error
+      q(`dbwarden_row_limit_${this.tag}`);
+      this.followLeft = 2;
+    } else if (status === TxStatus.InBlock) {
+      // RELEASE of the savepoint just made cannot fail in an open transaction: the client gets its answer now
+      // and the RELEASE's answer is swallowed when it comes (saves a round trip per statement)
+      q(`RELEASE SAVEPOINT ${this.savepoint}`);
+      this.followLeft = 1;
+      this.phase = 'follow';
+      this.released = true;
+      this.heldReady = null;
+      this.host.deliver(code, body, raw);
+      this.host.resumeClient();
+      return;
+    } else {
+      return this.finish(status);
+    }
+    this.phase = 'follow';
+    this.host.resumeClient();
+  }
+
+  /** The client gets the unit's ReadyForQuery with the status its connection really has now. */
+  private finish(status: number): void {
+    const r = this.heldReady;
+    this.heldReady = null;
+    this.phase = 'idle';
+    this.limit = null;
+    this.host.fetchAll(false);
+    if (this.released) {
+      this.released = false;
+      // a guarded unit that came meanwhile waited for this
+      this.onReady(this.tx);
+      return;
+    }
+    const raw = Buffer.from(r!.raw);
+    raw[5] = status;
+    this.host.deliver(r!.code, raw.subarray(5), raw);
+  }
+}
+
+function merge(a: RowLimit | null, b: RowLimit): RowLimit {
+  if (!a) return b;
+  return { kind: a.kind, tables: [...new Set([...a.tables, ...b.tables])], limits: [...a.limits, ...b.limits.filter((l) => !a.limits.some((x) => x.rule === l.rule))] };
+}
+
+/** The largest planner estimate (pg_class.reltuples) among the written tables; -1 (never analysed) reads as unknown. */
+function estimateQuery(tables: string[]): string | null {
+  if (!tables.length) return null;
+  const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  const quoted = tables.map((t) => lit(t.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.')));
+  return `SELECT max(reltuples)::bigint FROM pg_catalog.pg_class WHERE oid IN (${quoted.map((q) => `pg_catalog.to_regclass(${q})`).join(', ')}) AND reltuples >= 0`;
+}
+
+function firstNumber(body: Buffer): number | undefined {
+  if (body.length < 6 || body.readInt16BE(0) < 1) return undefined;
+  const len = body.readInt32BE(2);
+  if (len < 0) return undefined;
+  const n = Number(body.toString('utf8', 6, 6 + len));
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Parse + Bind + Execute + Close statement + Close portal of one statement of the broker's, under a private name. */
+function ownExtended(name: string, text: string): Buffer {
+  const cs = (s: string) => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([0])]);
+  const msg = (code: number, body: Buffer) => {
+    const h = Buffer.alloc(5);
+    h[0] = code;
+    h.writeInt32BE(body.length + 4, 1);
+    return Buffer.concat([h, body]);
+  };
+  return Buffer.concat([
+    encodeParse(name, text),
+    msg(FrontendCode.Bind, Buffer.concat([cs(name), cs(name), Buffer.from([0, 0, 0, 0, 0, 0])])),
+    msg(FrontendCode.Execute, Buffer.concat([cs(name), Buffer.from([0, 0, 0, 0])])),
+    msg(FrontendCode.Close, Buffer.concat([Buffer.from('S'), cs(name)])),
+    msg(FrontendCode.Close, Buffer.concat([Buffer.from('P'), cs(name)])),
+  ]);
+}

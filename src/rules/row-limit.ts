@@ -1,0 +1,58 @@
+// Blast-radius limits: which matched `maxRows`/`maxFraction` rules apply to a text's statements, and the limit in force.
+import type { StatementFacts } from '../sql/facts.js';
+import type { Rule } from './rule-set.js';
+import type { RowLimit } from './types.js';
+
+const CHANGING = new Set<string>(['insert', 'update', 'delete', 'merge']);
+
+/**
+ * Adds a matched limit rule for statement `i` to `acc`. Only statements that change rows count: INSERT … VALUES
+ * is left alone (its row count is written in the text), an INSERT that reads tables (INSERT … SELECT) is limited.
+ * A limited write nested inside another statement (a data-modifying CTE, EXPLAIN ANALYZE) has no count of its
+ * own in the server's answer, so the text is marked uncountable and refused: defends against hiding a mass
+ * DELETE behind a SELECT whose completion reports only the rows it returned.
+ */
+export function addRowLimit(acc: RowLimit | undefined, rule: Rule, statements: StatementFacts[], i: number): RowLimit | undefined {
+  if (rule.maxRows === undefined && rule.maxFraction === undefined) return acc;
+  const st = statements[i]!;
+  if (!CHANGING.has(st.kind)) return acc;
+  if (st.kind === 'insert' && !st.tables.some((t) => t.op === 'read')) return acc;
+  const out: RowLimit = acc ?? { kind: st.kind.toUpperCase(), tables: [], limits: [] };
+  if (st.nested) {
+    const top = statements.find((s) => s.index === st.index && !s.nested);
+    // a PREPARE body does not run here; its EXECUTE is decided on its own
+    if (top?.kind === 'prepare') return acc;
+    out.uncountable ??= { rule: rule.id, why: `the ${st.kind.toUpperCase()} is inside another statement (${top?.kind.toUpperCase() ?? 'a nested statement'}), whose completion does not count the rows it changes` };
+  }
+  if (!out.limits.some((l) => l.rule === rule.id)) {
+    const l: RowLimit['limits'][number] = { rule: rule.id };
+    if (rule.maxRows !== undefined) l.maxRows = rule.maxRows;
+    if (rule.maxFraction !== undefined) l.maxFraction = rule.maxFraction;
+    out.limits.push(l);
+  }
+  for (const t of st.tables) if (t.op === 'write' && !out.tables.includes(t.name)) out.tables.push(t.name);
+  return out;
+}
+
+/** The limit in force and the rule that sets it, given the largest table estimate (rows) when known. */
+export function effectiveLimit(rl: RowLimit, estimatedRows?: number): { rule: string; limit: number } | null {
+  let best: { rule: string; limit: number } | null = null;
+  for (const l of rl.limits) {
+    if (l.maxRows !== undefined && (!best || l.maxRows < best.limit)) best = { rule: l.rule, limit: l.maxRows };
+    if (l.maxFraction !== undefined && estimatedRows !== undefined && estimatedRows >= 0) {
+      const f = Math.max(1, Math.floor(l.maxFraction * estimatedRows));
+      if (!best || f < best.limit) best = { rule: l.rule, limit: f };
+    }
+  }
+  return best;
+}
+
+/** True when some limit needs the table's estimated row count. */
+export function needsEstimate(rl: RowLimit): boolean {
+  return rl.limits.some((l) => l.maxFraction !== undefined);
+}
+
+/** SPEC §9 refusal text. */
+export function rowLimitMessage(rule: string, kind: string, rows: number, limit: number, extra = ''): string {
+  return `dbwarden: blocked by rule ${rule}: this ${kind} would change ${rows.toLocaleString('en-US')} rows (limit ${limit.toLocaleString('en-US')}); nothing was changed${extra}`;
+}
