@@ -36,6 +36,10 @@ import { notifyingSink } from './notify/notifying-sink.js';
 import { WebhookNotifier } from './notify/webhook-notifier.js';
 import { initSql } from './sql/analyze.js';
 import { loadTlsMaterial } from './wire/tls.js';
+import { drainSessions } from './session/drain.js';
+import { parseDuration } from './config/duration.js';
+import { problemText, UpstreamMonitor } from './main/upstream-check.js';
+import { listenFailure } from './main/listen-failure.js';
 
 export interface Broker {
   config: Config;
@@ -48,6 +52,7 @@ export interface Broker {
   mysql?: MysqlListener;
   admin: { url: string; port: number };
   reloadRules(): Promise<{ ok: boolean; rulesets?: string[]; errors?: unknown[] }>;
+  /** graceful: stop accepting, drain sessions (broker.shutdownGrace for open transactions), audit closed last */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -125,6 +130,9 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
 
   const tls = config.tls.clients === 'disable' ? null : await loadTlsMaterial({ certFile: config.tls.certFile, keyFile: config.tls.keyFile, stateDir: config.state.dir });
 
+  let draining = false;
+  const upstreams = new UpstreamMonitor(config.targets, logger);
+  await upstreams.run();
   const catalogs = new Map<string, ColumnCatalog>();
   // one key and one failed-login tracker for both protocols: a guesser gains nothing by switching listener
   const maskHashKey = config.masking.hashKey ? createHash('sha256').update(config.masking.hashKey).digest() : loadOrCreateKey(join(config.state.dir, 'mask-hash.key'));
@@ -141,20 +149,21 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     logger,
     audit,
     authFailures,
-    acceptingLogins: () => store.ready(),
+    // a draining broker takes no new logins (connections accepted just before the listener closed)
+    acceptingLogins: () => store.ready() && !draining,
     maskHashKey,
   };
   let pg: PgListener | undefined;
   if (config.listen.postgres) {
     const { host, port } = hostPort(config.listen.postgres);
-    pg = await startPgListener(host, port, { ...listenerDeps, passwordOverTls: config.tls.passwordOverTls, authSecret: newAuthSecret(), catalogs });
+    pg = await listenFailure('listen.postgres', config.listen.postgres, () => startPgListener(host, port, { ...listenerDeps, passwordOverTls: config.tls.passwordOverTls, authSecret: newAuthSecret(), catalogs }));
     logger.info({ address: `${pg.host}:${pg.port}` }, 'postgres listener ready');
   }
 
   let mysql: MysqlListener | undefined;
   if (config.listen.mysql) {
     const { host, port } = hostPort(config.listen.mysql);
-    mysql = await startMysqlListener(host, port, listenerDeps);
+    mysql = await listenFailure('listen.mysql', config.listen.mysql, () => startMysqlListener(host, port, listenerDeps));
     logger.info({ address: `${mysql.host}:${mysql.port}` }, 'mysql listener ready');
   }
 
@@ -173,7 +182,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   };
 
   const adminAddr = hostPort(config.listen.admin);
-  const admin = await startAdminServer({
+  const admin = await listenFailure('listen.admin', config.listen.admin, () => startAdminServer({
     listen: `${adminAddr.host}:${adminAddr.port}`,
     service,
     reviews,
@@ -194,8 +203,9 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     },
     ready: () => {
       const reasons: string[] = [];
+      if (draining) reasons.push('shutting down');
       if (!store.ready()) reasons.push(store instanceof RedisStore ? `grant store unavailable (${store.unavailableReason()})` : 'grant store unavailable');
-      return { ok: reasons.length === 0, reasons };
+      return { ok: reasons.length === 0, reasons, warnings: upstreams.problems().map(problemText) };
     },
     audit,
     logger,
@@ -203,15 +213,19 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       listen: { postgres: pg ? `${pg.host}:${pg.port}` : undefined, mysql: mysql ? `${mysql.host}:${mysql.port}` : undefined },
       targets: Object.fromEntries(Object.entries(config.targets).map(([n, t]) => [n, { protocol: t.protocol, databases: t.databases }])),
     },
-  });
+  }));
   logger.info({ url: admin.url }, 'admin API ready');
 
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
+    draining = true;
+    // stop accepting first, then end the sessions; the audit file is closed last so every session.ended is in it
+    pg?.stopAccepting();
+    mysql?.stopAccepting();
+    await drainSessions(registry, { graceMs: config.broker.shutdownGrace ? parseDuration(config.broker.shutdownGrace) : 0, logger });
     registry.stopJanitor();
-    registry.terminateAll('shutdown');
     await Promise.all([pg?.close(), mysql?.close(), admin.close()]);
     for (const c of catalogs.values()) c.close();
     await reviews.flush();
@@ -228,15 +242,30 @@ async function serve(argv: string[]): Promise<number> {
   const file = resolve(i >= 0 ? argv[i + 1] ?? '' : 'dbwarden.yaml');
   const config = loadConfig(file);
   const broker = await startBroker(config);
-  await new Promise<void>((done) => {
-    const stop = () => {
-      broker.close().then(done, done);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    process.on('SIGHUP', () => void broker.reloadRules());
-  });
+  process.on('SIGHUP', () => void broker.reloadRules());
+  await untilStopSignal(() => broker.close());
   return 0;
+}
+
+/**
+ * Waits for SIGTERM or SIGINT, then runs `stop` (the graceful drain). A second signal while it runs exits at
+ * once (exit 1): the operator asked twice, and a hung client must not hold a deploy.
+ */
+function untilStopSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((done, fail) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`dbwarden: ${signal} again: exiting now without waiting for sessions\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      process.stderr.write(`dbwarden: ${signal}: draining sessions and stopping (send it again to exit at once)\n`);
+      stop().then(done, fail);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 }
 
 /**
@@ -280,14 +309,10 @@ async function runDemo(argv: string[]): Promise<number> {
   out.write(`  try:          export DBWARDEN_URL=${broker.admin.url} DBWARDEN_TOKEN=${token}; npx dbwarden grants\n`);
   out.write(`  blocked:      DELETE FROM customers;   DROP TABLE orders;   (allowed: UPDATE customers SET phone = NULL WHERE id = 1)\n\n`);
   out.write(`Ctrl-C stops everything.\n`);
-  await new Promise<void>((done) => {
-    const stop = () => done();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  await untilStopSignal(async () => {
+    await broker.close();
+    await target.close();
   });
-  out.write('stopping…\n');
-  await broker.close();
-  await target.close();
   return 0;
 }
 

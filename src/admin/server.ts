@@ -21,7 +21,8 @@ export interface AdminServerOptions {
   identities: IdentityTable;
   metrics: Metrics;
   rules: RulesPort;
-  ready: () => { ok: boolean; reasons: string[] };
+  /** reasons make /readyz answer 503; warnings (e.g. one target down) are reported with a 200 */
+  ready: () => { ok: boolean; reasons: string[]; warnings?: string[] };
   audit: AdminAuditPort;
   logger: Logger;
   /** client listen addresses and targets for `GET /v1/info` */
@@ -108,7 +109,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       } else if (method === 'GET' && url.pathname === '/readyz') {
         const r = opts.ready();
         status = r.ok ? 200 : 503;
-        sendJson(res, status, { ok: r.ok, reasons: r.reasons });
+        sendJson(res, status, { ok: r.ok, reasons: r.reasons, warnings: r.warnings ?? [] });
       } else {
         ({ status, actor } = await handleApi(req, res, url));
       }

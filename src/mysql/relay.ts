@@ -510,6 +510,7 @@ export class MysqlRelay {
     }
     const status = head.tracker!.status;
     if (status >= 0) {
+      this.session.inTransaction = (status & ServerStatus.InTrans) !== 0;
       const nbe = (status & ServerStatus.NoBackslashEscapes) !== 0;
       if (nbe !== !!this.readOpts.noBackslashEscapes) this.readOpts = { ...this.readOpts, noBackslashEscapes: nbe };
     }
