@@ -191,6 +191,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       kill: (id, actor) => fanout.kill(id, actor),
     },
     identities: config.identities,
+    accessConfig: config,
     authenticate: createAuthenticator({ identities: config.identities, ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}) }),
     metrics,
     rules: {

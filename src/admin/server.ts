@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { readJsonBody, sendError, sendJson, sendText } from './http-io.js';
 import type { AdminAuditPort, BrokerInfo, ReviewsPort, RulesPort } from './ports.js';
 import { buildRoutes, type Route } from './routes.js';
+import type { AccessConfig } from './visibility.js';
 import type { SessionsPort } from './sessions-port.js';
 import { createTokenAuthenticator, type IdentityTable } from './token-auth.js';
 
@@ -25,6 +26,8 @@ export interface AdminServerOptions {
   ready: () => { ok: boolean; reasons: string[]; warnings?: string[] };
   audit: AdminAuditPort;
   logger: Logger;
+  /** targets and access policies: visibility of requests and grants, `GET /v1/targets`, kill and reload authority */
+  accessConfig?: AccessConfig;
   /** client listen addresses and targets for `GET /v1/info` */
   info?: BrokerInfo;
   /** statement reviews; without it `GET /v1/reviews` is empty and decisions answer 404 */
@@ -72,7 +75,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     try {
       const body = method === 'POST' ? await readJsonBody(req) : {};
       const result = await route.handle({ identity, params, query: url.searchParams, body });
-      if (route.audit) opts.audit.record({ type: `admin.${route.audit}`, actor: identity.name, ...params, ...result.audit, ok: true });
+      if (route.audit) opts.audit.record({ type: `admin.${route.audit}`, actor: identity.name, ...params, ok: true, ...result.audit });
       const status = result.status ?? 200;
       sendJson(res, status, result.body);
       return { status, actor: identity.name };
@@ -109,7 +112,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       } else if (method === 'GET' && url.pathname === '/readyz') {
         const r = opts.ready();
         status = r.ok ? 200 : 503;
-        sendJson(res, status, { ok: r.ok, reasons: r.reasons, warnings: r.warnings ?? [] });
+        sendJson(res, status, { ok: r.ok, reasons: r.reasons, ...(r.warnings?.length ? { warnings: r.warnings } : {}) });
       } else {
         ({ status, actor } = await handleApi(req, res, url));
       }

@@ -67,3 +67,15 @@ export interface ApiInfo {
   listen: { postgres?: string; mysql?: string };
   targets: Record<string, { protocol: 'postgres' | 'mysql'; databases: string[] }>;
 }
+
+/** `GET /v1/targets`: what the caller may request */
+export interface ApiTargets {
+  identity: string;
+  listen: { postgres?: string; mysql?: string };
+  targets: {
+    name: string;
+    protocol: 'postgres' | 'mysql';
+    databases: string[];
+    access: { access: string; policy: string; databases: string[]; maxTtl: string; approvals: number }[];
+  }[];
+}
