@@ -132,7 +132,8 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
 
   let draining = false;
   const upstreams = new UpstreamMonitor(config.targets, logger);
-  await upstreams.run();
+  // in the background: a slow or unreachable target must not delay the listeners (warnings follow within seconds)
+  void upstreams.run();
   const catalogs = new Map<string, ColumnCatalog>();
   // one key and one failed-login tracker for both protocols: a guesser gains nothing by switching listener
   const maskHashKey = config.masking.hashKey ? createHash('sha256').update(config.masking.hashKey).digest() : loadOrCreateKey(join(config.state.dir, 'mask-hash.key'));

@@ -79,7 +79,7 @@ the shipped rule sets) applies. --access defaults to write.`,
     details: 'FILE defaults to audit.file of --config (or of ./dbwarden.yaml), else ./.dbwarden/audit.jsonl.',
   },
   {
-    name: 'audit tail', group: 'offline', args: '[FILE | --config FILE] [-f|--follow] [--grant G] [--identity I] [--type T] [--raw]',
+    name: 'audit tail', group: 'offline', args: '[FILE | --config FILE] [-f|--follow] [--grant G] [--identity I] [--type T]',
     summary: 'one readable line per audit event (--type statement, grant, grant.revoked, …)',
     details: 'FILE defaults to audit.file of --config (or of ./dbwarden.yaml), else ./.dbwarden/audit.jsonl.',
   },

@@ -224,6 +224,9 @@ describe('startup failures and checks', () => {
       },
     });
     try {
+      await s.proc.waitFor(/target my: role for read access/, 20_000);
+      await s.proc.waitFor(/target gone: unreachable/, 20_000);
+      await s.proc.waitFor(/target app: role for write access/, 20_000);
       const out = s.proc.output();
       // the local PostgreSQL trusts every password, so a role that does not exist stands in for a bad login
       expect(out).toContain(`target app: role for write access (user ${SUFFIX}_missing) cannot log in`);
