@@ -25,6 +25,8 @@ export interface ApiGrant {
   activatedAt: string;
   expiresAt: string;
   status: string;
+  /** when a revoked or expired grant ended */
+  endedAt?: string;
 }
 
 /** The once-only answer carrying a password: `grant` of an auto-approved request, or the credentials call. */
