@@ -1,7 +1,7 @@
 // Composition root and `dbwarden` entry point: config → store → rules → sessions → listeners → admin.
 // The only place that wires modules together; `serve` and `demo` start here, other commands go to cli/.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { createOidcVerifier } from './admin/oidc.js';
@@ -12,6 +12,7 @@ import { AuditFile } from './audit/audit-file.js';
 import { loadConfig, parseConfig } from './config/load.js';
 import { stringify as toYaml } from 'yaml';
 import { startPgliteTarget } from './demo/pglite-target.js';
+import { demoBanner } from './demo/banner.js';
 import { hostPort } from './config/host-port.js';
 import type { Config } from './config/schema.js';
 import { BrokerError, ErrorCode } from './errors.js';
@@ -282,6 +283,8 @@ async function runDemo(argv: string[]): Promise<number> {
   const stateDir = resolve(arg('--state', '.dbwarden/demo'));
   const pgListen = arg('--listen', '127.0.0.1:7432');
   const adminListen = arg('--admin', '127.0.0.1:7080');
+  const existed = existsSync(join(stateDir, 'pglite'));
+  if (argv.includes('--reset')) rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
   const target = await startPgliteTarget({ dataDir: join(stateDir, 'pglite') });
   const token = randomBytes(24).toString('base64url');
@@ -292,25 +295,28 @@ async function runDemo(argv: string[]): Promise<number> {
     targets: {
       demo: {
         protocol: 'postgres', host: target.host, port: target.port, databases: ['postgres'], tls: 'disable',
-        rulesets: ['safe-defaults'],
+        rulesets: ['safe-defaults', 'pii-masking'],
         roles: { read: { user: 'postgres' }, write: { user: 'postgres' }, admin: { user: 'postgres' } },
       },
     },
     identities: { demo: { tokenSha256: createHash('sha256').update(token).digest('hex'), groups: ['dev'] } },
-    access: [{ name: 'demo-self-service', requesters: ['*'], access: ['read', 'write'], maxTtl: '8h', approvals: 0 }],
+    access: [{ name: 'demo-self-service', requesters: ['*'], access: ['read', 'write'], maxTtl: '8h', approvals: 0, approvers: ['demo'] }],
   }), join(stateDir, 'demo.yaml'), {});
   const broker = await startBroker(config, { logger: createLogger(process.env.DBWARDEN_LOG_LEVEL ?? 'warn') });
   const { grant } = await broker.service.createRequest({ name: 'demo', groups: ['dev'] }, { target: 'demo', access: 'write', ttl: '1h', reason: 'dbwarden demo' });
   if (!grant) throw new BrokerError(ErrorCode.INTERNAL, 'demo grant was not activated');
   const { host, port } = hostPort(pgListen);
+  const pgPort = broker.pg?.port ?? port;
+  // the password goes to an owner-only pgpass file, not into the printed line (shell history, process lists)
+  const pgpass = join(stateDir, 'pgpass');
+  writeFileSync(pgpass, `${host}:${pgPort}:postgres:${grant.login}:${grant.password}\n`, { mode: 0o600 });
+  chmodSync(pgpass, 0o600);
   const out = process.stdout;
-  out.write(`\ndbwarden demo is running (embedded PostgreSQL behind the broker, rules: safe-defaults)\n\n`);
-  out.write(`  connect:      psql "postgresql://${grant.login}:${grant.password}@${host}:${broker.pg?.port ?? port}/postgres"\n`);
-  out.write(`  grant:        ${grant.grantId} (write, expires ${grant.expiresAt})\n`);
-  out.write(`  admin API:    ${broker.admin.url}   token: ${token}\n`);
-  out.write(`  try:          export DBWARDEN_URL=${broker.admin.url} DBWARDEN_TOKEN=${token}; npx dbwarden grants\n`);
-  out.write(`  blocked:      DELETE FROM customers;   DROP TABLE orders;   (allowed: UPDATE customers SET phone = NULL WHERE id = 1)\n\n`);
-  out.write(`Ctrl-C stops everything.\n`);
+  out.write(demoBanner({
+    psql: `PGPASSFILE=${pgpass} psql "postgresql://${grant.login}@${host}:${pgPort}/postgres"`,
+    grant: `${grant.grantId} (write, expires ${grant.expiresAt})`,
+    adminUrl: broker.admin.url, token, stateDir, reused: existed && !argv.includes('--reset'),
+  }));
   await untilStopSignal(async () => {
     await broker.close();
     await target.close();

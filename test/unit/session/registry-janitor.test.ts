@@ -59,7 +59,7 @@ describe('SessionRegistry janitor', () => {
     t.setNow(30_000);
     t.registry.sweep();
     expect(t.notices).toHaveLength(1);
-    expect(t.notices[0]).toMatch(/1 minute/);
+    expect(t.notices[0]).toMatch(/expires in 30 seconds/);
   });
 
   it('extend moves the deadline and re-arms the warnings; revoke ends sessions of that grant only', () => {
