@@ -1,7 +1,7 @@
 // `npm start` runs this first: compiles TypeScript only when a source file (src/, tsconfig*, package.json) is newer
 // than the last build, so a second start takes no compile time.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const STAMP = 'dist/.build-stamp';
@@ -14,11 +14,10 @@ function newest(path) {
   return max;
 }
 
-const sources = Math.max(newest('src'), ...['tsconfig.json', 'tsconfig.build.json', 'package.json'].filter(existsSync).map(newest));
+const sources = Math.max(newest('src'), ...['tsconfig.json', 'tsconfig.build.json', 'tsconfig.ui.json', 'package.json', 'scripts'].filter(existsSync).map(newest));
 const built = existsSync(STAMP) && existsSync('dist/bin.js') ? statSync(STAMP).mtimeMs : 0;
 if (sources > built) {
   process.stderr.write('building (sources changed since the last build)…\n');
-  const started = Date.now();
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  writeFileSync(STAMP, new Date(started).toISOString() + '\n');
+  // the full build (server, web console, assets); it writes the stamp last
+  execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
 }

@@ -17,6 +17,7 @@ dbwarden demo is running: an embedded PostgreSQL (PGlite) behind the broker, rul
   connect:   ${f.psql}
   grant:     ${f.grant}
   admin API: ${f.adminUrl}   token: ${f.token}
+  console:   ${f.adminUrl}/ui/   (sign in with the token)
   CLI:       export DBWARDEN_URL=${f.adminUrl} DBWARDEN_TOKEN=${f.token}; npx dbwarden grants
 
 try, inside psql:

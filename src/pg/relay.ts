@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { maskFor, strictestMask, type ColumnMask } from '../rules/mask.js';
 import type { Decision, MaskKind, RuleMatch } from '../rules/types.js';
 import type { Session, TerminationReason } from '../session/session.js';
-import { BackendCode, FrontendCode, SQLSTATE_OF, SqlState } from './codes.js';
+import { BackendCode, FrontendCode, GUARDRAIL_HINT, Routine, SQLSTATE_OF, SqlState } from './codes.js';
 import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
 import { MaskTracker } from './mask-tracker.js';
@@ -50,6 +50,10 @@ const TERMINATE_GRACE_MS = 800;
 const TERMINATE = Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]);
 
 export function refusalFields(decision: Decision): ErrorFields {
+  return { hint: GUARDRAIL_HINT, ...guardrailFields(decision), routine: Routine.guardrail };
+}
+
+function guardrailFields(decision: Decision): ErrorFields {
   const r: RuleMatch | undefined = decision.rules[0];
   const id = r?.id ?? 'unknown';
   if (decision.action === 'review') {
@@ -113,6 +117,7 @@ export class PgRelay {
       onForward: (b) => this.client.write(b),
       onMessage: (code, body, raw) => this.onUpstreamMessage(code, body, raw),
     });
+    session.partials?.attach((message) => this.fail(SqlState.ProtocolViolation, message));
     session.control = {
       terminate: (reason, message) => this.terminate(reason, message),
       notice: (message) => this.toClient(encodeNoticeResponse({ severity: 'WARNING', code: '01000', message })),
@@ -144,6 +149,7 @@ export class PgRelay {
     } finally {
       this.upstream.uncork();
     }
+    this.trackPartials();
     // backpressure: stop reading the client while the upstream cannot take more
     holdUntilDrained(this.client, this.upstream);
     if (this.clientBytes > 1 << 20) this.flushByteCounters();
@@ -384,6 +390,16 @@ export class PgRelay {
     if (this.ending) this.finishClient();
   }
 
+  /** Reports the scanner's buffered bytes to the session's budget; over a cap the session ends. */
+  private trackPartials(): void {
+    const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
+    if (over) {
+      this.session.log.info({ err: over }, 'partial-message budget exceeded');
+      this.fail(SqlState.ProtocolViolation, over);
+      this.session.partials?.update(0);
+    }
+  }
+
   // ---- ending ----
 
   private terminate(_reason: TerminationReason, message: string): void {
@@ -404,6 +420,7 @@ export class PgRelay {
     if (this.ending || this.closed) return;
     this.ending = { code, message };
     this.clientScanner.stop();
+    this.session.partials?.update(0);
     this.client.pause();
     const cancelled = this.pendingSyncs > 0 || this.unsynced ? this.opts.cancel().catch(() => undefined) : Promise.resolve();
     const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));

@@ -31,7 +31,8 @@ describe('dbwarden demo', () => {
       expect((await psql('DELETE FROM orders')).stderr).toContain('dbwarden: blocked by rule unscoped-write');
       expect((await psql('DROP TABLE orders')).stderr).toContain('dbwarden: blocked by rule drop');
       // the banner's "allowed" examples run as printed
-      expect((await psql('UPDATE customers SET phone = NULL WHERE id = 1')).stdout).toBe('');
+      expect((await psql('UPDATE customers SET phone = NULL WHERE id = 1')).stdout).toBe('UPDATE 1\n');
+      expect((await psql('DELETE FROM orders WHERE id = 6')).stdout).toBe('DELETE 1\n');
       const masked = await psql("SELECT email FROM customers WHERE name = 'Grace Hopper'");
       expect(masked.stdout.trim()).not.toBe('grace@example.com');
       expect(masked.stdout.trim()).not.toBe('');
