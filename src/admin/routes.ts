@@ -5,7 +5,6 @@ import type { AccessService } from '../grants/service.js';
 import type { Identity, RequestStatus, ReviewRecord } from '../grants/model.js';
 import { assertMayKillForeignSession } from './kill-authority.js';
 import { canSeeGrant, canSeeRequest, isApproverAnywhere, type AccessConfig } from './visibility.js';
-import { requestableTargets } from '../grants/requestable.js';
 import type { BrokerInfo, ReviewsPort, RulesPort } from './ports.js';
 import type { SessionsPort } from './sessions-port.js';
 
@@ -38,7 +37,7 @@ export interface RouteDeps {
   rules: RulesPort;
   reviews?: ReviewsPort;
   info?: BrokerInfo;
-  /** targets and access policies: who sees which requests and grants, and `GET /v1/targets` */
+  /** targets and access policies: who sees which requests and grants (GET /v1/targets is the console's targets-route.ts) */
   accessConfig?: AccessConfig;
 }
 
@@ -95,12 +94,6 @@ export function buildRoutes(deps: RouteDeps): Route[] {
   const { service, sessions, rules, reviews } = deps;
   const access: AccessConfig = deps.accessConfig ?? { targets: {}, access: [] };
   return [
-    {
-      method: 'GET', path: '/v1/targets',
-      handle: async ({ identity }) => ({
-        body: { identity: identity.name, listen: deps.info?.listen ?? {}, targets: requestableTargets(access, identity) },
-      }),
-    },
     {
       method: 'GET', path: '/v1/info',
       handle: async () => ({ body: deps.info ?? { listen: {}, targets: {} } }),

@@ -71,13 +71,9 @@ export interface ApiInfo {
 }
 
 /** `GET /v1/targets`: what the caller may request */
-export interface ApiTargets {
-  identity: string;
-  listen: { postgres?: string; mysql?: string };
-  targets: {
-    name: string;
-    protocol: 'postgres' | 'mysql';
-    databases: string[];
-    access: { access: string; policy: string; databases: string[]; maxTtl: string; approvals: number }[];
-  }[];
-}
+export type ApiTargets = {
+  name: string;
+  protocol: 'postgres' | 'mysql';
+  databases: string[];
+  access: { access: string; policy: string; databases: string[]; maxTtl: string; approvals: number }[];
+}[];

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { parseDuration } from '../../config/duration.js';
-import type { ApiCredentials, ApiGrant, ApiRequest, ApiTargets } from '../api-types.js';
+import type { ApiCredentials, ApiGrant, ApiInfo, ApiRequest, ApiTargets } from '../api-types.js';
 import { CliError, UsageError } from '../cli-error.js';
 import { stringOpt, type Command, type CommandContext } from '../command.js';
 import { endpoint } from '../connect-lines.js';
@@ -14,7 +14,7 @@ import { decisionNote, remember, waitForDecision } from './request.js';
 const DEFAULT_TTL_MS = 3_600_000;
 const DEFAULT_LISTEN = { postgres: '127.0.0.1:7432', mysql: '127.0.0.1:7306' } as const;
 
-type Target = ApiTargets['targets'][number];
+type Target = ApiTargets[number];
 
 function onPath(program: string, env: Record<string, string | undefined>): boolean {
   if (program.includes('/')) return true;
@@ -42,17 +42,18 @@ const cnfValue = (s: string) => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 const sh = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 function pickTarget(view: ApiTargets, name: string): Target {
-  const t = view.targets.find((x) => x.name === name);
+  const t = view.find((x) => x.name === name);
   if (t) return t;
-  const valid = view.targets.map((x) => x.name);
+  const valid = view.map((x) => x.name);
   throw new UsageError(`unknown target "${name}" (${valid.length ? `targets you may request: ${valid.join(', ')}` : 'no target is open to you'})`);
 }
 
-async function liveCachedGrant(ctx: CommandContext, cache: GrantCache, view: ApiTargets, want: { target: string; access: string; database: string }): Promise<CachedGrant | undefined> {
+async function liveCachedGrant(ctx: CommandContext, cache: GrantCache, want: { target: string; access: string; database: string }): Promise<CachedGrant | undefined> {
   const api = ctx.api();
   const candidates = cache.list().filter((c) => c.apiUrl === api.url && c.target === want.target && c.access === want.access && c.databases.includes(want.database));
   if (candidates.length === 0) return undefined;
-  const live = new Map((await api.get<ApiGrant[]>('/v1/grants')).filter((g) => g.identity === view.identity && g.status === 'active').map((g) => [g.id, g]));
+  // a cached grant is the caller's own: only its requester ever held the password
+  const live = new Map((await api.get<ApiGrant[]>('/v1/grants')).filter((g) => g.status === 'active').map((g) => [g.id, g]));
   for (const c of candidates) {
     const g = live.get(c.grantId);
     // a revoked or ended grant's password is useless: forget it
@@ -124,11 +125,12 @@ export const connectCommand: Command = {
     }
 
     const cache = new GrantCache(cacheDir(ctx.io.env));
-    const reused = await liveCachedGrant(ctx, cache, view, { target: target.name, access, database });
+    const reused = await liveCachedGrant(ctx, cache, { target: target.name, access, database });
     const grant = reused ?? await newGrant(ctx, target, access, database, allowed.maxTtl);
     ctx.io.stderr.write(`dbwarden: ${reused ? 'reusing' : 'using'} grant ${grant.grantId} (${access} on ${target.name}/${database}, expires ${relativeTime(grant.expiresAt)}); the session ends when the grant does\n`);
 
-    const listen = view.listen[target.protocol] ?? DEFAULT_LISTEN[target.protocol];
+    const info = await api.get<ApiInfo>('/v1/info').catch(() => undefined);
+    const listen = info?.listen[target.protocol] ?? DEFAULT_LISTEN[target.protocol];
     const { host, port } = endpoint(listen, api.url);
     const program = clientProgram(target.protocol, stringOpt(ctx, 'client'), ctx.io.env);
     // The password travels in the environment (or a 0600 file for --print), never in argv or a URL: argv is

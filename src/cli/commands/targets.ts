@@ -12,13 +12,13 @@ export const targetsCommand: Command = {
       printJson(ctx, view);
       return 0;
     }
-    if (view.targets.length === 0) {
-      ctx.out(`no target is open to ${view.identity}: no access policy names you as a requester\n`);
+    if (view.length === 0) {
+      ctx.out('no target is open to you: no access policy names you as a requester\n');
       return 0;
     }
     ctx.out(formatTable(
       ['TARGET', 'PROTOCOL', 'ACCESS', 'DATABASES', 'MAX TTL', 'APPROVALS', 'POLICY'],
-      view.targets.flatMap((t) => t.access.map((a) => [
+      view.flatMap((t) => t.access.map((a) => [
         t.name, t.protocol, a.access, a.databases.join(','), a.maxTtl, a.approvals === 0 ? 'none' : String(a.approvals), a.policy,
       ])),
     ));
