@@ -1,7 +1,7 @@
 // Composition root and `dbwarden` entry point: config → store → rules → sessions → listeners → admin.
 // The only place that wires modules together; `serve` and `demo` start here, other commands go to cli/.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { createOidcVerifier } from './admin/oidc.js';
@@ -14,6 +14,7 @@ import { verifyAuditTrail } from './audit/verify.js';
 import { loadConfig, parseConfig } from './config/load.js';
 import { stringify as toYaml } from 'yaml';
 import { startPgliteTarget } from './demo/pglite-target.js';
+import { demoBanner } from './demo/banner.js';
 import { hostPort } from './config/host-port.js';
 import type { Config } from './config/schema.js';
 import { BrokerError, ErrorCode } from './errors.js';
@@ -39,6 +40,10 @@ import { WebhookNotifier } from './notify/webhook-notifier.js';
 import { initSql } from './sql/analyze.js';
 import { loadTlsMaterial } from './wire/tls.js';
 import { securePrivateDir, type ModeFix } from './wire/private-files.js';
+import { drainSessions } from './session/drain.js';
+import { parseDuration } from './config/duration.js';
+import { problemText, UpstreamMonitor } from './main/upstream-check.js';
+import { listenFailure } from './main/listen-failure.js';
 
 export interface Broker {
   config: Config;
@@ -51,6 +56,7 @@ export interface Broker {
   mysql?: MysqlListener;
   admin: { url: string; port: number };
   reloadRules(): Promise<{ ok: boolean; rulesets?: string[]; errors?: unknown[] }>;
+  /** graceful: stop accepting, drain sessions (broker.shutdownGrace for open transactions), audit closed last */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -135,6 +141,10 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
 
   const tls = config.tls.clients === 'disable' ? null : await loadTlsMaterial({ certFile: config.tls.certFile, keyFile: config.tls.keyFile, stateDir: config.state.dir });
 
+  let draining = false;
+  const upstreams = new UpstreamMonitor(config.targets, logger);
+  // in the background: a slow or unreachable target must not delay the listeners (warnings follow within seconds)
+  void upstreams.run();
   const catalogs = new Map<string, ColumnCatalog>();
   // one key and one failed-login tracker for both protocols: a guesser gains nothing by switching listener
   const maskHashKey = config.masking.hashKey ? createHash('sha256').update(config.masking.hashKey).digest() : loadOrCreateKey(join(config.state.dir, 'mask-hash.key'));
@@ -153,20 +163,21 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     logger,
     audit,
     authFailures,
-    acceptingLogins: () => store.ready(),
+    // a draining broker takes no new logins (connections accepted just before the listener closed)
+    acceptingLogins: () => store.ready() && !draining,
     maskHashKey,
   };
   let pg: PgListener | undefined;
   if (config.listen.postgres) {
     const { host, port } = hostPort(config.listen.postgres);
-    pg = await startPgListener(host, port, { ...listenerDeps, passwordOverTls: config.tls.passwordOverTls, authSecret: newAuthSecret(), catalogs });
+    pg = await listenFailure('listen.postgres', config.listen.postgres, () => startPgListener(host, port, { ...listenerDeps, passwordOverTls: config.tls.passwordOverTls, authSecret: newAuthSecret(), catalogs }));
     logger.info({ address: `${pg.host}:${pg.port}` }, 'postgres listener ready');
   }
 
   let mysql: MysqlListener | undefined;
   if (config.listen.mysql) {
     const { host, port } = hostPort(config.listen.mysql);
-    mysql = await startMysqlListener(host, port, listenerDeps);
+    mysql = await listenFailure('listen.mysql', config.listen.mysql, () => startMysqlListener(host, port, listenerDeps));
     logger.info({ address: `${mysql.host}:${mysql.port}` }, 'mysql listener ready');
   }
 
@@ -185,7 +196,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   };
 
   const adminAddr = hostPort(config.listen.admin);
-  const admin = await startAdminServer({
+  const admin = await listenFailure('listen.admin', config.listen.admin, () => startAdminServer({
     listen: `${adminAddr.host}:${adminAddr.port}`,
     service,
     reviews,
@@ -194,6 +205,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       kill: (id, actor) => fanout.kill(id, actor),
     },
     identities: config.identities,
+    accessConfig: config,
     authenticate: createAuthenticator({ identities: config.identities, ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}) }),
     metrics,
     rules: {
@@ -206,8 +218,9 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     },
     ready: () => {
       const reasons: string[] = [];
+      if (draining) reasons.push('shutting down');
       if (!store.ready()) reasons.push(store instanceof RedisStore ? `grant store unavailable (${store.unavailableReason()})` : 'grant store unavailable');
-      return { ok: reasons.length === 0, reasons };
+      return { ok: reasons.length === 0, reasons, warnings: upstreams.problems().map(problemText) };
     },
     audit,
     logger,
@@ -222,15 +235,19 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       listen: { postgres: pg ? `${pg.host}:${pg.port}` : undefined, mysql: mysql ? `${mysql.host}:${mysql.port}` : undefined },
       targets: Object.fromEntries(Object.entries(config.targets).map(([n, t]) => [n, { protocol: t.protocol, databases: t.databases }])),
     },
-  });
+  }));
   logger.info({ url: admin.url }, 'admin API ready');
 
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
+    draining = true;
+    // stop accepting first, then end the sessions; the audit file is closed last so every session.ended is in it
+    pg?.stopAccepting();
+    mysql?.stopAccepting();
+    await drainSessions(registry, { graceMs: config.broker.shutdownGrace ? parseDuration(config.broker.shutdownGrace) : 0, logger });
     registry.stopJanitor();
-    registry.terminateAll('shutdown');
     await Promise.all([pg?.close(), mysql?.close(), admin.close()]);
     for (const c of catalogs.values()) c.close();
     await reviews.flush();
@@ -247,15 +264,30 @@ async function serve(argv: string[]): Promise<number> {
   const file = resolve(i >= 0 ? argv[i + 1] ?? '' : 'dbwarden.yaml');
   const config = loadConfig(file);
   const broker = await startBroker(config);
-  await new Promise<void>((done) => {
-    const stop = () => {
-      broker.close().then(done, done);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    process.on('SIGHUP', () => void broker.reloadRules());
-  });
+  process.on('SIGHUP', () => void broker.reloadRules());
+  await untilStopSignal(() => broker.close());
   return 0;
+}
+
+/**
+ * Waits for SIGTERM or SIGINT, then runs `stop` (the graceful drain). A second signal while it runs exits at
+ * once (exit 1): the operator asked twice, and a hung client must not hold a deploy.
+ */
+function untilStopSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((done, fail) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`dbwarden: ${signal} again: exiting now without waiting for sessions\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      process.stderr.write(`dbwarden: ${signal}: draining sessions and stopping (send it again to exit at once)\n`);
+      stop().then(done, fail);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 }
 
 /**
@@ -270,6 +302,8 @@ async function runDemo(argv: string[]): Promise<number> {
   const stateDir = resolve(arg('--state', '.dbwarden/demo'));
   const pgListen = arg('--listen', '127.0.0.1:7432');
   const adminListen = arg('--admin', '127.0.0.1:7080');
+  const existed = existsSync(join(stateDir, 'pglite'));
+  if (argv.includes('--reset')) rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
   const target = await startPgliteTarget({ dataDir: join(stateDir, 'pglite') });
   const token = randomBytes(24).toString('base64url');
@@ -280,34 +314,32 @@ async function runDemo(argv: string[]): Promise<number> {
     targets: {
       demo: {
         protocol: 'postgres', host: target.host, port: target.port, databases: ['postgres'], tls: 'disable',
-        rulesets: ['safe-defaults'],
+        rulesets: ['safe-defaults', 'pii-masking'],
         roles: { read: { user: 'postgres' }, write: { user: 'postgres' }, admin: { user: 'postgres' } },
       },
     },
     identities: { demo: { tokenSha256: createHash('sha256').update(token).digest('hex'), groups: ['dev'] } },
-    access: [{ name: 'demo-self-service', requesters: ['*'], access: ['read', 'write'], maxTtl: '8h', approvals: 0 }],
+    access: [{ name: 'demo-self-service', requesters: ['*'], access: ['read', 'write'], maxTtl: '8h', approvals: 0, approvers: ['demo'] }],
   }), join(stateDir, 'demo.yaml'), {});
   const broker = await startBroker(config, { logger: createLogger(process.env.DBWARDEN_LOG_LEVEL ?? 'warn') });
   const { grant } = await broker.service.createRequest({ name: 'demo', groups: ['dev'] }, { target: 'demo', access: 'write', ttl: '1h', reason: 'dbwarden demo' });
   if (!grant) throw new BrokerError(ErrorCode.INTERNAL, 'demo grant was not activated');
   const { host, port } = hostPort(pgListen);
+  const pgPort = broker.pg?.port ?? port;
+  // the password goes to an owner-only pgpass file, not into the printed line (shell history, process lists)
+  const pgpass = join(stateDir, 'pgpass');
+  writeFileSync(pgpass, `${host}:${pgPort}:postgres:${grant.login}:${grant.password}\n`, { mode: 0o600 });
+  chmodSync(pgpass, 0o600);
   const out = process.stdout;
-  out.write(`\ndbwarden demo is running (embedded PostgreSQL behind the broker, rules: safe-defaults)\n\n`);
-  out.write(`  connect:      psql "postgresql://${grant.login}:${grant.password}@${host}:${broker.pg?.port ?? port}/postgres"\n`);
-  out.write(`  grant:        ${grant.grantId} (write, expires ${grant.expiresAt})\n`);
-  out.write(`  admin API:    ${broker.admin.url}   token: ${token}\n`);
-  out.write(`  console:      ${broker.admin.url}/ui/   (sign in with the token)\n`);
-  out.write(`  try:          export DBWARDEN_URL=${broker.admin.url} DBWARDEN_TOKEN=${token}; npx dbwarden grants\n`);
-  out.write(`  blocked:      DELETE FROM customers;   DROP TABLE orders;   (allowed: UPDATE customers SET phone = NULL WHERE id = 1)\n\n`);
-  out.write(`Ctrl-C stops everything.\n`);
-  await new Promise<void>((done) => {
-    const stop = () => done();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  out.write(demoBanner({
+    psql: `PGPASSFILE=${pgpass} psql "postgresql://${grant.login}@${host}:${pgPort}/postgres"`,
+    grant: `${grant.grantId} (write, expires ${grant.expiresAt})`,
+    adminUrl: broker.admin.url, token, stateDir, reused: existed && !argv.includes('--reset'),
+  }));
+  await untilStopSignal(async () => {
+    await broker.close();
+    await target.close();
   });
-  out.write('stopping…\n');
-  await broker.close();
-  await target.close();
   return 0;
 }
 

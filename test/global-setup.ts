@@ -1,6 +1,7 @@
 // Runs once before all test files: makes sure the local PostgreSQL has the roles and database the
 // integration tests broker to (upstream credentials the users never see).
 import { execFileSync } from 'node:child_process';
+import { ensureMysqlFixtures } from './helpers/mysql-fixtures.js';
 
 export const PG = { host: '127.0.0.1', port: 5432 };
 
@@ -24,4 +25,10 @@ export default async function setup(): Promise<void> {
     grant all on schema public to dbw_rw;
     grant usage on schema public to dbw_ro;
     alter default privileges for role dbw_rw in schema public grant select on tables to dbw_ro;`, 'dbw_app');
+  // the MariaDB fixtures too, so no MySQL test depends on another one having created them (fresh machine, any order)
+  try {
+    await ensureMysqlFixtures();
+  } catch (e) {
+    throw new Error(`MariaDB is not reachable at 127.0.0.1:3306 as root (run .ci/run): ${(e as Error).message}`);
+  }
 }

@@ -4,6 +4,7 @@ import { BrokerError, ErrorCode } from '../errors.js';
 import type { AccessService } from '../grants/service.js';
 import type { Identity, RequestStatus, ReviewRecord } from '../grants/model.js';
 import { assertMayKillForeignSession } from './kill-authority.js';
+import { canSeeGrant, canSeeRequest, isApproverAnywhere, type AccessConfig } from './visibility.js';
 import type { BrokerInfo, ReviewsPort, RulesPort } from './ports.js';
 import type { SessionsPort } from './sessions-port.js';
 
@@ -36,6 +37,8 @@ export interface RouteDeps {
   rules: RulesPort;
   reviews?: ReviewsPort;
   info?: BrokerInfo;
+  /** targets and access policies: who sees which requests and grants (GET /v1/targets is the console's targets-route.ts) */
+  accessConfig?: AccessConfig;
 }
 
 const REQUEST_STATUSES = ['pending', 'active', 'denied', 'expired', 'revoked'] as const satisfies readonly RequestStatus[];
@@ -89,6 +92,7 @@ function notFound(what: string, id: string): never {
 
 export function buildRoutes(deps: RouteDeps): Route[] {
   const { service, sessions, rules, reviews } = deps;
+  const access: AccessConfig = deps.accessConfig ?? { targets: {}, access: [] };
   return [
     {
       method: 'GET', path: '/v1/info',
@@ -108,17 +112,23 @@ export function buildRoutes(deps: RouteDeps): Route[] {
     },
     {
       method: 'GET', path: '/v1/requests',
-      handle: async ({ query }) => {
+      handle: async ({ identity, query }) => {
         const status = query.get('status') ?? undefined;
         if (status !== undefined && !(REQUEST_STATUSES as readonly string[]).includes(status)) {
           throw new BrokerError(ErrorCode.BAD_REQUEST, `status must be one of ${REQUEST_STATUSES.join(', ')}`);
         }
-        return { body: await service.listRequests({ status: status as RequestStatus | undefined }) };
+        // identities that approve nothing see only their own requests (the reasons of others' are not theirs to read)
+        const list = await service.listRequests({ status: status as RequestStatus | undefined });
+        return { body: list.filter((r) => canSeeRequest(access, identity, r)) };
       },
     },
     {
       method: 'GET', path: '/v1/requests/:id',
-      handle: async ({ params }) => ({ body: await service.getRequest(params.id) ?? notFound('request', params.id) }),
+      handle: async ({ identity, params }) => {
+        const r = await service.getRequest(params.id);
+        // an invisible request answers like a missing one: ids of others' requests reveal nothing
+        return { body: r && canSeeRequest(access, identity, r) ? r : notFound('request', params.id) };
+      },
     },
     {
       method: 'POST', path: '/v1/requests/:id/approve', audit: 'approve',
@@ -145,14 +155,18 @@ export function buildRoutes(deps: RouteDeps): Route[] {
     },
     {
       method: 'GET', path: '/v1/grants',
-      handle: async ({ query }) => {
+      handle: async ({ identity, query }) => {
         const all = ['1', 'true', 'yes'].includes((query.get('all') ?? '').toLowerCase());
-        return { body: redactGrant(await service.listGrants({ all })) };
+        const list = (await service.listGrants({ all })).filter((g) => canSeeGrant(access, identity, g));
+        return { body: redactGrant(list) };
       },
     },
     {
       method: 'GET', path: '/v1/grants/:id',
-      handle: async ({ params }) => ({ body: redactGrant(await service.getGrant(params.id) ?? notFound('grant', params.id)) }),
+      handle: async ({ identity, params }) => {
+        const g = await service.getGrant(params.id);
+        return { body: redactGrant(g && canSeeGrant(access, identity, g) ? g : notFound('grant', params.id)) };
+      },
     },
     {
       method: 'POST', path: '/v1/grants/:id/revoke', audit: 'revoke',
@@ -178,7 +192,7 @@ export function buildRoutes(deps: RouteDeps): Route[] {
       method: 'POST', path: '/v1/sessions/:id/kill', audit: 'kill',
       handle: async ({ identity, params }) => {
         const session = (await sessions.list()).find((s) => s.id === params.id) ?? notFound('session', params.id);
-        if (session.identity !== identity.name) await assertMayKillForeignSession(service, identity, session.grantId);
+        if (session.identity !== identity.name) await assertMayKillForeignSession(service, access, identity, session.grantId);
         const killed = await sessions.kill(params.id, identity.name);
         if (!killed) notFound('session', params.id);
         return { body: { id: params.id, killed: true }, audit: { session: params.id, grantId: session.grantId, identity: session.identity } };
@@ -225,13 +239,17 @@ export function buildRoutes(deps: RouteDeps): Route[] {
     },
     {
       method: 'POST', path: '/v1/rules/reload', audit: 'rules.reload',
-      handle: async () => {
+      handle: async ({ identity }) => {
+        // changing what every session may do is an approver's decision, not any API caller's
+        if (!isApproverAnywhere(access, identity)) {
+          throw new BrokerError(ErrorCode.FORBIDDEN, `${identity.name} may not reload rules (approvers only)`);
+        }
         const r = await rules.reload();
         if (r.ok) return { body: r, audit: { rulesets: r.rulesets } };
         return {
           status: 422,
           body: { ...r, error: { code: ErrorCode.RULES_INVALID, message: 'rule files have errors; the previous rules stay in force' } },
-          audit: { errors: r.errors?.length ?? 0 },
+          audit: { ok: false, errors: r.errors ?? [] },
         };
       },
     },

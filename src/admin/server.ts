@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { readJsonBody, sendError, sendJson, sendText } from './http-io.js';
 import type { AdminAuditPort, BrokerInfo, ReviewsPort, RulesPort } from './ports.js';
 import { buildRoutes, type Route } from './routes.js';
+import type { AccessConfig } from './visibility.js';
 import type { SessionsPort } from './sessions-port.js';
 import { createTokenAuthenticator, type IdentityTable } from './token-auth.js';
 import { openApiDocument } from './openapi.js';
@@ -25,9 +26,12 @@ export interface AdminServerOptions {
   identities: IdentityTable;
   metrics: Metrics;
   rules: RulesPort;
-  ready: () => { ok: boolean; reasons: string[] };
+  /** reasons make /readyz answer 503; warnings (e.g. one target down) are reported with a 200 */
+  ready: () => { ok: boolean; reasons: string[]; warnings?: string[] };
   audit: AdminAuditPort;
   logger: Logger;
+  /** targets and access policies: visibility of requests and grants, `GET /v1/targets`, kill and reload authority */
+  accessConfig?: AccessConfig;
   /** client listen addresses and targets for `GET /v1/info` */
   info?: BrokerInfo;
   /** statement reviews; without it `GET /v1/reviews` is empty and decisions answer 404 */
@@ -85,7 +89,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     try {
       const body = method === 'POST' ? await readJsonBody(req) : {};
       const result = await route.handle({ identity, params, query: url.searchParams, body });
-      if (route.audit) opts.audit.record({ type: `admin.${route.audit}`, actor: identity.name, ...params, ...result.audit, ok: true });
+      if (route.audit) opts.audit.record({ type: `admin.${route.audit}`, actor: identity.name, ...params, ok: true, ...result.audit });
       const status = result.status ?? 200;
       sendJson(res, status, result.body);
       return { status, actor: identity.name };
@@ -122,7 +126,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       } else if (method === 'GET' && url.pathname === '/readyz') {
         const r = opts.ready();
         status = r.ok ? 200 : 503;
-        sendJson(res, status, { ok: r.ok, reasons: r.reasons });
+        sendJson(res, status, { ok: r.ok, reasons: r.reasons, ...(r.warnings?.length ? { warnings: r.warnings } : {}) });
       } else if (method === 'GET' && url.pathname === '/v1/openapi.json') {
         // public like /metrics: route names and shapes only, so API tools can read it without a token
         sendJson(res, 200, openApiDocument(routeList));

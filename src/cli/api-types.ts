@@ -25,6 +25,8 @@ export interface ApiGrant {
   activatedAt: string;
   expiresAt: string;
   status: string;
+  /** when a revoked or expired grant ended */
+  endedAt?: string;
 }
 
 /** The once-only answer carrying a password: `grant` of an auto-approved request, or the credentials call. */
@@ -67,3 +69,11 @@ export interface ApiInfo {
   listen: { postgres?: string; mysql?: string };
   targets: Record<string, { protocol: 'postgres' | 'mysql'; databases: string[] }>;
 }
+
+/** `GET /v1/targets`: what the caller may request */
+export type ApiTargets = {
+  name: string;
+  protocol: 'postgres' | 'mysql';
+  databases: string[];
+  access: { access: string; policy: string; databases: string[]; maxTtl: string; approvals: number }[];
+}[];

@@ -7,7 +7,6 @@ const WILDCARD = new Set(['0.0.0.0', '::', '']);
 
 export interface ConnectArgs {
   login: string;
-  password: string;
   target: string;
   database?: string;
   /** the admin API URL: its host stands in for a wildcard listen address */
@@ -27,7 +26,8 @@ export function connectLines(a: ConnectArgs): string[] {
     const { host, port } = endpoint(listen, a.apiUrl);
     if (protocol === 'postgres') {
       const h = host.includes(':') ? `[${host}]` : host;
-      const url = `postgresql://${encodeURIComponent(a.login)}:${encodeURIComponent(a.password)}@${h}:${port}/${encodeURIComponent(database)}`;
+      // never the password: a URL with it ends up in shell history and process lists; psql asks for it (or PGPASSWORD)
+      const url = `postgresql://${encodeURIComponent(a.login)}@${h}:${port}/${encodeURIComponent(database)}`;
       lines.push(`psql "${url}"`);
     } else {
       lines.push(`mysql -h ${host} -P ${port} -u ${a.login} -p ${database}`);
@@ -36,7 +36,8 @@ export function connectLines(a: ConnectArgs): string[] {
   return lines;
 }
 
-function endpoint(listen: string, apiUrl: string): { host: string; port: number } {
+/** Where a client reaches the listener `listen` (a wildcard address stands for the admin API's host). */
+export function endpoint(listen: string, apiUrl: string): { host: string; port: number } {
   const parsed = parseHostPort(listen);
   const apiHost = safeHostname(apiUrl);
   if (typeof parsed === 'string') return { host: apiHost, port: Number(listen.split(':').pop()) || 0 };

@@ -13,7 +13,10 @@ import { reviewApproveCommand, reviewDenyCommand, reviewsCommand } from './comma
 import { rulesCheckCommand, rulesLintCommand } from './commands/rules.js';
 import { killCommand, sessionsCommand } from './commands/sessions.js';
 import { tokenNewCommand } from './commands/token.js';
-import { HELP } from './help.js';
+import { connectCommand } from './commands/connect.js';
+import { targetsCommand } from './commands/targets.js';
+import { commandHelp, groupHelp, HELP } from './help.js';
+import { packageVersion } from './version.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7080';
 
@@ -28,7 +31,7 @@ const VALUE_OPTIONS = new Set(['--url', '--token']);
 
 const COMMANDS = new Map<string, Command>(
   [
-    requestCommand, credentialsCommand, requestsCommand, approveCommand, denyCommand,
+    connectCommand, targetsCommand, requestCommand, credentialsCommand, requestsCommand, approveCommand, denyCommand,
     grantsCommand, revokeCommand, extendCommand, sessionsCommand, killCommand,
     reviewsCommand, reviewApproveCommand, reviewDenyCommand,
     rulesCheckCommand, rulesLintCommand, auditVerifyCommand, auditTailCommand, tokenNewCommand,
@@ -43,15 +46,23 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   let json = argv.includes('--json');
   try {
     const words = commandWords(argv);
-    if (words.length === 0 || words[0] === 'help') {
-      if (argv.includes('--help') || argv.includes('-h') || words[0] === 'help') {
-        io.stdout.write(HELP);
-        return 0;
-      }
-      throw new UsageError('no command given');
+    const wantsHelp = argv.includes('--help') || argv.includes('-h');
+    if ((argv.includes('--version') || argv.includes('-V') || words[0] === 'version') && !(wantsHelp && words.length > 0)) {
+      io.stdout.write(json ? JSON.stringify({ version: packageVersion() }) + '\n' : `dbwarden ${packageVersion()}\n`);
+      return 0;
     }
-    if (argv.includes('--help') || argv.includes('-h')) {
-      io.stdout.write(HELP);
+    if (words.length === 0 || words[0] === 'help') {
+      // bare `dbwarden` prints the help too
+      const about = words[0] === 'help' && words[1] ? commandHelp(words[1]) ?? groupHelp(words[1]) : undefined;
+      io.stdout.write(about ?? HELP);
+      return 0;
+    }
+    if (wantsHelp) {
+      // a command's own help; nothing is started and no API is called
+      const name = GROUPS.has(words[0]) && words[1] ? `${words[0]} ${words[1]}` : words[0];
+      const text = commandHelp(name) ?? groupHelp(words[0]);
+      if (!text) throw new UsageError(`unknown command "${name}"`);
+      io.stdout.write(text);
       return 0;
     }
     if (ENTRY_POINT_COMMANDS.has(words[0])) {
@@ -108,7 +119,7 @@ function commandWords(argv: string[]): string[] {
     if (a.startsWith('-')) continue;
     words.push(a);
   }
-  return words.length === 2 && !GROUPS.has(words[0]) ? words.slice(0, 1) : words;
+  return words.length === 2 && !GROUPS.has(words[0]) && words[0] !== 'help' ? words.slice(0, 1) : words;
 }
 
 function apiClient(urlOpt: string | undefined, tokenOpt: string | undefined, io: CliIo): ApiClient {

@@ -311,6 +311,11 @@ const LimitsSchema = z.strictObject({
 const BrokerSchema = z.strictObject({
   /** Name of this broker instance in session listings; default: hostname and pid. */
   instanceId: nonEmpty.optional(),
+  /**
+   * On SIGTERM/SIGINT, sessions inside a transaction get this long (e.g. 30s) to commit or roll back before they are
+   * ended with "dbwarden: broker shutting down"; idle sessions end at once. Omit to end every session at once.
+   */
+  shutdownGrace: durationString.optional(),
 });
 
 const BaseSchema = z.strictObject({

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { AccessLevel } from '../rules/types.js';
 import type { AccessRequest, Grant, GrantStore, Identity, RequestStatus } from './model.js';
 import { matchesPrincipal, matchPolicy } from './policy.js';
+import { requestableTargets } from './requestable.js';
 import { formatDuration as formatTtl, parseDuration } from '../config/duration.js';
 
 /** A duration from a request body or policy, with the field it came from named in the error. */
@@ -104,7 +105,10 @@ export class AccessService {
       const input = (body ?? {}) as Partial<Record<keyof CreateRequestBody, unknown>>;
       if (typeof input.target !== 'string' || input.target === '') throw bad('target is required');
       const target = Object.hasOwn(this.config.targets, input.target) ? this.config.targets[input.target] : undefined;
-      if (!target) throw bad(`unknown target "${input.target}"`);
+      if (!target) {
+        const valid = requestableTargets(this.config, identity).map((t) => t.name);
+        throw bad(`unknown target "${input.target}"${valid.length ? ` (targets you may request: ${valid.join(', ')})` : ' (no target is open to you)'}`);
+      }
       if (typeof input.access !== 'string' || !ACCESS_LEVELS.includes(input.access as AccessLevel)) {
         throw bad(`access must be one of ${ACCESS_LEVELS.join('|')}`);
       }

@@ -14,6 +14,8 @@ export interface MysqlListener {
   port: number;
   /** authentication settings, changeable at run time (tests exercise the switch and full-auth paths) */
   auth: ClientAuthOptions;
+  /** stops accepting new connections; open sessions carry on (the drain ends them) */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -64,11 +66,14 @@ export async function startMysqlListener(host: string, port: number, deps: Mysql
       resolve({
         host,
         port: bound,
+        stopAccepting: () => {
+          if (server.listening) server.close();
+        },
         auth: state.auth,
         // resolves once every client socket has closed (and its session has ended and been audited)
         close: () =>
           new Promise<void>((done) => {
-            server.close();
+            if (server.listening) server.close();
             const check = () => {
               if (sockets.size === 0) setImmediate(done);
             };

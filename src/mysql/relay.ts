@@ -656,6 +656,7 @@ export class MysqlRelay {
     if (head.command === Command.StmtPrepare && head.rowLimit && head.stmtId !== undefined) this.preparedLimits.set(head.stmtId, head.rowLimit);
     if (head.stmt) this.finishStatement(head.stmt, head.tracker);
     if (status >= 0) {
+      this.session.inTransaction = (status & ServerStatus.InTrans) !== 0;
       const nbe = (status & ServerStatus.NoBackslashEscapes) !== 0;
       if (nbe !== !!this.readOpts.noBackslashEscapes) this.readOpts = { ...this.readOpts, noBackslashEscapes: nbe };
     }

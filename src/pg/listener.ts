@@ -5,6 +5,8 @@ import { handlePgClient, type PgDeps } from './client-connection.js';
 export interface PgListener {
   host: string;
   port: number;
+  /** stops accepting new connections; open sessions carry on (the drain ends them) */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -28,13 +30,22 @@ export function startPgListener(host: string, port: number, deps: PgDeps): Promi
       resolve({
         host,
         port: bound,
+        stopAccepting: () => {
+          if (server.listening) server.close();
+        },
         close: () =>
           new Promise<void>((done) => {
-            server.close(() => done());
+            if (server.listening) server.close();
+            // resolves once every client socket has closed (stopAccepting may have closed the server earlier)
+            const check = () => {
+              if (sockets.size === 0) setImmediate(done);
+            };
+            for (const s of sockets) s.once('close', () => setImmediate(check));
             // sessions were already told to end; whatever is still open (handshakes) is cut
             setTimeout(() => {
               for (const s of sockets) s.destroy();
             }, 1500).unref();
+            check();
           }),
       });
     });

@@ -474,6 +474,7 @@ export class PgRelay {
       }
       case BackendCode.ReadyForQuery:
         if (this.pendingSyncs > 0) this.pendingSyncs--;
+        this.session.inTransaction = body[0] !== 0x49; // 'I' idle; 'T'/'E' inside a (failed) transaction block
         // a marker whose error never came (e.g. the transaction was already aborted) must not linger
         if (this.pendingSyncs === 0 && !this.unsynced) this.markers.clear();
         this.session.statements.endUnit();

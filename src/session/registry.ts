@@ -48,6 +48,13 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 /** ascending: find() picks the narrowest window a session is in */
 const WARN_MINUTES = [1, 5];
 
+/** The time left, never more than there is: whole minutes rounded down, seconds under two minutes ("69 seconds"). */
+export function timeLeftText(ms: number): string {
+  const secs = Math.max(0, Math.floor(ms / 1000));
+  if (secs < 120) return `${secs} second${secs === 1 ? '' : 's'}`;
+  return `${Math.floor(secs / 60)} minutes`;
+}
+
 /** Told when sessions come and go, e.g. so the cross-instance session index stays current. */
 export interface SessionObserver {
   opened(session: Session): void;
@@ -222,8 +229,7 @@ export class SessionRegistry {
       const m = WARN_MINUTES.find((w) => left <= w * 60_000);
       if (m !== undefined && !s.warned.has(m)) {
         for (const k of WARN_MINUTES) if (k >= m) s.warned.add(k);
-        const mins = Math.ceil(left / 60_000);
-        s.notice(`dbwarden: grant ${s.grant.id} expires in ${mins} minute${mins > 1 ? 's' : ''} (at ${new Date(s.expiresAt).toISOString()})`);
+        s.notice(`dbwarden: grant ${s.grant.id} expires in ${timeLeftText(left)} (at ${new Date(s.expiresAt).toISOString()})`);
       }
     }
   }

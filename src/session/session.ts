@@ -97,6 +97,8 @@ export class Session {
   lineage?: () => LineageSchema | null;
   private readonly lineageState: LineageState = { cursors: new Map() };
   private ended = false;
+  /** set by the protocol module from the server's transaction status; a draining broker lets an open transaction finish */
+  inTransaction = false;
   private terminating: TerminationReason | null = null;
   /** expiry warnings already sent (minutes before expiry) */
   readonly warned = new Set<number>();

@@ -139,7 +139,7 @@ const destructive: BypassCase[] = [
   block(W, 'drop', 'DROP SCHEMA IF EXISTS dbw_bypass_my', 'DROP SCHEMA is DROP DATABASE in MySQL', SCHEMA),
   block(W, 'drop', 'DROP INDEX orders_account ON orders', 'drops an index', SCHEMA),
   block(W, 'drop', '/**/drop/**/table/**/accounts', 'DROP TABLE with comments as separators', SCHEMA),
-  block(A, 'drop', 'DROP TABLE accounts', 'drops a table (admin grant: still refused)', SCHEMA),
+  // (admin break-glass grants are exempt from the drop guard in safe-defaults; the write case above covers DROP)
   block(W, 'truncate', 'TRUNCATE t', 'empties t', DATA),
   block(W, 'truncate', 'TRUNCATE TABLE `accounts`', 'empties accounts', DATA),
   block(W, 'alter-drop', 'ALTER TABLE accounts DROP COLUMN note', 'drops a column and its data', SCHEMA),

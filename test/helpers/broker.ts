@@ -55,7 +55,8 @@ export function testConfigObject(stateDir: string, overrides: Record<string, unk
     access: [
       { name: 'read-self-service', requesters: ['*'], access: ['read'], maxTtl: '8h', approvals: 0 },
       { name: 'write-auto', requesters: ['group:dev', 'group:deploy'], access: ['write'], maxTtl: '2h', approvals: 0 },
-      { name: 'break-glass', requesters: ['group:dba'], access: ['admin'], maxTtl: '30m', approvals: 0 },
+      // bob (dba) approves nothing here but counts as an approver: rule reloads over the API are for approvers
+      { name: 'break-glass', requesters: ['group:dba'], access: ['admin'], maxTtl: '30m', approvals: 0, approvers: ['group:dba'] },
     ],
     ...overrides,
   };

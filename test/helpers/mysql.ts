@@ -3,7 +3,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
@@ -11,50 +10,8 @@ import { silentLogger } from '../../src/log.js';
 import { startBroker, type Broker } from '../../src/main.js';
 import { TOKENS, testConfigObject } from './broker.js';
 
-export const MY = { host: '127.0.0.1', port: 3306 };
-export const MY_ROLES = {
-  ro: { user: 'dbw_my_ro', password: 'dbw_my_ro_secret' },
-  rw: { user: 'dbw_my_rw', password: 'dbw_my_rw_secret' },
-} as const;
-
-/** Runs SQL on the local MariaDB as root (fixtures, not through the broker). */
-export async function myAdmin(sql: string, database?: string): Promise<unknown> {
-  const c = await mysql.createConnection({ ...MY, user: 'root', database, multipleStatements: true });
-  try {
-    const [rows] = await c.query(sql);
-    return rows;
-  } finally {
-    await c.end();
-  }
-}
-
-let fixtures: Promise<void> | undefined;
-
-/** Databases dbw_my and dbw_my_other, a read and a write role; safe to run again. */
-export function ensureMysqlFixtures(): Promise<void> {
-  fixtures ??= (async () => {
-    const { ro, rw } = MY_ROLES;
-    await myAdmin(`
-      CREATE DATABASE IF NOT EXISTS dbw_my;
-      CREATE DATABASE IF NOT EXISTS dbw_my_other;
-      CREATE USER IF NOT EXISTS '${ro.user}'@'%' IDENTIFIED BY '${ro.password}';
-      CREATE USER IF NOT EXISTS '${rw.user}'@'%' IDENTIFIED BY '${rw.password}';
-      CREATE USER IF NOT EXISTS '${ro.user}'@'localhost' IDENTIFIED BY '${ro.password}';
-      CREATE USER IF NOT EXISTS '${rw.user}'@'localhost' IDENTIFIED BY '${rw.password}';
-      ALTER USER '${ro.user}'@'%' IDENTIFIED BY '${ro.password}';
-      ALTER USER '${rw.user}'@'%' IDENTIFIED BY '${rw.password}';
-      ALTER USER '${ro.user}'@'localhost' IDENTIFIED BY '${ro.password}';
-      ALTER USER '${rw.user}'@'localhost' IDENTIFIED BY '${rw.password}';
-      GRANT SELECT ON dbw_my.* TO '${ro.user}'@'%';
-      GRANT SELECT ON dbw_my.* TO '${ro.user}'@'localhost';
-      GRANT ALL ON dbw_my.* TO '${rw.user}'@'%';
-      GRANT ALL ON dbw_my.* TO '${rw.user}'@'localhost';
-      GRANT ALL ON dbw_my_other.* TO '${rw.user}'@'%';
-      GRANT ALL ON dbw_my_other.* TO '${rw.user}'@'localhost';
-    `);
-  })();
-  return fixtures;
-}
+export { MY, MY_ROLES, myAdmin, ensureMysqlFixtures } from './mysql-fixtures.js';
+import { MY, MY_ROLES, ensureMysqlFixtures } from './mysql-fixtures.js';
 
 export interface MysqlTestBroker extends Broker {
   stateDir: string;

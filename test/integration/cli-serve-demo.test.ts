@@ -1,7 +1,7 @@
 // The shipped entry points as a user runs them: `dbwarden demo`, `dbwarden serve` + CLI + psql, and streaming
 // 3 million rows through a broker process while watching its memory.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,24 +14,49 @@ const run = promisify(execFile);
 const MAIN = 'dist/bin.js';
 
 describe('dbwarden demo', () => {
-  it('prints a psql command that works as pasted, blocks unscoped deletes, and stops cleanly on Ctrl-C', async () => {
+  it('prints a psql line that works as pasted (no password in it), guards, masks, keeps its state until --reset, stops cleanly on Ctrl-C', async () => {
     const state = mkdtempSync(join(tmpdir(), 'dbw-demo-'));
     const [pgPort, adminPort] = [await freePort(), await freePort()];
-    const demo = spawnLogged('node', [MAIN, 'demo', '--state', state, '--listen', `127.0.0.1:${pgPort}`, '--admin', `127.0.0.1:${adminPort}`]);
+    const start = (...extra: string[]) => spawnLogged('node', [MAIN, 'demo', '--state', state, '--listen', `127.0.0.1:${pgPort}`, '--admin', `127.0.0.1:${adminPort}`, ...extra]);
+    let demo = start();
     try {
-      const m = await demo.waitFor(/psql "(postgresql:\/\/[^"]+)"/, 60_000);
-      const url = m[1]!;
-      const ok = await run('psql', [url, '-XAtc', 'select count(*) from customers']);
+      const m = await demo.waitFor(/connect: +(PGPASSFILE=(\S+) psql "(postgresql:\/\/[^"]+)")/, 120_000);
+      const [, line, passfile, url] = m as unknown as [string, string, string, string];
+      expect(url).toMatch(/^postgresql:\/\/demo_\w+@127\.0\.0\.1:\d+\/postgres$/);
+      expect(statSync(passfile).mode & 0o777).toBe(0o600);
+      // the printed line, run by a shell exactly as a user pastes it
+      const ok = await run('bash', ['-c', `${line} -XAtc 'select count(*) from customers'`]);
       expect(Number(ok.stdout.trim())).toBeGreaterThan(0);
-      const blocked = await run('psql', [url, '-Xc', 'delete from customers']).catch((e) => e);
-      expect(blocked.stderr).toContain('dbwarden: blocked by rule unscoped-write');
+      const psql = (sql: string) => run('bash', ['-c', `${line} -XAt -c ${JSON.stringify(sql)}`]).catch((e) => e);
+      expect((await psql('DELETE FROM orders')).stderr).toContain('dbwarden: blocked by rule unscoped-write');
+      expect((await psql('DROP TABLE orders')).stderr).toContain('dbwarden: blocked by rule drop');
+      // the banner's "allowed" examples run as printed
+      expect((await psql('UPDATE customers SET phone = NULL WHERE id = 1')).stdout).toBe('UPDATE 1\n');
+      expect((await psql('DELETE FROM orders WHERE id = 6')).stdout).toBe('DELETE 1\n');
+      const masked = await psql("SELECT email FROM customers WHERE name = 'Grace Hopper'");
+      expect(masked.stdout.trim()).not.toBe('grace@example.com');
+      expect(masked.stdout.trim()).not.toBe('');
+      expect(demo.output()).toContain(`state (data, grants, audit) lives in ${state}`);
+      demo.child.kill('SIGINT');
+      expect(await demo.exited).toBe(0);
+
+      // a second run keeps the data and says so; --reset starts afresh from the sample data
+      demo = start();
+      await demo.waitFor(/kept from an earlier run/, 120_000);
+      demo.child.kill('SIGTERM');
+      expect(await demo.exited).toBe(0);
+      demo = start('--reset');
+      const again = await demo.waitFor(/connect: +(PGPASSFILE=\S+ psql "[^"]+")/, 120_000);
+      expect(demo.output()).not.toContain('kept from an earlier run');
+      const phone = await run('bash', ['-c', `${again[1]} -XAtc 'select count(*) from customers where phone is null'`]);
+      expect(phone.stdout.trim()).toBe('0');
       demo.child.kill('SIGINT');
       expect(await demo.exited).toBe(0);
     } finally {
       demo.child.kill('SIGKILL');
       rmSync(state, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 400_000);
 });
 
 describe('dbwarden serve with the CLI and psql', () => {

@@ -2,7 +2,7 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { CliError } from '../cli-error.js';
 import { stringOpt, type Command } from '../command.js';
-import { DEFAULT_AUDIT_FILE } from './audit.js';
+import { auditFileOf } from './audit.js';
 
 export interface AuditTailFilter {
   grant?: string;
@@ -190,9 +190,10 @@ export const auditTailCommand: Command = {
     grant: { type: 'string' },
     identity: { type: 'string' },
     type: { type: 'string' },
+    config: { type: 'string' },
   },
   async run(ctx) {
-    const file = ctx.args[0] ?? DEFAULT_AUDIT_FILE;
+    const file = await auditFileOf(ctx.args[0], stringOpt(ctx, 'config'));
     const color = ctx.io.stdout.isTTY === true && !ctx.io.env.NO_COLOR && !ctx.json;
     await tailAuditFile(file, {
       filter: { grant: stringOpt(ctx, 'grant'), identity: stringOpt(ctx, 'identity'), type: stringOpt(ctx, 'type') },

@@ -1,14 +1,33 @@
 // `dbwarden audit verify [FILE]`: checks the audit file's hash chain offline (with its rotated files FILE.N … FILE.1).
-import { CliError } from '../cli-error.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError, UsageError } from '../cli-error.js';
 import { printJson, type Command } from '../command.js';
 
 export const DEFAULT_AUDIT_FILE = './.dbwarden/audit.jsonl';
 
+/**
+ * The audit file a command reads: the FILE argument, else audit.file of --config (its default
+ * <state.dir>/audit.jsonl included), else of ./dbwarden.yaml when there is one, else ./.dbwarden/audit.jsonl.
+ */
+export async function auditFileOf(given: string | undefined, configFile: string | undefined): Promise<string> {
+  if (given !== undefined) {
+    if (configFile !== undefined) throw new UsageError('give the audit FILE or --config, not both');
+    return given;
+  }
+  const file = configFile ?? (existsSync('dbwarden.yaml') ? 'dbwarden.yaml' : undefined);
+  if (file === undefined) return DEFAULT_AUDIT_FILE;
+  const { loadConfig } = await import('../../config/load.js');
+  const config = loadConfig(file);
+  return config.audit.file ?? join(config.state.dir, 'audit.jsonl');
+}
+
 export const auditVerifyCommand: Command = {
   name: 'audit verify',
   arity: [0, 1],
+  options: { config: { type: 'string' } },
   async run(ctx) {
-    const file = ctx.args[0] ?? DEFAULT_AUDIT_FILE;
+    const file = await auditFileOf(ctx.args[0], typeof ctx.values.config === 'string' ? ctx.values.config : undefined);
     const { verifyAuditTrail } = await import('../../audit/verify.js');
     const { trailFiles } = await import('../../audit/trail-files.js');
     if (trailFiles(file).length === 0) throw new CliError(`audit file ${file} not found`);

@@ -6,6 +6,20 @@ import { printJson, stringOpt, type Command } from '../command.js';
 import { cell, formatTable } from '../table.js';
 import { instantText, relativeTime } from '../time-text.js';
 
+/** What a grant is now: a grant past its expiry is expired even before the sweep has written that down. */
+export function grantState(g: ApiGrant, now = Date.now()): string {
+  if (g.status === 'active' && Date.parse(g.expiresAt) <= now) return 'expired';
+  return g.status;
+}
+
+/** The EXPIRES column: when a live grant ends, or when an ended one ended ("revoked 3m ago") — never "expires in" for a dead grant. */
+export function grantEnd(g: ApiGrant, now = Date.now()): string {
+  const state = grantState(g, now);
+  if (state === 'active') return relativeTime(g.expiresAt, now);
+  const at = g.endedAt ?? (state === 'expired' ? g.expiresAt : undefined);
+  return at ? `${state} ${relativeTime(at, now)}` : state;
+}
+
 export const grantsCommand: Command = {
   name: 'grants',
   arity: [0, 0],
@@ -18,7 +32,7 @@ export const grantsCommand: Command = {
     else {
       ctx.out(formatTable(
         ['ID', 'IDENTITY', 'LOGIN', 'TARGET', 'ACCESS', 'DATABASES', 'STATUS', 'EXPIRES'],
-        list.map((g) => [g.id, g.identity, g.login, g.target, g.access, cell(g.databases), g.status, relativeTime(g.expiresAt)]),
+        list.map((g) => [g.id, g.identity, g.login, g.target, g.access, cell(g.databases), grantState(g), grantEnd(g)]),
       ));
     }
     return 0;

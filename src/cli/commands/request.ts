@@ -6,6 +6,7 @@ import { CliError, UsageError } from '../cli-error.js';
 import { listOpt, printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 import { connectLines } from '../connect-lines.js';
 import { formatFields } from '../table.js';
+import { cacheDir, GrantCache } from '../grant-cache.js';
 import { instantText, shortDuration } from '../time-text.js';
 
 const ACCESS = ['read', 'write', 'admin'];
@@ -51,6 +52,7 @@ export const requestCommand: Command = {
     const { request } = created;
 
     if (created.grant?.password) {
+      remember(ctx, api, request, created.grant);
       if (ctx.json) printJson(ctx, created);
       else await printActive(ctx, api, request, created.grant);
       return 0;
@@ -68,6 +70,7 @@ export const requestCommand: Command = {
       return 1;
     }
     const credentials = await api.post<ApiCredentials>(`/v1/requests/${encodeURIComponent(final.id)}/credentials`);
+    remember(ctx, api, final, credentials);
     if (ctx.json) printJson(ctx, { request: final, credentials });
     else await printActive(ctx, api, final, credentials);
     return 0;
@@ -82,17 +85,18 @@ export const credentialsCommand: Command = {
     const api = ctx.api();
     const id = ctx.args[0];
     const credentials = await api.post<ApiCredentials>(`/v1/requests/${encodeURIComponent(id)}/credentials`);
+    const request = await api.get<ApiRequest>(`/v1/requests/${encodeURIComponent(id)}`).catch(() => undefined);
+    if (request) remember(ctx, api, request, credentials);
     if (ctx.json) {
       printJson(ctx, credentials);
       return 0;
     }
-    const request = await api.get<ApiRequest>(`/v1/requests/${encodeURIComponent(id)}`);
-    await printActive(ctx, api, request, credentials);
+    await printActive(ctx, api, request ?? await api.get<ApiRequest>(`/v1/requests/${encodeURIComponent(id)}`), credentials);
     return 0;
   },
 };
 
-async function waitForDecision(ctx: CommandContext, api: ApiClient, id: string, timeoutMs: number): Promise<ApiRequest> {
+export async function waitForDecision(ctx: CommandContext, api: ApiClient, id: string, timeoutMs: number): Promise<ApiRequest> {
   const pollMs = ctx.io.pollIntervalMs ?? DEFAULT_POLL_MS;
   const tty = ctx.io.stderr.isTTY === true;
   const started = Date.now();
@@ -134,7 +138,7 @@ async function waitForDecision(ctx: CommandContext, api: ApiClient, id: string, 
   }
 }
 
-function decisionNote(r: ApiRequest): string {
+export function decisionNote(r: ApiRequest): string {
   const last = r.approvals?.at(-1);
   if (!last) return '';
   return ` (${last.decision} by ${last.by}${last.comment ? `: ${last.comment}` : ''})`;
@@ -168,6 +172,24 @@ async function printActive(ctx: CommandContext, api: ApiClient, r: ApiRequest, c
     ['password', `${c.password}   (shown once)`],
     ['expires', instantText(c.expiresAt)],
   ]));
-  const lines = connectLines({ login: c.login, password: c.password, target: r.target, database: r.databases?.[0], apiUrl: api.url, info });
-  if (lines.length) ctx.out('\n' + lines.map((l) => `  ${l}\n`).join(''));
+  const lines = connectLines({ login: c.login, target: r.target, database: r.databases?.[0], apiUrl: api.url, info });
+  if (lines.length) {
+    ctx.out('\n' + lines.map((l) => `  ${l}\n`).join(''));
+    ctx.out(`\nthe client asks for the password (or: dbwarden connect ${r.target}, which passes it in the environment)\n`);
+  }
+}
+
+/**
+ * Keeps the password in the caller's owner-only grant cache so `dbwarden connect` can reuse the grant without a
+ * new request; a cache that cannot be written only costs that reuse.
+ */
+export function remember(ctx: CommandContext, api: ApiClient, r: ApiRequest, c: ApiCredentials): void {
+  try {
+    new GrantCache(cacheDir(ctx.io.env)).save({
+      grantId: c.grantId, login: c.login, password: c.password, expiresAt: c.expiresAt,
+      target: r.target, access: r.access, databases: r.databases ?? [], apiUrl: api.url,
+    });
+  } catch {
+    // read-only home, full disk: connect will request a new grant instead
+  }
 }

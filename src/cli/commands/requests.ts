@@ -4,6 +4,7 @@ import { UsageError } from '../cli-error.js';
 import { printJson, stringOpt, type Command, type CommandContext } from '../command.js';
 import { cell, formatTable } from '../table.js';
 import { relativeTime, shortDuration } from '../time-text.js';
+import { decisionNote } from './request.js';
 
 const STATUSES = ['pending', 'active', 'denied', 'expired', 'revoked'];
 
@@ -21,7 +22,8 @@ export const requestsCommand: Command = {
       ctx.out(formatTable(
         ['ID', 'REQUESTER', 'TARGET', 'ACCESS', 'TTL', 'STATUS', 'APPROVALS', 'CREATED', 'REASON'],
         list.map((r) => [
-          r.id, r.requester, r.target, r.access, shortDuration(r.ttlMs), r.status,
+          // a denied requester sees who denied it and why
+          r.id, r.requester, r.target, r.access, shortDuration(r.ttlMs), r.status === 'denied' ? cell(`denied${decisionNote(r)}`, 60) : r.status,
           `${(r.approvals ?? []).filter((a) => a.decision === 'approve').length}/${r.approvalsRequired}`,
           relativeTime(r.createdAt), cell(r.reason, 40),
         ]),

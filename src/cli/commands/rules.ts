@@ -1,6 +1,6 @@
 // `dbwarden rules check` and `dbwarden rules lint`: the rule engine offline, no broker needed.
 import { existsSync, statSync } from 'node:fs';
-import { UsageError } from '../cli-error.js';
+import { CliError, UsageError } from '../cli-error.js';
 import { listOpt, printJson, stringOpt, type Command } from '../command.js';
 
 const DIALECTS = ['postgres', 'mysql'] as const;
@@ -23,6 +23,24 @@ async function rulesDir(given: string | undefined): Promise<string> {
   return isDir(LOCAL_RULES_DIR) ? LOCAL_RULES_DIR : (await loadRuleEngine()).SHIPPED_RULES_DIR;
 }
 
+/** The rule sets `target` uses under the config in `file` (its `rulesets`, loaded from the config's `rules` folder). */
+async function targetRuleSets(file: string, target: string | undefined) {
+  const { loadConfig } = await import('../../config/load.js');
+  const { loadRuleSets } = await import('../../rules/load.js');
+  const config = loadConfig(file);
+  const names = Object.keys(config.targets);
+  if (!target) throw new UsageError(`--config needs --target (one of ${names.join(', ') || 'no targets configured'})`);
+  const t = Object.hasOwn(config.targets, target) ? config.targets[target] : undefined;
+  if (!t) throw new UsageError(`unknown target "${target}" in ${file} (targets: ${names.join(', ')})`);
+  const { rulesets, errors } = loadRuleSets(config.rules);
+  if (errors.length) throw new CliError(`rule files in ${config.rules} have errors; run: dbwarden rules lint ${config.rules}`);
+  return t.rulesets.map((n) => {
+    const rs = rulesets.get(n);
+    if (!rs) throw new CliError(`target ${target} names rule set "${n}", which is not in ${config.rules}`);
+    return rs;
+  });
+}
+
 export const rulesCheckCommand: Command = {
   name: 'rules check',
   arity: [1, 1],
@@ -31,6 +49,7 @@ export const rulesCheckCommand: Command = {
     access: { type: 'string' },
     rules: { type: 'string' },
     target: { type: 'string' },
+    config: { type: 'string' },
     group: { type: 'string', multiple: true },
   },
   async run(ctx) {
@@ -40,16 +59,26 @@ export const rulesCheckCommand: Command = {
     if (!(ACCESS as readonly string[]).includes(access)) throw new UsageError(`--access must be one of ${ACCESS.join(', ')}`);
     const sql = ctx.args[0];
     if (sql.trim() === '') throw new UsageError('rules check: the SQL text is empty');
-    const dir = await rulesDir(stringOpt(ctx, 'rules'));
+    const configFile = stringOpt(ctx, 'config');
+    const target = stringOpt(ctx, 'target');
     const { checkSql, checkExitCode } = await loadRuleEngine();
-    const result = checkSql({
-      sql,
-      dialect: dialect as (typeof DIALECTS)[number],
-      access: access as (typeof ACCESS)[number],
-      target: stringOpt(ctx, 'target'),
-      groups: listOpt(ctx, 'group'),
-      rulesDir: dir,
-    });
+    let result;
+    if (configFile !== undefined) {
+      // exactly what the broker applies on that target: its rule sets from the config's rules folder
+      if (stringOpt(ctx, 'rules') !== undefined) throw new UsageError('--rules and --config exclude each other (the config names its rules folder)');
+      const rulesets = await targetRuleSets(configFile, target);
+      result = checkSql({ sql, dialect: dialect as (typeof DIALECTS)[number], access: access as (typeof ACCESS)[number], target, groups: listOpt(ctx, 'group'), rulesets });
+    } else {
+      const dir = await rulesDir(stringOpt(ctx, 'rules'));
+      result = checkSql({
+        sql,
+        dialect: dialect as (typeof DIALECTS)[number],
+        access: access as (typeof ACCESS)[number],
+        target,
+        groups: listOpt(ctx, 'group'),
+        rulesDir: dir,
+      });
+    }
     printJson(ctx, result);
     return checkExitCode(result.action);
   },

@@ -86,6 +86,7 @@ export async function startFixture(): Promise<Fixture> {
   };
   const server = await startAdminServer({
     listen: '127.0.0.1:0', service, sessions, identities: config.identities, metrics, rules,
+    accessConfig: config,
     ready: () => readiness, audit, logger: silentLogger,
     info: { listen: { postgres: '0.0.0.0:7432' }, targets: { app: { protocol: 'postgres', databases: ['app', 'analytics'] } } },
   });

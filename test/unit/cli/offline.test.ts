@@ -2,7 +2,9 @@
 import { createHash } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { connectLines } from '../../../src/cli/connect-lines.js';
+import { COMMAND_HELP } from '../../../src/cli/help.js';
 import { formatTable } from '../../../src/cli/table.js';
 import { relativeTime, shortDuration } from '../../../src/cli/time-text.js';
 import { cli } from './helpers.js';
@@ -17,16 +19,44 @@ async function closedPort(): Promise<number> {
 }
 
 describe('help and usage errors', () => {
+  it('bare dbwarden prints the help, exit 0', async () => {
+    const r = await cli([]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('usage: dbwarden <command>');
+    expect(r.stderr).toBe('');
+  });
+
+  it('--version, -V and `version` print the package version', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    for (const argv of [['--version'], ['-V'], ['version']]) {
+      const r = await cli(argv);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`dbwarden ${version}\n`);
+    }
+  });
+
+  it('every command answers --help with its own usage, without a token and without calling anything', async () => {
+    for (const c of COMMAND_HELP) {
+      if (c.name === 'demo' || c.name === 'serve') continue; // the executable answers those (cli-lifecycle test)
+      const r = await cli([...c.name.split(' '), '--help'], { DBWARDEN_URL: 'http://127.0.0.1:1' });
+      expect(r.code, c.name).toBe(0);
+      expect(r.stdout, c.name).toContain(`usage: dbwarden ${c.name}`);
+      expect(r.stderr, c.name).toBe('');
+    }
+    const group = await cli(['rules', '--help']);
+    expect(group.stdout).toContain('rules check');
+    expect(group.stdout).toContain('rules lint');
+  });
+
   it('--help lists every command including demo and serve, exit 0', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
-    for (const word of ['demo', 'serve', 'request TARGET', 'approve', 'deny', 'grants', 'revoke', 'extend', 'sessions', 'kill', 'reviews', 'review approve|deny', 'rules check', 'rules lint', 'audit verify', 'token new']) {
+    for (const word of ['demo', 'serve', 'connect TARGET', 'targets', 'request TARGET', 'approve', 'deny', 'grants', 'revoke', 'extend', 'sessions', 'kill', 'reviews', 'review approve', 'review deny', 'rules check', 'rules lint', 'audit verify', 'audit tail', 'token new', '--version']) {
       expect(r.stdout).toContain(word);
     }
   });
 
   it.each([
-    [[], 'no command'],
     [['frobnicate'], 'unknown command'],
     [['rules'], 'needs a subcommand'],
     [['review', 'maybe', 'x'], 'unknown command'],
@@ -92,14 +122,14 @@ describe('formatting', () => {
     expect(relativeTime(new Date(1_000_000 - 120_000).toISOString(), 1_000_000)).toBe('2m ago');
   });
 
-  it('connect lines: wildcard listen uses the API host, password is URL-encoded, protocol from info', () => {
+  it('connect lines: wildcard listen uses the API host, never a password, protocol from info', () => {
     const info = { listen: { postgres: '0.0.0.0:7432', mysql: '10.0.0.5:7306' }, targets: { app: { protocol: 'postgres' as const, databases: ['app'] }, shop: { protocol: 'mysql' as const, databases: ['shop'] } } };
-    expect(connectLines({ login: 'alice_ab12cd', password: 'p/w@x', target: 'app', apiUrl: 'http://broker.example:7080', info }))
-      .toEqual(['psql "postgresql://alice_ab12cd:p%2Fw%40x@broker.example:7432/app"']);
-    expect(connectLines({ login: 'bob_zz', password: 'pw', target: 'shop', database: 'shop', apiUrl: 'http://x:7080', info }))
+    expect(connectLines({ login: 'alice_ab12cd', target: 'app', apiUrl: 'http://broker.example:7080', info }))
+      .toEqual(['psql "postgresql://alice_ab12cd@broker.example:7432/app"']);
+    expect(connectLines({ login: 'bob_zz', target: 'shop', database: 'shop', apiUrl: 'http://x:7080', info }))
       .toEqual(['mysql -h 10.0.0.5 -P 7306 -u bob_zz -p shop']);
-    expect(connectLines({ login: 'a', password: 'b', target: 'unknown', database: 'd', apiUrl: 'http://127.0.0.1:7080' })).toEqual([
-      'psql "postgresql://a:b@127.0.0.1:7432/d"',
+    expect(connectLines({ login: 'a', target: 'unknown', database: 'd', apiUrl: 'http://127.0.0.1:7080' })).toEqual([
+      'psql "postgresql://a@127.0.0.1:7432/d"',
       'mysql -h 127.0.0.1 -P 7306 -u a -p d',
     ]);
   });

@@ -29,7 +29,9 @@ describe('request', () => {
     expect(r.stdout).toMatch(/^grant\s+gr_\S+$/m);
     expect(r.stdout).toMatch(/^expires\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(in (29m5\ds|30m)\)$/m);
     // the broker listens on 0.0.0.0, so the line uses the host the API was reached by
-    expect(r.stdout).toContain(`psql "postgresql://${login}:${encodeURIComponent(password!)}@127.0.0.1:7432/app"`);
+    expect(r.stdout).toContain(`psql "postgresql://${login}@127.0.0.1:7432/app"`);
+    // the password is shown once in its field, never inside a URL or command line (shell history, process lists)
+    expect(r.stdout.split('\n').filter((l) => l.includes(password!))).toEqual([expect.stringMatching(/^password\s/)]);
     expect(r.stdout).not.toContain('mysql -h');
   });
 

@@ -5,7 +5,7 @@ import type { Grant } from '../../../src/grants/model.js';
 import { silentLogger } from '../../../src/log.js';
 import { createMetrics } from '../../../src/metrics/metrics.js';
 import { GuardPool } from '../../../src/session/guard.js';
-import { SessionRegistry } from '../../../src/session/registry.js';
+import { SessionRegistry, timeLeftText } from '../../../src/session/registry.js';
 
 function setup(expiresAt: number) {
   let now = 0;
@@ -24,6 +24,15 @@ function setup(expiresAt: number) {
 }
 
 describe('SessionRegistry janitor', () => {
+  it('states the time left truthfully: seconds under two minutes, whole minutes rounded down above', () => {
+    expect(timeLeftText(69_000)).toBe('69 seconds');
+    expect(timeLeftText(69_999)).toBe('69 seconds');
+    expect(timeLeftText(1_000)).toBe('1 second');
+    expect(timeLeftText(119_999)).toBe('119 seconds');
+    expect(timeLeftText(120_000)).toBe('2 minutes');
+    expect(timeLeftText(299_999)).toBe('4 minutes');
+  });
+
   it('warns at 5 and 1 minutes before expiry, once each, then ends the session as expired', () => {
     const t = setup(10 * 60_000);
     t.setNow(4 * 60_000);
@@ -33,11 +42,12 @@ describe('SessionRegistry janitor', () => {
     t.registry.sweep();
     t.registry.sweep();
     expect(t.notices).toHaveLength(1);
-    expect(t.notices[0]).toMatch(/expires in 5 minutes/);
+    // 4m59.999s left: the time left is rounded down, never promised longer than it is
+    expect(t.notices[0]).toMatch(/expires in 4 minutes \(at /);
     t.setNow(9 * 60_000 + 30_000);
     t.registry.sweep();
     expect(t.notices).toHaveLength(2);
-    expect(t.notices[1]).toMatch(/expires in 1 minute\b/);
+    expect(t.notices[1]).toMatch(/expires in 30 seconds \(at /);
     expect(t.ends).toEqual([]);
     t.setNow(10 * 60_000);
     t.registry.sweep();
@@ -49,7 +59,7 @@ describe('SessionRegistry janitor', () => {
     t.setNow(30_000);
     t.registry.sweep();
     expect(t.notices).toHaveLength(1);
-    expect(t.notices[0]).toMatch(/1 minute/);
+    expect(t.notices[0]).toMatch(/expires in 30 seconds/);
   });
 
   it('extend moves the deadline and re-arms the warnings; revoke ends sessions of that grant only', () => {

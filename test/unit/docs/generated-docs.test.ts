@@ -1,0 +1,26 @@
+// The shipped reference pages match what the code generates (run `npm run docs` after changing help or schema),
+// and no shipped file points outside the repository.
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_TABLE_END, CONFIG_TABLE_START, cliReference, configKeyTable } from '../../../src/cli/docs-gen.js';
+
+describe('generated docs', () => {
+  it('docs/cli.md is the commands\' own help', () => {
+    expect(readFileSync('docs/cli.md', 'utf8')).toBe(cliReference());
+  });
+
+  it('docs/configuration.md lists every schema key with its type and default', () => {
+    const page = readFileSync('docs/configuration.md', 'utf8');
+    const table = page.slice(page.indexOf(CONFIG_TABLE_START) + CONFIG_TABLE_START.length, page.indexOf(CONFIG_TABLE_END)).trim();
+    expect(table).toBe(configKeyTable().trim());
+    for (const key of ['listen.postgres', 'broker.shutdownGrace', 'targets.<name>.roles.read.user', 'access[].approvers']) {
+      expect(table).toContain(`\`${key}\``);
+    }
+  });
+
+  it('no shipped file refers to ../shared or to SPEC sections users cannot see', () => {
+    const files = execFileSync('git', ['ls-files', 'README.md', 'docs', 'rules', 'dbwarden.example.yaml', 'deploy'], { encoding: 'utf8' }).trim().split('\n');
+    for (const f of files) expect(readFileSync(f, 'utf8'), f).not.toMatch(/\.\.\/shared|SPEC\.md|SPEC §/);
+  });
+});
