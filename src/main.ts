@@ -9,6 +9,8 @@ import { startAdminServer } from './admin/server.js';
 import { createAuthenticator } from './admin/token-auth.js';
 import type { AuditSink } from './audit/events.js';
 import { AuditFile } from './audit/audit-file.js';
+import { queryAuditTrail } from './audit/trail-query.js';
+import { verifyAuditTrail } from './audit/verify.js';
 import { loadConfig, parseConfig } from './config/load.js';
 import { stringify as toYaml } from 'yaml';
 import { startPgliteTarget } from './demo/pglite-target.js';
@@ -89,7 +91,8 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   };
   warnModes(securePrivateDir(config.state.dir));
   let rulesets = loadRules(config);
-  const auditFile = AuditFile.open(config.audit.file ?? join(config.state.dir, 'audit.jsonl'), logger, {
+  const auditPath = config.audit.file ?? join(config.state.dir, 'audit.jsonl');
+  const auditFile = AuditFile.open(auditPath, logger, {
     maxBytes: config.audit.maxBytes,
     keep: config.audit.keep,
     maxStatementBytes: config.audit.maxStatementBytes,
@@ -208,6 +211,13 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     },
     audit,
     logger,
+    auditTrail: {
+      query: (q) => queryAuditTrail(auditPath, q),
+      verify: () => verifyAuditTrail(auditPath),
+    },
+    catalog: { targets: config.targets, policies: config.access },
+    ruleSets: { list: () => [...rulesets.values()].map((r) => ({ name: r.name, description: r.description, rules: r.rules })) },
+    ...(config.oidc?.console ? { consoleOidc: { issuer: config.oidc.issuer, ...config.oidc.console, scopes: [...new Set(['openid', ...config.oidc.console.scopes])] } } : {}),
     info: {
       listen: { postgres: pg ? `${pg.host}:${pg.port}` : undefined, mysql: mysql ? `${mysql.host}:${mysql.port}` : undefined },
       targets: Object.fromEntries(Object.entries(config.targets).map(([n, t]) => [n, { protocol: t.protocol, databases: t.databases }])),
@@ -286,6 +296,7 @@ async function runDemo(argv: string[]): Promise<number> {
   out.write(`  connect:      psql "postgresql://${grant.login}:${grant.password}@${host}:${broker.pg?.port ?? port}/postgres"\n`);
   out.write(`  grant:        ${grant.grantId} (write, expires ${grant.expiresAt})\n`);
   out.write(`  admin API:    ${broker.admin.url}   token: ${token}\n`);
+  out.write(`  console:      ${broker.admin.url}/ui/   (sign in with the token)\n`);
   out.write(`  try:          export DBWARDEN_URL=${broker.admin.url} DBWARDEN_TOKEN=${token}; npx dbwarden grants\n`);
   out.write(`  blocked:      DELETE FROM customers;   DROP TABLE orders;   (allowed: UPDATE customers SET phone = NULL WHERE id = 1)\n\n`);
   out.write(`Ctrl-C stops everything.\n`);

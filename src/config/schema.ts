@@ -179,10 +179,15 @@ const TargetSchema = z
     serverName: nonEmpty.optional(),
     /** Rule sets applied to every statement on this target. */
     rulesets: z.array(nonEmpty).default(['safe-defaults']),
+    /**
+     * How long connecting and logging in upstream may take before the client gets 08006 / 2003 (a hung server or a
+     * firewall that drops packets must not hold a client forever). Duration such as "10s".
+     */
+    connectTimeout: durationString.default('10s'),
     /** Grant access level → upstream credentials. A level without a role cannot be granted here. */
     roles: RolesSchema.prefault({}),
   })
-  .transform((t) => ({ ...t, port: t.port ?? (t.protocol === 'postgres' ? 5432 : 3306) }));
+  .transform((t) => ({ ...t, port: t.port ?? (t.protocol === 'postgres' ? 5432 : 3306), connectTimeoutMs: parseDuration(t.connectTimeout) }));
 
 const IdentitySchema = z.strictObject({
   /** Hex sha256 of the identity's API token (`dbwarden token new` prints both); the token itself is never stored. */
@@ -252,6 +257,21 @@ const OidcSchema = z.strictObject({
   identityClaim: nonEmpty.default('sub'),
   /** Accepted signature algorithms; default: RS*, PS*, ES*, EdDSA (never HS* or none). */
   algorithms: z.array(nonEmpty).min(1).optional(),
+  /** Sign-in to the web console at /ui/ with the authorization-code flow and PKCE; omit to sign in with API tokens only. */
+  console: z
+    .strictObject({
+      /** The issuer's authorization endpoint; the browser is sent there to sign in. */
+      authorizationEndpoint: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+      /** The issuer's token endpoint; the browser exchanges the code there (it must allow this origin: CORS). */
+      tokenEndpoint: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+      /** Client id of a public client (no secret) whose redirect URI is this broker's /ui/ URL. */
+      clientId: nonEmpty,
+      /** Scopes asked for; "openid" is always included. */
+      scopes: z.array(nonEmpty).default(['openid', 'profile']),
+      /** Which token the console then sends as its bearer token; its `aud` must be in oidc.audience. */
+      useToken: z.enum(['id_token', 'access_token']).default('id_token'),
+    })
+    .optional(),
 });
 
 const LogSchema = z.strictObject({

@@ -162,6 +162,7 @@ export const ErrNo = {
   UpstreamUnavailable: { errno: 2003, sqlState: 'HY000' }, // CR_CONN_HOST_ERROR, as the client would report it
   NetPacketsOutOfOrder: { errno: 1156, sqlState: '08S01' }, // ER_NET_PACKETS_OUT_OF_ORDER
   TooManyUserConnections: { errno: 1203, sqlState: '42000' }, // ER_TOO_MANY_USER_CONNECTIONS
+  NotAllowedCommand: { errno: 1148, sqlState: '42000' }, // ER_NOT_ALLOWED_COMMAND (LOAD DATA LOCAL disabled)
 } as const;
 export type ErrSpec = (typeof ErrNo)[keyof typeof ErrNo];
 

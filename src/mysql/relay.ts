@@ -17,6 +17,8 @@ import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstText
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 import type { ThreadIds } from './thread-ids.js';
+import { planKills } from './kill-plan.js';
+import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
 
 export interface MysqlRelayOptions {
   metrics: Metrics;
@@ -32,6 +34,8 @@ export interface MysqlRelayOptions {
   killQuery(): Promise<unknown>;
   /** key of the `hash` mask (stable across restarts when the broker keeps it in its state dir) */
   maskHashKey?: Buffer;
+  /** COM_CHANGE_USER: the relay has stopped and hands over the packet's payload (absent: the command is refused) */
+  changeUser?(payload: Buffer): void;
 }
 
 /** The text clients see for a refused statement: the same as the PostgreSQL module's (MySQL has no hint field). */
@@ -54,7 +58,6 @@ export function versionNumber(version: string): number {
   return m ? Number(m[1]) * 10000 + Number(m[2]) * 100 + Number(m[3]) : 0;
 }
 
-const KILL_RE = /^\s*KILL\s+(?:(?:HARD|SOFT)\s+)?(QUERY\s+|CONNECTION\s+)?(?:ID\s+)?(\d{1,10})\s*;?\s*$/i;
 const USE_RE = /(?:^|;)\s*USE\s+(`(?:[^`]|``)+`|[\w$\u0080-\uffff]+)/gi;
 /** If the upstream is mid-packet when a session must end, wait this long for a boundary, then cut. */
 const TERMINATE_GRACE_MS = 800;
@@ -106,6 +109,9 @@ export class MysqlRelay {
    * client's sequence ids then run this far from the upstream's until the response ends.
    */
   private seqShift = 0;
+  private detachSockets?: () => void;
+  /** sequence id of the upstream packet being handled, while it has not reached the client; -1 otherwise */
+  private heldSeq = -1;
 
   constructor(
     private readonly client: Duplex,
@@ -137,7 +143,7 @@ export class MysqlRelay {
   }
 
   start(clientRest: Buffer, upstreamRest: Buffer): void {
-    attachRelay(this.client, this.upstream, {
+    this.detachSockets = attachRelay(this.client, this.upstream, {
       onClientData: (chunk) => this.onClientData(chunk),
       onUpstreamData: (chunk) => this.onUpstreamData(chunk),
       onClientClose: () => this.onClientClose(),
@@ -213,6 +219,7 @@ export class MysqlRelay {
         this.expect('single', first);
         return 'send';
       case Command.ChangeUser:
+        if (this.opts.changeUser) return 'fetch';
         this.reply(first, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER is not supported through the broker; connect again with the other login');
         return 'skip';
       case Command.ProcessKill:
@@ -232,12 +239,15 @@ export class MysqlRelay {
     switch (cmd) {
       case Command.Query: {
         const text = payload.toString('utf8', 1);
-        if (this.handleKill(text)) return;
         const db = this.ungrantedUse(text);
         if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
         const d = this.session.decide(text, this.readOpts);
         if (refused(d, this.masks.length > 0, text)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
-        this.upstream.write(raw);
+        if (readsClientFile(d.statements)) return this.reply(cmd, LOCAL_INFILE_REFUSAL.spec, LOCAL_INFILE_REFUSAL.message);
+        const kill = planKills(text, d.statements, this.session, this.opts.threads);
+        if (kill.kind === 'refuse') return this.reply(cmd, kill.spec, kill.message);
+        if (kill.kind === 'local') return this.killLocal(kill.target, kill.query);
+        this.upstream.write(kill.kind === 'forward' ? encodePacket(0, encodeComQuery(kill.text)) : raw);
         this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false) });
         // the statement may change how later ones must be read; ask the server rather than guess
         if (/sql_mode|\bANSI\b/i.test(text)) this.probeSqlMode();
@@ -285,12 +295,33 @@ export class MysqlRelay {
         this.expect('single', cmd);
         return;
       }
+      case Command.ChangeUser:
+        // pools send it between borrowers: the client waits for its answer, so nothing else is due
+        if (this.queue.length) return this.reply(cmd, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER while answers are still due is not supported');
+        return this.handOff(payload);
       case Command.Quit:
         this.closed = true;
         this.upstream.end(raw);
         this.client.end();
         return;
     }
+  }
+
+  /**
+   * COM_CHANGE_USER: this relay stops and hands the client socket back for a new login (a new session on a new
+   * upstream connection); the old upstream is told to quit. Nothing of the old session's state survives, as on
+   * the server.
+   */
+  private handOff(payload: Buffer): void {
+    this.closed = true;
+    this.clientScanner.stop();
+    this.upstreamScanner.stop();
+    this.detachSockets?.();
+    this.client.pause();
+    this.upstream.end(QUIT);
+    setTimeout(() => this.upstream.destroy(), 1500).unref();
+    this.flushByteCounters();
+    this.opts.changeUser!(Buffer.from(payload));
   }
 
   private dbDenied(db: string): string {
@@ -309,30 +340,13 @@ export class MysqlRelay {
   }
 
   /**
-   * `KILL [QUERY|CONNECTION] <id>` naming a thread id the broker handed out (what the mysql CLI sends on
-   * Ctrl-C, over a second connection): carried out on that session's upstream, only for a session of the same
-   * grant. Defends against one grant interrupting another's work by guessing ids.
+   * A text that is one KILL of a session of this grant (checked in planKills): the broker interrupts or ends that
+   * session itself (what the mysql CLI sends on Ctrl-C, over a second connection), so it is audited as killed.
    */
-  private handleKill(text: string): boolean {
-    const m = KILL_RE.exec(text);
-    if (!m) return false;
-    const id = Number(m[2]);
-    const target = this.opts.threads.get(id);
-    const d = this.session.decideFacts(text, [{
-      kind: 'other', effects: ['session'], tables: [], columns: [], functions: [], where: null, limit: null, nested: false, multiStatement: false, index: 0, text,
-    }]);
-    if (refused(d, false)) {
-      this.reply(Command.Query, ErrNo.SpecificAccessDenied, refusalMessage(d));
-      return true;
-    }
-    if (!target || target.grant.id !== this.session.grant.id) {
-      this.reply(Command.Query, ErrNo.NoSuchThread, `Unknown thread id: ${id}`);
-      return true;
-    }
-    if (/^QUERY/i.test(m[1] ?? '')) target.control?.cancel?.();
+  private killLocal(target: Session, query: boolean): void {
+    if (query) target.control?.cancel?.();
     else target.terminate('killed');
     this.replyOk(Command.Query);
-    return true;
   }
 
   /** The sequence id an answer to the command being read gets. */
@@ -501,9 +515,12 @@ export class MysqlRelay {
       this.client.write(raw);
       return;
     }
+    // until forwarded, this packet's sequence id is the one the client expects next (an ERR sent instead of it)
+    this.heldSeq = head.kind === 'internal' ? -1 : seq;
     const done = head.tracker!.packet(payload);
     if (head.kind === 'internal') head.collected!.push(Buffer.from(payload));
     else this.forward(head, payload, raw, seq);
+    this.heldSeq = -1;
     if (!done) return;
     this.queue.shift();
     this.seqShift = 0;
@@ -522,6 +539,7 @@ export class MysqlRelay {
   // ---- ending ----
 
   private nextClientSeq(): number {
+    if (this.heldSeq >= 0) return (this.heldSeq + this.seqShift) & 0xff;
     const head = this.queue.find((e) => e.kind !== 'internal');
     if (!head) return 1;
     if (head.kind === 'upstream' && head.tracker!.started) return (this.upstreamScanner.lastSeq + 1 + this.seqShift) & 0xff;

@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { maskFor, strictestMask, type ColumnMask } from '../rules/mask.js';
 import type { Decision, MaskKind, RuleMatch } from '../rules/types.js';
 import type { Session, TerminationReason } from '../session/session.js';
-import { BackendCode, FrontendCode, SQLSTATE_OF, SqlState } from './codes.js';
+import { BackendCode, FrontendCode, GUARDRAIL_HINT, Routine, SQLSTATE_OF, SqlState } from './codes.js';
 import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
 import { MaskTracker } from './mask-tracker.js';
@@ -50,6 +50,10 @@ const TERMINATE_GRACE_MS = 800;
 const TERMINATE = Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]);
 
 export function refusalFields(decision: Decision): ErrorFields {
+  return { hint: GUARDRAIL_HINT, ...guardrailFields(decision), routine: Routine.guardrail };
+}
+
+function guardrailFields(decision: Decision): ErrorFields {
   const r: RuleMatch | undefined = decision.rules[0];
   const id = r?.id ?? 'unknown';
   if (decision.action === 'review') {

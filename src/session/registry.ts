@@ -19,6 +19,8 @@ export interface RegistryDeps {
   guards: GuardPool;
   instanceId: string;
   now?: () => number;
+  /** monotonic milliseconds (default performance.now); never jumps with the wall clock */
+  monotonic?: () => number;
   /** statement reviews (rule action `review`) */
   reviews?: ReviewGate;
   /** resource limits (config `limits`); defaults as in the schema */
@@ -58,6 +60,9 @@ export class SessionRegistry {
   private nextPid = randomInt(1000, 1 << 20);
   private janitor?: NodeJS.Timeout;
   private readonly now: () => number;
+  private readonly mono: () => number;
+  /** grants ended on this instance (revoked, expired) → reason; see open() */
+  private readonly endedGrants = new Map<string, TerminationReason>();
   private readonly observers = new Set<SessionObserver>();
   private readonly perGrant = new Map<string, number>();
   readonly limits: SessionLimits;
@@ -65,8 +70,20 @@ export class SessionRegistry {
 
   constructor(private readonly deps: RegistryDeps) {
     this.now = deps.now ?? Date.now;
+    this.mono = deps.monotonic ?? (() => performance.now());
     this.limits = deps.limits ?? DEFAULT_SESSION_LIMITS;
     this.buffers = new BufferBudget({ perGrant: this.limits.partialBytesPerGrant, total: this.limits.partialBytesTotal });
+  }
+
+  /**
+   * A live session's deadline is kept twice: as the grant's wall-clock expiry and as the same remaining time on the
+   * monotonic clock. The sweep ends the session at whichever comes first, so setting the system clock back (by an
+   * operator, NTP stepping, or an attacker with access to it) never lets a live session outlive its grant, while a
+   * clock set forward ends it early (fail closed).
+   */
+  private setDeadline(s: Session, expiresAt: number): void {
+    s.expiresAt = expiresAt;
+    s.monoDeadline = this.mono() + (expiresAt - this.now());
   }
 
   /**
@@ -96,6 +113,7 @@ export class SessionRegistry {
       onEnd: (ended) => this.onEnd(ended),
       ...(this.deps.reviews ? { reviews: this.deps.reviews } : {}),
     });
+    this.setDeadline(s, s.expiresAt);
     // recorded first: a session whose start cannot be audited is refused (the error reaches the client) and
     // leaves nothing registered behind
     this.deps.audit.record({
@@ -108,6 +126,11 @@ export class SessionRegistry {
     this.deps.metrics.clientConnectionsActive.inc({ protocol: s.protocol, target: s.grant.target });
     s.log.info({ target: s.grant.target, database: s.database, client: s.client }, 'session started');
     this.tell((o) => o.opened(s));
+    // A login reads its grant before it authenticates and connects upstream; a revoke that lands in between has
+    // already swept the sessions it could see. Without this check that session would outlive the revoke (until
+    // the grant's deadline): it ends as soon as its protocol module takes control of it.
+    const gone = this.endedGrants.get(args.grant.id);
+    if (gone) s.terminate(gone);
     return s;
   }
 
@@ -155,6 +178,11 @@ export class SessionRegistry {
   }
 
   terminateGrant(grantId: string, reason: TerminationReason): number {
+    if (reason === 'revoked' || reason === 'expired') {
+      this.endedGrants.set(grantId, reason);
+      // bounded: the oldest ids go first (a login that read its grant that long ago has long finished)
+      if (this.endedGrants.size > 100_000) this.endedGrants.delete(this.endedGrants.keys().next().value!);
+    }
     let n = 0;
     for (const s of this.sessions.values()) {
       if (s.grant.id === grantId) {
@@ -170,7 +198,7 @@ export class SessionRegistry {
     const t = Date.parse(expiresAt);
     for (const s of this.sessions.values()) {
       if (s.grant.id === grantId) {
-        s.expiresAt = t;
+        this.setDeadline(s, t);
         s.warned.clear();
       }
     }
@@ -183,8 +211,9 @@ export class SessionRegistry {
   /** One sweep: end sessions past their grant's deadline; warn 5 and 1 minutes ahead. */
   sweep(): void {
     const now = this.now();
+    const mono = this.mono();
     for (const s of this.sessions.values()) {
-      const left = s.expiresAt - now;
+      const left = Math.min(s.expiresAt - now, s.monoDeadline - mono);
       if (left <= 0) {
         s.terminate('expired');
         continue;

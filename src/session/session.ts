@@ -41,6 +41,8 @@ export interface SessionInfo {
   startedAt: string;
   expiresAt: string;
   instance: string;
+  /** statements decided in this session so far */
+  statements: number;
 }
 
 /** What the protocol module must provide so the core can end or notify a session it does not own the bytes of. */
@@ -76,7 +78,11 @@ export interface SessionDeps {
 export class Session {
   readonly startedAt = Date.now();
   expiresAt: number;
-  control?: SessionControl;
+  /** the same deadline on the monotonic clock (set by the registry): immune to wall-clock jumps */
+  monoDeadline = Number.POSITIVE_INFINITY;
+  private controlOf?: SessionControl;
+  /** statements decided so far (shown in session listings) */
+  statementCount = 0;
   /** this session's share of the partial-message budget (set by the registry) */
   partials?: PartialWatch;
   private ended = false;
@@ -97,6 +103,18 @@ export class Session {
   ) {
     this.expiresAt = Date.parse(grant.expiresAt);
     this.log = deps.logger.child({ session: id, grant: grant.id, identity: grant.identity });
+  }
+
+  /** The protocol module's handle on the connection. A session told to end before it had one ends when it gets one. */
+  get control(): SessionControl | undefined {
+    return this.controlOf;
+  }
+
+  set control(c: SessionControl | undefined) {
+    this.controlOf = c;
+    const reason = this.terminating;
+    // deferred: the protocol module sets control while it wires its sockets, and ends the session once wired
+    if (c && reason && !this.ended) setImmediate(() => c.terminate(reason, TerminationReason[reason]));
   }
 
   get terminatingReason(): TerminationReason | null {
@@ -148,6 +166,7 @@ export class Session {
   /** Records a statement and its decision: audit, metrics, log. */
   record(text: string, decision: Decision): void {
     const { metrics } = this.deps;
+    this.statementCount += 1;
     metrics.statementsTotal.inc({ protocol: this.protocol, target: this.grant.target, action: decision.action });
     for (const r of decision.rules) metrics.ruleMatches.inc({ rule: r.id, action: r.action });
     this.deps.audit.record({
@@ -217,6 +236,7 @@ export class Session {
       startedAt: new Date(this.startedAt).toISOString(),
       expiresAt: new Date(this.expiresAt).toISOString(),
       instance: this.instance,
+      statements: this.statementCount,
     };
   }
 }
