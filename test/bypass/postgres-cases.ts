@@ -322,7 +322,7 @@ const allowed: BypassCase[] = [
   allow(R, 'SELECT pg_advisory_lock(1); SELECT pg_advisory_unlock(1)', 'advisory locks are session state, not data'),
   allow(R, 'SELECT pg_sleep(0)', 'sleeps'),
   allow(R, 'SELECT now(), current_user, version()', 'session facts'),
-  allow(R, 'SELECT pid, state, query FROM pg_stat_activity', 'lists sessions'),
+  allow(R, 'SELECT pg_backend_pid(), current_user', 'own session facts'),
   allow(R, 'SELECT pg_backend_pid()', 'own backend pid'),
   allow(R, "SELECT set_config('statement_timeout', '1000', false)", 'set_config of an ordinary setting'),
   allow(R, "SELECT set_config('search_path', 'public', true)", 'set_config of the search path, transaction-local'),

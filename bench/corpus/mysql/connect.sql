@@ -49,7 +49,7 @@ SHOW TABLE STATUS FROM `app`
 SHOW PLUGINS
 SHOW GRANTS
 SHOW SESSION STATUS LIKE 'Ssl_cipher'
-SHOW PROCESSLIST
+## SHOW PROCESSLIST (GUI tools) is refused on read and write grants by safe-defaults other-sessions-activity: it shows other grants' statements
 SELECT * FROM information_schema.SCHEMATA
 USE `app`
 SELECT CONNECTION_ID()
