@@ -120,12 +120,20 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
     }
 
+    try {
+      deps.registry.checkSessionLimit(grant);
+    } catch (e) {
+      count(grant.target, 'rejected');
+      ending('change user refused');
+      return refuse(ErrNo.TooManyUserConnections, (e as Error).message);
+    }
+
     // --- upstream ---
     const t0 = process.hrtime.bigint();
     const attributes = new Map(resp.attributes);
     attributes.set('_dbwarden_client', client);
     let upstream: UpstreamConnection;
-    const upstreamBase = { host: target.host, port: target.port, user: role.user, password: role.password, tls: target.tls, caFile: target.caFile, serverName: target.serverName };
+    const upstreamBase = { host: target.host, port: target.port, user: role.user, password: role.password, tls: target.tls, caFile: target.caFile, serverName: target.serverName, timeoutMs: target.connectTimeoutMs };
     try {
       upstream = await connectUpstream({
         ...upstreamBase,
@@ -149,7 +157,14 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
 
     // the audit shows the old session ending before the new one starts
     ending('change user');
-    const session: Session = deps.registry.open({ grant, protocol: 'mysql', database, client, dialect: 'mysql' });
+    let session: Session;
+    try {
+      session = deps.registry.open({ grant, protocol: 'mysql', database, client, dialect: 'mysql' });
+    } catch (e) {
+      // the upstream connection must not outlive a refused session (a leaked socket also kept `serve` from exiting)
+      upstream.socket.destroy();
+      throw e;
+    }
     state.threads.bind(threadId, session, upstream.threadId);
     const rest = reader.detach();
     sock.pause();

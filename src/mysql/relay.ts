@@ -133,6 +133,7 @@ export class MysqlRelay {
       onForward: (b) => this.client.write(b),
       onPacket: (payload, raw, seq) => this.onUpstreamPacket(payload, raw, seq),
     });
+    session.partials?.attach((message) => this.beginEnd(ErrNo.MalformedPacket, message));
     session.control = {
       terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ErrNo.ConnectionKilled, message),
       // MySQL has no asynchronous notice; expiry warnings are audited and logged only
@@ -173,6 +174,7 @@ export class MysqlRelay {
       this.upstream.uncork();
       this.client.uncork();
     }
+    this.trackPartials();
     // backpressure: stop reading the client while the upstream cannot take more
     holdUntilDrained(this.client, this.upstream, () => !this.ending);
     if (this.clientBytes > 1 << 20) this.flushByteCounters();
@@ -557,10 +559,20 @@ export class MysqlRelay {
    * upstream sends after that reaches the client), and KILL QUERY what runs upstream before hanging up there,
    * so the processlist shows the statement gone rather than running on.
    */
+  /** Reports the scanner's buffered bytes to the session's budget; over a cap the session ends. */
+  private trackPartials(): void {
+    const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
+    if (over) {
+      this.session.log.info({ err: over }, 'partial-message budget exceeded');
+      this.beginEnd(ErrNo.MalformedPacket, over);
+    }
+  }
+
   private beginEnd(spec: ErrSpec, message: string): void {
     if (this.ending || this.closed) return;
     this.ending = { spec, message };
     this.clientScanner.stop();
+    this.session.partials?.update(0);
     this.client.pause();
     const cancelled = this.cancelRunning();
     const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));

@@ -201,6 +201,12 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       log.error({ target: grant.target, access: grant.access }, 'no upstream role configured for this grant');
       return fatal(SqlState.ConnectionFailure, `dbwarden: upstream ${grant.target} unavailable`);
     }
+    try {
+      deps.registry.checkSessionLimit(grant);
+    } catch (e) {
+      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
+      return fatal(SqlState.TooManyConnections, (e as Error).message);
+    }
     const clean = sanitizeStartupParams(params);
     if (!clean.ok) {
       deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
@@ -211,7 +217,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     // --- upstream ---
     const upstreamOptions: UpstreamOptions = {
       host: target.host, port: target.port, user: role.user, password: role.password, database, tls: target.tls,
-      caFile: target.caFile, serverName: target.serverName, params: new Map<string, string>(),
+      caFile: target.caFile, serverName: target.serverName, params: new Map<string, string>(), timeoutMs: target.connectTimeoutMs,
     };
     const t0 = process.hrtime.bigint();
     let upstream;
@@ -225,7 +231,14 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
     deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'ok' });
 
-    const session: Session = deps.registry.open({ grant, protocol: 'postgres', database, client, dialect: 'postgres' });
+    let session: Session;
+    try {
+      session = deps.registry.open({ grant, protocol: 'postgres', database, client, dialect: 'postgres' });
+    } catch (e) {
+      // the upstream connection must not outlive a refused session (a leaked socket also kept `serve` from exiting)
+      upstream.socket.destroy();
+      throw e;
+    }
     const key = deps.registry.issueCancelKey(session);
     const rest = reader.detach();
     sock.pause();

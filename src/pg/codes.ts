@@ -81,6 +81,7 @@ export const SqlState = {
   FeatureNotSupported: '0A000',
   InvalidCatalogName: '3D000',
   ProgramLimitExceeded: '54000',
+  TooManyConnections: '53300',
   InternalError: 'XX000',
 } as const;
 
@@ -97,6 +98,8 @@ export const SQLSTATE_OF: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.TLS_REQUIRED]: SqlState.InvalidAuthorization,
   [ErrorCode.FEATURE_NOT_SUPPORTED]: SqlState.FeatureNotSupported,
   [ErrorCode.SESSION_TERMINATED]: SqlState.AdminShutdown,
+  [ErrorCode.SESSION_LIMIT]: SqlState.TooManyConnections,
+  [ErrorCode.AUDIT_UNAVAILABLE]: SqlState.InsufficientPrivilege,
 };
 
 /**

@@ -117,6 +117,7 @@ export class PgRelay {
       onForward: (b) => this.client.write(b),
       onMessage: (code, body, raw) => this.onUpstreamMessage(code, body, raw),
     });
+    session.partials?.attach((message) => this.fail(SqlState.ProtocolViolation, message));
     session.control = {
       terminate: (reason, message) => this.terminate(reason, message),
       notice: (message) => this.toClient(encodeNoticeResponse({ severity: 'WARNING', code: '01000', message })),
@@ -148,6 +149,7 @@ export class PgRelay {
     } finally {
       this.upstream.uncork();
     }
+    this.trackPartials();
     // backpressure: stop reading the client while the upstream cannot take more
     holdUntilDrained(this.client, this.upstream);
     if (this.clientBytes > 1 << 20) this.flushByteCounters();
@@ -387,6 +389,16 @@ export class PgRelay {
     if (this.ending) this.finishClient();
   }
 
+  /** Reports the scanner's buffered bytes to the session's budget; over a cap the session ends. */
+  private trackPartials(): void {
+    const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
+    if (over) {
+      this.session.log.info({ err: over }, 'partial-message budget exceeded');
+      this.fail(SqlState.ProtocolViolation, over);
+      this.session.partials?.update(0);
+    }
+  }
+
   // ---- ending ----
 
   private terminate(_reason: TerminationReason, message: string): void {
@@ -407,6 +419,7 @@ export class PgRelay {
     if (this.ending || this.closed) return;
     this.ending = { code, message };
     this.clientScanner.stop();
+    this.session.partials?.update(0);
     this.client.pause();
     const cancelled = this.pendingSyncs > 0 || this.unsynced ? this.opts.cancel().catch(() => undefined) : Promise.resolve();
     const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));

@@ -3,6 +3,7 @@ import { parse as parseSqlparser } from '@guanmingchiu/sqlparser-ts';
 import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
 import { fallbackFacts, hasScopeWord, type FallbackFacts } from './mysql-fallback.js';
 import { killFacts } from './mysql-kill.js';
+import { showSources } from './mysql-show-sources.js';
 import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEffect } from './mysql-functions.js';
 import { lexMysql, versionGates, type LexedStatement, type ServerModel } from './mysql-lexer.js';
 import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statements.js';
@@ -192,11 +193,13 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
     if (wordsAt(tokens, 0, 'DO')) b.kind = 'other';
     const problem = describe(variant, typeof ast === 'string' ? {} : ast[variant], b, tokens);
     if (problem) return [withNesting(unparsed(problem), ctx, nested)];
+    for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
     return [finish(b, nested), ...b.nested];
   }
   const fb = fallbackFacts(text, tokens);
   if (!fb) return [withNesting(unparsed(error), ctx, nested)];
   applyFallback(fb, tokens, b);
+  for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
   const top = finish(b, nested);
   if (fb.clientFile) top.clientFile = true;
   return [top, ...b.nested];
