@@ -95,7 +95,9 @@ describe('mysql2 through dbwarden', () => {
     expect(use.errno).toBe(1044);
     expect(use.message).toMatch(/to database 'mysql'/);
     const initDb = await c.changeUser({ database: 'mysql' }).catch((e) => e);
-    expect(initDb.errno).toBe(1235); // COM_CHANGE_USER is refused outright
+    // COM_CHANGE_USER re-authenticates; a database outside the grant is refused like at login
+    expect(initDb.errno).toBe(1044);
+    expect(initDb.message).toMatch(/to database 'mysql' \(dbwarden: this grant covers /);
     const other = await connect({ database: 'mysql' }).catch((e) => e);
     expect(other.errno).toBe(1044);
     await c.end().catch(() => undefined);
