@@ -3,6 +3,7 @@ import type { AuditSink } from '../audit/events.js';
 import type { Grant } from '../grants/model.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { analyze } from '../sql/analyze.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Decision } from '../rules/types.js';
 import type { Guard } from './guard.js';
@@ -93,6 +94,22 @@ export class Session {
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions): Decision {
     const decision = this.reviewed(text, this.guard.decide(text, opts));
+    this.record(text, decision);
+    return decision;
+  }
+
+  /**
+   * Like decide(), but the protocol may replace the facts before the rules see them (MySQL: an EXECUTE of a
+   * statement the session prepared from a literal is decided as that statement). One audit record either way.
+   */
+  decideExpanded(
+    text: string,
+    opts: ReadOptions | undefined,
+    expand: (facts: StatementFacts[], read: (text: string) => StatementFacts[]) => StatementFacts[] | undefined,
+  ): Decision {
+    const cached = this.guard.decide(text, opts);
+    const facts = expand(cached.statements, (t) => analyze(this.guard.ctx.dialect, t, opts));
+    const decision = this.reviewed(text, facts ? this.guard.evaluateFacts(facts) : cached);
     this.record(text, decision);
     return decision;
   }
