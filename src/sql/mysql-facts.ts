@@ -88,6 +88,14 @@ export function unparsed(error: string, text?: string): StatementFacts {
 
 function readAll(text: string, opts: ReadOptions, depth: number): StatementFacts[] {
   if (text.includes('\0')) return [unparsed('NUL byte in statement text', text)];
+  // A statement that changes sql_mode changes how the REST of the same text is lexed (NO_BACKSLASH_ESCAPES,
+  // ANSI_QUOTES): `SET sql_mode='NO_BACKSLASH_ESCAPES'; SELECT '\'; DELETE FROM t; -- '` is one string under the
+  // session's mode and a DELETE after the SET. The session's known quoting modes then hold only for the first
+  // statement, so the text is read under every quoting mode (the live broker knew the mode and missed this).
+  if ((opts.ansiQuotes !== undefined || opts.noBackslashEscapes !== undefined) && /sql_mode/i.test(text) && text.includes(';')) {
+    const { ansiQuotes: _a, noBackslashEscapes: _b, ...rest } = opts;
+    opts = rest;
+  }
   const readings = new Map<string, LexedStatement[]>();
   const modes = readingModes(text, opts);
   let firstError: string | undefined;

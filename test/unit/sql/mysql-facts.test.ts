@@ -263,6 +263,12 @@ describe('where and limit', () => {
     expect(one(`UPDATE t SET a = 1 ${where}`).where).toBe(status);
   });
 
+  it('reads the rest of a text every way when it changes sql_mode, even when the session mode is known', () => {
+    const text = "SET sql_mode = 'NO_BACKSLASH_ESCAPES'; SELECT '\\'; DELETE FROM t; -- '";
+    const facts = analyze('mysql', text, { ansiQuotes: false, noBackslashEscapes: false, mariadb: true, serverVersion: 101119 });
+    expect(facts.some((f) => f.kind === 'delete' || f.kind === 'unparsed')).toBe(true);
+  });
+
   it('groups || and DIV as MySQL does (rewritten to OR and / before parsing)', () => {
     expect(one('DELETE FROM t WHERE id = 5 || 1').where).toBe('always-true');
     expect(one('DELETE FROM t WHERE 1 DIV id = 5 OR 1').where).toBe('always-true');
