@@ -203,11 +203,13 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
     if (wordsAt(tokens, 0, 'DO')) b.kind = 'other';
     const problem = describe(variant, typeof ast === 'string' ? {} : ast[variant], b, tokens);
     if (problem) return [withNesting(unparsed(problem), ctx, nested)];
+    replaceIsDrop(tokens, b);
     return [finish(b, nested), ...b.nested];
   }
   const fb = fallbackFacts(text, tokens);
   if (!fb) return [withNesting(unparsed(error), ctx, nested)];
   applyFallback(fb, tokens, b);
+  replaceIsDrop(tokens, b);
   return [finish(b, nested), ...b.nested];
 }
 
@@ -215,6 +217,24 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
  * The statement as sqlparser-rs should get it, then forms it reads better. The rewrites swap
  * keyword-only phrases for equivalents the parser knows, so they cannot hide or add code.
  */
+/**
+ * MariaDB's CREATE OR REPLACE <object> first drops the object that exists (a database with its tables, a sequence
+ * with its state, a view, trigger, routine, event, user): rules see that DROP as a nested statement. (TABLE is
+ * handled where the table's name is known.) Defends against DROP spelled as CREATE.
+ */
+function replaceIsDrop(tokens: readonly Token[], b: Builder): void {
+  if (!wordsAt(tokens, 0, 'CREATE', 'OR', 'REPLACE')) return;
+  let k = 3;
+  while (tokens[k] && !['DATABASE', 'SCHEMA', 'SEQUENCE', 'VIEW', 'TRIGGER', 'PROCEDURE', 'FUNCTION', 'EVENT', 'USER', 'ROLE', 'SERVER', 'INDEX', 'TABLE', 'PACKAGE'].includes(tokens[k]!.value)) k++;
+  const obj = tokens[k]?.value;
+  if (obj === undefined || obj === 'TABLE') return;
+  const object = obj === 'SCHEMA' ? 'database' : obj.toLowerCase();
+  b.nested.push({
+    kind: 'drop', object, effects: ['ddl'], tables: [], columns: [], functions: [],
+    where: null, limit: null, nested: true, multiStatement: b.ctx.multiStatement, index: b.ctx.index,
+  });
+}
+
 function parserInputs(text: string, tokens: readonly Token[]): Array<{ text: string; opaqueDivide: boolean }> {
   const out = [{ text, opaqueDivide: false }];
   let t = text;
@@ -294,6 +314,8 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
         const key = typeof op === 'string' ? op : Object.keys(op ?? {})[0] ?? '';
         // DROP COLUMN/INDEX/KEY/FOREIGN KEY/PRIMARY KEY/PARTITION, TRUNCATE PARTITION, DISCARD TABLESPACE
         if (/^Drop|Truncate|Discard/.test(key)) b.drops = true;
+        // ALTER COLUMN … DROP DEFAULT / DROP NOT NULL drop a constraint in disguise
+        if (key === 'AlterColumn' && /"Drop(Default|NotNull)"/.test(JSON.stringify(op))) b.drops = true;
       }
       walk(s, b, 'read', ['name']);
       return undefined;

@@ -211,7 +211,9 @@ function describe(type: string, s: Ast, b: Builder): void {
       b.object = objectName(s.objtype) ?? 'table';
       for (const cmd of s.cmds ?? []) {
         const sub = cmd?.AlterTableCmd?.subtype;
-        if (sub === 'AT_DropColumn' || sub === 'AT_DropConstraint') b.drops = true;
+        // DROP COLUMN / CONSTRAINT, and constraints dropped in disguise: DROP NOT NULL / DEFAULT / IDENTITY / EXPRESSION
+        if (sub === 'AT_DropColumn' || sub === 'AT_DropConstraint' || sub === 'AT_DropNotNull' || sub === 'AT_DropIdentity' || sub === 'AT_DropExpression') b.drops = true;
+        if (sub === 'AT_ColumnDefault' && cmd.AlterTableCmd.def === undefined) b.drops = true;
         // handing a table to another role is a privilege change, as ALTER … OWNER TO on other objects is
         if (sub === 'AT_ChangeOwner') b.effects.add('dcl');
       }

@@ -58,4 +58,9 @@ const unscoped: BypassCase[] = [
   block(W, 'unscoped-write', "DELETE t FROM t LEFT JOIN accounts ON t.id = accounts.id AND accounts.id = 1 WHERE 1 = 1 OR t.id = 1", 'deletes every row of t: an outer join filter does not narrow', DATA),
 ];
 
-export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped];
+/** DROP in disguise: CREATE OR REPLACE drops what it replaces (mysql-facts.ts replaceIsDrop). */
+const disguised: BypassCase[] = [
+  block(W, 'drop', 'CREATE OR REPLACE VIEW v_t AS SELECT 1 AS one', 'drops the view v_t and makes another', { kind: 'schema' }),
+];
+
+export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped, ...disguised];

@@ -35,4 +35,13 @@ const unscoped: BypassCase[] = [
   block(W, 'unscoped-write', 'EXPLAIN (ANALYZE false, ANALYZE true) DELETE FROM t', 'the last ANALYZE option wins: runs the DELETE', DATA),
 ];
 
-export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped];
+const notNullGone: Proof = { kind: 'then', check: "SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'owner'" };
+
+/** Drops and privilege changes in disguise (postgres-facts.ts AT_Drop*, effect-catalog.ts). */
+const disguised: BypassCase[] = [
+  block(W, 'alter-drop', 'ALTER TABLE accounts ALTER COLUMN owner DROP NOT NULL', 'drops the NOT NULL constraint', notNullGone),
+  block(W, 'privilege-changes', "UPDATE pg_catalog.pg_attribute SET attnotnull = false WHERE attrelid = 'accounts'::regclass AND attname = 'owner'", 'drops a constraint by editing the catalog', notNullGone),
+  block(W, 'privilege-changes', "UPDATE pg_attribute SET attnotnull = false WHERE attrelid = 'accounts'::regclass AND attname = 'owner'", 'the same through the unqualified catalog name', notNullGone),
+];
+
+export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised];
