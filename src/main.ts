@@ -9,6 +9,8 @@ import { startAdminServer } from './admin/server.js';
 import { createAuthenticator } from './admin/token-auth.js';
 import type { AuditSink } from './audit/events.js';
 import { AuditFile } from './audit/audit-file.js';
+import { queryAuditTrail } from './audit/trail-query.js';
+import { verifyAuditTrail } from './audit/verify.js';
 import { loadConfig, parseConfig } from './config/load.js';
 import { stringify as toYaml } from 'yaml';
 import { startPgliteTarget } from './demo/pglite-target.js';
@@ -36,6 +38,7 @@ import { notifyingSink } from './notify/notifying-sink.js';
 import { WebhookNotifier } from './notify/webhook-notifier.js';
 import { initSql } from './sql/analyze.js';
 import { loadTlsMaterial } from './wire/tls.js';
+import { securePrivateDir, type ModeFix } from './wire/private-files.js';
 
 export interface Broker {
   config: Config;
@@ -82,16 +85,23 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   const logger = opts.logger ?? createLogger(config.log.level);
   const metrics = createMetrics();
   await initSql();
-  mkdirSync(config.state.dir, { recursive: true });
+  // state.dir holds verifiers, keys and the audit trail: owner-only, also when it already existed with looser modes
+  const warnModes = (fixes: ModeFix[]) => {
+    for (const f of fixes) logger.warn({ path: f.path, mode: f.was }, 'state file or folder was accessible to other users; made owner-only');
+  };
+  warnModes(securePrivateDir(config.state.dir));
   let rulesets = loadRules(config);
-  const auditFile = AuditFile.open(config.audit.file ?? join(config.state.dir, 'audit.jsonl'), logger, {
+  const auditPath = config.audit.file ?? join(config.state.dir, 'audit.jsonl');
+  const auditFile = AuditFile.open(auditPath, logger, {
     maxBytes: config.audit.maxBytes,
+    keep: config.audit.keep,
+    maxStatementBytes: config.audit.maxStatementBytes,
     statementText: config.audit.statementText,
   });
   const store: GrantStore = config.state.store === 'redis' && config.state.redis
     ? await RedisStore.connect(config.state.redis, { logger })
     : EmbeddedStore.open(config.state.dir);
-  const guards = new GuardPool(rulesetsResolver(config, rulesets), config.limits.statementCacheSize, metrics);
+  const guards = new GuardPool(rulesetsResolver(config, rulesets), { entries: config.limits.statementCacheSize, bytes: config.limits.statementCacheBytes }, metrics);
   const instanceId = config.broker.instanceId ?? `${process.pid}-${randomBytes(3).toString('hex')}`;
   // webhooks hang off the audit sink: every notifiable event is an audit event, recorded before it is sent
   const notifier = config.notify?.webhooks.length
@@ -104,7 +114,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   });
   // approvals given before a restart must still let their statement through once
   await reviews.refresh();
-  const registry = new SessionRegistry({ audit, metrics, logger, guards, instanceId, reviews });
+  const registry = new SessionRegistry({ audit, metrics, logger, guards, instanceId, reviews, limits: config.limits });
   // revoke, expiry, extend and kill reach every broker instance (Redis pub/sub); the embedded store stays local
   const fanout = new SessionFanout({ registry, instanceId, logger, getGrant: (id) => store.getGrant(id), ...(store instanceof RedisStore ? { bus: store } : {}) });
   await fanout.start();
@@ -128,6 +138,8 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   const catalogs = new Map<string, ColumnCatalog>();
   // one key and one failed-login tracker for both protocols: a guesser gains nothing by switching listener
   const maskHashKey = config.masking.hashKey ? createHash('sha256').update(config.masking.hashKey).digest() : loadOrCreateKey(join(config.state.dir, 'mask-hash.key'));
+  // files created just now (store, WAL, certificates, keys) get the same owner-only modes
+  securePrivateDir(config.state.dir);
   const authFailures = new AuthFailureTracker(config.limits.authFailureDelayMs);
   // what both protocol modules are given: sessions, grants, targets, TLS, limits and the shared trackers
   const listenerDeps = {
@@ -199,6 +211,13 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     },
     audit,
     logger,
+    auditTrail: {
+      query: (q) => queryAuditTrail(auditPath, q),
+      verify: () => verifyAuditTrail(auditPath),
+    },
+    catalog: { targets: config.targets, policies: config.access },
+    ruleSets: { list: () => [...rulesets.values()].map((r) => ({ name: r.name, description: r.description, rules: r.rules })) },
+    ...(config.oidc?.console ? { consoleOidc: { issuer: config.oidc.issuer, ...config.oidc.console, scopes: [...new Set(['openid', ...config.oidc.console.scopes])] } } : {}),
     info: {
       listen: { postgres: pg ? `${pg.host}:${pg.port}` : undefined, mysql: mysql ? `${mysql.host}:${mysql.port}` : undefined },
       targets: Object.fromEntries(Object.entries(config.targets).map(([n, t]) => [n, { protocol: t.protocol, databases: t.databases }])),
@@ -277,6 +296,7 @@ async function runDemo(argv: string[]): Promise<number> {
   out.write(`  connect:      psql "postgresql://${grant.login}:${grant.password}@${host}:${broker.pg?.port ?? port}/postgres"\n`);
   out.write(`  grant:        ${grant.grantId} (write, expires ${grant.expiresAt})\n`);
   out.write(`  admin API:    ${broker.admin.url}   token: ${token}\n`);
+  out.write(`  console:      ${broker.admin.url}/ui/   (sign in with the token)\n`);
   out.write(`  try:          export DBWARDEN_URL=${broker.admin.url} DBWARDEN_TOKEN=${token}; npx dbwarden grants\n`);
   out.write(`  blocked:      DELETE FROM customers;   DROP TABLE orders;   (allowed: UPDATE customers SET phone = NULL WHERE id = 1)\n\n`);
   out.write(`Ctrl-C stops everything.\n`);

@@ -12,6 +12,10 @@ import type { AdminAuditPort, BrokerInfo, ReviewsPort, RulesPort } from './ports
 import { buildRoutes, type Route } from './routes.js';
 import type { SessionsPort } from './sessions-port.js';
 import { createTokenAuthenticator, type IdentityTable } from './token-auth.js';
+import { openApiDocument } from './openapi.js';
+import { consoleRoutes } from './ui-api.js';
+import type { AuditTrailPort, ConsoleOidc, RuleSetsPort, TargetCatalog } from './ui-ports.js';
+import { createUiFiles, findUiDir } from './ui-static.js';
 
 export interface AdminServerOptions {
   /** host:port; port 0 picks a free port */
@@ -30,6 +34,13 @@ export interface AdminServerOptions {
   reviews?: ReviewsPort;
   /** replaces the token table check, e.g. createAuthenticator() with OIDC; `identities` is then unused */
   authenticate?: (authorization: string | undefined) => Promise<Identity | undefined>;
+  /** console and its API: audit trail, targets with policies, rule sets, OIDC sign-in settings */
+  auditTrail?: AuditTrailPort;
+  catalog?: TargetCatalog;
+  ruleSets?: RuleSetsPort;
+  consoleOidc?: ConsoleOidc;
+  /** folder of the built console; default: found next to the compiled code */
+  uiDir?: string;
 }
 
 export interface AdminServer {
@@ -47,7 +58,10 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const { host, port } = parseListen(opts.listen);
   const logger = opts.logger.child({ component: 'admin' });
   const authenticate = opts.authenticate ?? createTokenAuthenticator(opts.identities);
-  const routes: CompiledRoute[] = buildRoutes(opts).map((route) => ({ route, segments: route.path.split('/').slice(1) }));
+  const routeList: Route[] = [];
+  routeList.push(...buildRoutes(opts), ...consoleRoutes(opts, () => routeList));
+  const routes: CompiledRoute[] = routeList.map((route) => ({ route, segments: route.path.split('/').slice(1) }));
+  const ui = createUiFiles(opts.uiDir ?? findUiDir(), opts.consoleOidc);
 
   const handleApi = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<{ status: number; actor?: string }> => {
     const method = req.method ?? 'GET';
@@ -109,6 +123,12 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         const r = opts.ready();
         status = r.ok ? 200 : 503;
         sendJson(res, status, { ok: r.ok, reasons: r.reasons });
+      } else if (method === 'GET' && url.pathname === '/v1/openapi.json') {
+        // public like /metrics: route names and shapes only, so API tools can read it without a token
+        sendJson(res, 200, openApiDocument(routeList));
+        status = 200;
+      } else if (ui.handle(url.pathname, method, res)) {
+        status = res.statusCode;
       } else {
         ({ status, actor } = await handleApi(req, res, url));
       }

@@ -13,6 +13,8 @@ export interface SessionInfo {
   expiresAt?: string;
   /** which broker instance holds the client socket */
   instance: string;
+  /** statements decided so far (sessions of other instances: as of their last heartbeat) */
+  statements?: number;
 }
 
 export interface SessionsPort {

@@ -4,7 +4,7 @@
 // losing an event on a crash (written before any client can see the outcome; rotation renames only closed,
 // complete files and a restart continues the chain from the newest rotated file), and secrets in the trail
 // (fields named like secrets are dropped, whatever the caller passes; password literals in SQL are masked).
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import { canonicalLine, GENESIS_HASH, RESERVED_FIELDS, sha256Hex } from './chain.js';
@@ -32,12 +32,51 @@ export interface AuditFileOptions {
    * shift up) and the chain continues in a new audit.jsonl. Absent or 0: never rotate.
    */
   maxBytes?: number;
+  /**
+   * Rotated files kept (audit.jsonl.1 … .keep); older ones are deleted at rotation and an `audit.pruned` line says
+   * where the kept chain starts, so `audit verify` still proves the rest. Absent or 0: keep all.
+   */
+  keep?: number;
+  /**
+   * Statement texts longer than this many bytes are recorded cut to it, with `textBytes` (the full length) and
+   * `textSha256` (of the full text) so a captured statement can still be matched. Absent or 0: never cut.
+   */
+  maxStatementBytes?: number;
   /** full: statement texts as sent (password literals masked); normalized: literals replaced by placeholders. */
   statementText?: StatementTextMode;
 }
 
+/**
+ * Lines held in memory while the file cannot be written (disk full, I/O error). Beyond this, refusal lines are
+ * dropped (counted and logged) rather than growing the broker: statements are refused meanwhile (see writable).
+ */
+const MAX_PENDING_BYTES = 16 << 20;
+
 const SECRET_KEY = /^(password|passwd|token|secret|authorization|verifiers?)$/i;
 const TAIL_CHUNK = 64 * 1024;
+
+/** Owner-only modes on an audit file: it holds statement texts (possibly personal data). */
+function tighten(file: string, logger: Logger): void {
+  try {
+    const mode = fstatMode(file);
+    if (mode !== undefined && (mode & 0o077) !== 0) {
+      logger.warn({ path: file, mode: (mode & 0o777).toString(8) }, 'audit file was readable by others; setting mode 0600');
+      chmodSync(file, 0o600);
+    }
+  } catch {
+    // a file that vanished meanwhile has no mode to fix
+  }
+}
+
+function fstatMode(file: string): number | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const st = fstatSync(fd);
+    return st.isFile() ? st.mode : undefined; // devices and pipes are not ours to chmod
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Copies an event into plain JSON data without secret-named fields at any depth. */
 function scrub(value: unknown, depth = 0): unknown {
@@ -104,7 +143,14 @@ export class AuditFile implements AuditSink {
   private fd: number | undefined;
   /** chained lines not yet written (see record) */
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** bytes of pending[0] already written (a write that failed half-way resumes here, keeping the line whole) */
+  private headWritten = 0;
   private flushScheduled = false;
+  private flushing = false;
+  /** the last write error while the file cannot be written; null when healthy */
+  private failure: Error | null = null;
+  private dropped = 0;
 
   private constructor(
     readonly path: string,
@@ -123,6 +169,8 @@ export class AuditFile implements AuditSink {
     // 0700/0600: the trail holds statement texts (possibly personal data) and must not be world-readable.
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const rw = openSync(path, 'a+', 0o600);
+    // a file created earlier (or by hand) with looser modes is tightened, rotated ones too
+    for (const f of [path, ...rotatedIndexes(path).map((n) => rotatedPath(path, n))]) tighten(f, logger);
     let seq = 0;
     let prev = GENESIS_HASH;
     try {
@@ -164,6 +212,16 @@ export class AuditFile implements AuditSink {
     return this.prev;
   }
 
+  /**
+   * False while the trail cannot be written. Sessions refuse statements meanwhile: a statement that runs must
+   * leave an audit line (defends against filling the audit disk, or breaking its storage, to act unaudited).
+   * Each call retries the pending lines, so the broker recovers by itself once the disk does.
+   */
+  writable(): boolean {
+    if (this.failure) this.flush();
+    return this.failure === null;
+  }
+
   statementText(text: string, dialect: 'postgres' | 'mysql'): string {
     return auditStatementText(this.options.statementText ?? 'full', text, dialect);
   }
@@ -175,18 +233,25 @@ export class AuditFile implements AuditSink {
    * events whose API answer may go out in this turn) is written before record() returns.
    */
   record(event: AuditEvent): AuditLine {
-    if (this.fd === undefined) throw new Error(`audit file ${this.path} is closed; event ${event.type} not recorded`);
+    if (this.fd === undefined && !this.failure) throw new Error(`audit file ${this.path} is closed; event ${event.type} not recorded`);
     // statement events have a fixed shape (their text is masked by statementText); others are scrubbed of secret-named fields
-    const fields = (event.type === 'statement' ? event : scrub(event)) as Record<string, unknown>;
+    const fields = (event.type === 'statement' ? this.bounded(event) : scrub(event)) as Record<string, unknown>;
     const line: Record<string, unknown> = { seq: this.seq + 1, ts: new Date().toISOString(), type: event.type };
     for (const [k, v] of Object.entries(fields)) if (!RESERVED_FIELDS.has(k)) line[k] = v;
     line.prev = this.prev;
     const canonical = canonicalLine(line);
     const hash = sha256Hex(canonical);
     const bytes = Buffer.from(`${canonical.slice(0, -1)},"hash":"${hash}"}\n`, 'utf8');
+    if (this.failure && this.pendingBytes + bytes.length > MAX_PENDING_BYTES) {
+      // not chained: the chain stays whole, the gap is counted and logged (only while the disk is failing)
+      this.dropped++;
+      if (this.dropped === 1 || this.dropped % 1000 === 0) this.logger.error({ path: this.path, dropped: this.dropped }, 'audit file unwritable and its buffer is full; dropping events');
+      return { ...line, hash } as AuditLine;
+    }
     this.seq += 1;
     this.prev = hash;
     this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
     const deferrable = event.type === 'statement' && (event.action === 'allow' || event.action === 'warn' || event.action === 'mask');
     if (deferrable && !this.options.fsync) {
       if (!this.flushScheduled) {
@@ -195,6 +260,11 @@ export class AuditFile implements AuditSink {
       }
     } else {
       this.flush();
+      // an API answer must not go out for an event that is not on disk; statement refusals stay pending instead
+      // (the session answers them as audit-unavailable refusals, see writable())
+      if (this.failure && event.type !== 'statement') {
+        throw new Error(`audit file ${this.path} cannot be written (${this.failure.message}); event ${event.type} is held until it can`);
+      }
     }
     const written = { ...line, hash } as AuditLine;
     // the log carries every event too, but forwarded statements only at debug (one line each would swamp it)
@@ -203,20 +273,59 @@ export class AuditFile implements AuditSink {
     return written;
   }
 
+  /**
+   * A statement event whose text is within maxStatementBytes, else a copy with the text cut and its length and
+   * hash added. Defends the audit disk and the broker's CPU against clients sending many multi-megabyte texts.
+   */
+  private bounded(event: Extract<AuditEvent, { type: 'statement' }>): AuditEvent {
+    const max = this.options.maxStatementBytes ?? 0;
+    if (max <= 0 || event.text.length * 3 <= max) return event;
+    const full = Buffer.from(event.text, 'utf8');
+    if (full.length <= max) return event;
+    // cut on a character boundary: drop UTF-8 continuation bytes at the cut
+    let end = max;
+    while (end > 0 && (full[end]! & 0xc0) === 0x80) end--;
+    return { ...event, text: full.toString('utf8', 0, end), textBytes: full.length, textSha256: sha256Hex(full) } as AuditEvent;
+  }
+
   /** Writes every pending line now (rotating first when the file would grow past maxBytes). */
   flush(): void {
     this.flushScheduled = false;
-    if (!this.pending.length || this.fd === undefined) return;
-    const lines = this.pending;
-    this.pending = [];
+    // re-entered from prune() during a rotation: the outer loop writes what was just added
+    if (!this.pending.length || this.flushing) return;
     const max = this.options.maxBytes ?? 0;
-    for (const bytes of lines) {
-      if (max > 0 && this.size > 0 && this.size + bytes.length > max) this.rotate();
-      let off = 0;
-      while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
-      this.size += bytes.length;
+    this.flushing = true;
+    try {
+      if (this.fd === undefined) this.reopen();
+      while (this.pending.length) {
+        const bytes = this.pending[0]!;
+        if (this.headWritten === 0 && max > 0 && this.size > 0 && this.size + bytes.length > max) this.rotate();
+        while (this.headWritten < bytes.length) {
+          const n = writeSync(this.fd!, bytes, this.headWritten, bytes.length - this.headWritten);
+          this.headWritten += n;
+          this.size += n;
+        }
+        this.pending.shift();
+        this.pendingBytes -= bytes.length;
+        this.headWritten = 0;
+      }
+      if (this.options.fsync) fsyncSync(this.fd!);
+      if (this.failure) {
+        this.logger.warn({ path: this.path, dropped: this.dropped }, 'audit file writable again; statements are accepted again');
+        this.failure = null;
+      }
+    } catch (e) {
+      // nothing is lost that was chained: the lines stay pending and every later flush retries them in order
+      if (!this.failure) this.logger.error({ path: this.path, err: (e as Error).message }, 'audit file cannot be written; refusing statements until it can');
+      this.failure = e as Error;
+    } finally {
+      this.flushing = false;
     }
-    if (this.options.fsync) fsyncSync(this.fd!);
+  }
+
+  private reopen(): void {
+    this.fd = openSync(this.path, 'a', 0o600);
+    this.size = fstatSync(this.fd).size;
   }
 
   /**
@@ -225,6 +334,8 @@ export class AuditFile implements AuditSink {
    */
   private rotate(): void {
     const fd = this.fd!;
+    // only regular files rotate (a trail pointed at a device or pipe is appended to, never renamed)
+    if (!fstatSync(fd).isFile()) return;
     this.fd = undefined;
     fsyncSync(fd);
     closeSync(fd);
@@ -237,6 +348,49 @@ export class AuditFile implements AuditSink {
       this.size = fstatSync(this.fd).size;
     }
     this.logger.info({ path: this.path, seq: this.seq + 1 }, 'audit file rotated');
+    this.prune();
+  }
+
+  /**
+   * Deletes rotated files beyond `keep` (disk budget: a chatty client cannot fill the disk) and chains an
+   * audit.pruned line naming where the kept trail starts, so verification of what is kept still holds.
+   */
+  private prune(): void {
+    const keep = this.options.keep ?? 0;
+    if (keep <= 0) return;
+    const indexes = rotatedIndexes(this.path); // oldest first
+    const doomed = indexes.filter((n) => n > keep);
+    if (!doomed.length) return;
+    const oldestKept = rotatedPath(this.path, Math.max(...indexes.filter((n) => n <= keep)));
+    let head: { seq: number; prev: string } | undefined;
+    try {
+      const fd = openSync(oldestKept, 'r');
+      try {
+        const buf = Buffer.alloc(TAIL_CHUNK);
+        const n = readSync(fd, buf, 0, TAIL_CHUNK, 0);
+        const text = buf.subarray(0, n).toString('utf8');
+        const nl = text.indexOf('\n');
+        const first = JSON.parse(nl >= 0 ? text.slice(0, nl) : text) as { seq: number; prev: string };
+        head = { seq: first.seq, prev: first.prev };
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      this.logger.warn({ path: oldestKept, err: (e as Error).message }, 'audit retention: cannot read the oldest kept file; nothing pruned');
+      return;
+    }
+    const removed: string[] = [];
+    for (const n of doomed) {
+      try {
+        unlinkSync(rotatedPath(this.path, n));
+        removed.push(rotatedPath(this.path, n));
+      } catch (e) {
+        this.logger.warn({ path: rotatedPath(this.path, n), err: (e as Error).message }, 'audit retention: cannot delete');
+      }
+    }
+    if (removed.length) {
+      this.record({ type: 'audit.pruned', files: removed, keptFromSeq: head.seq, keptFromPrev: head.prev });
+    }
   }
 
   async close(): Promise<void> {

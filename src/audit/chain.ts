@@ -35,6 +35,6 @@ export function canonicalLine(line: Record<string, unknown>): string {
   return `{${parts.join(',')}}`;
 }
 
-export function sha256Hex(s: string): string {
-  return createHash('sha256').update(s, 'utf8').digest('hex');
+export function sha256Hex(s: string | Buffer): string {
+  return typeof s === 'string' ? createHash('sha256').update(s, 'utf8').digest('hex') : createHash('sha256').update(s).digest('hex');
 }

@@ -7,12 +7,16 @@ export type AuditEvent =
   | { type: 'statement'; session: string; grant: string; identity: string; target: string; database: string; text: string; kind: string; action: string; rules: string[]; duration_ms?: number; rows?: number; review?: string; approvedBy?: string }
   | { type: `review.${'requested' | 'approved' | 'denied'}`; review: string; grant?: string; actor?: string; [k: string]: unknown }
   | { type: 'auth.failed'; protocol: string; login: string; client: string; reason: string }
-  | { type: `admin.${string}`; actor: string; [k: string]: unknown };
+  | { type: `admin.${string}`; actor: string; [k: string]: unknown }
+  /** retention (audit.keep) deleted rotated files; the kept chain starts at keptFromSeq, whose prev is keptFromPrev */
+  | { type: 'audit.pruned'; files: string[]; keptFromSeq: number; keptFromPrev: string };
 
 /** Anything that records audit events. Implementations must not lose an event they returned from. */
 export interface AuditSink {
   record(event: AuditEvent): void;
   /** The form of a client statement's text to record (audit.statementText: full or normalized); absent = as sent. */
   statementText?(text: string, dialect: 'postgres' | 'mysql'): string;
+  /** False while events cannot be written (disk full, I/O error): sessions then refuse statements. Absent = always. */
+  writable?(): boolean;
   close(): Promise<void>;
 }

@@ -76,17 +76,31 @@ export interface AuditTrailVerifyResult extends AuditVerifyResult {
 type Broken = Pick<AuditTrailVerifyResult, 'firstBrokenSeq' | 'firstBrokenLine' | 'reason' | 'firstBrokenFile'>;
 
 /** One chain over several files: seq and prev run on from one file into the next. */
-function verifyFiles(files: string[]): { count: number; prev: string; broken?: Broken } {
+function verifyFiles(files: string[], allowPruned = false): { count: number; prev: string; broken?: Broken } {
   let count = 0;
   let prev = GENESIS_HASH;
   let broken: Broken | undefined;
+  /** seq the chain starts at: above 1 only when older files were pruned by retention (audit.keep) */
+  let base = 0;
+  let startPrev = GENESIS_HASH;
+  let prunedProof = false;
   for (const file of files) {
     let lineNo = 0;
     for (const text of lines(file)) {
       count += 1;
       lineNo += 1;
       if (broken) continue;
-      const r = check(text, count, prev);
+      if (count === 1 && allowPruned) {
+        // a trail whose oldest files the broker deleted starts mid-chain; it is only accepted when the chain itself
+        // (an audit.pruned line, hashed like every other) says exactly where the kept part starts
+        const head = firstSeqPrev(text);
+        if (head && head.seq > 1) {
+          base = head.seq - 1;
+          prev = startPrev = head.prev;
+        }
+      }
+      const r = check(text, base + count, prev);
+      if (r.reason === undefined && base > 0 && isPrunedProof(text, base + 1, startPrev)) prunedProof = true;
       if (r.reason !== undefined) {
         broken = { firstBrokenFile: file, firstBrokenLine: lineNo, firstBrokenSeq: r.seq ?? count, reason: r.reason };
         continue;
@@ -94,7 +108,28 @@ function verifyFiles(files: string[]): { count: number; prev: string; broken?: B
       prev = r.hash!;
     }
   }
+  if (!broken && base > 0 && !prunedProof) {
+    broken = { firstBrokenFile: files[0], firstBrokenLine: 1, firstBrokenSeq: base + 1, reason: `seq ${base + 1} where 1 was expected (older files missing and no audit.pruned line accounts for them)` };
+  }
   return { count, prev, broken };
+}
+
+function firstSeqPrev(text: string): { seq: number; prev: string } | undefined {
+  try {
+    const l = JSON.parse(text) as { seq?: unknown; prev?: unknown };
+    return Number.isInteger(l.seq) && typeof l.prev === 'string' ? { seq: l.seq as number, prev: l.prev } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isPrunedProof(text: string, seq: number, prev: string): boolean {
+  try {
+    const l = JSON.parse(text) as { type?: unknown; keptFromSeq?: unknown; keptFromPrev?: unknown };
+    return l.type === 'audit.pruned' && l.keptFromSeq === seq && l.keptFromPrev === prev;
+  } catch {
+    return false;
+  }
 }
 
 /** Verifies the whole file. A missing file throws (ENOENT); everything inside the file is reported, not thrown. */
@@ -114,7 +149,7 @@ export function verifyAuditFile(path: string): AuditVerifyResult {
 export function verifyAuditTrail(path: string): AuditTrailVerifyResult {
   const files = trailFiles(path);
   if (files.length === 0) throw Object.assign(new Error(`audit file ${path} not found`), { code: 'ENOENT' });
-  const { count, prev, broken } = verifyFiles(files);
+  const { count, prev, broken } = verifyFiles(files, true);
   if (broken) return { ok: false, count, ...broken, files };
   return { ok: true, count, lastHash: count > 0 ? prev : undefined, files };
 }

@@ -127,10 +127,22 @@ const AuditSchema = z.strictObject({
   statementText: z.enum(['full', 'normalized']).default('full'),
   /**
    * Rotate the audit file before it grows past this many bytes: audit.jsonl → audit.jsonl.1 → .2 …, the hash chain
-   * running on across files (`dbwarden audit verify` checks the whole set). Omit to never rotate. Rotated files are
-   * never deleted by the broker: archive them yourself, keeping the newest ones next to the current file.
+   * running on across files (`dbwarden audit verify` checks the whole set). 0 never rotates (then nothing bounds
+   * the disk the trail uses). Default 64 MiB.
    */
-  maxBytes: int(z.number().int().min(4096)).optional(),
+  maxBytes: int(z.number().int().min(0)).default(64 << 20).refine((n) => n === 0 || n >= 4096, 'use 0 (never rotate) or at least 4096'),
+  /**
+   * Rotated files kept next to the current one; older ones are deleted at rotation (archive them first if you need
+   * them: a shipper that reads audit.jsonl.N is enough). With maxBytes this bounds the trail's disk use to about
+   * maxBytes × (keep + 1). 0 keeps every rotated file. Default 10.
+   */
+  keep: int(z.number().int().min(0)).default(10),
+  /**
+   * Statement texts longer than this many bytes are recorded cut to it, with textBytes (full length) and textSha256
+   * (hash of the full text) added, so many multi-megabyte statements cannot swamp the trail. 0 records every text
+   * whole. Default 1 MiB.
+   */
+  maxStatementBytes: int(z.number().int().min(0)).default(1 << 20),
 });
 
 const RoleSchema = z.strictObject({
@@ -167,10 +179,15 @@ const TargetSchema = z
     serverName: nonEmpty.optional(),
     /** Rule sets applied to every statement on this target. */
     rulesets: z.array(nonEmpty).default(['safe-defaults']),
+    /**
+     * How long connecting and logging in upstream may take before the client gets 08006 / 2003 (a hung server or a
+     * firewall that drops packets must not hold a client forever). Duration such as "10s".
+     */
+    connectTimeout: durationString.default('10s'),
     /** Grant access level → upstream credentials. A level without a role cannot be granted here. */
     roles: RolesSchema.prefault({}),
   })
-  .transform((t) => ({ ...t, port: t.port ?? (t.protocol === 'postgres' ? 5432 : 3306) }));
+  .transform((t) => ({ ...t, port: t.port ?? (t.protocol === 'postgres' ? 5432 : 3306), connectTimeoutMs: parseDuration(t.connectTimeout) }));
 
 const IdentitySchema = z.strictObject({
   /** Hex sha256 of the identity's API token (`dbwarden token new` prints both); the token itself is never stored. */
@@ -240,6 +257,21 @@ const OidcSchema = z.strictObject({
   identityClaim: nonEmpty.default('sub'),
   /** Accepted signature algorithms; default: RS*, PS*, ES*, EdDSA (never HS* or none). */
   algorithms: z.array(nonEmpty).min(1).optional(),
+  /** Sign-in to the web console at /ui/ with the authorization-code flow and PKCE; omit to sign in with API tokens only. */
+  console: z
+    .strictObject({
+      /** The issuer's authorization endpoint; the browser is sent there to sign in. */
+      authorizationEndpoint: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+      /** The issuer's token endpoint; the browser exchanges the code there (it must allow this origin: CORS). */
+      tokenEndpoint: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+      /** Client id of a public client (no secret) whose redirect URI is this broker's /ui/ URL. */
+      clientId: nonEmpty,
+      /** Scopes asked for; "openid" is always included. */
+      scopes: z.array(nonEmpty).default(['openid', 'profile']),
+      /** Which token the console then sends as its bearer token; its `aud` must be in oidc.audience. */
+      useToken: z.enum(['id_token', 'access_token']).default('id_token'),
+    })
+    .optional(),
 });
 
 const LogSchema = z.strictObject({
@@ -250,8 +282,28 @@ const LogSchema = z.strictObject({
 const LimitsSchema = z.strictObject({
   /** Largest client query text accepted (bytes); bigger messages close the connection. */
   maxQueryBytes: int(z.number().int().min(1024)).default(16 * 1024 * 1024),
-  /** Entries in the per-process statement decision cache; 0 disables it. */
+  /**
+   * Entries in each statement decision cache (one decision cache and one literal-shape cache per rule context:
+   * target × access level × requester groups); 0 disables caching.
+   */
   statementCacheSize: int(z.number().int().min(0)).default(10_000),
+  /**
+   * Estimated bytes each of those caches may hold (statement texts included). A statement larger than a sixteenth
+   * of this is decided every time and never cached, so distinct large statements cannot grow the broker's memory.
+   */
+  statementCacheBytes: int(z.number().int().min(1 << 20)).default(32 << 20),
+  /**
+   * A client message (PostgreSQL Query/Parse, MySQL COM_QUERY …) whose bytes the broker has started buffering must be
+   * complete within this many milliseconds, or the session ends with a protocol error (08P01 / 1835). Stops clients
+   * that announce a large message and stall from pinning memory.
+   */
+  partialMessageTimeoutMs: int(z.number().int().min(100)).default(30_000),
+  /** Bytes of incomplete client messages all sessions of one grant may have buffered together; over it the session that grows ends. */
+  partialBytesPerGrant: int(z.number().int().min(1 << 20)).default(64 << 20),
+  /** Bytes of incomplete client messages all sessions of this broker may have buffered together. */
+  partialBytesTotal: int(z.number().int().min(1 << 20)).default(256 << 20),
+  /** Live sessions one grant may have on this broker instance; more logins are refused (53300 / 1203). */
+  maxSessionsPerGrant: int(z.number().int().min(1)).default(20),
   /** Delay before answering a failed login; slows password guessing. */
   authFailureDelayMs: int(z.number().int().min(0).max(60_000)).default(250),
 });

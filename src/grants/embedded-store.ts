@@ -1,5 +1,5 @@
 // GrantStore on a local SQLite file (<state.dir>/dbwarden.db): single broker node, durable across restarts.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { BrokerError, ErrorCode } from '../errors.js';
@@ -86,7 +86,13 @@ export class EmbeddedStore implements GrantStore {
     let db: Db;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      db = new Database(join(dir, EMBEDDED_DB_FILE));
+      // owner-only before SQLite opens it: the -wal and -shm files SQLite creates take the database file's mode,
+      // and the store holds every grant's password verifiers
+      const file = join(dir, EMBEDDED_DB_FILE);
+      closeSync(openSync(file, 'a', 0o600));
+      chmodSync(file, 0o600);
+      for (const side of ['-wal', '-shm']) if (existsSync(file + side)) chmodSync(file + side, 0o600);
+      db = new Database(file);
     } catch (e) {
       throw new BrokerError(ErrorCode.STORE_UNAVAILABLE, `cannot open the embedded store in ${dir}: ${(e as Error).message}`, { cause: e });
     }

@@ -27,7 +27,8 @@ import {
   type ErrSpec,
 } from './codes.js';
 import { PacketReader } from './packet-reader.js';
-import { DecodeError, decodeHandshakeResponse41, encodeErr, encodeHandshakeV10, encodeOk, encodePacket, isSslRequest, type HandshakeV10 } from './packets.js';
+import { decodeChangeUser } from './change-user.js';
+import { DecodeError, decodeHandshakeResponse41, encodeErr, encodeHandshakeV10, encodeOk, encodePacket, isSslRequest, type HandshakeResponse, type HandshakeV10 } from './packets.js';
 import { MysqlRelay } from './relay.js';
 import type { RsaKeyPair } from './rsa-key.js';
 import type { ThreadIds } from './thread-ids.js';
@@ -94,11 +95,143 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     sock.end(encodePacket(reader.nextSeq, encodeErr(spec, message)));
   };
   const count = (target: string, outcome: string) => deps.metrics.sessionsTotal.inc({ protocol: 'mysql', target, outcome });
+  let caps = 0;
+  let advertisedMariadb = 0;
+  let scramble: Buffer = Buffer.alloc(0);
+
+  /**
+   * After a successful login (or COM_CHANGE_USER): the database check, the upstream connection as the grant's
+   * role, the session and the relay, then the OK. `previous` is the session a COM_CHANGE_USER replaces.
+   */
+  async function begin(grant: Grant, login: string, resp: HandshakeResponse, previous: Session | null): Promise<void> {
+    const ending = (reason: string) => previous?.end(reason);
+    const database = resp.database ?? grant.databases[0]!;
+    if (!grant.databases.includes(database)) {
+      count(grant.target, 'rejected');
+      ending('change user refused');
+      return refuse(ErrNo.DbAccessDenied, `Access denied for user '${login}'@'${address}' to database '${database}' (dbwarden: this grant covers ${grant.databases.join(', ')})`);
+    }
+    const target: TargetConfig | undefined = deps.targets[grant.target];
+    const role = target?.roles[grant.access];
+    if (!target || !role || target.protocol !== 'mysql') {
+      count(grant.target, 'upstream_error');
+      log.error({ target: grant.target, access: grant.access }, 'no upstream role configured for this grant');
+      ending('change user refused');
+      return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
+    }
+
+    try {
+      deps.registry.checkSessionLimit(grant);
+    } catch (e) {
+      count(grant.target, 'rejected');
+      ending('change user refused');
+      return refuse(ErrNo.TooManyUserConnections, (e as Error).message);
+    }
+
+    // --- upstream ---
+    const t0 = process.hrtime.bigint();
+    const attributes = new Map(resp.attributes);
+    attributes.set('_dbwarden_client', client);
+    let upstream: UpstreamConnection;
+    const upstreamBase = { host: target.host, port: target.port, user: role.user, password: role.password, tls: target.tls, caFile: target.caFile, serverName: target.serverName, timeoutMs: target.connectTimeoutMs };
+    try {
+      upstream = await connectUpstream({
+        ...upstreamBase,
+        database,
+        capabilities: caps & ~STRIPPED_CAPABILITIES,
+        mariadbCapabilities: resp.mariadbCapabilities & advertisedMariadb,
+        charset: resp.charset,
+        maxPacketSize: resp.maxPacketSize || undefined,
+        attributes: caps & Capability.ConnectAttrs ? attributes : undefined,
+        readSqlMode: true,
+      });
+    } catch (e) {
+      count(grant.target, 'upstream_error');
+      log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
+      ending('change user failed');
+      return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
+    }
+    state.sawGreeting(grant.target, upstream.greeting);
+    deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
+    count(grant.target, 'ok');
+
+    // the audit shows the old session ending before the new one starts
+    ending('change user');
+    let session: Session;
+    try {
+      session = deps.registry.open({ grant, protocol: 'mysql', database, client, dialect: 'mysql' });
+    } catch (e) {
+      // the upstream connection must not outlive a refused session (a leaked socket also kept `serve` from exiting)
+      upstream.socket.destroy();
+      throw e;
+    }
+    state.threads.bind(threadId, session, upstream.threadId);
+    const rest = reader.detach();
+    sock.pause();
+    const relay = new MysqlRelay(sock, upstream.socket, session, {
+      metrics: deps.metrics,
+      maxQueryBytes: deps.limits.maxQueryBytes,
+      capabilities: caps,
+      login,
+      host: address,
+      serverVersion: upstream.serverVersion,
+      sqlMode: upstream.sqlMode,
+      threads: state.threads,
+      killQuery: () => killUpstreamQuery(upstreamBase, upstream.threadId),
+      maskHashKey: deps.maskHashKey,
+      changeUser: (payload) => void changeUser(payload, session).catch((e: Error) => {
+        log.info({ err: e.message }, 'COM_CHANGE_USER failed');
+        session.end('change user failed');
+        if (sock.writable) refuse(ErrNo.MalformedPacket, `dbwarden: ${e.message}`);
+        setTimeout(() => raw.destroy(), 1000).unref();
+      }),
+    });
+    send(encodeOk({ status: upstream.status || ServerStatus.Autocommit }));
+    relay.start(rest, upstream.rest);
+    log.debug({ session: session.id, threadId, upstreamThread: upstream.threadId }, 'mysql session relaying');
+  }
+
+  /**
+   * COM_CHANGE_USER as a new login on the same client connection: the credentials are checked against the
+   * grant they name (another grant's, or the same one, which pools send to reset a connection), always with a
+   * fresh scramble (an AuthSwitchRequest), so an answer seen on the wire earlier cannot be replayed. The old
+   * session ends in the audit, a new one starts on a new upstream connection. A failed attempt closes the
+   * connection, as the server does.
+   */
+  async function changeUser(payload: Buffer, previous: Session): Promise<void> {
+    reader = new PacketReader(sock);
+    reader.lastSeq = 0;
+    sock.resume();
+    const resp = decodeChangeUserPacket(payload, caps);
+    resp.maxPacketSize = 0;
+    resp.mariadbCapabilities = advertisedMariadb;
+    if (!resp.charset) resp.charset = DEFAULT_CHARSET;
+    const login = resp.user;
+    const grant = await deps.findGrant(login);
+    scramble = newScramble();
+    // no plugin named: authenticateClient switches the client to the broker's plugin with this fresh scramble
+    const outcome = await authenticateClient(
+      { reader, send, secure: secured, scramble, rsa: state.rsa },
+      { ...resp, authPlugin: '', authResponse: Buffer.alloc(0) },
+      grant?.verifiers,
+      state.auth,
+    );
+    const expired = !!grant && Date.parse(grant.expiresAt) <= Date.now();
+    if (!outcome.ok || !grant || expired) {
+      deps.audit.record({ type: 'auth.failed', protocol: 'mysql', login, client, reason: !grant ? 'unknown or inactive login' : expired ? 'grant expired' : 'bad password' });
+      count(grant?.target ?? '', 'auth_failed');
+      previous.end('change user failed');
+      await sleep(deps.authFailures.fail(address));
+      return refuse(ErrNo.AccessDenied, `Access denied for user '${login}'@'${address}' (using password: ${outcome.passwordGiven ? 'YES' : 'NO'})`);
+    }
+    deps.authFailures.succeed(address);
+    await begin(grant, login, resp, previous);
+  }
 
   try {
     // --- greeting ---
     const upstreamHello = state.greeting();
-    const scramble = newScramble();
+    scramble = newScramble();
     const offerTls = !!deps.tls && deps.tlsClients !== 'disable';
     const mariadb = !!upstreamHello && !(upstreamHello.capabilities & Capability.LongPassword);
     let advertised = (SUPPORTED_CAPABILITIES & (upstreamHello?.capabilities ?? DEFAULT_UPSTREAM_CAPABILITIES) & ~Capability.Ssl) |
@@ -107,7 +240,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     // a MariaDB upstream's extended capabilities only reach clients that see MariaDB's form of the greeting
     if (mariadb) advertised &= ~Capability.LongPassword;
     else advertised |= Capability.LongPassword;
-    const advertisedMariadb = mariadb ? SUPPORTED_MARIADB_CAPABILITIES & upstreamHello!.mariadbCapabilities : 0;
+    advertisedMariadb = mariadb ? SUPPORTED_MARIADB_CAPABILITIES & upstreamHello!.mariadbCapabilities : 0;
     reader.lastSeq = 0;
     sock.write(encodePacket(0, encodeHandshakeV10({
       serverVersion: upstreamHello?.serverVersion ?? '8.0.0-dbwarden',
@@ -150,7 +283,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     }
     // what both sides now assume (clients use the intersection); compression the broker did not offer would
     // hide packet boundaries, so a client that insists on it cannot be relayed
-    const caps = (resp.capabilities & advertised) | Capability.Protocol41;
+    caps = (resp.capabilities & advertised) | Capability.Protocol41;
     if ((resp.capabilities & (Capability.Compress | Capability.ZstdCompression) & ~advertised) !== 0) {
       throw new BrokerError(ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: the client asked for protocol capabilities the broker did not offer (compression?)');
     }
@@ -178,71 +311,22 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       return refuse(ErrNo.AccessDenied, `Access denied for user '${login}'@'${address}' (using password: ${outcome.passwordGiven ? 'YES' : 'NO'})`);
     }
     deps.authFailures.succeed(address);
-
-    const database = resp.database ?? grant.databases[0]!;
-    if (!grant.databases.includes(database)) {
-      count(grant.target, 'rejected');
-      return refuse(ErrNo.DbAccessDenied, `Access denied for user '${login}'@'${address}' to database '${database}' (dbwarden: this grant covers ${grant.databases.join(', ')})`);
-    }
-    const target: TargetConfig | undefined = deps.targets[grant.target];
-    const role = target?.roles[grant.access];
-    if (!target || !role || target.protocol !== 'mysql') {
-      count(grant.target, 'upstream_error');
-      log.error({ target: grant.target, access: grant.access }, 'no upstream role configured for this grant');
-      return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
-    }
-
-    // --- upstream ---
-    const t0 = process.hrtime.bigint();
-    const attributes = new Map(resp.attributes);
-    attributes.set('_dbwarden_client', client);
-    let upstream: UpstreamConnection;
-    const upstreamBase = { host: target.host, port: target.port, user: role.user, password: role.password, tls: target.tls, caFile: target.caFile, serverName: target.serverName };
-    try {
-      upstream = await connectUpstream({
-        ...upstreamBase,
-        database,
-        capabilities: caps & ~STRIPPED_CAPABILITIES,
-        mariadbCapabilities: resp.mariadbCapabilities & advertisedMariadb,
-        charset: resp.charset,
-        maxPacketSize: resp.maxPacketSize,
-        attributes: caps & Capability.ConnectAttrs ? attributes : undefined,
-        readSqlMode: true,
-      });
-    } catch (e) {
-      count(grant.target, 'upstream_error');
-      log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
-      return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
-    }
-    state.sawGreeting(grant.target, upstream.greeting);
-    deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
-    count(grant.target, 'ok');
-
-    const session: Session = deps.registry.open({ grant, protocol: 'mysql', database, client, dialect: 'mysql' });
-    state.threads.bind(threadId, session);
-    const rest = reader.detach();
-    sock.pause();
-    const relay = new MysqlRelay(sock, upstream.socket, session, {
-      metrics: deps.metrics,
-      maxQueryBytes: deps.limits.maxQueryBytes,
-      capabilities: caps,
-      login,
-      host: address,
-      serverVersion: upstream.serverVersion,
-      sqlMode: upstream.sqlMode,
-      threads: state.threads,
-      killQuery: () => killUpstreamQuery(upstreamBase, upstream.threadId),
-      maskHashKey: deps.maskHashKey,
-    });
-    send(encodeOk({ status: upstream.status || ServerStatus.Autocommit }));
-    relay.start(rest, upstream.rest);
-    log.debug({ session: session.id, threadId, upstreamThread: upstream.threadId }, 'mysql session relaying');
+    await begin(grant, login, resp, null);
   } catch (e) {
     const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
     if (err.code === ErrorCode.PROTOCOL_VIOLATION || err.code === ErrorCode.MESSAGE_TOO_LARGE) count('', 'protocol_error');
     log.info({ err: err.message }, 'connection refused during handshake');
     if (sock.writable) refuse(ERRNO_OF[err.code] ?? ErrNo.MalformedPacket, err.message.startsWith('dbwarden:') ? err.message : `dbwarden: ${err.message}`);
     setTimeout(() => raw.destroy(), 1000).unref();
+  }
+}
+
+function decodeChangeUserPacket(p: Buffer, caps: number): HandshakeResponse {
+  try {
+    return decodeChangeUser(p, caps);
+  } catch (e) {
+    if (e instanceof DecodeError) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `malformed COM_CHANGE_USER: ${e.message}`);
+    throw e;
   }
 }
 

@@ -161,6 +161,8 @@ export const ErrNo = {
   SecureTransportRequired: { errno: 3159, sqlState: 'HY000' }, // ER_SECURE_TRANSPORT_REQUIRED
   UpstreamUnavailable: { errno: 2003, sqlState: 'HY000' }, // CR_CONN_HOST_ERROR, as the client would report it
   NetPacketsOutOfOrder: { errno: 1156, sqlState: '08S01' }, // ER_NET_PACKETS_OUT_OF_ORDER
+  TooManyUserConnections: { errno: 1203, sqlState: '42000' }, // ER_TOO_MANY_USER_CONNECTIONS
+  NotAllowedCommand: { errno: 1148, sqlState: '42000' }, // ER_NOT_ALLOWED_COMMAND (LOAD DATA LOCAL disabled)
 } as const;
 export type ErrSpec = (typeof ErrNo)[keyof typeof ErrNo];
 
@@ -177,6 +179,8 @@ export const ERRNO_OF: Partial<Record<ErrorCode, ErrSpec>> = {
   [ErrorCode.TLS_REQUIRED]: ErrNo.SecureTransportRequired,
   [ErrorCode.FEATURE_NOT_SUPPORTED]: ErrNo.NotSupportedYet,
   [ErrorCode.SESSION_TERMINATED]: ErrNo.ConnectionKilled,
+  [ErrorCode.SESSION_LIMIT]: ErrNo.TooManyUserConnections,
+  [ErrorCode.AUDIT_UNAVAILABLE]: ErrNo.SpecificAccessDenied,
 };
 
 /** utf8mb4_general_ci: what the broker announces until it has seen the upstream's greeting. */

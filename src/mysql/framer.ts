@@ -33,6 +33,8 @@ export class PacketScanner {
   private fetched = 0;
   private payloadParts: Buffer[] = [];
   private rawParts: Buffer[] = [];
+  /** bytes in rawParts */
+  private partsBytes = 0;
   private stopped = false;
   /** sequence id of the last complete physical packet */
   lastSeq = -1;
@@ -44,8 +46,19 @@ export class PacketScanner {
     return this.remaining < 0 && this.hdrLen === 0 && !this.continued;
   }
 
+  /**
+   * Bytes held for a fetched packet not yet complete. The relay bounds these per session in time and across
+   * sessions in size: a client that announces a large packet and then stalls would otherwise pin that memory.
+   */
+  get bufferedBytes(): number {
+    return this.partsBytes;
+  }
+
   stop(): void {
     this.stopped = true;
+    this.payloadParts = [];
+    this.rawParts = [];
+    this.partsBytes = 0;
   }
 
   get isStopped(): boolean {
@@ -112,6 +125,7 @@ export class PacketScanner {
               continue;
             }
             this.rawParts.push(head);
+            this.partsBytes += 4;
           }
         }
         if (this.remaining === 0) this.endPhysical();
@@ -126,6 +140,7 @@ export class PacketScanner {
           const part = chunk.subarray(off, off + take);
           this.payloadParts.push(part);
           this.rawParts.push(part);
+          this.partsBytes += take;
         }
       }
       off += take;
@@ -149,6 +164,7 @@ export class PacketScanner {
       this.fetched = len;
       this.payloadParts = [];
       this.rawParts = [];
+      this.partsBytes = 0;
     }
     if (this.disp === 'fetch' && this.fetched > this.maxFetch) {
       this.stopped = true;
@@ -172,6 +188,7 @@ export class PacketScanner {
       const raw = Buffer.concat(this.rawParts);
       this.payloadParts = [];
       this.rawParts = [];
+      this.partsBytes = 0;
       this.sink.onPacket(payload, raw, this.firstSeq);
     }
   }

@@ -33,7 +33,14 @@ export function encodePacket(seq: number, payload: Buffer): Buffer {
 
 // ---- length-encoded values ----
 
-export function lenencInt(n: number): Buffer {
+export function lenencInt(value: number | bigint): Buffer {
+  if (typeof value === 'bigint' && value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    const b = Buffer.allocUnsafe(9);
+    b[0] = 0xfe;
+    b.writeBigUInt64LE(value, 1);
+    return b;
+  }
+  const n = Number(value);
   if (n < 0xfb) return Buffer.from([n]);
   if (n < 0x10000) {
     const b = Buffer.allocUnsafe(3);
@@ -73,6 +80,27 @@ export function readLenencInt(buf: Buffer, off: number): [number, number] {
     return [Number(v), off + 9];
   }
   return [buf.readUIntLE(off + 1, need), off + 1 + need];
+}
+
+/**
+ * Reads a length-encoded integer of any size as a bigint (affected rows and last insert ids are unsigned
+ * 64-bit: a negative AUTO_INCREMENT id or a Snowflake-style BIGINT arrives above 2^53). NULL reads as -1n.
+ */
+export function readLenencBigInt(buf: Buffer, off: number): [bigint, number] {
+  if (off < buf.length && buf[off] === 0xfe) {
+    if (off + 9 > buf.length) throw new DecodeError('length-encoded integer past the end of the packet');
+    return [buf.readBigUInt64LE(off + 1), off + 9];
+  }
+  const [n, o] = readLenencInt(buf, off);
+  return [BigInt(n), o];
+}
+
+/** The offset after a length-encoded integer, without reading its value (any size); -1 past the end. */
+export function skipLenencInt(buf: Buffer, off: number): number {
+  if (off >= buf.length) return -1;
+  const first = buf[off]!;
+  const next = first < 0xfc ? off + 1 : first === 0xfc ? off + 3 : first === 0xfd ? off + 4 : first === 0xfe ? off + 9 : -1;
+  return next > buf.length ? -1 : next;
 }
 
 export function readLenencBytes(buf: Buffer, off: number): [Buffer, number] {
@@ -274,8 +302,8 @@ export function decodeHandshakeResponse41(p: Buffer): HandshakeResponse {
 // ---- generic response packets ----
 
 export interface OkPacket {
-  affectedRows: number;
-  lastInsertId: number;
+  affectedRows: bigint;
+  lastInsertId: bigint;
   status: number;
   warnings: number;
 }
@@ -284,24 +312,31 @@ export function encodeOk(o: Partial<OkPacket> = {}): Buffer {
   const tail = Buffer.alloc(4);
   tail.writeUInt16LE(o.status ?? 0, 0);
   tail.writeUInt16LE(o.warnings ?? 0, 2);
-  return Buffer.concat([Buffer.from([PacketHeader.Ok]), lenencInt(o.affectedRows ?? 0), lenencInt(o.lastInsertId ?? 0), tail]);
+  return Buffer.concat([Buffer.from([PacketHeader.Ok]), lenencInt(o.affectedRows ?? 0n), lenencInt(o.lastInsertId ?? 0n), tail]);
 }
 
-/** OK (0x00) or, under CLIENT_DEPRECATE_EOF, the 0xFE OK that ends a result set; also the classic EOF. */
+/**
+ * Status flags and warnings of an OK (0x00), of the 0xFE OK that ends a result set under
+ * CLIENT_DEPRECATE_EOF, or of a classic EOF. The relay passes these packets through and needs only the flags:
+ * affected rows and last insert id are skipped, never valued, so an id of 2^53 or more (negative
+ * AUTO_INCREMENT ids arrive as unsigned 64-bit) cannot break a session whose statement already committed.
+ * Never throws: a packet too short to hold the flags reads as status 0.
+ */
 export function decodeStatus(p: Buffer): { status: number; warnings: number } {
   if (p[0] === PacketHeader.Eof && p.length <= 5) {
     // classic EOF: 0xFE, warnings(2), status(2); the 0xFE OK is at least 7 bytes
     return { warnings: p.length >= 3 ? p.readUInt16LE(1) : 0, status: p.length >= 5 ? p.readUInt16LE(3) : 0 };
   }
-  let [, off] = readLenencInt(p, 1);
-  [, off] = readLenencInt(p, off);
-  if (off + 4 > p.length) return { status: off + 2 <= p.length ? p.readUInt16LE(off) : 0, warnings: 0 };
-  return { status: p.readUInt16LE(off), warnings: p.readUInt16LE(off + 2) };
+  const a = skipLenencInt(p, 1);
+  const off = a < 0 ? -1 : skipLenencInt(p, a);
+  if (off < 0 || off + 2 > p.length) return { status: 0, warnings: 0 };
+  return { status: p.readUInt16LE(off), warnings: off + 4 <= p.length ? p.readUInt16LE(off + 2) : 0 };
 }
 
+/** A whole OK packet; counters as bigint (they are unsigned 64-bit on the wire). */
 export function decodeOk(p: Buffer): OkPacket {
-  const [affectedRows, o1] = readLenencInt(p, 1);
-  const [lastInsertId, o2] = readLenencInt(p, o1);
+  const [affectedRows, o1] = readLenencBigInt(p, 1);
+  const [lastInsertId, o2] = readLenencBigInt(p, o1);
   return { affectedRows, lastInsertId, status: o2 + 2 <= p.length ? p.readUInt16LE(o2) : 0, warnings: o2 + 4 <= p.length ? p.readUInt16LE(o2 + 2) : 0 };
 }
 

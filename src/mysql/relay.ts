@@ -18,6 +18,8 @@ import { NamedPrepares } from './named-prepares.js';
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 import type { ThreadIds } from './thread-ids.js';
+import { planKills } from './kill-plan.js';
+import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
 
 export interface MysqlRelayOptions {
   metrics: Metrics;
@@ -33,6 +35,8 @@ export interface MysqlRelayOptions {
   killQuery(): Promise<unknown>;
   /** key of the `hash` mask (stable across restarts when the broker keeps it in its state dir) */
   maskHashKey?: Buffer;
+  /** COM_CHANGE_USER: the relay has stopped and hands over the packet's payload (absent: the command is refused) */
+  changeUser?(payload: Buffer): void;
 }
 
 /** The text clients see for a refused statement: the same as the PostgreSQL module's (MySQL has no hint field). */
@@ -55,7 +59,6 @@ export function versionNumber(version: string): number {
   return m ? Number(m[1]) * 10000 + Number(m[2]) * 100 + Number(m[3]) : 0;
 }
 
-const KILL_RE = /^\s*KILL\s+(?:(?:HARD|SOFT)\s+)?(QUERY\s+|CONNECTION\s+)?(?:ID\s+)?(\d{1,10})\s*;?\s*$/i;
 const USE_RE = /(?:^|;)\s*USE\s+(`(?:[^`]|``)+`|[\w$\u0080-\uffff]+)/gi;
 /** If the upstream is mid-packet when a session must end, wait this long for a boundary, then cut. */
 const TERMINATE_GRACE_MS = 800;
@@ -109,6 +112,9 @@ export class MysqlRelay {
    * client's sequence ids then run this far from the upstream's until the response ends.
    */
   private seqShift = 0;
+  private detachSockets?: () => void;
+  /** sequence id of the upstream packet being handled, while it has not reached the client; -1 otherwise */
+  private heldSeq = -1;
 
   constructor(
     private readonly client: Duplex,
@@ -130,6 +136,7 @@ export class MysqlRelay {
       onForward: (b) => this.client.write(b),
       onPacket: (payload, raw, seq) => this.onUpstreamPacket(payload, raw, seq),
     });
+    session.partials?.attach((message) => this.beginEnd(ErrNo.MalformedPacket, message));
     session.control = {
       terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ErrNo.ConnectionKilled, message),
       // MySQL has no asynchronous notice; expiry warnings are audited and logged only
@@ -139,7 +146,7 @@ export class MysqlRelay {
   }
 
   start(clientRest: Buffer, upstreamRest: Buffer): void {
-    attachRelay(this.client, this.upstream, {
+    this.detachSockets = attachRelay(this.client, this.upstream, {
       onClientData: (chunk) => this.onClientData(chunk),
       onUpstreamData: (chunk) => this.onUpstreamData(chunk),
       onClientClose: () => this.onClientClose(),
@@ -170,6 +177,7 @@ export class MysqlRelay {
       this.upstream.uncork();
       this.client.uncork();
     }
+    this.trackPartials();
     // backpressure: stop reading the client while the upstream cannot take more
     holdUntilDrained(this.client, this.upstream, () => !this.ending);
     if (this.clientBytes > 1 << 20) this.flushByteCounters();
@@ -215,6 +223,7 @@ export class MysqlRelay {
         this.expect('single', first);
         return 'send';
       case Command.ChangeUser:
+        if (this.opts.changeUser) return 'fetch';
         this.reply(first, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER is not supported through the broker; connect again with the other login');
         return 'skip';
       case Command.ProcessKill:
@@ -234,13 +243,16 @@ export class MysqlRelay {
     switch (cmd) {
       case Command.Query: {
         const text = payload.toString('utf8', 1);
-        if (this.handleKill(text)) return;
         const db = this.ungrantedUse(text);
         if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
         const d = this.session.decideExpanded(text, this.readOpts, (facts, read) => this.namedPrepares.expand(facts, read));
         if (refused(d, this.masks.length > 0, text)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        if (readsClientFile(d.statements)) return this.reply(cmd, LOCAL_INFILE_REFUSAL.spec, LOCAL_INFILE_REFUSAL.message);
+        const kill = planKills(text, d.statements, this.session, this.opts.threads);
+        if (kill.kind === 'refuse') return this.reply(cmd, kill.spec, kill.message);
+        if (kill.kind === 'local') return this.killLocal(kill.target, kill.query);
         this.namedPrepares.observe(d.statements);
-        this.upstream.write(raw);
+        this.upstream.write(kill.kind === 'forward' ? encodePacket(0, encodeComQuery(kill.text)) : raw);
         this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false) });
         // the statement may change how later ones must be read; ask the server rather than guess
         if (/sql_mode|\bANSI\b/i.test(text)) this.probeSqlMode();
@@ -288,12 +300,33 @@ export class MysqlRelay {
         this.expect('single', cmd);
         return;
       }
+      case Command.ChangeUser:
+        // pools send it between borrowers: the client waits for its answer, so nothing else is due
+        if (this.queue.length) return this.reply(cmd, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER while answers are still due is not supported');
+        return this.handOff(payload);
       case Command.Quit:
         this.closed = true;
         this.upstream.end(raw);
         this.client.end();
         return;
     }
+  }
+
+  /**
+   * COM_CHANGE_USER: this relay stops and hands the client socket back for a new login (a new session on a new
+   * upstream connection); the old upstream is told to quit. Nothing of the old session's state survives, as on
+   * the server.
+   */
+  private handOff(payload: Buffer): void {
+    this.closed = true;
+    this.clientScanner.stop();
+    this.upstreamScanner.stop();
+    this.detachSockets?.();
+    this.client.pause();
+    this.upstream.end(QUIT);
+    setTimeout(() => this.upstream.destroy(), 1500).unref();
+    this.flushByteCounters();
+    this.opts.changeUser!(Buffer.from(payload));
   }
 
   private dbDenied(db: string): string {
@@ -312,30 +345,13 @@ export class MysqlRelay {
   }
 
   /**
-   * `KILL [QUERY|CONNECTION] <id>` naming a thread id the broker handed out (what the mysql CLI sends on
-   * Ctrl-C, over a second connection): carried out on that session's upstream, only for a session of the same
-   * grant. Defends against one grant interrupting another's work by guessing ids.
+   * A text that is one KILL of a session of this grant (checked in planKills): the broker interrupts or ends that
+   * session itself (what the mysql CLI sends on Ctrl-C, over a second connection), so it is audited as killed.
    */
-  private handleKill(text: string): boolean {
-    const m = KILL_RE.exec(text);
-    if (!m) return false;
-    const id = Number(m[2]);
-    const target = this.opts.threads.get(id);
-    const d = this.session.decideFacts(text, [{
-      kind: 'other', effects: ['session'], tables: [], columns: [], functions: [], where: null, limit: null, nested: false, multiStatement: false, index: 0, text,
-    }]);
-    if (refused(d, false)) {
-      this.reply(Command.Query, ErrNo.SpecificAccessDenied, refusalMessage(d));
-      return true;
-    }
-    if (!target || target.grant.id !== this.session.grant.id) {
-      this.reply(Command.Query, ErrNo.NoSuchThread, `Unknown thread id: ${id}`);
-      return true;
-    }
-    if (/^QUERY/i.test(m[1] ?? '')) target.control?.cancel?.();
+  private killLocal(target: Session, query: boolean): void {
+    if (query) target.control?.cancel?.();
     else target.terminate('killed');
     this.replyOk(Command.Query);
-    return true;
   }
 
   /** The sequence id an answer to the command being read gets. */
@@ -504,9 +520,12 @@ export class MysqlRelay {
       this.client.write(raw);
       return;
     }
+    // until forwarded, this packet's sequence id is the one the client expects next (an ERR sent instead of it)
+    this.heldSeq = head.kind === 'internal' ? -1 : seq;
     const done = head.tracker!.packet(payload);
     if (head.kind === 'internal') head.collected!.push(Buffer.from(payload));
     else this.forward(head, payload, raw, seq);
+    this.heldSeq = -1;
     if (!done) return;
     this.queue.shift();
     this.seqShift = 0;
@@ -525,6 +544,7 @@ export class MysqlRelay {
   // ---- ending ----
 
   private nextClientSeq(): number {
+    if (this.heldSeq >= 0) return (this.heldSeq + this.seqShift) & 0xff;
     const head = this.queue.find((e) => e.kind !== 'internal');
     if (!head) return 1;
     if (head.kind === 'upstream' && head.tracker!.started) return (this.upstreamScanner.lastSeq + 1 + this.seqShift) & 0xff;
@@ -544,10 +564,20 @@ export class MysqlRelay {
    * upstream sends after that reaches the client), and KILL QUERY what runs upstream before hanging up there,
    * so the processlist shows the statement gone rather than running on.
    */
+  /** Reports the scanner's buffered bytes to the session's budget; over a cap the session ends. */
+  private trackPartials(): void {
+    const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
+    if (over) {
+      this.session.log.info({ err: over }, 'partial-message budget exceeded');
+      this.beginEnd(ErrNo.MalformedPacket, over);
+    }
+  }
+
   private beginEnd(spec: ErrSpec, message: string): void {
     if (this.ending || this.closed) return;
     this.ending = { spec, message };
     this.clientScanner.stop();
+    this.session.partials?.update(0);
     this.client.pause();
     const cancelled = this.cancelRunning();
     const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));
@@ -610,32 +640,12 @@ export class MysqlRelay {
 }
 
 /**
- * block and review refuse; mask refuses when the statement that reads a masked column sends the values
- * somewhere the row masker cannot follow (mask-or-block): into a table, a file, a user variable, or a
- * statement prepared or run later. Without masks in force (a mask rule without column globs) nothing can be
- * masked, so a mask decision refuses.
+ * The core's verdict is final (mask-or-block arrives as `block`, session/mysql-mask-verdict.ts). A `mask`
+ * decision without masks in force (a mask rule without column globs) cannot be carried out, so it refuses.
  */
-function refused(d: Decision, canMask: boolean, text = ''): boolean {
+function refused(d: Decision, canMask: boolean, _text = ''): boolean {
   if (d.action === 'block' || d.action === 'review') return true;
-  if (d.action !== 'mask') return false;
-  if (!canMask) return true;
-  const reading = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => r.statement));
-  return d.statements.some((st, i) => reading.has(i) && exportsValues(st, text));
-}
-
-const EXPORTING_KINDS = new Set<string>(['copy', 'prepare', 'execute', 'set', 'load', 'call', 'do', 'insert', 'merge', 'create', 'alter']);
-const EXPORTING_EFFECTS = new Set<string>(['write', 'ddl', 'file', 'session', 'dynamic']);
-
-function exportsValues(st: StatementFacts, text: string): boolean {
-  if (EXPORTING_KINDS.has(st.kind)) return true;
-  // UPDATE/DELETE read masked columns in WHERE, which may run; an UPDATE whose SET copies columns of a statement
-  // that reads masked ones could store a masked value where it is readable unmasked: refused (fail closed)
-  if (st.kind === 'update') return (st.copies?.length ?? 0) > 0;
-  if (st.kind === 'delete') return false;
-  // `SELECT @v := email …` keeps the value in a variable a later `SELECT @v` returns without an origin
-  if ((st.text ?? text).includes(':=')) return true;
-  // a SELECT's write effect is its row lock (FOR UPDATE): the values still leave through the result
-  return st.effects.some((e) => EXPORTING_EFFECTS.has(e) && !(e === 'write' && st.kind === 'select'));
+  return d.action === 'mask' && !canMask;
 }
 
 /** An ERR packet with the values its message echoes redacted; null when there is nothing to redact. */

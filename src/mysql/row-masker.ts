@@ -269,8 +269,9 @@ export function redactErrorMessage(message: string): string {
   const val = /^(.*? value: )'.*'((?: for (?:column|function) [^']*)?(?: at row \d+)?)$/s.exec(message);
   if (val) return `${val[1]}${REDACTED_QUOTED}${val[2]}`;
   // "Incorrect … value '…'", "… found during parsing", JSON and regexp errors quoting their argument
-  if (/\bvalue\b|\bentry\b|during parsing/i.test(message) && !/default value$/.test(message)) return redactQuoted(message);
-  return message;
+  // any other message (XPATH syntax error: '…' from EXTRACTVALUE/UPDATEXML, JSON, regexp, unknown-name errors
+  // quoting a computed argument): every quoted part goes, whatever the errno — the form, not a list of codes
+  return redactQuoted(message).replace(/"(?:[^"\\]|\\.|"")*"/gs, '"[redacted]"');
 }
 
 /** Follows the result sets of one response: collects each one's column definitions, then rewrites its rows. */

@@ -5,6 +5,8 @@ import type { NotifiableEvent } from './webhook-events.js';
 export interface RecordingSink<E extends NotifiableEvent> {
   record(event: E): void;
   close(): Promise<void>;
+  statementText?(text: string, dialect: 'postgres' | 'mysql'): string;
+  writable?(): boolean;
 }
 
 /**
@@ -19,5 +21,7 @@ export function notifyingSink<E extends NotifiableEvent>(sink: RecordingSink<E>,
       notifier.notify(event);
     },
     close: () => sink.close(),
+    ...(sink.statementText ? { statementText: sink.statementText.bind(sink) } : {}),
+    ...(sink.writable ? { writable: sink.writable.bind(sink) } : {}),
   };
 }

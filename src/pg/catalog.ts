@@ -78,6 +78,17 @@ export class ColumnCatalog {
     });
   }
 
+  /** Runs `fn` after every earlier catalog read (the side connection answers one query at a time). */
+  exclusive<T>(fn: (query: (sql: string) => Promise<(string | null)[][]>) => Promise<T>): Promise<T> {
+    const run = () => fn((sql) => this.query(sql));
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p.catch((e) => {
+      this.conn = null;
+      throw e;
+    });
+  }
+
   private async query(sql: string): Promise<(string | null)[][]> {
     this.conn ??= connectUpstream(this.options()).then((c) => {
       c.socket.on('error', () => undefined);

@@ -14,7 +14,7 @@ import type { AuditSink } from '../audit/events.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { Session } from '../session/session.js';
 import type { TlsMaterial } from '../wire/tls.js';
-import { AuthCode, FrontendCode, SQLSTATE_OF, SqlState, StartupCode } from './codes.js';
+import { AuthCode, FrontendCode, Routine, SQLSTATE_OF, SqlState, StartupCode } from './codes.js';
 import { MessageReader } from './message-reader.js';
 import {
   encodeAuthentication,
@@ -26,8 +26,10 @@ import {
   decodeStartupParams,
 } from './messages.js';
 import { ColumnCatalog } from './catalog.js';
+import { SessionLineage } from './lineage-catalog.js';
 import { PgRelay } from './relay.js';
 import { sanitizeStartupParams } from './startup-params.js';
+import { BAD_STARTUP_LAYOUT, SilentClose, encodeOldStyleFatal, unsupportedProtocol } from './startup-phase.js';
 import { cancelUpstream, connectUpstream, type UpstreamOptions } from './upstream-connection.js';
 
 export interface PgDeps {
@@ -92,8 +94,8 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
   let reader = new MessageReader(sock);
   let secured = false;
   const log = deps.logger.child({ client });
-  const fatal = (code: string, message: string, hint?: string) => {
-    sock.end(encodeErrorResponse({ severity: 'FATAL', code, message, hint }));
+  const fatal = (code: string, message: string, hint?: string, routine?: string) => {
+    sock.end(encodeErrorResponse({ severity: 'FATAL', code, message, hint, routine }));
   };
   raw.on('error', () => undefined);
 
@@ -142,9 +144,15 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       const major = code >>> 16;
       const minor = code & 0xffff;
       if (major !== PROTOCOL_MAJOR) {
-        throw new BrokerError(ErrorCode.FEATURE_NOT_SUPPORTED, `unsupported frontend protocol ${major}.${minor}: server supports 3.0`);
+        if (major < PROTOCOL_MAJOR) {
+          sock.end(encodeOldStyleFatal(unsupportedProtocol(major, minor)));
+          return;
+        }
+        throw new BrokerError(ErrorCode.FEATURE_NOT_SUPPORTED, unsupportedProtocol(major, minor));
       }
-      params = decodeStartupParams(pkt.subarray(4));
+      const body = pkt.subarray(4);
+      if (body.length === 0 || body[body.length - 1] !== 0) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, BAD_STARTUP_LAYOUT);
+      params = decodeStartupParams(body);
       const unknownOptions = [...params.keys()].filter((k) => k.startsWith('_pq_.'));
       // We speak 3.0 (the BackendKeyData we hand out is 3.0-sized); tell a newer client so it can adapt.
       if (minor > 0 || unknownOptions.length > 0) sock.write(encodeNegotiateProtocolVersion(0, unknownOptions));
@@ -185,7 +193,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
 
     if (!grant.databases.includes(database)) {
       deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
-      return fatal(SqlState.InsufficientPrivilege, `dbwarden: grant ${grant.id} does not cover database "${database}"`, `this grant covers: ${grant.databases.join(', ')}`);
+      return fatal(SqlState.InsufficientPrivilege, `dbwarden: grant ${grant.id} does not cover database "${database}"`, `this grant covers: ${grant.databases.join(', ')}`, Routine.grantScope);
     }
     const target: TargetConfig | undefined = deps.targets[grant.target];
     const role = target?.roles[grant.access];
@@ -193,6 +201,12 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'upstream_error' });
       log.error({ target: grant.target, access: grant.access }, 'no upstream role configured for this grant');
       return fatal(SqlState.ConnectionFailure, `dbwarden: upstream ${grant.target} unavailable`);
+    }
+    try {
+      deps.registry.checkSessionLimit(grant);
+    } catch (e) {
+      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
+      return fatal(SqlState.TooManyConnections, (e as Error).message);
     }
     const clean = sanitizeStartupParams(params);
     if (!clean.ok) {
@@ -204,7 +218,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     // --- upstream ---
     const upstreamOptions: UpstreamOptions = {
       host: target.host, port: target.port, user: role.user, password: role.password, database, tls: target.tls,
-      caFile: target.caFile, serverName: target.serverName, params: new Map<string, string>(),
+      caFile: target.caFile, serverName: target.serverName, params: new Map<string, string>(), timeoutMs: target.connectTimeoutMs,
     };
     const t0 = process.hrtime.bigint();
     let upstream;
@@ -218,7 +232,14 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
     deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'ok' });
 
-    const session: Session = deps.registry.open({ grant, protocol: 'postgres', database, client, dialect: 'postgres' });
+    let session: Session;
+    try {
+      session = deps.registry.open({ grant, protocol: 'postgres', database, client, dialect: 'postgres' });
+    } catch (e) {
+      // the upstream connection must not outlive a refused session (a leaked socket also kept `serve` from exiting)
+      upstream.socket.destroy();
+      throw e;
+    }
     const key = deps.registry.issueCancelKey(session);
     const rest = reader.detach();
     sock.pause();
@@ -227,6 +248,8 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     const catalogKey = `${grant.target}/${database}`;
     let catalog = deps.catalogs.get(catalogKey);
     if (!catalog && session.guard.masks.length) deps.catalogs.set(catalogKey, (catalog = new ColumnCatalog(() => upstreamOptions)));
+    // lineage needs the catalog before the first statement is decided (else everything is masked or refused)
+    if (catalog && session.guard.masks.length) await new SessionLineage(catalog, session.guard.masks).loaded();
     const relay = new PgRelay(sock, upstream.socket, session, {
       masking: catalog && session.guard.masks.length ? { masks: session.guard.masks, catalog, hashKey: deps.maskHashKey } : undefined,
       metrics: deps.metrics,
@@ -241,6 +264,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: '', outcome: 'protocol_error' });
     }
     log.info({ err: err.message }, 'connection refused during handshake');
+    if (e instanceof SilentClose) return void sock.destroy();
     if (sock.writable) fatal(SQLSTATE_OF[err.code] ?? SqlState.ProtocolViolation, err.message);
     setTimeout(() => raw.destroy(), 1000).unref();
   }

@@ -81,6 +81,7 @@ export const SqlState = {
   FeatureNotSupported: '0A000',
   InvalidCatalogName: '3D000',
   ProgramLimitExceeded: '54000',
+  TooManyConnections: '53300',
   InternalError: 'XX000',
 } as const;
 
@@ -97,4 +98,19 @@ export const SQLSTATE_OF: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.TLS_REQUIRED]: SqlState.InvalidAuthorization,
   [ErrorCode.FEATURE_NOT_SUPPORTED]: SqlState.FeatureNotSupported,
   [ErrorCode.SESSION_TERMINATED]: SqlState.AdminShutdown,
+  [ErrorCode.SESSION_LIMIT]: SqlState.TooManyConnections,
+  [ErrorCode.AUDIT_UNAVAILABLE]: SqlState.InsufficientPrivilege,
 };
+
+/**
+ * The ErrorResponse `routine` field of the broker's own refusals. Guardrail refusals keep SQLSTATE 42501 (what a
+ * missing privilege gets, so applications fail the same way), and tools tell them apart by this field (and the
+ * `dbwarden:` message prefix): a genuine privilege error carries the server's routine (e.g. aclcheck_error).
+ */
+export const Routine = {
+  guardrail: 'dbwarden_guardrail', // a rule blocked the statement or wants a review
+  grantScope: 'dbwarden_grant_scope', // the grant does not cover this database
+} as const;
+
+/** The hint of a guardrail refusal that has no hint of its own. */
+export const GUARDRAIL_HINT = 'refused by a dbwarden guardrail rule, not by a database privilege: ask for a review or a grant whose rules allow it';

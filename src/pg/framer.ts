@@ -23,6 +23,8 @@ export class MessageScanner {
   private remaining = -1;
   private code = 0;
   private parts: Buffer[] | null = null;
+  /** bytes in parts */
+  private partsBytes = 0;
   private stopped = false;
   /** bytes received while paused, in order */
   private held: Buffer | null = null;
@@ -45,6 +47,18 @@ export class MessageScanner {
   /** Stop delivering anything (the connection is ending); later chunks are dropped. */
   stop(): void {
     this.stopped = true;
+    this.parts = null;
+    this.partsBytes = 0;
+    this.held = null;
+  }
+
+  /**
+   * Bytes this scanner holds for messages not yet complete (a fetched message's parts) or not yet read (while
+   * paused). The relay bounds these per session in time and across sessions in size: a client that announces a
+   * large message and then stalls would otherwise pin that memory for as long as it likes.
+   */
+  get bufferedBytes(): number {
+    return this.partsBytes + (this.held?.length ?? 0);
   }
 
   get paused(): boolean {
@@ -88,6 +102,7 @@ export class MessageScanner {
               continue;
             }
             this.parts.push(chunk.subarray(off, n));
+            this.partsBytes += n - off;
             this.remaining -= n - off - 5;
             off = n;
             continue;
@@ -106,8 +121,10 @@ export class MessageScanner {
           this.code = this.header[0]!;
           this.begin(this.header.readInt32BE(1));
           const head = Buffer.from(this.header);
-          if (this.parts) this.parts.push(head);
-          else this.sink.onForward(head);
+          if (this.parts) {
+            this.parts.push(head);
+            this.partsBytes += 5;
+          } else this.sink.onForward(head);
         }
         if (this.remaining === 0) {
           if (!this.parts) this.remaining = -1;
@@ -118,6 +135,7 @@ export class MessageScanner {
       const take = Math.min(this.remaining, n - off);
       if (this.parts) {
         this.parts.push(chunk.subarray(off, off + take));
+        this.partsBytes += take;
       } else if (fwdStart < 0) {
         fwdStart = off;
       }
@@ -146,6 +164,7 @@ export class MessageScanner {
     } else {
       this.parts = null;
     }
+    this.partsBytes = 0;
   }
 
   private hold(chunk: Buffer, off: number): void {
@@ -155,6 +174,7 @@ export class MessageScanner {
   private finishMessage(): boolean {
     const parts = this.parts ?? [];
     this.parts = null;
+    this.partsBytes = 0;
     this.remaining = -1;
     const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     // parts may hold the 5-byte header (split header) or start with it (whole header in one chunk)

@@ -3,16 +3,20 @@
 // prepared statement without describing it in the same round trip.
 import type { ColumnMask } from '../rules/mask.js';
 import { maskFor, strictestMask } from '../rules/mask.js';
-import type { MaskKind } from '../rules/types.js';
+import type { Decision, MaskKind } from '../rules/types.js';
 import type { ColumnCatalog } from './catalog.js';
 import { BackendCode } from './codes.js';
-import { decodeFields, encodeErrorResponse, encodeNoticeResponse, readCString, type ErrorFields } from './messages.js';
-import { decodeRowDescription, maskDataRow, planRow, redactDetail, redactMessage, type FieldDesc, type RowPlan } from './row-masker.js';
+import { readCString } from './messages.js';
+import { redactErrorMessage } from './error-redaction.js';
+import { decodeRowDescription, maskDataRow, planRow, type FieldDesc, type RowPlan } from './row-masker.js';
 
 /** What each client message will be answered with, in order (the server answers in the order it reads). */
+/** The core's mask plan for a statement's result columns (see session/mask-plan.ts). */
+export type Plan = NonNullable<Decision['maskPlan']>;
+
 type Expect =
-  | { k: 'query'; derived: MaskKind | null }
-  | { k: 'parse'; name: string; derived: MaskKind | null }
+  | { k: 'query'; derived: Plan | null }
+  | { k: 'parse'; name: string; derived: Plan | null }
   | { k: 'bind'; portal: string; stmt: string }
   | { k: 'describe'; what: 'S' | 'P'; name: string }
   | { k: 'execute'; portal: string }
@@ -22,7 +26,7 @@ type Expect =
 
 interface Shape {
   fields: FieldDesc[];
-  derived: MaskKind | null;
+  derived: Plan | null;
 }
 
 export interface UpstreamAction {
@@ -44,14 +48,18 @@ export class MaskTracker {
     private readonly catalog: ColumnCatalog,
     private readonly hashKey: Buffer,
     private readonly fallback: MaskKind,
+    /** view columns → the base columns they derive from (schema.view.column → masks), from lineage */
+    private readonly viewMask: (qualifiedColumn: string) => MaskKind | null | undefined = () => undefined,
+    /** called at every ReadyForQuery with the transaction status ('I' idle, 'T' in a block, 'E' failed) */
+    private readonly onReady: (status: string) => void = () => undefined,
   ) {}
 
   // ---- client messages, in the order they are sent ----
 
-  onQuery(derived: MaskKind | null): void {
+  onQuery(derived: Plan | null): void {
     this.expect.push({ k: 'query', derived });
   }
-  onParse(name: string, derived: MaskKind | null): void {
+  onParse(name: string, derived: Plan | null): void {
     this.expect.push({ k: 'parse', name, derived });
   }
   /** Result formats do not matter: masked text is the same bytes in both formats, other types become NULL. */
@@ -123,6 +131,7 @@ export class MaskTracker {
       }
       case BackendCode.ReadyForQuery:
         this.current = null;
+        this.onReady(String.fromCharCode(body[0] ?? 0x49));
         while (this.expect.length) {
           const e = this.expect.shift()!;
           if (e.k === 'sync' || e.k === 'query' || e.k === 'fcall') break;
@@ -158,15 +167,24 @@ export class MaskTracker {
     return null;
   }
 
-  private plan(fields: FieldDesc[], derived: MaskKind | null): RowPlan | null {
+  private plan(fields: FieldDesc[], derived: Plan | null): RowPlan | null {
+    // expression columns (no table origin): the core's per-column plan from lineage; positions it cannot
+    // match to this row description get the strictest mask (fail closed)
+    const outputs = derived?.outputs;
+    const at = outputs
+      ? (i: number) => (outputs.length === fields.length ? outputs[i]! : outputs.some((m) => m) ? this.fallback : null)
+      : () => derived?.derived ?? null;
     return planRow(fields, (oid, attnum) => {
       const col = this.catalog.resolve(oid, attnum);
       if (col === undefined) return undefined;
       const own = maskFor(this.masks, col.name);
       if (own) return own.mask;
+      // a view column: what lineage traced it to (views over views included), else every base column the view reads
+      const traced = this.viewMask(col.name);
+      if (traced !== undefined) return traced;
       const viaView = (col.sources ?? []).map((src) => maskFor(this.masks, src)).filter((m): m is ColumnMask => !!m);
       return viaView.length ? strictestMask(viaView) : null;
-    }, derived, this.fallback);
+    }, at, this.fallback);
   }
 
   private dataRow(body: Buffer): Buffer | null {
@@ -184,17 +202,10 @@ export class MaskTracker {
     return maskDataRow(body, null, null, this.hashKey, this.fallback);
   }
 
+  /** While masks apply, every text field of an error or notice loses the values it could echo (any SQLSTATE). */
   private redact(code: number, body: Buffer): Buffer | null {
-    const f = decodeFields(body);
-    const detail = f.get('D');
-    const sqlstate = f.get('C') ?? '';
-    const message = f.get('M') ?? '';
-    const newDetail = detail === undefined ? undefined : redactDetail(detail);
-    // data exceptions (class 22) quote the offending input, which may be a masked value
-    const newMessage = sqlstate.startsWith('22') ? redactMessage(message) : message;
-    if (newDetail === detail && newMessage === message) return null;
-    const fields: ErrorFields = { severity: (f.get('V') ?? f.get('S') ?? 'ERROR') as ErrorFields['severity'], code: sqlstate, message: newMessage, detail: newDetail, hint: f.get('H') };
-    return code === BackendCode.ErrorResponse ? encodeErrorResponse(fields) : encodeNoticeResponse(fields);
+    return redactErrorMessage(code, body);
   }
+
 }
 

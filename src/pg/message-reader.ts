@@ -2,6 +2,7 @@
 // message at a time. After the handshake `takeRest()` hands the unread bytes to the streaming scanner.
 import type { Duplex } from 'node:stream';
 import { BrokerError, ErrorCode } from '../errors.js';
+import { SilentClose } from './startup-phase.js';
 
 export class MessageReader {
   private buf: Buffer = Buffer.alloc(0);
@@ -61,12 +62,18 @@ export class MessageReader {
 
   /** Untyped startup-phase packet: int32 length (including itself), then body. */
   async readStartup(timeoutMs = 30_000): Promise<Buffer> {
-    await this.need(4, timeoutMs);
-    const len = this.buf.readInt32BE(0);
-    // PostgreSQL caps startup packets at 10000 bytes; a larger claim is hostile or garbage
-    if (len < 8 || len > this.maxBytes) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `invalid startup packet length ${len}`);
-    await this.need(len, timeoutMs);
-    return this.take(len).subarray(4);
+    try {
+      await this.need(4, timeoutMs);
+      const len = this.buf.readInt32BE(0);
+      // PostgreSQL caps startup packets at 10000 bytes; a larger claim is hostile or garbage (or a Terminate)
+      if (len < 8 || len > this.maxBytes) throw new SilentClose(`invalid length of startup packet (${len})`);
+      await this.need(len, timeoutMs);
+      return this.take(len).subarray(4);
+    } catch (e) {
+      // the server closes without a word when the startup packet is cut short or never comes
+      if (e instanceof SilentClose) throw e;
+      throw new SilentClose(`incomplete startup packet: ${(e as Error).message}`);
+    }
   }
 
   async readTyped(timeoutMs = 30_000): Promise<{ code: number; body: Buffer }> {

@@ -27,6 +27,8 @@ export interface ErrorFields {
   message: string;
   detail?: string;
   hint?: string;
+  /** 'R': PostgreSQL names the C function that raised the error; the broker names its own check (dbwarden_*) */
+  routine?: string;
 }
 
 function fieldsBody(f: ErrorFields): Buffer {
@@ -38,6 +40,7 @@ function fieldsBody(f: ErrorFields): Buffer {
   ];
   if (f.detail) parts.push(cstr('D' + f.detail));
   if (f.hint) parts.push(cstr('H' + f.hint));
+  if (f.routine) parts.push(cstr('R' + f.routine));
   parts.push(Buffer.from([0]));
   return Buffer.concat(parts);
 }

@@ -6,13 +6,14 @@ import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { maskFor, strictestMask, type ColumnMask } from '../rules/mask.js';
-import type { Decision, MaskKind, RuleMatch } from '../rules/types.js';
+import { strictestMask, type ColumnMask } from '../rules/mask.js';
+import type { Decision, RuleMatch } from '../rules/types.js';
 import type { Session, TerminationReason } from '../session/session.js';
-import { BackendCode, FrontendCode, SQLSTATE_OF, SqlState } from './codes.js';
+import { BackendCode, FrontendCode, GUARDRAIL_HINT, Routine, SQLSTATE_OF, SqlState } from './codes.js';
 import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
 import { MaskTracker } from './mask-tracker.js';
+import { SessionLineage } from './lineage-catalog.js';
 import {
   DecodeError,
   decodeFields,
@@ -50,6 +51,10 @@ const TERMINATE_GRACE_MS = 800;
 const TERMINATE = Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]);
 
 export function refusalFields(decision: Decision): ErrorFields {
+  return { hint: GUARDRAIL_HINT, ...guardrailFields(decision), routine: Routine.guardrail };
+}
+
+function guardrailFields(decision: Decision): ErrorFields {
   const r: RuleMatch | undefined = decision.rules[0];
   const id = r?.id ?? 'unknown';
   if (decision.action === 'review') {
@@ -93,6 +98,7 @@ export class PgRelay {
   private clientBytes = 0;
   private upstreamBytes = 0;
   private readonly tracker: MaskTracker | null;
+  private readonly lineage: SessionLineage | null;
 
   constructor(
     private readonly client: Duplex,
@@ -102,17 +108,22 @@ export class PgRelay {
   ) {
     this.standardConformingStrings = opts.standardConformingStrings;
     const m = opts.masking;
-    this.tracker = m && m.masks.length ? new MaskTracker(m.masks, m.catalog, m.hashKey, strictestMask(m.masks)) : null;
+    this.lineage = m && m.masks.length ? new SessionLineage(m.catalog, m.masks) : null;
+    this.tracker = m && m.masks.length && this.lineage
+      ? new MaskTracker(m.masks, m.catalog, m.hashKey, strictestMask(m.masks), (col) => this.lineage!.viewMask(col), (status) => this.lineage!.ready(status))
+      : null;
+    if (this.lineage) session.lineage = () => this.lineage!.schema();
     const clientFetch = fetchSet(this.tracker ? [...CLIENT_FETCH, ...CLIENT_FETCH_MASKING] : CLIENT_FETCH);
     const upstreamFetch = fetchSet(this.tracker ? [...UPSTREAM_FETCH, ...UPSTREAM_FETCH_MASKING] : UPSTREAM_FETCH);
     this.clientScanner = new MessageScanner(clientFetch, opts.maxQueryBytes, {
       onForward: (b) => this.upstream.write(b),
-      onMessage: (code, body, raw) => this.onClientMessage(code, body, raw),
+      onMessage: (code, body, raw) => this.onClientMessageWhenTraced(code, body, raw),
     });
     this.upstreamScanner = new MessageScanner(upstreamFetch, MAX_UPSTREAM_FETCH, {
       onForward: (b) => this.client.write(b),
       onMessage: (code, body, raw) => this.onUpstreamMessage(code, body, raw),
     });
+    session.partials?.attach((message) => this.fail(SqlState.ProtocolViolation, message));
     session.control = {
       terminate: (reason, message) => this.terminate(reason, message),
       notice: (message) => this.toClient(encodeNoticeResponse({ severity: 'WARNING', code: '01000', message })),
@@ -144,9 +155,38 @@ export class PgRelay {
     } finally {
       this.upstream.uncork();
     }
+    this.trackPartials();
     // backpressure: stop reading the client while the upstream cannot take more
     holdUntilDrained(this.client, this.upstream);
     if (this.clientBytes > 1 << 20) this.flushByteCounters();
+  }
+
+  /**
+   * After this session's DDL the lineage catalog is read again; a statement arriving before that read is in
+   * waits for it (its masks must be traced through the new definitions), bytes after it are held.
+   */
+  private onClientMessageWhenTraced(code: number, body: Buffer, raw: Buffer): boolean {
+    const wait = code === FrontendCode.Query || code === FrontendCode.Parse ? this.lineage?.pending() : undefined;
+    if (!wait) {
+      this.onClientMessage(code, body, raw);
+      return false;
+    }
+    const heldBody = Buffer.from(body);
+    const heldRaw = Buffer.from(raw);
+    void wait.then(() => {
+      if (this.closed) return;
+      this.upstream.cork();
+      try {
+        this.onClientMessage(code, heldBody, heldRaw);
+        this.clientScanner.resume();
+      } catch (e) {
+        const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
+        this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+      } finally {
+        this.upstream.uncork();
+      }
+    });
+    return true;
   }
 
   private onClientMessage(code: number, body: Buffer, raw: Buffer): void {
@@ -249,24 +289,22 @@ export class PgRelay {
     return this.standardConformingStrings ? undefined : { standardConformingStrings: false };
   }
 
+  /**
+   * The core's verdict is final: mask-or-block refusals arrive as `block` (session/mask-plan.ts). A `mask`
+   * decision without a row masker (no column globs in force) cannot be carried out, so it refuses.
+   */
   private refused(d: Decision): boolean {
     if (d.action === 'block' || d.action === 'review') return true;
-    if (d.action !== 'mask') return false;
-    // mask-or-block: values that leave through COPY or are written into another table cannot be masked on the way
-    // (an SQL-level PREPARE is refused too: its EXECUTE would not carry the statement's facts to the rows)
-    // (and an UPDATE whose SET copies a masked column into another one, readable unmasked afterwards)
-    const masks = this.opts.masking?.masks ?? [];
-    return !this.tracker || d.statements.some((st) => st.kind === 'copy' || st.kind === 'prepare' ||
-      (st.effects.includes('write') && st.kind !== 'update' && st.kind !== 'delete') ||
-      (st.copies ?? []).some((c) => maskFor(masks, c) !== undefined));
+    return d.action === 'mask' && !this.tracker;
   }
 
-  /** For a statement that reads masked columns, the mask its derived (expression) output columns get. */
-  private derivedMask(d: Decision): MaskKind | null {
-    if (d.statements.some((st) => st.effects.includes('ddl'))) this.opts.masking?.catalog.invalidate();
-    if (d.action !== 'mask' || !this.opts.masking) return null;
-    const names = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => r.id));
-    return strictestMask(this.opts.masking.masks.filter((m) => names.has(m.ruleId)));
+  /** The core's mask plan for the statement's result columns; DDL also makes the cached catalogs stale. */
+  private derivedMask(d: Decision): NonNullable<Decision['maskPlan']> | null {
+    if (d.action !== 'block' && d.action !== 'review' && d.statements.some((st) => st.effects.includes('ddl'))) {
+      this.opts.masking?.catalog.invalidate();
+      this.lineage?.taint();
+    }
+    return d.maskPlan ?? null;
   }
 
   private warnIfNeeded(d: Decision): void {
@@ -383,6 +421,16 @@ export class PgRelay {
     if (this.ending) this.finishClient();
   }
 
+  /** Reports the scanner's buffered bytes to the session's budget; over a cap the session ends. */
+  private trackPartials(): void {
+    const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
+    if (over) {
+      this.session.log.info({ err: over }, 'partial-message budget exceeded');
+      this.fail(SqlState.ProtocolViolation, over);
+      this.session.partials?.update(0);
+    }
+  }
+
   // ---- ending ----
 
   private terminate(_reason: TerminationReason, message: string): void {
@@ -403,6 +451,7 @@ export class PgRelay {
     if (this.ending || this.closed) return;
     this.ending = { code, message };
     this.clientScanner.stop();
+    this.session.partials?.update(0);
     this.client.pause();
     const cancelled = this.pendingSyncs > 0 || this.unsynced ? this.opts.cancel().catch(() => undefined) : Promise.resolve();
     const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));

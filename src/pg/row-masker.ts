@@ -38,11 +38,11 @@ export type RowPlan = (MaskKind | null)[];
  *                  aggregates, UNION, subqueries), set when the statement reads a masked column; null otherwise
  * @returns the plan, or null when nothing in the row needs masking
  */
-export function planRow(fields: readonly FieldDesc[], resolve: (oid: number, attnum: number) => MaskKind | null | undefined, derived: MaskKind | null, fallback: MaskKind): RowPlan | null {
+export function planRow(fields: readonly FieldDesc[], resolve: (oid: number, attnum: number) => MaskKind | null | undefined, derived: MaskKind | null | ((i: number) => MaskKind | null), fallback: MaskKind): RowPlan | null {
   let any = false;
-  const plan = fields.map((f) => {
+  const plan = fields.map((f, i) => {
     let m: MaskKind | null;
-    if (f.tableOid === 0 || f.attnum <= 0) m = derived;
+    if (f.tableOid === 0 || f.attnum <= 0) m = typeof derived === 'function' ? derived(i) : derived;
     else {
       const r = resolve(f.tableOid, f.attnum);
       // an origin the catalog cannot name is masked: failing open here would leak

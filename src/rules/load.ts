@@ -97,6 +97,11 @@ export function parseRuleSet(text: string, file: string): ParseResult {
     if (r.action === 'mask' && r.mask === undefined) err('action mask needs a `mask:` kind (redact, partial, email, hash, null)', ['action']);
     if (r.action === 'mask' && r.when.columns === undefined) err('action mask needs `when.columns` naming the columns to mask', ['when']);
     if (r.mask !== undefined && r.action !== 'mask') err(`\`mask: ${r.mask}\` only applies to action mask`, ['mask']);
+    if (r.clean !== undefined && r.action !== 'mask') err('`clean` only applies to action mask', ['clean']);
+    for (const c of r.clean ?? []) {
+      // views and functions are named schema.name (globs allowed): anything else would silently match nothing
+      if (!/^[^.\s]+\.[^.\s]+$/.test(c)) err(`\`clean\` entry "${c}" must be schema.name (a view or function, globs allowed)`, ['clean']);
+    }
     const rule: Rule = {
       id: r.id,
       when: r.when as RuleCondition,
@@ -107,6 +112,7 @@ export function parseRuleSet(text: string, file: string): ParseResult {
     if (r.description !== undefined) rule.description = r.description;
     if (r.unless !== undefined) rule.unless = r.unless as RuleCondition;
     if (r.mask !== undefined) rule.mask = r.mask;
+    if (r.clean !== undefined) rule.clean = r.clean;
     rules.push(rule);
   });
   if (errors.length > 0) return { errors, nameLine };

@@ -11,6 +11,10 @@ export interface ColumnMask {
   mask: MaskKind;
   /** schema.table.column globs */
   columns: string[];
+  ruleset?: string;
+  message?: string;
+  /** views and functions (schema.name globs) this rule trusts not to return its masked values */
+  clean?: string[];
 }
 
 /** A statement with no properties: only the session-level keys of a condition can match or fail on it. */
@@ -23,7 +27,7 @@ export function columnMasks(rulesets: readonly RuleSet[], ctx: EvalContext): Col
     for (const r of set.rules) {
       if (r.action !== 'mask' || !r.when.columns) continue;
       if (!conditionMatches({ access: r.when.access, targets: r.when.targets, groups: r.when.groups }, PROBE, ctx)) continue;
-      out.push({ ruleId: r.id, mask: r.mask ?? 'redact', columns: r.when.columns });
+      out.push({ ruleId: r.id, mask: r.mask ?? 'redact', columns: r.when.columns, ruleset: set.name, message: r.message, ...(r.clean ? { clean: r.clean } : {}) });
     }
   }
   return out;

@@ -37,6 +37,8 @@ export interface Rule {
   action: Action;
   message: string;
   mask?: MaskKind;
+  /** mask rules: schema.name globs of views and functions whose results never carry a masked value (lineage stops there) */
+  clean?: string[];
   /** 1-based line of the rule in its file, for messages */
   line?: number;
 }
@@ -92,6 +94,7 @@ export const ruleSchema = z.strictObject({
   mask: z
     .enum(MASKS, { error: (iss) => `unknown mask ${JSON.stringify(iss.input)} (expected one of: ${MASKS.join(', ')})` })
     .optional(),
+  clean: nameList('clean').optional(),
 });
 
 export const ruleFileSchema = z.strictObject({

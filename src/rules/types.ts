@@ -46,4 +46,9 @@ export interface Decision {
    * (action `review`), or the approval that let it through (then `approvedBy` names the approver).
    */
   review?: { id: string; approvedBy?: string };
+  /**
+   * Set by the session when column masks apply (session/mask-plan.ts): the mask of every result column, from
+   * the lineage of its value. Protocol modules carry it out as it is.
+   */
+  maskPlan?: { outputs: (MaskKind | null)[] | null; derived: MaskKind | null };
 }

@@ -1,5 +1,6 @@
 // Guard: the decision function for one evaluation context (target, access, groups, rules version),
-// with an LRU of decisions keyed by statement text so repeated statements cost no parse.
+// with an LRU of decisions keyed by statement text so repeated statements cost no parse. Both caches are bounded
+// by entries and by bytes (a client sending distinct multi-megabyte statements must not grow the broker).
 import type { Metrics } from '../metrics/metrics.js';
 import { analyze } from '../sql/analyze.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
@@ -9,6 +10,18 @@ import { evaluate } from '../rules/evaluate.js';
 import { columnMasks, type ColumnMask } from '../rules/mask.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { Decision, EvalContext } from '../rules/types.js';
+
+/** Entries and estimated bytes each of a Guard's two caches may hold; entries 0 disables caching. */
+export interface CacheLimits {
+  entries: number;
+  bytes: number;
+}
+
+const DEFAULT_CACHE_BYTES = 32 << 20;
+
+function cacheLimits(c: number | CacheLimits): CacheLimits {
+  return typeof c === 'number' ? { entries: c, bytes: DEFAULT_CACHE_BYTES } : c;
+}
 
 export class Guard {
   private readonly cache: LruCache<Decision>;
@@ -20,29 +33,32 @@ export class Guard {
   constructor(
     readonly ctx: EvalContext,
     private readonly rulesets: RuleSet[],
-    cacheSize: number,
+    cacheSize: number | CacheLimits,
     private readonly metrics?: Metrics,
   ) {
-    this.cache = new LruCache<Decision>(cacheSize);
-    this.shapes = new LruCache<Decision>(cacheSize);
+    const { entries, bytes } = cacheLimits(cacheSize);
+    this.cache = new LruCache<Decision>(entries, bytes);
+    this.shapes = new LruCache<Decision>(entries, bytes);
     this.masks = columnMasks(rulesets, ctx);
   }
 
   /** Synchronous: cache → parse → facts → rules. Never throws on client text. */
   decide(text: string, opts?: ReadOptions): Decision {
     // the same text can read differently under other session settings: those get their own cache slots
+    // texts too large to be kept are neither looked up nor shaped: that would only copy megabytes around
+    const cacheable = text.length * 2 < this.cache.maxEntryBytes;
     const key = opts ? readKey(opts) + text : text;
-    const hit = this.cache.get(key);
+    const hit = cacheable ? this.cache.get(key) : undefined;
     if (hit) {
       this.metrics?.statementCacheHits.inc();
       return hit;
     }
     // PostgreSQL texts that differ only in inlined literals share a decision when the facts cannot depend on them
-    const shape = this.ctx.dialect === 'postgres' && !opts ? pgShapeKey(text) : undefined;
+    const shape = cacheable && this.ctx.dialect === 'postgres' && !opts ? pgShapeKey(text) : undefined;
     const byShape = shape !== undefined ? this.shapes.get(shape) : undefined;
     if (byShape) {
       this.metrics?.statementCacheHits.inc();
-      this.cache.set(key, byShape);
+      this.cache.set(key, byShape, decisionBytes(byShape));
       return byShape;
     }
     this.metrics?.statementCacheMisses.inc();
@@ -51,15 +67,38 @@ export class Guard {
     const decision = evaluate(this.rulesets, statements, this.ctx);
     this.metrics?.statementCheckSeconds.observe({ dialect: this.ctx.dialect }, Number(process.hrtime.bigint() - t0) / 1e9);
     if (statements.some((s) => s.kind === 'unparsed')) this.metrics?.parseFailures.inc({ dialect: this.ctx.dialect });
-    this.cache.set(key, decision);
-    if (shape !== undefined && literalIndependent(statements)) this.shapes.set(shape, decision);
+    if (cacheable) {
+      const bytes = decisionBytes(decision);
+      this.cache.set(key, decision, bytes);
+      if (shape !== undefined && literalIndependent(statements)) this.shapes.set(shape, decision, bytes);
+    }
     return decision;
+  }
+
+  /** What the two caches hold now (entries and estimated bytes), for metrics and tests. */
+  get cached(): { entries: number; bytes: number } {
+    return { entries: this.cache.size + this.shapes.size, bytes: this.cache.bytes + this.shapes.bytes };
   }
 
   /** Evaluates facts built by a protocol module (no text to parse, nothing cached). */
   evaluateFacts(statements: StatementFacts[]): Decision {
     return evaluate(this.rulesets, statements, this.ctx);
   }
+}
+
+/**
+ * Estimated retained size of a decision: the statement texts and parser errors it carries (facts keep the source
+ * text for the audit) plus a little for every name. An estimate is enough: it only has to grow with the input.
+ */
+function decisionBytes(d: Decision): number {
+  let n = 256;
+  for (const f of d.statements) {
+    n += 256 + 2 * ((f.text?.length ?? 0) + (f.error?.length ?? 0));
+    for (const list of [f.columns, f.functions, f.predicates ?? [], f.copies ?? []]) for (const x of list) n += 48 + 2 * x.length;
+    n += f.tables.length * 160;
+  }
+  for (const r of d.rules) n += 96 + 2 * (r.message?.length ?? 0);
+  return n;
 }
 
 /** A cache-key prefix for the reading settings in force (empty for PostgreSQL's defaults). */
@@ -77,7 +116,7 @@ export class GuardPool {
 
   constructor(
     private rulesetsFor: (target: string) => RuleSet[],
-    private readonly cacheSize: number,
+    private readonly cacheSize: number | CacheLimits,
     private readonly metrics?: Metrics,
   ) {}
 

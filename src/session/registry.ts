@@ -6,7 +6,10 @@ import type { Grant } from '../grants/model.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AccessLevel } from '../rules/types.js';
+import { BrokerError, ErrorCode } from '../errors.js';
+import { BufferBudget } from './buffer-budget.js';
 import type { GuardPool } from './guard.js';
+import { PartialWatch } from './partial-watch.js';
 import { Session, type Protocol, type ReviewGate, type SessionInfo, type TerminationReason } from './session.js';
 
 export interface RegistryDeps {
@@ -16,9 +19,31 @@ export interface RegistryDeps {
   guards: GuardPool;
   instanceId: string;
   now?: () => number;
+  /** monotonic milliseconds (default performance.now); never jumps with the wall clock */
+  monotonic?: () => number;
   /** statement reviews (rule action `review`) */
   reviews?: ReviewGate;
+  /** resource limits (config `limits`); defaults as in the schema */
+  limits?: SessionLimits;
 }
+
+export interface SessionLimits {
+  /** live sessions one grant may have on this broker instance */
+  maxSessionsPerGrant: number;
+  /** how long a partial client message may stay buffered */
+  partialMessageTimeoutMs: number;
+  /** bytes of partial messages over all sessions of one grant */
+  partialBytesPerGrant: number;
+  /** bytes of partial messages over all sessions */
+  partialBytesTotal: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxSessionsPerGrant: 20,
+  partialMessageTimeoutMs: 30_000,
+  partialBytesPerGrant: 64 << 20,
+  partialBytesTotal: 256 << 20,
+};
 
 /** ascending: find() picks the narrowest window a session is in */
 const WARN_MINUTES = [1, 5];
@@ -35,10 +60,42 @@ export class SessionRegistry {
   private nextPid = randomInt(1000, 1 << 20);
   private janitor?: NodeJS.Timeout;
   private readonly now: () => number;
+  private readonly mono: () => number;
+  /** grants ended on this instance (revoked, expired) → reason; see open() */
+  private readonly endedGrants = new Map<string, TerminationReason>();
   private readonly observers = new Set<SessionObserver>();
+  private readonly perGrant = new Map<string, number>();
+  readonly limits: SessionLimits;
+  readonly buffers: BufferBudget;
 
   constructor(private readonly deps: RegistryDeps) {
     this.now = deps.now ?? Date.now;
+    this.mono = deps.monotonic ?? (() => performance.now());
+    this.limits = deps.limits ?? DEFAULT_SESSION_LIMITS;
+    this.buffers = new BufferBudget({ perGrant: this.limits.partialBytesPerGrant, total: this.limits.partialBytesTotal });
+  }
+
+  /**
+   * A live session's deadline is kept twice: as the grant's wall-clock expiry and as the same remaining time on the
+   * monotonic clock. The sweep ends the session at whichever comes first, so setting the system clock back (by an
+   * operator, NTP stepping, or an attacker with access to it) never lets a live session outlive its grant, while a
+   * clock set forward ends it early (fail closed).
+   */
+  private setDeadline(s: Session, expiresAt: number): void {
+    s.expiresAt = expiresAt;
+    s.monoDeadline = this.mono() + (expiresAt - this.now());
+  }
+
+  /**
+   * Throws BRK_SESSION_LIMIT when the grant already has its maximum of live sessions. Called before the upstream
+   * connection is made (cheap refusal) and again by open() (two logins racing past the first check).
+   * Defends against one grant (one leaked password) opening connections until the broker or the upstream runs out.
+   */
+  checkSessionLimit(grant: Grant): void {
+    const n = this.perGrant.get(grant.id) ?? 0;
+    if (n >= this.limits.maxSessionsPerGrant) {
+      throw new BrokerError(ErrorCode.SESSION_LIMIT, `dbwarden: grant ${grant.id} already has ${n} open sessions (limit ${this.limits.maxSessionsPerGrant}, limits.maxSessionsPerGrant); close one first`);
+    }
   }
 
   get size(): number {
@@ -46,6 +103,7 @@ export class SessionRegistry {
   }
 
   open(args: { grant: Grant; protocol: Protocol; database: string; client: string; dialect: 'postgres' | 'mysql' }): Session {
+    this.checkSessionLimit(args.grant);
     const id = 'ses_' + randomBytes(6).toString('hex');
     const guard = this.deps.guards.get({ dialect: args.dialect, target: args.grant.target, access: args.grant.access as AccessLevel, groups: args.grant.groups });
     const s = new Session(id, args.grant, args.protocol, args.database, args.client, this.deps.instanceId, guard, {
@@ -55,14 +113,24 @@ export class SessionRegistry {
       onEnd: (ended) => this.onEnd(ended),
       ...(this.deps.reviews ? { reviews: this.deps.reviews } : {}),
     });
-    this.sessions.set(id, s);
-    this.deps.metrics.clientConnectionsActive.inc({ protocol: s.protocol, target: s.grant.target });
+    this.setDeadline(s, s.expiresAt);
+    // recorded first: a session whose start cannot be audited is refused (the error reaches the client) and
+    // leaves nothing registered behind
     this.deps.audit.record({
       type: 'session.started', session: id, grant: s.grant.id, identity: s.grant.identity, target: s.grant.target,
       database: s.database, protocol: s.protocol, client: s.client,
     });
+    this.sessions.set(id, s);
+    this.perGrant.set(s.grant.id, (this.perGrant.get(s.grant.id) ?? 0) + 1);
+    s.partials = new PartialWatch(this.buffers, s.grant.id, this.limits.partialMessageTimeoutMs);
+    this.deps.metrics.clientConnectionsActive.inc({ protocol: s.protocol, target: s.grant.target });
     s.log.info({ target: s.grant.target, database: s.database, client: s.client }, 'session started');
     this.tell((o) => o.opened(s));
+    // A login reads its grant before it authenticates and connects upstream; a revoke that lands in between has
+    // already swept the sessions it could see. Without this check that session would outlive the revoke (until
+    // the grant's deadline): it ends as soon as its protocol module takes control of it.
+    const gone = this.endedGrants.get(args.grant.id);
+    if (gone) s.terminate(gone);
     return s;
   }
 
@@ -110,6 +178,11 @@ export class SessionRegistry {
   }
 
   terminateGrant(grantId: string, reason: TerminationReason): number {
+    if (reason === 'revoked' || reason === 'expired') {
+      this.endedGrants.set(grantId, reason);
+      // bounded: the oldest ids go first (a login that read its grant that long ago has long finished)
+      if (this.endedGrants.size > 100_000) this.endedGrants.delete(this.endedGrants.keys().next().value!);
+    }
     let n = 0;
     for (const s of this.sessions.values()) {
       if (s.grant.id === grantId) {
@@ -125,7 +198,7 @@ export class SessionRegistry {
     const t = Date.parse(expiresAt);
     for (const s of this.sessions.values()) {
       if (s.grant.id === grantId) {
-        s.expiresAt = t;
+        this.setDeadline(s, t);
         s.warned.clear();
       }
     }
@@ -138,8 +211,9 @@ export class SessionRegistry {
   /** One sweep: end sessions past their grant's deadline; warn 5 and 1 minutes ahead. */
   sweep(): void {
     const now = this.now();
+    const mono = this.mono();
     for (const s of this.sessions.values()) {
-      const left = s.expiresAt - now;
+      const left = Math.min(s.expiresAt - now, s.monoDeadline - mono);
       if (left <= 0) {
         s.terminate('expired');
         continue;
@@ -171,6 +245,10 @@ export class SessionRegistry {
 
   private onEnd(s: Session): void {
     if (!this.sessions.delete(s.id)) return;
+    const n = (this.perGrant.get(s.grant.id) ?? 1) - 1;
+    if (n > 0) this.perGrant.set(s.grant.id, n);
+    else this.perGrant.delete(s.grant.id);
+    s.partials?.release();
     for (const [pid, e] of this.cancelKeys) if (e.session === s) this.cancelKeys.delete(pid);
     this.deps.metrics.clientConnectionsActive.dec({ protocol: s.protocol, target: s.grant.target });
     this.tell((o) => o.ended(s));

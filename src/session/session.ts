@@ -7,6 +7,10 @@ import { analyze } from '../sql/analyze.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Decision } from '../rules/types.js';
 import type { Guard } from './guard.js';
+import type { PartialWatch } from './partial-watch.js';
+import type { LineageSchema } from '../sql/pg-lineage.js';
+import { planMasks, type LineageState } from './mask-plan.js';
+import { mysqlMaskVerdict } from './mysql-mask-verdict.js';
 
 export const TerminationReason = {
   expired: 'dbwarden: grant expired',
@@ -18,6 +22,16 @@ export const TerminationReason = {
 export type TerminationReason = keyof typeof TerminationReason;
 
 export type Protocol = 'postgres' | 'mysql';
+
+/** What every statement gets while the audit trail cannot be written (rendered like any blocking rule). */
+const AUDIT_UNAVAILABLE: Decision = {
+  action: 'block',
+  rules: [{
+    id: 'audit-unavailable', ruleset: 'dbwarden', action: 'block', statement: 0,
+    message: 'the audit trail cannot be written (disk full or I/O error), so no statement runs until it can; tell the broker operator',
+  }],
+  statements: [],
+};
 
 export interface SessionInfo {
   id: string;
@@ -31,6 +45,8 @@ export interface SessionInfo {
   startedAt: string;
   expiresAt: string;
   instance: string;
+  /** statements decided in this session so far */
+  statements: number;
 }
 
 /** What the protocol module must provide so the core can end or notify a session it does not own the bytes of. */
@@ -66,7 +82,20 @@ export interface SessionDeps {
 export class Session {
   readonly startedAt = Date.now();
   expiresAt: number;
-  control?: SessionControl;
+  /** the same deadline on the monotonic clock (set by the registry): immune to wall-clock jumps */
+  monoDeadline = Number.POSITIVE_INFINITY;
+  private controlOf?: SessionControl;
+  /** statements decided so far (shown in session listings) */
+  statementCount = 0;
+  /** this session's share of the partial-message budget (set by the registry) */
+  partials?: PartialWatch;
+  /**
+   * Set by a protocol module that traces column lineage (PostgreSQL): the schema to trace through, or null when
+   * it cannot be read now (every value is then treated as possibly masked). With masks in force the decision
+   * then carries the final mask plan (session/mask-plan.ts).
+   */
+  lineage?: () => LineageSchema | null;
+  private readonly lineageState: LineageState = { cursors: new Map() };
   private ended = false;
   private terminating: TerminationReason | null = null;
   /** expiry warnings already sent (minutes before expiry) */
@@ -87,13 +116,28 @@ export class Session {
     this.log = deps.logger.child({ session: id, grant: grant.id, identity: grant.identity });
   }
 
+  /** The protocol module's handle on the connection. A session told to end before it had one ends when it gets one. */
+  get control(): SessionControl | undefined {
+    return this.controlOf;
+  }
+
+  set control(c: SessionControl | undefined) {
+    this.controlOf = c;
+    const reason = this.terminating;
+    // deferred: the protocol module sets control while it wires its sockets, and ends the session once wired
+    if (c && reason && !this.ended) setImmediate(() => c.terminate(reason, TerminationReason[reason]));
+  }
+
   get terminatingReason(): TerminationReason | null {
     return this.terminating;
   }
 
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions): Decision {
-    const decision = this.reviewed(text, this.guard.decide(text, opts));
+    const refusal = this.auditable();
+    let decision = refusal ?? this.reviewed(text, this.guard.decide(text, opts));
+    if (!refusal && this.lineage && this.guard.masks.length) decision = planMasks(text, decision, this.guard.masks, this.lineage(), this.lineageState);
+    else if (!refusal && this.protocol === 'mysql' && this.guard.masks.length) decision = mysqlMaskVerdict(text, decision, this.guard.masks);
     this.record(text, decision);
     return decision;
   }
@@ -116,9 +160,18 @@ export class Session {
 
   /** Decides facts the protocol built itself (e.g. a FunctionCall message, which has no SQL text). */
   decideFacts(text: string, statements: StatementFacts[]): Decision {
-    const decision = this.reviewed(text, this.guard.evaluateFacts(statements));
+    const decision = this.auditable() ?? this.reviewed(text, this.guard.evaluateFacts(statements));
     this.record(text, decision);
     return decision;
+  }
+
+  /**
+   * A refusal while the audit trail cannot be written, else undefined. Defends against running statements
+   * unaudited: whoever fills or breaks the audit disk gets refusals, not a blind spot.
+   */
+  private auditable(): Decision | undefined {
+    if (this.deps.audit.writable?.() !== false) return undefined;
+    return AUDIT_UNAVAILABLE;
   }
 
   /**
@@ -143,6 +196,7 @@ export class Session {
   /** Records a statement and its decision: audit, metrics, log. */
   record(text: string, decision: Decision): void {
     const { metrics } = this.deps;
+    this.statementCount += 1;
     metrics.statementsTotal.inc({ protocol: this.protocol, target: this.grant.target, action: decision.action });
     for (const r of decision.rules) metrics.ruleMatches.inc({ rule: r.id, action: r.action });
     this.deps.audit.record({
@@ -182,14 +236,19 @@ export class Session {
   end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
-    this.deps.audit.record({
-      type: 'session.ended',
-      session: this.id,
-      grant: this.grant.id,
-      identity: this.grant.identity,
-      reason: this.terminating ?? reason,
-      duration_ms: Date.now() - this.startedAt,
-    });
+    try {
+      this.deps.audit.record({
+        type: 'session.ended',
+        session: this.id,
+        grant: this.grant.id,
+        identity: this.grant.identity,
+        reason: this.terminating ?? reason,
+        duration_ms: Date.now() - this.startedAt,
+      });
+    } catch (e) {
+      // held by the audit file until it can be written; the registry must still let the session go
+      this.log.error({ err: (e as Error).message }, 'session end not yet audited');
+    }
     this.log.info({ reason: this.terminating ?? reason }, 'session ended');
     this.deps.onEnd(this);
   }
@@ -207,6 +266,7 @@ export class Session {
       startedAt: new Date(this.startedAt).toISOString(),
       expiresAt: new Date(this.expiresAt).toISOString(),
       instance: this.instance,
+      statements: this.statementCount,
     };
   }
 }

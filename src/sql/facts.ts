@@ -57,6 +57,17 @@ export interface StatementFacts {
   whereReason?: string;
   /** ALTER that removes data or integrity: DROP COLUMN / DROP CONSTRAINT / DROP ATTRIBUTE */
   drops?: boolean;
+  /** MySQL KILL: the thread it names (the protocol module checks it belongs to the same grant) */
+  kill?: KillTarget;
+  /** MySQL LOAD DATA LOCAL / LOAD XML LOCAL: the server would ask the client for a file on the client's host */
+  clientFile?: boolean;
+}
+
+/** The thread a KILL names: `thread` null when it is not a literal id (an expression, USER, a query id). */
+export interface KillTarget {
+  thread: number | null;
+  /** KILL QUERY: interrupt the statement, keep the connection */
+  query: boolean;
 }
 
 /** How the text must be read; session settings change this. */

@@ -2,6 +2,8 @@
 import { parse as parseSqlparser } from '@guanmingchiu/sqlparser-ts';
 import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
 import { fallbackFacts, hasScopeWord, type FallbackFacts } from './mysql-fallback.js';
+import { killFacts } from './mysql-kill.js';
+import { showSources } from './mysql-show-sources.js';
 import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEffect } from './mysql-functions.js';
 import { lexMysql, versionGates, type LexedStatement, type ServerModel } from './mysql-lexer.js';
 import { rewriteForParser } from './mysql-rewrites.js';
@@ -193,6 +195,12 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
   }
   const b = newBuilder(ctx, planOnly);
   if (opaqueDivide) b.opaqueDivide = true;
+  const kill = killFacts(tokens);
+  if (kill) {
+    // one reading for every KILL, alone or inside a multi-statement text (sqlparser-rs reads only some forms)
+    for (const e of kill.effects) addEffect(b, e);
+    return [{ ...finish(b, nested), kill: kill.kill }];
+  }
   if (ast !== undefined) {
     const variant = typeof ast === 'string' ? ast : Object.keys(ast)[0]!;
     const cls = classifyVariant(variant);
@@ -204,13 +212,17 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
     const problem = describe(variant, typeof ast === 'string' ? {} : ast[variant], b, tokens);
     if (problem) return [withNesting(unparsed(problem), ctx, nested)];
     replaceIsDrop(tokens, b);
+    for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
     return [finish(b, nested), ...b.nested];
   }
   const fb = fallbackFacts(text, tokens);
   if (!fb) return [withNesting(unparsed(error), ctx, nested)];
   applyFallback(fb, tokens, b);
   replaceIsDrop(tokens, b);
-  return [finish(b, nested), ...b.nested];
+  for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
+  const top = finish(b, nested);
+  if (fb.clientFile) top.clientFile = true;
+  return [top, ...b.nested];
 }
 
 /**
@@ -247,6 +259,8 @@ function parserInputs(text: string, tokens: readonly Token[]): Array<{ text: str
   };
   replace(['LOCK', 'IN', 'SHARE', 'MODE'], 'FOR SHARE');
   replace(['WITH', 'ROLLUP'], '');
+  // ZEROFILL (a reserved word, never a bare name) only pads how numbers display; sqlparser-rs does not know it
+  replace(['ZEROFILL'], '');
   // DO expr, … evaluates expressions like SELECT without a result
   if (wordsAt(tokens, 0, 'DO')) t = `SELECT${' '.repeat(tokens[0]!.end - tokens[0]!.start - 2)}${t.slice(tokens[0]!.end)}`;
   if (t !== text) out.push({ text: t, opaqueDivide: false });

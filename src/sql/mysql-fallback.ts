@@ -22,6 +22,8 @@ export interface FallbackFacts {
   /** the statement may be allowed, so every call in it must be checked (the caller scans for functions) */
   scanCalls: boolean;
   prepared?: { op: 'prepare' | 'execute' | 'deallocate'; name: string; text?: string };
+  /** LOAD … LOCAL: the file is on the client's host */
+  clientFile?: boolean;
 }
 
 /** A prepared statement's name (case-insensitive on the server), or undefined when token k is not one. */
@@ -119,7 +121,8 @@ export function fallbackFacts(text: string, tokens: readonly Token[]): FallbackF
       const into = findTopLevelWord(tokens, 'INTO');
       const name = into >= 0 && w(into + 1) === 'TABLE' ? tableName(tokens, into + 2) : undefined;
       // LOCAL reads a file on the client host, the rest one on the server: both move files into tables
-      return f('load', ['write', 'file'], { tables: name ? [{ name, op: 'write' }] : [] });
+      const local = tokens.slice(0, into < 0 ? tokens.length : into).some((t) => t.type === 'word' && t.value === 'LOCAL');
+      return f('load', ['write', 'file'], { tables: name ? [{ name, op: 'write' }] : [], ...(local ? { clientFile: true } : {}) });
     }
     case 'INSTALL':
     case 'UNINSTALL':

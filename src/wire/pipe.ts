@@ -9,19 +9,33 @@ export interface RelayHandlers {
   onUpstreamClose(): void;
 }
 
-export function attachRelay(client: Duplex, upstream: Duplex, h: RelayHandlers, clientRest: Buffer, upstreamRest: Buffer): void {
-  client.on('data', (chunk: Buffer) => h.onClientData(chunk));
-  upstream.on('data', (chunk: Buffer) => h.onUpstreamData(chunk));
-  client.on('error', () => undefined);
-  upstream.on('error', () => undefined);
-  client.on('close', () => h.onClientClose());
-  client.on('end', () => h.onClientClose());
-  upstream.on('close', () => h.onUpstreamClose());
-  upstream.on('end', () => h.onUpstreamClose());
+/** Wires the handlers; returns a function that removes exactly these listeners (a relay handing its sockets on). */
+export function attachRelay(client: Duplex, upstream: Duplex, h: RelayHandlers, clientRest: Buffer, upstreamRest: Buffer): () => void {
+  const onClientData = (chunk: Buffer) => h.onClientData(chunk);
+  const onUpstreamData = (chunk: Buffer) => h.onUpstreamData(chunk);
+  const ignore = () => undefined;
+  const onClientClose = () => h.onClientClose();
+  const onUpstreamClose = () => h.onUpstreamClose();
+  client.on('data', onClientData);
+  upstream.on('data', onUpstreamData);
+  client.on('error', ignore);
+  upstream.on('error', ignore);
+  client.on('close', onClientClose);
+  client.on('end', onClientClose);
+  upstream.on('close', onUpstreamClose);
+  upstream.on('end', onUpstreamClose);
   if (upstreamRest.length) h.onUpstreamData(upstreamRest);
   if (clientRest.length) h.onClientData(clientRest);
   client.resume();
   upstream.resume();
+  return () => {
+    client.off('data', onClientData);
+    client.off('close', onClientClose);
+    client.off('end', onClientClose);
+    upstream.off('data', onUpstreamData);
+    upstream.off('close', onUpstreamClose);
+    upstream.off('end', onUpstreamClose);
+  };
 }
 
 /** Pauses `reader` until `writer` drains, when the writer's buffer is full (never buffer a whole result). */

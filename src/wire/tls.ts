@@ -21,7 +21,7 @@ export async function loadTlsMaterial(opts: { certFile?: string; keyFile?: strin
     certFile = join(dir, 'broker.crt');
     keyFile = join(dir, 'broker.key');
     if (!existsSync(certFile) || !existsSync(keyFile)) {
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       const pems = await selfsigned.generate([{ name: 'commonName', value: 'dbwarden' }], {
         notAfterDate: new Date(Date.now() + 825 * 86_400_000),
         keyType: 'ec',
@@ -31,7 +31,7 @@ export async function loadTlsMaterial(opts: { certFile?: string; keyFile?: strin
       });
       // the key is written owner-only: it is what lets someone impersonate the broker
       writeFileSync(keyFile, pems.private, { mode: 0o600 });
-      writeFileSync(certFile, pems.cert);
+      writeFileSync(certFile, pems.cert, { mode: 0o600 });
     }
   }
   const cert = readFileSync(certFile, 'utf8');

@@ -43,6 +43,11 @@ export interface BypassCase {
    * the decision test asserts the gap is still there, so fixing it fails the test until this marker is removed.
    */
   knownGap?: string;
+  /**
+   * Refused by a check of the protocol module rather than a rule (the rules let it through): names the check and
+   * the integration test proving the refusal through a live broker.
+   */
+  refusedBy?: string;
 }
 
 /** Case ids are their position in the table: stable enough for messages, and nothing else depends on them. */

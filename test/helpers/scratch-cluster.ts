@@ -24,6 +24,11 @@ export interface ScratchCluster {
   roles: { rw: { user: string; password: string }; ro: { user: string; password: string } };
   /** runs SQL as the superuser over the cluster's unix socket (trust), returns psql's unaligned output */
   sql(query: string, database?: string): Promise<string>;
+  /** pg_ctl restart -m fast: every backend gets FATAL 57P01 and the server comes back on the same port */
+  restart(): Promise<void>;
+  /** pg_ctl stop -m fast (start() brings it back) */
+  stop(): Promise<void>;
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -178,6 +183,15 @@ export async function startScratchCluster(opts: { auth: ScratchAuth; ssl?: boole
     database,
     roles,
     sql,
+    async restart() {
+      await asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'postgres.log'), '-m', 'fast', '-w', '-t', '30', 'restart']);
+    },
+    async stop() {
+      await asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']);
+    },
+    async start() {
+      await asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '30', 'start']);
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -25,6 +25,8 @@ const ALLOWED: Record<string, string[]> = {
   main: ['*'],
   // the executable: dispatches to main (serve, demo) or cli (everything else)
   bin: ['main', 'cli', 'errors'],
+  // the web console's browser code (built by tsconfig.ui.json): talks to admin over HTTP only
+  ui: [],
 };
 /** Edges that are allowed only as `import type` (shapes, no code). */
 const TYPE_ONLY: Record<string, string[]> = {

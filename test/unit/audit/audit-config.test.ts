@@ -5,9 +5,9 @@ import { parseConfig } from '../../../src/config/load.js';
 const parse = (audit: string) => parseConfig(`state: { dir: /tmp/dbw-state }\naudit:\n${audit}\n`, 'dbwarden.yaml', { SIZE: '1048576' });
 
 describe('audit config', () => {
-  it('defaults: full text, no rotation, the file in state.dir', () => {
+  it('defaults: full text, rotation at 64 MiB keeping 10 files, the file in state.dir', () => {
     const c = parseConfig('state: { dir: /tmp/dbw-state }\n', 'dbwarden.yaml', {});
-    expect(c.audit).toEqual({ file: '/tmp/dbw-state/audit.jsonl', statementText: 'full' });
+    expect(c.audit).toEqual({ file: '/tmp/dbw-state/audit.jsonl', statementText: 'full', maxBytes: 64 << 20, keep: 10, maxStatementBytes: 1 << 20 });
   });
 
   it('takes maxBytes as a number or ${ENV} and statementText normalized', () => {
@@ -20,5 +20,7 @@ describe('audit config', () => {
     expect(() => parse('  maxBytes: -1')).toThrow(/audit\.maxBytes/);
     expect(() => parse('  maxBytes: lots')).toThrow(/audit\.maxBytes/);
     expect(() => parse('  maxFiles: 3')).toThrow(/maxFiles/);
+    expect(() => parse('  keep: -1')).toThrow(/audit\.keep/);
+    expect(parse('  maxBytes: 0\n  keep: 0').audit).toMatchObject({ maxBytes: 0, keep: 0 });
   });
 });

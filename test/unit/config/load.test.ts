@@ -90,13 +90,16 @@ describe('parseConfig', () => {
     expect(c.listen).toEqual({ admin: '127.0.0.1:7080' });
     expect(c.tls.clients).toBe('prefer');
     expect(c.state).toEqual({ dir: join(tmpdir(), 'x', '.dbwarden'), store: 'embedded' });
-    expect(c.audit).toEqual({ file: join(tmpdir(), 'x', '.dbwarden', 'audit.jsonl'), statementText: 'full' });
+    expect(c.audit).toEqual({ file: join(tmpdir(), 'x', '.dbwarden', 'audit.jsonl'), statementText: 'full', maxBytes: 64 << 20, keep: 10, maxStatementBytes: 1 << 20 });
     expect(c.rules).toBe(join(tmpdir(), 'x', 'rules'));
     expect(c.targets.app).toMatchObject({ port: 5432, tls: 'prefer', rulesets: ['safe-defaults'] });
     expect(c.identities.alice!.groups).toEqual([]);
     expect(c.access[0]).toMatchObject({ targets: ['*'], approvers: [], alert: false });
     expect(c.log.level).toBe('info');
-    expect(c.limits).toEqual({ maxQueryBytes: 16 * 1024 * 1024, statementCacheSize: 10_000, authFailureDelayMs: 250 });
+    expect(c.limits).toEqual({
+      maxQueryBytes: 16 * 1024 * 1024, statementCacheSize: 10_000, statementCacheBytes: 32 << 20, authFailureDelayMs: 250,
+      partialMessageTimeoutMs: 30_000, partialBytesPerGrant: 64 << 20, partialBytesTotal: 256 << 20, maxSessionsPerGrant: 20,
+    });
     expect(c.broker).toEqual({});
   });
 

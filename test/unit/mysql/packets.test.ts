@@ -7,6 +7,7 @@ import {
   decodeErr,
   decodeHandshakeResponse41,
   decodeHandshakeV10,
+  decodeOk,
   decodeStatus,
   encodeEof,
   encodeErr,
@@ -134,12 +135,30 @@ describe('OK, ERR, EOF', () => {
   });
 
   it('reads status flags from OK, the 0xFE OK and classic EOF', () => {
-    expect(encodeOk({ status: 0x22, affectedRows: 300 }).toString('hex')).toBe('00fc2c01002200' + '0000');
+    expect(encodeOk({ status: 0x22, affectedRows: 300n }).toString('hex')).toBe('00fc2c01002200' + '0000');
     expect(decodeStatus(encodeOk({ status: 0x0208 }))).toEqual({ status: 0x0208, warnings: 0 });
     const okFe = Buffer.from(encodeOk({ status: 0x4002, warnings: 1 }));
     okFe[0] = 0xfe;
     expect(decodeStatus(okFe)).toEqual({ status: 0x4002, warnings: 1 });
     expect(decodeStatus(encodeEof(0x0048, 3))).toEqual({ status: 0x0048, warnings: 3 });
+  });
+
+  it('reads flags of an OK whose counters are 2^53 or more, skipping the counters; decodeOk reads them as bigint', () => {
+    // a negative AUTO_INCREMENT id (-5) arrives as unsigned 64-bit; a Snowflake id is above 2^53 as well
+    for (const id of [18446744073709551611n, 2n ** 53n + 1n, 0xffffffffffffffffn]) {
+      const ok = encodeOk({ status: 0x0003, warnings: 2, affectedRows: 1n, lastInsertId: id });
+      expect(decodeStatus(ok)).toEqual({ status: 0x0003, warnings: 2 });
+      expect(decodeOk(ok)).toEqual({ affectedRows: 1n, lastInsertId: id, status: 3, warnings: 2 });
+      const big = encodeOk({ status: 0x000a, affectedRows: id, lastInsertId: id });
+      expect(decodeStatus(big)).toEqual({ status: 0x000a, warnings: 0 });
+    }
+  });
+
+  it('never throws on a short or odd OK: the flags read as 0', () => {
+    for (const p of [Buffer.from([0x00]), Buffer.from([0x00, 0xfe, 1, 2]), Buffer.from([0x00, 0xff, 0x00]), Buffer.from([0x00, 0x01, 0x01, 0x02])]) {
+      expect(() => decodeStatus(p)).not.toThrow();
+      expect(decodeStatus(p).status).toBe(0);
+    }
   });
 
   it('reads the first value of a one-row text result', () => {

@@ -1,0 +1,75 @@
+// ErrorResponse / NoticeResponse redaction while column masks apply: every field that can echo a value
+// (message, detail, context, hint, internal query) loses its quoted or embedded values; SQLSTATE, severity,
+// position and object names stay, so the error remains useful.
+//
+// Security: errors are a side channel for masked values whatever their SQLSTATE — `email::regclass`
+// (relation "…" does not exist), `current_setting(email)`, `has_table_privilege(email, …)`, `ssn::regtype`
+// in CONTEXT, `xmlparse(document email)` quoting the input line in DETAIL, JSON errors in DETAIL/CONTEXT.
+// Redaction therefore works on the form of the text (quotes, echoed input lines), not on a list of codes.
+import { BackendCode } from './codes.js';
+import { decodeFields } from './messages.js';
+
+export const REDACTED_VALUE = '[redacted]';
+
+/** Fields that carry human text the server may fill with data. */
+const TEXT_FIELDS = new Set(['M', 'D', 'W', 'H', 'q']);
+
+/**
+ * Quoted spans, per line from the first quote to the last (a value may itself contain quotes: `Token ""x" is
+ * invalid`), or to the end of the line when a quote is never closed; and the (…) lists of key/row details.
+ */
+function redactQuoted(s: string): string {
+  const lines = s.split('\n').map((line) => {
+    let out = line;
+    for (const q of ['"', "'"]) {
+      const a = out.indexOf(q);
+      if (a < 0) continue;
+      const z = out.lastIndexOf(q);
+      const marked = `${q}${REDACTED_VALUE}${q}`;
+      out = z > a ? out.slice(0, a) + marked + out.slice(z + 1) : out.slice(0, a) + marked;
+    }
+    return out;
+  });
+  return lines
+    .join('\n')
+    .replace(/\bKey \(([^)]*)\)=\(.*?\)( already exists| is not present| conflicts|\.|$)/gs, (_m, cols: string, tail: string) => `Key (${cols})=(${REDACTED_VALUE})${tail}`)
+    .replace(/Failing row contains \(.*\)\.?/gs, `Failing row contains (${REDACTED_VALUE}).`);
+}
+
+/** One field's text, redacted. Lines that echo input (after `line N:`, JSON data, a caret line) are dropped. */
+export function redactField(code: string, text: string): string {
+  let out = redactQuoted(text);
+  // text after "…: " in a CONTEXT/DETAIL line that names input data (JSON data, line 1: <value>)
+  out = out.replace(/^(JSON data, line \d+:).*$/gm, `$1 ${REDACTED_VALUE}`);
+  out = out.replace(/^(line \d+:)(.*)$/gm, (_m, head: string, rest: string) => `${head}${rest.includes(REDACTED_VALUE) ? rest : ` ${REDACTED_VALUE}`}`);
+  if ((code === 'D' || code === 'W' || code === 'H' || code === 'q') && out.includes('\n')) {
+    // multi-line details quote the offending input (XML parser output: the line and a caret under it)
+    const lines = out.split('\n');
+    out = lines.map((l, i) => (i === 0 || /^(SQL|PL\/pgSQL|JSON|XML|SQL function|SQL statement)\b/.test(l) ? l : REDACTED_VALUE)).join('\n');
+  }
+  if (code === 'M') {
+    // messages that append the value unquoted after a colon (e.g. "invalid input syntax for type json: …" forms)
+    out = out.replace(/^(invalid [^:]*|[^:]*syntax error[^:]*): (?!"|').+$/s, `$1: ${REDACTED_VALUE}`);
+  }
+  return out;
+}
+
+/** The message with every data-carrying field redacted; null when nothing changed. */
+export function redactErrorMessage(code: number, body: Buffer): Buffer | null {
+  if (code !== BackendCode.ErrorResponse && code !== BackendCode.NoticeResponse) return null;
+  const fields = decodeFields(body);
+  let changed = false;
+  const parts: Buffer[] = [];
+  for (const [k, v] of fields) {
+    const nv = TEXT_FIELDS.has(k) ? redactField(k, v) : v;
+    if (nv !== v) changed = true;
+    parts.push(Buffer.from(k + nv + '\0', 'utf8'));
+  }
+  if (!changed) return null;
+  parts.push(Buffer.from([0]));
+  const payload = Buffer.concat(parts);
+  const head = Buffer.allocUnsafe(5);
+  head[0] = code;
+  head.writeInt32BE(payload.length + 4, 1);
+  return Buffer.concat([head, payload]);
+}

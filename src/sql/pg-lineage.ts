@@ -1,0 +1,658 @@
+// PostgreSQL column lineage: for each output column of a statement, the base columns its value can derive
+// from (through aliases, alias lists, joins, subqueries, CTEs, set operations, views and SQL function
+// bodies), and every place a value leaves the result stream (copied into a table, exported, stored in
+// session state, sent as a notification). "Unknown" is an explicit member of a source set.
+//
+// Security: masking by column *names in the text* is defeated by renaming (`FROM t u(a, b)`, `AS e`, a view
+// or a function that returns the column under another name). Lineage follows values, not names, and every
+// place it cannot follow (a relation or function it cannot read) yields UNKNOWN, which the mask plan treats
+// as masked (fail closed).
+import { parseSync } from 'libpg-query';
+
+// libpg-query's AST is JSON walked by node name
+type Ast = any;
+
+/** The member of a source set meaning "could be anything". */
+export const UNKNOWN = '?';
+/** A set of base columns (schema.table.column), possibly containing UNKNOWN. */
+export type Src = Set<string>;
+
+export interface LineageRelation {
+  /** column names in attribute order */
+  columns: string[];
+  /** base sources of column i (a table's own column, or what a view column derives from) */
+  source(i: number): Src;
+  /** system catalogs: any column name resolves, to no source */
+  open?: boolean;
+  view?: boolean;
+}
+
+export type LineageFunction =
+  | { kind: 'builtin' }
+  | { kind: 'clean' }
+  /** a body the broker read: what its result derives from and what it writes elsewhere */
+  | { kind: 'body'; result: Src; sinks: Src };
+
+export interface LineageSchema {
+  /** undefined: not known (fail closed) */
+  relation(schema: string | null, name: string): LineageRelation | undefined;
+  /** undefined: not known (fail closed) */
+  func(schema: string | null, name: string): LineageFunction | undefined;
+  /** false when an operator of that name is user-defined (its function is not traced: unknown) */
+  builtinOperator?(name: string): boolean;
+}
+
+export interface Sink {
+  /** what moves the values: INSERT, UPDATE, MERGE, COPY, CREATE TABLE AS, SELECT INTO, set_config, … */
+  what: string;
+  src: Src;
+}
+
+export interface StatementLineage {
+  /** the result columns of the statement (SELECT list, RETURNING, a cursor's query), null when it has none */
+  outputs: Src[] | null;
+  /** false when `*` over a relation of unknown shape made positions uncertain */
+  exact: boolean;
+  sinks: Sink[];
+  /** functions that return whole tables by name (table_to_xml, …) */
+  tableReaders: string[];
+  /** statistics relations (pg_stats, …) read: they show the contents of the columns they describe */
+  statistics: string[];
+  /** DECLARE CURSOR: the cursor name (its FETCH results carry `outputs`) */
+  cursor?: string;
+  /** FETCH/MOVE: the cursor whose rows come back */
+  fetch?: string;
+}
+
+/** Functions that read a table (or a query, or a cursor) by name and return its rows. */
+export const TABLE_READERS = new Set([
+  'table_to_xml', 'table_to_xmlschema', 'table_to_xml_and_xmlschema', 'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema',
+  'cursor_to_xml', 'cursor_to_xmlschema', 'schema_to_xml', 'schema_to_xmlschema', 'schema_to_xml_and_xmlschema',
+  'database_to_xml', 'database_to_xmlschema', 'database_to_xml_and_xmlschema',
+]);
+
+/** Functions that store or send their argument values outside the result (session state, notifications, …). */
+const SINK_FUNCTIONS = new Set([
+  'set_config', 'pg_notify', 'lo_from_bytea', 'lo_put', 'lowrite', 'pg_logical_emit_message', 'dblink', 'dblink_exec',
+  'dblink_send_query', 'dblink_open', 'pg_file_write', 'pg_catalog.set_config',
+]);
+
+/** Statistics relations: their values are samples of other columns. */
+export const STATISTICS_RELATIONS = new Set(['pg_stats', 'pg_stats_ext', 'pg_stats_ext_exprs', 'pg_statistic', 'pg_statistic_ext_data']);
+
+const RELATION_RENAMES = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE']);
+
+const SYSTEM_COLUMNS = new Set(['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid', 'oid']);
+
+interface Col {
+  name: string;
+  src: Src;
+}
+interface Item {
+  alias: string | null;
+  cols: Col[];
+  /** source of a column not listed (relations of unknown shape): every name resolves to it */
+  open?: Src;
+}
+interface Scope {
+  items: Item[];
+  parent: Scope | null;
+  ctes: Map<string, Item>;
+}
+interface Ctx {
+  schema: LineageSchema;
+  sinks: Sink[];
+  tableReaders: Set<string>;
+  statistics: Set<string>;
+  /** inside a function body: names that resolve nowhere are the function's parameters */
+  body: boolean;
+  depth: number;
+}
+interface Rel {
+  cols: Col[];
+  exact: boolean;
+}
+
+const unknown = (): Src => new Set([UNKNOWN]);
+function union(...sets: (Src | undefined)[]): Src {
+  const out = new Set<string>();
+  for (const s of sets) if (s) for (const x of s) out.add(x);
+  return out;
+}
+function addAll(into: Src, from: Src | undefined): void {
+  if (from) for (const x of from) into.add(x);
+}
+
+/** Lineage of every statement in `text` (parse errors: one statement whose outputs and sinks are unknown). */
+export function pgLineage(text: string, schema: LineageSchema, opts: { body?: boolean } = {}): StatementLineage[] {
+  let stmts: Ast[];
+  try {
+    stmts = (parseSync(text) as Ast).stmts ?? [];
+  } catch {
+    return [{ outputs: null, exact: false, sinks: [{ what: 'unparsed statement', src: unknown() }], tableReaders: [], statistics: [] }];
+  }
+  return stmts.map((s: Ast) => statementLineage(s.stmt, schema, opts.body ?? false, 0));
+}
+
+export function statementLineage(node: Ast, schema: LineageSchema, body: boolean, depth: number): StatementLineage {
+  const ctx: Ctx = { schema, sinks: [], tableReaders: new Set(), statistics: new Set(), body, depth };
+  const out: StatementLineage = { outputs: null, exact: true, sinks: ctx.sinks, tableReaders: [], statistics: [] };
+  try {
+    const r = stmt(node, { items: [], parent: null, ctes: new Map() }, ctx);
+    if (r) {
+      out.outputs = r.cols.map((c) => c.src);
+      out.exact = r.exact;
+    }
+    if (node?.DeclareCursorStmt) out.cursor = String(node.DeclareCursorStmt.portalname ?? '');
+    if (node?.FetchStmt) out.fetch = String(node.FetchStmt.portalname ?? '');
+  } catch {
+    // an AST shape this module does not know: nothing it says can be trusted
+    out.outputs = null;
+    out.exact = false;
+    ctx.sinks.push({ what: 'statement analysis', src: unknown() });
+  }
+  out.tableReaders = [...ctx.tableReaders];
+  out.statistics = [...ctx.statistics];
+  return out;
+}
+
+/** One statement node; returns its result columns (if it has a result). */
+function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
+  const type = Object.keys(node ?? {})[0];
+  if (type === undefined) return null;
+  const s = node[type] ?? {};
+  switch (type) {
+    case 'SelectStmt': {
+      const r = select(s, scope, ctx);
+      if (s.intoClause) ctx.sinks.push({ what: 'SELECT INTO', src: union(...r.cols.map((c) => c.src)) });
+      return r;
+    }
+    case 'InsertStmt': {
+      const inner = withCtes(s.withClause, scope, ctx);
+      const target = relationItem(s.relation, inner, ctx);
+      if (s.selectStmt) {
+        const r = stmt(s.selectStmt, inner, ctx);
+        const src = union(...(r?.cols ?? []).map((c) => c.src));
+        ctx.sinks.push({ what: 'INSERT', src });
+        // ON CONFLICT DO UPDATE SET x = excluded.y: excluded carries the inserted values
+        const excluded: Item = { alias: 'excluded', cols: [], open: src };
+        const conflictScope: Scope = { items: [target, excluded], parent: inner, ctes: new Map() };
+        const oc = s.onConflictClause;
+        if (oc?.targetList) ctx.sinks.push({ what: 'INSERT … ON CONFLICT', src: targetListSrc(oc.targetList, conflictScope, ctx) });
+        if (oc?.whereClause) expr(oc.whereClause, conflictScope, ctx);
+      }
+      return returning(s.returningList, { items: [target], parent: inner, ctes: new Map() }, ctx);
+    }
+    case 'UpdateStmt': {
+      const inner = withCtes(s.withClause, scope, ctx);
+      const items = [relationItem(s.relation, inner, ctx)];
+      const from = fromItems(s.fromClause, inner, ctx);
+      const sc: Scope = { items: [...items, ...from], parent: inner, ctes: new Map() };
+      ctx.sinks.push({ what: 'UPDATE', src: targetListSrc(s.targetList, sc, ctx) });
+      if (s.whereClause) expr(s.whereClause, sc, ctx);
+      return returning(s.returningList, sc, ctx);
+    }
+    case 'DeleteStmt': {
+      const inner = withCtes(s.withClause, scope, ctx);
+      const items = [relationItem(s.relation, inner, ctx), ...fromItems(s.usingClause, inner, ctx)];
+      const sc: Scope = { items, parent: inner, ctes: new Map() };
+      if (s.whereClause) expr(s.whereClause, sc, ctx);
+      return returning(s.returningList, sc, ctx);
+    }
+    case 'MergeStmt': {
+      const inner = withCtes(s.withClause, scope, ctx);
+      const items = [relationItem(s.relation, inner, ctx), ...fromItems([s.sourceRelation], inner, ctx)];
+      const sc: Scope = { items, parent: inner, ctes: new Map() };
+      expr(s.joinCondition, sc, ctx);
+      const src = new Set<string>();
+      for (const w of s.mergeWhenClauses ?? []) {
+        const m = w?.MergeWhenClause ?? {};
+        addAll(src, targetListSrc(m.targetList, sc, ctx));
+        for (const v of m.values ?? []) addAll(src, expr(v, sc, ctx));
+        if (m.condition) expr(m.condition, sc, ctx);
+      }
+      ctx.sinks.push({ what: 'MERGE', src });
+      return returning(s.returningList, sc, ctx);
+    }
+    case 'CopyStmt': {
+      if (s.is_from) {
+        if (s.whereClause) expr(s.whereClause, { items: [relationItem(s.relation, scope, ctx)], parent: scope, ctes: new Map() }, ctx);
+        return null;
+      }
+      let src: Src;
+      if (s.query) src = union(...(stmt(s.query, scope, ctx)?.cols ?? []).map((c) => c.src));
+      else {
+        const item = relationItem(s.relation, scope, ctx);
+        const names: string[] = (s.attlist ?? []).map((a: Ast) => String(a?.String?.sval ?? ''));
+        src = names.length ? union(...names.map((n) => resolveIn([item], n) ?? unknown())) : union(item.open, ...item.cols.map((c) => c.src));
+      }
+      ctx.sinks.push({ what: 'COPY', src });
+      return null;
+    }
+    case 'CreateTableAsStmt': {
+      const q = s.query;
+      const r = q?.ExecuteStmt ? null : stmt(q, scope, ctx);
+      ctx.sinks.push({ what: 'CREATE TABLE AS', src: r ? union(...r.cols.map((c) => c.src)) : unknown() });
+      return null;
+    }
+    case 'DeclareCursorStmt':
+      return stmt(s.query, scope, ctx);
+    case 'PrepareStmt': {
+      // EXECUTE of a prepared statement carries no text to trace: its values count as leaving unmasked
+      const r = stmt(s.query, scope, ctx);
+      ctx.sinks.push({ what: 'PREPARE', src: union(...(r?.cols ?? []).map((c) => c.src)) });
+      return null;
+    }
+    case 'ExplainStmt': {
+      const analyze = (s.options ?? []).some((o: Ast) => o?.DefElem?.defname === 'analyze');
+      if (analyze) stmt(s.query, scope, ctx);
+      return null;
+    }
+    case 'RuleStmt': {
+      // a rule's actions run later, inside other statements, where no lineage sees them
+      for (const a of s.actions ?? []) {
+        const r = stmt(a, scope, ctx);
+        ctx.sinks.push({ what: 'CREATE RULE', src: union(...(r?.cols ?? []).map((c) => c.src)) });
+      }
+      return null;
+    }
+    case 'RenameStmt':
+    case 'AlterObjectSchemaStmt': {
+      // a masked column under a new column, table or schema name no longer matches its mask rule's globs
+      if (!s.relation) {
+        expr(s, scope, ctx);
+        return null;
+      }
+      const item = relationItem(s.relation, scope, ctx);
+      if (type === 'RenameStmt' && s.renameType === 'OBJECT_COLUMN') ctx.sinks.push({ what: 'RENAME COLUMN', src: resolveIn([item], String(s.subname ?? '')) ?? unknown() });
+      else if (type === 'AlterObjectSchemaStmt' || RELATION_RENAMES.has(String(s.renameType))) ctx.sinks.push({ what: 'RENAME', src: wholeRow(item) });
+      return null;
+    }
+    case 'AlterTableStmt': {
+      // USING expressions, generated columns and CHECK constraints read the table's columns into new places
+      const item = relationItem(s.relation, scope, ctx);
+      const src = expr(s.cmds, { items: [item], parent: scope, ctes: new Map() }, ctx);
+      if (src.size) ctx.sinks.push({ what: 'ALTER TABLE', src });
+      return null;
+    }
+    case 'CreateFunctionStmt':
+    case 'ViewStmt':
+    case 'CreateTrigStmt':
+      // definitions read nothing now; their bodies are traced where they are used
+      return null;
+    case 'CallStmt':
+      if (s.funccall) expr({ FuncCall: s.funccall }, scope, ctx);
+      return null;
+    case 'ExecuteStmt':
+      // the prepared query is re-planned when the objects under it change: its result is not traced
+      for (const p of s.params ?? []) expr(p, scope, ctx);
+      return { cols: [], exact: false };
+    default:
+      // any other statement: expressions inside (DEFAULT values, generated columns, SET values …) are traced
+      // for table readers and sinks; statements nested in it are statements of their own
+      expr(s, scope, ctx);
+      return null;
+  }
+}
+
+function returning(list: Ast[] | undefined, scope: Scope, ctx: Ctx): Rel | null {
+  if (!list?.length) return null;
+  return targetList(list, scope, ctx);
+}
+
+function targetListSrc(list: Ast[] | undefined, scope: Scope, ctx: Ctx): Src {
+  const out = new Set<string>();
+  for (const t of list ?? []) addAll(out, expr(t?.ResTarget?.val ?? t, scope, ctx));
+  return out;
+}
+
+function withCtes(w: Ast, scope: Scope, ctx: Ctx): Scope {
+  if (!w?.ctes?.length) return scope;
+  const inner: Scope = { items: [], parent: scope, ctes: new Map() };
+  for (const c of w.ctes) {
+    const cte = c?.CommonTableExpr;
+    if (!cte) continue;
+    const name = String(cte.ctename);
+    const rename: string[] = (cte.aliascolnames ?? []).map((a: Ast) => String(a?.String?.sval ?? ''));
+    const q = cte.ctequery;
+    let rel: Rel | null = null;
+    if (w.recursive && q?.SelectStmt && q.SelectStmt.op && q.SelectStmt.op !== 'SETOP_NONE') {
+      // recursive: start from the non-recursive term, then widen until the sources stop growing
+      rel = select(q.SelectStmt.larg, inner, ctx);
+      for (let i = 0; i < 4; i++) {
+        inner.ctes.set(name, { alias: name, cols: renamed(rel.cols, rename) });
+        const next = select(q.SelectStmt, inner, ctx);
+        const grew = next.cols.some((c, k) => c.src.size !== (rel!.cols[k]?.src.size ?? -1));
+        rel = next;
+        if (!grew) break;
+      }
+    } else {
+      rel = stmt(q, inner, ctx);
+    }
+    inner.ctes.set(name, { alias: name, cols: renamed(rel?.cols ?? [], rename), ...(rel ? {} : { open: unknown() }) });
+  }
+  return inner;
+}
+
+function renamed(cols: Col[], names: string[]): Col[] {
+  return cols.map((c, i) => ({ name: names[i] ?? c.name, src: c.src }));
+}
+
+function select(s: Ast, outer: Scope, ctx: Ctx): Rel {
+  if (++ctx.depth > 200) throw new Error('statement nested too deeply');
+  try {
+    const scope = withCtes(s.withClause, outer, ctx);
+    if (s.op && s.op !== 'SETOP_NONE') {
+      const l = select(s.larg, scope, ctx);
+      const r = select(s.rarg, scope, ctx);
+      return { cols: l.cols.map((c, i) => ({ name: c.name, src: union(c.src, r.cols[i]?.src ?? (r.exact ? undefined : unknown())) })), exact: l.exact && r.exact && l.cols.length === r.cols.length };
+    }
+    if (s.valuesLists) {
+      const cols: Col[] = [];
+      for (const row of s.valuesLists) {
+        const items: Ast[] = row?.List?.items ?? [];
+        items.forEach((v, i) => {
+          cols[i] ??= { name: `column${i + 1}`, src: new Set() };
+          addAll(cols[i]!.src, expr(v, scope, ctx));
+        });
+      }
+      return { cols, exact: true };
+    }
+    const items = fromItems(s.fromClause, scope, ctx);
+    const sc: Scope = { items, parent: scope, ctes: new Map() };
+    for (const k of ['whereClause', 'havingClause', 'groupClause', 'sortClause', 'windowClause', 'distinctClause', 'limitCount', 'limitOffset']) {
+      if (s[k]) expr(s[k], sc, ctx);
+    }
+    return targetList(s.targetList ?? [], sc, ctx);
+  } finally {
+    ctx.depth--;
+  }
+}
+
+function targetList(list: Ast[], scope: Scope, ctx: Ctx): Rel {
+  const cols: Col[] = [];
+  let exact = true;
+  for (const t of list) {
+    const rt = t?.ResTarget ?? {};
+    const v = rt.val;
+    const fields: Ast[] | undefined = v?.ColumnRef?.fields;
+    if (fields && fields[fields.length - 1]?.A_Star !== undefined) {
+      const qual = fields.length > 1 ? String(fields[fields.length - 2]?.String?.sval ?? '') : null;
+      const items = qual === null ? scope.items : findItems(scope, qual);
+      if (!items.length) {
+        cols.push({ name: '*', src: unknown() });
+        exact = false;
+      }
+      for (const it of items) {
+        for (const c of it.cols) cols.push(c);
+        if (it.open) {
+          cols.push({ name: '*', src: it.open });
+          exact = false;
+        }
+      }
+      continue;
+    }
+    const name = rt.name ?? (fields ? String(fields[fields.length - 1]?.String?.sval ?? '?column?') : '?column?');
+    cols.push({ name, src: expr(v, scope, ctx) });
+  }
+  return { cols, exact };
+}
+
+function fromItems(list: Ast[] | undefined, scope: Scope, ctx: Ctx): Item[] {
+  const out: Item[] = [];
+  // LATERAL items see the items before them
+  const sc: Scope = { items: out, parent: scope, ctes: new Map() };
+  for (const n of list ?? []) out.push(...fromItem(n, sc, ctx));
+  return out;
+}
+
+function aliasOf(a: Ast): { name: string | null; cols: string[] } {
+  return { name: a?.aliasname ?? null, cols: (a?.colnames ?? []).map((c: Ast) => String(c?.String?.sval ?? '')) };
+}
+
+function fromItem(n: Ast, scope: Scope, ctx: Ctx): Item[] {
+  if (n?.RangeVar) return [relationItem(n.RangeVar, scope, ctx)];
+  if (n?.RangeSubselect) {
+    const r = stmt(n.RangeSubselect.subquery, scope, ctx);
+    const a = aliasOf(n.RangeSubselect.alias);
+    return [{ alias: a.name, cols: renamed(r?.cols ?? [], a.cols), ...(r && r.exact ? {} : { open: r ? union(...r.cols.map((c) => c.src)) : unknown() }) }];
+  }
+  if (n?.JoinExpr) {
+    const j = n.JoinExpr;
+    const left = fromItem(j.larg, scope, ctx);
+    const right = fromItem(j.rarg, { items: [...scope.items, ...left], parent: scope.parent, ctes: scope.ctes }, ctx);
+    const both = [...left, ...right];
+    if (j.quals) expr(j.quals, { items: both, parent: scope, ctes: new Map() }, ctx);
+    const a = aliasOf(j.alias);
+    const using: string[] = (j.usingClause ?? []).map((u: Ast) => String(u?.String?.sval ?? ''));
+    if (j.isNatural) {
+      const lnames = new Set(left.flatMap((i) => i.cols.map((c) => c.name)));
+      for (const c of right.flatMap((i) => i.cols)) if (lnames.has(c.name) && !using.includes(c.name)) using.push(c.name);
+    }
+    // the merged USING/NATURAL columns carry either side's value
+    const merged: Col[] = using.map((name) => ({ name, src: union(resolveIn(left, name), resolveIn(right, name)) }));
+    const joinAlias = j.join_using_alias?.aliasname;
+    const extra: Item[] = joinAlias ? [{ alias: joinAlias, cols: merged }] : [];
+    if (a.name === null) return [...(merged.length ? [{ alias: null, cols: merged }] : []), ...both, ...extra];
+    const rest = both.flatMap((i) => i.cols).filter((c) => !using.includes(c.name));
+    const open = both.some((i) => i.open) ? union(...both.map((i) => i.open)) : undefined;
+    return [{ alias: a.name, cols: renamed([...merged, ...rest], a.cols), ...(open ? { open } : {}) }];
+  }
+  if (n?.RangeFunction) {
+    const rf = n.RangeFunction;
+    const src = new Set<string>();
+    const names: string[] = [];
+    for (const f of rf.functions ?? []) {
+      const items: Ast[] = f?.List?.items ?? [];
+      addAll(src, expr(items[0], scope, ctx));
+      for (const d of items[1]?.List?.items ?? []) names.push(String(d?.ColumnDef?.colname ?? ''));
+    }
+    for (const d of rf.coldeflist ?? []) names.push(String(d?.ColumnDef?.colname ?? ''));
+    const a = aliasOf(rf.alias);
+    const cols = (a.cols.length ? a.cols : names).map((name) => ({ name, src }));
+    const fname = funcName(rf.functions?.[0]?.List?.items?.[0]?.FuncCall);
+    return [{ alias: a.name ?? fname?.name ?? null, cols, open: src }];
+  }
+  if (n?.RangeTableSample) return fromItem(n.RangeTableSample.relation, scope, ctx).map((i) => ({ ...i, ...(n.RangeTableSample.alias ? { alias: aliasOf(n.RangeTableSample.alias).name } : {}) }));
+  // XMLTABLE, JSON_TABLE and anything newer: every column may carry anything its inputs carry
+  const anyNode = n ? n[Object.keys(n)[0] ?? ''] : undefined;
+  const src = union(expr(anyNode, scope, ctx), unknown());
+  return [{ alias: anyNode?.alias ? aliasOf(anyNode.alias).name : null, cols: [], open: src }];
+}
+
+function relationItem(rv: Ast, scope: Scope, ctx: Ctx): Item {
+  const relname = String(rv?.relname ?? '');
+  const schema: string | null = rv?.schemaname ?? null;
+  const a = aliasOf(rv?.alias);
+  const alias = a.name ?? relname;
+  if (schema === null) {
+    for (let s: Scope | null = scope; s; s = s.parent) {
+      const cte = s.ctes.get(relname);
+      if (cte) return { alias, cols: renamed(cte.cols, a.cols), ...(cte.open ? { open: cte.open } : {}) };
+    }
+  }
+  if (STATISTICS_RELATIONS.has(relname) && (schema === null || schema === 'pg_catalog')) ctx.statistics.add(relname);
+  const rel = ctx.schema.relation(schema, relname);
+  if (!rel) return { alias, cols: [], open: unknown() };
+  const cols = rel.columns.map((name, i) => ({ name: a.cols[i] ?? name, src: rel.source(i) }));
+  return { alias, cols, ...(rel.open ? { open: new Set<string>() } : {}) };
+}
+
+function findItems(scope: Scope, alias: string): Item[] {
+  for (let s: Scope | null = scope; s; s = s.parent) {
+    const hit = s.items.filter((i) => i.alias === alias);
+    if (hit.length) return hit;
+  }
+  return [];
+}
+
+/** A column by name among `items`: the union of every match (ambiguity only widens), undefined if none. */
+function resolveIn(items: Item[], name: string): Src | undefined {
+  let out: Src | undefined;
+  for (const i of items) {
+    for (const c of i.cols) if (c.name === name) out = union(out, c.src);
+  }
+  if (out) return out;
+  for (const i of items) if (i.open) out = union(out, i.open);
+  return out;
+}
+
+function wholeRow(i: Item): Src {
+  return union(i.open, ...i.cols.map((c) => c.src));
+}
+
+function columnRef(fields: Ast[], scope: Scope, ctx: Ctx): Src {
+  const names = fields.map((f) => (f?.A_Star !== undefined ? '*' : String(f?.String?.sval ?? '')));
+  if (names.length === 1) {
+    const n = names[0]!;
+    for (let s: Scope | null = scope; s; s = s.parent) {
+      const hit = resolveIn(s.items, n);
+      if (hit) return hit;
+      // a bare relation alias is the whole row (row_to_json(u), SELECT u FROM t u)
+      const whole = s.items.filter((i) => i.alias === n);
+      if (whole.length) return union(...whole.map(wholeRow));
+    }
+    if (SYSTEM_COLUMNS.has(n) || ctx.body) return new Set();
+    return unknown();
+  }
+  // qualifier.column (or schema.table.column, or a composite column's field)
+  const col = names[names.length - 1]!;
+  const qual = names[names.length - 2]!;
+  const items = findItems(scope, qual);
+  if (items.length) {
+    if (col === '*') return union(...items.map(wholeRow));
+    const r = resolveIn(items, col);
+    if (r) return r;
+    if (SYSTEM_COLUMNS.has(col)) return new Set();
+    return unknown();
+  }
+  // (composite).field: whatever the composite column carries
+  const first = columnRef([fields[0]], scope, ctx);
+  if (!first.has(UNKNOWN) || ctx.body) return first;
+  return unknown();
+}
+
+function funcName(fc: Ast): { schema: string | null; name: string } | undefined {
+  const parts: string[] = (fc?.funcname ?? []).map((p: Ast) => String(p?.String?.sval ?? ''));
+  if (!parts.length) return undefined;
+  return { schema: parts.length > 1 ? parts[parts.length - 2]! : null, name: parts[parts.length - 1]! };
+}
+
+/** Sources of an expression (any AST subtree), recording sinks and table readers found inside it. */
+function expr(node: Ast, scope: Scope, ctx: Ctx): Src {
+  const out = new Set<string>();
+  visit(node, scope, ctx, out);
+  return out;
+}
+
+function visit(node: Ast, scope: Scope, ctx: Ctx, out: Src): void {
+  if (Array.isArray(node)) {
+    for (const n of node) visit(n, scope, ctx, out);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  for (const key in node) {
+    const v = node[key];
+    if (v === null || typeof v !== 'object') continue;
+    if (key === 'ColumnRef') {
+      addAll(out, columnRef(v.fields ?? [], scope, ctx));
+    } else if (key === 'FuncCall') {
+      const args = expr([v.args, v.agg_order, v.agg_filter, v.over], scope, ctx);
+      addAll(out, args);
+      addAll(out, functionSrc(v, args, ctx));
+    } else if (key === 'A_Expr' && Array.isArray(v.name)) {
+      // a user-defined operator runs a function of its author's choosing: its result is not traced
+      const op = String(v.name[v.name.length - 1]?.String?.sval ?? '');
+      if (ctx.schema.builtinOperator && !ctx.schema.builtinOperator(op)) out.add(UNKNOWN);
+      visit(v, scope, ctx, out);
+    } else if (key === 'SubLink') {
+      if (v.testexpr) visit(v.testexpr, scope, ctx, out);
+      const r = stmt(v.subselect, scope, ctx);
+      for (const c of r?.cols ?? []) addAll(out, c.src);
+      if (!r) out.add(UNKNOWN);
+    } else if (/^[A-Z][A-Za-z]*Stmt$/.test(key)) {
+      const r = stmt({ [key]: v }, scope, ctx);
+      for (const c of r?.cols ?? []) addAll(out, c.src);
+    } else {
+      visit(v, scope, ctx, out);
+    }
+  }
+}
+
+function functionSrc(fc: Ast, args: Src, ctx: Ctx): Src {
+  const fn = funcName(fc);
+  if (!fn) return unknown();
+  const builtinSchema = fn.schema === null || fn.schema === 'pg_catalog';
+  if (builtinSchema && TABLE_READERS.has(fn.name)) {
+    ctx.tableReaders.add(fn.name);
+    return unknown();
+  }
+  if (builtinSchema && SINK_FUNCTIONS.has(fn.name)) ctx.sinks.push({ what: fn.name, src: args });
+  const f = ctx.schema.func(fn.schema, fn.name);
+  if (!f) return unknown();
+  if (f.kind === 'body') {
+    if (f.sinks.size) ctx.sinks.push({ what: `function ${fn.name}`, src: f.sinks });
+    return f.result;
+  }
+  return new Set();
+}
+
+/**
+ * Lineage of a SQL function body (text of its statements): the sources of what it returns (the union of its
+ * statements' outputs) and of what it writes elsewhere.
+ */
+export function bodyLineage(stmts: Ast[], schema: LineageSchema): { result: Src; sinks: Src } {
+  const result = new Set<string>();
+  const sinks = new Set<string>();
+  for (const st of stmts) {
+    const l = statementLineage(st, schema, true, 0);
+    for (const o of l.outputs ?? []) addAll(result, o);
+    for (const s of l.sinks) addAll(sinks, s.src);
+    if (l.tableReaders.length || l.statistics.length) result.add(UNKNOWN);
+  }
+  return { result, sinks };
+}
+
+/** The statements of a `CREATE FUNCTION` text (pg_get_functiondef): a quoted SQL body or BEGIN ATOMIC. */
+export function functionBodyStatements(definition: string): Ast[] | undefined {
+  let top: Ast;
+  try {
+    top = (parseSync(definition) as Ast).stmts?.[0]?.stmt?.CreateFunctionStmt;
+  } catch {
+    return undefined;
+  }
+  if (!top) return undefined;
+  if (top.sql_body !== undefined) {
+    const found: Ast[] = [];
+    const collect = (n: Ast): void => {
+      if (Array.isArray(n)) return n.forEach(collect);
+      if (n === null || typeof n !== 'object') return;
+      const k = Object.keys(n)[0];
+      if (k && /^[A-Z][A-Za-z]*Stmt$/.test(k)) found.push(n);
+      else for (const key in n) collect(n[key]);
+    };
+    collect(top.sql_body);
+    return found;
+  }
+  for (const o of top.options ?? []) {
+    const d = o?.DefElem;
+    if (d?.defname !== 'as') continue;
+    const items: Ast[] = d.arg?.List?.items ?? [];
+    if (items.length !== 1) return undefined;
+    try {
+      return ((parseSync(String(items[0]?.String?.sval ?? '')) as Ast).stmts ?? []).map((s: Ast) => s.stmt);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The first statement of a view definition (pg_get_viewdef), parsed. */
+export function viewQuery(definition: string): Ast | undefined {
+  try {
+    return (parseSync(definition) as Ast).stmts?.[0]?.stmt;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,88 @@
+// Masking paths on MariaDB decided by the core (session/mysql-mask-verdict.ts) and error redaction: each first
+// shown to reveal the value on a direct connection, then refused or redacted through a live broker, over
+// mysql2's text and binary protocols and the mariadb CLI.
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { myAdmin, startMysqlTestBroker, type MysqlTestBroker } from '../helpers/mysql.js';
+import { redactErrorMessage } from '../../src/mysql/row-masker.js';
+
+const S = `lin_${randomBytes(4).toString('hex')}`;
+const T = `dbw_my.${S}_users`;
+const T2 = `dbw_my.${S}_sink`;
+const MARK = `q${randomBytes(3).toString('hex')}x`;
+const SECRET_EMAIL = `zed.${MARK}@secret.example`;
+let b: MysqlTestBroker;
+let read: Awaited<ReturnType<MysqlTestBroker['grant']>>;
+let write: Awaited<ReturnType<MysqlTestBroker['grant']>>;
+
+beforeAll(async () => {
+  await myAdmin(`CREATE TABLE ${T} (id INT PRIMARY KEY, name VARCHAR(50), email VARCHAR(100)) DEFAULT CHARSET utf8mb4;
+    INSERT INTO ${T} VALUES (1, 'Zed', '${SECRET_EMAIL}');
+    CREATE TABLE ${T2} (id INT PRIMARY KEY, note VARCHAR(100));
+    INSERT INTO ${T2} VALUES (1, 'plain');`);
+  b = await startMysqlTestBroker({}, { rulesets: ['safe-defaults', 'pii-masking'] });
+  read = await b.grant({ access: 'read' });
+  write = await b.grant({ access: 'write' });
+}, 60_000);
+afterAll(async () => {
+  await b?.close();
+  await myAdmin(`DROP TABLE IF EXISTS ${T}, ${T2}`);
+});
+
+async function viaBroker(sql: string, opts: { binary?: boolean; cred?: typeof read } = {}): Promise<unknown> {
+  const c = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: (opts.cred ?? read).login, password: (opts.cred ?? read).password, database: 'dbw_my' });
+  try {
+    const [rows] = opts.binary ? await c.execute(sql) : await c.query(sql);
+    return rows;
+  } finally {
+    await c.end();
+  }
+}
+const leaks = (x: unknown) => JSON.stringify(x instanceof Error ? { m: x.message } : x).includes(MARK);
+
+describe('MariaDB error redaction while masks apply', () => {
+  it('an ERR message quoting a value is redacted whatever its errno (XPATH, JSON, unknown names)', () => {
+    expect(redactErrorMessage(`XPATH syntax error: '${SECRET_EMAIL.slice(0, 32)}'`)).toBe("XPATH syntax error: '[redacted]'");
+    expect(redactErrorMessage(`Invalid JSON path expression. The error is around character position 1 in "${SECRET_EMAIL}"`)).not.toContain(MARK);
+    expect(redactErrorMessage(`Unknown column '${SECRET_EMAIL}' in 'field list'`)).not.toContain(MARK);
+  });
+  it('SHOW WARNINGS after a conversion quoting a value is redacted through the broker', async () => {
+    const sql = `SELECT CAST(email AS DECIMAL(10,2)) AS v FROM ${T}; SHOW WARNINGS`;
+    const direct = await myAdmin(sql, 'dbw_my');
+    expect(leaks(direct)).toBe(true);
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: read.login, password: read.password, database: 'dbw_my', multipleStatements: true });
+    try {
+      const [rows] = await c.query(sql);
+      expect(JSON.stringify(rows)).toMatch(/Truncated|Incorrect|redacted/);
+      expect(leaks(rows)).toBe(false);
+    } finally {
+      await c.end();
+    }
+  });
+});
+
+describe('MariaDB mask-or-block decided by the core', () => {
+  it('UPDATE … JOIN a derived table copying a renamed masked column is refused', async () => {
+    const sql = `UPDATE ${T2} a JOIN (SELECT id, email AS e FROM ${T}) b ON a.id = b.id SET a.note = b.e WHERE a.id = 1`;
+    const e = await viaBroker(sql, { cred: write }).then(() => undefined, (x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.errno).toBe(1227);
+    expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*masked columns cannot be copied or exported/);
+    expect(leaks(await myAdmin(`SELECT note FROM ${T2}`, 'dbw_my'))).toBe(false);
+  });
+
+  it('an UPDATE … JOIN of named tables copying a clean column still runs', async () => {
+    const r = (await viaBroker(`UPDATE ${T2} a JOIN ${T} u ON a.id = u.id SET a.note = u.name WHERE a.id = 1`, { cred: write })) as { affectedRows: number };
+    expect(r.affectedRows).toBe(1);
+  });
+
+  it('statistics tables are refused while masks apply', async () => {
+    await myAdmin(`ANALYZE TABLE ${T} PERSISTENT FOR ALL`, 'dbw_my');
+    const direct = await myAdmin(`SELECT CONVERT(min_value USING utf8mb4) AS lo, CONVERT(max_value USING utf8mb4) AS hi FROM mysql.column_stats WHERE table_name = '${S}_users'`, 'dbw_my');
+    expect(leaks(direct)).toBe(true);
+    const e = await viaBroker(`SELECT min_value, max_value FROM mysql.column_stats WHERE table_name = '${S}_users'`).then(() => undefined, (x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toMatch(/dbwarden: blocked by rule mask-.*statistics tables cannot be read/);
+  });
+});

@@ -1,0 +1,308 @@
+// Masking by lineage (PostgreSQL, rules/pii-masking.yaml): every path first shown to reveal the value on a
+// direct connection, then shown masked or refused through a live broker — with node-pg (text and binary)
+// and psql.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminSql, startTestBroker, type TestBroker } from '../helpers/broker.js';
+
+const run = promisify(execFile);
+const S = `lin_${randomBytes(4).toString('hex')}`;
+const T = `${S}_users`;
+const T2 = `${S}_sink`;
+const MARK = `q${randomBytes(3).toString('hex')}x`;
+const SECRET_EMAIL = `zed.${MARK}@secret.example`;
+const SECRET_SSN = `987-65-${S.slice(-4)}`;
+let b: TestBroker;
+let read: Awaited<ReturnType<TestBroker['grant']>>;
+let write: Awaited<ReturnType<TestBroker['grant']>>;
+
+beforeAll(async () => {
+  await adminSql(`create table ${T} (id int primary key, name text, email text, ssn text);
+    insert into ${T} values (1, 'Zed', '${SECRET_EMAIL}', '${SECRET_SSN}');
+    create table ${T2} (id int, note text);
+    create view ${S}_v1 as select id, email as contact from ${T};
+    create view ${S}_v2 as select id, contact as c2 from ${S}_v1;
+    create view ${S}_v3 as select id, upper(c2) as c3, 'x'::text as k from ${S}_v2;
+    create function ${S}_f(int) returns text language sql stable as 'select email from ${T} where id = $1';
+    create function ${S}_atomic(i int) returns text language sql stable begin atomic select ssn from ${T} where id = i; end;
+    create function ${S}_plpgsql(i int) returns text language plpgsql stable as $$ begin return (select email from ${T} where id = i); end $$;
+    create function ${S}_setof() returns setof ${T} language sql stable as 'select * from ${T}';
+    create function ${S}_clean(i int) returns text language sql stable as 'select name from ${T} where id = i';
+    create schema ${S}_ops;
+    create function ${S}_ops.leak(int, int) returns text language sql stable as 'select email from ${T} limit 1';
+    create operator ${S}_ops.@#@ (leftarg = int, rightarg = int, function = ${S}_ops.leak);
+    grant usage on schema ${S}_ops to dbw_ro;
+    alter table ${T} owner to dbw_rw; alter table ${T2} owner to dbw_rw;
+    grant select on ${T}, ${T2}, ${S}_v1, ${S}_v2, ${S}_v3 to dbw_ro;`);
+  const targets = {
+    app: {
+      protocol: 'postgres', host: '127.0.0.1', port: 5432, databases: ['dbw_app'], tls: 'disable',
+      rulesets: ['safe-defaults', 'pii-masking'],
+      roles: { read: { user: 'dbw_ro', password: 'dbw_ro_secret' }, write: { user: 'dbw_rw', password: 'dbw_rw_secret' } },
+    },
+  };
+  b = await startTestBroker({ targets, access: [
+    { name: 'read', requesters: ['*'], access: ['read'], maxTtl: '8h', approvals: 0 },
+    { name: 'write', requesters: ['*'], access: ['write'], maxTtl: '2h', approvals: 0 },
+  ] });
+  read = await b.grant({ access: 'read' });
+  write = await b.grant({ access: 'write' });
+}, 60_000);
+afterAll(async () => {
+  await b?.close();
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int);`);
+});
+
+async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
+  const c = new pg.Client({ connectionString: b.url(cred) });
+  await c.connect();
+  try {
+    return (await c.query(q as pg.QueryConfig)).rows;
+  } finally {
+    await c.end();
+  }
+}
+async function direct(q: string): Promise<unknown[]> {
+  const r = (await adminSql(q)) as pg.QueryResult | pg.QueryResult[];
+  return (Array.isArray(r) ? r : [r]).flatMap((x) => x.rows ?? []);
+}
+const leaks = (x: unknown) => {
+  const s = JSON.stringify(x, (_k, v) => (v && v.type === 'Buffer' ? Buffer.from(v.data).toString() : v));
+  return s.toLowerCase().includes(MARK) || s.includes(SECRET_SSN);
+};
+
+describe('lineage through renaming (reads)', () => {
+  const cases: [string, string][] = [
+    ['table alias column list', `select e || '' as v from ${T} u(i, n, e)`],
+    ['alias list, plain column', `select e from ${T} u(i, n, e)`],
+    ['subquery column alias', `select upper(x) as v from (select email as x from ${T}) s`],
+    ['subquery alias list', `select upper(x) as v from (select email from ${T}) s(x)`],
+    ['JOIN USING over a renamed column', `select upper(k) as v from ${T} a join (select id, email as k from ${T}) b using (id)`],
+    ['NATURAL JOIN with a join alias list', `select upper(j.c3) as v from (${T} a natural join (select id, name, email from ${T}) b) as j(c1, c2, c3)`],
+    ['function column alias', `select upper(x) as v from unnest(array(select email from ${T})) as f(x)`],
+    ['CTE column alias', `with c(x) as (select ssn from ${T}) select lower(x) as v from c`],
+    ['set operation in a subquery', `select upper(x) as v from (select name as x from ${T} union all select email from ${T}) s`],
+    ['LATERAL', `select upper(l.x) as v from ${T} t, lateral (select t.email as x) l`],
+    ['view renaming a column (direct)', `select contact from ${S}_v1`],
+    ['view over a view (direct)', `select c2 from ${S}_v2`],
+    ['expression over a view over a view', `select c2 || '' as v from ${S}_v2`],
+    ['view of an expression over views', `select c3 from ${S}_v3`],
+    ['SQL function body', `select ${S}_f(1) as v`],
+    ['BEGIN ATOMIC function body', `select ${S}_atomic(1) as v`],
+    ['function with an unreadable body (plpgsql)', `select ${S}_plpgsql(1) as v`],
+    ['set-returning SQL function', `select upper(f.email) as v from ${S}_setof() f`],
+    ['recursive CTE', `with recursive r(x, n) as (select email, 1 from ${T} union all select x, n + 1 from r where n < 2) select x || '' as v from r`],
+    ['user-defined operator', `select 1 operator(${S}_ops.@#@) 1 as v`],
+    ['whole-row through a subquery', `select s::text as v from (select email as e from ${T}) s`],
+  ];
+  it.each(cases)('%s: clear directly, masked through the broker', async (_what, sql) => {
+    expect(leaks(await direct(sql))).toBe(true);
+    const rows = await viaBroker(sql);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(leaks(rows)).toBe(false);
+    const bin = await viaBroker({ text: sql, binary: true } as pg.QueryConfig);
+    expect(leaks(bin)).toBe(false);
+  });
+
+  it('leaves clean derived columns and clean functions alone', async () => {
+    const rows = (await viaBroker(`select upper(n) as v, i + 1 as j, ${S}_clean(1) as c from ${T} u(i, n, e)`)) as { v: string; j: number; c: string }[];
+    expect(rows[0]).toEqual({ v: 'ZED', j: 2, c: 'Zed' });
+    const v3 = (await viaBroker(`select k from ${S}_v3`)) as { k: string }[];
+    expect(v3[0]!.k).toBe('x');
+  });
+
+  it('psql shows masked values (aligned output, FETCH_COUNT cursors)', async () => {
+    const sql = `select e || '' as v, upper(x.c2) as w from ${T} u(i, n, e), ${S}_v2 x`;
+    const plain = await run('psql', [b.url(read), '-XAtc', sql]);
+    expect(plain.stdout).toMatch(/\*\*\*|redacted/);
+    expect(leaks(plain.stdout)).toBe(false);
+    const fetched = await run('psql', [b.url(read), '-XAt', '-v', 'FETCH_COUNT=1', '-c', sql]);
+    expect(fetched.stdout.trim().length).toBeGreaterThan(0);
+    expect(leaks(fetched.stdout)).toBe(false);
+  });
+});
+
+describe('errors and notices are scrubbed of values while masks apply', () => {
+  const errors: [string, string][] = [
+    ['regclass cast (relation "…" does not exist)', `select e::regclass from ${T} u(i, n, e)`],
+    ['regtype cast', `select s::regtype from ${T} u(i, n, e, s)`],
+    ['current_setting(value)', `select current_setting(e) from ${T} u(i, n, e)`],
+    ['has_table_privilege(value, …)', `select has_table_privilege(e, 'select') from ${T} u(i, n, e)`],
+    ['xmlparse(document value)', `select xmlparse(document e) from ${T} u(i, n, e)`],
+    ['JSON error (DETAIL and CONTEXT)', `select ('"' || e)::json from ${T} u(i, n, e)`],
+    ['jsonb error (CONTEXT)', `select ('["' || e || '" x]')::jsonb from ${T} u(i, n, e)`],
+    ['integer cast', `select s::int from ${T} u(i, n, e, s)`],
+    ['date cast', `select e::date from ${T} u(i, n, e)`],
+  ];
+  const text = (e: Record<string, unknown>) => [e.message, e.detail, e.where, e.hint, e.internalQuery].join(' | ');
+  it.each(errors)('%s', async (_what, sql) => {
+    const d = await direct(sql).catch((e) => e);
+    expect(d).toBeInstanceOf(Error);
+    expect(leaks(text(d))).toBe(true);
+    const e = await viaBroker(sql).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.code).toBe(d.code);
+    expect(leaks(text(e))).toBe(false);
+    expect(e.message.length).toBeGreaterThan(10);
+    const bin = await viaBroker({ text: sql, values: [], binary: true } as pg.QueryConfig).catch((x) => x);
+    expect(leaks(text(bin))).toBe(false);
+  });
+  it('psql shows the error without the value', async () => {
+    const r = await run('psql', [b.url(read), '-X', '-v', 'VERBOSITY=verbose', '-c', `select xmlparse(document e) from ${T} u(i, n, e)`]).catch((e) => e);
+    expect(String(r.stderr)).toMatch(/ERROR/);
+    expect(leaks(String(r.stderr))).toBe(false);
+  });
+});
+
+describe('cursors carry their statement\'s mask plan', () => {
+  it('DECLARE … FETCH / MOVE / WITH HOLD, simple and extended protocol', async () => {
+    const decl = `declare c cursor for select e || '' as v, upper(e) as w from ${T} u(i, n, e)`;
+    const c0 = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/dbw_app' });
+    await c0.connect();
+    await c0.query('begin');
+    await c0.query(decl);
+    expect(leaks((await c0.query('fetch all from c')).rows)).toBe(true);
+    await c0.end();
+
+    const c = new pg.Client({ connectionString: b.url(read) });
+    await c.connect();
+    try {
+      await c.query('begin');
+      await c.query(decl);
+      const simple = await c.query('fetch 1 from c');
+      expect(simple.rows.length).toBe(1);
+      expect(leaks(simple.rows)).toBe(false);
+      await c.query('move absolute 0 in c');
+      const ext = await c.query({ text: 'fetch all from c', values: [] });
+      expect(ext.rows.length).toBe(1);
+      expect(leaks(ext.rows)).toBe(false);
+      await c.query('commit');
+      await c.query(`declare h cursor with hold for select upper(e) as w from ${T} u(i, n, e)`);
+      const held = await c.query({ text: 'fetch all from h', binary: true } as pg.QueryConfig);
+      expect(held.rows.length).toBe(1);
+      expect(leaks(held.rows)).toBe(false);
+      await c.query('close h');
+    } finally {
+      await c.end();
+    }
+  });
+});
+
+describe('mask-or-block by lineage', () => {
+  const refusedRead: [string, string][] = [
+    ['COPY of a renamed column', `copy (select e from ${T} u(i, n, e)) to stdout`],
+    ['set_config with a renamed masked value', `select set_config('lin.x', e, false) from ${T} u(i, n, e)`],
+    ['table_to_xml', `select table_to_xml('${T}', true, false, '')`],
+    ['table_to_xml_and_xmlschema', `select table_to_xml_and_xmlschema('${T}'::regclass, true, false, '')`],
+    ['schema_to_xml', `select schema_to_xml('public', true, false, '')`],
+    ['pg_stats', `select most_common_vals::text from pg_stats where tablename = '${T}'`],
+  ];
+  it.each(refusedRead)('%s is refused', async (_what, sql) => {
+    const err = await viaBroker(sql).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('42501');
+    expect(err.message).toMatch(/dbwarden: blocked by rule mask-/);
+    expect(leaks(err.message)).toBe(false);
+  });
+
+  it('table_to_xml and set_config leak on a direct connection', async () => {
+    expect(leaks(await direct(`select table_to_xml('${T}', true, false, '')`))).toBe(true);
+    expect(leaks(await direct(`select set_config('lin.x', e, false), current_setting('lin.x') from ${T} u(i, n, e)`))).toBe(true);
+  });
+
+  const refusedWrite: [string, string][] = [
+    ['INSERT … SELECT of a renamed column', `insert into ${T2} select i, e from ${T} u(i, n, e)`],
+    ['INSERT … SELECT through a view', `insert into ${T2} select id, c2 from ${S}_v2`],
+    ['CREATE TABLE AS', `create table ${S}_ctas as select x from (select email as x from ${T}) s`],
+    ['SELECT INTO', `select e into ${S}_into from ${T} u(i, n, e)`],
+    ['UPDATE … FROM a renaming subquery', `update ${T} set name = s.e from (select id, email as e from ${T}) s where s.id = ${T}.id`],
+    ['MERGE', `merge into ${T2} t using (select id, ssn as k from ${T}) s on t.id = s.id when not matched then insert values (s.id, s.k)`],
+    ['data-modifying CTE', `with s as (select email as e from ${T}) insert into ${T2} select 1, e from s`],
+    ['function calling set_config', `select set_config('lin.y', ${S}_f(1), false)`],
+    ['pg_notify payload', `select pg_notify('lin_chan', x) from (select email as x from ${T}) s`],
+  ];
+  it.each(refusedWrite)('%s is refused on a write grant', async (_what, sql) => {
+    const err = await viaBroker(sql, write).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('42501');
+    expect(err.message).toMatch(/masked columns cannot be copied or exported/);
+    const copied = await direct(`select * from ${T2}`);
+    expect(leaks(copied)).toBe(false);
+  });
+
+  const ddl: [string, string][] = [
+    ['RENAME COLUMN of a masked column', `alter table ${T} rename column email to contact`],
+    ['RENAME COLUMN inside a rolled-back transaction', `begin; alter table ${T} rename column ssn to s2; rollback`],
+    ['ALTER COLUMN TYPE … USING a masked column', `alter table ${T} alter column name type text using email`],
+    ['generated column over a masked column', `alter table ${T} add column g text generated always as (lower(email)) stored`],
+    ['RENAME of a table with masked columns', `alter table ${T} rename to ${S}_renamed`],
+  ];
+  it.each(ddl)('%s is refused on a write grant', async (_what, sql) => {
+    const err = await viaBroker(sql, write).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('42501');
+    expect(err.message).toMatch(/dbwarden: blocked by rule mask-/);
+    const cols = (await direct(`select string_agg(column_name, ',' order by ordinal_position) as c from information_schema.columns where table_name = '${T}'`)) as { c: string }[];
+    expect(cols[0]!.c).toBe('id,name,email,ssn');
+  });
+
+  it('traces through a definition this session just changed, and new tables work at once', async () => {
+    const c = new pg.Client({ connectionString: b.url(write) });
+    await c.connect();
+    try {
+      await c.query(`create or replace view ${S}_v4 as select id, name as k from ${T}`);
+      expect(((await c.query(`select k || '' as v from ${S}_v4`)).rows[0] as { v: string }).v).toBe('Zed');
+      await c.query(`create or replace view ${S}_v4 as select id, email as k from ${T}`);
+      const r = await c.query(`select k || '' as v from ${S}_v4`);
+      expect(leaks(r.rows)).toBe(false);
+      // a prepared statement is re-planned when the view under it changes: EXECUTE results are not trusted
+      await c.query(`create or replace view ${S}_v4 as select id, name as k from ${T}`);
+      await c.query(`prepare p4 as select k || '' as v from ${S}_v4`);
+      await c.query(`create or replace view ${S}_v4 as select id, email as k from ${T}`);
+      const ex = await c.query('execute p4');
+      expect(ex.rows.length).toBe(1);
+      expect(leaks(ex.rows)).toBe(false);
+      await c.query(`create table ${S}_fresh (a int, t text)`);
+      await c.query(`insert into ${S}_fresh values (41, 'hello')`);
+      const f = await c.query(`select a + 1 as n, upper(t) as u from ${S}_fresh`);
+      expect(f.rows[0]).toEqual({ n: 42, u: 'HELLO' });
+    } finally {
+      await c.end();
+      await adminSql(`drop view if exists ${S}_v4; drop table if exists ${S}_fresh`);
+    }
+  });
+
+  it('INSERT … VALUES (constants) RETURNING a masked column returns it masked instead of refusing', async () => {
+    const rows = (await viaBroker(`insert into ${T2} (id, note) values (7, 'plain') returning id, note`, write)) as { id: number; note: string }[];
+    expect(rows[0]).toEqual({ id: 7, note: 'plain' });
+    const ret = (await viaBroker(`insert into ${T} (id, name, email) values (9, 'Nine', 'nine@example.com') returning email`, write)) as { email: string }[];
+    expect(ret[0]!.email).toBe('n***@example.com');
+    await adminSql(`delete from ${T} where id = 9; delete from ${T2}`);
+  });
+
+  it('an UPDATE that copies only clean values still runs', async () => {
+    const c = new pg.Client({ connectionString: b.url(write) });
+    await c.connect();
+    const r = await c.query(`update ${T} set name = s.n from (select id, name as n from ${T}) s where s.id = ${T}.id`);
+    await c.end();
+    expect(r.rowCount).toBe(1);
+  });
+
+  it('audits a mask-or-block refusal as a block by the refusing rule, each rule id once', async () => {
+    await viaBroker(`copy (select e from ${T} u(i, n, e)) to stdout`).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    const events = readFileSync(join(b.stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const ev = events.filter((e) => e.type === 'statement' && String(e.text).startsWith(`copy (select e from ${T}`)).pop();
+    expect(ev.action).toBe('block');
+    expect(ev.rules[0]).toBe('mask-email');
+    expect(new Set(ev.rules).size).toBe(ev.rules.length);
+    const masked = events.filter((e) => e.type === 'statement' && String(e.text).startsWith(`select e || '' as v from ${T} u(i, n, e)`)).pop();
+    expect(masked.action).toBe('mask');
+    expect(masked.rules).toContain('mask-email');
+  });
+});
