@@ -14,6 +14,7 @@ import type { Session, TerminationReason } from '../session/session.js';
 import { Capability, Command, CommandName, ERRNO_OF, ErrNo, MAX_PACKET_PAYLOAD, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
 import { PacketScanner, type Disposition } from './framer.js';
 import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
+import { NamedPrepares } from './named-prepares.js';
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 import type { ThreadIds } from './thread-ids.js';
@@ -110,6 +111,8 @@ export class MysqlRelay {
   private replySeqGuess = -1;
   /** prepared statement id → how its results are masked */
   private readonly prepared = new Map<number, StatementMasking[]>();
+  /** SQL-level PREPARE name FROM '…' statements of this session (EXECUTE name is decided as what it runs) */
+  private readonly namedPrepares = new NamedPrepares();
   /** statement id → columns and plan of its open cursor */
   private readonly cursors = new Map<number, { cols: ColumnDef[]; plan: RowPlan | null }>();
   private lastPrepared = LAST_PREPARED;
@@ -233,6 +236,7 @@ export class MysqlRelay {
         this.expect('fields', first);
         return 'send';
       case Command.ResetConnection:
+        this.namedPrepares.clear();
         this.expect('single', first, () => this.probeSqlMode());
         return 'send';
       case Command.Ping:
@@ -264,7 +268,7 @@ export class MysqlRelay {
         const text = payload.toString('utf8', 1);
         const db = this.ungrantedUse(text);
         if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
-        const d = this.session.decide(text, this.readOpts);
+        const d = this.session.decideExpanded(text, this.readOpts, (facts, read) => this.namedPrepares.expand(facts, read));
         if (refused(d, this.masks.length > 0, text)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
           return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
@@ -283,6 +287,7 @@ export class MysqlRelay {
           if (stmt) this.session.completeStatement(stmt);
           return this.killLocal(kill.target, kill.query);
         }
+        this.namedPrepares.observe(d.statements);
         const bytes = kill.kind === 'forward' ? encodePacket(0, encodeComQuery(kill.text)) : raw;
         if (d.statements.some((st) => st.effects.includes('ddl'))) this.rowGuard?.invalidate();
         if (this.rowGuard && d.rowLimit) {

@@ -19,7 +19,9 @@ export function evaluate(rulesets: readonly RuleSet[], statements: StatementFact
       statements.forEach((st, i) => {
         if (!conditionMatches(rule.when, st, ctx)) return;
         if (rule.unless && conditionMatches(rule.unless, st, ctx)) return;
-        const m: RuleMatch = { id: rule.id, ruleset: set.name, action: rule.action, message: rule.message, statement: i };
+        // a WHERE refused as not proven scoped says what made it so (the rule's own text cannot know)
+        const message = rule.when.where && st.where === 'always-true' && st.whereReason ? `${rule.message} (${st.whereReason})` : rule.message;
+        const m: RuleMatch = { id: rule.id, ruleset: set.name, action: rule.action, message, statement: i };
         if (rule.mask !== undefined) m.mask = rule.mask;
         if (rule.action === 'mask' && rule.when.columns) m.columns = rule.when.columns;
         matches.push(m);

@@ -3,6 +3,7 @@ import type { AuditSink } from '../audit/events.js';
 import type { Grant } from '../grants/model.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { analyze } from '../sql/analyze.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Decision } from '../rules/types.js';
 import type { Guard } from './guard.js';
@@ -140,9 +141,36 @@ export class Session {
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions): Decision {
     const refusal = this.auditable();
-    let decision = refusal ?? this.reviewed(text, this.guard.decide(text, opts));
-    if (!refusal && this.lineage && this.guard.masks.length) decision = planMasks(text, decision, this.guard.masks, this.lineage(), this.lineageState);
-    else if (!refusal && this.protocol === 'mysql' && this.guard.masks.length) decision = mysqlMaskVerdict(text, decision, this.guard.masks);
+    const decision = refusal ?? this.masked(text, this.reviewed(text, this.guard.decide(text, opts)));
+    this.record(text, decision);
+    return decision;
+  }
+
+  /** With masks in force, the core's final mask plan (lineage where the protocol traces it) or MySQL's mask verdict. */
+  private masked(text: string, decision: Decision): Decision {
+    if (!this.guard.masks.length) return decision;
+    if (this.lineage) return planMasks(text, decision, this.guard.masks, this.lineage(), this.lineageState);
+    if (this.protocol === 'mysql') return mysqlMaskVerdict(text, decision, this.guard.masks);
+    return decision;
+  }
+
+  /**
+   * Like decide(), but the protocol may replace the facts before the rules see them (MySQL: an EXECUTE of a
+   * statement the session prepared from a literal is decided as that statement). One audit record either way.
+   */
+  decideExpanded(
+    text: string,
+    opts: ReadOptions | undefined,
+    expand: (facts: StatementFacts[], read: (text: string) => StatementFacts[]) => StatementFacts[] | undefined,
+  ): Decision {
+    const refusal = this.auditable();
+    if (refusal) {
+      this.record(text, refusal);
+      return refusal;
+    }
+    const cached = this.guard.decide(text, opts);
+    const facts = expand(cached.statements, (t) => analyze(this.guard.ctx.dialect, t, opts));
+    const decision = this.masked(text, this.reviewed(text, facts ? this.guard.evaluateFacts(facts) : cached));
     this.record(text, decision);
     return decision;
   }

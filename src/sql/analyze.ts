@@ -1,6 +1,7 @@
 // Entry point of the sql module: dialect dispatch from statement text to StatementFacts[].
 import { init as initSqlparserRs } from '@guanmingchiu/sqlparser-ts';
 import { loadModule } from 'libpg-query';
+import { catalogEffects } from './effect-catalog.js';
 import type { Dialect, ReadOptions, StatementFacts } from './facts.js';
 import { mysqlFacts } from './mysql-facts.js';
 import { postgresFacts, unparsed } from './postgres-facts.js';
@@ -25,10 +26,10 @@ export function analyze(dialect: Dialect, text: string, opts: ReadOptions = {}):
   switch (dialect) {
     case 'postgres':
       if (!ready) return [unparsed('sql parser not initialised: await initSql() first', text)];
-      return postgresFacts(text, opts);
+      return catalogEffects('postgres', postgresFacts(text, opts));
     case 'mysql':
       if (!ready) return [unparsed('sql parser not initialised: await initSql() first', text)];
-      return mysqlFacts(text, opts);
+      return catalogEffects('mysql', mysqlFacts(text, opts));
     default:
       return [unparsed(`unknown dialect ${String(dialect)}`, text)];
   }

@@ -48,6 +48,13 @@ export interface StatementFacts {
   error?: string;
   /** source text of a top-level statement (trimmed), for audit; nested facts leave it out */
   text?: string;
+  /**
+   * MySQL named prepared statements (SQL-level PREPARE / EXECUTE / DEALLOCATE), for the protocol module that tracks
+   * them per session: `text` is the literal a PREPARE read (absent when prepared from a variable or expression).
+   */
+  prepared?: { op: 'prepare' | 'execute' | 'deallocate'; name: string; text?: string };
+  /** why `where` is 'always-true' when no constant folding showed it (the WHERE is not proven to narrow the target) */
+  whereReason?: string;
   /** ALTER that removes data or integrity: DROP COLUMN / DROP CONSTRAINT / DROP ATTRIBUTE */
   drops?: boolean;
   /** MySQL KILL: the thread it names (the protocol module checks it belongs to the same grant) */

@@ -6,9 +6,11 @@ import { killFacts } from './mysql-kill.js';
 import { showSources } from './mysql-show-sources.js';
 import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEffect } from './mysql-functions.js';
 import { lexMysql, versionGates, type LexedStatement, type ServerModel } from './mysql-lexer.js';
+import { rewriteForParser } from './mysql-rewrites.js';
 import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statements.js';
 import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
 import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
+import { joinUnscopedReason, unscopedReason, type JoinedRelation } from './mysql-where-scope.js';
 
 // The server's own reading of the text decides: the lexer (mysql-lexer.ts) turns the client text
 // into canonical statements exactly as the server would split and un-comment them, and only then
@@ -55,6 +57,11 @@ interface Builder {
   nested: StatementFacts[];
   /** under a plain EXPLAIN nothing runs: list names, derive no effects, nest nothing */
   planOnly: boolean;
+  /** the parsed text had DIV rewritten to `/` (mysql-rewrites.ts): the WHERE folder must not evaluate divisions */
+  opaqueDivide?: boolean;
+  /** why the WHERE is not proven scoped, for the refusal */
+  whereReason?: string;
+  prepared?: StatementFacts['prepared'];
   ctx: Context;
 }
 
@@ -83,6 +90,14 @@ export function unparsed(error: string, text?: string): StatementFacts {
 
 function readAll(text: string, opts: ReadOptions, depth: number): StatementFacts[] {
   if (text.includes('\0')) return [unparsed('NUL byte in statement text', text)];
+  // A statement that changes sql_mode changes how the REST of the same text is lexed (NO_BACKSLASH_ESCAPES,
+  // ANSI_QUOTES): `SET sql_mode='NO_BACKSLASH_ESCAPES'; SELECT '\'; DELETE FROM t; -- '` is one string under the
+  // session's mode and a DELETE after the SET. The session's known quoting modes then hold only for the first
+  // statement, so the text is read under every quoting mode (the live broker knew the mode and missed this).
+  if ((opts.ansiQuotes !== undefined || opts.noBackslashEscapes !== undefined) && /sql_mode/i.test(text) && text.includes(';')) {
+    const { ansiQuotes: _a, noBackslashEscapes: _b, ...rest } = opts;
+    opts = rest;
+  }
   const readings = new Map<string, LexedStatement[]>();
   const modes = readingModes(text, opts);
   let firstError: string | undefined;
@@ -166,17 +181,20 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
   const tokens = tokenize(text);
   let ast: Ast | undefined;
   let error = '';
+  let opaqueDivide = false;
   for (const candidate of parserInputs(text, tokens)) {
     try {
-      const stmts = parseSqlparser(candidate, 'mysql') as Ast[];
+      const stmts = parseSqlparser(candidate.text, 'mysql') as Ast[];
       if (stmts.length !== 1) throw new Error(`expected one statement, parser found ${stmts.length}`);
       ast = stmts[0];
+      opaqueDivide = candidate.opaqueDivide;
       break;
     } catch (err) {
       error ||= err instanceof Error ? err.message : String(err);
     }
   }
   const b = newBuilder(ctx, planOnly);
+  if (opaqueDivide) b.opaqueDivide = true;
   const kill = killFacts(tokens);
   if (kill) {
     // one reading for every KILL, alone or inside a multi-statement text (sqlparser-rs reads only some forms)
@@ -193,12 +211,14 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
     if (wordsAt(tokens, 0, 'DO')) b.kind = 'other';
     const problem = describe(variant, typeof ast === 'string' ? {} : ast[variant], b, tokens);
     if (problem) return [withNesting(unparsed(problem), ctx, nested)];
+    replaceIsDrop(tokens, b);
     for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
     return [finish(b, nested), ...b.nested];
   }
   const fb = fallbackFacts(text, tokens);
   if (!fb) return [withNesting(unparsed(error), ctx, nested)];
   applyFallback(fb, tokens, b);
+  replaceIsDrop(tokens, b);
   for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
   const top = finish(b, nested);
   if (fb.clientFile) top.clientFile = true;
@@ -209,8 +229,26 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
  * The statement as sqlparser-rs should get it, then forms it reads better. The rewrites swap
  * keyword-only phrases for equivalents the parser knows, so they cannot hide or add code.
  */
-function parserInputs(text: string, tokens: readonly Token[]): string[] {
-  const out = [text];
+/**
+ * MariaDB's CREATE OR REPLACE <object> first drops the object that exists (a database with its tables, a sequence
+ * with its state, a view, trigger, routine, event, user): rules see that DROP as a nested statement. (TABLE is
+ * handled where the table's name is known.) Defends against DROP spelled as CREATE.
+ */
+function replaceIsDrop(tokens: readonly Token[], b: Builder): void {
+  if (!wordsAt(tokens, 0, 'CREATE', 'OR', 'REPLACE')) return;
+  let k = 3;
+  while (tokens[k] && !['DATABASE', 'SCHEMA', 'SEQUENCE', 'VIEW', 'TRIGGER', 'PROCEDURE', 'FUNCTION', 'EVENT', 'USER', 'ROLE', 'SERVER', 'INDEX', 'TABLE', 'PACKAGE'].includes(tokens[k]!.value)) k++;
+  const obj = tokens[k]?.value;
+  if (obj === undefined || obj === 'TABLE') return;
+  const object = obj === 'SCHEMA' ? 'database' : obj.toLowerCase();
+  b.nested.push({
+    kind: 'drop', object, effects: ['ddl'], tables: [], columns: [], functions: [],
+    where: null, limit: null, nested: true, multiStatement: b.ctx.multiStatement, index: b.ctx.index,
+  });
+}
+
+function parserInputs(text: string, tokens: readonly Token[]): Array<{ text: string; opaqueDivide: boolean }> {
+  const out = [{ text, opaqueDivide: false }];
   let t = text;
   const replace = (seq: string[], by: string): void => {
     for (let k = 0; k < tokens.length; k++) {
@@ -225,7 +263,12 @@ function parserInputs(text: string, tokens: readonly Token[]): string[] {
   replace(['ZEROFILL'], '');
   // DO expr, … evaluates expressions like SELECT without a result
   if (wordsAt(tokens, 0, 'DO')) t = `SELECT${' '.repeat(tokens[0]!.end - tokens[0]!.start - 2)}${t.slice(tokens[0]!.end)}`;
-  if (t !== text) out.push(t);
+  if (t !== text) out.push({ text: t, opaqueDivide: false });
+  // MySQL syntax the parser lacks (MOD, !, SOUNDS LIKE, DIV, ||, multi-table UPDATE, SET NAMES …, …)
+  const last = out[out.length - 1]!.text;
+  const r = rewriteForParser(last, last === text ? tokens : tokenize(last));
+  if (r?.preferred) out.unshift(r);
+  else if (r) out.push(r);
   return out;
 }
 
@@ -285,6 +328,8 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
         const key = typeof op === 'string' ? op : Object.keys(op ?? {})[0] ?? '';
         // DROP COLUMN/INDEX/KEY/FOREIGN KEY/PRIMARY KEY/PARTITION, TRUNCATE PARTITION, DISCARD TABLESPACE
         if (/^Drop|Truncate|Discard/.test(key)) b.drops = true;
+        // ALTER COLUMN … DROP DEFAULT / DROP NOT NULL drop a constraint in disguise
+        if (key === 'AlterColumn' && /"Drop(Default|NotNull)"/.test(JSON.stringify(op))) b.drops = true;
       }
       walk(s, b, 'read', ['name']);
       return undefined;
@@ -338,6 +383,9 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
     case 'OptimizeTable':
       walk(s, b, 'write');
       return undefined;
+    case 'Deallocate':
+      if (typeof s.name?.value === 'string') b.prepared = { op: 'deallocate', name: s.name.value.toLowerCase() };
+      return undefined;
     case 'Call':
       addFunction(s, b);
       walk(s.args, b, 'read');
@@ -365,6 +413,9 @@ function query(q: Ast, b: Builder, top: boolean, tokens?: readonly Token[]): voi
   }
   if (top) {
     b.limit = q.limit_clause || q.fetch ? 'present' : 'absent';
+    // SELECT … INTO @v at the end (blanked for the parser by mysql-rewrites.ts) sets user variables
+    const into = tokens ? findTopLevelWord(tokens, 'INTO') : -1;
+    if (into >= 0 && tokens![into + 1]?.value.startsWith('@')) addEffect(b, 'session');
     if (tokens && findTopLevelWord(tokens, 'INTO') >= 0 && tokens.some((t) => t.type === 'word' && (t.value === 'OUTFILE' || t.value === 'DUMPFILE'))) {
       addEffect(b, 'file');
     }
@@ -383,18 +434,23 @@ function update(s: Ast, b: Builder): string | undefined {
     if (parts.length >= 2) targets.add(identValue(parts[parts.length - 2]).toLowerCase());
   }
   const relations: Ast[] = [s.table?.relation, ...(s.table?.joins ?? []).map((j: Ast) => j.relation)];
+  const joinOps: Ast[] = [undefined, ...(s.table?.joins ?? []).map((j: Ast) => j.join_operator)];
+  const writtenNames = new Set<string>();
+  const joined: JoinedRelation[] = [];
   relations.forEach((r, i) => {
     const t = r?.Table;
-    if (!t) return;
+    if (!t) { joined.push({ names: new Set(), written: false }); return; }
     const alias = String(t.alias?.name?.value ?? '').toLowerCase();
     const name = objectNameText(t.name);
     // multi-table UPDATE writes the tables its SET names; the first table when SET is unqualified
     const written = targets.size === 0 ? i === 0 : targets.has(alias) || targets.has(name.toLowerCase()) || targets.has(name.split('.').pop()!.toLowerCase());
+    if (written) addWrittenNames(writtenNames, alias, name);
+    joined.push({ names: addWrittenNames(new Set(), alias, name), written, join: joinOps[i] });
     addTableNode(t, b, written ? 'write' : 'read');
   });
   b.limit = s.limit ? 'present' : 'absent';
   if (s.selection && hasMisreadOperator(s.selection)) return 'WHERE uses an operator (DIV, ^, ||, LIKE … =) the parser groups differently from MySQL';
-  b.where = mysqlWhereStatus(s.selection);
+  b.where = scopedWhere(s.selection, writtenNames, b, joined);
   walk(s, b, 'read', ['table']);
   for (const j of s.table?.joins ?? []) walk(j.join_operator, b, 'read');
   return undefined;
@@ -404,21 +460,51 @@ function del(s: Ast, b: Builder): string | undefined {
   const from: Ast[] = s.from?.WithFromKeyword ?? s.from?.WithoutKeyword ?? [];
   const targets: string[] = (s.tables ?? []).map((n: Ast) => objectNameText(n));
   const relations: Ast[] = from.flatMap((twj: Ast) => [twj.relation, ...(twj.joins ?? []).map((j: Ast) => j.relation)]);
+  const joinOps: Ast[] = from.flatMap((twj: Ast) => [undefined, ...(twj.joins ?? []).map((j: Ast) => j.join_operator)]);
+  const writtenNames = new Set<string>();
+  const joined: JoinedRelation[] = [];
   relations.forEach((r, i) => {
     const t = r?.Table;
-    if (!t) return;
+    if (!t) { joined.push({ names: new Set(), written: false }); return; }
     const alias = String(t.alias?.name?.value ?? '');
     const name = objectNameText(t.name);
     const written = targets.length === 0 ? i === 0 : targets.some((x) => sameName(x, alias) || sameName(x, name));
+    if (written) addWrittenNames(writtenNames, alias, name);
+    joined.push({ names: addWrittenNames(new Set(), alias, name), written, join: joinOps[i] });
     addTableNode(t, b, written ? 'write' : 'read');
   });
   for (const u of s.using ?? []) walk(u, b, 'read');
   b.limit = s.limit ? 'present' : 'absent';
   if (s.selection && hasMisreadOperator(s.selection)) return 'WHERE uses an operator (DIV, ^, ||, LIKE … =) the parser groups differently from MySQL';
-  b.where = mysqlWhereStatus(s.selection);
+  // DELETE FROM t USING t JOIN u …: the joins are in USING (their links are not followed: fail closed)
+  b.where = scopedWhere(s.selection, writtenNames, b, (s.using ?? []).length > 0 ? undefined : joined);
   walk(s, b, 'read', ['from', 'tables', 'using']);
   for (const twj of from) for (const j of twj.joins ?? []) walk(j.join_operator, b, 'read');
   return undefined;
+}
+
+function addWrittenNames(set: Set<string>, alias: string, name: string): Set<string> {
+  if (alias !== '') set.add(alias.toLowerCase());
+  set.add(name.toLowerCase());
+  set.add(name.split('.').pop()!.toLowerCase());
+  return set;
+}
+
+/**
+ * The WHERE status of an UPDATE/DELETE: folded to a constant where possible (mysql-where.ts), and "not proven
+ * scoped" (reported as always-true) when it mentions no column of a written table (mysql-where-scope.ts).
+ */
+function scopedWhere(selection: Ast, written: ReadonlySet<string>, b: Builder, joined?: JoinedRelation[]): WhereStatus {
+  const status = mysqlWhereStatus(selection, { opaqueDivide: b.opaqueDivide === true });
+  if (status === 'present' && written.size > 0) {
+    const o = { opaqueDivide: b.opaqueDivide === true };
+    const why = joined && joined.length > 1 ? joinUnscopedReason(selection, joined, o) : unscopedReason(selection, written, o);
+    if (why !== undefined) {
+      b.whereReason = why;
+      return 'always-true';
+    }
+  }
+  return status;
 }
 
 function sameName(target: string, name: string): boolean {
@@ -471,6 +557,12 @@ function execute(s: Ast, b: Builder, tokens: readonly Token[]): string | undefin
     nestRaw(tokens[2]!.value, b);
     return undefined;
   }
+  // EXECUTE name [USING @a, …]: the relay substitutes the statement the session prepared under that name
+  const name: Ast[] = Array.isArray(s.name) ? s.name : [];
+  const onlyVariables = (s.using ?? []).every((u: Ast) => String(u?.expr?.Identifier?.value ?? '').startsWith('@'));
+  if (name.length === 1 && !s.immediate && onlyVariables && (s.parameters ?? []).length === 0) {
+    b.prepared = { op: 'execute', name: identValue(name[0]).toLowerCase() };
+  }
   walk(s, b, 'read', ['name']);
   return undefined;
 }
@@ -481,6 +573,7 @@ function applyFallback(fb: FallbackFacts, tokens: readonly Token[], b: Builder):
   for (const e of fb.effects) addEffect(b, e);
   for (const t of fb.tables) addTableName(t.name, b, t.op);
   if (fb.drops) b.drops = true;
+  if (fb.prepared) b.prepared = fb.prepared;
   if (fb.scanCalls) {
     for (const name of calledNames(tokens)) {
       const effect = mysqlFunctionEffect(name);
@@ -673,6 +766,8 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   };
   if (b.object !== undefined) facts.object = b.object;
   if (b.drops) facts.drops = true;
+  if (b.whereReason !== undefined) facts.whereReason = b.whereReason;
+  if (b.prepared !== undefined) facts.prepared = b.prepared;
   const predicates = (b.predicateRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);
   if (predicates.length) facts.predicates = [...new Set(predicates)];
   const copies = (b.copyRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);

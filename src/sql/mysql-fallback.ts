@@ -21,8 +21,14 @@ export interface FallbackFacts {
   nestedRaw?: string;
   /** the statement may be allowed, so every call in it must be checked (the caller scans for functions) */
   scanCalls: boolean;
+  prepared?: { op: 'prepare' | 'execute' | 'deallocate'; name: string; text?: string };
   /** LOAD … LOCAL: the file is on the client's host */
   clientFile?: boolean;
+}
+
+/** A prepared statement's name (case-insensitive on the server), or undefined when token k is not one. */
+function statementName(t: Token | undefined): string | undefined {
+  return t && (t.type === 'word' || t.type === 'quoted') ? t.value.toLowerCase() : undefined;
 }
 
 const NESTABLE = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'WITH', 'TABLE', 'VALUES']);
@@ -48,18 +54,31 @@ export function fallbackFacts(text: string, tokens: readonly Token[]): FallbackF
     case 'PREPARE': {
       // PREPARE name FROM 'text' | @var | expression
       if (w(2) !== 'FROM') return null;
+      const name = statementName(tokens[1]);
+      if (name === undefined) return null;
       const src = tokens.slice(3);
-      if (src.length === 1 && src[0]!.type === 'string') return f('prepare', [], { nestedRaw: src[0]!.value, scanCalls: false });
+      if (src.length === 1 && src[0]!.type === 'string') {
+        return f('prepare', [], { nestedRaw: src[0]!.value, scanCalls: false, prepared: { op: 'prepare', name, text: src[0]!.value } });
+      }
       // text built at run time (a user variable, CONCAT(…)) is SQL the broker never sees
-      return f('prepare', ['dynamic']);
+      return f('prepare', ['dynamic'], { prepared: { op: 'prepare', name } });
     }
-    case 'EXECUTE': return f('execute', ['dynamic']);
+    case 'EXECUTE': {
+      // EXECUTE name [USING @a, …]: dynamic unless the session knows what `name` holds (the relay expands it)
+      const name = statementName(tokens[1]);
+      const using = w(2) === 'USING' && tokens.slice(3).every((t, i) => (i % 2 === 0 ? t.type === 'word' && t.value.startsWith('@') : t.value === ','));
+      if (name === undefined || !(tokens.length === 2 || using)) return f('execute', ['dynamic']);
+      return f('execute', ['dynamic'], { prepared: { op: 'execute', name } });
+    }
     case 'SELECT':
     case 'WITH':
       // SELECT … INTO OUTFILE / DUMPFILE writes a server file; the export options are not parsed
       if (tokens.some((t) => t.type === 'word' && (t.value === 'OUTFILE' || t.value === 'DUMPFILE'))) return f('select', ['read', 'file']);
       return null;
-    case 'DEALLOCATE': return f('other', ['session']);
+    case 'DEALLOCATE': {
+      const name = statementName(tokens[2]);
+      return f('other', ['session'], name !== undefined && w(1) === 'PREPARE' ? { prepared: { op: 'deallocate', name } } : {});
+    }
     case 'ANALYZE':
       // MariaDB's ANALYZE <statement> runs the statement and reports how it went
       if (NESTABLE.has(w(1))) return f('explain', ['read'], { nestedCanonical: rest(1), scanCalls: false });
@@ -118,9 +137,14 @@ export function fallbackFacts(text: string, tokens: readonly Token[]): FallbackF
       return null;
     case 'GRANT': return f('grant', ['dcl'], { object: 'role' });
     case 'REVOKE': return f('revoke', ['dcl'], { object: 'role' });
+    case 'DROP':
+      if (w(1) === 'PREPARE') {
+        const name = statementName(tokens[2]);
+        return f('other', ['session'], name !== undefined ? { prepared: { op: 'deallocate', name } } : {});
+      }
+      return ddlStatement(head, tokens, f);
     case 'CREATE':
     case 'ALTER':
-    case 'DROP':
     case 'RENAME':
       return ddlStatement(head, tokens, f);
     default:
@@ -181,7 +205,13 @@ function ddlStatement(head: string, tokens: readonly Token[], f: Make): Fallback
     return f('create', ['admin', 'file'], { object: 'function' });
   }
   if (ROUTINES.has(obj)) {
-    const effects: Effect[] = head === 'DROP' ? ['ddl'] : ['ddl', 'dynamic'];
+    const has = (v: string): boolean => tokens.some((t) => t.type === 'word' && t.value === v);
+    // ALTER PROCEDURE/FUNCTION only changes characteristics (COMMENT, LANGUAGE, data access): the body is not
+    // touched, so nothing new runs; ALTER EVENT … DO replaces a body
+    const bodyUnchanged = head === 'DROP' || (head === 'ALTER' && (obj === 'PROCEDURE' || obj === 'FUNCTION')) || (head === 'ALTER' && obj === 'EVENT' && !has('DO'));
+    const effects: Effect[] = bodyUnchanged ? ['ddl'] : ['ddl', 'dynamic'];
+    // SQL SECURITY DEFINER makes every caller run the routine with its definer's privileges
+    if (head === 'ALTER' && has('SECURITY') && has('DEFINER')) effects.push('dcl');
     return f(kind, effects, { object: obj.toLowerCase() });
   }
   if (obj === 'SERVER') return f(kind, ['ddl', 'admin'], { object: 'server' });

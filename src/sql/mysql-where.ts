@@ -31,15 +31,34 @@ export function hasMisreadOperator(node: Ast): boolean {
   return false;
 }
 
-export function mysqlWhereStatus(where: Ast | undefined | null): WhereStatus {
+/** `/` may stand for a rewritten integer DIV (mysql-rewrites.ts): then no division is folded. Set per call. */
+let opaqueDivide = false;
+
+export function mysqlWhereStatus(where: Ast | undefined | null, o: { opaqueDivide?: boolean } = {}): WhereStatus {
   if (where === undefined || where === null) return 'absent';
-  return truth(fold(where)) === true ? 'always-true' : 'present';
+  opaqueDivide = o.opaqueDivide === true;
+  try {
+    return truth(fold(where)) === true ? 'always-true' : 'present';
+  } finally {
+    opaqueDivide = false;
+  }
 }
 
 /** Folds an expression to a constant when it has one; exported for tests. */
-export function foldMysqlConstant(node: Ast): Value | undefined {
-  const v = fold(node);
-  return v === UNKNOWN ? undefined : v;
+export function foldMysqlConstant(node: Ast, o: { opaqueDivide?: boolean } = {}): Value | undefined {
+  opaqueDivide = o.opaqueDivide === true;
+  try {
+    const v = fold(node);
+    return v === UNKNOWN ? undefined : v;
+  } finally {
+    opaqueDivide = false;
+  }
+}
+
+/** MySQL truth of a folded constant: true, false, or null (unknown); exported for the scope check. */
+export function mysqlTruth(v: Value): boolean | null {
+  const t = truth(v);
+  return t === undefined ? null : t;
 }
 
 function fold(node: Ast): Folded {
@@ -134,7 +153,7 @@ function binaryExpr(b: Ast): Folded {
     case 'Plus': return a + c;
     case 'Minus': return a - c;
     case 'Multiply': return a * c;
-    case 'Divide': return c === 0 ? null : a / c;
+    case 'Divide': return opaqueDivide ? UNKNOWN : c === 0 ? null : a / c;
     case 'Modulo': return c === 0 ? null : a % c;
     default: return UNKNOWN;
   }

@@ -4,6 +4,7 @@ import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, T
 import { ADMIN_SETTINGS, PRIVILEGE_SETTINGS, functionEffect } from './postgres-functions.js';
 import { RELATION_OBJECTS, classifyStatement, objectName } from './postgres-statements.js';
 import { whereStatus } from './postgres-where.js';
+import { pgUnscopedReason } from './pg-where-scope.js';
 
 // Parsing with the server's grammar rather than a regex defends against the usual guardrail
 // bypasses: comments hiding keywords, statements smuggled after `;`, DML in CTEs, keywords in
@@ -34,6 +35,8 @@ interface Builder {
   where: WhereStatus | null;
   limit: LimitStatus | null;
   drops: boolean;
+  /** why the WHERE is not proven scoped (pg-where-scope.ts), for the refusal */
+  whereReason?: string;
   nested: StatementFacts[];
   /** under a plain EXPLAIN nothing runs: list names, derive no effects, nest nothing */
   planOnly: boolean;
@@ -132,12 +135,16 @@ function describe(type: string, s: Ast, b: Builder): void {
         b.copyRefs = b.columnRefs.slice(before);
       }
       b.where = s.whereClause?.CurrentOfExpr ? 'present' : whereStatus(s.whereClause);
+      // present but never about the target's rows: not proven scoped (pg-where-scope.ts)
+      if (b.where === 'present' && !s.whereClause?.CurrentOfExpr) notScoped(pgUnscopedReason(s.whereClause, targetNames(s.relation)), b);
       b.limit = 'absent';
       return walk(s, b, 'read', ['relation']);
     case 'MergeStmt':
       addTable(s.relation, b, 'write');
-      // MERGE always has ON; `ON true` touches every row like a DELETE without WHERE
-      b.where = whereStatus(s.joinCondition) === 'always-true' ? 'always-true' : 'present';
+      // MERGE always has ON; `ON true` touches every row like a DELETE without WHERE, unless every WHEN MATCHED
+      // clause that updates or deletes carries its own scoped condition (then that condition picks the rows)
+      b.where = mergeWhere(s);
+      if (b.where === 'always-true') b.whereReason = 'the ON condition and the WHEN MATCHED conditions do not narrow the target';
       return walk(s, b, 'read', ['relation']);
     case 'LockStmt':
       // ACCESS SHARE (mode 1) is the lock every SELECT takes (pg_dump asks for it); stronger modes block writers
@@ -159,7 +166,9 @@ function describe(type: string, s: Ast, b: Builder): void {
     case 'TruncateStmt':
       return walk(s, b, 'write');
     case 'ExplainStmt': {
-      const analyze = (s.options ?? []).some((o: Ast) => o?.DefElem?.defname === 'analyze' && !isFalse(o.DefElem.arg));
+      // the server applies options in order, so the last ANALYZE option decides (ANALYZE true, ANALYZE false plans only)
+      const last = (s.options ?? []).filter((o: Ast) => o?.DefElem?.defname === 'analyze').pop();
+      const analyze = last !== undefined && !isFalse(last.DefElem.arg);
       // EXPLAIN ANALYZE executes its statement; plain EXPLAIN only plans it
       if (analyze && !b.planOnly) nest(s.query, b);
       else walkPlanOnly(s.query, b);
@@ -202,7 +211,9 @@ function describe(type: string, s: Ast, b: Builder): void {
       b.object = objectName(s.objtype) ?? 'table';
       for (const cmd of s.cmds ?? []) {
         const sub = cmd?.AlterTableCmd?.subtype;
-        if (sub === 'AT_DropColumn' || sub === 'AT_DropConstraint') b.drops = true;
+        // DROP COLUMN / CONSTRAINT, and constraints dropped in disguise: DROP NOT NULL / DEFAULT / IDENTITY / EXPRESSION
+        if (sub === 'AT_DropColumn' || sub === 'AT_DropConstraint' || sub === 'AT_DropNotNull' || sub === 'AT_DropIdentity' || sub === 'AT_DropExpression') b.drops = true;
+        if (sub === 'AT_ColumnDefault' && cmd.AlterTableCmd.def === undefined) b.drops = true;
         // handing a table to another role is a privilege change, as ALTER … OWNER TO on other objects is
         if (sub === 'AT_ChangeOwner') b.effects.add('dcl');
       }
@@ -285,11 +296,41 @@ function createFunction(s: Ast, b: Builder): void {
   walk(s, b, 'ddl', ['options']);
 }
 
+function targetNames(rv: Ast): Set<string> {
+  const out = new Set<string>();
+  if (typeof rv?.relname === 'string') out.add(rv.relname.toLowerCase());
+  if (typeof rv?.alias?.aliasname === 'string') out.add(rv.alias.aliasname.toLowerCase());
+  return out;
+}
+
+function notScoped(why: string | undefined, b: Builder): void {
+  if (why === undefined) return;
+  b.where = 'always-true';
+  b.whereReason = why;
+}
+
+function mergeWhere(s: Ast): 'always-true' | 'present' {
+  const names = targetNames(s.relation);
+  if (whereStatus(s.joinCondition) !== 'always-true' && pgUnscopedReason(s.joinCondition, names) === undefined) return 'present';
+  const touching = (s.mergeWhenClauses ?? [])
+    .map((c: Ast) => c?.MergeWhenClause)
+    .filter((c: Ast) => c && c.matchKind !== 'MERGE_WHEN_NOT_MATCHED_BY_TARGET' && c.commandType !== 'CMD_NOTHING' && c.commandType !== 'CMD_INSERT');
+  const scoped = (c: Ast): boolean => c.condition !== undefined && whereStatus(c.condition) === 'present' && pgUnscopedReason(c.condition, names) === undefined;
+  return touching.every(scoped) ? 'present' : 'always-true';
+}
+
+/** SET ROLE NONE / set_config('role', 'none', …): back to the login role, like RESET ROLE (unquoted NONE is 'none'). */
+export function isRoleNone(setting: string, value: unknown): boolean {
+  return setting.toLowerCase() === 'role' && value === 'none';
+}
+
 function setVariable(s: Ast, b: Builder): void {
   const name = String(s.name ?? '').toLowerCase();
   // SET ROLE / SET SESSION AUTHORIZATION change whose privileges the session uses
-  // RESET ROLE / SET ROLE DEFAULT only return to the login role, which is no privilege change
-  const returning = s.kind === 'VAR_RESET' || s.kind === 'VAR_SET_DEFAULT';
+  // RESET ROLE / SET ROLE DEFAULT / SET ROLE NONE only return to the login role, which is no privilege change
+  const args: Ast[] = s.args ?? [];
+  const returning = s.kind === 'VAR_RESET' || s.kind === 'VAR_SET_DEFAULT'
+    || (s.kind === 'VAR_SET_VALUE' && args.length === 1 && isRoleNone(name, args[0]?.A_Const?.sval?.sval));
   if (PRIVILEGE_SETTINGS.has(name) && !returning) addEffect(b, 'dcl');
   if (ADMIN_SETTINGS.has(name)) addEffect(b, 'admin');
   walk(s, b, 'read');
@@ -410,7 +451,9 @@ function addFunction(fc: Ast, b: Builder): void {
     const fromSettings = first?.ColumnRef?.fields?.length === 1 && first.ColumnRef.fields[0]?.String?.sval === 'name' ? b.settingsName : undefined;
     const setting = first?.A_Const?.sval?.sval ?? first?.TypeCast?.arg?.A_Const?.sval?.sval ?? fromSettings;
     // set_config('role', …) is SET ROLE by another name; a non-constant name could be anything
+    const value = fc.args?.[1]?.A_Const?.sval?.sval ?? fc.args?.[1]?.TypeCast?.arg?.A_Const?.sval?.sval;
     if (typeof setting !== 'string') b.effects.add('admin');
+    else if (isRoleNone(setting, value)) b.effects.add('session');
     else if (PRIVILEGE_SETTINGS.has(setting.toLowerCase())) { b.effects.add('admin'); b.effects.add('dcl'); }
     else if (ADMIN_SETTINGS.has(setting.toLowerCase())) b.effects.add('admin');
     else b.effects.add('session');
@@ -447,6 +490,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   };
   if (b.object !== undefined) facts.object = b.object;
   if (b.drops) facts.drops = true;
+  if (b.whereReason !== undefined) facts.whereReason = b.whereReason;
   if (b.predicateRefs?.length) facts.predicates = [...new Set(b.predicateRefs.map((ref) => resolveColumn(ref, b, tableNames)))];
   if (b.copyRefs?.length) facts.copies = [...new Set(b.copyRefs.map((ref) => resolveColumn(ref, b, tableNames)))];
   return facts;

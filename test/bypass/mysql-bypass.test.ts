@@ -9,7 +9,8 @@ import { loadRuleSets } from '../../src/rules/load.js';
 import type { RuleSet } from '../../src/rules/rule-set.js';
 import { label, type BypassCase } from './bypass-case.js';
 import { MYSQL_CASES } from './mysql-cases.js';
-import { connect, initBaseline, MY_BYPASS_DB, MY_INPUT_FILE, prove, removeScratchFiles, runsCleanly, THROWAWAY_USER_PREFIX, VICTIM_PLACEHOLDER, VICTIM_SAMPLE_ID } from './mysql-fixture.js';
+import { myAdmin, startMysqlTestBroker, type MysqlTestBroker } from '../helpers/mysql.js';
+import { connect, resetFixture, initBaseline, MY_BYPASS_DB, MY_INPUT_FILE, prove, removeScratchFiles, runsCleanly, THROWAWAY_USER_PREFIX, VICTIM_PLACEHOLDER, VICTIM_SAMPLE_ID } from './mysql-fixture.js';
 
 const cases = MYSQL_CASES.map((c, i) => ({ c, name: label(c, i), i }));
 
@@ -94,4 +95,107 @@ describe('the broker decides (checkSql with rules/, dialect mysql)', () => {
       if (c.rule) expect(r.rules[0]?.id, why).toBe(c.rule);
     });
   }
+});
+
+/**
+ * Every case again through a live broker (mysql2 text protocol): the live session reads with the options it
+ * learned from the server (flavour, version, sql_mode), which can differ from the offline reading, and EXECUTE
+ * is decided with the session's named prepared statements. The upstream account can only touch the scratch
+ * database, and everything the cases leave behind is rebuilt afterwards.
+ */
+describe('through a live broker session (every case)', () => {
+  const upstream = `dbw_effects_${process.pid % 100000}`;
+  const password = `pw_${process.pid}`;
+  let b: MysqlTestBroker;
+  const clients = new Map<string, mysql.Connection>();
+  let admin: mysql.Connection;
+
+  beforeAll(async () => {
+    admin = await connect(null);
+    await resetFixture(admin);
+    await myAdmin(`
+      CREATE USER IF NOT EXISTS '${upstream}'@'%' IDENTIFIED BY '${password}';
+      CREATE USER IF NOT EXISTS '${upstream}'@'localhost' IDENTIFIED BY '${password}';
+      GRANT ALL ON ${MY_BYPASS_DB}.* TO '${upstream}'@'%';
+      GRANT ALL ON ${MY_BYPASS_DB}.* TO '${upstream}'@'localhost';
+    `);
+    const role = { user: upstream, password };
+    b = await startMysqlTestBroker({}, { databases: [MY_BYPASS_DB], rulesets: ['safe-defaults', 'pii-masking'], roles: { read: role, write: role, admin: role } });
+    const mysqlP = await import('mysql2/promise');
+    for (const access of ['read', 'write', 'admin'] as const) {
+      const cred = await b.grant({ access, who: access === 'admin' ? 'bob' : 'alice', databases: [MY_BYPASS_DB] });
+      const c = await mysqlP.default.createConnection({ host: '127.0.0.1', port: b.myPort, user: cred.login, password: cred.password, database: MY_BYPASS_DB, multipleStatements: true });
+      c.on('error', () => undefined);
+      clients.set(access, c);
+    }
+  });
+  afterAll(async () => {
+    for (const c of clients.values()) await c.end().catch(() => undefined);
+    await b?.close();
+    await myAdmin(`DROP USER IF EXISTS '${upstream}'@'%'; DROP USER IF EXISTS '${upstream}'@'localhost'`).catch(() => undefined);
+    await resetFixture(admin).catch(() => undefined);
+    await admin?.end();
+  });
+
+  it('decides every case as offline, refusals with the deciding rule', async () => {
+    const wrong: string[] = [];
+    for (const { c, name } of cases) {
+      if (c.knownGap) continue;
+      const client = clients.get(c.access)!;
+      const sql = c.sql.split(VICTIM_PLACEHOLDER).join(VICTIM_SAMPLE_ID);
+      let error: (Error & { errno?: number }) | undefined;
+      try {
+        if (c.txn !== false) await client.query('START TRANSACTION');
+        await client.query(sql);
+      } catch (e) {
+        error = e as Error & { errno?: number };
+      } finally {
+        await client.query('ROLLBACK').catch(() => undefined);
+      }
+      // KILL of a thread id that is not one of this grant's sessions is answered by the broker itself (1094)
+      const refused = (error?.message.startsWith('dbwarden: ') ?? false) || (/^KILL/i.test(sql) && error?.errno === 1094);
+      // offline the version is unknown and a version-gated text is refused as unparsed; live the version is known
+      // and the precise rule decides: either is a refusal
+      const ruleOk = (m: string): boolean => m.startsWith(`dbwarden: blocked by rule ${c.rule}: `) || (c.rule === 'unparsed' && m.startsWith('dbwarden: blocked by rule '));
+      if (c.expect === 'block') {
+        if (!refused || !(ruleOk(error!.message) || error!.errno === 1094)) wrong.push(`${name}: ${error ? error.message : 'ran'}`);
+      } else if (refused) {
+        wrong.push(`${name}: refused: ${error!.message}`);
+      }
+      if (!refused && c.expect === 'allow') await resetFixture(admin);
+    }
+    expect(wrong.join('\n')).toBe('');
+  }, 300_000);
+
+  it('EXECUTE runs what the session prepared from an allowed literal, and only that', async () => {
+    const c = clients.get('write')!;
+    await c.query("PREPARE dbw_s FROM 'SELECT v FROM t WHERE id = ?'");
+    await c.query('SET @dbw_id = 2');
+    const [rows] = await c.query('EXECUTE dbw_s USING @dbw_id');
+    expect(rows).toEqual([{ v: 'row 2' }]);
+    // a refused PREPARE never reaches the server: the name still holds the allowed statement
+    const refused = await c.query("PREPARE dbw_s FROM 'DELETE FROM t'").catch((e: Error) => e);
+    expect((refused as Error).message).toMatch(/^dbwarden: blocked by rule unscoped-write: /);
+    const [again] = await c.query('EXECUTE dbw_s USING @dbw_id');
+    expect(again).toEqual([{ v: 'row 2' }]);
+    // prepared from a variable: the server replaces the name, the broker forgets the literal
+    await c.query("SET @dbw_q = 'DELETE FROM t'");
+    const fromVar = await c.query('PREPARE dbw_s FROM @dbw_q').catch((e: Error) => e);
+    expect((fromVar as Error).message).toMatch(/^dbwarden: blocked by rule dynamic-sql: /);
+    // a scoped write prepared, executed, then deallocated
+    await c.query("PREPARE dbw_w FROM 'UPDATE t SET v = ? WHERE id = ?'");
+    await c.query("SET @dbw_v = 'prepared'");
+    await c.query('EXECUTE dbw_w USING @dbw_v, @dbw_id');
+    const [after] = await c.query('SELECT v FROM t WHERE id = 2');
+    expect(after).toEqual([{ v: 'prepared' }]);
+    await c.query('DEALLOCATE PREPARE dbw_w');
+    const gone = await c.query('EXECUTE dbw_w USING @dbw_v, @dbw_id').catch((e: Error) => e);
+    expect((gone as Error).message).toMatch(/^dbwarden: blocked by rule dynamic-sql: /);
+    // on a read grant the same EXECUTE is decided as the UPDATE it runs
+    const r = clients.get('read')!;
+    await r.query("PREPARE dbw_w FROM 'UPDATE t SET v = ? WHERE id = ?'").catch((e: Error) => e);
+    const ro = await r.query('EXECUTE dbw_w USING @dbw_v, @dbw_id').catch((e: Error) => e);
+    expect((ro as Error).message).toMatch(/^dbwarden: blocked by rule /);
+    await resetFixture(admin);
+  });
 });

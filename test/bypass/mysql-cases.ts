@@ -4,6 +4,7 @@
 // The local server is MariaDB 10.11.19 (version number 101119): /*!NNNNN … */ runs when NNNNN ≤ 101119.
 import type { AccessLevel } from '../../src/rules/types.js';
 import type { BypassCase, Proof } from './bypass-case.js';
+import { MYSQL_EFFECT_CASES } from './mysql-effect-cases.js';
 
 const DATA: Proof = { kind: 'data' };
 const SCHEMA: Proof = { kind: 'schema' };
@@ -61,7 +62,7 @@ const unscopedWrites: BypassCase[] = [
   block(W, UNSCOPED, "DELETE FROM t WHERE 'abc' LIKE '%'", "deletes every row: LIKE '%' matches any string", DATA),
   block(W, UNSCOPED, 'DELETE FROM t WHERE 1 BETWEEN 0 AND 2', 'deletes every row: constant BETWEEN', DATA),
   block(W, UNSCOPED, 'DELETE FROM t WHERE (((1)))', 'deletes every row: parenthesised 1', DATA),
-  block(W, UNPARSED, 'DELETE FROM t WHERE 1 || 0', 'deletes every row: || is OR under the default sql_mode', DATA),
+  block(W, UNSCOPED, 'DELETE FROM t WHERE 1 || 0', 'deletes every row: || is OR under the default sql_mode', DATA),
   block(W, UNSCOPED, 'DELETE FROM t LIMIT 3', 'deletes three arbitrary rows: LIMIT without WHERE', DATA),
   block(W, UNSCOPED, 'DELETE FROM t ORDER BY id LIMIT 1', 'deletes a row picked by ORDER BY/LIMIT, no WHERE', DATA),
   block(W, UNSCOPED, "UPDATE t SET v = 'x' LIMIT 2", 'rewrites two arbitrary rows: LIMIT without WHERE', DATA),
@@ -73,7 +74,7 @@ const unscopedWrites: BypassCase[] = [
   block(W, UNSCOPED, 'DELETE t FROM t JOIN accounts ON 1', 'multi-table DELETE: a join on 1 and no WHERE deletes every row of t', DATA),
   block(W, UNSCOPED, 'DELETE t, orders FROM t, orders', 'multi-table DELETE with no WHERE empties both tables', DATA),
   block(W, UNSCOPED, 'DELETE FROM t USING t, accounts', 'multi-table DELETE … USING without WHERE deletes every row of t', DATA),
-  block(W, UNPARSED, "UPDATE t, accounts SET t.v = 'x', accounts.balance = 0", 'multi-table UPDATE without WHERE rewrites both tables', DATA),
+  block(W, UNSCOPED, "UPDATE t, accounts SET t.v = 'x', accounts.balance = 0", 'multi-table UPDATE without WHERE rewrites both tables', DATA),
   block(W, UNSCOPED, "UPDATE t JOIN accounts ON 1=1 SET t.v = 'j'", 'multi-table UPDATE joined on 1=1, no WHERE', DATA),
   block(R, UNSCOPED, 'DELETE FROM t', 'deletes every row (read grant: refused as unscoped before read-only)', DATA),
 ];
@@ -309,4 +310,5 @@ const allowed: BypassCase[] = [
 
 export const MYSQL_CASES: BypassCase[] = [
   ...unscopedWrites, ...executableComments, ...smuggled, ...destructive, ...writesOnRead, ...privileges, ...files, ...admin, ...dynamic, ...allowed,
+  ...MYSQL_EFFECT_CASES,
 ];

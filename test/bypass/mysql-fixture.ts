@@ -41,6 +41,8 @@ export async function resetFixture(c: mysql.Connection): Promise<void> {
     CREATE TABLE orders (id INT PRIMARY KEY, account_id INT, total INT, KEY orders_account (account_id)) ENGINE=InnoDB;
     INSERT INTO orders VALUES (10, 1, 5), (11, 2, 7), (12, 3, 9);
     CREATE VIEW v_t AS SELECT id, v FROM t;
+    CREATE SEQUENCE seq_t;
+    CREATE PROCEDURE dbw_p() SELECT 1;
   `);
 }
 

@@ -3,6 +3,7 @@
 // view v_t, materialized view mv, index t_v_idx, extension dblink; roles dbw_ro / dbw_rw exist on the server.
 import type { AccessLevel } from '../../src/rules/types.js';
 import type { BypassCase, Proof } from './bypass-case.js';
+import { POSTGRES_EFFECT_CASES } from './postgres-effect-cases.js';
 
 const DATA: Proof = { kind: 'data' };
 const SCHEMA: Proof = { kind: 'schema' };
@@ -420,5 +421,5 @@ const masked: BypassCase[] = [
 
 export const POSTGRES_CASES: BypassCase[] = [
   ...unscopedWrites, ...hiddenDml, ...smuggled, ...destructive, ...readGrantWrites, ...privileges, ...files, ...serverAdmin, ...dynamic,
-  ...allowed, ...masked,
+  ...allowed, ...masked, ...POSTGRES_EFFECT_CASES,
 ];

@@ -286,7 +286,12 @@ describe('nested and multiple statements', () => {
     expect(one('ALTER TABLE t DROP COLUMN c').drops).toBe(true);
     expect(one('ALTER TABLE t ADD COLUMN d int, DROP CONSTRAINT c').drops).toBe(true);
     expect(one('ALTER TABLE t ADD COLUMN d int').drops).toBeUndefined();
-    expect(one('ALTER TABLE t ALTER COLUMN d DROP DEFAULT').drops).toBeUndefined();
+    // constraints dropped in disguise (issue 12, class 2)
+    expect(one('ALTER TABLE t ALTER COLUMN d DROP DEFAULT').drops).toBe(true);
+    expect(one('ALTER TABLE t ALTER COLUMN d DROP NOT NULL').drops).toBe(true);
+    expect(one('ALTER TABLE t ALTER COLUMN d DROP IDENTITY IF EXISTS').drops).toBe(true);
+    expect(one('ALTER TABLE t ALTER COLUMN d DROP EXPRESSION').drops).toBe(true);
+    expect(one("ALTER TABLE t ALTER COLUMN d SET DEFAULT 'x'").drops).toBeUndefined();
   });
 });
 

@@ -1,0 +1,156 @@
+// Does a MySQL WHERE (sqlparser-rs AST) constrain a column of the written table at all? If not, it is not scoped.
+
+// Defends against writes whose WHERE is present but cannot narrow the target's rows because it never looks at
+// them: `WHERE 7 DIV 2 = 3`, `WHERE RAND() < 2`, `WHERE EXISTS (SELECT 1 FROM other)`, `WHERE @x IS NULL`,
+// `UPDATE t, u SET t.a = 1 WHERE u.id = 1`. Every row of the target gets the same answer from such a condition,
+// so whatever value it has, the write touches every row or none: it is "not proven scoped". Columns inside a
+// subquery do not count (an uncorrelated EXISTS/IN is the same for every row); a bare column name does (it may be
+// the target's), and so does `alias.col` or `db.table.col` naming a written table.
+
+import { foldMysqlConstant, mysqlTruth } from './mysql-where.js';
+
+// sqlparser-rs's AST is serde JSON walked by variant name
+type Ast = any;
+
+/**
+ * Why `where` is not proven to narrow the written table, or undefined when it is: an AND is scoped when one side
+ * is, an OR/XOR only when every side is scoped or constant false (one unscoped disjunct can select every row),
+ * anything else when it mentions a target column.
+ */
+export function unscopedReason(where: Ast, targets: ReadonlySet<string>, o: { opaqueDivide?: boolean } = {}): string | undefined {
+  if (where === null || typeof where !== 'object') return 'the condition is not an expression';
+  // a condition that is false or NULL for every row touches no row
+  const v = foldMysqlConstant(where, o);
+  if (v !== undefined && mysqlTruth(v) !== true) return undefined;
+  if (where.Nested) return unscopedReason(where.Nested, targets, o);
+  const op = where.BinaryOp?.op;
+  if (op === 'And') {
+    const l = unscopedReason(where.BinaryOp.left, targets, o);
+    if (l === undefined) return undefined;
+    return unscopedReason(where.BinaryOp.right, targets, o) === undefined ? undefined : l;
+  }
+  if (op === 'Or' || op === 'Xor') {
+    for (const side of [where.BinaryOp.left, where.BinaryOp.right]) {
+      const v = foldMysqlConstant(side, o);
+      if (v !== undefined && mysqlTruth(v) !== true && op === 'Or') continue; // a false/NULL disjunct adds no rows
+      const why = unscopedReason(side, targets, o);
+      if (why !== undefined) return `one side of ${op.toUpperCase()} is not scoped: ${why}`;
+    }
+    return undefined;
+  }
+  if (!mentionsTargetColumn(where, targets)) return 'no condition on a column of the written table (constants, variables, other tables or uncorrelated subqueries only)';
+  // `a = b`, `col < col + 1`: both sides come from the same row, so nothing outside the row narrows it
+  if (COMPARISONS.has(op) && mentionsTargetColumn(where.BinaryOp.left, targets) && mentionsTargetColumn(where.BinaryOp.right, targets)) {
+    return 'the condition compares the row with itself';
+  }
+  return undefined;
+}
+
+const COMPARISONS = new Set(['Eq', 'NotEq', 'Lt', 'Gt', 'LtEq', 'GtEq', 'Spaceship']);
+
+/** One table of a multi-table UPDATE/DELETE: its names (alias, name, db.name), whether it is written. */
+export interface JoinedRelation {
+  names: ReadonlySet<string>;
+  written: boolean;
+  /** the join's operator variant (Join, Inner, LeftOuter, …) and constraint ({On}, {Using}, Natural); none for the first */
+  join?: Ast;
+}
+
+const INNER = new Set(['Join', 'Inner', 'CrossJoin', 'StraightJoin']);
+
+/**
+ * Multi-table form: every written table must be scoped by the WHERE and inner-join ON conditions, directly or
+ * through a key link (`t.id = u.id`, USING, NATURAL) to a table that is. `DELETE t FROM t JOIN u ON t.id = u.id
+ * WHERE u.owner = 'ann'` is scoped; `UPDATE t, u SET t.v = 1 WHERE u.id = 1` is not (nothing ties t to u's row).
+ */
+export function joinUnscopedReason(where: Ast, relations: readonly JoinedRelation[], o: { opaqueDivide?: boolean } = {}): string | undefined {
+  const filters: Ast[] = [];
+  const links: Array<[number, number]> = [];
+  const addConjuncts = (e: Ast, filtering: boolean): void => {
+    for (const c of conjuncts(e)) {
+      const link = linkOf(c, relations);
+      if (link) links.push(link);
+      else if (filtering) filters.push(c);
+    }
+  };
+  if (where) addConjuncts(where, true);
+  relations.forEach((r, i) => {
+    if (!r.join || typeof r.join !== 'object') return;
+    const variant = Object.keys(r.join)[0]!;
+    const constraint = r.join[variant];
+    // an outer join's ON does not remove rows of the preserved side; its key links still tie the tables
+    const filtering = INNER.has(variant);
+    if (constraint?.On) addConjuncts(constraint.On, filtering);
+    else if (constraint?.Using || constraint === 'Natural') for (let j = 0; j < i; j++) links.push([i, j]);
+  });
+  const scoped = new Set<number>();
+  relations.forEach((r, i) => {
+    if (filters.some((f) => unscopedReason(f, r.names, o) === undefined)) scoped.add(i);
+  });
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [a, b] of links) {
+      if (scoped.has(a) !== scoped.has(b)) { scoped.add(a); scoped.add(b); changed = true; }
+    }
+  }
+  const bad = relations.findIndex((r, i) => r.written && !scoped.has(i));
+  if (bad < 0) return undefined;
+  return `no condition narrows written table ${[...relations[bad]!.names].pop()} (directly or through a join key to a table that is narrowed)`;
+}
+
+function conjuncts(e: Ast): Ast[] {
+  if (e?.Nested) return conjuncts(e.Nested);
+  if (e?.BinaryOp?.op === 'And') return [...conjuncts(e.BinaryOp.left), ...conjuncts(e.BinaryOp.right)];
+  return [e];
+}
+
+/** `a.x = b.y` between two different relations: the indexes of both, else undefined. */
+function linkOf(c: Ast, relations: readonly JoinedRelation[]): [number, number] | undefined {
+  if (c?.BinaryOp?.op !== 'Eq') return undefined;
+  const side = (x: Ast): number => {
+    while (x?.Nested) x = x.Nested;
+    const parts = x?.CompoundIdentifier;
+    if (!Array.isArray(parts) || parts.length < 2) return -1;
+    const table = String(parts[parts.length - 2]?.value ?? '').toLowerCase();
+    return relations.findIndex((r) => r.names.has(table));
+  };
+  const a = side(c.BinaryOp.left);
+  const b = side(c.BinaryOp.right);
+  return a >= 0 && b >= 0 && a !== b ? [a, b] : undefined;
+}
+
+/** Keys under which a subquery sits: its columns belong to another scope. */
+const SUBQUERY_KEYS = new Set(['subquery', 'Subquery', 'query', 'Query']);
+
+/**
+ * True when `where` mentions a column that may belong to a written table. `targets` holds the lower-case
+ * names and aliases of the written tables (unqualified table names too).
+ */
+export function mentionsTargetColumn(where: Ast, targets: ReadonlySet<string>): boolean {
+  if (Array.isArray(where)) return where.some((n) => mentionsTargetColumn(n, targets));
+  if (where === null || typeof where !== 'object') return false;
+  for (const key in where) {
+    const v = where[key];
+    if (v === null || typeof v !== 'object') continue;
+    if (SUBQUERY_KEYS.has(key)) continue;
+    if (key === 'Identifier' && typeof v.value === 'string') {
+      if (!v.value.startsWith('@')) return true;
+      continue;
+    }
+    if (key === 'CompoundIdentifier' && Array.isArray(v)) {
+      const parts: string[] = v.map((p: Ast) => String(p?.value ?? '').toLowerCase());
+      if (parts[0]?.startsWith('@')) continue;
+      // t.col or db.t.col: the table part must be a written table
+      const table = parts.length >= 3 ? parts[parts.length - 2]! : parts[0]!;
+      if (targets.has(table)) return true;
+      continue;
+    }
+    // a function's name is not a column
+    if (key === 'Function') {
+      if (mentionsTargetColumn(v.args, targets)) return true;
+      continue;
+    }
+    if (mentionsTargetColumn(v, targets)) return true;
+  }
+  return false;
+}

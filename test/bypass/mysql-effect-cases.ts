@@ -1,0 +1,66 @@
+// MySQL cases of issue 12 (guardrails by effect): ordinary syntax that must pass, and writes whose WHERE never narrows the target.
+import type { AccessLevel } from '../../src/rules/types.js';
+import type { BypassCase, Proof } from './bypass-case.js';
+
+const DATA: Proof = { kind: 'data' };
+const W: AccessLevel = 'write';
+const R: AccessLevel = 'read';
+const block = (access: AccessLevel, rule: string, sql: string, does: string, proof: Proof): BypassCase => ({ sql, access, expect: 'block', rule, does, proof });
+const allow = (access: AccessLevel, sql: string, does: string): BypassCase => ({ sql, access, expect: 'allow', does });
+
+/** MySQL syntax sqlparser-rs lacks, read through mysql-rewrites.ts (used to be refused as unparsed). */
+const syntax: BypassCase[] = [
+  allow(R, 'SELECT 7 MOD 3, MOD(7, 3)', 'MOD as operator and as function'),
+  allow(R, 'SELECT !0, !(1 = 2), NOT 1', 'the ! operator'),
+  allow(R, 'SELECT @dbw_x := 5', ':= in a SELECT'),
+  allow(R, 'SET @dbw_x := 5', ':= in a SET'),
+  allow(R, "SELECT 'Robert' SOUNDS LIKE 'Rupert'", 'SOUNDS LIKE'),
+  allow(R, 'SELECT CHAR(77, 121 USING utf8mb4)', 'CHAR(… USING charset)'),
+  allow(R, "SELECT CAST('test plain returns' AS CHAR(60) CHARACTER SET utf8mb4) COLLATE utf8mb4_bin AS anon_1", "SQLAlchemy's CAST probe on connect"),
+  allow(R, "SELECT CAST('test collated returns' AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_bin AS anon_1", "SQLAlchemy's collation probe"),
+  allow(R, 'SELECT id FROM t WHERE id = 1 INTO @dbw_v', 'SELECT … INTO @v at the end'),
+  allow(R, 'SELECT id, v FROM t WHERE id = 2 INTO @dbw_a, @dbw_b', 'SELECT … INTO two variables at the end'),
+  allow(W, 'SELECT NEXT VALUE FOR seq_t', 'MariaDB sequence, standard spelling'),
+  allow(W, 'SELECT PREVIOUS VALUE FOR seq_t', 'the last value of a sequence in this session'),
+  allow(R, "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci,  @@SESSION.sql_mode = CONCAT(CONCAT(@@sql_mode, ',STRICT_ALL_TABLES'), ',NO_AUTO_VALUE_ON_ZERO'),  @@SESSION.sql_auto_is_null = 0, @@SESSION.wait_timeout = 2147483",
+    "Rails' mysql2 adapter on every connect"),
+  allow(R, "SET NAMES utf8mb4,  @@SESSION.sql_mode = CONCAT(REPLACE(REPLACE(REPLACE(@@sql_mode, 'STRICT_TRANS_TABLES', ''), 'STRICT_ALL_TABLES', ''), 'TRADITIONAL', ''), ',NO_AUTO_VALUE_ON_ZERO'),  @@SESSION.sql_auto_is_null = 0, @@SESSION.wait_timeout = 2147483",
+    "Rails' mysql2 adapter with strict: false"),
+  allow(R, 'SET @dbw_a = 1, CHARACTER SET utf8mb4', 'a character set among other assignments'),
+  allow(W, "UPDATE t SET v = 'x' WHERE id = 1 || id = 2", 'a scoped WHERE with || (OR)'),
+  allow(W, "UPDATE t SET v = 'x' WHERE id DIV 2 = 1", 'a scoped WHERE with DIV'),
+  allow(W, "UPDATE t SET v = 'x' WHERE id MOD 2 = 0", 'a scoped WHERE with MOD'),
+  allow(W, "UPDATE t SET v = 'x' WHERE !(id <> 3)", 'a scoped WHERE with !'),
+  allow(W, "UPDATE t, accounts SET t.v = accounts.owner WHERE t.id = accounts.id AND accounts.id = 2", 'a scoped comma-join UPDATE'),
+  allow(W, "UPDATE t JOIN accounts USING (id) SET t.v = 'u' WHERE accounts.owner = 'cat'", 'scoped through USING and the other table'),
+  allow(W, "DELETE t FROM t LEFT JOIN orders ON orders.account_id = t.id WHERE orders.id IS NULL AND t.id = 5", 'an anti-join DELETE narrowed on the target'),
+  allow(W, 'CREATE TEMPORARY TABLE dbw_zf (a INT(5) UNSIGNED ZEROFILL NOT NULL)', 'ZEROFILL in DDL'),
+  allow(W, "PREPARE dbw_s FROM 'SELECT id FROM t WHERE id = ?'", 'PREPARE from a literal the rules allow'),
+  allow(W, "ALTER PROCEDURE dbw_p COMMENT 'renamed nothing'", 'ALTER PROCEDURE only changes characteristics'),
+];
+
+/** Writes with a WHERE that cannot narrow the written table: not proven scoped (mysql-where-scope.ts). */
+const unscoped: BypassCase[] = [
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE 7 DIV 2 = 3', 'deletes every row: an integer division of constants, true', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE FLOOR(1.5) = 1', 'deletes every row: a built-in function of a constant', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE 'Robert' SOUNDS LIKE 'Rupert'", 'deletes every row: two names that sound alike', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE EXISTS (SELECT 1 FROM accounts)', 'deletes every row: an uncorrelated EXISTS', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE 'ann' IN (SELECT owner FROM accounts)", 'deletes every row: an uncorrelated IN', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE @@autocommit IS NOT NULL', 'deletes every row: a system variable', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE DATABASE() IS NOT NULL', 'deletes every row: a session function', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id = 1 OR EXISTS (SELECT 1 FROM accounts)', 'deletes every row: one unscoped disjunct', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id = 1 || CONCAT(1) = 1', 'deletes every row: a || of a constant expression', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'z' WHERE v = v", 'rewrites every non-null row: a self-comparison', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'z' WHERE t.id = `ID`", 'rewrites every row: a self-comparison spelled two ways', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'z' WHERE id < id + 1", 'rewrites every row: a comparison of the row with itself', DATA),
+  block(W, 'unscoped-write', "UPDATE t, accounts SET t.v = 'z' WHERE accounts.id = 1", 'rewrites every row of t: only the other table is filtered', DATA),
+  block(W, 'unscoped-write', "DELETE t FROM t JOIN accounts WHERE accounts.owner = 'ann'", 'deletes every row of t: the join has no key', DATA),
+  block(W, 'unscoped-write', "DELETE t FROM t LEFT JOIN accounts ON t.id = accounts.id AND accounts.id = 1 WHERE 1 = 1 OR t.id = 1", 'deletes every row of t: an outer join filter does not narrow', DATA),
+];
+
+/** DROP in disguise: CREATE OR REPLACE drops what it replaces (mysql-facts.ts replaceIsDrop). */
+const disguised: BypassCase[] = [
+  block(W, 'drop', 'CREATE OR REPLACE VIEW v_t AS SELECT 1 AS one', 'drops the view v_t and makes another', { kind: 'schema' }),
+];
+
+export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped, ...disguised];
