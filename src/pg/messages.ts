@@ -27,6 +27,8 @@ export interface ErrorFields {
   message: string;
   detail?: string;
   hint?: string;
+  /** 1-based character position in the statement text (syntax errors) */
+  position?: number;
 }
 
 function fieldsBody(f: ErrorFields): Buffer {
@@ -38,6 +40,7 @@ function fieldsBody(f: ErrorFields): Buffer {
   ];
   if (f.detail) parts.push(cstr('D' + f.detail));
   if (f.hint) parts.push(cstr('H' + f.hint));
+  if (f.position !== undefined) parts.push(cstr('P' + f.position));
   parts.push(Buffer.from([0]));
   return Buffer.concat(parts);
 }

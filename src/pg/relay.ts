@@ -1,6 +1,5 @@
 // The relay between an authenticated client and its upstream: forwards bytes as they lie, decides every
 // Query/Parse/FunctionCall, carries out the decision, and ends the session at a message boundary when told.
-import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
@@ -13,6 +12,7 @@ import { BackendCode, FrontendCode, SQLSTATE_OF, SqlState } from './codes.js';
 import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
 import { MaskTracker } from './mask-tracker.js';
+import { PgReadingState, builtinBlock } from './reading-state.js';
 import {
   DecodeError,
   decodeFields,
@@ -30,6 +30,8 @@ export interface RelayOptions {
   metrics: Metrics;
   maxQueryBytes: number;
   standardConformingStrings: boolean;
+  /** the session's client_encoding as the upstream reported it at startup */
+  clientEncoding?: string;
   cancel(): Promise<void>;
   /** present when mask rules apply to this session: result rows are then inspected and rewritten */
   masking?: { masks: ColumnMask[]; catalog: ColumnCatalog; hashKey: Buffer };
@@ -52,6 +54,11 @@ const TERMINATE = Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]);
 export function refusalFields(decision: Decision): ErrorFields {
   const r: RuleMatch | undefined = decision.rules[0];
   const id = r?.id ?? 'unknown';
+  // text PostgreSQL's own parser rejects: the client sees the server's syntax error, not a refusal (SPEC §9)
+  const st = r && decision.action === 'block' ? decision.statements[r.statement] : undefined;
+  if (st?.kind === 'unparsed' && st.syntaxError) {
+    return { severity: 'ERROR', code: SqlState.SyntaxError, message: st.error ?? 'syntax error', ...(st.syntaxError.position ? { position: st.syntaxError.position } : {}) };
+  }
   if (decision.action === 'review') {
     const code = SQLSTATE_OF[ErrorCode.REVIEW_REQUIRED]!;
     if (!decision.review) {
@@ -85,7 +92,8 @@ export class PgRelay {
   private pendingSyncs = 0;
   /** extended-protocol messages sent since the last Sync (an Execute may be running under Flush) */
   private unsynced = false;
-  private standardConformingStrings: boolean;
+  /** client encoding and reading settings; reading barriers pause the client stream */
+  private readonly reading: PgReadingState;
   private ending: { code: string; message: string } | null = null;
   private onClientFinished?: () => void;
   private closed = false;
@@ -100,14 +108,17 @@ export class PgRelay {
     private readonly session: Session,
     private readonly opts: RelayOptions,
   ) {
-    this.standardConformingStrings = opts.standardConformingStrings;
+    this.reading = new PgReadingState(opts.clientEncoding ?? 'UTF8', opts.standardConformingStrings);
     const m = opts.masking;
     this.tracker = m && m.masks.length ? new MaskTracker(m.masks, m.catalog, m.hashKey, strictestMask(m.masks)) : null;
     const clientFetch = fetchSet(this.tracker ? [...CLIENT_FETCH, ...CLIENT_FETCH_MASKING] : CLIENT_FETCH);
     const upstreamFetch = fetchSet(this.tracker ? [...UPSTREAM_FETCH, ...UPSTREAM_FETCH_MASKING] : UPSTREAM_FETCH);
     this.clientScanner = new MessageScanner(clientFetch, opts.maxQueryBytes, {
       onForward: (b) => this.upstream.write(b),
-      onMessage: (code, body, raw) => this.onClientMessage(code, body, raw),
+      onMessage: (code, body, raw) => {
+        this.onClientMessage(code, body, raw);
+        return this.reading.takePause();
+      },
     });
     this.upstreamScanner = new MessageScanner(upstreamFetch, MAX_UPSTREAM_FETCH, {
       onForward: (b) => this.client.write(b),
@@ -145,7 +156,8 @@ export class PgRelay {
       this.upstream.uncork();
     }
     // backpressure: stop reading the client while the upstream cannot take more
-    holdUntilDrained(this.client, this.upstream);
+    holdUntilDrained(this.client, this.upstream, () => !this.reading.holding);
+    if (this.reading.holding) this.client.pause();
     if (this.clientBytes > 1 << 20) this.flushByteCounters();
   }
 
@@ -154,7 +166,8 @@ export class PgRelay {
       case FrontendCode.Query: {
         this.pendingSyncs++;
         const text = this.decode(() => decodeQuery(body));
-        const d = this.decideText(text, body.subarray(0, body.indexOf(0)));
+        // the whole body but its final NUL: a NUL inside the text is refused, never forwarded
+        const d = this.decideText(text, body.subarray(0, body.length - 1), false);
         this.tracker?.onQuery(this.derivedMask(d));
         if (this.refused(d)) return void this.upstream.write(encodeQuery(this.marker(d)));
         this.warnIfNeeded(d);
@@ -165,7 +178,7 @@ export class PgRelay {
         this.unsynced = true;
         const { name, text } = this.decode(() => decodeParse(body));
         const at = body.indexOf(0) + 1;
-        const d = this.decideText(text, body.subarray(at, body.indexOf(0, at)));
+        const d = this.decideText(text, body.subarray(at, body.indexOf(0, at)), true);
         this.tracker?.onParse(name, this.derivedMask(d));
         // the upstream fails this Parse itself, so the rest of the pipeline up to Sync is skipped by the server
         if (this.refused(d)) return void this.upstream.write(encodeParse(name, this.marker(d)));
@@ -189,6 +202,7 @@ export class PgRelay {
       case FrontendCode.Sync:
         this.pendingSyncs++;
         this.unsynced = false;
+        this.reading.onSync();
         this.tracker?.onSync();
         this.upstream.write(raw);
         return;
@@ -234,19 +248,31 @@ export class PgRelay {
   }
 
   /**
-   * Text that is not valid UTF-8 decodes lossily (every bad byte becomes U+FFFD), so the broker would read
-   * something other than what the server reads (e.g. under client_encoding LATIN1): it is refused unread.
+   * The bytes are decoded the way the server decodes them (the session's client_encoding); text that does not
+   * decode (or holds a NUL, or cannot be read the same under a pending reading change) is refused unread.
    */
-  private decideText(text: string, bytes: Buffer): Decision {
-    if (isUtf8(bytes)) return this.session.decide(text, this.readOptions());
+  private decideText(text: string, bytes: Buffer, extended: boolean): Decision {
+    const r = this.reading.decode(bytes);
+    if (r.ok) return this.session.decide(r.text, this.reading.readOptions(), (d) => this.reading.check(d, extended));
     return this.session.decideFacts(text, [{
       kind: 'unparsed', effects: [], tables: [], columns: [], functions: [], where: null, limit: null,
-      nested: false, multiStatement: false, index: 0, error: 'statement text is not valid UTF-8',
-    }]);
+      nested: false, multiStatement: false, index: 0, error: r.error,
+    }], (d) => builtinBlock(d.statements, 'unparsed', r.error));
   }
 
-  private readOptions() {
-    return this.standardConformingStrings ? undefined : { standardConformingStrings: false };
+  /** A reading barrier's ReadyForQuery has come: decide what the client sent after it, under the new reading. */
+  private releaseHold(): void {
+    this.reading.holding = false;
+    this.upstream.cork();
+    try {
+      this.clientScanner.resume();
+    } catch (e) {
+      const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
+      this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+    } finally {
+      this.upstream.uncork();
+    }
+    if (!this.reading.holding && !this.ending && !this.closed) this.client.resume();
   }
 
   private refused(d: Decision): boolean {
@@ -355,11 +381,14 @@ export class PgRelay {
         // a marker whose error never came (e.g. the transaction was already aborted) must not linger
         if (this.pendingSyncs === 0 && !this.unsynced) this.markers.clear();
         this.client.write(raw);
+        if (this.reading.holding && this.pendingSyncs === 0 && !this.ending) this.releaseHold();
         return;
       case BackendCode.ParameterStatus: {
         const [k, o1] = readCString(body, 0);
-        if (k === 'standard_conforming_strings') this.standardConformingStrings = readCString(body, o1)[0] !== 'off';
+        const unreadable = this.reading.onParameterStatus(k, readCString(body, o1)[0]);
         this.client.write(raw);
+        // the session now reads text in a way the broker cannot follow (set through a door it did not see)
+        if (unreadable) this.fail(SqlState.FeatureNotSupported, unreadable);
         return;
       }
       default:

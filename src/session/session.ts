@@ -91,15 +91,18 @@ export class Session {
   }
 
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
-  decide(text: string, opts?: ReadOptions): Decision {
-    const decision = this.reviewed(text, this.guard.decide(text, opts));
+  decide(text: string, opts?: ReadOptions, inspect?: (d: Decision) => Decision | null): Decision {
+    let decision = this.reviewed(text, this.guard.decide(text, opts));
+    // the protocol's own checks of the facts (e.g. reading barriers) may refuse what the rules allow; audited as such
+    if (inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;
   }
 
   /** Decides facts the protocol built itself (e.g. a FunctionCall message, which has no SQL text). */
-  decideFacts(text: string, statements: StatementFacts[]): Decision {
-    const decision = this.reviewed(text, this.guard.evaluateFacts(statements));
+  decideFacts(text: string, statements: StatementFacts[], inspect?: (d: Decision) => Decision | null): Decision {
+    let decision = this.reviewed(text, this.guard.evaluateFacts(statements));
+    if (inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;
   }

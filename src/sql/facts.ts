@@ -46,10 +46,28 @@ export interface StatementFacts {
   copies?: string[];
   /** parser error for kind 'unparsed' */
   error?: string;
+  /**
+   * kind 'unparsed' only: the server's own parser rejects the text too (libpg-query is PostgreSQL's parser), so the
+   * client gets the server's syntax error (42601) instead of a refusal; 1-based character position of the error
+   */
+  syntaxError?: { position?: number };
   /** source text of a top-level statement (trimmed), for audit; nested facts leave it out */
   text?: string;
   /** ALTER that removes data or integrity: DROP COLUMN / DROP CONSTRAINT / DROP ATTRIBUTE */
   drops?: boolean;
+  /**
+   * Reading barriers: settings this statement changes that decide how later text is read (client character set,
+   * standard_conforming_strings, backslash_quote, sql_mode; `*` for RESET ALL / DISCARD ALL). The protocol
+   * modules apply them to their reading state; they never regex the text for them.
+   */
+  reading?: ReadingChange[];
+}
+
+export interface ReadingChange {
+  /** lower-case setting name: client_encoding, standard_conforming_strings, backslash_quote, sql_mode, character_set_client, or '*' */
+  setting: string;
+  /** the value as written; null for RESET / DEFAULT (back to the session's default); undefined when the broker cannot know it */
+  value?: string | null;
 }
 
 /** How the text must be read; session settings change this. */
