@@ -30,6 +30,19 @@ export class PgReadingState {
     this.setEncoding(encoding);
   }
 
+  /**
+   * Whether a Query body holds bytes whose reading depends on the session's settings (a backslash, a non-ASCII
+   * byte): such a text is decided only once everything sent before it has completed. Ordinary ASCII pipelines
+   * never wait.
+   */
+  static sensitive(body: Buffer): boolean {
+    for (let i = 0; i < body.length; i++) {
+      const c = body[i]!;
+      if (c === 0x5c || c >= 0x80) return true;
+    }
+    return false;
+  }
+
   /** The error for an encoding the broker must refuse, or null (used at login and for ParameterStatus). */
   static refusal(encoding: string): string | null {
     const bad = pgUnsafeEncoding(encoding);

@@ -94,6 +94,8 @@ export class PgRelay {
   private unsynced = false;
   /** client encoding and reading settings; reading barriers pause the client stream */
   private readonly reading: PgReadingState;
+  /** a Query held back until every earlier message has completed (see PgReadingState.sensitive) */
+  private deferred: { code: number; body: Buffer; raw: Buffer } | null = null;
   private ending: { code: string; message: string } | null = null;
   private onClientFinished?: () => void;
   private closed = false;
@@ -116,6 +118,13 @@ export class PgRelay {
     this.clientScanner = new MessageScanner(clientFetch, opts.maxQueryBytes, {
       onForward: (b) => this.upstream.write(b),
       onMessage: (code, body, raw) => {
+        // a text that would read differently under another encoding or quoting waits until what runs before it is
+        // done (a function can change client_encoding where the broker cannot see it)
+        if (code === FrontendCode.Query && (this.pendingSyncs > 0 || this.unsynced) && PgReadingState.sensitive(body)) {
+          this.deferred = { code, body: Buffer.from(body), raw: Buffer.from(raw) };
+          this.reading.holding = true;
+          return true;
+        }
         this.onClientMessage(code, body, raw);
         return this.reading.takePause();
       },
@@ -265,6 +274,12 @@ export class PgRelay {
     this.reading.holding = false;
     this.upstream.cork();
     try {
+      const d = this.deferred;
+      this.deferred = null;
+      if (d) {
+        this.onClientMessage(d.code, d.body, d.raw);
+        if (this.reading.takePause()) return;
+      }
       this.clientScanner.resume();
     } catch (e) {
       const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);

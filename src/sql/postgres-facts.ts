@@ -86,13 +86,13 @@ export function postgresFacts(text: string, opts: ReadOptions = {}): StatementFa
 
 /**
  * libpg-query runs PostgreSQL's own grammar: its failure is the server's syntax error. The cursor position it
- * reports counts bytes from 0; the server's counts characters from 1.
+ * reports counts characters from 0; the server's counts them from 1.
  */
 function syntaxError(err: unknown, text: string): StatementFacts {
   const f = unparsed(err instanceof Error ? err.message : String(err), text);
   const at = (err as { sqlDetails?: { cursorPosition?: number } })?.sqlDetails?.cursorPosition;
   f.syntaxError = {};
-  if (typeof at === 'number' && at >= 0) f.syntaxError.position = decoder.decode(encoder.encode(text).subarray(0, at)).length + 1;
+  if (typeof at === 'number' && at >= 0) f.syntaxError.position = at + 1;
   return f;
 }
 
