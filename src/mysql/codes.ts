@@ -161,6 +161,7 @@ export const ErrNo = {
   SecureTransportRequired: { errno: 3159, sqlState: 'HY000' }, // ER_SECURE_TRANSPORT_REQUIRED
   UpstreamUnavailable: { errno: 2003, sqlState: 'HY000' }, // CR_CONN_HOST_ERROR, as the client would report it
   NetPacketsOutOfOrder: { errno: 1156, sqlState: '08S01' }, // ER_NET_PACKETS_OUT_OF_ORDER
+  UnknownCharacterSet: { errno: 1115, sqlState: '42000' }, // ER_UNKNOWN_CHARACTER_SET
 } as const;
 export type ErrSpec = (typeof ErrNo)[keyof typeof ErrNo];
 

@@ -17,6 +17,8 @@ import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstText
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 import type { ThreadIds } from './thread-ids.js';
+import { MysqlReadingState } from './reading-state.js';
+import { READING_PROBE, splitReadingProbe } from './upstream-connection.js';
 
 export interface MysqlRelayOptions {
   metrics: Metrics;
@@ -27,6 +29,8 @@ export interface MysqlRelayOptions {
   host: string;
   serverVersion: string;
   sqlMode: string;
+  /** character_set_client as the upstream reported it after login */
+  clientCharset?: string;
   threads: ThreadIds;
   /** interrupts the statement running upstream (side connection running KILL QUERY) */
   killQuery(): Promise<unknown>;
@@ -45,7 +49,13 @@ export function refusalMessage(decision: Decision): string {
   }
   // mask-or-block: the masked values would leave the result stream (copied into a table, a file or a variable)
   if (decision.action === 'mask') return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — masked columns cannot be copied or exported`;
-  return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}`;
+  return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}${why(decision)}`;
+}
+
+/** For text the broker could not read: why, when the reader said (a NUL, a reading barrier, …). */
+function why(d: Decision): string {
+  const st = d.rules[0] ? d.statements[d.rules[0].statement] : undefined;
+  return st?.kind === 'unparsed' && st.error && !d.rules[0]!.message.includes(st.error) ? ` (${st.error})` : '';
 }
 
 /** "10.11.5-MariaDB-…" (or MariaDB's "5.5.5-10.11.5-MariaDB" form) → 101105, for /*!NNNNN gates. */
@@ -54,6 +64,8 @@ export function versionNumber(version: string): number {
   return m ? Number(m[1]) * 10000 + Number(m[2]) * 100 + Number(m[3]) : 0;
 }
 
+/** ER_PARSE_ERROR, ER_SYNTAX_ERROR, ER_EMPTY_QUERY: the server's own "cannot read this" answers. */
+const PARSE_ERRNOS = new Set([1064, 1149, 1065]);
 const KILL_RE = /^\s*KILL\s+(?:(?:HARD|SOFT)\s+)?(QUERY\s+|CONNECTION\s+)?(?:ID\s+)?(\d{1,10})\s*;?\s*$/i;
 const USE_RE = /(?:^|;)\s*USE\s+(`(?:[^`]|``)+`|[\w$\u0080-\uffff]+)/gi;
 /** If the upstream is mid-packet when a session must end, wait this long for a boundary, then cut. */
@@ -90,6 +102,8 @@ export class MysqlRelay {
   private readonly queue: Pending[] = [];
   private readonly deprecateEof: boolean;
   private readOpts: ReadOptions;
+  /** client character set and unconfirmed reading barriers */
+  private readonly reading: MysqlReadingState;
   private ending: { spec: ErrSpec; message: string } | null = null;
   private closed = false;
   private clientBytes = 0;
@@ -116,6 +130,7 @@ export class MysqlRelay {
     this.deprecateEof = (opts.capabilities & Capability.DeprecateEof) !== 0;
     this.readOpts = { serverVersion: versionNumber(opts.serverVersion), mariadb: /mariadb/i.test(opts.serverVersion) };
     this.applySqlMode(opts.sqlMode);
+    this.reading = new MysqlReadingState(opts.clientCharset || 'utf8mb4');
     // a COM_QUERY may be up to maxQueryBytes of text plus its command byte
     this.clientScanner = new PacketScanner(opts.maxQueryBytes + 1, {
       onStart: (seq, len, first) => this.onClientStart(seq, len, first),
@@ -229,23 +244,24 @@ export class MysqlRelay {
     const cmd = payload[0]!;
     switch (cmd) {
       case Command.Query: {
-        const text = payload.toString('utf8', 1);
-        if (this.handleKill(text)) return;
+        const { text, d, barrier } = this.decideText(payload);
+        if (!d && this.handleKill(text)) return;
         const db = this.ungrantedUse(text);
         if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
-        const d = this.session.decide(text, this.readOpts);
-        if (refused(d, this.masks.length > 0, text)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        const decision = d ?? this.session.decide(text, this.reading.readOptions(this.readOpts), this.inspect(barrier));
+        if (refused(decision, this.masks.length > 0, text)) return this.refuse(cmd, decision, payload);
         this.upstream.write(raw);
-        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false) });
-        // the statement may change how later ones must be read; ask the server rather than guess
-        if (/sql_mode|\bANSI\b/i.test(text)) this.probeSqlMode();
+        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(decision, text), false) });
+        // the statement changes how later ones must be read (its facts say so): ask the server rather than guess
+        if (barrier.hit) this.probeSqlMode();
         return;
       }
       case Command.StmtPrepare: {
-        const text = payload.toString('utf8', 1);
-        const d = this.session.decide(text, this.readOpts);
+        const { text, d: early, barrier } = this.decideText(payload);
+        const d = early ?? this.session.decide(text, this.reading.readOptions(this.readOpts), this.inspect(barrier));
         // refused before the upstream sees it: no statement id is ever allocated
         if (refused(d, this.masks.length > 0, text)) return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+        if (barrier.hit) this.probeSqlMode();
         this.upstream.write(raw);
         this.expect('prepare', cmd, undefined, { prepared: this.statementMasking(d, text) ?? undefined });
         return;
@@ -441,15 +457,73 @@ export class MysqlRelay {
     }
   }
 
-  /** Reads the session's sql_mode with a query of the broker's own, answered to the broker only. */
+  /** Reads the session's sql_mode and character set with a query of the broker's own, answered to the broker only. */
   private probeSqlMode(): void {
-    this.upstream.write(encodePacket(0, encodeComQuery('SELECT @@SESSION.sql_mode')));
+    this.upstream.write(encodePacket(0, encodeComQuery(READING_PROBE)));
+    this.reading.probeSent();
     this.queue.push({
       kind: 'internal', replySeq: 1, tracker: new ResponseTracker('result', this.deprecateEof), command: Command.Query, collected: [],
       onDone: (e) => {
-        if (e.collected![0]?.[0] === PacketHeader.Err) return;
-        const mode = firstTextValue(e.collected!, this.deprecateEof);
+        const v = e.collected![0]?.[0] === PacketHeader.Err ? null : firstTextValue(e.collected!, this.deprecateEof);
+        const [charset, mode] = v === null ? [null, null] : splitReadingProbe(v);
         if (mode !== null) this.applySqlMode(mode);
+        const bad = this.reading.probeAnswered(charset);
+        // set through a door the broker did not see: the session can no longer be read safely
+        if (bad) this.beginEnd(ErrNo.NotSupportedYet, bad);
+      },
+    });
+  }
+
+  /**
+   * The text of a COM_QUERY / COM_STMT_PREPARE decoded as the server decodes it; a decision already made when it
+   * cannot be (refused unread).
+   */
+  private decideText(payload: Buffer): { text: string; d: Decision | null; barrier: { hit: boolean } } {
+    const r = this.reading.decode(payload, 1);
+    const barrier = { hit: false };
+    if (r.ok) return { text: r.text, d: null, barrier };
+    const text = payload.toString('utf8', 1);
+    const d = this.session.decideFacts(text, [{
+      kind: 'unparsed', effects: [], tables: [], columns: [], functions: [], where: null, limit: null, nested: false, multiStatement: false, index: 0, error: r.error,
+    }], (x) => ({ ...x, action: 'block', rules: [{ id: 'unparsed', ruleset: 'dbwarden', action: 'block', message: r.error, statement: 0 }] }));
+    return { text, d, barrier };
+  }
+
+  private inspect(barrier: { hit: boolean }): (d: Decision) => Decision | null {
+    return (d) => {
+      const r = this.reading.check(d);
+      if (r === 'probe') barrier.hit = true;
+      return r === 'probe' ? null : r;
+    };
+  }
+
+  /**
+   * Refuses a COM_QUERY. Text the broker could not read is first shown to the server as COM_STMT_PREPARE (parsed,
+   * never run, closed at once): when the server rejects it too the client gets the server's own error (1064 …),
+   * as it would without the broker; otherwise the broker's refusal.
+   */
+  private refuse(cmd: number, d: Decision, payload: Buffer): void {
+    const r = d.rules[0];
+    const st = r && d.action === 'block' ? d.statements[r.statement] : undefined;
+    const text = payload.subarray(1);
+    // a multi-statement text cannot be prepared; a NUL or a text not in the session's charset is never sent
+    if (st?.kind !== 'unparsed' || text.includes(0x3b) || text.includes(0) || /UTF-8|NUL|not valid|ASCII|charset|character set/.test(st.error ?? '')) {
+      return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+    }
+    const replySeq = this.replySeq();
+    this.upstream.write(encodePacket(0, Buffer.concat([Buffer.from([Command.StmtPrepare]), text])));
+    this.queue.push({
+      kind: 'internal', replySeq: 1, tracker: new ResponseTracker('prepare', this.deprecateEof), command: Command.StmtPrepare, collected: [],
+      onDone: (e) => {
+        const first = e.collected![0];
+        if (first && first[0] === PacketHeader.Ok && first.length >= 5) {
+          const close = Buffer.alloc(5);
+          close[0] = Command.StmtClose;
+          first.copy(close, 1, 1, 5);
+          this.upstream.write(encodePacket(0, close));
+        }
+        const serverError = first?.[0] === PacketHeader.Err && PARSE_ERRNOS.has(first.readUInt16LE(1));
+        this.queue.unshift({ kind: 'local', replySeq, reply: serverError ? first : encodeErr(ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d)), command: cmd });
       },
     });
   }

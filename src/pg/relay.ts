@@ -76,7 +76,8 @@ export function refusalFields(decision: Decision): ErrorFields {
     // mask-or-block: the masked values would leave the result stream (COPY out, copied into a table)
     return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — masked columns cannot be copied or exported` };
   }
-  return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}` };
+  const why = st?.kind === 'unparsed' && st.error && !(r?.message ?? '').includes(st.error) ? ` (${st.error})` : '';
+  return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}${why}` };
 }
 
 export class PgRelay {

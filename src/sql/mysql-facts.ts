@@ -3,6 +3,7 @@ import { parse as parseSqlparser } from '@guanmingchiu/sqlparser-ts';
 import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
 import { fallbackFacts, hasScopeWord, type FallbackFacts } from './mysql-fallback.js';
 import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEffect } from './mysql-functions.js';
+import { modeledSqlMode, mysqlReadingChanges } from './mysql-reading.js';
 import { lexMysql, versionGates, type LexedStatement, type ServerModel } from './mysql-lexer.js';
 import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statements.js';
 import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
@@ -154,9 +155,29 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
     const facts = analyzeStatement(s.text, ctx, depth > 0, false);
     const top = facts[0];
     if (top && depth === 0) top.text = s.source;
+    const reading = depth === 0 ? mysqlReadingChanges(s.text) : undefined;
+    if (top && reading) top.reading = reading;
     out.push(...facts);
   });
-  return out;
+  const barrier = depth === 0 ? unreadableAfterBarrier(statements) : undefined;
+  return barrier ? [unparsed(barrier, statements.map((s) => s.source).join('; '))] : out;
+}
+
+/**
+ * The server reads a multi-statement text one statement at a time, each after the previous one ran: statements
+ * after a reading barrier must read the same under every reading it can produce (no double quote, backslash,
+ * pipe or non-ASCII character, and a sql_mode made only of flags the broker models), or the text is refused.
+ */
+function unreadableAfterBarrier(statements: LexedStatement[]): string | undefined {
+  const at = statements.findIndex((s) => mysqlReadingChanges(s.text) !== undefined);
+  if (at < 0 || at === statements.length - 1) return undefined;
+  const changes = mysqlReadingChanges(statements[at]!.text)!;
+  const rest = statements.slice(at + 1).map((s) => s.source).join(';');
+  const exotic = changes.some((c) => c.setting === 'sql_mode' && !modeledSqlMode(c.value));
+  if (exotic || /["\\|\u0080-\uffff]/.test(rest)) {
+    return 'a statement that changes how text is read (SET sql_mode, NAMES, CHARACTER SET, character_set_client) must be sent on its own: the statements after it in the same text could be read differently by the server';
+  }
+  return undefined;
 }
 
 /** One canonical statement → its fact followed by the facts of statements nested in it. */
