@@ -159,7 +159,19 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
     if (top && reading) top.reading = reading;
     out.push(...facts);
   });
-  const barrier = depth === 0 ? unreadableAfterBarrier(statements) : undefined;
+  if (depth > 0) return out;
+  const at = statements.findIndex((s) => mysqlReadingChanges(s.text) !== undefined);
+  if (at < 0 || at === statements.length - 1) return out;
+  // a known sql_mode made of modeled flags: the rest of the text is read again, exactly as the server will read it
+  const mode = mysqlReadingChanges(statements[at]!.text)!;
+  const sqlMode = mode.length === 1 && mode[0]!.setting === 'sql_mode' && modeledSqlMode(mode[0]!.value) ? String(mode[0]!.value).toUpperCase() : undefined;
+  if (sqlMode !== undefined && !/[\u0080-\uffff]/.test(statements.slice(at + 1).map((s) => s.source).join(';'))) {
+    const flags = new Set(sqlMode.split(',').map((f) => f.trim()));
+    const rest = readAll(statements.slice(at + 1).map((s) => s.source).join(';'), { ...opts, ansiQuotes: flags.has('ANSI_QUOTES'), noBackslashEscapes: flags.has('NO_BACKSLASH_ESCAPES') }, 0);
+    if (rest.some((f) => f.kind === 'unparsed')) return rest;
+    return [...out.filter((f) => f.index <= at), ...rest.map((f) => ({ ...f, index: f.index + at + 1, multiStatement: true }))];
+  }
+  const barrier = unreadableAfterBarrier(statements);
   return barrier ? [unparsed(barrier, statements.map((s) => s.source).join('; '))] : out;
 }
 
