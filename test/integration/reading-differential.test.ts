@@ -2,7 +2,7 @@
 // at the boundaries of a string are run on the real servers under every reading mode (sql_mode quoting flags;
 // standard_conforming_strings), recording whether a trailing INSERT actually ran. The broker's reader must agree
 // (it sees the INSERT exactly when the server ran it) or refuse the text. DIFF_SIZE=full runs every combination
-// (bench/reading-differential.ts runs it too).
+// (bench/reading-differential.sh runs it that way).
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
