@@ -29,6 +29,7 @@ import {
 import { PacketReader } from './packet-reader.js';
 import { decodeChangeUser } from './change-user.js';
 import { DecodeError, decodeHandshakeResponse41, encodeErr, encodeHandshakeV10, encodeOk, encodePacket, isSslRequest, type HandshakeResponse, type HandshakeV10 } from './packets.js';
+import { MysqlReadingState } from './reading-state.js';
 import { MysqlRelay } from './relay.js';
 import type { RsaKeyPair } from './rsa-key.js';
 import type { ThreadIds } from './thread-ids.js';
@@ -151,6 +152,15 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       ending('change user failed');
       return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
     }
+    // a character set whose characters can hide ASCII bytes (gbk, sjis, big5, cp932, gb18030: by handshake collation
+    // or the account's default): statements could not be read the way the server reads them (charset smuggling)
+    const unsafeCharset = upstream.clientCharset ? MysqlReadingState.refusal(upstream.clientCharset) : null;
+    if (unsafeCharset) {
+      upstream.socket.destroy();
+      count(grant.target, 'rejected');
+      ending('change user refused');
+      return refuse(ErrNo.UnknownCharacterSet, unsafeCharset);
+    }
     state.sawGreeting(grant.target, upstream.greeting);
     deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
     count(grant.target, 'ok');
@@ -176,6 +186,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       host: address,
       serverVersion: upstream.serverVersion,
       sqlMode: upstream.sqlMode,
+      clientCharset: upstream.clientCharset,
       threads: state.threads,
       killQuery: () => killUpstreamQuery(upstreamBase, upstream.threadId),
       maskHashKey: deps.maskHashKey,

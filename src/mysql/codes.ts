@@ -163,6 +163,7 @@ export const ErrNo = {
   NetPacketsOutOfOrder: { errno: 1156, sqlState: '08S01' }, // ER_NET_PACKETS_OUT_OF_ORDER
   TooManyUserConnections: { errno: 1203, sqlState: '42000' }, // ER_TOO_MANY_USER_CONNECTIONS
   NotAllowedCommand: { errno: 1148, sqlState: '42000' }, // ER_NOT_ALLOWED_COMMAND (LOAD DATA LOCAL disabled)
+  UnknownCharacterSet: { errno: 1115, sqlState: '42000' }, // ER_UNKNOWN_CHARACTER_SET
 } as const;
 export type ErrSpec = (typeof ErrNo)[keyof typeof ErrNo];
 

@@ -23,6 +23,8 @@ import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
 import { MysqlRowGuard, rowLimitRefusal, type MysqlRowGuardHost } from './row-guard.js';
 import type { PendingStatement } from '../session/statement-outcome.js';
 import type { RowLimit } from '../rules/types.js';
+import { MysqlReadingState } from './reading-state.js';
+import { READING_PROBE, splitReadingProbe } from './upstream-connection.js';
 
 export interface MysqlRelayOptions {
   metrics: Metrics;
@@ -33,6 +35,8 @@ export interface MysqlRelayOptions {
   host: string;
   serverVersion: string;
   sqlMode: string;
+  /** character_set_client as the upstream reported it after login */
+  clientCharset?: string;
   threads: ThreadIds;
   /** interrupts the statement running upstream (side connection running KILL QUERY) */
   killQuery(): Promise<unknown>;
@@ -53,7 +57,13 @@ export function refusalMessage(decision: Decision): string {
   }
   // mask-or-block: the masked values would leave the result stream (copied into a table, a file or a variable)
   if (decision.action === 'mask') return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — masked columns cannot be copied or exported`;
-  return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}`;
+  return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}${why(decision)}`;
+}
+
+/** For text the broker could not read: why, when the reader said (a NUL, a reading barrier, …). */
+function why(d: Decision): string {
+  const st = d.rules[0] ? d.statements[d.rules[0].statement] : undefined;
+  return st?.kind === 'unparsed' && st.error && !d.rules[0]!.message.includes(st.error) ? ` (${st.error})` : '';
 }
 
 /** "10.11.5-MariaDB-…" (or MariaDB's "5.5.5-10.11.5-MariaDB" form) → 101105, for /*!NNNNN gates. */
@@ -62,6 +72,8 @@ export function versionNumber(version: string): number {
   return m ? Number(m[1]) * 10000 + Number(m[2]) * 100 + Number(m[3]) : 0;
 }
 
+/** ER_PARSE_ERROR, ER_SYNTAX_ERROR, ER_EMPTY_QUERY: the server's own "cannot read this" answers. */
+const PARSE_ERRNOS = new Set([1064, 1149, 1065]);
 const USE_RE = /(?:^|;)\s*USE\s+(`(?:[^`]|``)+`|[\w$\u0080-\uffff]+)/gi;
 /** If the upstream is mid-packet when a session must end, wait this long for a boundary, then cut. */
 const TERMINATE_GRACE_MS = 800;
@@ -103,6 +115,8 @@ export class MysqlRelay {
   private readonly queue: Pending[] = [];
   private readonly deprecateEof: boolean;
   private readOpts: ReadOptions;
+  /** client character set and unconfirmed reading barriers */
+  private readonly reading: MysqlReadingState;
   private ending: { spec: ErrSpec; message: string } | null = null;
   private closed = false;
   private clientBytes = 0;
@@ -141,6 +155,7 @@ export class MysqlRelay {
     this.deprecateEof = (opts.capabilities & Capability.DeprecateEof) !== 0;
     this.readOpts = { serverVersion: versionNumber(opts.serverVersion), mariadb: /mariadb/i.test(opts.serverVersion) };
     this.applySqlMode(opts.sqlMode);
+    this.reading = new MysqlReadingState(opts.clientCharset || 'utf8mb4');
     // a COM_QUERY may be up to maxQueryBytes of text plus its command byte
     this.clientScanner = new PacketScanner(opts.maxQueryBytes + 1, {
       onStart: (seq, len, first) => this.onClientStart(seq, len, first),
@@ -265,13 +280,13 @@ export class MysqlRelay {
     const cmd = payload[0]!;
     switch (cmd) {
       case Command.Query: {
-        const text = payload.toString('utf8', 1);
+        const { text, d: early, barrier } = this.decideText(payload);
         const db = this.ungrantedUse(text);
         if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
-        const d = this.session.decideExpanded(text, this.readOpts, (facts, read) => this.namedPrepares.expand(facts, read));
+        const d = early ?? this.session.decideExpanded(text, this.reading.readOptions(this.readOpts), (facts, read) => this.namedPrepares.expand(facts, read), this.inspect(barrier));
         if (refused(d, this.masks.length > 0, text)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
-          return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+          return this.refuse(cmd, d, payload);
         }
         if (readsClientFile(d.statements)) {
           this.session.refuseLast('local-infile');
@@ -303,13 +318,13 @@ export class MysqlRelay {
         }
         this.upstream.write(bytes);
         this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false), stmt });
-        // the statement may change how later ones must be read; ask the server rather than guess
-        if (/sql_mode|\bANSI\b/i.test(text)) this.probeSqlMode();
+        // the statement changes how later ones must be read (its facts say so): ask the server rather than guess
+        if (barrier.hit) this.probeSqlMode();
         return;
       }
       case Command.StmtPrepare: {
-        const text = payload.toString('utf8', 1);
-        const d = this.session.decide(text, this.readOpts);
+        const { text, d: early, barrier } = this.decideText(payload);
+        const d = early ?? this.session.decide(text, this.reading.readOptions(this.readOpts), this.inspect(barrier));
         // refused before the upstream sees it: no statement id is ever allocated
         if (refused(d, this.masks.length > 0, text)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
@@ -324,6 +339,7 @@ export class MysqlRelay {
           }
           return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, why);
         }
+        if (barrier.hit) this.probeSqlMode();
         this.upstream.write(raw);
         this.expect('prepare', cmd, undefined, { prepared: this.statementMasking(d, text) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}) });
         return;
@@ -584,15 +600,73 @@ export class MysqlRelay {
     }
   }
 
-  /** Reads the session's sql_mode with a query of the broker's own, answered to the broker only. */
+  /** Reads the session's sql_mode and character set with a query of the broker's own, answered to the broker only. */
   private probeSqlMode(): void {
-    this.upstream.write(encodePacket(0, encodeComQuery('SELECT @@SESSION.sql_mode')));
+    this.upstream.write(encodePacket(0, encodeComQuery(READING_PROBE)));
+    this.reading.probeSent();
     this.queue.push({
       kind: 'internal', replySeq: 1, tracker: new ResponseTracker('result', this.deprecateEof), command: Command.Query, collected: [],
       onDone: (e) => {
-        if (e.collected![0]?.[0] === PacketHeader.Err) return;
-        const mode = firstTextValue(e.collected!, this.deprecateEof);
+        const v = e.collected![0]?.[0] === PacketHeader.Err ? null : firstTextValue(e.collected!, this.deprecateEof);
+        const [charset, mode] = v === null ? [null, null] : splitReadingProbe(v);
         if (mode !== null) this.applySqlMode(mode);
+        const bad = this.reading.probeAnswered(charset);
+        // set through a door the broker did not see: the session can no longer be read safely
+        if (bad) this.beginEnd(ErrNo.NotSupportedYet, bad);
+      },
+    });
+  }
+
+  /**
+   * The text of a COM_QUERY / COM_STMT_PREPARE decoded as the server decodes it; a decision already made when it
+   * cannot be (refused unread).
+   */
+  private decideText(payload: Buffer): { text: string; d: Decision | null; barrier: { hit: boolean } } {
+    const r = this.reading.decode(payload, 1);
+    const barrier = { hit: false };
+    if (r.ok) return { text: r.text, d: null, barrier };
+    const text = payload.toString('utf8', 1);
+    const d = this.session.decideFacts(text, [{
+      kind: 'unparsed', effects: [], tables: [], columns: [], functions: [], where: null, limit: null, nested: false, multiStatement: false, index: 0, error: r.error,
+    }], (x) => ({ ...x, action: 'block', rules: [{ id: 'unparsed', ruleset: 'dbwarden', action: 'block', message: r.error, statement: 0 }] }));
+    return { text, d, barrier };
+  }
+
+  private inspect(barrier: { hit: boolean }): (d: Decision) => Decision | null {
+    return (d) => {
+      const r = this.reading.check(d);
+      if (r === 'probe') barrier.hit = true;
+      return r === 'probe' ? null : r;
+    };
+  }
+
+  /**
+   * Refuses a COM_QUERY. Text the broker could not read is first shown to the server as COM_STMT_PREPARE (parsed,
+   * never run, closed at once): when the server rejects it too the client gets the server's own error (1064 …),
+   * as it would without the broker; otherwise the broker's refusal.
+   */
+  private refuse(cmd: number, d: Decision, payload: Buffer): void {
+    const r = d.rules[0];
+    const st = r && d.action === 'block' ? d.statements[r.statement] : undefined;
+    const text = payload.subarray(1);
+    // a multi-statement text cannot be prepared; a NUL or a text not in the session's charset is never sent
+    if (st?.kind !== 'unparsed' || text.includes(0x3b) || text.includes(0) || /UTF-8|NUL|not valid|ASCII|charset|character set/.test(st.error ?? '')) {
+      return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+    }
+    const replySeq = this.replySeq();
+    this.upstream.write(encodePacket(0, Buffer.concat([Buffer.from([Command.StmtPrepare]), text])));
+    this.queue.push({
+      kind: 'internal', replySeq: 1, tracker: new ResponseTracker('prepare', this.deprecateEof), command: Command.StmtPrepare, collected: [],
+      onDone: (e) => {
+        const first = e.collected![0];
+        if (first && first[0] === PacketHeader.Ok && first.length >= 5) {
+          const close = Buffer.alloc(5);
+          close[0] = Command.StmtClose;
+          first.copy(close, 1, 1, 5);
+          this.upstream.write(encodePacket(0, close));
+        }
+        const serverError = first?.[0] === PacketHeader.Err && PARSE_ERRNOS.has(first.readUInt16LE(1));
+        this.queue.unshift({ kind: 'local', replySeq, reply: serverError ? first : encodeErr(ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d)), command: cmd });
       },
     });
   }

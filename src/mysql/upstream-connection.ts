@@ -56,6 +56,8 @@ export interface UpstreamConnection {
   /** server status flags of the final OK */
   status: number;
   sqlMode: string;
+  /** the session's character_set_client as the server reports it (read with sql_mode) */
+  clientCharset: string;
   /** bytes received after the handshake (normally none) */
   rest: Buffer;
   tls: boolean;
@@ -194,8 +196,9 @@ export async function connectUpstream(o: UpstreamOptions): Promise<UpstreamConne
       throw new UpstreamError(ErrorCode.UPSTREAM_AUTH_FAILED, `unexpected packet 0x${(p[0] ?? 0).toString(16)} during upstream authentication`);
     }
     let sqlMode = '';
+    let clientCharset = '';
     if (o.readSqlMode) {
-      sock.write(encodePacket(0, encodeComQuery('SELECT @@SESSION.sql_mode')));
+      sock.write(encodePacket(0, encodeComQuery(READING_PROBE)));
       reader.lastSeq = 0;
       const packets: Buffer[] = [];
       const deprecateEof = (caps & Capability.DeprecateEof) !== 0;
@@ -209,13 +212,13 @@ export async function connectUpstream(o: UpstreamOptions): Promise<UpstreamConne
           if (deprecateEof || eofs === 2) break;
         }
       }
-      if (packets[0]![0] !== PacketHeader.Err && packets[0]![0] !== PacketHeader.Ok) sqlMode = firstTextValue(packets, deprecateEof) ?? '';
+      if (packets[0]![0] !== PacketHeader.Err && packets[0]![0] !== PacketHeader.Ok) [clientCharset, sqlMode] = splitReadingProbe(firstTextValue(packets, deprecateEof) ?? '');
     }
     const rest = reader.detach();
     sock.pause();
     return {
       socket: sock, greeting, threadId: greeting.threadId, serverVersion: greeting.serverVersion, capabilities: caps,
-      mariadbCapabilities: mariadbCaps, status, sqlMode, rest, tls: secure,
+      mariadbCapabilities: mariadbCaps, status, sqlMode, clientCharset, rest, tls: secure,
     };
   } catch (e) {
     sock.destroy();
@@ -248,4 +251,13 @@ export async function killUpstreamQuery(o: Omit<UpstreamOptions, 'capabilities' 
   } finally {
     if (conn) setTimeout(() => conn!.socket.destroy(), 1000).unref();
   }
+}
+
+/** One value holding the two settings that decide how statement text is read (sql_mode has no spaces). */
+export const READING_PROBE = "SELECT CONCAT(@@SESSION.character_set_client, ' ', @@SESSION.sql_mode)";
+
+/** READING_PROBE's answer → [character_set_client, sql_mode]. */
+export function splitReadingProbe(v: string): [string, string] {
+  const sp = v.indexOf(' ');
+  return sp < 0 ? [v, ''] : [v.slice(0, sp), v.slice(sp + 1)];
 }

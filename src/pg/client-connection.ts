@@ -28,6 +28,7 @@ import {
 import { ColumnCatalog } from './catalog.js';
 import { SessionLineage } from './lineage-catalog.js';
 import { PgRelay } from './relay.js';
+import { PgReadingState } from './reading-state.js';
 import { sanitizeStartupParams } from './startup-params.js';
 import { BAD_STARTUP_LAYOUT, SilentClose, encodeOldStyleFatal, unsupportedProtocol } from './startup-phase.js';
 import { cancelUpstream, connectUpstream, type UpstreamOptions } from './upstream-connection.js';
@@ -213,6 +214,13 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
       return fatal(SqlState.InsufficientPrivilege, `dbwarden: ${clean.error}`);
     }
+    // a client encoding whose characters can hide ASCII bytes (SJIS, BIG5, GBK, …): statements could not be read
+    // the way the server reads them (charset smuggling), so the session is refused before it starts
+    const unsafeEncoding = PgReadingState.refusal(clean.params.get('client_encoding') ?? '');
+    if (unsafeEncoding) {
+      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
+      return fatal(SqlState.FeatureNotSupported, unsafeEncoding);
+    }
     sock.write(encodeAuthentication(AuthCode.Ok));
 
     // --- upstream ---
@@ -228,6 +236,13 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'upstream_error' });
       log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
       return fatal(SqlState.ConnectionFailure, `dbwarden: upstream ${grant.target} unavailable`);
+    }
+    // the same for an encoding the upstream chose itself (ALTER ROLE/DATABASE … SET client_encoding)
+    const upstreamEncoding = PgReadingState.refusal(upstream.parameters.get('client_encoding') ?? '');
+    if (upstreamEncoding) {
+      upstream.socket.destroy();
+      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
+      return fatal(SqlState.FeatureNotSupported, upstreamEncoding);
     }
     deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
     deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'ok' });
@@ -255,6 +270,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       metrics: deps.metrics,
       maxQueryBytes: deps.limits.maxQueryBytes,
       standardConformingStrings: upstream.parameters.get('standard_conforming_strings') !== 'off',
+      clientEncoding: upstream.parameters.get('client_encoding') ?? 'UTF8',
       cancel: () => cancelUpstream(target.host, target.port, upstream.pid, upstream.secret),
     });
     relay.start(rest, upstream.rest);

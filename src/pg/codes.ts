@@ -79,6 +79,7 @@ export const SqlState = {
   ProtocolViolation: '08P01',
   InsufficientPrivilege: '42501',
   FeatureNotSupported: '0A000',
+  SyntaxError: '42601',
   InvalidCatalogName: '3D000',
   ProgramLimitExceeded: '54000',
   TooManyConnections: '53300',

@@ -29,6 +29,8 @@ export interface ErrorFields {
   hint?: string;
   /** 'R': PostgreSQL names the C function that raised the error; the broker names its own check (dbwarden_*) */
   routine?: string;
+  /** 1-based character position in the statement text (syntax errors) */
+  position?: number;
 }
 
 function fieldsBody(f: ErrorFields): Buffer {
@@ -41,6 +43,7 @@ function fieldsBody(f: ErrorFields): Buffer {
   if (f.detail) parts.push(cstr('D' + f.detail));
   if (f.hint) parts.push(cstr('H' + f.hint));
   if (f.routine) parts.push(cstr('R' + f.routine));
+  if (f.position !== undefined) parts.push(cstr('P' + f.position));
   parts.push(Buffer.from([0]));
   return Buffer.concat(parts);
 }

@@ -1,6 +1,5 @@
 // The relay between an authenticated client and its upstream: forwards bytes as they lie, decides every
 // Query/Parse/FunctionCall, carries out the decision, and ends the session at a message boundary when told.
-import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
@@ -16,6 +15,7 @@ import { MaskTracker } from './mask-tracker.js';
 import { SessionLineage } from './lineage-catalog.js';
 import { PgRowGuard } from './row-guard.js';
 import { commandRows } from './command-tag.js';
+import { PgReadingState, builtinBlock } from './reading-state.js';
 import {
   DecodeError,
   decodeFields,
@@ -33,6 +33,8 @@ export interface RelayOptions {
   metrics: Metrics;
   maxQueryBytes: number;
   standardConformingStrings: boolean;
+  /** the session's client_encoding as the upstream reported it at startup */
+  clientEncoding?: string;
   cancel(): Promise<void>;
   /** present when mask rules apply to this session: result rows are then inspected and rewritten */
   masking?: { masks: ColumnMask[]; catalog: ColumnCatalog; hashKey: Buffer };
@@ -61,6 +63,11 @@ export function refusalFields(decision: Decision): ErrorFields {
 function guardrailFields(decision: Decision): ErrorFields {
   const r: RuleMatch | undefined = decision.rules[0];
   const id = r?.id ?? 'unknown';
+  // text PostgreSQL's own parser rejects: the client sees the server's syntax error, not a refusal (SPEC §9)
+  const st = r && decision.action === 'block' ? decision.statements[r.statement] : undefined;
+  if (st?.kind === 'unparsed' && st.syntaxError) {
+    return { severity: 'ERROR', code: SqlState.SyntaxError, message: st.error ?? 'syntax error', ...(st.syntaxError.position ? { position: st.syntaxError.position } : {}) };
+  }
   if (decision.action === 'review') {
     const code = SQLSTATE_OF[ErrorCode.REVIEW_REQUIRED]!;
     if (!decision.review) {
@@ -78,7 +85,8 @@ function guardrailFields(decision: Decision): ErrorFields {
     // mask-or-block: the masked values would leave the result stream (COPY out, copied into a table)
     return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — masked columns cannot be copied or exported` };
   }
-  return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}` };
+  const why = st?.kind === 'unparsed' && st.error && !(r?.message ?? '').includes(st.error) ? ` (${st.error})` : '';
+  return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}${why}` };
 }
 
 export class PgRelay {
@@ -94,7 +102,10 @@ export class PgRelay {
   private pendingSyncs = 0;
   /** extended-protocol messages sent since the last Sync (an Execute may be running under Flush) */
   private unsynced = false;
-  private standardConformingStrings: boolean;
+  /** client encoding and reading settings; reading barriers pause the client stream */
+  private readonly reading: PgReadingState;
+  /** a Query held back until every earlier message has completed (see PgReadingState.sensitive) */
+  private deferred: { code: number; body: Buffer; raw: Buffer } | null = null;
   private ending: { code: string; message: string } | null = null;
   private onClientFinished?: () => void;
   private closed = false;
@@ -113,7 +124,7 @@ export class PgRelay {
     private readonly session: Session,
     private readonly opts: RelayOptions,
   ) {
-    this.standardConformingStrings = opts.standardConformingStrings;
+    this.reading = new PgReadingState(opts.clientEncoding ?? 'UTF8', opts.standardConformingStrings);
     const m = opts.masking;
     this.lineage = m && m.masks.length ? new SessionLineage(m.catalog, m.masks) : null;
     this.tracker = m && m.masks.length && this.lineage
@@ -127,7 +138,19 @@ export class PgRelay {
     this.upstreamFetchNormal = Uint8Array.from(upstreamFetch);
     this.clientScanner = new MessageScanner(clientFetch, opts.maxQueryBytes, {
       onForward: (b) => this.upstream.write(b),
-      onMessage: (code, body, raw) => this.onClientMessageWhenTraced(code, body, raw),
+      onMessage: (code, body, raw) => {
+        // a text that would read differently under another encoding or quoting waits until what runs before it is
+        // done (a function can change client_encoding where the broker cannot see it)
+        if (code === FrontendCode.Query && (this.pendingSyncs > 0 || this.unsynced) && PgReadingState.sensitive(body)) {
+          this.deferred = { code, body: Buffer.from(body), raw: Buffer.from(raw) };
+          this.reading.holding = true;
+          return true;
+        }
+        // lineage may hold the message until the catalog is read again; a row-guarded unit waits for earlier answers
+        const held = this.onClientMessageWhenTraced(code, body, raw);
+        const readingPause = this.reading.takePause();
+        return held || readingPause;
+      },
     });
     this.upstreamScanner = new MessageScanner(upstreamFetch, MAX_UPSTREAM_FETCH, {
       onForward: (b) => this.client.write(b),
@@ -167,7 +190,8 @@ export class PgRelay {
     }
     this.trackPartials();
     // backpressure: stop reading the client while the upstream cannot take more
-    holdUntilDrained(this.client, this.upstream);
+    holdUntilDrained(this.client, this.upstream, () => !this.reading.holding);
+    if (this.reading.holding) this.client.pause();
     if (this.clientBytes > 1 << 20) this.flushByteCounters();
   }
 
@@ -184,8 +208,9 @@ export class PgRelay {
       if (this.closed) return;
       this.upstream.cork();
       try {
-        // a row-guarded unit that waits for earlier answers resumes the scanner itself
-        if (this.onClientMessage(code, heldBody, heldRaw) !== true) this.clientScanner.resume();
+        // a row-guarded unit that waits for earlier answers, or a reading barrier, resumes the scanner itself
+        const held = this.onClientMessage(code, heldBody, heldRaw) === true;
+        if (!this.reading.takePause() && !held) this.clientScanner.resume();
       } catch (e) {
         const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
         this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
@@ -205,7 +230,7 @@ export class PgRelay {
       marker: (fields) => this.markerFor(fields),
       outstanding: () => Math.max(0, this.pendingSyncs - 1),
       resumeClient: () => {
-        if (this.closed || this.ending || !this.clientScanner.paused) return;
+        if (this.closed || this.ending || !this.clientScanner.paused || this.reading.holding) return;
         this.upstream.cork();
         try {
           this.clientScanner.resume();
@@ -224,7 +249,8 @@ export class PgRelay {
         this.pendingSyncs++;
         this.rowGuard?.interrupt();
         const text = this.decode(() => decodeQuery(body));
-        const d = this.decideText(text, body.subarray(0, body.indexOf(0)));
+        // the whole body but its final NUL: a NUL inside the text is refused, never forwarded
+        const d = this.decideText(text, body.subarray(0, body.length - 1), false);
         this.tracker?.onQuery(this.derivedMask(d));
         const refusal = this.refused(d) ? null : this.rowRefusal(d);
         if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
@@ -240,7 +266,7 @@ export class PgRelay {
         this.unsynced = true;
         const { name, text } = this.decode(() => decodeParse(body));
         const at = body.indexOf(0) + 1;
-        const d = this.decideText(text, body.subarray(at, body.indexOf(0, at)));
+        const d = this.decideText(text, body.subarray(at, body.indexOf(0, at)), true);
         this.tracker?.onParse(name, this.derivedMask(d));
         const refusal = this.refused(d) ? null : this.rowRefusal(d);
         if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
@@ -269,6 +295,7 @@ export class PgRelay {
       case FrontendCode.Sync:
         this.pendingSyncs++;
         this.unsynced = false;
+        this.reading.onSync();
         this.tracker?.onSync();
         this.session.statements.closeUnit();
         if (this.rowGuard) return this.rowGuard.sync(raw);
@@ -330,19 +357,37 @@ export class PgRelay {
   }
 
   /**
-   * Text that is not valid UTF-8 decodes lossily (every bad byte becomes U+FFFD), so the broker would read
-   * something other than what the server reads (e.g. under client_encoding LATIN1): it is refused unread.
+   * The bytes are decoded the way the server decodes them (the session's client_encoding); text that does not
+   * decode (or holds a NUL, or cannot be read the same under a pending reading change) is refused unread.
    */
-  private decideText(text: string, bytes: Buffer): Decision {
-    if (isUtf8(bytes)) return this.session.decide(text, this.readOptions());
+  private decideText(text: string, bytes: Buffer, extended: boolean): Decision {
+    const r = this.reading.decode(bytes);
+    if (r.ok) return this.session.decide(r.text, this.reading.readOptions(), (d) => this.reading.check(d, extended));
     return this.session.decideFacts(text, [{
       kind: 'unparsed', effects: [], tables: [], columns: [], functions: [], where: null, limit: null,
-      nested: false, multiStatement: false, index: 0, error: 'statement text is not valid UTF-8',
-    }]);
+      nested: false, multiStatement: false, index: 0, error: r.error,
+    }], (d) => builtinBlock(d.statements, 'unparsed', r.error));
   }
 
-  private readOptions() {
-    return this.standardConformingStrings ? undefined : { standardConformingStrings: false };
+  /** A reading barrier's ReadyForQuery has come: decide what the client sent after it, under the new reading. */
+  private releaseHold(): void {
+    this.reading.holding = false;
+    this.upstream.cork();
+    try {
+      const d = this.deferred;
+      this.deferred = null;
+      if (d) {
+        const held = this.onClientMessageWhenTraced(d.code, d.body, d.raw);
+        if (this.reading.takePause() || held) return;
+      }
+      this.clientScanner.resume();
+    } catch (e) {
+      const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
+      this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+    } finally {
+      this.upstream.uncork();
+    }
+    if (!this.reading.holding && !this.ending && !this.closed) this.client.resume();
   }
 
   /**
@@ -480,11 +525,14 @@ export class PgRelay {
         this.session.statements.endUnit();
         this.client.write(raw);
         this.rowGuard?.onReady(body[0]!);
+        if (this.reading.holding && this.pendingSyncs === 0 && !this.ending) this.releaseHold();
         return;
       case BackendCode.ParameterStatus: {
         const [k, o1] = readCString(body, 0);
-        if (k === 'standard_conforming_strings') this.standardConformingStrings = readCString(body, o1)[0] !== 'off';
+        const unreadable = this.reading.onParameterStatus(k, readCString(body, o1)[0]);
         this.client.write(raw);
+        // the session now reads text in a way the broker cannot follow (set through a door it did not see)
+        if (unreadable) this.fail(SqlState.FeatureNotSupported, unreadable);
         return;
       }
       default:

@@ -99,7 +99,9 @@ export async function connectUpstream(o: UpstreamOptions): Promise<UpstreamConne
     const reader = new MessageReader(sock, 1 << 24);
     const startup: Record<string, string> = { user: o.user, database: o.database };
     for (const [k, v] of o.params) if (k !== 'user' && k !== 'database') startup[k] = v;
-    sock.write(serialize.startup(startup));
+    // not pg-protocol's serialize.startup: it appends client_encoding=UTF8, which overrides the client's own
+    // encoding upstream (a LATIN1 client's bytes would then be read as UTF-8)
+    sock.write(startupMessage(startup));
     sock.resume();
     let scram: ScramClientState | null = null;
     let scramFinal: ScramClientState | null = null;
@@ -201,4 +203,14 @@ export function cancelUpstream(host: string, port: number, pid: number, secret: 
     s.on('close', done);
     s.on('error', () => undefined);
   });
+}
+
+/** A protocol 3.0 StartupMessage with exactly these parameters. */
+function startupMessage(params: Record<string, string>): Buffer {
+  const parts: Buffer[] = [Buffer.alloc(4), Buffer.from([0, 3, 0, 0])];
+  for (const [k, v] of Object.entries(params)) parts.push(Buffer.from(`${k}\0${v}\0`));
+  parts.push(Buffer.from([0]));
+  const msg = Buffer.concat(parts);
+  msg.writeInt32BE(msg.length, 0);
+  return msg;
 }

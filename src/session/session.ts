@@ -139,9 +139,11 @@ export class Session {
   }
 
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
-  decide(text: string, opts?: ReadOptions): Decision {
+  decide(text: string, opts?: ReadOptions, inspect?: (d: Decision) => Decision | null): Decision {
     const refusal = this.auditable();
-    const decision = refusal ?? this.masked(text, this.reviewed(text, this.guard.decide(text, opts)));
+    let decision = refusal ?? this.masked(text, this.reviewed(text, this.guard.decide(text, opts)));
+    // the protocol's own checks of the facts (e.g. reading barriers) may refuse what the rules allow; audited as such
+    if (!refusal && inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;
   }
@@ -162,6 +164,7 @@ export class Session {
     text: string,
     opts: ReadOptions | undefined,
     expand: (facts: StatementFacts[], read: (text: string) => StatementFacts[]) => StatementFacts[] | undefined,
+    inspect?: (d: Decision) => Decision | null,
   ): Decision {
     const refusal = this.auditable();
     if (refusal) {
@@ -170,14 +173,17 @@ export class Session {
     }
     const cached = this.guard.decide(text, opts);
     const facts = expand(cached.statements, (t) => analyze(this.guard.ctx.dialect, t, opts));
-    const decision = this.masked(text, this.reviewed(text, facts ? this.guard.evaluateFacts(facts) : cached));
+    let decision = this.masked(text, this.reviewed(text, facts ? this.guard.evaluateFacts(facts) : cached));
+    if (inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;
   }
 
   /** Decides facts the protocol built itself (e.g. a FunctionCall message, which has no SQL text). */
-  decideFacts(text: string, statements: StatementFacts[]): Decision {
-    const decision = this.auditable() ?? this.reviewed(text, this.guard.evaluateFacts(statements));
+  decideFacts(text: string, statements: StatementFacts[], inspect?: (d: Decision) => Decision | null): Decision {
+    const refusal = this.auditable();
+    let decision = refusal ?? this.reviewed(text, this.guard.evaluateFacts(statements));
+    if (!refusal && inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;
   }

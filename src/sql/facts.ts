@@ -46,6 +46,11 @@ export interface StatementFacts {
   copies?: string[];
   /** parser error for kind 'unparsed' */
   error?: string;
+  /**
+   * kind 'unparsed' only: the server's own parser rejects the text too (libpg-query is PostgreSQL's parser), so the
+   * client gets the server's syntax error (42601) instead of a refusal; 1-based character position of the error
+   */
+  syntaxError?: { position?: number };
   /** source text of a top-level statement (trimmed), for audit; nested facts leave it out */
   text?: string;
   /**
@@ -61,6 +66,12 @@ export interface StatementFacts {
   kill?: KillTarget;
   /** MySQL LOAD DATA LOCAL / LOAD XML LOCAL: the server would ask the client for a file on the client's host */
   clientFile?: boolean;
+  /**
+   * Reading barriers: settings this statement changes that decide how later text is read (client character set,
+   * standard_conforming_strings, backslash_quote, sql_mode; `*` for RESET ALL / DISCARD ALL). The protocol
+   * modules apply them to their reading state; they never regex the text for them.
+   */
+  reading?: ReadingChange[];
 }
 
 /** The thread a KILL names: `thread` null when it is not a literal id (an expression, USER, a query id). */
@@ -68,6 +79,13 @@ export interface KillTarget {
   thread: number | null;
   /** KILL QUERY: interrupt the statement, keep the connection */
   query: boolean;
+}
+
+export interface ReadingChange {
+  /** lower-case setting name: client_encoding, standard_conforming_strings, backslash_quote, sql_mode, character_set_client, or '*' */
+  setting: string;
+  /** the value as written; null for RESET / DEFAULT (back to the session's default); undefined when the broker cannot know it */
+  value?: string | null;
 }
 
 /** How the text must be read; session settings change this. */

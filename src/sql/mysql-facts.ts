@@ -5,6 +5,7 @@ import { fallbackFacts, hasScopeWord, type FallbackFacts } from './mysql-fallbac
 import { killFacts } from './mysql-kill.js';
 import { showSources } from './mysql-show-sources.js';
 import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEffect } from './mysql-functions.js';
+import { modeledSqlMode, mysqlReadingChanges } from './mysql-reading.js';
 import { lexMysql, versionGates, type LexedStatement, type ServerModel } from './mysql-lexer.js';
 import { rewriteForParser } from './mysql-rewrites.js';
 import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statements.js';
@@ -171,9 +172,41 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
     const facts = analyzeStatement(s.text, ctx, depth > 0, false);
     const top = facts[0];
     if (top && depth === 0) top.text = s.source;
+    const reading = depth === 0 ? mysqlReadingChanges(s.text) : undefined;
+    if (top && reading) top.reading = reading;
     out.push(...facts);
   });
-  return out;
+  if (depth > 0) return out;
+  const at = statements.findIndex((s) => mysqlReadingChanges(s.text) !== undefined);
+  if (at < 0 || at === statements.length - 1) return out;
+  // a known sql_mode made of modeled flags: the rest of the text is read again, exactly as the server will read it
+  const mode = mysqlReadingChanges(statements[at]!.text)!;
+  const sqlMode = mode.length === 1 && mode[0]!.setting === 'sql_mode' && modeledSqlMode(mode[0]!.value) ? String(mode[0]!.value).toUpperCase() : undefined;
+  if (sqlMode !== undefined && !/[\u0080-\uffff]/.test(statements.slice(at + 1).map((s) => s.source).join(';'))) {
+    const flags = new Set(sqlMode.split(',').map((f) => f.trim()));
+    const rest = readAll(statements.slice(at + 1).map((s) => s.source).join(';'), { ...opts, ansiQuotes: flags.has('ANSI_QUOTES'), noBackslashEscapes: flags.has('NO_BACKSLASH_ESCAPES') }, 0);
+    if (rest.some((f) => f.kind === 'unparsed')) return rest;
+    return [...out.filter((f) => f.index <= at), ...rest.map((f) => ({ ...f, index: f.index + at + 1, multiStatement: true }))];
+  }
+  const barrier = unreadableAfterBarrier(statements);
+  return barrier ? [unparsed(barrier, statements.map((s) => s.source).join('; '))] : out;
+}
+
+/**
+ * The server reads a multi-statement text one statement at a time, each after the previous one ran: statements
+ * after a reading barrier must read the same under every reading it can produce (no double quote, backslash,
+ * pipe or non-ASCII character, and a sql_mode made only of flags the broker models), or the text is refused.
+ */
+function unreadableAfterBarrier(statements: LexedStatement[]): string | undefined {
+  const at = statements.findIndex((s) => mysqlReadingChanges(s.text) !== undefined);
+  if (at < 0 || at === statements.length - 1) return undefined;
+  const changes = mysqlReadingChanges(statements[at]!.text)!;
+  const rest = statements.slice(at + 1).map((s) => s.source).join(';');
+  const exotic = changes.some((c) => c.setting === 'sql_mode' && !modeledSqlMode(c.value));
+  if (exotic || /["\\|\u0080-\uffff]/.test(rest)) {
+    return 'a statement that changes how text is read (SET sql_mode, NAMES, CHARACTER SET, character_set_client) must be sent on its own: the statements after it in the same text could be read differently by the server';
+  }
+  return undefined;
 }
 
 /** One canonical statement → its fact followed by the facts of statements nested in it. */

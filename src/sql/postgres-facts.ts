@@ -1,6 +1,6 @@
 // PostgreSQL dialect: statement text → StatementFacts[] from the libpg-query AST (the server's own grammar).
 import { parseSync } from 'libpg-query';
-import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
+import type { Effect, LimitStatus, ReadOptions, ReadingChange, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
 import { ADMIN_SETTINGS, PRIVILEGE_SETTINGS, functionEffect } from './postgres-functions.js';
 import { RELATION_OBJECTS, classifyStatement, objectName } from './postgres-statements.js';
 import { whereStatus } from './postgres-where.js';
@@ -46,6 +46,8 @@ interface Builder {
   predicateRefs?: string[][];
   /** `SELECT set_config(name, …) FROM pg_settings WHERE name = 'x'` (pg_dump's idiom): the setting is 'x' */
   settingsName?: string;
+  /** reading barriers (see StatementFacts.reading) */
+  reading?: ReadingChange[];
   ctx: Context;
 }
 
@@ -65,7 +67,7 @@ export function postgresFacts(text: string, opts: ReadOptions = {}): StatementFa
   try {
     raw = (parseSync(text) as Ast).stmts ?? [];
   } catch (err) {
-    return [unparsed(err instanceof Error ? err.message : String(err), text)];
+    return [syntaxError(err, text)];
   }
   try {
     const out: StatementFacts[] = [];
@@ -83,6 +85,18 @@ export function postgresFacts(text: string, opts: ReadOptions = {}): StatementFa
     // a malformed or unexpectedly deep AST must not take the session down: fail closed
     return [unparsed(`statement analysis failed: ${err instanceof Error ? err.message : String(err)}`, text)];
   }
+}
+
+/**
+ * libpg-query runs PostgreSQL's own grammar: its failure is the server's syntax error. The cursor position it
+ * reports counts characters from 0; the server's counts them from 1.
+ */
+function syntaxError(err: unknown, text: string): StatementFacts {
+  const f = unparsed(err instanceof Error ? err.message : String(err), text);
+  const at = (err as { sqlDetails?: { cursorPosition?: number } })?.sqlDetails?.cursorPosition;
+  f.syntaxError = {};
+  if (typeof at === 'number' && at >= 0) f.syntaxError.position = at + 1;
+  return f;
 }
 
 export function unparsed(error: string, text?: string): StatementFacts {
@@ -193,6 +207,9 @@ function describe(type: string, s: Ast, b: Builder): void {
       return walk(s, b, 'read', ['funccall']);
     case 'VariableSetStmt':
       return setVariable(s, b);
+    case 'DiscardStmt':
+      if (s.target === 'DISCARD_ALL') addReading(b, '*', null);
+      return walk(s, b, 'read');
     case 'AlterSystemStmt':
       return walk(s, b, 'read', ['setstmt']);
     case 'DropStmt':
@@ -333,7 +350,21 @@ function setVariable(s: Ast, b: Builder): void {
     || (s.kind === 'VAR_SET_VALUE' && args.length === 1 && isRoleNone(name, args[0]?.A_Const?.sval?.sval));
   if (PRIVILEGE_SETTINGS.has(name) && !returning) addEffect(b, 'dcl');
   if (ADMIN_SETTINGS.has(name)) addEffect(b, 'admin');
+  // reading barriers: later text may be read differently (SET NAMES is client_encoding to the parser)
+  if (s.kind === 'VAR_RESET_ALL') addReading(b, '*', null);
+  else if (READING_SETTINGS.has(name)) {
+    const v = s.args?.[0]?.A_Const;
+    const value = returning ? null : s.args?.length === 1 && v ? String(v.sval?.sval ?? v.ival?.ival ?? v.boolval?.boolval ?? '') : undefined;
+    addReading(b, name, value);
+  }
   walk(s, b, 'read');
+}
+
+/** Settings that change how the server reads later statement text. */
+const READING_SETTINGS = new Set(['client_encoding', 'standard_conforming_strings', 'backslash_quote']);
+
+function addReading(b: Builder, setting: string, value: string | null | undefined): void {
+  (b.reading ??= []).push(value === undefined ? { setting } : { setting, value });
 }
 
 function drop(s: Ast, b: Builder): void {
@@ -452,6 +483,10 @@ function addFunction(fc: Ast, b: Builder): void {
     const setting = first?.A_Const?.sval?.sval ?? first?.TypeCast?.arg?.A_Const?.sval?.sval ?? fromSettings;
     // set_config('role', …) is SET ROLE by another name; a non-constant name could be anything
     const value = fc.args?.[1]?.A_Const?.sval?.sval ?? fc.args?.[1]?.TypeCast?.arg?.A_Const?.sval?.sval;
+    if (typeof setting === 'string' && READING_SETTINGS.has(setting.toLowerCase())) {
+      const v = fc.args?.[1]?.A_Const ?? fc.args?.[1]?.TypeCast?.arg?.A_Const;
+      addReading(b, setting.toLowerCase(), typeof v?.sval?.sval === 'string' ? v.sval.sval : undefined);
+    }
     if (typeof setting !== 'string') b.effects.add('admin');
     else if (isRoleNone(setting, value)) b.effects.add('session');
     else if (PRIVILEGE_SETTINGS.has(setting.toLowerCase())) { b.effects.add('admin'); b.effects.add('dcl'); }
@@ -491,6 +526,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   if (b.object !== undefined) facts.object = b.object;
   if (b.drops) facts.drops = true;
   if (b.whereReason !== undefined) facts.whereReason = b.whereReason;
+  if (b.reading) facts.reading = b.reading;
   if (b.predicateRefs?.length) facts.predicates = [...new Set(b.predicateRefs.map((ref) => resolveColumn(ref, b, tableNames)))];
   if (b.copyRefs?.length) facts.copies = [...new Set(b.copyRefs.map((ref) => resolveColumn(ref, b, tableNames)))];
   return facts;
