@@ -20,9 +20,10 @@ export function addRowLimit(acc: RowLimit | undefined, rule: Rule, statements: S
   const out: RowLimit = acc ?? { kind: st.kind.toUpperCase(), tables: [], limits: [] };
   if (st.nested) {
     const top = statements.find((s) => s.index === st.index && !s.nested);
-    // a PREPARE body does not run here; its EXECUTE is decided on its own
-    if (top?.kind === 'prepare') return acc;
-    out.uncountable ??= { rule: rule.id, why: `the ${st.kind.toUpperCase()} is inside another statement (${top?.kind.toUpperCase() ?? 'a nested statement'}), whose completion does not count the rows it changes` };
+    // a PREPARE body, or a function or rule body being created, does not run here (its EXECUTE or call is decided on its own)
+    if (top?.kind === 'prepare' || top?.kind === 'create' || top?.kind === 'alter') return acc;
+    // an EXECUTE's answer carries the count of the statement it ran (MySQL OK packet, PostgreSQL command tag)
+    if (top?.kind !== 'execute') out.uncountable ??= { rule: rule.id, why: `the ${st.kind.toUpperCase()} is inside another statement (${top?.kind.toUpperCase() ?? 'a nested statement'}), whose completion does not count the rows it changes` };
   }
   if (!out.limits.some((l) => l.rule === rule.id)) {
     const l: RowLimit['limits'][number] = { rule: rule.id };

@@ -96,7 +96,10 @@ describe('dbwarden serve with the CLI and psql', () => {
     const human = await run('node', [MAIN, 'request', 'app', '--access', 'read', '--ttl', '5m', '--reason', 'look around', '--database', 'dbw_app'], { env: { ...process.env, ...env() } });
     const line = /psql "(postgresql:\/\/[^"]+)"/.exec(human.stdout);
     expect(line, human.stdout).not.toBeNull();
-    const who = await run('psql', [line![1]!, '-XAtc', 'select current_user']);
+    // the printed line never carries the password (shell history, process lists): it is shown once, on its own line
+    expect(line![1]).not.toContain(':' + /password\s+(\S+)/.exec(human.stdout)![1] + '@');
+    const password = /password\s+(\S+)/.exec(human.stdout)![1]!;
+    const who = await run('psql', [line![1]!, '-wXAtc', 'select current_user'], { env: { ...process.env, PGPASSWORD: password } });
     expect(who.stdout.trim()).toBe('dbw_ro');
 
     const g = await request('write');

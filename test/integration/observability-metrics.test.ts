@@ -37,7 +37,7 @@ describe('/metrics after a scripted session', () => {
     await client.query('select 1 as one');
     await client.query('select 1 as one'); // decision cache hit
     await expect(client.query('delete from obs_nowhere')).rejects.toThrow(/blocked by rule unscoped-write/);
-    await expect(client.query('selec garbage from nowhere')).rejects.toThrow(/dbwarden: blocked by rule/);
+    await expect(client.query('selec garbage from nowhere')).rejects.toThrow(/syntax error/);
 
     const bad = new pg.Client({ connectionString: b.url({ login: cred.login, password: 'wrong-password-123' }) });
     bad.on('error', () => {});

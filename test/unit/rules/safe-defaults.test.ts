@@ -88,8 +88,9 @@ describe('safe-defaults blocks', () => {
     expect(r.rules.map((m) => m.id)).toContain(rule);
   });
 
-  it('blocks destructive statements for admin grants too', () => {
-    for (const sql of ['DROP TABLE t', 'DELETE FROM t', 'select pg_terminate_backend(1)', 'DO $$ BEGIN END $$']) {
+  it('exempts break-glass admin grants from the mistake guards only; containment rules still block them', () => {
+    for (const sql of ['DROP TABLE t', 'DELETE FROM t', 'TRUNCATE t']) expect(check(sql, 'admin').action, sql).toBe('allow');
+    for (const sql of ['select pg_terminate_backend(1)', 'DO $$ BEGIN END $$', 'GRANT ALL ON t TO public', "COPY t TO '/tmp/x'"]) {
       expect(check(sql, 'admin').action, sql).toBe('block');
     }
   });
