@@ -231,51 +231,25 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       return `select count(*) from ${table} where aid < ${aid}`;
     };
 
-    const pgSession = async (w: Worker) => {
-      const c = new pg.Client({ host: '127.0.0.1', port: pgPort, database: o.pg.database, user: w.grant.login, password: w.grant.password });
-      let failure: Error | undefined;
-      let failedAt = 0;
-      const fail = (e: Error) => {
-        if (failure) return;
-        failure = e;
-        failedAt = Date.now();
-      };
-      c.on('error', fail);
+    /** A connected client of either driver, as the session loop needs it. */
+    interface Driver {
+      query(sql: string): Promise<unknown>;
+      /** registers the handler of errors that arrive while the client is idle (a FATAL / ERR from the broker) */
+      onError(f: (e: Error) => void): void;
+      close(): Promise<void>;
+    }
+
+    /** Logs in, then sends statements until the run ends or the session is ended; classifies how it ended. */
+    const drive = async (w: Worker, connect: () => Promise<Driver>, pgDialect: boolean) => {
+      let c: Driver;
       try {
-        await c.connect();
+        c = await connect();
       } catch (e) {
         // a grant that expired or was revoked between choosing it and logging in is refused at login: fine
         if (w.grant.revokedAt || Date.now() >= w.grant.expiresAt - 100) return;
         report.wrongEnds.push(`login ${w.grant.id}: ${(e as Error).message}`);
         return;
       }
-      try {
-        while (!stopping && Date.now() < endOfRun && !failure) {
-          report.statementsSent++;
-          try {
-            await c.query(statement(w.grant.access, true));
-            report.statementsAnswered++;
-          } catch (e) {
-            fail(e as Error);
-            break;
-          }
-          await sleep(think);
-        }
-        if (failure) ended(w, failure, failedAt);
-      } finally {
-        await closeWithin(c.end(), () => (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy());
-      }
-    };
-
-    const mySession = async (w: Worker) => {
-      let c: mysql.Connection;
-      try {
-        c = await mysql.createConnection({ host: '127.0.0.1', port: myPort, database: o.mysql!.database, user: w.grant.login, password: w.grant.password });
-      } catch (e) {
-        if (w.grant.revokedAt || Date.now() >= w.grant.expiresAt - 100) return;
-        report.wrongEnds.push(`login ${w.grant.id}: ${(e as Error).message}`);
-        return;
-      }
       let failure: Error | undefined;
       let failedAt = 0;
       const fail = (e: Error) => {
@@ -283,13 +257,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         failure = e;
         failedAt = Date.now();
       };
-      // an ERR the broker sends while the client is idle arrives as an 'error' event
-      c.on('error', fail);
+      c.onError(fail);
       try {
         while (!stopping && Date.now() < endOfRun && !failure) {
           report.statementsSent++;
           try {
-            await c.query(statement(w.grant.access, false));
+            await c.query(statement(w.grant.access, pgDialect));
             report.statementsAnswered++;
           } catch (e) {
             fail(e as Error);
@@ -299,9 +272,35 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         }
         if (failure) ended(w, failure, failedAt);
       } finally {
-        await closeWithin(c.end(), () => c.destroy());
+        await c.close();
       }
     };
+
+    const pgSession = (w: Worker) => drive(w, async () => {
+      const c = new pg.Client({ host: '127.0.0.1', port: pgPort, database: o.pg.database, user: w.grant.login, password: w.grant.password });
+      const early: Error[] = [];
+      let handler: (e: Error) => void = (e) => void early.push(e);
+      c.on('error', (e) => handler(e));
+      await c.connect();
+      return {
+        query: (sql) => c.query(sql),
+        onError: (f) => {
+          handler = f;
+          for (const e of early) f(e);
+        },
+        close: () => closeWithin(c.end(), () => (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy()),
+      };
+    }, true);
+
+    const mySession = (w: Worker) => drive(w, async () => {
+      const c = await mysql.createConnection({ host: '127.0.0.1', port: myPort, database: o.mysql!.database, user: w.grant.login, password: w.grant.password });
+      return {
+        query: (sql) => c.query(sql),
+        // an ERR the broker sends while the client is idle arrives as an 'error' event
+        onError: (f) => void c.on('error', f),
+        close: () => closeWithin(c.end(), () => c.destroy()),
+      };
+    }, false);
 
     const kinds: ['postgres' | 'mysql', 'read' | 'write'][] = [];
     for (let i = 0; i < o.sessions; i++) {

@@ -84,6 +84,23 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
     if (Date.now() > until) throw new Error('replica never synced');
     await new Promise((res) => setTimeout(res, 100));
   }
+  // a failover needs the sentinels to know each other (a majority must agree) and the replica: wait until they do
+  const known = Date.now() + 30_000;
+  for (;;) {
+    const views = await Promise.all(sentinels.map(async (sp) => {
+      const c = new Redis({ host: '127.0.0.1', port: sp.port });
+      try {
+        const peers = (await c.call('SENTINEL', 'sentinels', name)) as unknown[];
+        const replicas = (await c.call('SENTINEL', 'replicas', name)) as unknown[];
+        return peers.length >= 2 && replicas.length >= 1;
+      } finally {
+        c.disconnect();
+      }
+    }));
+    if (views.every(Boolean)) break;
+    if (Date.now() > known) throw new Error('sentinels never discovered each other and the replica');
+    await new Promise((res) => setTimeout(res, 200));
+  }
   const all = [primary, replica, ...sentinels];
   const currentPrimaryPort = async () => {
     const s = new Redis({ host: '127.0.0.1', port: sentinels[0]!.port });
@@ -105,7 +122,7 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
       const before = await currentPrimaryPort();
       const victim = all.find((p) => p.port === before)!;
       victim.child.kill('SIGKILL');
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 45_000;
       while ((await currentPrimaryPort()) === before) {
         if (Date.now() > deadline) throw new Error('sentinel did not fail over');
         await new Promise((res) => setTimeout(res, 200));

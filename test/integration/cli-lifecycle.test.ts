@@ -139,7 +139,7 @@ describe('graceful drain of dbwarden serve', () => {
       const ended = events.filter((x) => x.type === 'session.ended').map((x) => x.session).sort();
       expect(started.length).toBe(3);
       expect(ended).toEqual(started);
-      expect(events.filter((x) => x.type === 'session.ended').every((x) => x.reason === 'shutdown' || x.reason === 'client')).toBe(true);
+      expect(events.filter((x) => x.type === 'session.ended').every((x) => x.reason === 'shutdown' || x.reason === 'client closed'), JSON.stringify(events.filter((x) => x.type === 'session.ended'))).toBe(true);
       const verify = await run('node', [MAIN, 'audit', 'verify', s.auditFile]);
       expect(verify.stdout).toMatch(/^ok: \d+ events/);
       await idle.end().catch(() => undefined);
