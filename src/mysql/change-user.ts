@@ -1,25 +1,14 @@
 // COM_CHANGE_USER: the packet's fields, decoded as a HandshakeResponse41 so the login code can run on it.
 // https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_change_user.html
 import { Capability } from './codes.js';
-import { DecodeError, HANDSHAKE_LIMITS, readLenencBytes, readLenencInt, readNulString, type HandshakeResponse } from './packets.js';
+import { DecodeError, HANDSHAKE_LIMITS, readLenencBytes, readLenencInt, readNulString, readShortAuthResponse, type HandshakeResponse } from './packets.js';
 
 /** Reads COM_CHANGE_USER under the capabilities the session negotiated; throws DecodeError on a malformed packet. */
 export function decodeChangeUser(p: Buffer, capabilities: number): HandshakeResponse {
   let [user, off] = readNulString(p, 1);
   if (Buffer.byteLength(user) > HANDSHAKE_LIMITS.user) throw new DecodeError('user name too long');
   let authResponse: Buffer;
-  if (capabilities & Capability.SecureConnection) {
-    if (off >= p.length) throw new DecodeError('missing auth response');
-    const len = p[off]!;
-    if (off + 1 + len > p.length) throw new DecodeError('auth response past the end of the packet');
-    authResponse = p.subarray(off + 1, off + 1 + len);
-    off += 1 + len;
-  } else {
-    const end = p.indexOf(0, off);
-    if (end < 0) throw new DecodeError('auth response not terminated');
-    authResponse = p.subarray(off, end);
-    off = end + 1;
-  }
+  [authResponse, off] = readShortAuthResponse(p, off, capabilities);
   let database: string | undefined;
   if (off < p.length) {
     [database, off] = readNulString(p, off);

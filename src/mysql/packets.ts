@@ -242,6 +242,22 @@ export function isSslRequest(p: Buffer): boolean {
 /** Limits on what a client may send during the handshake: the fields are buffered before anyone is authenticated. */
 export const HANDSHAKE_LIMITS = { user: 256, authResponse: 1024, database: 256, plugin: 64, attributes: 65_536 } as const;
 
+/**
+ * The auth response of a HandshakeResponse41 or COM_CHANGE_USER without PLUGIN_AUTH_LENENC_CLIENT_DATA: one length
+ * byte (SECURE_CONNECTION) or NUL-terminated. Throws DecodeError when it runs past the packet.
+ */
+export function readShortAuthResponse(p: Buffer, off: number, capabilities: number): [Buffer, number] {
+  if (capabilities & Capability.SecureConnection) {
+    if (off >= p.length) throw new DecodeError('missing auth response');
+    const len = p[off]!;
+    if (off + 1 + len > p.length) throw new DecodeError('auth response past the end of the packet');
+    return [p.subarray(off + 1, off + 1 + len), off + 1 + len];
+  }
+  const end = p.indexOf(0, off);
+  if (end < 0) throw new DecodeError('auth response not terminated');
+  return [p.subarray(off, end), end + 1];
+}
+
 export function decodeHandshakeResponse41(p: Buffer): HandshakeResponse {
   if (p.length < 33) throw new DecodeError('short handshake response');
   const capabilities = p.readUInt32LE(0);
@@ -256,17 +272,8 @@ export function decodeHandshakeResponse41(p: Buffer): HandshakeResponse {
     const [len] = readLenencInt(p, off);
     if (len > HANDSHAKE_LIMITS.authResponse) throw new DecodeError('auth response too long');
     [authResponse, off] = readLenencBytes(p, off);
-  } else if (capabilities & Capability.SecureConnection) {
-    if (off >= p.length) throw new DecodeError('missing auth response');
-    const len = p[off]!;
-    if (off + 1 + len > p.length) throw new DecodeError('auth response past the end of the packet');
-    authResponse = p.subarray(off + 1, off + 1 + len);
-    off += 1 + len;
   } else {
-    const end = p.indexOf(0, off);
-    if (end < 0) throw new DecodeError('auth response not terminated');
-    authResponse = p.subarray(off, end);
-    off = end + 1;
+    [authResponse, off] = readShortAuthResponse(p, off, capabilities);
   }
   let database: string | undefined;
   if (capabilities & Capability.ConnectWithDb && off < p.length) {
