@@ -1,10 +1,11 @@
 // Test helper: a throwaway PostgreSQL 15 cluster in a temp folder, with a chosen host auth method and optional TLS.
 // Used where the shared local server cannot be reconfigured (pg_hba methods, server certificates).
 import { execFile } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { dataTemplate } from './data-template.js';
 
 const run = promisify(execFile);
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -92,34 +93,8 @@ async function generateServerCert(dir: string, ca: { certFile: string; keyFile: 
   return { certFile, keyFile };
 }
 
-/**
- * Returns a pristine data folder made by initdb (trust auth, superuser postgres). Built once into a temp folder and
- * renamed into place, so test files starting clusters at the same time never see a half-written template.
- */
-let templateBuild: Promise<string> | undefined;
-function dataTemplate(ids: { uid: number; gid: number }): Promise<string> {
-  // clusters started together in one process share one initdb
-  templateBuild ??= buildTemplate(ids).catch((e) => {
-    templateBuild = undefined;
-    throw e;
-  });
-  return templateBuild;
-}
-
-async function buildTemplate(ids: { uid: number; gid: number }): Promise<string> {
-  const ready = join(TEMPLATE, 'data', 'PG_VERSION');
-  // a template planted by another user is not used: it would run their configuration as postgres
-  if (existsSync(ready) && statSync(TEMPLATE).uid === ids.uid) return join(TEMPLATE, 'data');
-  const build = mkdtempSync('/tmp/dbw-scratch-pg15-build-');
-  chownSync(build, ids.uid, ids.gid);
-  await asPostgres('initdb', ['-D', join(build, 'data'), '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C']);
-  try {
-    renameSync(build, TEMPLATE);
-  } catch {
-    // another process got there first; its template is as good as ours
-    rmSync(build, { recursive: true, force: true });
-  }
-  return join(TEMPLATE, 'data');
+function pristineData(ids: { uid: number; gid: number }): Promise<string> {
+  return dataTemplate({ path: TEMPLATE, readyFile: 'PG_VERSION', ids, build: (dataDir) => asPostgres('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C']) });
 }
 
 export async function startScratchCluster(opts: { auth: ScratchAuth; ssl?: boolean }): Promise<ScratchCluster> {
@@ -129,7 +104,7 @@ export async function startScratchCluster(opts: { auth: ScratchAuth; ssl?: boole
   // the folder also holds the unix socket; the postgres user must own it, others may look inside
   chmodSync(dir, 0o755);
   chownSync(dir, ids.uid, ids.gid);
-  const [port, template] = await Promise.all([freePort(), dataTemplate(ids)]);
+  const [port, template] = await Promise.all([freePort(), pristineData(ids)]);
   // cp -a keeps the postgres ownership and the 0700 mode the server insists on
   await run('cp', ['-a', template, data]);
 

@@ -1,10 +1,11 @@
 // Test helper: a throwaway MariaDB server (own datadir, port and socket under /tmp) for tests that must stop,
 // restart or break the upstream, which the shared local server must never be.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chownSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import { dataTemplate } from './data-template.js';
 import { freePort } from './scratch-cluster.js';
 
 const run = promisify(execFile);
@@ -30,28 +31,8 @@ async function mysqlIds(): Promise<{ uid: number; gid: number }> {
   return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
 }
 
-let templateBuild: Promise<string> | undefined;
-function dataTemplate(ids: { uid: number; gid: number }): Promise<string> {
-  templateBuild ??= buildTemplate(ids).catch((e) => {
-    templateBuild = undefined;
-    throw e;
-  });
-  return templateBuild;
-}
-
-async function buildTemplate(ids: { uid: number; gid: number }): Promise<string> {
-  const ready = join(TEMPLATE, 'data', 'mysql');
-  // a template planted by another user is not used: it would run their tables as the mysql user
-  if (existsSync(ready) && statSync(TEMPLATE).uid === ids.uid) return join(TEMPLATE, 'data');
-  const build = mkdtempSync('/tmp/dbw-scratch-mariadb-build-');
-  chownSync(build, ids.uid, ids.gid);
-  await run('mariadb-install-db', ['--no-defaults', `--datadir=${join(build, 'data')}`, '--user=mysql', '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 60_000 });
-  try {
-    renameSync(build, TEMPLATE);
-  } catch {
-    rmSync(build, { recursive: true, force: true });
-  }
-  return join(TEMPLATE, 'data');
+function pristineData(ids: { uid: number; gid: number }): Promise<string> {
+  return dataTemplate({ path: TEMPLATE, readyFile: 'mysql', ids, build: (dataDir) => run('mariadb-install-db', ['--no-defaults', `--datadir=${dataDir}`, '--user=mysql', '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 60_000 }) });
 }
 
 export async function startScratchMariadb(): Promise<ScratchMariadb> {
@@ -59,7 +40,7 @@ export async function startScratchMariadb(): Promise<ScratchMariadb> {
   const dir = mkdtempSync('/tmp/dbw-scratch-mariadb-');
   chownSync(dir, ids.uid, ids.gid);
   const data = join(dir, 'data');
-  const [port, template] = await Promise.all([freePort(), dataTemplate(ids)]);
+  const [port, template] = await Promise.all([freePort(), pristineData(ids)]);
   cpSync(template, data, { recursive: true });
   await run('chown', ['-R', `${ids.uid}:${ids.gid}`, data]);
   const socket = join(dir, 'mysqld.sock');
