@@ -472,7 +472,9 @@ function update(s: Ast, b: Builder): string | undefined {
   const joined: JoinedRelation[] = [];
   relations.forEach((r, i) => {
     const t = r?.Table;
-    if (!t) { joined.push({ names: new Set(), written: false }); return; }
+    // a derived table in the join list (`JOIN (SELECT …) b`): its query is read like any subquery, so the
+    // functions, tables and columns inside it are seen by every rule (they used to be skipped)
+    if (!t) { joined.push({ names: new Set(), written: false }); walk(r, b, 'read'); return; }
     const alias = String(t.alias?.name?.value ?? '').toLowerCase();
     const name = objectNameText(t.name);
     // multi-table UPDATE writes the tables its SET names; the first table when SET is unqualified
@@ -498,7 +500,8 @@ function del(s: Ast, b: Builder): string | undefined {
   const joined: JoinedRelation[] = [];
   relations.forEach((r, i) => {
     const t = r?.Table;
-    if (!t) { joined.push({ names: new Set(), written: false }); return; }
+    // derived tables in the join list are read like any subquery (see update())
+    if (!t) { joined.push({ names: new Set(), written: false }); walk(r, b, 'read'); return; }
     const alias = String(t.alias?.name?.value ?? '');
     const name = objectNameText(t.name);
     const written = targets.length === 0 ? i === 0 : targets.some((x) => sameName(x, alias) || sameName(x, name));
