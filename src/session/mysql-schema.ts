@@ -62,7 +62,8 @@ export class MysqlSchema {
     return new MysqlSchema(this.viewRows, this.routineRows, this.startedAt, clean);
   }
 
-  private isClean(key: string): boolean {
+  /** A view or function the rule files mark clean (its values never carry a masked value). */
+  isClean(key: string): boolean {
     return this.clean.some((p) => matchName(p, key));
   }
 
@@ -189,6 +190,7 @@ export function viewColumnMask(schema: MysqlSchema | null, masks: readonly Colum
   if (!schema) return strictestMask(masks);
   const key = `${lc(db)}.${lc(table)}`;
   if (!schema.viewKeys(key).length) return undefined;
+  if (schema.isClean(key)) return null;
   const src = schema.viewSources(key);
   if (!src) return strictestMask(masks);
   return mysqlMasksFor(src.get(lc(column)) ?? [UNKNOWN_SOURCE], masks).kind;

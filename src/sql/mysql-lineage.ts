@@ -186,7 +186,10 @@ export function alterColumnMoves(text: string, opts: ReadOptions = {}): ColumnMo
     }
   }
   const out: ColumnMove[] = [];
+  const seen = new Set<string>();
   for (const st of statements) {
+    if (seen.has(st.text)) continue;
+    seen.add(st.text);
     const tokens = tokenize(st.text);
     let k = 0;
     if (tokens[k]?.value === 'ALTER') k++;
