@@ -1,0 +1,22 @@
+// MySQL cases of issues 10 and 11 (reading, lineage): functions inside derived tables of multi-table UPDATE/DELETE
+// (they were not read at all, so every rule missed them) and MariaDB sequences (PREVIOUS VALUE FOR is a read,
+// NEXT VALUE FOR advances the sequence: a write on read grants).
+import type { AccessLevel } from '../../src/rules/types.js';
+import type { BypassCase, Proof } from './bypass-case.js';
+
+const DATA: Proof = { kind: 'data' };
+const W: AccessLevel = 'write';
+const R: AccessLevel = 'read';
+const block = (access: AccessLevel, rule: string, sql: string, does: string, proof: Proof): BypassCase => ({ sql, access, expect: 'block', rule, does, proof });
+const allow = (access: AccessLevel, sql: string, does: string): BypassCase => ({ sql, access, expect: 'allow', does });
+
+export const MYSQL_LINEAGE_CASES: BypassCase[] = [
+  block(W, 'file-access', "UPDATE t JOIN (SELECT id, LOAD_FILE('/etc/passwd') AS f FROM accounts) b ON t.id = b.id SET t.v = LEFT(b.f, 30) WHERE t.id = 1",
+    'copies a server file into a row through a derived table in the join list', { kind: 'then', check: "SELECT v LIKE 'root:%' FROM t WHERE id = 1" }),
+  block(W, 'file-access', "DELETE t FROM t JOIN (SELECT id FROM accounts WHERE LOAD_FILE('/etc/passwd') LIKE 'root:%') b ON t.id = b.id WHERE t.id = 1",
+    'deletes a row only when a server file reads as expected (a file probe inside a derived table)', DATA),
+  block(R, 'read-only-writes', 'SELECT NEXT VALUE FOR seq_t', 'advances a sequence on a read grant',
+    { kind: 'then', check: 'SELECT PREVIOUS VALUE FOR seq_t IS NOT NULL' }),
+  allow(R, 'SELECT PREVIOUS VALUE FOR seq_t', 'the last value this session took from a sequence: a read'),
+  allow(W, "UPDATE t JOIN (SELECT id FROM accounts WHERE owner = 'ann') b ON t.id = b.id SET t.v = 'x' WHERE t.id = 1", 'a derived table with nothing but columns still runs'),
+];
