@@ -8,6 +8,17 @@ import { parsePlPgSQLSync, parseSync } from 'libpg-query';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Ast = any;
 
+/** PL/pgSQL statements that repeat their body. */
+const LOOPS = new Set(['PLpgSQL_stmt_loop', 'PLpgSQL_stmt_while', 'PLpgSQL_stmt_fori', 'PLpgSQL_stmt_fors', 'PLpgSQL_stmt_forc', 'PLpgSQL_stmt_foreach_a']);
+const WRITE_NODES = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+
+/** True when the statement (or a CTE in it) changes rows. */
+function writes(sql: string): boolean {
+  const stmts: Ast[] = (parseSync(sql) as Ast).stmts ?? [];
+  const json = JSON.stringify(stmts);
+  return [...WRITE_NODES].some((n) => json.includes(`"${n}"`));
+}
+
 /** RawParseMode of a PLpgSQL_expr: 0 is a whole SQL statement; 2 an expression; 3–5 the forms of `target := expr`. */
 const MODE_STATEMENT = 0;
 
@@ -26,6 +37,7 @@ export function plpgsqlStatements(text: string): string[] | null {
   if (!funcs.length) return null;
   const out: string[] = [];
   let dynamic = false;
+  let loops = 0;
   const visit = (node: Ast): void => {
     if (dynamic || node === null || typeof node !== 'object') return;
     if (Array.isArray(node)) {
@@ -41,14 +53,19 @@ export function plpgsqlStatements(text: string): string[] | null {
       }
       if (key === 'PLpgSQL_expr') {
         const sql = exprStatement(v);
-        if (sql === null) {
+        // a write repeated by a loop touches as many rows as the loop runs (`FOR r IN SELECT … LOOP DELETE … WHERE
+        // id = r.id`): each statement looks scoped, the whole is not, so such a body is not read as static
+        if (sql === null || (loops > 0 && writes(sql))) {
           dynamic = true;
           return;
         }
         out.push(sql);
         continue;
       }
+      const loop = LOOPS.has(key);
+      if (loop) loops++;
       visit(v);
+      if (loop) loops--;
     }
   };
   visit(funcs);
