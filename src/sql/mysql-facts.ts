@@ -8,6 +8,7 @@ import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEff
 import { modeledSqlMode, mysqlReadingChanges } from './mysql-reading.js';
 import { lexMysql, versionGates, type LexedStatement, type ServerModel } from './mysql-lexer.js';
 import { rewriteForParser } from './mysql-rewrites.js';
+import { routineSingleBody } from './mysql-routine-body.js';
 import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statements.js';
 import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
 import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
@@ -171,6 +172,7 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
     const ctx: Context = { index, multiStatement, opts, depth };
     const facts = analyzeStatement(s.text, ctx, depth > 0, false);
     const top = facts[0];
+    if (top) readRoutineBody(top, s.text, facts, ctx);
     if (top && depth === 0) top.text = s.source;
     const reading = depth === 0 ? mysqlReadingChanges(s.text) : undefined;
     if (top && reading) top.reading = reading;
@@ -725,6 +727,31 @@ function nestRaw(text: string, b: Builder): void {
     return g;
   });
   absorb(facts, b);
+}
+
+/**
+ * A stored routine whose body is one plain statement (mysql-routine-body.ts): the body is decided as if it were
+ * sent (nested facts), instead of refusing every CREATE PROCEDURE/FUNCTION as dynamic. Dynamic SQL in it
+ * (PREPARE/EXECUTE) is dynamic in its own facts; a body the broker cannot read keeps the routine dynamic.
+ */
+function readRoutineBody(top: StatementFacts, text: string, facts: StatementFacts[], ctx: Context): void {
+  if (top.kind !== 'create' || (top.object !== 'procedure' && top.object !== 'function') || !top.effects.includes('dynamic')) return;
+  if (ctx.depth >= MAX_DEPTH) return;
+  const body = routineSingleBody(text);
+  if (body === null) return;
+  const inner = readAll(body, ctx.opts, ctx.depth + 1);
+  if (!inner.length || inner.some((f) => f.kind === 'unparsed') || new Set(inner.map((f) => f.index)).size !== 1) return;
+  top.effects = top.effects.filter((e) => e !== 'dynamic');
+  const first = inner[0]!;
+  for (const e of first.effects) if (!top.effects.includes(e)) top.effects.push(e);
+  for (const t of first.tables) if (!top.tables.some((x) => x.name === t.name && x.op === t.op)) top.tables.push(t);
+  for (const c of first.columns) if (!top.columns.includes(c)) top.columns.push(c);
+  for (const f of first.functions) if (!top.functions.includes(f)) top.functions.push(f);
+  for (const f of inner) {
+    const g: StatementFacts = { ...f, nested: true, index: ctx.index, multiStatement: ctx.multiStatement };
+    delete g.text;
+    facts.push(g);
+  }
 }
 
 function absorb(facts: StatementFacts[], b: Builder): void {

@@ -19,4 +19,10 @@ export const MYSQL_LINEAGE_CASES: BypassCase[] = [
     { kind: 'then', check: 'SELECT PREVIOUS VALUE FOR seq_t IS NOT NULL' }),
   allow(R, 'SELECT PREVIOUS VALUE FOR seq_t', 'the last value this session took from a sequence: a read'),
   allow(W, "UPDATE t JOIN (SELECT id FROM accounts WHERE owner = 'ann') b ON t.id = b.id SET t.v = 'x' WHERE t.id = 1", 'a derived table with nothing but columns still runs'),
+  // stored routines with one plain statement as their body are read (issue 10 over-block): decided by that statement
+  allow(W, "CREATE PROCEDURE dbw_touch(i INT) UPDATE t SET v = 'touched' WHERE id = 1", 'a procedure whose body is one scoped UPDATE'),
+  allow(W, 'CREATE FUNCTION dbw_plus(i INT) RETURNS INT DETERMINISTIC RETURN i + 1', 'a function whose body is one RETURN expression'),
+  block(W, 'file-access', "CREATE PROCEDURE dbw_peek() SELECT LOAD_FILE('/etc/passwd'); CALL dbw_peek()", 'a procedure whose body reads a server file, then CALLed', { kind: 'returns', match: /root:/ }),
+  block(W, 'dynamic-sql', "CREATE PROCEDURE dbw_dyn() PREPARE s FROM @q", 'a procedure preparing SQL from a variable (stays dynamic)', { kind: 'schema' }),
+  block(W, 'dynamic-sql', 'CREATE PROCEDURE dbw_blk() BEGIN DELETE FROM t; END', 'a compound body (BEGIN … END) is not read: stays refused', { kind: 'schema' }),
 ];
