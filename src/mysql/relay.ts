@@ -532,7 +532,9 @@ export class MysqlRelay {
       const { facts, ruleIds } = top.get(i)!;
       const own = top.size === 1 ? text : facts.find((f) => !f.nested)?.text ?? text;
       return {
-        derived: ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : null,
+        // a CALL's results come from a body the broker does not trace: any value without a base-table origin is
+        // masked (fail closed; `SELECT CONCAT(email, '')` in a procedure reports no origin)
+        derived: ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : facts.some((f) => f.kind === 'call') ? strictestMask(masks) : null,
         tables: new Set(facts.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
         // a second SELECT (subquery, derived table, UNION), a CTE or a table value constructor: origins the
         // statement names itself; a false positive (the word inside a string or comment) only masks more

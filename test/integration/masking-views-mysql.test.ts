@@ -16,6 +16,7 @@ const V2 = `${S}_v2`; // a view over V1 renaming again
 const V3 = `${S}_v3`; // a derived table renaming inside the definition
 const F = `${S}_f`; // a stored function returning the masked column
 const SINK = `${S}_sink`;
+const P = `${S}_p`; // a stored procedure returning an expression over the masked column
 let withCatalog: MysqlTestBroker;
 let without: MysqlTestBroker;
 
@@ -27,6 +28,9 @@ beforeAll(async () => {
     CREATE VIEW ${V2} AS SELECT id, contact AS c2 FROM ${V1};
     CREATE VIEW ${V3} AS SELECT x FROM (SELECT email AS x FROM ${T}) d;
     CREATE FUNCTION ${F}(i INT) RETURNS VARCHAR(100) RETURN (SELECT email FROM ${T} WHERE id = i);
+    CREATE PROCEDURE ${P}() SELECT CONCAT(email, '') AS c FROM ${T};
+    GRANT EXECUTE ON PROCEDURE dbw_my.${P} TO '${MY_ROLES.ro.user}'@'%';
+    GRANT EXECUTE ON PROCEDURE dbw_my.${P} TO '${MY_ROLES.ro.user}'@'localhost';
     GRANT EXECUTE ON FUNCTION dbw_my.${F} TO '${MY_ROLES.ro.user}'@'%';
     GRANT EXECUTE ON FUNCTION dbw_my.${F} TO '${MY_ROLES.ro.user}'@'localhost';`, 'dbw_my');
   withCatalog = await startMysqlTestBroker({}, { rulesets: ['safe-defaults', 'pii-masking'], roles: { read: MY_ROLES.ro, write: MY_ROLES.rw, admin: { user: 'root' }, catalog: { user: 'root' } } });
@@ -35,7 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await withCatalog?.close();
   await without?.close();
-  await myAdmin(`DROP VIEW IF EXISTS ${V2}, ${V1}, ${V3}; DROP FUNCTION IF EXISTS ${F}; DROP TABLE IF EXISTS ${T}, ${SINK}`, 'dbw_my');
+  await myAdmin(`DROP VIEW IF EXISTS ${V2}, ${V1}, ${V3}; DROP FUNCTION IF EXISTS ${F}; DROP PROCEDURE IF EXISTS ${P}; DROP TABLE IF EXISTS ${T}, ${SINK}`, 'dbw_my');
 });
 
 async function via(b: MysqlTestBroker, sql: string, opts: { binary?: boolean; access?: 'read' | 'write' } = {}): Promise<unknown> {
@@ -75,6 +79,17 @@ describe('MariaDB views and stored functions are masked by what they read', () =
       }
     });
   }
+
+  it('a stored procedure returning an expression over the masked column (CALL on a write grant): masked', async () => {
+    const sql = `CALL ${P}()`;
+    expect(leaks(await myAdmin(sql, 'dbw_my'))).toBe(true);
+    for (const binary of [false, true]) {
+      const r = await via(withCatalog, sql, { binary, access: 'write' });
+      expect(r, `binary=${binary}`).not.toBeInstanceOf(Error);
+      expect(JSON.stringify(r)).toMatch(/"c"/);
+      expect(leaks(r), `binary=${binary}`).toBe(false);
+    }
+  });
 
   it('with a catalog role, a clean column of the same view is not masked', async () => {
     const r = (await via(withCatalog, `SELECT id, name, contact FROM ${V1}`)) as Array<Record<string, unknown>>;
