@@ -22,12 +22,15 @@ export type CatalogOptions = Omit<UpstreamOptions, 'capabilities' | 'mariadbCapa
 export class MysqlCatalog {
   private snap: MysqlSchema | null = null;
   private loading: Promise<MysqlSchema | null> | null = null;
+  /** when the last read started: a failing read is retried at most once per REFRESH_MS, not once per statement */
+  private attemptedAt = 0;
 
   constructor(private readonly options: CatalogOptions) {}
 
   /** The latest snapshot (null before the first read or after a failed one); refreshed in the background when old. */
   current(): MysqlSchema | null {
-    if (!this.snap || Date.now() - this.snap.startedAt > REFRESH_MS) void this.refresh();
+    const now = Date.now();
+    if ((!this.snap || now - this.snap.startedAt > REFRESH_MS) && now - this.attemptedAt > REFRESH_MS) void this.refresh();
     return this.snap;
   }
 
@@ -39,6 +42,7 @@ export class MysqlCatalog {
   }
 
   refresh(): Promise<MysqlSchema | null> {
+    if (!this.loading) this.attemptedAt = Date.now();
     this.loading ??= this.read().then(
       (s) => {
         this.snap = s;
