@@ -11,10 +11,13 @@ import type { Session } from '../session/session.js';
 
 /** A snapshot older than this is refreshed in the background (views created or replaced by other sessions). */
 const REFRESH_MS = 5_000;
+/** A snapshot missing a relation a statement names is re-read after at most this long. */
+const MISS_MS = 250;
 const SYSTEM = "('mysql', 'sys', 'information_schema', 'performance_schema')";
 /** JSON_ARRAYAGG is bounded by group_concat_max_len on MariaDB: raised for the side connection only. */
 const PREPARE = 'SET SESSION group_concat_max_len = 1073741824';
 const VIEWS_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION)) FROM information_schema.VIEWS WHERE TABLE_SCHEMA NOT IN ${SYSTEM}`;
+const TABLES_SQL = `SELECT JSON_ARRAYAGG(CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)) FROM information_schema.TABLES WHERE TABLE_TYPE <> 'VIEW' AND TABLE_SCHEMA NOT IN ${SYSTEM}`;
 const ROUTINES_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION)) FROM information_schema.ROUTINES WHERE ROUTINE_TYPE = 'FUNCTION' AND ROUTINE_SCHEMA NOT IN ${SYSTEM}`;
 
 export type CatalogOptions = Omit<UpstreamOptions, 'capabilities' | 'mariadbCapabilities' | 'charset'>;
@@ -39,6 +42,14 @@ export class MysqlCatalog {
     if (this.snap) return this.snap;
     const timer = new Promise<null>((r) => setTimeout(() => r(null), ms).unref());
     return Promise.race([this.refresh(), timer]);
+  }
+
+  /**
+   * A statement named a relation the snapshot does not know (created since it was read): read a new one soon,
+   * at most every MISS_MS, so a client naming a temporary table in every statement does not cause a read each time.
+   */
+  private missed(): void {
+    if (Date.now() - this.attemptedAt > MISS_MS) void this.refresh();
   }
 
   refresh(): Promise<MysqlSchema | null> {
@@ -86,7 +97,10 @@ export class MysqlCatalog {
       const routines = JSON.parse((await query(ROUTINES_SQL)) ?? '[]') as [string, string, string, string | null][];
       const viewRows: MysqlViewRow[] = views.map(([schema, name, definition]) => ({ schema, name, definition: definition || null }));
       const routineRows: MysqlRoutineRow[] = routines.map(([schema, name, type, definition]) => ({ schema, name, type, definition: definition || null }));
-      return new MysqlSchema(viewRows, routineRows, startedAt);
+      const tables = JSON.parse((await query(TABLES_SQL)) ?? '[]') as string[];
+      const snap = new MysqlSchema(viewRows, routineRows, startedAt, [], tables);
+      snap.onMiss = () => this.missed();
+      return snap;
     } finally {
       conn.socket.end(encodePacket(0, Buffer.from([Command.Quit])));
       setTimeout(() => conn.socket.destroy(), 1000).unref();

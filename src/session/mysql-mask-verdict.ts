@@ -94,6 +94,8 @@ function throughViewsAndFunctions(d: Decision, masks: readonly ColumnMask[], ctx
     // without a catalog snapshot any table may be a view and any function a stored one: unknown (fail closed)
     if (!ctx.schema && (st.tables.length || st.functions.length)) src.add('?');
     for (const t of st.tables) {
+      // a relation the snapshot does not know may be a view created since: unknown (fail closed)
+      if (ctx.schema?.unknownRelation(t.name, ctx.database ?? null)) src.add('?');
       const keys = ctx.schema ? ctx.schema.viewKeys(t.name) : [];
       for (const k of keys) {
         const cols = ctx.schema!.viewSources(k);

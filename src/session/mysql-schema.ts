@@ -28,6 +28,8 @@ export interface MysqlRoutineRow {
 type Sources = Set<string>;
 
 const lc = (s: string) => s.toLowerCase();
+/** Schemas whose relations the snapshot does not list; they hold no user data the mask rules name. */
+const SYSTEM_SCHEMAS = new Set(['mysql', 'sys', 'information_schema', 'performance_schema']);
 
 export class MysqlSchema {
   /** `schema.view` → row */
@@ -40,7 +42,18 @@ export class MysqlSchema {
   private readonly routineMemo = new Map<string, Sources>();
   private readonly resolving = new Set<string>();
 
-  constructor(private readonly viewRows: MysqlViewRow[], private readonly routineRows: MysqlRoutineRow[], readonly startedAt: number, private readonly clean: readonly string[] = []) {
+  /**
+   * `schema.table` of every base table the snapshot saw, or null when the snapshot did not list them (then a name
+   * that is no known view is taken for a table). A relation that is neither may be a view created after the
+   * snapshot was read (`CREATE VIEW v AS SELECT email AS contact …` and an immediate `SELECT contact FROM v`):
+   * its columns are of unknown lineage until the next snapshot (fail closed).
+   */
+  private readonly tables: Set<string> | null;
+  /** called when a statement names a relation the snapshot does not know (asks for a fresh snapshot) */
+  onMiss?: () => void;
+
+  constructor(private readonly viewRows: MysqlViewRow[], private readonly routineRows: MysqlRoutineRow[], readonly startedAt: number, private readonly clean: readonly string[] = [], private readonly tableNames: readonly string[] | null = null) {
+    this.tables = tableNames ? new Set(tableNames.map(lc)) : null;
     const views = viewRows;
     const routines = routineRows;
     for (const v of views) {
@@ -59,7 +72,27 @@ export class MysqlSchema {
   /** The same snapshot with the rule files' `clean` globs (views and functions trusted not to return masked values). */
   withClean(clean: readonly string[]): MysqlSchema {
     if (clean.length === 0 && this.clean.length === 0) return this;
-    return new MysqlSchema(this.viewRows, this.routineRows, this.startedAt, clean);
+    const out = new MysqlSchema(this.viewRows, this.routineRows, this.startedAt, clean, this.tableNames);
+    out.onMiss = this.onMiss;
+    return out;
+  }
+
+  /**
+   * True when `name` (as written; unqualified names are in `database`) is neither a view nor a base table of the
+   * snapshot, outside the system schemas: a relation created after the snapshot (a view, or a temporary table the
+   * side connection cannot see), whose lineage is unknown. Asks for a fresh snapshot.
+   */
+  unknownRelation(name: string, database: string | null): boolean {
+    if (!this.tables) return false;
+    const parts = lc(name).replace(/`/g, '').split('.');
+    const table = parts[parts.length - 1]!;
+    const schema = parts.length >= 2 ? parts[parts.length - 2]! : database ? lc(database) : null;
+    if (parts.length === 1 && table === 'dual') return false;
+    if (schema && SYSTEM_SCHEMAS.has(schema)) return false;
+    const key = schema ? `${schema}.${table}` : null;
+    if (key ? this.views.has(key) || this.tables.has(key) : this.viewSchemas.has(table)) return false;
+    this.onMiss?.();
+    return true;
   }
 
   /** A view or function the rule files mark clean (its values never carry a masked value). */
@@ -189,7 +222,7 @@ export function viewColumnMask(schema: MysqlSchema | null, masks: readonly Colum
   // no snapshot: any origin may be a view (fail closed)
   if (!schema) return strictestMask(masks);
   const key = `${lc(db)}.${lc(table)}`;
-  if (!schema.viewKeys(key).length) return undefined;
+  if (!schema.viewKeys(key).length) return db && schema.unknownRelation(key, null) ? strictestMask(masks) : undefined;
   if (schema.isClean(key)) return null;
   const src = schema.viewSources(key);
   if (!src) return strictestMask(masks);
