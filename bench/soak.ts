@@ -152,7 +152,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   child.stdout!.on('data', (d: Buffer) => (childOut = (childOut + d).slice(-20_000)));
   child.stderr!.on('data', (d: Buffer) => (childOut = (childOut + d).slice(-20_000)));
   const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${adminUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const send = () => fetch(`${adminUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    let r: Response;
+    try {
+      r = await send();
+    } catch (e) {
+      // a kept-alive connection the server closed just as the request went out (ECONNRESET): the request never
+      // reached a handler, so sending it once more on a fresh connection is safe
+      log(`${method} ${path}: ${(e as Error).message} (${String((e as { cause?: { code?: string } }).cause?.code)}); sent again`);
+      r = await send();
+    }
     const text = await r.text();
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
     return JSON.parse(text);
@@ -316,6 +325,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     // grant churn underneath: extend some, revoke some, watch that each end lands
     const watch = new Set<Promise<void>>();
     const churn = (async () => {
+      try {
+        await churnLoop();
+      } catch (e) {
+        report.wrongEnds.push(`churn: ${(e as Error).message}`);
+      }
+    })();
+    async function churnLoop(): Promise<void> {
       while (!stopping && Date.now() < endOfRun - 2000) {
         await sleep(1000 + Math.random() * 1000);
         const live = [...grants].filter((g) => !g.ended && !g.revokedAt && g.expiresAt - Date.now() > 2000 && g.sessions.size > 0);
@@ -331,7 +347,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           report.grants.extended++;
         }
       }
-    })();
+    }
 
     // a grant whose deadline or revoke passed must have no session left a second later
     const deadlines = (async () => {
