@@ -52,6 +52,8 @@ export interface SoakReport {
   baseline: Usage;
   after: Usage;
   peak: Usage;
+  /** from the end of the run (no session listed) until fds and handles were back at the baseline (or 60 s) */
+  settleMs?: number;
   auditOk: boolean;
   auditReason?: string;
 }
@@ -388,8 +390,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       if ((Array.isArray(sessions) ? sessions : sessions.sessions ?? []).length === 0) break;
       await sleep(100);
     }
+    // logins still in flight when the run stopped (a client that gave up, an upstream connect under way) end on
+    // their own timeouts: wait for the baseline up to a minute, and say how long it took
+    const settleStart = Date.now();
     await sleep(2500);
-    report.after = await usage(child.pid!, adminUrl);
+    for (;;) {
+      report.after = await usage(child.pid!, adminUrl);
+      if ((report.after.fds <= report.baseline.fds + 4 && report.after.handles <= report.baseline.handles + 4) || Date.now() - settleStart > 60_000) break;
+      await sleep(500);
+    }
+    report.settleMs = Date.now() - settleStart;
 
     const file = join(dir, 'state', 'audit.jsonl');
     // stop the broker so the last audit lines are flushed, then read the trail
