@@ -53,7 +53,7 @@ function textOf(buf: Buffer): { flags: number; text: string } {
   return { flags: buf[0] ?? 0, text: buf.subarray(1).toString('utf8') };
 }
 
-interface Target {
+export interface Target {
   name: string;
   run(input: Buffer): void;
   seeds: string[];
@@ -61,7 +61,7 @@ interface Target {
 
 const PG_FETCH = fetchSet([0x51, 0x50, 0x42, 0x44, 0x45, 0x46, 0x58, 0x53, 0x43, 0x48]); // Q P B D E F X S C H
 
-const TARGETS: Target[] = [
+export const TARGETS: Target[] = [
   {
     name: 'pg-framer',
     run(input) {
@@ -306,7 +306,16 @@ async function main(): Promise<void> {
   if (reports.some((r) => r.crashes.length)) process.exit(1);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+/** The kept inputs of one target, for replay in the unit tests (a crash fixed once stays fixed). */
+export function corpusOf(target: string): { name: string; input: Buffer }[] {
+  const dir = join(CORPUS, target);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).sort().map((name) => ({ name, input: readFileSync(join(dir, name)) }));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
