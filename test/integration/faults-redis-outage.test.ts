@@ -196,7 +196,9 @@ describe('Redis stopped and started under load', () => {
     expect(sessions.long2.error).toBeUndefined();
     await sessions.long1.w.client.end();
     await sessions.long2.w.client.end();
-    await sleep(300);
+    // a session's end is written when its sockets have closed, a moment after the client saw its error
+    const endsIn = (dir: string, g: Creds, reason: string) => readFileSync(join(dir, 'audit.jsonl'), 'utf8').split('\n').some((l) => l.includes('"type":"session.ended"') && l.includes(g.grantId) && l.includes(`"reason":"${reason}"`));
+    await until('session ends audited', () => endsIn(d1, toRevoke, 'killed') && endsIn(d2, toRevoke, 'revoked') && endsIn(d1, short, 'expired'), 10_000, 100);
 
     // no audit event lost: both trails verify, every answered statement is in the trail of the instance that ran it
     const events = (dir: string) => {
