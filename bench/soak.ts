@@ -52,6 +52,8 @@ export interface SoakReport {
   baseline: Usage;
   after: Usage;
   peak: Usage;
+  /** from the end of the run (no session listed) until fds and handles were back at the baseline (or 60 s) */
+  settleMs?: number;
   auditOk: boolean;
   auditReason?: string;
 }
@@ -152,7 +154,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   child.stdout!.on('data', (d: Buffer) => (childOut = (childOut + d).slice(-20_000)));
   child.stderr!.on('data', (d: Buffer) => (childOut = (childOut + d).slice(-20_000)));
   const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${adminUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const send = () => fetch(`${adminUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    let r: Response;
+    try {
+      r = await send();
+    } catch (e) {
+      // a kept-alive connection the server closed just as the request went out (ECONNRESET): the request never
+      // reached a handler, so sending it once more on a fresh connection is safe
+      log(`${method} ${path}: ${(e as Error).message} (${String((e as { cause?: { code?: string } }).cause?.code)}); sent again`);
+      r = await send();
+    }
     const text = await r.text();
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
     return JSON.parse(text);
@@ -316,6 +327,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     // grant churn underneath: extend some, revoke some, watch that each end lands
     const watch = new Set<Promise<void>>();
     const churn = (async () => {
+      try {
+        await churnLoop();
+      } catch (e) {
+        report.wrongEnds.push(`churn: ${(e as Error).message}`);
+      }
+    })();
+    async function churnLoop(): Promise<void> {
       while (!stopping && Date.now() < endOfRun - 2000) {
         await sleep(1000 + Math.random() * 1000);
         const live = [...grants].filter((g) => !g.ended && !g.revokedAt && g.expiresAt - Date.now() > 2000 && g.sessions.size > 0);
@@ -331,7 +349,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           report.grants.extended++;
         }
       }
-    })();
+    }
 
     // a grant whose deadline or revoke passed must have no session left a second later
     const deadlines = (async () => {
@@ -372,8 +390,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       if ((Array.isArray(sessions) ? sessions : sessions.sessions ?? []).length === 0) break;
       await sleep(100);
     }
+    // logins still in flight when the run stopped (a client that gave up, an upstream connect under way) end on
+    // their own timeouts: wait for the baseline up to a minute, and say how long it took
+    const settleStart = Date.now();
     await sleep(2500);
-    report.after = await usage(child.pid!, adminUrl);
+    for (;;) {
+      report.after = await usage(child.pid!, adminUrl);
+      if ((report.after.fds <= report.baseline.fds + 4 && report.after.handles <= report.baseline.handles + 4) || Date.now() - settleStart > 60_000) break;
+      await sleep(500);
+    }
+    report.settleMs = Date.now() - settleStart;
 
     const file = join(dir, 'state', 'audit.jsonl');
     // stop the broker so the last audit lines are flushed, then read the trail

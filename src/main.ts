@@ -70,11 +70,14 @@ function loadOrCreateKey(file: string): Buffer {
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
 }
 
-function rulesetsResolver(config: Config, sets: Map<string, RuleSet>): (target: string) => RuleSet[] {
+/** What decides which rules apply where: the rules folder and each target's rule sets (reloadable). */
+type RuleBinding = Pick<Config, 'rules' | 'targets'>;
+
+function rulesetsResolver(config: RuleBinding, sets: Map<string, RuleSet>): (target: string) => RuleSet[] {
   return (target) => (config.targets[target]?.rulesets ?? []).map((n) => sets.get(n)).filter((s): s is RuleSet => !!s);
 }
 
-function loadRules(config: Config): Map<string, RuleSet> {
+function loadRules(config: RuleBinding): Map<string, RuleSet> {
   const { rulesets, errors } = loadRuleSets(config.rules);
   if (errors.length) {
     throw new BrokerError(ErrorCode.RULES_INVALID, errors.map((e) => `${e.file}:${e.line}: ${e.ruleId ? `rule ${e.ruleId}: ` : ''}${e.message}`).join('\n'));
@@ -87,7 +90,20 @@ function loadRules(config: Config): Map<string, RuleSet> {
   return rulesets;
 }
 
-export async function startBroker(config: Config, opts: { logger?: Logger } = {}): Promise<Broker> {
+/**
+ * The rule binding of a re-read config file: its rules folder and, for each target the broker runs, the rule sets
+ * the file now names. Everything else in the file (targets added or removed, listeners, store, policies…) takes
+ * effect at the next restart; a warning says so when it changed.
+ */
+function reloadBinding(running: Config, file: string, logger: Logger): RuleBinding {
+  const next = loadConfig(file);
+  const targets = Object.fromEntries(Object.entries(running.targets).map(([name, t]) => [name, { ...t, rulesets: next.targets[name]?.rulesets ?? t.rulesets }]));
+  const rest = (c: Config) => JSON.stringify({ ...c, rules: undefined, targets: Object.fromEntries(Object.entries(c.targets).map(([n, t]) => [n, { ...t, rulesets: undefined }])) });
+  if (rest(next) !== rest(running)) logger.warn({ file }, 'config changes other than rules and targets.<name>.rulesets take effect at the next restart');
+  return { rules: next.rules, targets };
+}
+
+export async function startBroker(config: Config, opts: { logger?: Logger; /** the file serve read: a reload re-reads its rule binding */ configFile?: string } = {}): Promise<Broker> {
   const logger = opts.logger ?? createLogger(config.log.level);
   const metrics = createMetrics();
   await initSql();
@@ -96,7 +112,8 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     for (const f of fixes) logger.warn({ path: f.path, mode: f.was }, 'state file or folder was accessible to other users; made owner-only');
   };
   warnModes(securePrivateDir(config.state.dir));
-  let rulesets = loadRules(config);
+  let binding: RuleBinding = config;
+  let rulesets = loadRules(binding);
   const auditPath = config.audit.file ?? join(config.state.dir, 'audit.jsonl');
   const auditFile = AuditFile.open(auditPath, logger, {
     maxBytes: config.audit.maxBytes,
@@ -182,14 +199,20 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   }
 
   const reloadRules = async () => {
+    let next: RuleBinding;
+    let sets: Map<string, RuleSet>;
     try {
-      rulesets = loadRules(config);
+      next = opts.configFile ? reloadBinding(config, opts.configFile, logger) : binding;
+      sets = loadRules(next);
     } catch (e) {
       const message = (e as Error).message;
       logger.warn({ err: message }, 'rules reload failed; keeping the rules in force');
       return { ok: false, errors: message.split('\n') };
     }
-    guards.reload(rulesetsResolver(config, rulesets));
+    // rules and bindings change together, in one swap: no statement is decided by new rules under old bindings
+    binding = next;
+    rulesets = sets;
+    guards.reload(rulesetsResolver(binding, rulesets));
     for (const s of registry.all()) s.guard = guards.get(s.guard.ctx);
     logger.info({ rulesets: [...rulesets.keys()] }, 'rules reloaded');
     return { ok: true, rulesets: [...rulesets.keys()] };
@@ -212,7 +235,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       check: (body: { sql: string; dialect?: 'postgres' | 'mysql'; target?: string; access?: 'read' | 'write' | 'admin'; groups?: string[] }) => {
         const target = body.target ?? Object.keys(config.targets)[0] ?? '';
         const dialect = body.dialect ?? config.targets[target]?.protocol ?? 'postgres';
-        return checkSql({ sql: body.sql, dialect, access: body.access ?? 'read', target, groups: body.groups ?? [], rulesets: rulesetsResolver(config, rulesets)(target) });
+        return checkSql({ sql: body.sql, dialect, access: body.access ?? 'read', target, groups: body.groups ?? [], rulesets: rulesetsResolver(binding, rulesets)(target) });
       },
       reload: reloadRules,
     },
@@ -263,7 +286,7 @@ async function serve(argv: string[]): Promise<number> {
   const i = argv.indexOf('--config');
   const file = resolve(i >= 0 ? argv[i + 1] ?? '' : 'dbwarden.yaml');
   const config = loadConfig(file);
-  const broker = await startBroker(config);
+  const broker = await startBroker(config, { configFile: file });
   process.on('SIGHUP', () => void broker.reloadRules());
   await untilStopSignal(() => broker.close());
   return 0;

@@ -31,7 +31,7 @@ Ctrl-C (SIGINT) or SIGTERM stops it; a second signal exits at once.`,
     details: `Runs the broker with the given configuration (see docs/configuration.md).
 SIGTERM or SIGINT drains: new connections are refused, sessions inside a transaction get broker.shutdownGrace
 to finish, every session is ended with "dbwarden: broker shutting down" (PostgreSQL 57P01, MySQL 1927) and
-audited, the audit file is closed last, exit 0. A second signal exits at once (exit 1). SIGHUP reloads rules.`,
+audited, the audit file is closed last, exit 0. A second signal exits at once (exit 1). SIGHUP reloads the rules and the rule sets each target uses (targets.<name>.rulesets) from the config file.`,
   },
   {
     name: 'connect', group: 'access', api: true,

@@ -97,7 +97,7 @@ function pristineData(ids: { uid: number; gid: number }): Promise<string> {
   return dataTemplate({ path: TEMPLATE, readyFile: 'PG_VERSION', ids, build: (dataDir) => asPostgres('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C']) });
 }
 
-export async function startScratchCluster(opts: { auth: ScratchAuth; ssl?: boolean }): Promise<ScratchCluster> {
+export async function startScratchCluster(opts: { auth: ScratchAuth; ssl?: boolean; /** default 30; the soak benches raise it */ maxConnections?: number; sharedBuffers?: string }): Promise<ScratchCluster> {
   const dir = mkdtempSync('/tmp/dbw-scratch-pg-');
   const data = join(dir, 'data');
   const ids = await postgresIds();
@@ -118,8 +118,8 @@ export async function startScratchCluster(opts: { auth: ScratchAuth; ssl?: boole
     'fsync = off',
     'synchronous_commit = off',
     'full_page_writes = off',
-    'shared_buffers = 16MB',
-    'max_connections = 30',
+    `shared_buffers = ${opts.sharedBuffers ?? '16MB'}`,
+    `max_connections = ${opts.maxConnections ?? 30}`,
     'max_wal_senders = 0',
     'wal_level = minimal',
   ];

@@ -35,7 +35,7 @@ function pristineData(ids: { uid: number; gid: number }): Promise<string> {
   return dataTemplate({ path: TEMPLATE, readyFile: 'mysql', ids, build: (dataDir) => run('mariadb-install-db', ['--no-defaults', `--datadir=${dataDir}`, '--user=mysql', '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 60_000 }) });
 }
 
-export async function startScratchMariadb(): Promise<ScratchMariadb> {
+export async function startScratchMariadb(opts: { /** default 50; the soak benches raise it */ maxConnections?: number } = {}): Promise<ScratchMariadb> {
   const ids = await mysqlIds();
   const dir = mkdtempSync('/tmp/dbw-scratch-mariadb-');
   chownSync(dir, ids.uid, ids.gid);
@@ -50,7 +50,7 @@ export async function startScratchMariadb(): Promise<ScratchMariadb> {
     child = spawn('/usr/sbin/mariadbd', [
       '--no-defaults', `--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${socket}`,
       `--pid-file=${join(dir, 'mysqld.pid')}`, '--user=mysql', '--skip-log-bin', '--innodb-buffer-pool-size=16M',
-      '--innodb-log-file-size=8M', '--max-connections=50', '--skip-name-resolve', `--log-error=${join(dir, 'error.log')}`,
+      '--innodb-log-file-size=8M', `--max-connections=${opts.maxConnections ?? 50}`, '--skip-name-resolve', `--log-error=${join(dir, 'error.log')}`,
     ], { stdio: 'ignore' });
     const until = Date.now() + 30_000;
     for (;;) {
