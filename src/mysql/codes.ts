@@ -177,6 +177,8 @@ export const ERRNO_OF: Partial<Record<ErrorCode, ErrSpec>> = {
   [ErrorCode.UPSTREAM_UNAVAILABLE]: ErrNo.UpstreamUnavailable,
   [ErrorCode.UPSTREAM_AUTH_FAILED]: ErrNo.UpstreamUnavailable,
   [ErrorCode.DATABASE_NOT_GRANTED]: ErrNo.DbAccessDenied,
+  [ErrorCode.WRONG_LISTENER]: ErrNo.HandshakeError,
+  [ErrorCode.STORE_UNAVAILABLE]: ErrNo.UpstreamUnavailable,
   [ErrorCode.TLS_REQUIRED]: ErrNo.SecureTransportRequired,
   [ErrorCode.FEATURE_NOT_SUPPORTED]: ErrNo.NotSupportedYet,
   [ErrorCode.SESSION_TERMINATED]: ErrNo.ConnectionKilled,

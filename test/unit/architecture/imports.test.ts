@@ -14,7 +14,7 @@ const ALLOWED: Record<string, string[]> = {
   // grants uses config's duration parser (a pure leaf) besides config's types
   grants: ['auth', 'errors', 'config', 'audit', 'metrics', 'rules', 'log'],
   audit: ['log'],
-  session: ['sql', 'rules', 'grants', 'audit', 'metrics', 'log', 'errors'],
+  session: ['sql', 'rules', 'grants', 'audit', 'metrics', 'log', 'errors', 'config'],
   pg: ['wire', 'auth', 'session', 'rules', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
   mysql: ['wire', 'auth', 'session', 'rules', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
   admin: ['session', 'grants', 'rules', 'metrics', 'log', 'errors', 'config', 'audit', 'sql'],
@@ -31,6 +31,7 @@ const ALLOWED: Record<string, string[]> = {
 /** Edges that are allowed only as `import type` (shapes, no code). */
 const TYPE_ONLY: Record<string, string[]> = {
   grants: ['audit', 'metrics', 'rules', 'log'],
+  session: ['config'],
   pg: ['config', 'grants', 'audit', 'sql'],
   mysql: ['config', 'grants', 'audit', 'sql'],
   admin: ['config', 'audit', 'sql'],
