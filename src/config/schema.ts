@@ -180,7 +180,7 @@ const TargetSchema = z
     /** Rule sets applied to every statement on this target. */
     rulesets: z.array(nonEmpty).default(['safe-defaults']),
     /**
-     * How long connecting and logging in upstream may take before the client gets 08006 / 2003 (a hung server or a
+     * How long connecting and logging in upstream may take before the client gets 08006 / 1429 (a hung server or a
      * firewall that drops packets must not hold a client forever). Duration such as "10s".
      */
     connectTimeout: durationString.default('10s'),
