@@ -36,6 +36,8 @@ export interface Rule {
   unless?: RuleCondition;
   action: Action;
   message: string;
+  /** the message for one dialect where its advice differs (what to use instead is protocol-specific) */
+  messages?: Partial<Record<'postgres' | 'mysql', string>>;
   mask?: MaskKind;
   /** mask rules: schema.name globs of views and functions whose results never carry a masked value (lineage stops there) */
   clean?: string[];
@@ -94,7 +96,12 @@ export const ruleSchema = z.strictObject({
   action: z.enum(ACTIONS, {
     error: (iss) => `unknown action ${JSON.stringify(iss.input)} (expected one of: ${ACTIONS.join(', ')})`,
   }),
-  message: z.string().min(1).optional(),
+  // one text, or one per dialect (`{ postgres: …, mysql: … }`, either may be left out: the other serves)
+  message: z.union([
+    z.string().min(1),
+    z.strictObject({ postgres: z.string().min(1).optional(), mysql: z.string().min(1).optional() })
+      .refine((m) => m.postgres !== undefined || m.mysql !== undefined, 'message needs a postgres or a mysql text'),
+  ]).optional(),
   mask: z
     .enum(MASKS, { error: (iss) => `unknown mask ${JSON.stringify(iss.input)} (expected one of: ${MASKS.join(', ')})` })
     .optional(),
