@@ -7,10 +7,10 @@ import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { strictestMask, type ColumnMask } from '../rules/mask.js';
-import type { Decision, RuleMatch } from '../rules/types.js';
+import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision, type RowLimit } from '../session/verdict.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Session, TerminationReason } from '../session/session.js';
+import { databaseNotGranted } from '../session/admission.js';
 import { Capability, Command, CommandName, ERRNO_OF, ErrNo, MAX_PACKET_PAYLOAD, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
 import { PacketScanner, type Disposition } from './framer.js';
 import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
@@ -22,7 +22,6 @@ import { planKills } from './kill-plan.js';
 import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
 import { MysqlRowGuard, rowLimitRefusal, type MysqlRowGuardHost } from './row-guard.js';
 import type { PendingStatement } from '../session/statement-outcome.js';
-import type { RowLimit } from '../rules/types.js';
 import { MysqlReadingState } from './reading-state.js';
 import { READING_PROBE, splitReadingProbe } from './upstream-connection.js';
 
@@ -46,24 +45,10 @@ export interface MysqlRelayOptions {
   changeUser?(payload: Buffer): void;
 }
 
-/** The text clients see for a refused statement: the same as the PostgreSQL module's (MySQL has no hint field). */
+/** The core's refusal text (session/verdict.ts); MySQL has no hint field, so a review's hint follows in brackets. */
 export function refusalMessage(decision: Decision): string {
-  const r: RuleMatch | undefined = decision.rules[0];
-  const id = r?.id ?? 'unknown';
-  if (decision.action === 'review') {
-    if (!decision.review) return `dbwarden: review required by rule ${id}: ${r?.message ?? ''} (statement reviews are not enabled on this broker)`;
-    const rv = decision.review.id;
-    return `dbwarden: review required (${rv}) by rule ${id}: ${r?.message ?? ''} (an approver can let this exact statement run once within 15 minutes: dbwarden review approve ${rv})`;
-  }
-  // mask-or-block: the masked values would leave the result stream (copied into a table, a file or a variable)
-  if (decision.action === 'mask') return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — masked columns cannot be copied or exported`;
-  return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}${why(decision)}`;
-}
-
-/** For text the broker could not read: why, when the reader said (a NUL, a reading barrier, …). */
-function why(d: Decision): string {
-  const st = d.rules[0] ? d.statements[d.rules[0].statement] : undefined;
-  return st?.kind === 'unparsed' && st.error && !d.rules[0]!.message.includes(st.error) ? ` (${st.error})` : '';
+  const r = refusalOf(decision);
+  return r.hint ? `${r.message} (${r.hint})` : r.message;
 }
 
 /** "10.11.5-MariaDB-…" (or MariaDB's "5.5.5-10.11.5-MariaDB" form) → 101105, for /*!NNNNN gates. */
@@ -170,7 +155,7 @@ export class MysqlRelay {
     session.partials?.attach((message) => this.beginEnd(ErrNo.MalformedPacket, message));
     this.rowGuard = session.guard.hasRowLimits ? new MysqlRowGuard() : null;
     session.control = {
-      terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ErrNo.ConnectionKilled, message),
+      terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ERRNO_OF[ErrorCode.SESSION_TERMINATED]!, message),
       // MySQL has no asynchronous notice; expiry warnings are audited and logged only
       notice: (message: string) => this.session.log.info({ notice: message }, 'notice not deliverable over MySQL'),
       cancel: () => void this.cancelRunning(),
@@ -282,7 +267,7 @@ export class MysqlRelay {
       case Command.Query: {
         const { text, d: early, barrier } = this.decideText(payload);
         const db = this.ungrantedUse(text);
-        if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
+        if (db !== undefined) return this.reply(cmd, ERRNO_OF[ErrorCode.DATABASE_NOT_GRANTED]!, this.dbDenied(db));
         const d = early ?? this.session.decideExpanded(text, this.reading.readOptions(this.readOpts), (facts, read) => this.namedPrepares.expand(facts, read), this.inspect(barrier));
         if (refused(d, this.masks.length > 0, text)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
@@ -376,7 +361,7 @@ export class MysqlRelay {
       }
       case Command.InitDb: {
         const db = payload.toString('utf8', 1);
-        if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
+        if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ERRNO_OF[ErrorCode.DATABASE_NOT_GRANTED]!, this.dbDenied(db));
         this.upstream.write(raw);
         this.expect('single', cmd);
         return;
@@ -467,7 +452,7 @@ export class MysqlRelay {
   }
 
   private dbDenied(db: string): string {
-    return `Access denied for user '${this.opts.login}'@'${this.opts.host}' to database '${db}' (dbwarden: this grant covers ${this.session.grant.databases.join(', ')})`;
+    return databaseNotGranted('mysql', this.session.grant, this.opts.login, this.opts.host, db).message;
   }
 
   /** `USE db` inside a COM_QUERY: a database outside the grant is refused like COM_INIT_DB. */
@@ -841,13 +826,9 @@ export class MysqlRelay {
   }
 }
 
-/**
- * The core's verdict is final (mask-or-block arrives as `block`, session/mysql-mask-verdict.ts). A `mask`
- * decision without masks in force (a mask rule without column globs) cannot be carried out, so it refuses.
- */
+/** The core's verdict is final (session/verdict.ts); a mask this session cannot carry out refuses. */
 function refused(d: Decision, canMask: boolean, _text = ''): boolean {
-  if (d.action === 'block' || d.action === 'review') return true;
-  return d.action === 'mask' && !canMask;
+  return refuses(d, canMask);
 }
 
 /** An ERR packet with the values its message echoes redacted; null when there is nothing to redact. */

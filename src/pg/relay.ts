@@ -5,10 +5,9 @@ import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { strictestMask, type ColumnMask } from '../rules/mask.js';
-import type { Decision, RuleMatch } from '../rules/types.js';
+import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision } from '../session/verdict.js';
 import type { Session, TerminationReason } from '../session/session.js';
-import { BackendCode, FrontendCode, GUARDRAIL_HINT, Routine, SQLSTATE_OF, SqlState } from './codes.js';
+import { BackendCode, FrontendCode, GUARDRAIL_HINT, ROUTINE_OF, Routine, SQLSTATE_OF, SqlState } from './codes.js';
 import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
 import { MaskTracker } from './mask-tracker.js';
@@ -56,37 +55,14 @@ const MAX_UPSTREAM_FETCH = 64 << 20;
 const TERMINATE_GRACE_MS = 800;
 const TERMINATE = Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]);
 
+/** The core's refusal as an ErrorResponse: its BRK_* code mapped to SQLSTATE, the guardrail hint and routine. */
 export function refusalFields(decision: Decision): ErrorFields {
-  return { hint: GUARDRAIL_HINT, ...guardrailFields(decision), routine: Routine.guardrail };
-}
-
-function guardrailFields(decision: Decision): ErrorFields {
-  const r: RuleMatch | undefined = decision.rules[0];
-  const id = r?.id ?? 'unknown';
-  // text PostgreSQL's own parser rejects: the client sees the server's syntax error, not a refusal (SPEC §9)
-  const st = r && decision.action === 'block' ? decision.statements[r.statement] : undefined;
-  if (st?.kind === 'unparsed' && st.syntaxError) {
-    return { severity: 'ERROR', code: SqlState.SyntaxError, message: st.error ?? 'syntax error', ...(st.syntaxError.position ? { position: st.syntaxError.position } : {}) };
+  const r = refusalOf(decision);
+  if (r.syntaxError) {
+    const { message, position } = r.syntaxError;
+    return { hint: GUARDRAIL_HINT, severity: 'ERROR', code: SqlState.SyntaxError, message, ...(position ? { position } : {}), routine: Routine.guardrail };
   }
-  if (decision.action === 'review') {
-    const code = SQLSTATE_OF[ErrorCode.REVIEW_REQUIRED]!;
-    if (!decision.review) {
-      return { severity: 'ERROR', code, message: `dbwarden: review required by rule ${id}: ${r?.message ?? ''} (statement reviews are not enabled on this broker)` };
-    }
-    const rv = decision.review.id;
-    return {
-      severity: 'ERROR',
-      code,
-      message: `dbwarden: review required (${rv}) by rule ${id}: ${r?.message ?? ''}`,
-      hint: `an approver can let this exact statement run once within 15 minutes: dbwarden review approve ${rv}`,
-    };
-  }
-  if (decision.action === 'mask') {
-    // mask-or-block: the masked values would leave the result stream (COPY out, copied into a table)
-    return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — masked columns cannot be copied or exported` };
-  }
-  const why = st?.kind === 'unparsed' && st.error && !(r?.message ?? '').includes(st.error) ? ` (${st.error})` : '';
-  return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}${why}` };
+  return { severity: 'ERROR', code: SQLSTATE_OF[r.code]!, message: r.message, hint: r.hint ?? GUARDRAIL_HINT, routine: ROUTINE_OF[r.code]! };
 }
 
 export class PgRelay {
@@ -390,13 +366,9 @@ export class PgRelay {
     if (!this.reading.holding && !this.ending && !this.closed) this.client.resume();
   }
 
-  /**
-   * The core's verdict is final: mask-or-block refusals arrive as `block` (session/mask-plan.ts). A `mask`
-   * decision without a row masker (no column globs in force) cannot be carried out, so it refuses.
-   */
+  /** The core's verdict is final (session/verdict.ts); a mask this session cannot carry out refuses. */
   private refused(d: Decision): boolean {
-    if (d.action === 'block' || d.action === 'review') return true;
-    return d.action === 'mask' && !this.tracker;
+    return refuses(d, !!this.tracker);
   }
 
   /** The core's mask plan for the statement's result columns; DDL also makes the cached catalogs stale. */
@@ -569,7 +541,7 @@ export class PgRelay {
   // ---- ending ----
 
   private terminate(_reason: TerminationReason, message: string): void {
-    this.beginEnd(SqlState.AdminShutdown, message);
+    this.beginEnd(SQLSTATE_OF[ErrorCode.SESSION_TERMINATED]!, message);
   }
 
   /** A client-side protocol error: the session ends with FATAL at the next upstream boundary. */

@@ -15,8 +15,9 @@ const ALLOWED: Record<string, string[]> = {
   grants: ['auth', 'errors', 'config', 'audit', 'metrics', 'rules', 'log'],
   audit: ['log'],
   session: ['sql', 'rules', 'grants', 'audit', 'metrics', 'log', 'errors', 'config'],
-  pg: ['wire', 'auth', 'session', 'rules', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
-  mysql: ['wire', 'auth', 'session', 'rules', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
+  // the protocol modules take the core's final answer from session/ (session/verdict.ts), never from rules/
+  pg: ['wire', 'auth', 'session', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
+  mysql: ['wire', 'auth', 'session', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
   admin: ['session', 'grants', 'rules', 'metrics', 'log', 'errors', 'config', 'audit', 'sql'],
   demo: [],
   // outgoing webhooks: a leaf fed with audit-shaped events by main
