@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
+import { ENDING_GRACE, runEnding } from '../wire/ending.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision, type RowLimit } from '../session/verdict.js';
@@ -60,8 +61,6 @@ export function versionNumber(version: string): number {
 /** ER_PARSE_ERROR, ER_SYNTAX_ERROR, ER_EMPTY_QUERY: the server's own "cannot read this" answers. */
 const PARSE_ERRNOS = new Set([1064, 1149, 1065]);
 const USE_RE = /(?:^|;)\s*USE\s+(`(?:[^`]|``)+`|[\w$\u0080-\uffff]+)/gi;
-/** If the upstream is mid-packet when a session must end, wait this long for a boundary, then cut. */
-const TERMINATE_GRACE_MS = 800;
 const QUIT = encodePacket(0, Buffer.from([Command.Quit]));
 /** Used when the broker was not given a key: hashes are then stable for this process only. */
 const PROCESS_MASK_KEY = randomBytes(32);
@@ -106,7 +105,9 @@ export class MysqlRelay {
   private closed = false;
   private clientBytes = 0;
   private upstreamBytes = 0;
-  private onClientFinished?: () => void;
+  private endingRun: { finish(cut: boolean): void } | null = null;
+  /** the last unsolicited upstream packet was an ERR: the server said why it is closing, the client has it */
+  private lastUpstreamFatal = false;
   private replySeqGuess = -1;
   /** prepared statement id → how its results are masked */
   private readonly prepared = new Map<number, StatementMasking[]>();
@@ -390,7 +391,7 @@ export class MysqlRelay {
     this.detachSockets?.();
     this.client.pause();
     this.upstream.end(QUIT);
-    setTimeout(() => this.upstream.destroy(), 1500).unref();
+    setTimeout(() => this.upstream.destroy(), ENDING_GRACE.closeMs).unref();
     this.flushByteCounters();
     this.opts.changeUser!(Buffer.from(payload));
   }
@@ -675,7 +676,7 @@ export class MysqlRelay {
       this.session.flushAudit();
       this.client.uncork();
     }
-    if (this.ending && this.upstreamScanner.atBoundary) this.finishClient();
+    if (this.ending && this.upstreamScanner.atBoundary) this.endingRun?.finish(false);
     if (this.upstreamBytes > 1 << 20) this.flushByteCounters();
     holdUntilDrained(this.upstream, this.client);
   }
@@ -700,6 +701,8 @@ export class MysqlRelay {
   private onUpstreamPacket(payload: Buffer, raw: Buffer, seq: number): void {
     const head = this.queue[0];
     if (!head || head.kind === 'local') {
+      // unsolicited (nothing was asked): an ERR here is the server's reason for closing the connection
+      this.lastUpstreamFatal = payload[0] === PacketHeader.Err;
       this.client.write(raw);
       return;
     }
@@ -746,11 +749,6 @@ export class MysqlRelay {
     return this.inFlight() ? this.opts.killQuery().catch(() => undefined) : Promise.resolve();
   }
 
-  /**
-   * Ends the session: stop reading the client, send the ERR at the next upstream packet boundary (nothing the
-   * upstream sends after that reaches the client), and KILL QUERY what runs upstream before hanging up there,
-   * so the processlist shows the statement gone rather than running on.
-   */
   /** Reports the scanner's buffered bytes to the session's budget; over a cap the session ends. */
   private trackPartials(): void {
     const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
@@ -760,19 +758,23 @@ export class MysqlRelay {
     }
   }
 
+  /**
+   * Ends the session (wire/ending.ts): stop reading the client, send the ERR at the next upstream packet boundary
+   * (nothing the upstream sends after that reaches the client), and KILL QUERY what runs upstream before hanging
+   * up there with COM_QUIT, so the processlist shows the statement gone rather than running on.
+   */
   private beginEnd(spec: ErrSpec, message: string): void {
     if (this.ending || this.closed) return;
     this.ending = { spec, message };
     this.clientScanner.stop();
     this.session.partials?.update(0);
     this.client.pause();
-    const cancelled = this.cancelRunning();
-    const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));
-    if (this.upstreamScanner.atBoundary) this.finishClient();
-    setTimeout(() => this.finishClient(true), TERMINATE_GRACE_MS).unref();
-    void Promise.all([cancelled, clientDone]).then(() => {
-      this.upstream.end(QUIT);
-      setTimeout(() => this.destroy(), 2000).unref();
+    this.endingRun = runEnding({
+      cancelUpstream: () => this.cancelRunning(),
+      atBoundary: () => this.upstreamScanner.atBoundary,
+      finishClient: (cut) => this.finishClient(cut),
+      hangUp: () => this.upstream.end(QUIT),
+      destroy: () => this.destroy(),
     });
   }
 
@@ -782,7 +784,6 @@ export class MysqlRelay {
     this.upstreamScanner.stop();
     if (cut) this.client.destroy();
     else this.client.end(encodePacket(this.nextClientSeq(), encodeErr(this.ending?.spec ?? ErrNo.ConnectionKilled, this.ending?.message ?? 'dbwarden: session ended')));
-    this.onClientFinished?.();
   }
 
   private destroy(): void {
@@ -798,7 +799,7 @@ export class MysqlRelay {
       void this.cancelRunning().then(() => this.upstream.end(QUIT));
     }
     this.client.destroy();
-    setTimeout(() => this.upstream.destroy(), 1500).unref();
+    setTimeout(() => this.upstream.destroy(), ENDING_GRACE.closeMs).unref();
     this.flushByteCounters();
     this.session.end('client closed');
   }
@@ -806,7 +807,8 @@ export class MysqlRelay {
   private onUpstreamClose(): void {
     if (!this.closed) {
       this.closed = true;
-      if (this.upstreamScanner.atBoundary) {
+      // a server that said why it closes (an ERR before hanging up) is not contradicted by a second error
+      if (!this.lastUpstreamFatal && this.upstreamScanner.atBoundary) {
         this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.ConnectionKilled, 'dbwarden: upstream connection lost')));
       } else {
         this.client.end();
@@ -814,7 +816,7 @@ export class MysqlRelay {
       this.session.terminate('upstream');
     }
     this.upstream.destroy();
-    setTimeout(() => this.client.destroy(), 1000).unref();
+    setTimeout(() => this.client.destroy(), ENDING_GRACE.closeMs).unref();
   }
 
   private flushByteCounters(): void {

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
+import { ENDING_GRACE, runEnding } from '../wire/ending.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision } from '../session/verdict.js';
@@ -51,8 +52,6 @@ const UPSTREAM_FETCH_MASKING = [
 ];
 /** Upstream messages the relay inspects are small; anything this large is not a real ErrorResponse. */
 const MAX_UPSTREAM_FETCH = 64 << 20;
-/** If the upstream is mid-message when a session must end, wait this long for a boundary, then cut. */
-const TERMINATE_GRACE_MS = 800;
 const TERMINATE = Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]);
 
 /** The core's refusal as an ErrorResponse: its BRK_* code mapped to SQLSTATE, the guardrail hint and routine. */
@@ -83,7 +82,7 @@ export class PgRelay {
   /** a Query held back until every earlier message has completed (see PgReadingState.sensitive) */
   private deferred: { code: number; body: Buffer; raw: Buffer } | null = null;
   private ending: { code: string; message: string } | null = null;
-  private onClientFinished?: () => void;
+  private endingRun: { finish(cut: boolean): void } | null = null;
   private closed = false;
   private lastUpstreamFatal = false;
   private clientBytes = 0;
@@ -525,7 +524,7 @@ export class PgRelay {
       this.pendingToClient = [];
       for (const b of bufs) this.client.write(b);
     }
-    if (this.ending) this.finishClient();
+    if (this.ending) this.endingRun?.finish(false);
   }
 
   /** Reports the scanner's buffered bytes to the session's budget; over a cap the session ends. */
@@ -550,9 +549,9 @@ export class PgRelay {
   }
 
   /**
-   * Ends the session: stop reading the client, send FATAL at the next upstream message boundary (nothing the
-   * upstream sends after that reaches the client), and cancel what runs upstream before hanging up there, so
-   * pg_stat_activity shows the statement gone rather than orphaned.
+   * Ends the session (wire/ending.ts): stop reading the client, send FATAL at the next upstream message boundary
+   * (nothing the upstream sends after that reaches the client), and cancel what runs upstream before hanging up
+   * there with Terminate.
    */
   private beginEnd(code: string, message: string): void {
     if (this.ending || this.closed) return;
@@ -560,14 +559,12 @@ export class PgRelay {
     this.clientScanner.stop();
     this.session.partials?.update(0);
     this.client.pause();
-    const cancelled = this.pendingSyncs > 0 || this.unsynced ? this.opts.cancel().catch(() => undefined) : Promise.resolve();
-    const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));
-    if (this.upstreamScanner.atBoundary) this.finishClient();
-    // a stream that never reaches a boundary (cancel did not land) is cut rather than left hanging
-    setTimeout(() => this.finishClient(true), TERMINATE_GRACE_MS).unref();
-    void Promise.all([cancelled, clientDone]).then(() => {
-      this.upstream.end(TERMINATE);
-      setTimeout(() => this.destroy(), 2000).unref();
+    this.endingRun = runEnding({
+      cancelUpstream: () => (this.pendingSyncs > 0 || this.unsynced ? this.opts.cancel() : Promise.resolve()),
+      atBoundary: () => this.upstreamScanner.atBoundary,
+      finishClient: (cut) => this.finishClient(cut),
+      hangUp: () => this.upstream.end(TERMINATE),
+      destroy: () => this.destroy(),
     });
   }
 
@@ -577,7 +574,6 @@ export class PgRelay {
     this.upstreamScanner.stop();
     if (cut) this.client.destroy();
     else this.client.end(encodeErrorResponse({ severity: 'FATAL', code: this.ending?.code ?? SqlState.AdminShutdown, message: this.ending?.message ?? 'dbwarden: session ended' }));
-    this.onClientFinished?.();
   }
 
   private destroy(): void {
@@ -593,7 +589,7 @@ export class PgRelay {
       this.upstream.end(TERMINATE);
     }
     this.client.destroy();
-    setTimeout(() => this.upstream.destroy(), 1000).unref();
+    setTimeout(() => this.upstream.destroy(), ENDING_GRACE.closeMs).unref();
     this.flushByteCounters();
     this.session.end('client closed');
   }
@@ -609,7 +605,7 @@ export class PgRelay {
       this.session.terminate('upstream');
     }
     this.upstream.destroy();
-    setTimeout(() => this.client.destroy(), 1000).unref();
+    setTimeout(() => this.client.destroy(), ENDING_GRACE.closeMs).unref();
   }
 
   private flushByteCounters(): void {
