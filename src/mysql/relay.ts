@@ -60,7 +60,6 @@ export function versionNumber(version: string): number {
 
 /** ER_PARSE_ERROR, ER_SYNTAX_ERROR, ER_EMPTY_QUERY: the server's own "cannot read this" answers. */
 const PARSE_ERRNOS = new Set([1064, 1149, 1065]);
-const USE_RE = /(?:^|;)\s*USE\s+(`(?:[^`]|``)+`|[\w$\u0080-\uffff]+)/gi;
 const QUIT = encodePacket(0, Buffer.from([Command.Quit]));
 /** Used when the broker was not given a key: hashes are then stable for this process only. */
 const PROCESS_MASK_KEY = randomBytes(32);
@@ -267,12 +266,16 @@ export class MysqlRelay {
     switch (cmd) {
       case Command.Query: {
         const { text, d: early, barrier } = this.decideText(payload);
-        const db = this.ungrantedUse(text);
-        if (db !== undefined) return this.reply(cmd, ERRNO_OF[ErrorCode.DATABASE_NOT_GRANTED]!, this.dbDenied(db));
         const d = early ?? this.session.decideExpanded(text, this.reading.readOptions(this.readOpts), (facts, read) => this.namedPrepares.expand(facts, read), this.inspect(barrier));
         if (refused(d, this.masks.length > 0, text)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
           return this.refuse(cmd, d, payload);
+        }
+        // a USE of a database outside the grant (the facts name it, version comments included) is refused like COM_INIT_DB
+        const db = this.ungrantedUse(d);
+        if (db !== undefined) {
+          this.session.refuseLast('database-scope');
+          return this.reply(cmd, ERRNO_OF[ErrorCode.DATABASE_NOT_GRANTED]!, this.dbDenied(db));
         }
         if (readsClientFile(d.statements)) {
           this.session.refuseLast('local-infile');
@@ -456,15 +459,9 @@ export class MysqlRelay {
     return databaseNotGranted('mysql', this.session.grant, this.opts.login, this.opts.host, db).message;
   }
 
-  /** `USE db` inside a COM_QUERY: a database outside the grant is refused like COM_INIT_DB. */
-  private ungrantedUse(text: string): string | undefined {
-    if (!/\bUSE\b/i.test(text)) return undefined;
-    for (const m of text.matchAll(USE_RE)) {
-      let db = m[1]!;
-      if (db.startsWith('`')) db = db.slice(1, -1).replace(/``/g, '`');
-      if (!this.session.grant.databases.includes(db)) return db;
-    }
-    return undefined;
+  /** The first database a USE in the text switches to that the grant does not cover. */
+  private ungrantedUse(d: Decision): string | undefined {
+    return d.statements.find((st) => st.database !== undefined && !this.session.grant.databases.includes(st.database))?.database;
   }
 
   /**

@@ -3,6 +3,7 @@ import { parse as parseSqlparser } from '@guanmingchiu/sqlparser-ts';
 import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
 import { fallbackFacts, hasScopeWord, type FallbackFacts } from './mysql-fallback.js';
 import { killFacts } from './mysql-kill.js';
+import { useDatabase } from './mysql-use.js';
 import { showSources } from './mysql-show-sources.js';
 import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEffect } from './mysql-functions.js';
 import { modeledSqlMode, mysqlReadingChanges } from './mysql-reading.js';
@@ -233,6 +234,13 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
     // one reading for every KILL, alone or inside a multi-statement text (sqlparser-rs reads only some forms)
     for (const e of kill.effects) addEffect(b, e);
     return [{ ...finish(b, nested), kill: kill.kill }];
+  }
+  const database = useDatabase(tokens);
+  if (database !== null) {
+    // one reading for every USE, whichever parser path would read it
+    b.kind = 'other';
+    addEffect(b, 'session');
+    return [{ ...finish(b, nested), database }];
   }
   if (ast !== undefined) {
     const variant = typeof ast === 'string' ? ast : Object.keys(ast)[0]!;
