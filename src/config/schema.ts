@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseHostPort } from './host-port.js';
 
-export const ACCESS_LEVELS = ['read', 'write', 'admin'] as const;
+import { ACCESS_LEVELS } from '../access.js';
+
+export { ACCESS_LEVELS };
 
 /**
  * Target and identity names end up in metrics labels, URLs and temporary logins, so they are kept to a

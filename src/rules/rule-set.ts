@@ -1,4 +1,5 @@
 // Rule file schema (zod, strict) and the loaded RuleSet / Rule / RuleCondition types.
+import { ACCESS_LEVELS } from '../access.js';
 import { z } from 'zod';
 import { EFFECTS, STATEMENT_KINDS } from '../sql/facts.js';
 import type { Effect, LimitStatus, StatementKind, WhereStatus } from '../sql/facts.js';
@@ -7,7 +8,7 @@ import type { AccessLevel, Action, MaskKind } from './types.js';
 
 export const WHERE_VALUES = ['absent', 'always-true', 'present'] as const;
 export const LIMIT_VALUES = ['absent', 'present'] as const;
-export const ACCESS_VALUES = ['read', 'write', 'admin'] as const;
+export const ACCESS_VALUES = ACCESS_LEVELS;
 
 /** A condition as loaded: every list key holds at least one value; absent keys do not constrain. */
 export interface RuleCondition {

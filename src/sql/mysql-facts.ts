@@ -13,13 +13,13 @@ import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statement
 import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
 import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
 import { joinUnscopedReason, unscopedReason, type JoinedRelation } from './mysql-where-scope.js';
+import type { AstNode as Ast } from './ast.js';
 
 // The server's own reading of the text decides: the lexer (mysql-lexer.ts) turns the client text
 // into canonical statements exactly as the server would split and un-comment them, and only then
 // does a parser see it. Every failure path yields an 'unparsed' fact, which the rules block.
 
 // sqlparser-rs's AST is serde JSON walked by variant name; its generated types do not help a generic walk
-type Ast = any;
 type TableOp = TableRef['op'];
 
 /** PREPARE 'SELECT …' inside PREPARE … : deeper nesting than this is refused. */

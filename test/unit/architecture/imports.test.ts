@@ -8,21 +8,23 @@ const SRC = resolve('src');
 /** module → modules it may import (ARCHITECTURE.md, "Dependency direction"). */
 const ALLOWED: Record<string, string[]> = {
   errors: [], log: [], metrics: [], wire: [], auth: [],
-  config: ['errors'],
+  // the access levels, defined once (a leaf)
+  access: [],
+  config: ['errors', 'access'],
   sql: ['errors'],
-  rules: ['sql', 'errors'],
+  rules: ['sql', 'errors', 'access'],
   // grants uses config's duration parser (a pure leaf) besides config's types
-  grants: ['auth', 'errors', 'config', 'audit', 'metrics', 'rules', 'log'],
+  grants: ['auth', 'errors', 'config', 'audit', 'metrics', 'rules', 'log', 'access'],
   audit: ['log'],
   session: ['sql', 'rules', 'grants', 'audit', 'metrics', 'log', 'errors', 'config'],
   // the protocol modules take the core's final answer from session/ (session/verdict.ts), never from rules/
   pg: ['wire', 'auth', 'session', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
   mysql: ['wire', 'auth', 'session', 'metrics', 'log', 'errors', 'config', 'grants', 'audit', 'sql'],
-  admin: ['session', 'grants', 'rules', 'metrics', 'log', 'errors', 'config', 'audit', 'sql'],
+  admin: ['session', 'grants', 'rules', 'metrics', 'log', 'errors', 'config', 'audit', 'sql', 'access'],
   demo: [],
   // outgoing webhooks: a leaf fed with audit-shaped events by main
   notify: ['errors', 'log', 'metrics'],
-  cli: ['config', 'rules', 'sql', 'audit', 'errors'],
+  cli: ['config', 'rules', 'sql', 'audit', 'errors', 'access'],
   main: ['*'],
   // the executable: dispatches to main (serve, demo) or cli (everything else)
   bin: ['main', 'cli', 'errors'],
