@@ -124,7 +124,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   await reviews.refresh();
   const registry = new SessionRegistry({ audit, metrics, logger, guards, instanceId, reviews, limits: config.limits });
   // revoke, expiry, extend and kill reach every broker instance (Redis pub/sub); the embedded store stays local
-  const fanout = new SessionFanout({ registry, instanceId, logger, getGrant: (id) => store.getGrant(id), ...(store instanceof RedisStore ? { bus: store } : {}) });
+  const fanout = new SessionFanout({ registry, instanceId, logger, getGrant: (id) => store.getGrant(id), ...(store.cluster ? { bus: store.cluster } : {}) });
   await fanout.start();
   const service = new AccessService({
     store,
@@ -205,7 +205,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
       return { ok: false, errors: message.split('\n') };
     }
     guards.reload(rulesetsResolver(config, rulesets));
-    for (const s of registry.all()) s.guard = guards.get(s.guard.ctx);
+    registry.takeNewRules();
     logger.info({ rulesets: [...rulesets.keys()] }, 'rules reloaded');
     return { ok: true, rulesets: [...rulesets.keys()] };
   };
@@ -234,7 +234,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
     ready: () => {
       const reasons: string[] = [];
       if (draining) reasons.push('shutting down');
-      if (!store.ready()) reasons.push(store instanceof RedisStore ? `grant store unavailable (${store.unavailableReason()})` : 'grant store unavailable');
+      if (!store.ready()) reasons.push(store.unavailableReason ? `grant store unavailable (${store.unavailableReason()})` : 'grant store unavailable');
       return { ok: reasons.length === 0, reasons, warnings: upstreams.problems().map(problemText) };
     },
     audit,
