@@ -25,7 +25,9 @@ import { ReviewService } from './grants/reviews.js';
 import { AccessService } from './grants/service.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
-import { AuthFailureTracker, newAuthSecret } from './pg/client-connection.js';
+import { newAuthSecret } from './pg/client-connection.js';
+import { AuthFailureTracker } from './session/auth-failures.js';
+import { Admissions } from './session/admission.js';
 import { startPgListener, type PgListener } from './pg/listener.js';
 import type { ColumnCatalog } from './pg/catalog.js';
 import { startMysqlListener, type MysqlListener } from './mysql/listener.js';
@@ -139,7 +141,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
   await reviews.refresh();
   const registry = new SessionRegistry({ audit, metrics, logger, guards, instanceId, reviews, limits: config.limits });
   // revoke, expiry, extend and kill reach every broker instance (Redis pub/sub); the embedded store stays local
-  const fanout = new SessionFanout({ registry, instanceId, logger, getGrant: (id) => store.getGrant(id), ...(store instanceof RedisStore ? { bus: store } : {}) });
+  const fanout = new SessionFanout({ registry, instanceId, logger, getGrant: (id) => store.getGrant(id), ...(store.cluster ? { bus: store.cluster } : {}) });
   await fanout.start();
   const service = new AccessService({
     store,
@@ -167,11 +169,25 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
   const maskHashKey = config.masking.hashKey ? createHash('sha256').update(config.masking.hashKey).digest() : loadOrCreateKey(join(config.state.dir, 'mask-hash.key'));
   // files created just now (store, WAL, certificates, keys) get the same owner-only modes
   securePrivateDir(config.state.dir);
-  const authFailures = new AuthFailureTracker(config.limits.authFailureDelayMs);
-  // what both protocol modules are given: sessions, grants, targets, TLS, limits and the shared trackers
+  // the listeners' bound addresses, filled in below: a login of the other protocol is told where to go
+  const listeners: { postgres?: string; mysql?: string } = {};
+  const admissions = new Admissions({
+    targets: config.targets,
+    findGrant: (login: string) => service.findGrantForLogin(login),
+    checkSessionLimit: (grant) => registry.checkSessionLimit(grant),
+    authFailures: new AuthFailureTracker(config.limits.authFailureDelayMs),
+    audit,
+    metrics,
+    logger,
+    // a draining broker takes no new logins (connections accepted just before the listener closed)
+    acceptingLogins: () => store.ready() && !draining,
+    tlsClients: config.tls.clients,
+    listeners,
+  });
+  // what both protocol modules are given: sessions, admission, TLS, limits and the mask key
   const listenerDeps = {
     registry,
-    findGrant: (login: string) => service.findGrantForLogin(login),
+    admissions,
     targets: config.targets,
     tls,
     tlsClients: config.tls.clients,
@@ -179,23 +195,22 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
     metrics,
     logger,
     audit,
-    authFailures,
-    // a draining broker takes no new logins (connections accepted just before the listener closed)
-    acceptingLogins: () => store.ready() && !draining,
     maskHashKey,
   };
   let pg: PgListener | undefined;
   if (config.listen.postgres) {
     const { host, port } = hostPort(config.listen.postgres);
     pg = await listenFailure('listen.postgres', config.listen.postgres, () => startPgListener(host, port, { ...listenerDeps, passwordOverTls: config.tls.passwordOverTls, authSecret: newAuthSecret(), catalogs }));
-    logger.info({ address: `${pg.host}:${pg.port}` }, 'postgres listener ready');
+    listeners.postgres = `${pg.host}:${pg.port}`;
+    logger.info({ address: listeners.postgres }, 'postgres listener ready');
   }
 
   let mysql: MysqlListener | undefined;
   if (config.listen.mysql) {
     const { host, port } = hostPort(config.listen.mysql);
     mysql = await listenFailure('listen.mysql', config.listen.mysql, () => startMysqlListener(host, port, listenerDeps));
-    logger.info({ address: `${mysql.host}:${mysql.port}` }, 'mysql listener ready');
+    listeners.mysql = `${mysql.host}:${mysql.port}`;
+    logger.info({ address: listeners.mysql }, 'mysql listener ready');
   }
 
   const reloadRules = async () => {
@@ -213,7 +228,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
     binding = next;
     rulesets = sets;
     guards.reload(rulesetsResolver(binding, rulesets));
-    for (const s of registry.all()) s.guard = guards.get(s.guard.ctx);
+    registry.takeNewRules();
     logger.info({ rulesets: [...rulesets.keys()] }, 'rules reloaded');
     return { ok: true, rulesets: [...rulesets.keys()] };
   };
@@ -242,7 +257,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
     ready: () => {
       const reasons: string[] = [];
       if (draining) reasons.push('shutting down');
-      if (!store.ready()) reasons.push(store instanceof RedisStore ? `grant store unavailable (${store.unavailableReason()})` : 'grant store unavailable');
+      if (!store.ready()) reasons.push(store.unavailableReason ? `grant store unavailable (${store.unavailableReason()})` : 'grant store unavailable');
       return { ok: reasons.length === 0, reasons, warnings: upstreams.problems().map(problemText) };
     },
     audit,

@@ -1,4 +1,5 @@
 // GET /v1/openapi.json: an OpenAPI 3.0 document of every admin route, built from the route table plus a summary per route.
+import { ACCESS_LEVELS } from '../access.js';
 import type { Route } from './routes.js';
 
 interface Doc {
@@ -8,7 +9,7 @@ interface Doc {
 }
 
 const str = { type: 'string' };
-const ACCESS = { type: 'string', enum: ['read', 'write', 'admin'] };
+const ACCESS = { type: 'string', enum: [...ACCESS_LEVELS] };
 const obj = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', properties, ...(required.length ? { required } : {}) });
 const decision = obj({ comment: str, reason: str });
 

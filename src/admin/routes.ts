@@ -1,4 +1,5 @@
 // The admin API's /v1 routes: body validation, calls into the services, what each mutating route audits.
+import { ACCESS_LEVELS } from '../access.js';
 import { z } from 'zod';
 import { BrokerError, ErrorCode } from '../errors.js';
 import type { AccessService } from '../grants/service.js';
@@ -43,7 +44,7 @@ export interface RouteDeps {
 
 const REQUEST_STATUSES = ['pending', 'active', 'denied', 'expired', 'revoked'] as const satisfies readonly RequestStatus[];
 const REVIEW_STATUSES = ['pending', 'approved', 'denied', 'used', 'expired'] as const satisfies readonly ReviewRecord['status'][];
-const ACCESS = z.enum(['read', 'write', 'admin']);
+const ACCESS = z.enum(ACCESS_LEVELS);
 
 const CreateRequestBody = z.object({
   target: z.string().min(1),

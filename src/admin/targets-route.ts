@@ -1,10 +1,11 @@
 // GET /v1/targets: the targets, databases and access levels the caller may request, with each level's policy limits.
+import { ACCESS_LEVELS } from '../access.js';
 import type { Identity } from '../grants/model.js';
 import { matchPolicy } from '../grants/policy.js';
 import type { Route } from './routes.js';
 import type { TargetCatalog } from './ui-ports.js';
 
-const LEVELS = ['read', 'write', 'admin'] as const;
+const LEVELS = ACCESS_LEVELS;
 
 export interface RequestableAccess {
   access: (typeof LEVELS)[number];

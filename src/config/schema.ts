@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseHostPort } from './host-port.js';
 
-export const ACCESS_LEVELS = ['read', 'write', 'admin'] as const;
+import { ACCESS_LEVELS } from '../access.js';
+
+export { ACCESS_LEVELS };
 
 /**
  * Target and identity names end up in metrics labels, URLs and temporary logins, so they are kept to a
@@ -187,7 +189,7 @@ const TargetSchema = z
     /** Rule sets applied to every statement on this target. */
     rulesets: z.array(nonEmpty).default(['safe-defaults']),
     /**
-     * How long connecting and logging in upstream may take before the client gets 08006 / 2003 (a hung server or a
+     * How long connecting and logging in upstream may take before the client gets 08006 / 1429 (a hung server or a
      * firewall that drops packets must not hold a client forever). Duration such as "10s".
      */
     connectTimeout: durationString.default('10s'),

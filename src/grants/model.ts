@@ -106,5 +106,27 @@ export interface GrantStore {
   listReviews(filter?: { status?: ReviewRecord['status'] }): Promise<ReviewRecord[]>;
   /** true when the store can take writes (Redis reachable); shown in /readyz */
   ready(): boolean;
+  /** why the store is not ready, for /readyz (absent: nothing more to say) */
+  unavailableReason?(): string;
+  /** present when the store is shared by several instances: revoke, kill and session listings travel on it */
+  cluster?: ClusterBus;
   close(): Promise<void>;
+}
+
+/** A live session as another instance sees it; the session module owns the full shape. */
+export interface LiveSessionRecord {
+  id: string;
+  instance: string;
+  [k: string]: unknown;
+}
+
+/** What the session fan-out needs from a shared store (grants/redis-store.ts provides it). */
+export interface ClusterBus {
+  publish(message: Record<string, unknown>): Promise<void>;
+  subscribe(handler: (message: Record<string, unknown>) => void): Promise<void>;
+  putLiveSession(record: LiveSessionRecord, ttlMs: number): Promise<void>;
+  removeLiveSession(instance: string, id: string): Promise<void>;
+  replaceLiveSessions(instance: string, records: LiveSessionRecord[], ttlMs: number): Promise<void>;
+  listLiveSessions(): Promise<LiveSessionRecord[]>;
+  dropInstance(instance: string): Promise<void>;
 }

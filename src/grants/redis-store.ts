@@ -3,7 +3,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { BrokerError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AccessRequest, Grant, GrantStatus, GrantStore, RequestStatus, ReviewRecord } from './model.js';
+import type { AccessRequest, Grant, GrantStatus, GrantStore, RequestStatus, ReviewRecord, ClusterBus, LiveSessionRecord } from './model.js';
 
 /** host:port of one Redis node or Sentinel. */
 export interface RedisNode {
@@ -33,12 +33,7 @@ export type RedisSetting =
       keyPrefix?: string;
     };
 
-/** A live session as another instance sees it; the session module owns the full shape. */
-export interface LiveSessionRecord {
-  id: string;
-  instance: string;
-  [k: string]: unknown;
-}
+export type { LiveSessionRecord } from './model.js';
 
 export interface RedisStoreOptions {
   logger?: Logger;
@@ -238,6 +233,9 @@ type Kind = 'request' | 'grant' | 'review';
 export type FanoutHandler = (message: Record<string, unknown>) => void;
 
 export class RedisStore implements GrantStore {
+  /** the shared store is also the bus that carries revoke, kill and live-session listings across instances */
+  readonly cluster: ClusterBus = this;
+
   readonly kind = 'redis' as const;
   private readonly prefix: string;
   private readonly retentionMs: number;

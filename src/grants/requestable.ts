@@ -1,10 +1,11 @@
 // What an identity may request: per target, the access levels its policies allow, with databases, max TTL and approvals.
+import { ACCESS_LEVELS } from '../access.js';
 import type { Config } from '../config/schema.js';
 import type { AccessLevel } from '../rules/types.js';
 import type { Identity } from './model.js';
 import { matchesPrincipal } from './policy.js';
 
-const ACCESS_LEVELS: readonly AccessLevel[] = ['read', 'write', 'admin'];
+
 
 export interface RequestableAccess {
   access: AccessLevel;

@@ -1,4 +1,5 @@
 // AccessService: the just-in-time access workflow (request → approve/deny → credentials → revoke/extend/expire).
+import { ACCESS_LEVELS } from '../access.js';
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent, AuditSink } from '../audit/events.js';
 import { computeVerifiers, generateLogin, generatePassword } from '../auth/credentials.js';
@@ -57,7 +58,7 @@ export interface AccessServiceOptions {
   onError?: (error: unknown) => void;
 }
 
-const ACCESS_LEVELS: readonly AccessLevel[] = ['read', 'write', 'admin'];
+
 const SYSTEM_ACTOR = 'system';
 const MAX_REASON_LENGTH = 2000;
 const ID_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';

@@ -5,11 +5,12 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { AuditSink } from '../audit/events.js';
-import type { Config, TargetConfig } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Grant } from '../grants/model.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { upstreamUnavailable, type Admission, type Admissions, type Refusal } from '../session/admission.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { Session } from '../session/session.js';
 import type { TlsMaterial } from '../wire/tls.js';
@@ -38,7 +39,9 @@ import { connectUpstream, killUpstreamQuery, type UpstreamConnection } from './u
 
 export interface MysqlDeps {
   registry: SessionRegistry;
-  findGrant(login: string): Promise<Grant | undefined>;
+  /** login admission, shared with the PostgreSQL listener */
+  admissions: Admissions;
+  /** the greetings of the MySQL targets are probed at listener start */
   targets: Config['targets'];
   tls: TlsMaterial | null;
   tlsClients: 'prefer' | 'require' | 'disable';
@@ -46,10 +49,6 @@ export interface MysqlDeps {
   metrics: Metrics;
   logger: Logger;
   audit: AuditSink;
-  /** slows repeated failed logins from one address (shared with the PostgreSQL listener) */
-  authFailures: { fail(address: string): number; succeed(address: string): void };
-  /** false when new logins must be refused (store unreachable) */
-  acceptingLogins(): boolean;
   /** key of the `hash` mask, the same as the PostgreSQL listener's */
   maskHashKey?: Buffer;
 }
@@ -96,7 +95,9 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
   const refuse = (spec: ErrSpec, message: string) => {
     sock.end(encodePacket(reader.nextSeq, encodeErr(spec, message)));
   };
-  const count = (target: string, outcome: string) => deps.metrics.sessionsTotal.inc({ protocol: 'mysql', target, outcome });
+  /** The core's refusal as the ERR its BRK_* code maps to. */
+  const refused = (r: Refusal) => refuse(ERRNO_OF[r.code] ?? ErrNo.HandshakeError, r.message);
+  const count = (target: string, outcome: 'ok' | 'rejected' | 'upstream_error' | 'protocol_error') => deps.admissions.count('mysql', target, outcome);
   let caps = 0;
   let advertisedMariadb = 0;
   let scramble: Buffer = Buffer.alloc(0);
@@ -105,30 +106,9 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
    * After a successful login (or COM_CHANGE_USER): the database check, the upstream connection as the grant's
    * role, the session and the relay, then the OK. `previous` is the session a COM_CHANGE_USER replaces.
    */
-  async function begin(grant: Grant, login: string, resp: HandshakeResponse, previous: Session | null): Promise<void> {
+  async function begin(admission: Admission, login: string, resp: HandshakeResponse, previous: Session | null): Promise<void> {
     const ending = (reason: string) => previous?.end(reason);
-    const database = resp.database ?? grant.databases[0]!;
-    if (!grant.databases.includes(database)) {
-      count(grant.target, 'rejected');
-      ending('change user refused');
-      return refuse(ErrNo.DbAccessDenied, `Access denied for user '${login}'@'${address}' to database '${database}' (dbwarden: this grant covers ${grant.databases.join(', ')})`);
-    }
-    const target: TargetConfig | undefined = deps.targets[grant.target];
-    const role = target?.roles[grant.access];
-    if (!target || !role || target.protocol !== 'mysql') {
-      count(grant.target, 'upstream_error');
-      log.error({ target: grant.target, access: grant.access }, 'no upstream role configured for this grant');
-      ending('change user refused');
-      return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
-    }
-
-    try {
-      deps.registry.checkSessionLimit(grant);
-    } catch (e) {
-      count(grant.target, 'rejected');
-      ending('change user refused');
-      return refuse(ErrNo.TooManyUserConnections, (e as Error).message);
-    }
+    const { grant, target, role, database } = admission;
 
     // --- upstream ---
     const t0 = process.hrtime.bigint();
@@ -151,7 +131,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       count(grant.target, 'upstream_error');
       log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
       ending('change user failed');
-      return refuse(ErrNo.UpstreamUnavailable, `dbwarden: upstream ${grant.target} unavailable`);
+      return refused(upstreamUnavailable(grant.target));
     }
     // a character set whose characters can hide ASCII bytes (gbk, sjis, big5, cp932, gb18030: by handshake collation
     // or the account's default): statements could not be read the way the server reads them (charset smuggling)
@@ -220,7 +200,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     resp.mariadbCapabilities = advertisedMariadb;
     if (!resp.charset) resp.charset = DEFAULT_CHARSET;
     const login = resp.user;
-    const grant = await deps.findGrant(login);
+    const grant = await deps.admissions.grantFor(login);
     scramble = newScramble();
     // no plugin named: authenticateClient switches the client to the broker's plugin with this fresh scramble
     const outcome = await authenticateClient(
@@ -229,16 +209,14 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       grant?.verifiers,
       state.auth,
     );
-    const expired = !!grant && Date.parse(grant.expiresAt) <= Date.now();
-    if (!outcome.ok || !grant || expired) {
-      deps.audit.record({ type: 'auth.failed', protocol: 'mysql', login, client, reason: !grant ? 'unknown or inactive login' : expired ? 'grant expired' : 'bad password' });
-      count(grant?.target ?? '', 'auth_failed');
-      previous.end('change user failed');
-      await sleep(deps.authFailures.fail(address));
-      return refuse(ErrNo.AccessDenied, `Access denied for user '${login}'@'${address}' (using password: ${outcome.passwordGiven ? 'YES' : 'NO'})`);
+    const admission = await deps.admissions.admit({
+      protocol: 'mysql', login, address, client, database: resp.database, grant, proof: { ok: outcome.ok, passwordGiven: outcome.passwordGiven },
+    });
+    if (!admission.ok) {
+      previous.end(admission.code === ErrorCode.AUTH_FAILED ? 'change user failed' : 'change user refused');
+      return refused(admission);
     }
-    deps.authFailures.succeed(address);
-    await begin(grant, login, resp, previous);
+    await begin(admission, login, resp, previous);
   }
 
   try {
@@ -290,10 +268,8 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       first = await reader.read(30_000, 2);
     }
     const resp = decode(() => decodeHandshakeResponse41(first.payload));
-    if (deps.tlsClients === 'require' && !secured) {
-      count('', 'rejected');
-      return refuse(ErrNo.SecureTransportRequired, 'dbwarden: TLS is required: connect with --ssl (ssl-mode=REQUIRED)');
-    }
+    const opening = deps.admissions.opening('mysql', secured);
+    if (opening?.code === ErrorCode.TLS_REQUIRED) return refused(opening);
     // what both sides now assume (clients use the intersection); compression the broker did not offer would
     // hide packet boundaries, so a client that insists on it cannot be relayed
     caps = (resp.capabilities & advertised) | Capability.Protocol41;
@@ -301,30 +277,21 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       throw new BrokerError(ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: the client asked for protocol capabilities the broker did not offer (compression?)');
     }
     const login = resp.user;
-    if (!deps.acceptingLogins()) {
-      return refuse(ErrNo.UpstreamUnavailable, 'dbwarden: the grant store is unavailable; new logins are refused for now');
-    }
+    if (opening) return refused(opening);
 
     // --- authentication against the grant's verifiers ---
-    const grant = await deps.findGrant(login);
+    const grant = await deps.admissions.grantFor(login);
     const outcome = await authenticateClient(
       { reader, send, secure: secured, scramble, rsa: state.rsa },
       resp,
       grant?.verifiers,
       state.auth,
     );
-    const expired = !!grant && Date.parse(grant.expiresAt) <= Date.now();
-    if (!outcome.ok || !grant || expired) {
-      const delay = deps.authFailures.fail(address);
-      deps.audit.record({ type: 'auth.failed', protocol: 'mysql', login, client, reason: !grant ? 'unknown or inactive login' : expired ? 'grant expired' : 'bad password' });
-      count(grant?.target ?? '', 'auth_failed');
-      log.info({ login, plugin: outcome.plugin }, 'authentication failed');
-      await sleep(delay);
-      // the same answer whether the login exists, the password is wrong or the grant has ended
-      return refuse(ErrNo.AccessDenied, `Access denied for user '${login}'@'${address}' (using password: ${outcome.passwordGiven ? 'YES' : 'NO'})`);
-    }
-    deps.authFailures.succeed(address);
-    await begin(grant, login, resp, null);
+    const admission = await deps.admissions.admit({
+      protocol: 'mysql', login, address, client, database: resp.database, grant, proof: { ok: outcome.ok, passwordGiven: outcome.passwordGiven },
+    });
+    if (!admission.ok) return refused(admission);
+    await begin(admission, login, resp, null);
   } catch (e) {
     const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
     if (err.code === ErrorCode.PROTOCOL_VIOLATION || err.code === ErrorCode.MESSAGE_TOO_LARGE) count('', 'protocol_error');

@@ -159,7 +159,9 @@ export const ErrNo = {
   MalformedPacket: { errno: 1835, sqlState: 'HY000' }, // ER_MALFORMED_PACKET
   HandshakeError: { errno: 1043, sqlState: '08S01' }, // ER_HANDSHAKE_ERROR
   SecureTransportRequired: { errno: 3159, sqlState: 'HY000' }, // ER_SECURE_TRANSPORT_REQUIRED
-  UpstreamUnavailable: { errno: 2003, sqlState: 'HY000' }, // CR_CONN_HOST_ERROR, as the client would report it
+  // ER_CONNECT_TO_FOREIGN_DATA_SOURCE: a server error number (a client-range 2xxx number in a server's ERR makes
+  // libmariadb report "2027 Received malformed packet" instead of the message)
+  UpstreamUnavailable: { errno: 1429, sqlState: 'HY000' },
   NetPacketsOutOfOrder: { errno: 1156, sqlState: '08S01' }, // ER_NET_PACKETS_OUT_OF_ORDER
   TooManyUserConnections: { errno: 1203, sqlState: '42000' }, // ER_TOO_MANY_USER_CONNECTIONS
   NotAllowedCommand: { errno: 1148, sqlState: '42000' }, // ER_NOT_ALLOWED_COMMAND (LOAD DATA LOCAL disabled)
@@ -177,6 +179,8 @@ export const ERRNO_OF: Partial<Record<ErrorCode, ErrSpec>> = {
   [ErrorCode.UPSTREAM_UNAVAILABLE]: ErrNo.UpstreamUnavailable,
   [ErrorCode.UPSTREAM_AUTH_FAILED]: ErrNo.UpstreamUnavailable,
   [ErrorCode.DATABASE_NOT_GRANTED]: ErrNo.DbAccessDenied,
+  [ErrorCode.WRONG_LISTENER]: ErrNo.HandshakeError,
+  [ErrorCode.STORE_UNAVAILABLE]: ErrNo.UpstreamUnavailable,
   [ErrorCode.TLS_REQUIRED]: ErrNo.SecureTransportRequired,
   [ErrorCode.FEATURE_NOT_SUPPORTED]: ErrNo.NotSupportedYet,
   [ErrorCode.SESSION_TERMINATED]: ErrNo.ConnectionKilled,

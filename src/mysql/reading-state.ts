@@ -6,7 +6,7 @@
 // character) and against texts decided under a reading that a preceding SET sql_mode / SET NAMES has already
 // changed on the server. After a barrier is forwarded the relay asks the server for both settings; until the answer
 // arrives later texts are read under every quoting mode and must be ASCII.
-import type { Decision } from '../rules/types.js';
+import type { Decision } from '../session/verdict.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import { mysqlDecoder, mysqlUnsafeCharset, unsafeCharsetMessage, type Decoded, type Decoder } from '../wire/charsets.js';
 

@@ -5,12 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
+import { ENDING_GRACE, runEnding } from '../wire/ending.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { strictestMask, type ColumnMask } from '../rules/mask.js';
-import type { Decision, RuleMatch } from '../rules/types.js';
+import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision, type RowLimit } from '../session/verdict.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Session, TerminationReason } from '../session/session.js';
+import { databaseNotGranted } from '../session/admission.js';
 import { Capability, Command, CommandName, ERRNO_OF, ErrNo, MAX_PACKET_PAYLOAD, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
 import { PacketScanner, type Disposition } from './framer.js';
 import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
@@ -23,7 +24,6 @@ import { planKills } from './kill-plan.js';
 import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
 import { MysqlRowGuard, rowLimitRefusal, type MysqlRowGuardHost } from './row-guard.js';
 import type { PendingStatement } from '../session/statement-outcome.js';
-import type { RowLimit } from '../rules/types.js';
 import { MysqlReadingState } from './reading-state.js';
 import { READING_PROBE, splitReadingProbe } from './upstream-connection.js';
 
@@ -47,24 +47,10 @@ export interface MysqlRelayOptions {
   changeUser?(payload: Buffer): void;
 }
 
-/** The text clients see for a refused statement: the same as the PostgreSQL module's (MySQL has no hint field). */
+/** The core's refusal text (session/verdict.ts); MySQL has no hint field, so a review's hint follows in brackets. */
 export function refusalMessage(decision: Decision): string {
-  const r: RuleMatch | undefined = decision.rules[0];
-  const id = r?.id ?? 'unknown';
-  if (decision.action === 'review') {
-    if (!decision.review) return `dbwarden: review required by rule ${id}: ${r?.message ?? ''} (statement reviews are not enabled on this broker)`;
-    const rv = decision.review.id;
-    return `dbwarden: review required (${rv}) by rule ${id}: ${r?.message ?? ''} (an approver can let this exact statement run once within 15 minutes: dbwarden review approve ${rv})`;
-  }
-  // mask-or-block: the masked values would leave the result stream (copied into a table, a file or a variable)
-  if (decision.action === 'mask') return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — masked columns cannot be copied or exported`;
-  return `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}${why(decision)}`;
-}
-
-/** For text the broker could not read: why, when the reader said (a NUL, a reading barrier, …). */
-function why(d: Decision): string {
-  const st = d.rules[0] ? d.statements[d.rules[0].statement] : undefined;
-  return st?.kind === 'unparsed' && st.error && !d.rules[0]!.message.includes(st.error) ? ` (${st.error})` : '';
+  const r = refusalOf(decision);
+  return r.hint ? `${r.message} (${r.hint})` : r.message;
 }
 
 /** "10.11.5-MariaDB-…" (or MariaDB's "5.5.5-10.11.5-MariaDB" form) → 101105, for /*!NNNNN gates. */
@@ -75,9 +61,6 @@ export function versionNumber(version: string): number {
 
 /** ER_PARSE_ERROR, ER_SYNTAX_ERROR, ER_EMPTY_QUERY: the server's own "cannot read this" answers. */
 const PARSE_ERRNOS = new Set([1064, 1149, 1065]);
-const USE_RE = /(?:^|;)\s*USE\s+(`(?:[^`]|``)+`|[\w$\u0080-\uffff]+)/gi;
-/** If the upstream is mid-packet when a session must end, wait this long for a boundary, then cut. */
-const TERMINATE_GRACE_MS = 800;
 const QUIT = encodePacket(0, Buffer.from([Command.Quit]));
 /** Used when the broker was not given a key: hashes are then stable for this process only. */
 const PROCESS_MASK_KEY = randomBytes(32);
@@ -122,7 +105,9 @@ export class MysqlRelay {
   private closed = false;
   private clientBytes = 0;
   private upstreamBytes = 0;
-  private onClientFinished?: () => void;
+  private endingRun: { finish(cut: boolean): void } | null = null;
+  /** the last unsolicited upstream packet was an ERR: the server said why it is closing, the client has it */
+  private lastUpstreamFatal = false;
   private replySeqGuess = -1;
   /** prepared statement id → how its results are masked */
   private readonly prepared = new Map<number, StatementMasking[]>();
@@ -171,7 +156,7 @@ export class MysqlRelay {
     session.partials?.attach((message) => this.beginEnd(ErrNo.MalformedPacket, message));
     this.rowGuard = session.guard.hasRowLimits ? new MysqlRowGuard() : null;
     session.control = {
-      terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ErrNo.ConnectionKilled, message),
+      terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ERRNO_OF[ErrorCode.SESSION_TERMINATED]!, message),
       // MySQL has no asynchronous notice; expiry warnings are audited and logged only
       notice: (message: string) => this.session.log.info({ notice: message }, 'notice not deliverable over MySQL'),
       cancel: () => void this.cancelRunning(),
@@ -282,12 +267,16 @@ export class MysqlRelay {
     switch (cmd) {
       case Command.Query: {
         const { text, d: early, barrier } = this.decideText(payload);
-        const db = this.ungrantedUse(text);
-        if (db !== undefined) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
         const d = early ?? this.session.decideExpanded(text, this.reading.readOptions(this.readOpts), (facts, read) => this.namedPrepares.expand(facts, read), this.inspect(barrier));
         if (refused(d, this.masks.length > 0, text)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
           return this.refuse(cmd, d, payload);
+        }
+        // a USE of a database outside the grant (the facts name it, version comments included) is refused like COM_INIT_DB
+        const db = this.ungrantedUse(d);
+        if (db !== undefined) {
+          this.session.refuseLast('database-scope');
+          return this.reply(cmd, ERRNO_OF[ErrorCode.DATABASE_NOT_GRANTED]!, this.dbDenied(db));
         }
         if (readsClientFile(d.statements)) {
           this.session.refuseLast('local-infile');
@@ -377,7 +366,7 @@ export class MysqlRelay {
       }
       case Command.InitDb: {
         const db = payload.toString('utf8', 1);
-        if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ErrNo.DbAccessDenied, this.dbDenied(db));
+        if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ERRNO_OF[ErrorCode.DATABASE_NOT_GRANTED]!, this.dbDenied(db));
         this.upstream.write(raw);
         this.expect('single', cmd);
         return;
@@ -406,7 +395,7 @@ export class MysqlRelay {
     this.detachSockets?.();
     this.client.pause();
     this.upstream.end(QUIT);
-    setTimeout(() => this.upstream.destroy(), 1500).unref();
+    setTimeout(() => this.upstream.destroy(), ENDING_GRACE.closeMs).unref();
     this.flushByteCounters();
     this.opts.changeUser!(Buffer.from(payload));
   }
@@ -468,18 +457,12 @@ export class MysqlRelay {
   }
 
   private dbDenied(db: string): string {
-    return `Access denied for user '${this.opts.login}'@'${this.opts.host}' to database '${db}' (dbwarden: this grant covers ${this.session.grant.databases.join(', ')})`;
+    return databaseNotGranted('mysql', this.session.grant, this.opts.login, this.opts.host, db).message;
   }
 
-  /** `USE db` inside a COM_QUERY: a database outside the grant is refused like COM_INIT_DB. */
-  private ungrantedUse(text: string): string | undefined {
-    if (!/\bUSE\b/i.test(text)) return undefined;
-    for (const m of text.matchAll(USE_RE)) {
-      let db = m[1]!;
-      if (db.startsWith('`')) db = db.slice(1, -1).replace(/``/g, '`');
-      if (!this.session.grant.databases.includes(db)) return db;
-    }
-    return undefined;
+  /** The first database a USE in the text switches to that the grant does not cover. */
+  private ungrantedUse(d: Decision): string | undefined {
+    return d.statements.find((st) => st.database !== undefined && !this.session.grant.databases.includes(st.database))?.database;
   }
 
   /**
@@ -702,7 +685,7 @@ export class MysqlRelay {
       this.session.flushAudit();
       this.client.uncork();
     }
-    if (this.ending && this.upstreamScanner.atBoundary) this.finishClient();
+    if (this.ending && this.upstreamScanner.atBoundary) this.endingRun?.finish(false);
     if (this.upstreamBytes > 1 << 20) this.flushByteCounters();
     holdUntilDrained(this.upstream, this.client);
   }
@@ -727,6 +710,8 @@ export class MysqlRelay {
   private onUpstreamPacket(payload: Buffer, raw: Buffer, seq: number): void {
     const head = this.queue[0];
     if (!head || head.kind === 'local') {
+      // unsolicited (nothing was asked): an ERR here is the server's reason for closing the connection
+      this.lastUpstreamFatal = payload[0] === PacketHeader.Err;
       this.client.write(raw);
       return;
     }
@@ -773,11 +758,6 @@ export class MysqlRelay {
     return this.inFlight() ? this.opts.killQuery().catch(() => undefined) : Promise.resolve();
   }
 
-  /**
-   * Ends the session: stop reading the client, send the ERR at the next upstream packet boundary (nothing the
-   * upstream sends after that reaches the client), and KILL QUERY what runs upstream before hanging up there,
-   * so the processlist shows the statement gone rather than running on.
-   */
   /** Reports the scanner's buffered bytes to the session's budget; over a cap the session ends. */
   private trackPartials(): void {
     const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
@@ -787,19 +767,23 @@ export class MysqlRelay {
     }
   }
 
+  /**
+   * Ends the session (wire/ending.ts): stop reading the client, send the ERR at the next upstream packet boundary
+   * (nothing the upstream sends after that reaches the client), and KILL QUERY what runs upstream before hanging
+   * up there with COM_QUIT, so the processlist shows the statement gone rather than running on.
+   */
   private beginEnd(spec: ErrSpec, message: string): void {
     if (this.ending || this.closed) return;
     this.ending = { spec, message };
     this.clientScanner.stop();
     this.session.partials?.update(0);
     this.client.pause();
-    const cancelled = this.cancelRunning();
-    const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));
-    if (this.upstreamScanner.atBoundary) this.finishClient();
-    setTimeout(() => this.finishClient(true), TERMINATE_GRACE_MS).unref();
-    void Promise.all([cancelled, clientDone]).then(() => {
-      this.upstream.end(QUIT);
-      setTimeout(() => this.destroy(), 2000).unref();
+    this.endingRun = runEnding({
+      cancelUpstream: () => this.cancelRunning(),
+      atBoundary: () => this.upstreamScanner.atBoundary,
+      finishClient: (cut) => this.finishClient(cut),
+      hangUp: () => this.upstream.end(QUIT),
+      destroy: () => this.destroy(),
     });
   }
 
@@ -809,7 +793,6 @@ export class MysqlRelay {
     this.upstreamScanner.stop();
     if (cut) this.client.destroy();
     else this.client.end(encodePacket(this.nextClientSeq(), encodeErr(this.ending?.spec ?? ErrNo.ConnectionKilled, this.ending?.message ?? 'dbwarden: session ended')));
-    this.onClientFinished?.();
   }
 
   private destroy(): void {
@@ -825,7 +808,7 @@ export class MysqlRelay {
       void this.cancelRunning().then(() => this.upstream.end(QUIT));
     }
     this.client.destroy();
-    setTimeout(() => this.upstream.destroy(), 1500).unref();
+    setTimeout(() => this.upstream.destroy(), ENDING_GRACE.closeMs).unref();
     this.flushByteCounters();
     this.session.end('client closed');
   }
@@ -833,7 +816,8 @@ export class MysqlRelay {
   private onUpstreamClose(): void {
     if (!this.closed) {
       this.closed = true;
-      if (this.upstreamScanner.atBoundary) {
+      // a server that said why it closes (an ERR before hanging up) is not contradicted by a second error
+      if (!this.lastUpstreamFatal && this.upstreamScanner.atBoundary) {
         this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.ConnectionKilled, 'dbwarden: upstream connection lost')));
       } else {
         this.client.end();
@@ -841,7 +825,7 @@ export class MysqlRelay {
       this.session.terminate('upstream');
     }
     this.upstream.destroy();
-    setTimeout(() => this.client.destroy(), 1000).unref();
+    setTimeout(() => this.client.destroy(), ENDING_GRACE.closeMs).unref();
   }
 
   private flushByteCounters(): void {
@@ -853,13 +837,9 @@ export class MysqlRelay {
   }
 }
 
-/**
- * The core's verdict is final (mask-or-block arrives as `block`, session/mysql-mask-verdict.ts). A `mask`
- * decision without masks in force (a mask rule without column globs) cannot be carried out, so it refuses.
- */
+/** The core's verdict is final (session/verdict.ts); a mask this session cannot carry out refuses. */
 function refused(d: Decision, canMask: boolean, _text = ''): boolean {
-  if (d.action === 'block' || d.action === 'review') return true;
-  return d.action === 'mask' && !canMask;
+  return refuses(d, canMask);
 }
 
 /** An ERR packet with the values its message echoes redacted; null when there is nothing to redact. */

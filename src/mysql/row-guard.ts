@@ -8,8 +8,8 @@
 // table's row count is within the limit. The client gets the same OK packet (status flags as a direct connection
 // would show them: no IN_TRANS from the broker's own transaction).
 import { randomBytes } from 'node:crypto';
-import { effectiveLimit, rowLimitMessage } from '../rules/row-limit.js';
-import type { Decision, RowLimit } from '../rules/types.js';
+import { effectiveLimit, rowLimitMessage } from '../session/verdict.js';
+import type { Decision, RowLimit } from '../session/verdict.js';
 import type { Session } from '../session/session.js';
 import type { PendingStatement } from '../session/statement-outcome.js';
 import { ErrNo, PacketHeader, ServerStatus } from './codes.js';

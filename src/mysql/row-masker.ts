@@ -2,8 +2,8 @@
 // the same rows with masked values, and redaction of values that errors and warnings echo back.
 // https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_query_response_text_resultset.html
 // https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_binary_resultset.html
-import { maskFor, maskText, strictestMask, type ColumnMask } from '../rules/mask.js';
-import type { MaskKind } from '../rules/types.js';
+import { maskFor, maskText, strictestMask, type ColumnMask } from '../session/verdict.js';
+import type { MaskKind } from '../session/verdict.js';
 import { DecodeError, lenencInt, readLenencInt } from './packets.js';
 
 export interface ColumnDef {

@@ -5,16 +5,17 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { createScramVerifier, scramServerFinish, scramServerStart, scramServerStartUnknown, scramVerifyPassword } from '../auth/scram-sha-256.js';
-import type { Config, TargetConfig } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
-import type { Grant } from '../grants/model.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AuditSink } from '../audit/events.js';
+import type { Admissions, Refusal } from '../session/admission.js';
+import { upstreamUnavailable } from '../session/admission.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { Session } from '../session/session.js';
 import type { TlsMaterial } from '../wire/tls.js';
-import { AuthCode, FrontendCode, Routine, SQLSTATE_OF, SqlState, StartupCode } from './codes.js';
+import { AuthCode, FrontendCode, ROUTINE_OF, SQLSTATE_OF, SqlState, StartupCode } from './codes.js';
 import { MessageReader } from './message-reader.js';
 import {
   encodeAuthentication,
@@ -35,8 +36,8 @@ import { cancelUpstream, connectUpstream, type UpstreamOptions } from './upstrea
 
 export interface PgDeps {
   registry: SessionRegistry;
-  findGrant(login: string): Promise<Grant | undefined>;
-  targets: Config['targets'];
+  /** login admission, shared with the MySQL listener */
+  admissions: Admissions;
   tls: TlsMaterial | null;
   tlsClients: 'prefer' | 'require' | 'disable';
   /** ask TLS clients for a cleartext password instead of SCRAM (never offered without TLS) */
@@ -47,41 +48,10 @@ export interface PgDeps {
   audit: AuditSink;
   /** key for the decoy SCRAM exchange of unknown logins; per process */
   authSecret: Buffer;
-  authFailures: AuthFailureTracker;
-  /** false when new logins must be refused (store unreachable) */
-  acceptingLogins(): boolean;
   /** key of the `hash` mask (stable across restarts so hashed values still join) */
   maskHashKey: Buffer;
   /** column-origin catalogs, one per target database, shared by its sessions */
   catalogs: Map<string, ColumnCatalog>;
-}
-
-/**
- * Slows down repeated failed logins from one address: each failure doubles the delay before the error is
- * sent, up to a cap. Defends against online password guessing (passwords are random, but this also keeps
- * a guesser from loading the broker).
- */
-export class AuthFailureTracker {
-  private readonly failures = new Map<string, { count: number; last: number }>();
-  constructor(private readonly baseDelayMs: number, private readonly maxDelayMs = 5000) {}
-
-  delayFor(address: string): number {
-    const f = this.failures.get(address);
-    if (!f || Date.now() - f.last > 15 * 60_000) return 0;
-    return Math.min(this.baseDelayMs * 2 ** (f.count - 1), this.maxDelayMs);
-  }
-
-  fail(address: string): number {
-    const f = this.failures.get(address);
-    const count = f && Date.now() - f.last < 15 * 60_000 ? f.count + 1 : 1;
-    this.failures.set(address, { count, last: Date.now() });
-    if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
-    return Math.min(this.baseDelayMs * 2 ** (count - 1), this.maxDelayMs);
-  }
-
-  succeed(address: string): void {
-    this.failures.delete(address);
-  }
 }
 
 const PROTOCOL_MAJOR = 3;
@@ -98,6 +68,8 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
   const fatal = (code: string, message: string, hint?: string, routine?: string) => {
     sock.end(encodeErrorResponse({ severity: 'FATAL', code, message, hint, routine }));
   };
+  /** The core's refusal as the FATAL ErrorResponse its BRK_* code maps to. */
+  const refuse = (r: Refusal) => fatal(SQLSTATE_OF[r.code] ?? SqlState.InternalError, r.message, r.hint, ROUTINE_OF[r.code]);
   raw.on('error', () => undefined);
 
   try {
@@ -160,65 +132,36 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       for (const k of unknownOptions) params.delete(k);
     }
 
-    if (deps.tlsClients === 'require' && !secured) {
-      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: '', outcome: 'rejected' });
-      return fatal(SqlState.InvalidAuthorization, 'dbwarden: TLS is required: connect with sslmode=require');
-    }
+    const opening = deps.admissions.opening('postgres', secured);
+    if (opening) return refuse(opening);
     const login = params.get('user');
     if (!login) return fatal(SqlState.InvalidAuthorization, 'no PostgreSQL user name specified in startup packet');
     const replication = params.get('replication');
     if (replication && !/^(false|off|no|0)$/i.test(replication)) {
       return fatal(SqlState.FeatureNotSupported, 'dbwarden: replication connections are not supported');
     }
-    const database = params.get('database') || login;
-    if (!deps.acceptingLogins()) {
-      return fatal(SqlState.ConnectionFailure, 'dbwarden: the grant store is unavailable; new logins are refused for now');
-    }
 
     // --- authentication: SCRAM-SHA-256 against the grant's stored verifier ---
-    const grant = await deps.findGrant(login);
-    const verifier = grant?.verifiers?.scramSha256;
+    const found = await deps.admissions.grantFor(login);
+    const verifier = found?.verifiers?.scramSha256;
     const authOk = secured && deps.passwordOverTls
       ? await passwordExchange(sock, reader, verifier)
       : await scramExchange(sock, reader, login, verifier, deps.authSecret);
-    if (!authOk || !grant || !verifier || Date.parse(grant.expiresAt) <= Date.now()) {
-      const delay = deps.authFailures.fail(address);
-      deps.audit.record({ type: 'auth.failed', protocol: 'postgres', login, client, reason: !grant ? 'unknown or inactive login' : 'bad password' });
-      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant?.target ?? '', outcome: 'auth_failed' });
-      log.info({ login }, 'authentication failed');
-      await sleep(delay);
-      // the same message whether the login exists or not
-      return fatal(SqlState.InvalidPassword, `password authentication failed for user "${login}"`);
-    }
-    deps.authFailures.succeed(address);
-
-    if (!grant.databases.includes(database)) {
-      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
-      return fatal(SqlState.InsufficientPrivilege, `dbwarden: grant ${grant.id} does not cover database "${database}"`, `this grant covers: ${grant.databases.join(', ')}`, Routine.grantScope);
-    }
-    const target: TargetConfig | undefined = deps.targets[grant.target];
-    const role = target?.roles[grant.access];
-    if (!target || !role || target.protocol !== 'postgres') {
-      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'upstream_error' });
-      log.error({ target: grant.target, access: grant.access }, 'no upstream role configured for this grant');
-      return fatal(SqlState.ConnectionFailure, `dbwarden: upstream ${grant.target} unavailable`);
-    }
-    try {
-      deps.registry.checkSessionLimit(grant);
-    } catch (e) {
-      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
-      return fatal(SqlState.TooManyConnections, (e as Error).message);
-    }
+    const admission = await deps.admissions.admit({
+      protocol: 'postgres', login, address, client, database: params.get('database') || login, grant: found, proof: { ok: authOk && !!verifier },
+    });
+    if (!admission.ok) return refuse(admission);
+    const { grant, target, role, database } = admission;
     const clean = sanitizeStartupParams(params);
     if (!clean.ok) {
-      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
+      deps.admissions.count('postgres', grant.target, 'rejected');
       return fatal(SqlState.InsufficientPrivilege, `dbwarden: ${clean.error}`);
     }
     // a client encoding whose characters can hide ASCII bytes (SJIS, BIG5, GBK, …): statements could not be read
     // the way the server reads them (charset smuggling), so the session is refused before it starts
     const unsafeEncoding = PgReadingState.refusal(clean.params.get('client_encoding') ?? '');
     if (unsafeEncoding) {
-      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
+      deps.admissions.count('postgres', grant.target, 'rejected');
       return fatal(SqlState.FeatureNotSupported, unsafeEncoding);
     }
     sock.write(encodeAuthentication(AuthCode.Ok));
@@ -233,19 +176,19 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     try {
       upstream = await connectUpstream({ ...upstreamOptions, params: clean.params });
     } catch (e) {
-      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'upstream_error' });
+      deps.admissions.count('postgres', grant.target, 'upstream_error');
       log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
-      return fatal(SqlState.ConnectionFailure, `dbwarden: upstream ${grant.target} unavailable`);
+      return refuse(upstreamUnavailable(grant.target));
     }
     // the same for an encoding the upstream chose itself (ALTER ROLE/DATABASE … SET client_encoding)
     const upstreamEncoding = PgReadingState.refusal(upstream.parameters.get('client_encoding') ?? '');
     if (upstreamEncoding) {
       upstream.socket.destroy();
-      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'rejected' });
+      deps.admissions.count('postgres', grant.target, 'rejected');
       return fatal(SqlState.FeatureNotSupported, upstreamEncoding);
     }
     deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
-    deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: grant.target, outcome: 'ok' });
+    deps.admissions.count('postgres', grant.target, 'ok');
 
     let session: Session;
     try {
@@ -277,7 +220,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
   } catch (e) {
     const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
     if (err.code === ErrorCode.PROTOCOL_VIOLATION || err.code === ErrorCode.MESSAGE_TOO_LARGE) {
-      deps.metrics.sessionsTotal.inc({ protocol: 'postgres', target: '', outcome: 'protocol_error' });
+      deps.admissions.count('postgres', '', 'protocol_error');
     }
     log.info({ err: err.message }, 'connection refused during handshake');
     if (e instanceof SilentClose) return void sock.destroy();

@@ -76,6 +76,7 @@ export const SqlState = {
   InvalidPassword: '28P01',
   InvalidAuthorization: '28000',
   ConnectionFailure: '08006',
+  RejectedConnection: '08004',
   ProtocolViolation: '08P01',
   InsufficientPrivilege: '42501',
   FeatureNotSupported: '0A000',
@@ -96,6 +97,8 @@ export const SQLSTATE_OF: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.UPSTREAM_UNAVAILABLE]: SqlState.ConnectionFailure,
   [ErrorCode.UPSTREAM_AUTH_FAILED]: SqlState.ConnectionFailure,
   [ErrorCode.DATABASE_NOT_GRANTED]: SqlState.InsufficientPrivilege,
+  [ErrorCode.WRONG_LISTENER]: SqlState.RejectedConnection,
+  [ErrorCode.STORE_UNAVAILABLE]: SqlState.ConnectionFailure,
   [ErrorCode.TLS_REQUIRED]: SqlState.InvalidAuthorization,
   [ErrorCode.FEATURE_NOT_SUPPORTED]: SqlState.FeatureNotSupported,
   [ErrorCode.SESSION_TERMINATED]: SqlState.AdminShutdown,
@@ -112,6 +115,13 @@ export const Routine = {
   guardrail: 'dbwarden_guardrail', // a rule blocked the statement or wants a review
   grantScope: 'dbwarden_grant_scope', // the grant does not cover this database
 } as const;
+
+/** The routine field a BRK_* refusal carries (none: the field is left out). */
+export const ROUTINE_OF: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.STATEMENT_BLOCKED]: Routine.guardrail,
+  [ErrorCode.REVIEW_REQUIRED]: Routine.guardrail,
+  [ErrorCode.DATABASE_NOT_GRANTED]: Routine.grantScope,
+};
 
 /** The hint of a guardrail refusal that has no hint of its own. */
 export const GUARDRAIL_HINT = 'refused by a dbwarden guardrail rule, not by a database privilege: ask for a review or a grant whose rules allow it';

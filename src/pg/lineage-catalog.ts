@@ -3,8 +3,8 @@
 import { UNKNOWN } from '../session/mask-plan.js';
 import { SYSTEM_SCHEMAS, SchemaSnapshot } from '../session/schema-snapshot.js';
 import type { ColumnCatalog } from './catalog.js';
-import type { ColumnMask } from '../rules/mask.js';
-import type { MaskKind } from '../rules/types.js';
+import type { ColumnMask } from '../session/verdict.js';
+import type { MaskKind } from '../session/verdict.js';
 import { masksFor } from '../session/mask-plan.js';
 
 /** A snapshot older than this is refreshed in the background (DDL by other sessions). */

@@ -1,9 +1,9 @@
 // Follows the extended and simple protocol closely enough to know, for every DataRow, which RowDescription
 // (and result formats) it belongs to — so masked columns are rewritten even when the client executes a
 // prepared statement without describing it in the same round trip.
-import type { ColumnMask } from '../rules/mask.js';
-import { maskFor, strictestMask } from '../rules/mask.js';
-import type { Decision, MaskKind } from '../rules/types.js';
+import type { ColumnMask } from '../session/verdict.js';
+import { maskFor, strictestMask } from '../session/verdict.js';
+import type { Decision, MaskKind } from '../session/verdict.js';
 import type { ColumnCatalog } from './catalog.js';
 import { BackendCode } from './codes.js';
 import { readCString } from './messages.js';

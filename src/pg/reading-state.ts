@@ -9,7 +9,7 @@
 // texts must read the same under every reading (no backslash, ASCII only). Within one Query text nothing needs
 // doing: the server parses and converts the whole string before running any of it (proven in
 // test/integration/reading-pg.test.ts). Texts without barriers cost one property check.
-import type { Decision } from '../rules/types.js';
+import type { Decision } from '../session/verdict.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import { pgDecoder, pgUnsafeEncoding, unsafeCharsetMessage, type Decoded, type Decoder } from '../wire/charsets.js';
 

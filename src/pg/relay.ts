@@ -3,12 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
+import { ENDING_GRACE, runEnding } from '../wire/ending.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { strictestMask, type ColumnMask } from '../rules/mask.js';
-import type { Decision, RuleMatch } from '../rules/types.js';
+import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision } from '../session/verdict.js';
 import type { Session, TerminationReason } from '../session/session.js';
-import { BackendCode, FrontendCode, GUARDRAIL_HINT, Routine, SQLSTATE_OF, SqlState } from './codes.js';
+import { BackendCode, FrontendCode, GUARDRAIL_HINT, ROUTINE_OF, Routine, SQLSTATE_OF, SqlState } from './codes.js';
 import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
 import { MaskTracker } from './mask-tracker.js';
@@ -52,41 +52,16 @@ const UPSTREAM_FETCH_MASKING = [
 ];
 /** Upstream messages the relay inspects are small; anything this large is not a real ErrorResponse. */
 const MAX_UPSTREAM_FETCH = 64 << 20;
-/** If the upstream is mid-message when a session must end, wait this long for a boundary, then cut. */
-const TERMINATE_GRACE_MS = 800;
 const TERMINATE = Buffer.from([FrontendCode.Terminate, 0, 0, 0, 4]);
 
+/** The core's refusal as an ErrorResponse: its BRK_* code mapped to SQLSTATE, the guardrail hint and routine. */
 export function refusalFields(decision: Decision): ErrorFields {
-  return { hint: GUARDRAIL_HINT, ...guardrailFields(decision), routine: Routine.guardrail };
-}
-
-function guardrailFields(decision: Decision): ErrorFields {
-  const r: RuleMatch | undefined = decision.rules[0];
-  const id = r?.id ?? 'unknown';
-  // text PostgreSQL's own parser rejects: the client sees the server's syntax error, not a refusal (SPEC §9)
-  const st = r && decision.action === 'block' ? decision.statements[r.statement] : undefined;
-  if (st?.kind === 'unparsed' && st.syntaxError) {
-    return { severity: 'ERROR', code: SqlState.SyntaxError, message: st.error ?? 'syntax error', ...(st.syntaxError.position ? { position: st.syntaxError.position } : {}) };
+  const r = refusalOf(decision);
+  if (r.syntaxError) {
+    const { message, position } = r.syntaxError;
+    return { hint: GUARDRAIL_HINT, severity: 'ERROR', code: SqlState.SyntaxError, message, ...(position ? { position } : {}), routine: Routine.guardrail };
   }
-  if (decision.action === 'review') {
-    const code = SQLSTATE_OF[ErrorCode.REVIEW_REQUIRED]!;
-    if (!decision.review) {
-      return { severity: 'ERROR', code, message: `dbwarden: review required by rule ${id}: ${r?.message ?? ''} (statement reviews are not enabled on this broker)` };
-    }
-    const rv = decision.review.id;
-    return {
-      severity: 'ERROR',
-      code,
-      message: `dbwarden: review required (${rv}) by rule ${id}: ${r?.message ?? ''}`,
-      hint: `an approver can let this exact statement run once within 15 minutes: dbwarden review approve ${rv}`,
-    };
-  }
-  if (decision.action === 'mask') {
-    // mask-or-block: the masked values would leave the result stream (COPY out, copied into a table)
-    return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'masked columns'} — masked columns cannot be copied or exported` };
-  }
-  const why = st?.kind === 'unparsed' && st.error && !(r?.message ?? '').includes(st.error) ? ` (${st.error})` : '';
-  return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}${why}` };
+  return { severity: 'ERROR', code: SQLSTATE_OF[r.code]!, message: r.message, hint: r.hint ?? GUARDRAIL_HINT, routine: ROUTINE_OF[r.code]! };
 }
 
 export class PgRelay {
@@ -107,7 +82,7 @@ export class PgRelay {
   /** a Query held back until every earlier message has completed (see PgReadingState.sensitive) */
   private deferred: { code: number; body: Buffer; raw: Buffer } | null = null;
   private ending: { code: string; message: string } | null = null;
-  private onClientFinished?: () => void;
+  private endingRun: { finish(cut: boolean): void } | null = null;
   private closed = false;
   private lastUpstreamFatal = false;
   private clientBytes = 0;
@@ -390,13 +365,9 @@ export class PgRelay {
     if (!this.reading.holding && !this.ending && !this.closed) this.client.resume();
   }
 
-  /**
-   * The core's verdict is final: mask-or-block refusals arrive as `block` (session/mask-plan.ts). A `mask`
-   * decision without a row masker (no column globs in force) cannot be carried out, so it refuses.
-   */
+  /** The core's verdict is final (session/verdict.ts); a mask this session cannot carry out refuses. */
   private refused(d: Decision): boolean {
-    if (d.action === 'block' || d.action === 'review') return true;
-    return d.action === 'mask' && !this.tracker;
+    return refuses(d, !!this.tracker);
   }
 
   /** The core's mask plan for the statement's result columns; DDL also makes the cached catalogs stale. */
@@ -553,7 +524,7 @@ export class PgRelay {
       this.pendingToClient = [];
       for (const b of bufs) this.client.write(b);
     }
-    if (this.ending) this.finishClient();
+    if (this.ending) this.endingRun?.finish(false);
   }
 
   /** Reports the scanner's buffered bytes to the session's budget; over a cap the session ends. */
@@ -569,7 +540,7 @@ export class PgRelay {
   // ---- ending ----
 
   private terminate(_reason: TerminationReason, message: string): void {
-    this.beginEnd(SqlState.AdminShutdown, message);
+    this.beginEnd(SQLSTATE_OF[ErrorCode.SESSION_TERMINATED]!, message);
   }
 
   /** A client-side protocol error: the session ends with FATAL at the next upstream boundary. */
@@ -578,9 +549,9 @@ export class PgRelay {
   }
 
   /**
-   * Ends the session: stop reading the client, send FATAL at the next upstream message boundary (nothing the
-   * upstream sends after that reaches the client), and cancel what runs upstream before hanging up there, so
-   * pg_stat_activity shows the statement gone rather than orphaned.
+   * Ends the session (wire/ending.ts): stop reading the client, send FATAL at the next upstream message boundary
+   * (nothing the upstream sends after that reaches the client), and cancel what runs upstream before hanging up
+   * there with Terminate.
    */
   private beginEnd(code: string, message: string): void {
     if (this.ending || this.closed) return;
@@ -588,14 +559,12 @@ export class PgRelay {
     this.clientScanner.stop();
     this.session.partials?.update(0);
     this.client.pause();
-    const cancelled = this.pendingSyncs > 0 || this.unsynced ? this.opts.cancel().catch(() => undefined) : Promise.resolve();
-    const clientDone = new Promise<void>((resolve) => (this.onClientFinished = resolve));
-    if (this.upstreamScanner.atBoundary) this.finishClient();
-    // a stream that never reaches a boundary (cancel did not land) is cut rather than left hanging
-    setTimeout(() => this.finishClient(true), TERMINATE_GRACE_MS).unref();
-    void Promise.all([cancelled, clientDone]).then(() => {
-      this.upstream.end(TERMINATE);
-      setTimeout(() => this.destroy(), 2000).unref();
+    this.endingRun = runEnding({
+      cancelUpstream: () => (this.pendingSyncs > 0 || this.unsynced ? this.opts.cancel() : Promise.resolve()),
+      atBoundary: () => this.upstreamScanner.atBoundary,
+      finishClient: (cut) => this.finishClient(cut),
+      hangUp: () => this.upstream.end(TERMINATE),
+      destroy: () => this.destroy(),
     });
   }
 
@@ -605,7 +574,6 @@ export class PgRelay {
     this.upstreamScanner.stop();
     if (cut) this.client.destroy();
     else this.client.end(encodeErrorResponse({ severity: 'FATAL', code: this.ending?.code ?? SqlState.AdminShutdown, message: this.ending?.message ?? 'dbwarden: session ended' }));
-    this.onClientFinished?.();
   }
 
   private destroy(): void {
@@ -621,7 +589,7 @@ export class PgRelay {
       this.upstream.end(TERMINATE);
     }
     this.client.destroy();
-    setTimeout(() => this.upstream.destroy(), 1000).unref();
+    setTimeout(() => this.upstream.destroy(), ENDING_GRACE.closeMs).unref();
     this.flushByteCounters();
     this.session.end('client closed');
   }
@@ -637,7 +605,7 @@ export class PgRelay {
       this.session.terminate('upstream');
     }
     this.upstream.destroy();
-    setTimeout(() => this.client.destroy(), 1000).unref();
+    setTimeout(() => this.client.destroy(), ENDING_GRACE.closeMs).unref();
   }
 
   private flushByteCounters(): void {

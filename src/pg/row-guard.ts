@@ -8,8 +8,8 @@
 // parse time leaves the transaction aborted exactly as a server error would. The broker's own statements and their
 // answers never reach the client, and the ReadyForQuery status byte it gets is the one a direct connection gives.
 import { randomBytes } from 'node:crypto';
-import { effectiveLimit, needsEstimate, rowLimitMessage } from '../rules/row-limit.js';
-import type { Decision, RowLimit } from '../rules/types.js';
+import { effectiveLimit, needsEstimate, rowLimitMessage } from '../session/verdict.js';
+import type { Decision, RowLimit } from '../session/verdict.js';
 import type { Session } from '../session/session.js';
 import { BackendCode, FrontendCode, SqlState, TxStatus } from './codes.js';
 import { encodeErrorResponse, encodeParse, encodeQuery, readCString, type ErrorFields } from './messages.js';

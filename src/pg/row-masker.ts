@@ -1,8 +1,8 @@
 // Result-row masking for PostgreSQL: RowDescription → a per-column plan, DataRow → the same row with masked
 // values. Values stay valid for their type: text-like columns get masked text, everything else NULL, so
 // no client (psql, JDBC, node-pg, binary or text format) receives bytes it cannot decode.
-import type { MaskKind } from '../rules/types.js';
-import { maskText } from '../rules/mask.js';
+import type { MaskKind } from '../session/verdict.js';
+import { maskText } from '../session/verdict.js';
 import { readCString } from './messages.js';
 
 export interface FieldDesc {

@@ -20,7 +20,8 @@ export function evaluate(rulesets: readonly RuleSet[], statements: StatementFact
         if (!conditionMatches(rule.when, st, ctx)) return;
         if (rule.unless && conditionMatches(rule.unless, st, ctx)) return;
         // a WHERE refused as not proven scoped says what made it so (the rule's own text cannot know)
-        const message = rule.when.where && st.where === 'always-true' && st.whereReason ? `${rule.message} (${st.whereReason})` : rule.message;
+        const text = rule.messages?.[ctx.dialect] ?? rule.message;
+        const message = rule.when.where && st.where === 'always-true' && st.whereReason ? `${text} (${st.whereReason})` : text;
         const m: RuleMatch = { id: rule.id, ruleset: set.name, action: rule.action, message, statement: i };
         if (rule.mask !== undefined) m.mask = rule.mask;
         if (rule.action === 'mask' && rule.when.columns) m.columns = rule.when.columns;

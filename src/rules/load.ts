@@ -116,9 +116,10 @@ export function parseRuleSet(text: string, file: string): ParseResult {
       id: r.id,
       when: r.when as RuleCondition,
       action: r.action,
-      message: r.message ?? r.description ?? `matched rule ${r.id}`,
+      message: (typeof r.message === 'string' ? r.message : r.message?.postgres ?? r.message?.mysql) ?? r.description ?? `matched rule ${r.id}`,
       line,
     };
+    if (r.message !== undefined && typeof r.message !== 'string') rule.messages = r.message;
     if (r.description !== undefined) rule.description = r.description;
     if (r.unless !== undefined) rule.unless = r.unless as RuleCondition;
     if (r.mask !== undefined) rule.mask = r.mask;

@@ -1,4 +1,5 @@
 // Rule file schema (zod, strict) and the loaded RuleSet / Rule / RuleCondition types.
+import { ACCESS_LEVELS } from '../access.js';
 import { z } from 'zod';
 import { EFFECTS, STATEMENT_KINDS } from '../sql/facts.js';
 import type { Effect, LimitStatus, StatementKind, WhereStatus } from '../sql/facts.js';
@@ -7,7 +8,7 @@ import type { AccessLevel, Action, MaskKind } from './types.js';
 
 export const WHERE_VALUES = ['absent', 'always-true', 'present'] as const;
 export const LIMIT_VALUES = ['absent', 'present'] as const;
-export const ACCESS_VALUES = ['read', 'write', 'admin'] as const;
+export const ACCESS_VALUES = ACCESS_LEVELS;
 
 /** A condition as loaded: every list key holds at least one value; absent keys do not constrain. */
 export interface RuleCondition {
@@ -36,6 +37,8 @@ export interface Rule {
   unless?: RuleCondition;
   action: Action;
   message: string;
+  /** the message for one dialect where its advice differs (what to use instead is protocol-specific) */
+  messages?: Partial<Record<'postgres' | 'mysql', string>>;
   mask?: MaskKind;
   /** mask rules: schema.name globs of views and functions whose results never carry a masked value (lineage stops there) */
   clean?: string[];
@@ -94,7 +97,12 @@ export const ruleSchema = z.strictObject({
   action: z.enum(ACTIONS, {
     error: (iss) => `unknown action ${JSON.stringify(iss.input)} (expected one of: ${ACTIONS.join(', ')})`,
   }),
-  message: z.string().min(1).optional(),
+  // one text, or one per dialect (`{ postgres: …, mysql: … }`, either may be left out: the other serves)
+  message: z.union([
+    z.string().min(1),
+    z.strictObject({ postgres: z.string().min(1).optional(), mysql: z.string().min(1).optional() })
+      .refine((m) => m.postgres !== undefined || m.mysql !== undefined, 'message needs a postgres or a mysql text'),
+  ]).optional(),
   mask: z
     .enum(MASKS, { error: (iss) => `unknown mask ${JSON.stringify(iss.input)} (expected one of: ${MASKS.join(', ')})` })
     .optional(),

@@ -9,7 +9,8 @@ export const ACTION_STRENGTH: Record<Action, number> = { allow: 0, warn: 1, mask
 export const MASKS = ['redact', 'partial', 'email', 'hash', 'null'] as const;
 export type MaskKind = (typeof MASKS)[number];
 
-export type AccessLevel = 'read' | 'write' | 'admin';
+export type { AccessLevel } from '../access.js';
+import type { AccessLevel } from '../access.js';
 
 /** Who is running the statement, fixed for the life of a session. */
 export interface EvalContext {

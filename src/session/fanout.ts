@@ -2,21 +2,12 @@
 // session listings cover every instance. Without a cluster bus (embedded store) it acts on this instance only.
 import { randomBytes } from 'node:crypto';
 import type { Grant } from '../grants/model.js';
-import type { LiveSessionRecord } from '../grants/redis-store.js';
+import type { ClusterBus, LiveSessionRecord } from '../grants/model.js';
 import type { Logger } from '../log.js';
 import type { SessionRegistry } from './registry.js';
 import type { SessionInfo, TerminationReason } from './session.js';
 
-/** What the fan-out needs from a shared store; RedisStore provides it. */
-export interface ClusterBus {
-  publish(message: Record<string, unknown>): Promise<void>;
-  subscribe(handler: (message: Record<string, unknown>) => void): Promise<void>;
-  putLiveSession(record: LiveSessionRecord, ttlMs: number): Promise<void>;
-  removeLiveSession(instance: string, id: string): Promise<void>;
-  replaceLiveSessions(instance: string, records: LiveSessionRecord[], ttlMs: number): Promise<void>;
-  listLiveSessions(): Promise<LiveSessionRecord[]>;
-  dropInstance(instance: string): Promise<void>;
-}
+export type { ClusterBus };
 
 export interface FanoutOptions {
   registry: SessionRegistry;

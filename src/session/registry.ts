@@ -98,6 +98,11 @@ export class SessionRegistry {
    * connection is made (cheap refusal) and again by open() (two logins racing past the first check).
    * Defends against one grant (one leaked password) opening connections until the broker or the upstream runs out.
    */
+  /** After a rules reload: every live session decides its next statement under the new rules. */
+  takeNewRules(): void {
+    for (const s of this.sessions.values()) s.guard = this.deps.guards.get(s.guard.ctx);
+  }
+
   checkSessionLimit(grant: Grant): void {
     const n = this.perGrant.get(grant.id) ?? 0;
     if (n >= this.limits.maxSessionsPerGrant) {

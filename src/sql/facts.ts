@@ -62,6 +62,8 @@ export interface StatementFacts {
   whereReason?: string;
   /** ALTER that removes data or integrity: DROP COLUMN / DROP CONSTRAINT / DROP ATTRIBUTE */
   drops?: boolean;
+  /** MySQL USE: the database it switches to (the protocol module checks the grant covers it) */
+  database?: string;
   /** MySQL KILL: the thread it names (the protocol module checks it belongs to the same grant) */
   kill?: KillTarget;
   /** MySQL LOAD DATA LOCAL / LOAD XML LOCAL: the server would ask the client for a file on the client's host */

@@ -3,6 +3,7 @@ import { parse as parseSqlparser } from '@guanmingchiu/sqlparser-ts';
 import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
 import { fallbackFacts, hasScopeWord, type FallbackFacts } from './mysql-fallback.js';
 import { killFacts } from './mysql-kill.js';
+import { useDatabase } from './mysql-use.js';
 import { showSources } from './mysql-show-sources.js';
 import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEffect } from './mysql-functions.js';
 import { modeledSqlMode, mysqlReadingChanges } from './mysql-reading.js';
@@ -13,13 +14,13 @@ import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statement
 import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
 import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
 import { joinUnscopedReason, unscopedReason, type JoinedRelation } from './mysql-where-scope.js';
+import type { AstNode as Ast } from './ast.js';
 
 // The server's own reading of the text decides: the lexer (mysql-lexer.ts) turns the client text
 // into canonical statements exactly as the server would split and un-comment them, and only then
 // does a parser see it. Every failure path yields an 'unparsed' fact, which the rules block.
 
 // sqlparser-rs's AST is serde JSON walked by variant name; its generated types do not help a generic walk
-type Ast = any;
 type TableOp = TableRef['op'];
 
 /** PREPARE 'SELECT …' inside PREPARE … : deeper nesting than this is refused. */
@@ -235,6 +236,13 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
     // one reading for every KILL, alone or inside a multi-statement text (sqlparser-rs reads only some forms)
     for (const e of kill.effects) addEffect(b, e);
     return [{ ...finish(b, nested), kill: kill.kill }];
+  }
+  const database = useDatabase(tokens);
+  if (database !== null) {
+    // one reading for every USE, whichever parser path would read it
+    b.kind = 'other';
+    addEffect(b, 'session');
+    return [{ ...finish(b, nested), database }];
   }
   if (ast !== undefined) {
     const variant = typeof ast === 'string' ? ast : Object.keys(ast)[0]!;

@@ -8,9 +8,9 @@
 // the target's), and so does `alias.col` or `db.table.col` naming a written table.
 
 import { foldMysqlConstant, mysqlTruth } from './mysql-where.js';
+import type { AstNode as Ast } from './ast.js';
 
 // sqlparser-rs's AST is serde JSON walked by variant name
-type Ast = any;
 
 /**
  * Why `where` is not proven to narrow the written table, or undefined when it is: an AND is scoped when one side

@@ -1,6 +1,7 @@
 // Constant folding of a MySQL WHERE clause (sqlparser-rs AST) to tell "scoped" from "touches every row".
 import type { WhereStatus } from './facts.js';
 import { likeToRegex } from './like-pattern.js';
+import type { AstNode as Ast } from './ast.js';
 
 // Defends against `DELETE FROM t WHERE 1`, `WHERE 'a'='a'`, `WHERE id=id OR true` and friends: a
 // WHERE clause that is there but selects every row. Folding follows MySQL's rules (strings compare
@@ -9,7 +10,6 @@ import { likeToRegex } from './like-pattern.js';
 // adds blocks, it never hides a real WHERE.
 
 // sqlparser-rs's AST is serde JSON walked by variant name; its generated types do not help a generic walk
-type Ast = any;
 type Value = number | string | null;
 const UNKNOWN = Symbol('unknown');
 type Folded = Value | typeof UNKNOWN;

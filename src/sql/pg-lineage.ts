@@ -8,9 +8,9 @@
 // place it cannot follow (a relation or function it cannot read) yields UNKNOWN, which the mask plan treats
 // as masked (fail closed).
 import { parseSync } from 'libpg-query';
+import type { AstNode as Ast } from './ast.js';
 
 // libpg-query's AST is JSON walked by node name
-type Ast = any;
 
 /** The member of a source set meaning "could be anything". */
 export const UNKNOWN = '?';

@@ -8,9 +8,9 @@
 // comparison (`a = a + 0`, `a < b`: the row compared with itself).
 
 import { foldConstant } from './postgres-where.js';
+import type { AstNode as Ast } from './ast.js';
 
 // libpg-query's AST is JSON walked by node name
-type Ast = any;
 
 const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 

@@ -6,13 +6,13 @@ import { ADMIN_SETTINGS, PRIVILEGE_SETTINGS, functionEffect } from './postgres-f
 import { RELATION_OBJECTS, classifyStatement, objectName } from './postgres-statements.js';
 import { whereStatus } from './postgres-where.js';
 import { pgUnscopedReason } from './pg-where-scope.js';
+import type { AstNode as Ast } from './ast.js';
 
 // Parsing with the server's grammar rather than a regex defends against the usual guardrail
 // bypasses: comments hiding keywords, statements smuggled after `;`, DML in CTEs, keywords in
 // string literals. Every failure path yields an 'unparsed' fact, which the rules block.
 
 // libpg-query's AST is JSON walked by node name; the generated union types do not help a generic walk
-type Ast = any;
 type TableOp = TableRef['op'];
 
 interface Context {

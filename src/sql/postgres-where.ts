@@ -1,13 +1,13 @@
 // Constant folding of a PostgreSQL WHERE clause (libpg-query AST) to tell "scoped" from "touches every row".
 import type { WhereStatus } from './facts.js';
 import { likeToRegex } from './like-pattern.js';
+import type { AstNode as Ast } from './ast.js';
 
 // Defends against the classic guardrail bypass: `DELETE FROM t WHERE 1=1` or `WHERE id=id OR true`
 // has a WHERE clause but still hits every row. Anything we cannot fold stays 'present': folding is
 // a best effort that only ever adds blocks, it never hides a real WHERE.
 
 // libpg-query's AST is JSON walked by node name; the generated union types do not help a generic walk
-type Ast = any;
 type Value = boolean | number | string | null;
 const UNKNOWN = Symbol('unknown');
 type Folded = Value | typeof UNKNOWN;

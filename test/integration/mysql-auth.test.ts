@@ -165,12 +165,12 @@ describe('upstream authentication and TLS (a second broker as a caching_sha2 + T
     await using a = await startMysqlTestBroker({}, { port: b.myPort, tls: 'verify-full', roles: { read: role, write: role, admin: role } });
     const g = await a.grant({ access: 'read' });
     const e = await mysql.createConnection({ host: '127.0.0.1', port: a.myPort, user: g.login, password: g.password }).catch((x) => x);
-    expect(e.errno).toBe(2003);
+    expect(e.errno).toBe(1429);
     expect(e.message).toBe('dbwarden: upstream my unavailable');
     await using m = await startMysqlTestBroker({}, { tls: 'require' }); // the local MariaDB has TLS disabled
     const g2 = await m.grant({ access: 'read' });
     const e2 = await mysql.createConnection({ host: '127.0.0.1', port: m.myPort, user: g2.login, password: g2.password }).catch((x) => x);
-    expect(e2.errno).toBe(2003);
+    expect(e2.errno).toBe(1429);
   });
 });
 

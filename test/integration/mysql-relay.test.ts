@@ -94,6 +94,18 @@ describe('mysql2 through dbwarden', () => {
     const use = await c.query('USE mysql').catch((e) => e);
     expect(use.errno).toBe(1044);
     expect(use.message).toMatch(/to database 'mysql'/);
+    // the database a USE names is a fact read as the server reads the text: a version comment, a quoted name
+    // or a USE after another statement cannot slip past the grant's scope
+    // (a grant of dbw_my only: the upstream role itself may use dbw_my_other, so only the broker refuses it)
+    const narrow = await b.grant({ access: 'write', databases: ['dbw_my'] });
+    const n = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: narrow.login, password: narrow.password, database: 'dbw_my', multipleStatements: true });
+    for (const sql of ['/*!USE dbw_my_other*/', '/*!50000 USE dbw_my_other */', 'USE `dbw_my_other`', 'SELECT 1; USE dbw_my_other']) {
+      const e = await n.query(sql).catch((x) => x);
+      expect(e.errno, sql).toBe(1044);
+      expect(e.message, sql).toMatch(/to database 'dbw_my_other' \(dbwarden: this grant covers dbw_my\)/);
+      expect(await n.query('SELECT DATABASE() AS db').then(([r]) => r)).toEqual([{ db: 'dbw_my' }]);
+    }
+    await n.end();
     const initDb = await c.changeUser({ database: 'mysql' }).catch((e) => e);
     // COM_CHANGE_USER re-authenticates; a database outside the grant is refused like at login
     expect(initDb.errno).toBe(1044);

@@ -1,4 +1,5 @@
 // `dbwarden request TARGET …` (ask for access, optionally wait for approval) and `dbwarden credentials REQUEST`.
+import { ACCESS_LEVELS } from '../../access.js';
 import { parseDuration } from '../../config/duration.js';
 import { ApiError, type ApiClient } from '../api-client.js';
 import type { ApiCredentials, ApiInfo, ApiRequest } from '../api-types.js';
@@ -9,7 +10,7 @@ import { formatFields } from '../table.js';
 import { cacheDir, GrantCache } from '../grant-cache.js';
 import { instantText, shortDuration } from '../time-text.js';
 
-const ACCESS = ['read', 'write', 'admin'];
+const ACCESS: readonly string[] = ACCESS_LEVELS;
 const DEFAULT_POLL_MS = 2_000;
 /** without a terminal, a progress line every this often is enough to show the command is alive */
 const PLAIN_PROGRESS_EVERY_MS = 30_000;

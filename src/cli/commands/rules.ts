@@ -1,10 +1,11 @@
 // `dbwarden rules check` and `dbwarden rules lint`: the rule engine offline, no broker needed.
+import { ACCESS_LEVELS } from '../../access.js';
 import { existsSync, statSync } from 'node:fs';
 import { CliError, UsageError } from '../cli-error.js';
 import { listOpt, printJson, stringOpt, type Command } from '../command.js';
 
 const DIALECTS = ['postgres', 'mysql'] as const;
-const ACCESS = ['read', 'write', 'admin'] as const;
+const ACCESS = ACCESS_LEVELS;
 /** the config's default rules folder; without one in the working directory the shipped rule sets apply */
 export const LOCAL_RULES_DIR = './rules';
 

@@ -198,3 +198,19 @@ describe('pii-masking', () => {
     expect(r.rules.map((m) => m.action)).toContain('mask');
   });
 });
+
+describe('per-dialect messages', () => {
+  const msg = (sql: string, dialect: 'postgres' | 'mysql') =>
+    checkSql({ sql, dialect, access: 'write', target: 'app', groups: [], rulesets: safe }).rules[0];
+  it('file access gives PostgreSQL advice to PostgreSQL clients and MySQL advice to MySQL clients', () => {
+    const pg = msg("COPY t TO '/tmp/x'", 'postgres');
+    expect(pg?.id).toBe('file-access');
+    expect(pg?.message).toContain('COPY … TO STDOUT');
+    for (const sql of ["SELECT * FROM t INTO OUTFILE '/tmp/x'", "SELECT LOAD_FILE('/etc/passwd')", "LOAD DATA INFILE '/tmp/x' INTO TABLE t"]) {
+      const my = msg(sql, 'mysql');
+      expect(my?.id).toBe('file-access');
+      expect(my?.message).not.toContain('COPY');
+      expect(my?.message).toContain('INTO OUTFILE');
+    }
+  });
+});

@@ -1,0 +1,67 @@
+// PostgreSQL row masking, table-driven: the plan per column origin, and DataRow rewriting for each mask kind.
+import { describe, expect, it } from 'vitest';
+import { maskDataRow, planRow, type FieldDesc } from '../../../src/pg/row-masker.js';
+
+const key = Buffer.alloc(32, 7);
+const field = (tableOid: number, attnum: number, typeOid = 25): FieldDesc => ({ name: 'c', tableOid, attnum, typeOid, format: 0 });
+
+function dataRow(values: (string | null)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([0, values.length])];
+  for (const v of values) {
+    const len = Buffer.alloc(4);
+    len.writeInt32BE(v === null ? -1 : Buffer.byteLength(v), 0);
+    parts.push(len, ...(v === null ? [] : [Buffer.from(v)]));
+  }
+  return Buffer.concat(parts);
+}
+
+function values(msg: Buffer): (string | null)[] {
+  const n = msg.readInt16BE(5);
+  const out: (string | null)[] = [];
+  for (let i = 0, off = 7; i < n; i++) {
+    const len = msg.readInt32BE(off);
+    off += 4;
+    out.push(len < 0 ? null : msg.toString('utf8', off, off + len));
+    if (len > 0) off += len;
+  }
+  return out;
+}
+
+describe('planRow', () => {
+  const resolve = (oid: number, att: number) => (oid === 100 && att === 2 ? 'email' : oid === 100 ? null : undefined);
+  const table: [string, FieldDesc[], 'redact' | null, (string | null)[] | null][] = [
+    ['clean columns of a known table', [field(100, 1)], null, null],
+    ['a masked column', [field(100, 1), field(100, 2)], null, [null, 'email']],
+    ['an origin the catalog cannot name fails closed', [field(999, 1)], null, ['null']],
+    ['an expression while the statement reads a masked column', [field(0, 0)], 'redact', ['redact']],
+    ['an expression in a statement without masked reads', [field(0, 0)], null, null],
+  ];
+  for (const [name, fields, derived, want] of table) {
+    it(name, () => expect(planRow(fields, resolve, derived, 'null')).toEqual(want));
+  }
+});
+
+describe('maskDataRow', () => {
+  const table: [string, 'redact' | 'partial' | 'email' | 'null', string, string | null][] = [
+    ['redact', 'redact', 'secret', '[redacted]'],
+    ['partial keeps the last four', 'partial', '4111111111111111', '************1111'],
+    ['null', 'null', 'x', null],
+  ];
+  for (const [name, mask, input, want] of table) {
+    it(`${name}: text columns get masked text`, () => {
+      const out = maskDataRow(dataRow(['keep', input]), [null, mask], [25, 25], key, 'null');
+      expect(values(out)).toEqual(['keep', want]);
+    });
+  }
+  it('a masked non-text column becomes NULL (no client gets bytes it cannot decode)', () => {
+    expect(values(maskDataRow(dataRow(['42']), ['partial'], [23], key, 'null'))).toEqual([null]);
+  });
+  it('more columns than the plan: the extra ones get the fallback mask (fail closed)', () => {
+    expect(values(maskDataRow(dataRow(['a', 'b']), [null], [25, 25], key, 'redact'))).toEqual(['a', '[redacted]']);
+  });
+  it('NULL stays NULL, and the message length matches its body', () => {
+    const out = maskDataRow(dataRow([null, 'abc']), ['redact', 'redact'], [25, 25], key, 'null');
+    expect(values(out)).toEqual([null, '[redacted]']);
+    expect(out.readInt32BE(1)).toBe(out.length - 1);
+  });
+});
