@@ -137,8 +137,10 @@ async function measurePgbench(b: Bench, active: PathName[]): Promise<void> {
             const cpuAfter = ep.pid ? readCpuMs(ep.pid) : undefined;
             const proxyCpuUs = cpuBefore !== undefined && cpuAfter !== undefined && s.transactions > 0 ? ((cpuAfter - cpuBefore) * 1000) / s.transactions : undefined;
             // correctness gate: one statement event per statement sent (prepared: one Parse per connection, the
-            // executions run under that decision); the trail is written before results reach the client
-            const sent = mode === 'prepared' ? clients : s.transactions;
+            // executions run under that decision); the trail is written before results reach the client. pgbench
+            // itself sends 2 statements first on a connection of its own (the scale from pgbench_branches, the
+            // partitioning of pgbench_accounts).
+            const sent = (mode === 'prepared' ? clients : s.transactions) + 2;
             const audited = gate ? await settledCount(gate) : undefined;
             cell.runs.push({ tps: s.tps, latencyMs: s.latencyMs, proxyCpuUs, audited, sent: gate ? sent : undefined });
             if (audited !== undefined && audited !== sent) throw new Error(`audit gate: ${audited} statement events for ${sent} statements sent`);

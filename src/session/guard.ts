@@ -6,6 +6,7 @@ import { analyze } from '../sql/analyze.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import { LruCache } from '../sql/statement-cache.js';
 import { literalIndependent, pgShapeKey } from '../sql/pg-shape.js';
+import { mysqlLiteralIndependent, mysqlShapeKey } from '../sql/mysql-shape.js';
 import { evaluate } from '../rules/evaluate.js';
 import { columnMasks, type ColumnMask } from '../rules/mask.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -57,12 +58,13 @@ export class Guard {
       this.metrics?.statementCacheHits.inc();
       return hit;
     }
-    // PostgreSQL texts that differ only in inlined literals share a decision when the facts cannot depend on them
-    const shape = cacheable && this.ctx.dialect === 'postgres' && !opts ? pgShapeKey(text) : undefined;
+    // texts that differ only in inlined literals share a decision when the facts cannot depend on them (MySQL: keyed
+    // by the reading settings too); a shape hit is not copied into the exact cache (one entry per literal would
+    // only churn it)
+    const shape = cacheable ? this.shapeKey(text, opts) : undefined;
     const byShape = shape !== undefined ? this.shapes.get(shape) : undefined;
     if (byShape) {
       this.metrics?.statementCacheHits.inc();
-      this.cache.set(key, byShape, decisionBytes(byShape));
       return byShape;
     }
     this.metrics?.statementCacheMisses.inc();
@@ -74,9 +76,16 @@ export class Guard {
     if (cacheable) {
       const bytes = decisionBytes(decision);
       this.cache.set(key, decision, bytes);
-      if (shape !== undefined && literalIndependent(statements)) this.shapes.set(shape, decision, bytes);
+      const shareable = this.ctx.dialect === 'postgres' ? literalIndependent(statements) : mysqlLiteralIndependent(statements);
+      if (shape !== undefined && shareable) this.shapes.set(shape, decision, bytes);
     }
     return decision;
+  }
+
+  private shapeKey(text: string, opts: ReadOptions | undefined): string | undefined {
+    if (this.ctx.dialect === 'postgres') return opts ? undefined : pgShapeKey(text);
+    const shape = mysqlShapeKey(text);
+    return shape === undefined ? undefined : (opts ? readKey(opts) : '') + shape;
   }
 
   /** What the two caches hold now (entries and estimated bytes), for metrics and tests. */
