@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { canonicalLine, GENESIS_HASH, RESERVED_FIELDS, sha256Hex } from './chain.js';
 import type { AuditEvent, AuditSink } from './events.js';
 import { auditStatementText, type StatementTextMode } from './statement-text.js';
+import { isoNow, statementLineHead } from './statement-line.js';
 import { rotatedIndexes, rotatedPath } from './trail-files.js';
 
 export interface AuditLine {
@@ -237,12 +238,24 @@ export class AuditFile implements AuditSink {
     if (this.fd === undefined && !this.failure) throw new Error(`audit file ${this.path} is closed; event ${event.type} not recorded`);
     // statement events have a fixed shape (their text is masked by statementText); others are scrubbed of secret-named fields
     const fields = (event.type === 'statement' ? this.bounded(event) : scrub(event)) as Record<string, unknown>;
-    const line: Record<string, unknown> = { seq: this.seq + 1, ts: new Date().toISOString(), type: event.type };
-    for (const [k, v] of Object.entries(fields)) if (!RESERVED_FIELDS.has(k)) line[k] = v;
-    line.prev = this.prev;
-    const canonical = canonicalLine(line);
-    const hash = sha256Hex(canonical);
-    const bytes = Buffer.from(`${canonical.slice(0, -1)},"hash":"${hash}"}\n`, 'utf8');
+    const ts = isoNow();
+    // statement events (one per client statement: the hot path) are rendered by their fixed shape, the same bytes
+    const head = event.type === 'statement' ? statementLineHead(this.seq + 1, ts, fields, this.prev) : undefined;
+    let line: Record<string, unknown>;
+    let hash: string;
+    let bytes: Buffer;
+    if (head !== undefined) {
+      hash = sha256Hex(`${head}}`);
+      bytes = Buffer.from(`${head},"hash":"${hash}"}\n`, 'utf8');
+      line = { seq: this.seq + 1, ts, ...fields, prev: this.prev };
+    } else {
+      line = { seq: this.seq + 1, ts, type: event.type };
+      for (const [k, v] of Object.entries(fields)) if (!RESERVED_FIELDS.has(k)) line[k] = v;
+      line.prev = this.prev;
+      const canonical = canonicalLine(line);
+      hash = sha256Hex(canonical);
+      bytes = Buffer.from(`${canonical.slice(0, -1)},"hash":"${hash}"}\n`, 'utf8');
+    }
     if (this.failure && this.pendingBytes + bytes.length > MAX_PENDING_BYTES) {
       // not chained: the chain stays whole, the gap is counted and logged (only while the disk is failing)
       this.dropped++;
