@@ -12,7 +12,7 @@ export const HELP = `npx tsx bench/pg-bench.ts [options]
   --rounds N           interleaved rounds per pgbench configuration, median reported (default 3, minimum 2)
   --modes LIST         pgbench -M modes (default simple,extended,prepared)
   --clients LIST       pgbench client counts (default 1,16)
-  --paths LIST         any of direct,dbwarden,pgbouncer (default all)
+  --paths LIST         any of direct,relay,dbwarden,pgbouncer (default all; relay = bare Node net pipe)
   --rulesets LIST      rule sets of the broker's target (default safe-defaults)
   --rows N             rows in the throughput table (default 3000000; another count rebuilds it)
   --fresh              rebuild the pgbench tables and the big table
