@@ -109,6 +109,30 @@ function lastNewline(fd: number, before: number): number {
   return -1;
 }
 
+/**
+ * The first line of a file, read chunk by chunk: a statement line may be as long as audit.maxStatementBytes (1 MiB
+ * by default), far beyond one chunk (reading only the first chunk made retention give up, so the trail outgrew
+ * its disk budget when lines were long).
+ */
+function readFirstLine(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const parts: Buffer[] = [];
+    const buf = Buffer.alloc(TAIL_CHUNK);
+    for (let pos = 0; ; ) {
+      const n = readSync(fd, buf, 0, TAIL_CHUNK, pos);
+      if (n === 0) break;
+      const nl = buf.subarray(0, n).indexOf(0x0a);
+      parts.push(Buffer.from(buf.subarray(0, nl >= 0 ? nl : n)));
+      if (nl >= 0) break;
+      pos += n;
+    }
+    return Buffer.concat(parts).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Parses a chain line's seq and hash, or throws naming the file. */
 function chainPosition(tail: string, path: string): { seq: number; hash: string } {
   let parsed: Partial<AuditLine>;
@@ -378,17 +402,8 @@ export class AuditFile implements AuditSink {
     const oldestKept = rotatedPath(this.path, Math.max(...indexes.filter((n) => n <= keep)));
     let head: { seq: number; prev: string } | undefined;
     try {
-      const fd = openSync(oldestKept, 'r');
-      try {
-        const buf = Buffer.alloc(TAIL_CHUNK);
-        const n = readSync(fd, buf, 0, TAIL_CHUNK, 0);
-        const text = buf.subarray(0, n).toString('utf8');
-        const nl = text.indexOf('\n');
-        const first = JSON.parse(nl >= 0 ? text.slice(0, nl) : text) as { seq: number; prev: string };
-        head = { seq: first.seq, prev: first.prev };
-      } finally {
-        closeSync(fd);
-      }
+      const first = JSON.parse(readFirstLine(oldestKept)) as { seq: number; prev: string };
+      head = { seq: first.seq, prev: first.prev };
     } catch (e) {
       this.logger.warn({ path: oldestKept, err: (e as Error).message }, 'audit retention: cannot read the oldest kept file; nothing pruned');
       return;
