@@ -20,6 +20,8 @@ import type { StatementFacts, StatementKind } from './facts.js';
 const INT = '\u0001';
 const DECIMAL = '\u0002';
 const STRING = '\u0003';
+/** inside a string literal: a quote, a backslash, a control character (tab, CR, LF excepted) or non-ASCII */
+const STRING_STOP = /[^\x09\x0a\x0d\x20-\x26\x28-\x5b\x5d-\x7e]/g;
 
 const isIdentStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
 const isIdentPart = (c: number) => isIdentStart(c) || (c >= 48 && c <= 57);
@@ -72,19 +74,20 @@ export function mysqlShapeKey(text: string): string | undefined {
       let b = i - 1;
       while (b >= 0 && isSpace(text.charCodeAt(b))) b--;
       if (b >= 0 && text.charCodeAt(b) === 64 /* @ */) return undefined;
+      // the next character that is not plain printable ASCII (a quote, a backslash, anything else), found by the
+      // regex engine: a per-character loop made multi-megabyte literals slow
       let j = i + 1;
       for (;;) {
-        if (j >= n) return undefined;
-        const d = text.charCodeAt(j);
-        if (d === 92 /* \ */ || d > 126 || (d < 32 && d !== 9 && d !== 10 && d !== 13)) return undefined;
-        if (d === 39) {
-          if (text.charCodeAt(j + 1) === 39) {
-            j += 2;
-            continue;
-          }
-          break;
+        STRING_STOP.lastIndex = j;
+        const m = STRING_STOP.exec(text);
+        if (!m) return undefined;
+        j = m.index;
+        if (text.charCodeAt(j) !== 39) return undefined;
+        if (text.charCodeAt(j + 1) === 39) {
+          j += 2;
+          continue;
         }
-        j++;
+        break;
       }
       // adjacent strings are one literal to the server; a string right before `@` is a user@host form
       let k = j + 1;
