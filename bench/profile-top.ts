@@ -1,5 +1,7 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`, e.g. the benches' --cpu-prof DIR): top functions by self time.
-// Usage: npx tsx bench/profile-top.ts FILE.cpuprofile [N]   (prints a markdown table, for bench/RESULTS.md)
+// Usage: npx tsx bench/profile-top.ts FILE.cpuprofile [N] [SKIP_MS]   (a markdown table for bench/RESULTS.md;
+// SKIP_MS leaves out the first milliseconds of the profile (the broker's start-up and module loading); a negative
+// SKIP_MS keeps only the last -SKIP_MS milliseconds)
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -10,14 +12,22 @@ interface Node {
   children?: number[];
 }
 
-const [file, nArg] = process.argv.slice(2);
+const [file, nArg, skipArg] = process.argv.slice(2);
 if (!file) {
   process.stderr.write('usage: npx tsx bench/profile-top.ts FILE.cpuprofile [N]\n');
   process.exit(2);
 }
 const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 const selfUs = new Map<number, number>();
-prof.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, prof.timeDeltas[i] ?? 0)));
+const totalUs = prof.timeDeltas.reduce((a, d) => a + Math.max(0, d), 0);
+const skipArgUs = Number(skipArg ?? 0) * 1000;
+const skipUs = skipArgUs < 0 ? totalUs + skipArgUs : skipArgUs;
+let at = 0;
+prof.samples.forEach((id, i) => {
+  const d = Math.max(0, prof.timeDeltas[i] ?? 0);
+  at += d;
+  if (at >= skipUs) selfUs.set(id, (selfUs.get(id) ?? 0) + d);
+});
 const byFn = new Map<string, number>();
 let total = 0;
 let idle = 0;
