@@ -21,7 +21,8 @@ export interface Cell<T> {
 }
 
 export interface PgbenchRow {
-  mode: 'simple' | 'extended' | 'prepared';
+  /** connect = `-M simple -C`: a new connection (login through the proxy) for every transaction */
+  mode: 'simple' | 'extended' | 'prepared' | 'connect';
   clients: number;
   jobs: number;
   cells: Partial<Record<PathName, Cell<PgbenchRun>>>;
