@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { ChildSet } from './lib/children.js';
 import { brokerRow, busyMachineNote, machineRows, runBench, tryRun, warnIfStaleBuild } from './lib/run-bench.js';
 import { readCpuMs } from './lib/cpu-time.js';
+import { AuditCounter, verifyTrail } from './lib/audit-gate.js';
+import { startRelayProcess } from './lib/relay-process.js';
 import { checkStatement, requestReadGrant, startMysqlBrokerProcess } from './lib/mysql-broker.js';
 import { prepareMysqlDataset, sysbenchConnArgs, sysbenchTableArgs } from './lib/mysql-dataset.js';
 import { MYSQL_HELP, parseMysqlOptions, type MysqlBenchOptions } from './lib/mysql-options.js';
@@ -43,6 +45,8 @@ interface Bench {
   report: MysqlBenchReport;
   endpoints: Partial<Record<MysqlPathName, Endpoint>>;
   broker?: { adminUrl: string; token: string };
+  /** the broker's audit trail: statement events per run are counted against the statements sent */
+  audit?: AuditCounter;
 }
 
 const log = (line: string) => process.stderr.write(`[mysql-bench] ${line}\n`);
@@ -61,6 +65,10 @@ function machineFacts(command: string, serverVersion: string): [string, string][
 async function startPaths(b: Bench, workDir: string): Promise<void> {
   const { opts, children, report, endpoints } = b;
   if (opts.paths.includes('direct')) endpoints.direct = { port: MY.port, ...ROLE };
+  if (opts.paths.includes('relay')) {
+    const relay = await startRelayProcess(children, MY);
+    endpoints.relay = { port: relay.port, ...ROLE, pid: relay.pid };
+  }
   if (!opts.paths.includes('dbwarden')) return;
   try {
     const broker = await startMysqlBrokerProcess(children, {
@@ -71,6 +79,7 @@ async function startPaths(b: Bench, workDir: string): Promise<void> {
       nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [],
     });
     b.broker = { adminUrl: broker.adminUrl, token: broker.token };
+    b.audit = new AuditCounter(join(workDir, 'state', 'audit.jsonl'));
     const grant = await requestReadGrant(broker.adminUrl, broker.token, MY.database);
     // The grant's temporary login and password are what sysbench presents to the broker.
     endpoints.dbwarden = { port: broker.mysqlPort, user: grant.login, password: grant.password, pid: broker.pid };
@@ -144,11 +153,19 @@ async function measure(b: Bench, active: MysqlPathName[]): Promise<void> {
             const ep = endpoints[p]!;
             const label = `round ${round} ${test} ps=${psMode} threads=${threads}: ${p.padEnd(8)}`;
             try {
+              const gate = p === 'dbwarden' ? b.audit : undefined;
+              gate?.take();
               const cpuBefore = ep.pid ? readCpuMs(ep.pid) : undefined;
               const s = await sysbench(b, ep, test, psMode, threads, opts.seconds);
               const cpuAfter = ep.pid ? readCpuMs(ep.pid) : undefined;
               const proxyCpuUsPerQuery = cpuBefore !== undefined && cpuAfter !== undefined && s.queries > 0 ? ((cpuAfter - cpuBefore) * 1000) / s.queries : undefined;
-              cell.runs.push({ tps: s.tps, qps: s.qps, latencyMs: s.latencyMs, proxyCpuUsPerQuery });
+              const audited = gate ? await settledCount(gate) : undefined;
+              cell.runs.push({ tps: s.tps, qps: s.qps, latencyMs: s.latencyMs, proxyCpuUsPerQuery, audited, sent: gate ? s.queries : undefined });
+              // correctness gate (text mode): every statement sysbench counted has its audit event; the connection's
+              // own statements come on top (at most a few per thread)
+              if (audited !== undefined && psMode === 'disable' && (audited < s.queries || audited > s.queries + 8 * threads)) {
+                throw new Error(`audit gate: ${audited} statement events for ${s.queries} statements sent`);
+              }
               if (s.ignoredErrors > 0 || s.reconnects > 0) report.notes.push(`${label.trim()}: ${s.ignoredErrors} ignored errors, ${s.reconnects} reconnects`);
               log(`${label} ${s.tps.toFixed(0).padStart(6)} tps ${s.qps.toFixed(0).padStart(7)} qps  ${s.latencyMs.toFixed(2)} ms${proxyCpuUsPerQuery === undefined ? '' : `  ${proxyCpuUsPerQuery.toFixed(1)} µs CPU/query`}`);
             } catch (e) {
@@ -160,6 +177,18 @@ async function measure(b: Bench, active: MysqlPathName[]): Promise<void> {
       }
     }
   }
+}
+
+/** Statement events added since the last count, read again until two reads agree (sessions end asynchronously). */
+async function settledCount(gate: AuditCounter): Promise<number> {
+  let n = gate.take();
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const more = gate.take();
+    if (more === 0) return n;
+    n += more;
+  }
+  return n;
 }
 
 /** Decision and cache counters from /metrics: shows that the measured statements really went through the rules. */
@@ -214,6 +243,11 @@ runBench<MysqlBenchOptions>({
     if (active.length === 0) throw new Error('no path to benchmark');
     await checkStatements(b);
     await measure(b, active);
+    if (b.audit) {
+      const v = await verifyTrail(children, REPO, b.audit.file);
+      b.report.notes.push(`audit gate: \`dbwarden audit verify\` on the broker's trail after the run: ${v.text}`);
+      if (!v.ok) log(`AUDIT VERIFY FAILED: ${v.text}`);
+    }
     await addNotes(b, started, loadAtStart);
     return { text: renderMysqlText(b.report), updateResults: (existing) => replaceMysqlSection(existing, renderMysqlMarkdown(b.report)) };
   },

@@ -8,6 +8,8 @@ import { requestGrant, startBrokerProcess } from './lib/broker-process.js';
 import { ChildSet } from './lib/children.js';
 import { brokerRow, busyMachineNote, machineRows, runBench, tryRun, warnIfStaleBuild } from './lib/run-bench.js';
 import { readCpuMs } from './lib/cpu-time.js';
+import { AuditCounter, verifyTrail } from './lib/audit-gate.js';
+import { startRelayProcess } from './lib/relay-process.js';
 import { bigTableTextBytes, prepareDataset } from './lib/dataset.js';
 import { HELP, parseOptions, type BenchOptions } from './lib/options.js';
 import { parsePgbenchOutput, type PgbenchSummary } from './lib/pgbench-output.js';
@@ -34,6 +36,8 @@ interface Bench {
   report: BenchReport;
   endpoints: Partial<Record<PathName, Endpoint>>;
   brokerAdminUrl?: string;
+  /** the broker's audit trail: statement events per run are counted against the statements sent */
+  audit?: AuditCounter;
 }
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -53,6 +57,10 @@ function machineFacts(command: string): [string, string][] {
 async function startPaths(b: Bench, workDir: string): Promise<void> {
   const { opts, children, report, endpoints } = b;
   if (opts.paths.includes('direct')) endpoints.direct = { port: PG.port, user: ROLE.user };
+  if (opts.paths.includes('relay')) {
+    const relay = await startRelayProcess(children, PG);
+    endpoints.relay = { port: relay.port, user: ROLE.user, pid: relay.pid };
+  }
   if (opts.paths.includes('pgbouncer')) {
     try {
       const bouncer = await startBouncerProcess(children, { workDir, upstream: { ...PG, user: ROLE.user }, maxClients: Math.max(...opts.clients) });
@@ -74,6 +82,7 @@ async function startPaths(b: Bench, workDir: string): Promise<void> {
       const grant = await requestGrant(broker.adminUrl, broker.token, PG.database);
       endpoints.dbwarden = { port: broker.pgPort, user: grant.login, password: grant.password, pid: broker.pid };
       b.brokerAdminUrl = broker.adminUrl;
+      b.audit = new AuditCounter(join(workDir, 'state', 'audit.jsonl'));
       log(`broker pid ${broker.pid} on 127.0.0.1:${broker.pgPort}, grant ${grant.grantId} as ${grant.login}`);
     } catch (e) {
       report.notes.push(`dbwarden path skipped: ${firstLine(e)}`);
@@ -89,7 +98,8 @@ function clientEnv(ep: Endpoint): NodeJS.ProcessEnv {
 const connArgs = (ep: Endpoint) => ['-h', PG.host, '-p', String(ep.port), '-U', ep.user];
 
 async function pgbench(b: Bench, ep: Endpoint, mode: string, clients: number, jobs: number, seconds: number): Promise<PgbenchSummary> {
-  const args = ['-n', '-S', '-T', String(seconds), '-M', mode, '-c', String(clients), '-j', String(jobs), ...connArgs(ep), PG.database];
+  const protocol = mode === 'connect' ? ['-M', 'simple', '-C'] : ['-M', mode];
+  const args = ['-n', '-S', '-T', String(seconds), ...protocol, '-c', String(clients), '-j', String(jobs), ...connArgs(ep), PG.database];
   const r = await b.children.run('pgbench', args, { env: clientEnv(ep), timeoutMs: seconds * 1000 + 60_000 });
   if (r.code !== 0) {
     const why = r.stderr.trim().split('\n').filter((l) => !l.startsWith('pgbench (')).slice(-3).join(' / ');
@@ -121,11 +131,20 @@ async function measurePgbench(b: Bench, active: PathName[]): Promise<void> {
           const ep = endpoints[p]!;
           const label = `round ${round} -M ${mode} -c ${clients}: ${p.padEnd(9)}`;
           try {
+            const gate = p === 'dbwarden' ? b.audit : undefined;
+            gate?.take();
             const cpuBefore = ep.pid ? readCpuMs(ep.pid) : undefined;
             const s = await pgbench(b, ep, mode, clients, jobs, opts.seconds);
             const cpuAfter = ep.pid ? readCpuMs(ep.pid) : undefined;
             const proxyCpuUs = cpuBefore !== undefined && cpuAfter !== undefined && s.transactions > 0 ? ((cpuAfter - cpuBefore) * 1000) / s.transactions : undefined;
-            cell.runs.push({ tps: s.tps, latencyMs: s.latencyMs, proxyCpuUs });
+            // correctness gate: one statement event per statement sent (prepared: one Parse per connection, the
+            // executions run under that decision); the trail is written before results reach the client. pgbench
+            // itself sends 2 statements first on a connection of its own (the scale from pgbench_branches, the
+            // partitioning of pgbench_accounts).
+            const sent = (mode === 'prepared' ? clients : s.transactions) + 2;
+            const audited = gate ? await settledCount(gate) : undefined;
+            cell.runs.push({ tps: s.tps, latencyMs: s.latencyMs, proxyCpuUs, audited, sent: gate ? sent : undefined });
+            if (audited !== undefined && audited !== sent) throw new Error(`audit gate: ${audited} statement events for ${sent} statements sent`);
             log(`${label} ${s.tps.toFixed(0).padStart(7)} tps  ${s.latencyMs.toFixed(3)} ms${proxyCpuUs === undefined ? '' : `  ${proxyCpuUs.toFixed(1)} µs CPU/tx`}`);
           } catch (e) {
             cell.error = (e as Error).message;
@@ -135,6 +154,18 @@ async function measurePgbench(b: Bench, active: PathName[]): Promise<void> {
       }
     }
   }
+}
+
+/** Statement events added since the last count, read again until two reads agree (sessions end asynchronously). */
+async function settledCount(gate: AuditCounter): Promise<number> {
+  let n = gate.take();
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const more = gate.take();
+    if (more === 0) return n;
+    n += more;
+  }
+  return n;
 }
 
 /** COPY and a plain SELECT of the big table per path, timing psql and sampling the proxy's RSS meanwhile. */
@@ -169,7 +200,7 @@ async function measureThroughput(b: Bench, active: PathName[]): Promise<void> {
         log(`round ${round} ${sql}: ${p.padEnd(9)} ${(r.ms / 1000).toFixed(2)} s`);
       }
     }
-    for (const p of ['dbwarden', 'pgbouncer'] as const) {
+    for (const p of ['dbwarden', 'pgbouncer', 'relay'] as const) {
       const w = windows.get(p);
       if (!w?.length) continue;
       const peaks = w.map((v) => v.peakKb).filter((v): v is number => v !== undefined);
@@ -224,11 +255,22 @@ runBench<BenchOptions>({
     warnIfStaleBuild(REPO, log);
     const b: Bench = { opts, children, endpoints: {}, report: { facts: machineFacts(command), pgbench: [], throughput: [], rss: [], notes: [] } };
     await prepareDataset(children, { ...PG, scale: PGBENCH_SCALE, bigRows: opts.rows, role: ROLE, fresh: opts.fresh, log });
+    if (opts.maskedColumn) {
+      // a column the pii-masking rules mask, never selected by pgbench -S: masking is in force on the table
+      const r = await children.run('psql', ['-X', ...connArgs({ port: PG.port, user: PG.adminUser }), '-d', PG.database, '-v', 'ON_ERROR_STOP=1', '-c', 'ALTER TABLE pgbench_accounts ADD COLUMN IF NOT EXISTS email text']);
+      if (r.code !== 0) throw new Error(`adding the masked column failed: ${r.stderr.trim()}`);
+      b.report.notes.push('masked column: pgbench_accounts has a text column `email` (masked by pii-masking\'s mask-email), not selected by the benchmark statements.');
+    }
     await startPaths(b, workDir);
     const active = PATHS.filter((p) => b.endpoints[p]);
     if (active.length === 0) throw new Error('no path to benchmark');
     await measurePgbench(b, active);
     if (opts.throughput) await measureThroughput(b, active);
+    if (b.audit) {
+      const v = await verifyTrail(children, REPO, b.audit.file);
+      b.report.notes.push(`audit gate: \`dbwarden audit verify\` on the broker's trail after the run: ${v.text}`);
+      if (!v.ok) log(`AUDIT VERIFY FAILED: ${v.text}`);
+    }
     await addNotes(b, started, loadAtStart);
     return { text: renderText(b.report), updateResults: (existing) => replaceFigures(existing, renderMarkdown(b.report)) };
   },

@@ -26,6 +26,10 @@ export class ChildSet {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     this.track(child);
     let output = '';
+    // a missing binary must fail its path (the caller sees the exit below), not the whole run
+    child.once('error', (e) => {
+      output += `\n${command}: ${e.message}`;
+    });
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-65536);
     };

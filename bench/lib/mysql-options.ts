@@ -10,7 +10,7 @@ export const MYSQL_HELP = `npx tsx bench/mysql-bench.ts [options]
   --tests LIST         sysbench tests (default oltp_point_select,oltp_read_only)
   --threads LIST       sysbench --threads values (default 1,16)
   --ps-modes LIST      sysbench --db-ps-mode values: auto (prepared) and/or disable (text) (default auto,disable)
-  --paths LIST         any of direct,dbwarden (default both)
+  --paths LIST         any of direct,relay,dbwarden (default all; relay = bare Node net pipe)
   --rulesets LIST      rule sets of the broker's target (default safe-defaults)
   --fresh              drop and re-create the sysbench tables
   --no-results         do not rewrite the MySQL section of bench/RESULTS.md

@@ -24,22 +24,31 @@ const medianOf = (cell: Cell<SysbenchRun> | undefined, pick: (r: SysbenchRun) =>
   cell && !cell.error && cell.runs.length ? median(cell.runs.map(pick)) : undefined;
 
 export function sysbenchTable(r: MysqlBenchReport): Table {
-  const head = ['test', 'ps-mode', 'threads', 'direct TPS', 'dbwarden TPS', 'direct QPS', 'dbwarden QPS', 'direct ms', 'dbwarden ms', 'dbwarden/direct', 'dbwarden CPU µs/query'];
+  const head = [
+    'test', 'ps-mode', 'threads', 'direct QPS', 'relay QPS', 'dbwarden QPS', 'dbwarden/direct', 'dbwarden/relay',
+    'relay CPU µs/query', 'dbwarden CPU µs/query', 'dbwarden÷relay CPU', 'dbwarden ms', 'audited/sent',
+  ];
   const rows = r.rows.map((row) => {
     const at = (p: MysqlPathName, pick: (x: SysbenchRun) => number) => medianOf(row.cells[p], pick);
-    const tps = (p: MysqlPathName) => at(p, (x) => x.tps);
+    const qps = (p: MysqlPathName) => at(p, (x) => x.qps);
+    const cpu = (p: MysqlPathName) => at(p, (x) => x.proxyCpuUsPerQuery ?? Number.NaN);
+    const runs = row.cells.dbwarden?.runs ?? [];
+    const audited = runs.reduce((s, x) => s + (x.audited ?? 0), 0);
+    const sent = runs.reduce((s, x) => s + (x.sent ?? 0), 0);
     return [
       row.test,
       row.psMode,
       String(row.threads),
-      fmtInt(tps('direct')),
-      fmtInt(tps('dbwarden')),
-      fmtInt(at('direct', (x) => x.qps)),
-      fmtInt(at('dbwarden', (x) => x.qps)),
-      fmt(at('direct', (x) => x.latencyMs), 2),
+      fmtInt(qps('direct')),
+      fmtInt(qps('relay')),
+      fmtInt(qps('dbwarden')),
+      fmt(ratio(qps('dbwarden'), qps('direct')), 2),
+      fmt(ratio(qps('dbwarden'), qps('relay')), 2),
+      fmt(cpu('relay'), 1),
+      fmt(cpu('dbwarden'), 1),
+      fmt(ratio(cpu('dbwarden'), cpu('relay')), 2),
       fmt(at('dbwarden', (x) => x.latencyMs), 2),
-      fmt(ratio(tps('dbwarden'), tps('direct')), 2),
-      fmt(at('dbwarden', (x) => x.proxyCpuUsPerQuery ?? Number.NaN), 1),
+      sent ? `${fmtInt(audited)}/${fmtInt(sent)}` : 'n/a',
     ];
   });
   return { head, rows };
@@ -64,7 +73,10 @@ function errorsOf(r: MysqlBenchReport): string[] {
 export function mysqlRoundsLines(r: MysqlBenchReport): string[] {
   return r.rows.map((row) => {
     const per = Object.entries(row.cells).map(([p, c]) => `${p} ${c!.runs.map((x) => Math.round(x.tps)).join(' / ') || 'n/a'}`);
-    return `- ${row.test} ps-mode=${row.psMode} threads=${row.threads} TPS: ${per.join('; ')}`;
+    const cpu = Object.entries(row.cells)
+      .filter(([, c]) => c!.runs.some((x) => x.proxyCpuUsPerQuery !== undefined))
+      .map(([p, c]) => `${p} ${c!.runs.map((x) => (x.proxyCpuUsPerQuery === undefined ? 'n/a' : x.proxyCpuUsPerQuery.toFixed(1))).join(' / ')}`);
+    return `- ${row.test} ps-mode=${row.psMode} threads=${row.threads} TPS: ${per.join('; ')}${cpu.length ? `; CPU µs/query: ${cpu.join('; ')}` : ''}`;
   });
 }
 
@@ -96,7 +108,7 @@ export function renderMysqlMarkdown(r: MysqlBenchReport): string {
     '',
     ...r.facts.map(([k, v]) => `- **${k}:** ${v}`),
     '',
-    'TPS and QPS are sysbench\'s rates; latency is its average per transaction; each figure is the median of the rounds; dbwarden/direct is the TPS ratio (1.00 = as fast). CPU µs/query is the broker process\'s user+system CPU time (from /proc) divided by the statements of the run (BEGIN/COMMIT included): what the broker costs per statement, much less sensitive to other load on the machine than TPS.',
+    'TPS and QPS are sysbench\'s rates; latency is its average per transaction; each figure is the median of the rounds; ratios are QPS ratios (1.00 = as fast). relay = a bare Node `net` pipe (bench/lib/bare-relay.mjs), the floor of any Node proxy; dbwarden÷relay CPU is the goal figure (≤ 1.2). audited/sent: statement events in the audit trail against the statements sysbench counted (text mode: every statement; prepared mode: executions run under the decision of their COM_STMT_PREPARE and add no event). CPU µs/query is the broker process\'s user+system CPU time (from /proc) divided by the statements of the run (BEGIN/COMMIT included): what the broker costs per statement, much less sensitive to other load on the machine than TPS.',
     '',
     md(sysbenchTable(r), 3),
   ];

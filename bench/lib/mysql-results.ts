@@ -1,7 +1,8 @@
 // Shapes of the MySQL benchmark's measurements: sysbench cells per path, rule checks of its statements, the report.
 import type { Cell } from './results.js';
 
-export const MYSQL_PATHS = ['direct', 'dbwarden'] as const;
+/** relay = the bare Node `net` pipe (bench/lib/bare-relay.mjs): the floor of any Node proxy */
+export const MYSQL_PATHS = ['direct', 'relay', 'dbwarden'] as const;
 export type MysqlPathName = (typeof MYSQL_PATHS)[number];
 
 export const SYSBENCH_TESTS = ['oltp_point_select', 'oltp_read_only'] as const;
@@ -17,6 +18,9 @@ export interface SysbenchRun {
   latencyMs: number;
   /** CPU time the broker process used per statement (µs); absent for the direct path */
   proxyCpuUsPerQuery?: number;
+  /** dbwarden only: statement events the audit trail gained during the run, and the statements sysbench reported */
+  audited?: number;
+  sent?: number;
 }
 
 export interface SysbenchRow {

@@ -3,16 +3,18 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PATHS, type PathName, type PgbenchRow } from './results.js';
 
-export const MODES = ['simple', 'extended', 'prepared'] as const;
+export const MODES = ['simple', 'extended', 'prepared', 'connect'] as const;
 type Mode = PgbenchRow['mode'];
 
 export const HELP = `npx tsx bench/pg-bench.ts [options]
   --quick              smoke run under ~90 s (2 s runs, modes simple+prepared, one throughput round)
   --seconds N          length of each pgbench run (default 4)
   --rounds N           interleaved rounds per pgbench configuration, median reported (default 3, minimum 2)
-  --modes LIST         pgbench -M modes (default simple,extended,prepared)
+  --modes LIST         pgbench -M modes, and connect (-M simple -C: a login per transaction) (default all four)
+  --masked-column      add a text column 'email' to pgbench_accounts (not selected by pgbench); with
+                       --rulesets safe-defaults,pii-masking this measures masking in force on a masked table
   --clients LIST       pgbench client counts (default 1,16)
-  --paths LIST         any of direct,dbwarden,pgbouncer (default all)
+  --paths LIST         any of direct,relay,dbwarden,pgbouncer (default all; relay = bare Node net pipe)
   --rulesets LIST      rule sets of the broker's target (default safe-defaults)
   --rows N             rows in the throughput table (default 3000000; another count rebuilds it)
   --fresh              rebuild the pgbench tables and the big table
@@ -37,6 +39,7 @@ export interface BenchOptions {
   throughput: boolean;
   writeResults: boolean;
   cpuProfDir?: string;
+  maskedColumn: boolean;
 }
 
 /** Throws with a one-line message on a bad value, so the script can print it next to --help. */
@@ -56,6 +59,7 @@ export function parseOptions(args: string[]): BenchOptions {
       'no-throughput': { type: 'boolean', default: false },
       'no-results': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      'masked-column': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -86,5 +90,6 @@ export function parseOptions(args: string[]): BenchOptions {
     throughput: !values['no-throughput'],
     writeResults: !values['no-results'],
     cpuProfDir: values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined,
+    maskedColumn: values['masked-column'],
   };
 }

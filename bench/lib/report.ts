@@ -11,24 +11,33 @@ const medianOf = <T>(cell: Cell<T> | undefined, pick: (r: T) => number): number 
   cell && !cell.error && cell.runs.length ? median(cell.runs.map(pick)) : undefined;
 
 export function pgbenchTable(r: BenchReport): Table {
-  const head = ['mode', 'clients', 'direct TPS', 'dbwarden TPS', 'pgbouncer TPS', 'direct ms', 'dbwarden ms', 'pgbouncer ms', 'dbwarden/direct', 'dbwarden/pgbouncer', 'dbwarden CPU µs/tx', 'pgbouncer CPU µs/tx'];
+  const head = [
+    'mode', 'clients', 'direct TPS', 'relay TPS', 'dbwarden TPS', 'pgbouncer TPS', 'dbwarden/direct', 'dbwarden/relay', 'dbwarden/pgbouncer',
+    'relay CPU µs/tx', 'dbwarden CPU µs/tx', 'pgbouncer CPU µs/tx', 'dbwarden÷relay CPU', 'dbwarden ms', 'audited/sent',
+  ];
   const rows = r.pgbench.map((row) => {
     const tps = (p: PathName) => medianOf(row.cells[p], (x: PgbenchRun) => x.tps);
     const lat = (p: PathName) => medianOf(row.cells[p], (x: PgbenchRun) => x.latencyMs);
     const cpu = (p: PathName) => medianOf(row.cells[p], (x: PgbenchRun) => x.proxyCpuUs ?? Number.NaN);
+    const runs = row.cells.dbwarden?.runs ?? [];
+    const audited = runs.reduce((s, x) => s + (x.audited ?? 0), 0);
+    const sent = runs.reduce((s, x) => s + (x.sent ?? 0), 0);
     return [
       row.mode,
       `${row.clients} (-j ${row.jobs})`,
       fmtInt(tps('direct')),
+      fmtInt(tps('relay')),
       fmtInt(tps('dbwarden')),
       fmtInt(tps('pgbouncer')),
-      fmt(lat('direct'), 3),
-      fmt(lat('dbwarden'), 3),
-      fmt(lat('pgbouncer'), 3),
       fmt(ratio(tps('dbwarden'), tps('direct')), 2),
+      fmt(ratio(tps('dbwarden'), tps('relay')), 2),
       fmt(ratio(tps('dbwarden'), tps('pgbouncer')), 2),
+      fmt(cpu('relay'), 1),
       fmt(cpu('dbwarden'), 1),
       fmt(cpu('pgbouncer'), 1),
+      fmt(ratio(cpu('dbwarden'), cpu('relay')), 2),
+      fmt(lat('dbwarden'), 3),
+      sent ? `${fmtInt(audited)}/${fmtInt(sent)}` : 'n/a',
     ];
   });
   return { head, rows };
@@ -111,7 +120,7 @@ export function renderMarkdown(r: BenchReport): string {
     '',
     '### pgbench -S (select-only)',
     '',
-    'TPS excludes connection set-up; latency is pgbench\'s average; each figure is the median of the rounds; ratios are TPS ratios (1.00 = as fast). CPU µs/tx is the proxy process\'s user+system CPU time (from /proc) divided by the transactions of the run: what the proxy costs per statement, much less sensitive to other load on the machine than TPS.',
+    'TPS excludes connection set-up; latency is pgbench\'s average; each figure is the median of the rounds; TPS ratios: 1.00 = as fast. relay = a bare Node `net` pipe (bench/lib/bare-relay.mjs), the floor of any Node proxy. CPU µs/tx is the proxy process\'s user+system CPU time (from /proc) divided by the transactions of the run: what the proxy costs per statement, much less sensitive to other load on the machine than TPS; dbwarden÷relay CPU is the goal figure (≤ 1.2). audited/sent: statement events in the audit trail against statements sent, over all rounds (a run whose counts differ fails).',
     '',
     md(pgbenchTable(r)),
   ];
@@ -133,6 +142,10 @@ export function roundsLines(r: BenchReport): string[] {
   for (const row of r.pgbench) {
     const per = Object.entries(row.cells).map(([p, c]) => `${p} ${c!.runs.map((x) => Math.round(x.tps)).join(' / ') || 'n/a'}`);
     lines.push(`- pgbench ${row.mode} c=${row.clients} TPS: ${per.join('; ')}`);
+    const cpu = Object.entries(row.cells)
+      .filter(([, c]) => c!.runs.some((x) => x.proxyCpuUs !== undefined))
+      .map(([p, c]) => `${p} ${c!.runs.map((x) => (x.proxyCpuUs === undefined ? 'n/a' : x.proxyCpuUs.toFixed(1))).join(' / ')}`);
+    if (cpu.length) lines.push(`- pgbench ${row.mode} c=${row.clients} CPU µs/tx: ${cpu.join('; ')}`);
   }
   for (const row of r.throughput) {
     const per = Object.entries(row.cells).map(([p, c]) => `${p} ${c!.runs.map((x) => x.toFixed(2)).join(' / ') || 'n/a'}`);

@@ -1,6 +1,7 @@
 // Shapes of the benchmark's measurements: pgbench cells per path, throughput timings, proxy memory samples.
 
-export const PATHS = ['direct', 'dbwarden', 'pgbouncer'] as const;
+/** relay = the bare Node `net` pipe (bench/lib/bare-relay.mjs): the floor of any Node proxy */
+export const PATHS = ['direct', 'relay', 'dbwarden', 'pgbouncer'] as const;
 export type PathName = (typeof PATHS)[number];
 
 export interface PgbenchRun {
@@ -8,6 +9,9 @@ export interface PgbenchRun {
   latencyMs: number;
   /** CPU time the proxy process used per transaction (µs); absent for the direct path */
   proxyCpuUs?: number;
+  /** dbwarden only: statement events the audit trail gained during the run, and the statements pgbench sent */
+  audited?: number;
+  sent?: number;
 }
 
 export interface Cell<T> {
@@ -17,7 +21,8 @@ export interface Cell<T> {
 }
 
 export interface PgbenchRow {
-  mode: 'simple' | 'extended' | 'prepared';
+  /** connect = `-M simple -C`: a new connection (login through the proxy) for every transaction */
+  mode: 'simple' | 'extended' | 'prepared' | 'connect';
   clients: number;
   jobs: number;
   cells: Partial<Record<PathName, Cell<PgbenchRun>>>;
@@ -35,7 +40,7 @@ export interface ThroughputRow {
 
 export interface RssRow {
   test: string;
-  process: 'dbwarden' | 'pgbouncer';
+  process: 'dbwarden' | 'pgbouncer' | 'relay';
   /** RSS right before the first round started */
   beforeKb?: number;
   /** highest RSS seen during any round */

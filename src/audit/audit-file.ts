@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { canonicalLine, GENESIS_HASH, RESERVED_FIELDS, sha256Hex } from './chain.js';
 import type { AuditEvent, AuditSink } from './events.js';
 import { auditStatementText, type StatementTextMode } from './statement-text.js';
+import { isoNow, statementLineHead } from './statement-line.js';
 import { rotatedIndexes, rotatedPath } from './trail-files.js';
 
 export interface AuditLine {
@@ -106,6 +107,30 @@ function lastNewline(fd: number, before: number): number {
     if (i >= 0) return pos + i;
   }
   return -1;
+}
+
+/**
+ * The first line of a file, read chunk by chunk: a statement line may be as long as audit.maxStatementBytes (1 MiB
+ * by default), far beyond one chunk (reading only the first chunk made retention give up, so the trail outgrew
+ * its disk budget when lines were long).
+ */
+function readFirstLine(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const parts: Buffer[] = [];
+    const buf = Buffer.alloc(TAIL_CHUNK);
+    for (let pos = 0; ; ) {
+      const n = readSync(fd, buf, 0, TAIL_CHUNK, pos);
+      if (n === 0) break;
+      const nl = buf.subarray(0, n).indexOf(0x0a);
+      parts.push(Buffer.from(buf.subarray(0, nl >= 0 ? nl : n)));
+      if (nl >= 0) break;
+      pos += n;
+    }
+    return Buffer.concat(parts).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Parses a chain line's seq and hash, or throws naming the file. */
@@ -237,12 +262,24 @@ export class AuditFile implements AuditSink {
     if (this.fd === undefined && !this.failure) throw new Error(`audit file ${this.path} is closed; event ${event.type} not recorded`);
     // statement events have a fixed shape (their text is masked by statementText); others are scrubbed of secret-named fields
     const fields = (event.type === 'statement' ? this.bounded(event) : scrub(event)) as Record<string, unknown>;
-    const line: Record<string, unknown> = { seq: this.seq + 1, ts: new Date().toISOString(), type: event.type };
-    for (const [k, v] of Object.entries(fields)) if (!RESERVED_FIELDS.has(k)) line[k] = v;
-    line.prev = this.prev;
-    const canonical = canonicalLine(line);
-    const hash = sha256Hex(canonical);
-    const bytes = Buffer.from(`${canonical.slice(0, -1)},"hash":"${hash}"}\n`, 'utf8');
+    const ts = isoNow();
+    // statement events (one per client statement: the hot path) are rendered by their fixed shape, the same bytes
+    const head = event.type === 'statement' ? statementLineHead(this.seq + 1, ts, fields, this.prev) : undefined;
+    let line: Record<string, unknown>;
+    let hash: string;
+    let bytes: Buffer;
+    if (head !== undefined) {
+      hash = sha256Hex(`${head}}`);
+      bytes = Buffer.from(`${head},"hash":"${hash}"}\n`, 'utf8');
+      line = { seq: this.seq + 1, ts, ...fields, prev: this.prev };
+    } else {
+      line = { seq: this.seq + 1, ts, type: event.type };
+      for (const [k, v] of Object.entries(fields)) if (!RESERVED_FIELDS.has(k)) line[k] = v;
+      line.prev = this.prev;
+      const canonical = canonicalLine(line);
+      hash = sha256Hex(canonical);
+      bytes = Buffer.from(`${canonical.slice(0, -1)},"hash":"${hash}"}\n`, 'utf8');
+    }
     if (this.failure && this.pendingBytes + bytes.length > MAX_PENDING_BYTES) {
       // not chained: the chain stays whole, the gap is counted and logged (only while the disk is failing)
       this.dropped++;
@@ -365,17 +402,8 @@ export class AuditFile implements AuditSink {
     const oldestKept = rotatedPath(this.path, Math.max(...indexes.filter((n) => n <= keep)));
     let head: { seq: number; prev: string } | undefined;
     try {
-      const fd = openSync(oldestKept, 'r');
-      try {
-        const buf = Buffer.alloc(TAIL_CHUNK);
-        const n = readSync(fd, buf, 0, TAIL_CHUNK, 0);
-        const text = buf.subarray(0, n).toString('utf8');
-        const nl = text.indexOf('\n');
-        const first = JSON.parse(nl >= 0 ? text.slice(0, nl) : text) as { seq: number; prev: string };
-        head = { seq: first.seq, prev: first.prev };
-      } finally {
-        closeSync(fd);
-      }
+      const first = JSON.parse(readFirstLine(oldestKept)) as { seq: number; prev: string };
+      head = { seq: first.seq, prev: first.prev };
     } catch (e) {
       this.logger.warn({ path: oldestKept, err: (e as Error).message }, 'audit retention: cannot read the oldest kept file; nothing pruned');
       return;

@@ -5,6 +5,7 @@
 export const TERMINATION_REASONS = ['expired', 'revoked', 'killed', 'shutdown', 'upstream'] as const;
 export const DIALECTS = ['postgres', 'mysql'] as const;
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Tallies } from './statement-tally.js';
 
 export function createMetrics() {
   const registry = new Registry();
@@ -13,13 +14,19 @@ export function createMetrics() {
   // them); the per-type series nodejs_active_handles{type} etc. carry the same numbers.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const r = [registry];
+  // per-statement counts arrive through tallies (statement-tally.ts) and are flushed whenever either counter is read
+  const tallies = new Tallies();
+  const flushTallies = (): void => tallies.flush(statementsTotal, ruleMatches);
+  const statementsTotal: Counter<'protocol' | 'target' | 'action'> = new Counter({ name: 'dbwarden_statements_total', help: 'Client statements checked, by decided action', labelNames: ['protocol', 'target', 'action'] as const, registers: r, collect: () => flushTallies() });
+  const ruleMatches: Counter<'rule' | 'action'> = new Counter({ name: 'dbwarden_rule_matches_total', help: 'Rule matches by rule id and action', labelNames: ['rule', 'action'] as const, registers: r, collect: () => flushTallies() });
   const metrics = {
+    tallies,
     registry,
     clientConnectionsActive: new Gauge({ name: 'dbwarden_client_connections_active', help: 'Client connections currently open', labelNames: ['protocol', 'target'] as const, registers: r }),
     sessionsTotal: new Counter({ name: 'dbwarden_sessions_total', help: 'Client sessions by outcome of login', labelNames: ['protocol', 'target', 'outcome'] as const, registers: r }),
     sessionTerminations: new Counter({ name: 'dbwarden_session_terminations_total', help: 'Sessions ended by the broker, by reason', labelNames: ['reason'] as const, registers: r }),
-    statementsTotal: new Counter({ name: 'dbwarden_statements_total', help: 'Client statements checked, by decided action', labelNames: ['protocol', 'target', 'action'] as const, registers: r }),
-    ruleMatches: new Counter({ name: 'dbwarden_rule_matches_total', help: 'Rule matches by rule id and action', labelNames: ['rule', 'action'] as const, registers: r }),
+    statementsTotal,
+    ruleMatches,
     parseFailures: new Counter({ name: 'dbwarden_parse_failures_total', help: 'Statements the SQL parser could not read', labelNames: ['dialect'] as const, registers: r }),
     statementCheckSeconds: new Histogram({
       name: 'dbwarden_statement_check_seconds', help: 'Parse + evaluate time per client text not found in the decision cache', labelNames: ['dialect'] as const, registers: r,

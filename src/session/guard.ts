@@ -6,6 +6,7 @@ import { analyze } from '../sql/analyze.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import { LruCache } from '../sql/statement-cache.js';
 import { literalIndependent, pgShapeKey } from '../sql/pg-shape.js';
+import { mysqlLiteralIndependent, mysqlShapeKey } from '../sql/mysql-shape.js';
 import { evaluate } from '../rules/evaluate.js';
 import { columnMasks, type ColumnMask } from '../rules/mask.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -49,34 +50,70 @@ export class Guard {
   /** Synchronous: cache → parse → facts → rules. Never throws on client text. */
   decide(text: string, opts?: ReadOptions): Decision {
     // the same text can read differently under other session settings: those get their own cache slots
-    // texts too large to be kept are neither looked up nor shaped: that would only copy megabytes around
-    const cacheable = text.length * 2 < this.cache.maxEntryBytes;
+    // texts too large to be kept are never cached whole (see decideLarge)
+    if (text.length * 2 >= this.cache.maxEntryBytes) return this.decideLarge(text, opts);
     const key = opts ? readKey(opts) + text : text;
-    const hit = cacheable ? this.cache.get(key) : undefined;
+    const hit = this.cache.get(key);
     if (hit) {
       this.metrics?.statementCacheHits.inc();
       return hit;
     }
-    // PostgreSQL texts that differ only in inlined literals share a decision when the facts cannot depend on them
-    const shape = cacheable && this.ctx.dialect === 'postgres' && !opts ? pgShapeKey(text) : undefined;
+    // texts that differ only in inlined literals share a decision when the facts cannot depend on them (MySQL: keyed
+    // by the reading settings too); a shape hit is not copied into the exact cache (one entry per literal would
+    // only churn it)
+    const shape = this.shapeKey(text, opts);
     const byShape = shape !== undefined ? this.shapes.get(shape) : undefined;
     if (byShape) {
       this.metrics?.statementCacheHits.inc();
-      this.cache.set(key, byShape, decisionBytes(byShape));
       return byShape;
     }
+    const decision = this.analyzeAndEvaluate(text, opts);
+    const bytes = decisionBytes(decision);
+    this.cache.set(key, decision, bytes);
+    if (shape !== undefined && this.shareable(decision.statements)) this.shapes.set(shape, decision, bytes);
+    return decision;
+  }
+
+  /**
+   * A text too large to cache whole (megabytes of inlined literal, e.g. a bulk INSERT or a big string): decided by
+   * its shape when that is small, so distinct large texts of one shape cost one linear scan instead of a parse each
+   * (a client sending many distinct 8 MiB statements kept the broker parsing for seconds apiece). The shared decision
+   * keeps no statement text (facts.text of the first would pin megabytes); readers fall back to the text at hand.
+   */
+  private decideLarge(text: string, opts: ReadOptions | undefined): Decision {
+    const shape = this.shapeKey(text, opts);
+    const small = shape !== undefined && shape.length * 2 < this.shapes.maxEntryBytes;
+    const byShape = small ? this.shapes.get(shape) : undefined;
+    if (byShape) {
+      this.metrics?.statementCacheHits.inc();
+      return byShape;
+    }
+    const decision = this.analyzeAndEvaluate(text, opts);
+    if (small && this.shareable(decision.statements)) {
+      const lean: Decision = { ...decision, statements: decision.statements.map(({ text: _text, ...f }) => f) };
+      this.shapes.set(shape, lean, decisionBytes(lean));
+    }
+    return decision;
+  }
+
+  private shareable(statements: StatementFacts[]): boolean {
+    return this.ctx.dialect === 'postgres' ? literalIndependent(statements) : mysqlLiteralIndependent(statements);
+  }
+
+  private analyzeAndEvaluate(text: string, opts: ReadOptions | undefined): Decision {
     this.metrics?.statementCacheMisses.inc();
     const t0 = process.hrtime.bigint();
     const statements = analyze(this.ctx.dialect, text, opts);
     const decision = evaluate(this.rulesets, statements, this.ctx);
     this.metrics?.statementCheckSeconds.observe({ dialect: this.ctx.dialect }, Number(process.hrtime.bigint() - t0) / 1e9);
     if (statements.some((s) => s.kind === 'unparsed')) this.metrics?.parseFailures.inc({ dialect: this.ctx.dialect });
-    if (cacheable) {
-      const bytes = decisionBytes(decision);
-      this.cache.set(key, decision, bytes);
-      if (shape !== undefined && literalIndependent(statements)) this.shapes.set(shape, decision, bytes);
-    }
     return decision;
+  }
+
+  private shapeKey(text: string, opts: ReadOptions | undefined): string | undefined {
+    if (this.ctx.dialect === 'postgres') return opts ? undefined : pgShapeKey(text);
+    const shape = mysqlShapeKey(text);
+    return shape === undefined ? undefined : (opts ? readKey(opts) : '') + shape;
   }
 
   /** What the two caches hold now (entries and estimated bytes), for metrics and tests. */

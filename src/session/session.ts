@@ -3,6 +3,7 @@ import type { AuditSink } from '../audit/events.js';
 import type { Grant } from '../grants/model.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { Tally } from '../metrics/statement-tally.js';
 import { analyze } from '../sql/analyze.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Decision } from '../rules/types.js';
@@ -89,6 +90,7 @@ export class Session {
   private controlOf?: SessionControl;
   /** statements decided so far (shown in session listings) */
   statementCount = 0;
+  private tally: Tally | undefined;
   /** this session's share of the partial-message budget (set by the registry) */
   partials?: PartialWatch;
   /**
@@ -226,8 +228,8 @@ export class Session {
   record(text: string, decision: Decision): void {
     const { metrics } = this.deps;
     this.statementCount += 1;
-    metrics.statementsTotal.inc({ protocol: this.protocol, target: this.grant.target, action: decision.action });
-    for (const r of decision.rules) metrics.ruleMatches.inc({ rule: r.id, action: r.action });
+    // bound once per session: no label hashing per statement (metrics/statement-tally.ts)
+    (this.tally ??= metrics.tallies.for(this.protocol, this.grant.target)).count(decision.action, decision.rules);
     const event: StatementEvent = {
       type: 'statement',
       session: this.id,

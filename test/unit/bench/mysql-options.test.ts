@@ -3,21 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { parseMysqlOptions } from '../../../bench/lib/mysql-options.js';
 
 describe('parseMysqlOptions', () => {
-  it('runs both tests, both ps-modes, 1 and 16 threads, both paths, at least 2 rounds by default', () => {
+  it('runs both tests, both ps-modes, 1 and 16 threads, three paths (direct, relay, dbwarden), at least 2 rounds by default', () => {
     const o = parseMysqlOptions([]);
     expect(o.tests).toEqual(['oltp_point_select', 'oltp_read_only']);
     expect(o.psModes).toEqual(['auto', 'disable']);
     expect(o.threads).toEqual([1, 16]);
-    expect(o.paths).toEqual(['direct', 'dbwarden']);
+    expect(o.paths).toEqual(['direct', 'relay', 'dbwarden']);
     expect(o.rounds).toBeGreaterThanOrEqual(2);
     expect(o.rulesets).toEqual(['safe-defaults']);
     expect(o.writeResults).toBe(true);
   });
 
-  it('keeps a full run under about 5 minutes of measuring', () => {
+  it('keeps a full run under about 5 minutes of measuring (three paths)', () => {
     const o = parseMysqlOptions([]);
     const runs = o.tests.length * o.psModes.length * o.threads.length * o.paths.length * o.rounds;
-    expect(runs * o.seconds).toBeLessThanOrEqual(240);
+    expect(runs * o.seconds).toBeLessThanOrEqual(300);
   });
 
   it('keeps --quick short, still with 2 rounds and both thread counts', () => {
@@ -26,7 +26,7 @@ describe('parseMysqlOptions', () => {
     expect(o.rounds).toBe(2);
     expect(o.threads).toEqual([1, 16]);
     const runs = o.tests.length * o.psModes.length * o.threads.length * o.paths.length * o.rounds;
-    expect(runs * o.seconds).toBeLessThanOrEqual(70);
+    expect(runs * o.seconds).toBeLessThanOrEqual(100);
   });
 
   it('never goes below two rounds', () => {

@@ -14,7 +14,8 @@ function sample(): MysqlBenchReport {
         threads: 16,
         cells: {
           direct: { runs: [{ tps: 1000, qps: 16000, latencyMs: 10 }, { tps: 3000, qps: 48000, latencyMs: 30 }, { tps: 2000, qps: 32000, latencyMs: 20 }] },
-          dbwarden: { runs: [{ tps: 500, qps: 8000, latencyMs: 40, proxyCpuUsPerQuery: 60 }, { tps: 1500, qps: 24000, latencyMs: 40, proxyCpuUsPerQuery: 50 }, { tps: 1000, qps: 16000, latencyMs: 40, proxyCpuUsPerQuery: 55 }] },
+          relay: { runs: [{ tps: 1000, qps: 16000, latencyMs: 10, proxyCpuUsPerQuery: 20 }, { tps: 2000, qps: 32000, latencyMs: 10, proxyCpuUsPerQuery: 25 }, { tps: 1500, qps: 24000, latencyMs: 10, proxyCpuUsPerQuery: 22 }] },
+          dbwarden: { runs: [{ tps: 500, qps: 8000, latencyMs: 40, proxyCpuUsPerQuery: 60, audited: 10, sent: 10 }, { tps: 1500, qps: 24000, latencyMs: 40, proxyCpuUsPerQuery: 50, audited: 20, sent: 20 }, { tps: 1000, qps: 16000, latencyMs: 40, proxyCpuUsPerQuery: 55, audited: 30, sent: 30 }] },
         },
       },
       {
@@ -33,12 +34,12 @@ function sample(): MysqlBenchReport {
 }
 
 describe('tables', () => {
-  it('reports medians, the TPS ratio and the broker CPU per query', () => {
-    expect(sysbenchTable(sample()).rows[0]).toEqual(['oltp_read_only', 'auto', '16', '2,000', '1,000', '32,000', '16,000', '20.00', '40.00', '0.50', '55.0']);
+  it('reports medians, the QPS ratios, CPU per query against the relay and the audit counts', () => {
+    expect(sysbenchTable(sample()).rows[0]).toEqual(['oltp_read_only', 'auto', '16', '32,000', '24,000', '16,000', '0.50', '0.67', '22.0', '55.0', '2.50', '40.00', '60/60']);
   });
 
   it('shows n/a for a path whose run failed', () => {
-    expect(sysbenchTable(sample()).rows[1]).toEqual(['oltp_point_select', 'disable', '1', '20,000', 'n/a', '20,000', 'n/a', '0.05', 'n/a', 'n/a', 'n/a']);
+    expect(sysbenchTable(sample()).rows[1]).toEqual(['oltp_point_select', 'disable', '1', '20,000', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a']);
   });
 
   it('lists each statement with its text and prepared decision and the matched rules', () => {
@@ -49,7 +50,7 @@ describe('tables', () => {
   });
 
   it('lists every round in run order', () => {
-    expect(mysqlRoundsLines(sample())[0]).toBe('- oltp_read_only ps-mode=auto threads=16 TPS: direct 1000 / 3000 / 2000; dbwarden 500 / 1500 / 1000');
+    expect(mysqlRoundsLines(sample())[0]).toBe('- oltp_read_only ps-mode=auto threads=16 TPS: direct 1000 / 3000 / 2000; relay 1000 / 2000 / 1500; dbwarden 500 / 1500 / 1000; CPU µs/query: relay 20.0 / 25.0 / 22.0; dbwarden 60.0 / 50.0 / 55.0');
     expect(mysqlRoundsLines(sample())[1]).toBe('- oltp_point_select ps-mode=disable threads=1 TPS: direct 20000; dbwarden n/a');
   });
 });
@@ -67,7 +68,7 @@ describe('rendering', () => {
     expect(md.startsWith(MYSQL_BEGIN)).toBe(true);
     expect(md.endsWith(MYSQL_END)).toBe(true);
     expect(md).toContain('- **sysbench:** sysbench 1.0.20');
-    expect(md).toContain('| oltp_read_only | auto | 16 | 2,000 | 1,000 |');
+    expect(md).toContain('| oltp_read_only | auto | 16 | 32,000 | 24,000 | 16,000 |');
     expect(md).toContain('| `BEGIN` | allow | allow | none |');
     expect(md).toContain('- error: oltp_point_select ps-mode=disable threads=1 via dbwarden: error 1227');
     expect(md).not.toContain(FIGURES_BEGIN);

@@ -3,11 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { parseOptions } from '../../../bench/lib/options.js';
 
 describe('parseOptions', () => {
-  it('runs everything by default: three modes, 1 and 16 clients, three paths, at least 2 rounds', () => {
+  it('runs everything by default: three modes and connection set-up (-C), 1 and 16 clients, four paths (direct, relay, dbwarden, pgbouncer), at least 2 rounds', () => {
     const o = parseOptions([]);
-    expect(o.modes).toEqual(['simple', 'extended', 'prepared']);
+    expect(o.modes).toEqual(['simple', 'extended', 'prepared', 'connect']);
+    expect(o.maskedColumn).toBe(false);
+    expect(parseOptions(['--masked-column']).maskedColumn).toBe(true);
     expect(o.clients).toEqual([1, 16]);
-    expect(o.paths).toEqual(['direct', 'dbwarden', 'pgbouncer']);
+    expect(o.paths).toEqual(['direct', 'relay', 'dbwarden', 'pgbouncer']);
     expect(o.rounds).toBeGreaterThanOrEqual(2);
     expect(o.rows).toBe(3_000_000);
     expect(o.rulesets).toEqual(['safe-defaults']);

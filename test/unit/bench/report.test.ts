@@ -13,7 +13,8 @@ function sample(): BenchReport {
         jobs: 2,
         cells: {
           direct: { runs: [{ tps: 1000, latencyMs: 1 }, { tps: 3000, latencyMs: 3 }, { tps: 2000, latencyMs: 2 }] },
-          dbwarden: { runs: [{ tps: 500, latencyMs: 4, proxyCpuUs: 90 }, { tps: 1500, latencyMs: 4, proxyCpuUs: 70 }, { tps: 1000, latencyMs: 4, proxyCpuUs: 80 }] },
+          relay: { runs: [{ tps: 2000, latencyMs: 2, proxyCpuUs: 40 }, { tps: 2000, latencyMs: 2, proxyCpuUs: 40 }] },
+          dbwarden: { runs: [{ tps: 500, latencyMs: 4, proxyCpuUs: 90, audited: 502, sent: 502 }, { tps: 1500, latencyMs: 4, proxyCpuUs: 70, audited: 1502, sent: 1502 }, { tps: 1000, latencyMs: 4, proxyCpuUs: 80, audited: 1002, sent: 1002 }] },
           pgbouncer: { runs: [{ tps: 4000, latencyMs: 1 }], error: 'connection refused' },
         },
       },
@@ -25,9 +26,9 @@ function sample(): BenchReport {
 }
 
 describe('tables', () => {
-  it('reports medians and dbwarden ratios, n/a for a failed path', () => {
+  it('reports medians and dbwarden ratios against direct, the relay and pgbouncer, n/a for a failed path', () => {
     const row = pgbenchTable(sample()).rows[0]!;
-    expect(row).toEqual(['simple', '16 (-j 2)', '2,000', '1,000', 'n/a', '2.000', '4.000', 'n/a', '0.50', 'n/a', '80.0', 'n/a']);
+    expect(row).toEqual(['simple', '16 (-j 2)', '2,000', '2,000', '1,000', 'n/a', '0.50', '0.50', 'n/a', '40.0', '80.0', 'n/a', '2.00', '4.000', '3,006/3,006']);
   });
 
   it('turns times into speed ratios and MB/s', () => {
@@ -53,7 +54,7 @@ describe('rendering', () => {
     expect(md.startsWith(FIGURES_BEGIN)).toBe(true);
     expect(md.endsWith(FIGURES_END)).toBe(true);
     expect(md).toContain('- **nproc:** 2');
-    expect(md).toContain('| simple | 16 (-j 2) | 2,000 | 1,000 | n/a |');
+    expect(md).toContain('| simple | 16 (-j 2) | 2,000 | 2,000 | 1,000 | n/a |');
     expect(md).toContain('| SELECT * FROM big | dbwarden | 100.0 | 112.0 | 12.0 |');
   });
 });
@@ -76,7 +77,8 @@ describe('replaceFigures', () => {
 describe('roundsLines', () => {
   it('lists every round in run order for each path', () => {
     const lines = renderMarkdown(sample());
-    expect(lines).toContain('- pgbench simple c=16 TPS: direct 1000 / 3000 / 2000; dbwarden 500 / 1500 / 1000; pgbouncer 4000');
+    expect(lines).toContain('- pgbench simple c=16 TPS: direct 1000 / 3000 / 2000; relay 2000 / 2000; dbwarden 500 / 1500 / 1000; pgbouncer 4000');
+    expect(lines).toContain('- pgbench simple c=16 CPU µs/tx: relay 40.0 / 40.0; dbwarden 90.0 / 70.0 / 80.0');
     expect(lines).toContain('- COPY big TO STDOUT seconds: direct 1.00 / 2.00; dbwarden 4.00; pgbouncer 2.00');
   });
 });

@@ -35,7 +35,8 @@ describe('Guard cache bounds', () => {
     const text = `SELECT '${'y'.repeat(100_000)}'`;
     expect(g.decide(text).action).toBe('allow');
     expect(g.decide(text).action).toBe('allow');
-    expect(g.cached.entries).toBe(0);
+    // the text itself is never kept; only its small shape may be (guard-large.test.ts)
+    expect(g.cached.bytes).toBeLessThan(4096);
   });
 
   it('statementCacheSize 0 means no cache: every decision is made afresh and still right', () => {

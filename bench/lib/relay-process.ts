@@ -1,0 +1,25 @@
+// Starts the bare Node relay (bench/lib/bare-relay.mjs) as a child in front of a database: the benchmarks' floor arm.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sleep } from './broker-process.js';
+import type { ChildSet } from './children.js';
+
+export interface RelayProcess {
+  pid: number;
+  port: number;
+}
+
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'bare-relay.mjs');
+
+/** Runs `node bare-relay.mjs host port` (optionally with node flags) and waits for the port it listens on. */
+export async function startRelayProcess(children: ChildSet, upstream: { host: string; port: number }, nodeArgs: string[] = []): Promise<RelayProcess> {
+  const { child, output } = children.start(process.execPath, [...nodeArgs, SCRIPT, upstream.host, String(upstream.port)]);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const m = /listening (\d+)/.exec(output());
+    if (m) return { pid: child.pid!, port: Number(m[1]) };
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`relay exited (${child.exitCode ?? child.signalCode}): ${output().slice(-1000)}`);
+    if (Date.now() > deadline) throw new Error('relay not listening after 10 s');
+    await sleep(20);
+  }
+}
