@@ -5,6 +5,7 @@ import { ADMIN_SETTINGS, PRIVILEGE_SETTINGS, functionEffect } from './postgres-f
 import { RELATION_OBJECTS, classifyStatement, objectName } from './postgres-statements.js';
 import { whereStatus } from './postgres-where.js';
 import { pgUnscopedReason } from './pg-where-scope.js';
+import { pgOptionEffects, upsertUpdate } from './effect-pg-options.js';
 
 // Parsing with the server's grammar rather than a regex defends against the usual guardrail
 // bypasses: comments hiding keywords, statements smuggled after `;`, DML in CTEs, keywords in
@@ -131,14 +132,23 @@ function analyzeNode(node: Ast, ctx: Context, nested: boolean, planOnly: boolean
 }
 
 function describe(type: string, s: Ast, b: Builder): void {
+  // effects carried by options and bindings (SECURITY DEFINER, RLS off, operators bound to functions, …)
+  const opt = pgOptionEffects(type, s);
+  for (const e of opt.effects) addEffect(b, e);
+  if (opt.drops) b.drops = true;
+  for (const f of opt.functions) b.functions.add(f);
   switch (type) {
     case 'SelectStmt':
       selectClauses(s, b, true);
       b.limit = s.limitCount !== undefined || s.limitOption === 'LIMIT_OPTION_WITH_TIES' ? 'present' : 'absent';
       return walk(s, b, 'read', ['intoClause']);
-    case 'InsertStmt':
+    case 'InsertStmt': {
       addTable(s.relation, b, 'write');
+      // an upsert fed from its own table is an UPDATE of that table (effect-pg-options.ts)
+      const up = b.planOnly ? undefined : upsertUpdate(s, b.ctx);
+      if (up) b.nested.push(up);
       return walk(s, b, 'read', ['relation']);
+    }
     case 'UpdateStmt':
     case 'DeleteStmt':
       addTable(s.relation, b, 'write');
