@@ -12,6 +12,7 @@ import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statement
 import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
 import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
 import { joinUnscopedReason, unscopedReason, type JoinedRelation } from './mysql-where-scope.js';
+import { mysqlTokenEffects, mysqlUpsertUpdate } from './effect-mysql.js';
 
 // The server's own reading of the text decides: the lexer (mysql-lexer.ts) turns the client text
 // into canonical statements exactly as the server would split and un-comment them, and only then
@@ -245,6 +246,7 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
     const problem = describe(variant, typeof ast === 'string' ? {} : ast[variant], b, tokens);
     if (problem) return [withNesting(unparsed(problem), ctx, nested)];
     replaceIsDrop(tokens, b);
+    optionEffects(tokens, b);
     for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
     return [finish(b, nested), ...b.nested];
   }
@@ -252,6 +254,7 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
   if (!fb) return [withNesting(unparsed(error), ctx, nested)];
   applyFallback(fb, tokens, b);
   replaceIsDrop(tokens, b);
+  optionEffects(tokens, b);
   for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
   const top = finish(b, nested);
   if (fb.clientFile) top.clientFile = true;
@@ -267,6 +270,15 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
  * with its state, a view, trigger, routine, event, user): rules see that DROP as a nested statement. (TABLE is
  * handled where the table's name is known.) Defends against DROP spelled as CREATE.
  */
+/** DEFINER accounts, ALTER IGNORE … ADD UNIQUE, relaxed-mode column changes, system procedures (effect-mysql.ts). */
+function optionEffects(tokens: readonly Token[], b: Builder): void {
+  const o = mysqlTokenEffects(tokens);
+  for (const e of o.effects) addEffect(b, e);
+  if (o.drops) b.drops = true;
+  // SET STATEMENT … FOR ALTER …: the loss belongs to the ALTER read as the nested statement
+  if (o.drops && b.kind === 'set') for (const n of b.nested) if (n.kind === 'alter') n.drops = true;
+}
+
 function replaceIsDrop(tokens: readonly Token[], b: Builder): void {
   if (!wordsAt(tokens, 0, 'CREATE', 'OR', 'REPLACE')) return;
   let k = 3;
@@ -328,6 +340,11 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
     case 'Insert':
       addObjectName(s.table?.TableName ?? s.table_name ?? s.table, b, 'write');
       walk(s, b, 'read', ['table', 'table_name', 'columns']);
+      // an upsert or REPLACE fed from its own table is an UPDATE of that table (effect-mysql.ts)
+      if (!b.planOnly) {
+        const up = mysqlUpsertUpdate(s, b.ctx);
+        if (up) b.nested.push(up);
+      }
       return undefined;
     case 'Update':
       return update(s, b);
@@ -394,6 +411,9 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
     case 'Explain':
       // EXPLAIN ANALYZE runs its statement; plain EXPLAIN only plans it
       if (s.analyze && !b.planOnly) nestAst(s.statement, b);
+      // MariaDB evaluates uncorrelated subqueries while optimising, so a plain EXPLAIN runs their functions and
+      // locks: the statement's expressions are decided as executed (its own DML kind is not)
+      else if (b.ctx.opts.mariadb !== false && !b.planOnly) walkStatementExpressions(s.statement, b);
       else walkPlanOnly(s.statement, b);
       return undefined;
     case 'ExplainTable':
@@ -680,6 +700,22 @@ function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_S
         walk(v, b, op);
     }
   }
+}
+
+function walkStatementExpressions(node: Ast, b: Builder): void {
+  walkPlanOnly(node, b);
+  const executed: Ast[] = [];
+  const find = (n: Ast): void => {
+    if (Array.isArray(n)) return n.forEach(find);
+    if (n === null || typeof n !== 'object') return;
+    for (const key in n) {
+      // scalar subqueries, EXISTS / IN (subquery) and derived tables: the optimiser may run them
+      if ((key === 'Subquery' || key === 'subquery') && n[key] !== null && typeof n[key] === 'object') executed.push(n[key]);
+      else find(n[key]);
+    }
+  };
+  find(node);
+  for (const q of executed) walk(q, b, 'read');
 }
 
 function walkPlanOnly(node: Ast, b: Builder): void {
