@@ -10,7 +10,8 @@ import { unscopedReason } from './mysql-where-scope.js';
 //   CREATE|ALTER DEFINER=`root`@`localhost` VIEW/PROCEDURE/FUNCTION/EVENT/TRIGGER — the object runs with the
 //     named account's rights for whoever uses it: a privilege change unless the definer is the session itself;
 //   ALTER IGNORE TABLE t ADD UNIQUE (c) — MariaDB deletes every row that duplicates another: rows are lost;
-//   SET STATEMENT sql_mode='' FOR ALTER TABLE t MODIFY c CHAR(1) — without strict mode a narrower type cuts every
+//   SET STATEMENT sql_mode='' FOR ALTER TABLE t MODIFY c CHAR(1), or the same ALTER in a session whose sql_mode
+//     is relaxed — without strict mode a narrower type cuts every
 //     value silently: data is lost, like a DROP of what does not fit;
 //   INSERT INTO t … SELECT … FROM t ON DUPLICATE KEY UPDATE / REPLACE INTO t SELECT … FROM t — every row read
 //     conflicts with itself and is rewritten: an UPDATE of the whole table;
@@ -25,7 +26,7 @@ export interface MysqlOptionEffects {
 }
 
 /** Effects read from the canonical tokens of one statement (works for parsed and fallback-read statements). */
-export function mysqlTokenEffects(tokens: readonly Token[]): MysqlOptionEffects {
+export function mysqlTokenEffects(tokens: readonly Token[], relaxedSession = false): MysqlOptionEffects {
   const out: MysqlOptionEffects = { effects: [], drops: false };
   if (tokens.length === 0) return out;
   const first = tokens[0]!.value;
@@ -35,7 +36,9 @@ export function mysqlTokenEffects(tokens: readonly Token[]): MysqlOptionEffects 
   }
   if (wordsAt(tokens, 0, 'ALTER', 'IGNORE') && addsUniqueKey(tokens)) out.drops = true;
   const statementMode = setStatementMode(tokens);
-  if (statementMode !== undefined && !isStrict(statementMode.mode) && changesColumnType(tokens, statementMode.body)) out.drops = true;
+  if (statementMode !== undefined && !strictSqlMode(statementMode.mode) && changesColumnType(tokens, statementMode.body)) out.drops = true;
+  // the session's own sql_mode is relaxed (SET sql_mode = '' earlier, or the server's setting): the same loss
+  if (relaxedSession && statementMode === undefined && changesColumnType(tokens, 0)) out.drops = true;
   if (first === 'CALL' && SYSTEM_SCHEMAS.has(callSchema(tokens))) out.effects.push('dynamic');
   return out;
 }
@@ -91,7 +94,8 @@ function setStatementMode(tokens: readonly Token[]): { mode: string; body: numbe
   return mode === undefined ? undefined : { mode, body: i + 1 };
 }
 
-function isStrict(mode: string): boolean {
+/** Whether a sql_mode value makes a value that does not fit an error (rather than a silent cut). */
+export function strictSqlMode(mode: string): boolean {
   return /STRICT_(TRANS|ALL)_TABLES|TRADITIONAL/i.test(mode);
 }
 

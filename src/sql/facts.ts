@@ -98,4 +98,9 @@ export interface ReadOptions {
   ansiQuotes?: boolean;
   noBackslashEscapes?: boolean;
   mariadb?: boolean;
+  /**
+   * MySQL: the session's sql_mode has no strict flag (STRICT_TRANS_TABLES, STRICT_ALL_TABLES, TRADITIONAL), so a
+   * column change to a narrower type cuts values without an error (effect-mysql.ts); undefined = the server default
+   */
+  relaxedSqlMode?: boolean;
 }

@@ -12,7 +12,7 @@ import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statement
 import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
 import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
 import { joinUnscopedReason, unscopedReason, type JoinedRelation } from './mysql-where-scope.js';
-import { mysqlTokenEffects, mysqlUpsertUpdate } from './effect-mysql.js';
+import { mysqlTokenEffects, mysqlUpsertUpdate, strictSqlMode } from './effect-mysql.js';
 
 // The server's own reading of the text decides: the lexer (mysql-lexer.ts) turns the client text
 // into canonical statements exactly as the server would split and un-comment them, and only then
@@ -185,7 +185,7 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
   const sqlMode = mode.length === 1 && mode[0]!.setting === 'sql_mode' && modeledSqlMode(mode[0]!.value) ? String(mode[0]!.value).toUpperCase() : undefined;
   if (sqlMode !== undefined && !/[\u0080-\uffff]/.test(statements.slice(at + 1).map((s) => s.source).join(';'))) {
     const flags = new Set(sqlMode.split(',').map((f) => f.trim()));
-    const rest = readAll(statements.slice(at + 1).map((s) => s.source).join(';'), { ...opts, ansiQuotes: flags.has('ANSI_QUOTES'), noBackslashEscapes: flags.has('NO_BACKSLASH_ESCAPES') }, 0);
+    const rest = readAll(statements.slice(at + 1).map((s) => s.source).join(';'), { ...opts, ansiQuotes: flags.has('ANSI_QUOTES'), noBackslashEscapes: flags.has('NO_BACKSLASH_ESCAPES'), relaxedSqlMode: !strictSqlMode(sqlMode) }, 0);
     if (rest.some((f) => f.kind === 'unparsed')) return rest;
     return [...out.filter((f) => f.index <= at), ...rest.map((f) => ({ ...f, index: f.index + at + 1, multiStatement: true }))];
   }
@@ -272,7 +272,7 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
  */
 /** DEFINER accounts, ALTER IGNORE … ADD UNIQUE, relaxed-mode column changes, system procedures (effect-mysql.ts). */
 function optionEffects(tokens: readonly Token[], b: Builder): void {
-  const o = mysqlTokenEffects(tokens);
+  const o = mysqlTokenEffects(tokens, b.ctx.opts.relaxedSqlMode === true);
   for (const e of o.effects) addEffect(b, e);
   if (o.drops) b.drops = true;
   // SET STATEMENT … FOR ALTER …: the loss belongs to the ALTER read as the nested statement

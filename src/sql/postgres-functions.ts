@@ -9,6 +9,8 @@ const WRITE = [
   'nextval', 'setval',
   'lo_create', 'lo_creat', 'lo_unlink', 'lo_put', 'lo_from_bytea', 'lowrite', 'lo_truncate', 'lo_truncate64',
   'pg_notify',
+  // index maintenance: summarise or clean index pages (a change on disk, also on a read grant)
+  'brin_summarize_new_values', 'brin_summarize_range', 'brin_desummarize_range', 'gin_clean_pending_list',
 ];
 
 /** Server administration: other sessions, configuration, WAL, replication, statistics. */

@@ -73,6 +73,8 @@ const byEffect: BypassCase[] = [
   allow(W, "INSERT INTO t (id, v) VALUES (1, 'x') ON DUPLICATE KEY UPDATE v = VALUES(v)", 'an ordinary upsert'),
   { ...block(W, 'alter-drop', 'ALTER IGNORE TABLE t ADD UNIQUE (v(3))', 'deletes every row whose first three characters repeat', DATA), ...NOTXN },
   { ...block(W, 'alter-drop', "SET STATEMENT sql_mode='' FOR ALTER TABLE t MODIFY v CHAR(2)", 'cuts every value to two characters without an error', DATA), ...NOTXN },
+  { ...block(W, 'alter-drop', "SET SESSION sql_mode = ''; ALTER TABLE t MODIFY v CHAR(2)", 'in a relaxed session the narrower type cuts every value', DATA), ...NOTXN },
+  { ...allow(W, 'ALTER TABLE t MODIFY v VARCHAR(60)', 'a column change in a strict session (the server refuses values that do not fit)'), ...NOTXN },
   { ...block(W, 'privilege-changes', 'CREATE DEFINER=`root`@`localhost` VIEW dbw_def_v AS SELECT CURRENT_USER() AS u', 'a view that runs as root for whoever reads it', { kind: 'schema' }), ...NOTXN },
   block(W, 'dynamic-sql', `CALL sys.execute_prepared_stmt('DELETE FROM ${MY_BYPASS_DB}.t')`, 'a system procedure runs the DELETE given as text', DATA),
   block(R, 'read-only-writes', 'EXPLAIN SELECT * FROM (SELECT NEXTVAL(seq_t) AS x) d', 'the optimiser materialises the derived table: the sequence advances', { kind: 'changes', expr: 'SELECT next_not_cached_value FROM seq_t' }),
