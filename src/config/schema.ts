@@ -159,6 +159,13 @@ const RolesSchema = z.strictObject({
   write: RoleSchema.optional(),
   /** Upstream credentials for admin grants. */
   admin: RoleSchema.optional(),
+  /**
+   * MySQL/MariaDB only: credentials used for nothing but reading metadata (information_schema.VIEWS and ROUTINES)
+   * so masking can trace view columns and stored functions to the base columns they read. Give it SHOW VIEW and
+   * SELECT on mysql.proc (MariaDB) or SHOW_ROUTINE (MySQL). Without it the grant's own role reads the definitions;
+   * a view or function whose definition that role may not see is masked entirely while masks apply.
+   */
+  catalog: RoleSchema.optional(),
 });
 
 const TargetSchema = z

@@ -16,6 +16,7 @@ import { PacketScanner, type Disposition } from './framer.js';
 import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
 import { NamedPrepares } from './named-prepares.js';
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
+import { viewColumnMask } from '../session/mysql-schema.js';
 import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 import type { ThreadIds } from './thread-ids.js';
 import { planKills } from './kill-plan.js';
@@ -539,6 +540,7 @@ export class MysqlRelay {
         // statement names itself; a false positive (the word inside a string or comment) only masks more
         opaque: (own.match(/\bselect\b/gi)?.length ?? 0) > 1 || /\bwith\b|\bvalues\b/i.test(own),
         warnings: /\bSHOW\s+(?:COUNT\s*\(\s*\*\s*\)\s+)?(?:WARNINGS|ERRORS)\b/i.test(own),
+        views: this.viewMask(),
       };
     });
     // a CALL answers with any number of results: results can no longer be matched to statements
@@ -548,7 +550,15 @@ export class MysqlRelay {
 
   /** A statement id the broker did not see prepared: every column not from a masked origin is masked too. */
   private unknownStatement(): StatementMasking[] {
-    return [{ derived: strictestMask(this.masks), tables: new Set(), opaque: true, warnings: false }];
+    return [{ derived: strictestMask(this.masks), tables: new Set(), opaque: true, warnings: false, views: this.viewMask() }];
+  }
+
+  /** View columns masked by what their definitions read (session/mysql-schema.ts), when the session traces them. */
+  private viewMask(): StatementMasking['views'] {
+    const schema = this.session.mysqlSchema;
+    if (!schema) return undefined;
+    const masks = this.masks;
+    return (db, table, column) => viewColumnMask(schema(), masks, db, table, column);
   }
 
   private resultMasker(st: StatementMasking[] | null, binary: boolean): ResultMasker | undefined {

@@ -101,12 +101,17 @@ export interface StatementMasking {
   opaque: boolean;
   /** a SHOW WARNINGS / SHOW ERRORS result: its Message column quotes offending values */
   warnings: boolean;
+  /**
+   * The mask of a column whose origin is a view, traced through the view's definition (session/mysql-schema.ts):
+   * undefined when the origin is not a known view. A view column is not matched by its own name only.
+   */
+  views?: (schema: string, table: string, column: string) => MaskKind | null | undefined;
 }
 
 /** One masking for results that cannot be matched to their statement: the strictest reading of all. */
 export function mergeMasking(list: readonly StatementMasking[]): StatementMasking {
   const derived = list.map((s) => s.derived).reduce<MaskKind | null>((a, b) => strictest(a, b), null);
-  return { derived, tables: new Set(list.flatMap((s) => [...s.tables])), opaque: true, warnings: list.some((s) => s.warnings) };
+  return { derived, tables: new Set(list.flatMap((s) => [...s.tables])), opaque: true, warnings: list.some((s) => s.warnings), views: list.find((s) => s.views)?.views };
 }
 
 /** Per column: the mask to apply, 'message' to redact quoted values, or null to pass the value as it is. */
@@ -130,7 +135,10 @@ export function planColumns(cols: readonly ColumnDef[], masks: readonly ColumnMa
 
 function columnMask(c: ColumnDef, masks: readonly ColumnMask[], st: StatementMasking): MaskKind | 'message' | null {
   if (st.warnings && c.orgTable === '' && c.name === 'Message') return 'message';
-  const named = c.orgTable && c.orgName ? maskFor(masks, `${c.schema}.${c.orgTable}.${c.orgName}`)?.mask ?? null : null;
+  let named = c.orgTable && c.orgName ? maskFor(masks, `${c.schema}.${c.orgTable}.${c.orgName}`)?.mask ?? null : null;
+  // a view column carries whatever its definition reads (`SELECT email AS contact`): the traced mask applies too
+  const traced = c.orgTable && st.views ? st.views(c.schema, c.orgTable, c.orgName || c.name) : undefined;
+  if (traced !== undefined) named = strictest(named, traced);
   if (st.derived === null) return named;
   // the statement reads a masked column: only a column of a base table it names, in a statement without
   // subqueries, is taken at its word; any other column may carry a masked value under another name

@@ -6,6 +6,7 @@ import { strictestMask } from '../rules/mask.js';
 import { matchName } from '../rules/glob.js';
 import type { Decision, MaskKind, RuleMatch } from '../rules/types.js';
 import { UNKNOWN, pgLineage, type LineageSchema, type Src, type StatementLineage } from '../sql/pg-lineage.js';
+import { plpgsqlStatements } from '../sql/pg-plpgsql.js';
 
 export interface MaskPlan {
   /** per result column of the statement (positions exact), the mask or null; null when positions are not known */
@@ -49,6 +50,26 @@ export function planMasks(text: string, d: Decision, masks: readonly ColumnMask[
   // every column reference is unknown, so derived values are masked and anything that moves values is refused
   const lineage: StatementLineage[] = pgLineage(text, schema ?? NOTHING_KNOWN);
   const used: ColumnMask[] = [];
+  // PL/pgSQL bodies (DO, CREATE FUNCTION … plpgsql) allowed because their statements were read: a value one of them
+  // reads lands in a variable, a table, a notice or the function's result, where no row masker follows it, so any
+  // embedded statement whose values or sinks carry a masked (or untraceable) column refuses the whole body
+  for (const st of d.statements) {
+    if (st.nested || !st.text || !(st.kind === 'do' || (st.kind === 'create' && (st.object === 'function' || st.object === 'procedure')))) continue;
+    const body = plpgsqlStatements(st.text);
+    if (!body) continue;
+    for (const sql of body) {
+      // names that resolve nowhere are the body's variables and parameters: values the checks here already saw
+      for (const l of pgLineage(sql, schema ?? NOTHING_KNOWN, { body: true })) {
+        const srcs = [...(l.outputs ?? []), ...l.sinks.map((x) => x.src)];
+        if (l.outputs && !l.exact) srcs.push(new Set([UNKNOWN]));
+        for (const src of srcs) {
+          const h = masksFor(src, masks);
+          if (h.kind) return refuse(d, h.rules, 'a PL/pgSQL body would move masked values');
+        }
+        if (l.tableReaders.length || l.statistics.length) return refuse(d, [...masks], 'a PL/pgSQL body reads whole tables');
+      }
+    }
+  }
   for (const l of lineage) {
     if (l.tableReaders.length) return refuse(d, [...masks], `${l.tableReaders[0]}() returns whole tables`, 'functions that read whole tables cannot be used while columns are masked');
     if (l.statistics.length) return refuse(d, [...masks], `${l.statistics[0]} shows column contents`, 'statistics views cannot be read while columns are masked');

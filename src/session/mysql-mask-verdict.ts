@@ -4,16 +4,39 @@
 // rule that refused it; statistics tables (samples of column contents) are refused while masks apply.
 import type { ColumnMask } from '../rules/mask.js';
 import type { Decision, RuleMatch } from '../rules/types.js';
-import type { StatementFacts } from '../sql/facts.js';
+import type { ReadOptions, StatementFacts } from '../sql/facts.js';
+import { alterColumnMoves } from '../sql/mysql-lineage.js';
+import { matchName } from '../rules/glob.js';
 import { MASK_OR_BLOCK_SUFFIX } from './mask-plan.js';
+import { mysqlMasksFor, type MysqlSchema } from './mysql-schema.js';
 
 const EXPORTING_KINDS = new Set<string>(['copy', 'prepare', 'execute', 'set', 'load', 'call', 'do', 'insert', 'merge', 'create', 'alter']);
 const EXPORTING_EFFECTS = new Set<string>(['write', 'ddl', 'file', 'session', 'dynamic']);
 /** MariaDB engine-independent statistics and InnoDB persistent statistics: values sampled from columns. */
 const STATISTICS_TABLES = new Set(['column_stats', 'table_stats', 'index_stats', 'innodb_table_stats', 'innodb_index_stats']);
 
-export function mysqlMaskVerdict(text: string, d: Decision, masks: readonly ColumnMask[]): Decision {
+/** What the verdict may know beyond the text: the target's views and stored functions, the reading options. */
+export interface MysqlLineageContext {
+  /** null: the catalog could not be read (views and stored functions are then of unknown lineage) */
+  schema: MysqlSchema | null;
+  /** the session's login database (qualifies unqualified names for exact mask globs) */
+  database?: string;
+  opts?: ReadOptions;
+}
+
+export function mysqlMaskVerdict(text: string, d: Decision, masks: readonly ColumnMask[], ctx?: MysqlLineageContext): Decision {
   if (!masks.length || d.action === 'block' || d.action === 'review') return d;
+  // DDL that renames a masked column makes its values readable under the new name (CHANGE, RENAME COLUMN)
+  if (d.statements.some((st) => st.kind === 'alter')) {
+    const moves = alterColumnMoves(text, ctx?.opts);
+    if (moves === null) return refuse(d, masks[0]!, 'columns cannot be renamed while columns are masked');
+    for (const m of moves) {
+      const names = [`${m.table}.${m.column}`, ...(ctx?.database && !m.table.includes('.') ? [`${ctx.database}.${m.table}.${m.column}`] : [])];
+      const hit = masks.find((k) => k.columns.some((p) => names.some((n) => matchName(p, n))));
+      if (hit) return refuse(d, hit, 'masked columns cannot be renamed or redefined');
+    }
+  }
+  if (ctx) d = throughViewsAndFunctions(d, masks, ctx);
   const stats = d.statements.flatMap((st) => st.tables).find((t) => {
     const parts = t.name.replace(/`/g, '').toLowerCase().split('.');
     return parts.length === 2 && parts[0] === 'mysql' && STATISTICS_TABLES.has(parts[1]!);
@@ -57,4 +80,38 @@ function refuse(d: Decision, m: ColumnMask, suffix: string, message = m.message 
   const first: RuleMatch = { id: m.ruleId, ruleset: m.ruleset ?? '', action: 'block', message: `${message} — ${suffix}`, mask: m.mask, columns: m.columns, statement: 0 };
   const seen = new Set([first.id]);
   return { ...d, action: 'block', rules: [first, ...d.rules.filter((r) => !seen.has(r.id) && (seen.add(r.id), true))] };
+}
+
+/**
+ * Statements reading a view or calling a stored function whose lineage reaches a masked column (or cannot be
+ * traced) are masked by the rules those columns call for, as if they named the columns themselves: their derived
+ * values are masked and copying them is refused like copying the column (mask-or-block above).
+ */
+function throughViewsAndFunctions(d: Decision, masks: readonly ColumnMask[], ctx: MysqlLineageContext): Decision {
+  const added: RuleMatch[] = [];
+  d.statements.forEach((st, i) => {
+    const src = new Set<string>();
+    // without a catalog snapshot any table may be a view and any function a stored one: unknown (fail closed)
+    if (!ctx.schema && (st.tables.length || st.functions.length)) src.add('?');
+    for (const t of st.tables) {
+      const keys = ctx.schema ? ctx.schema.viewKeys(t.name) : [];
+      for (const k of keys) {
+        const cols = ctx.schema!.viewSources(k);
+        if (!cols) src.add('?');
+        else for (const s of cols.values()) for (const x of s) src.add(x);
+      }
+    }
+    for (const f of st.functions) {
+      if (ctx.schema) for (const x of ctx.schema.callSources(f, ctx.database ?? null)) src.add(x);
+    }
+    const h = mysqlMasksFor(src, masks);
+    for (const m of h.rules) {
+      if (d.rules.some((r) => r.id === m.ruleId && r.statement === i) || added.some((r) => r.id === m.ruleId && r.statement === i)) continue;
+      added.push({ id: m.ruleId, ruleset: m.ruleset ?? '', action: 'mask', message: m.message ?? 'masked', mask: m.mask, columns: m.columns, statement: i });
+    }
+  });
+  if (!added.length) return d;
+  // raised to mask: the rule that decided comes first, as the audit and the relay read rules[0]
+  const raised = d.action === 'allow' || d.action === 'warn';
+  return { ...d, action: raised ? 'mask' : d.action, rules: raised ? [...added, ...d.rules] : [...d.rules, ...added] };
 }

@@ -11,6 +11,7 @@ import type { PartialWatch } from './partial-watch.js';
 import type { LineageSchema } from '../sql/pg-lineage.js';
 import { planMasks, type LineageState } from './mask-plan.js';
 import { mysqlMaskVerdict } from './mysql-mask-verdict.js';
+import type { MysqlSchema } from './mysql-schema.js';
 import { StatementLog, finishEvent, type PendingStatement, type StatementEvent } from './statement-outcome.js';
 
 export const TerminationReason = {
@@ -96,6 +97,8 @@ export class Session {
    * then carries the final mask plan (session/mask-plan.ts).
    */
   lineage?: () => LineageSchema | null;
+  /** Set by the MySQL protocol module: the target's views and stored functions (null while not readable). */
+  mysqlSchema?: () => MysqlSchema | null;
   private readonly lineageState: LineageState = { cursors: new Map() };
   private ended = false;
   /** set by the protocol module from the server's transaction status; a draining broker lets an open transaction finish */
@@ -141,7 +144,7 @@ export class Session {
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions, inspect?: (d: Decision) => Decision | null): Decision {
     const refusal = this.auditable();
-    let decision = refusal ?? this.masked(text, this.reviewed(text, this.guard.decide(text, opts)));
+    let decision = refusal ?? this.masked(text, this.reviewed(text, this.guard.decide(text, opts)), opts);
     // the protocol's own checks of the facts (e.g. reading barriers) may refuse what the rules allow; audited as such
     if (!refusal && inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
@@ -149,10 +152,13 @@ export class Session {
   }
 
   /** With masks in force, the core's final mask plan (lineage where the protocol traces it) or MySQL's mask verdict. */
-  private masked(text: string, decision: Decision): Decision {
+  private masked(text: string, decision: Decision, opts?: ReadOptions): Decision {
     if (!this.guard.masks.length) return decision;
     if (this.lineage) return planMasks(text, decision, this.guard.masks, this.lineage(), this.lineageState);
-    if (this.protocol === 'mysql') return mysqlMaskVerdict(text, decision, this.guard.masks);
+    if (this.protocol === 'mysql') {
+      const ctx = this.mysqlSchema ? { schema: this.mysqlSchema(), database: this.database, opts } : undefined;
+      return mysqlMaskVerdict(text, decision, this.guard.masks, ctx);
+    }
     return decision;
   }
 
@@ -173,7 +179,7 @@ export class Session {
     }
     const cached = this.guard.decide(text, opts);
     const facts = expand(cached.statements, (t) => analyze(this.guard.ctx.dialect, t, opts));
-    let decision = this.masked(text, this.reviewed(text, facts ? this.guard.evaluateFacts(facts) : cached));
+    let decision = this.masked(text, this.reviewed(text, facts ? this.guard.evaluateFacts(facts) : cached), opts);
     if (inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;

@@ -8,6 +8,7 @@ import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEff
 import { modeledSqlMode, mysqlReadingChanges } from './mysql-reading.js';
 import { lexMysql, versionGates, type LexedStatement, type ServerModel } from './mysql-lexer.js';
 import { rewriteForParser } from './mysql-rewrites.js';
+import { routineSingleBody } from './mysql-routine-body.js';
 import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statements.js';
 import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
 import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
@@ -172,6 +173,7 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
     const ctx: Context = { index, multiStatement, opts, depth };
     const facts = analyzeStatement(s.text, ctx, depth > 0, false);
     const top = facts[0];
+    if (top) readRoutineBody(top, s.text, facts, ctx);
     if (top && depth === 0) top.text = s.source;
     const reading = depth === 0 ? mysqlReadingChanges(s.text) : undefined;
     if (top && reading) top.reading = reading;
@@ -492,7 +494,9 @@ function update(s: Ast, b: Builder): string | undefined {
   const joined: JoinedRelation[] = [];
   relations.forEach((r, i) => {
     const t = r?.Table;
-    if (!t) { joined.push({ names: new Set(), written: false }); return; }
+    // a derived table in the join list (`JOIN (SELECT …) b`): its query is read like any subquery, so the
+    // functions, tables and columns inside it are seen by every rule (they used to be skipped)
+    if (!t) { joined.push({ names: new Set(), written: false }); walk(r, b, 'read'); return; }
     const alias = String(t.alias?.name?.value ?? '').toLowerCase();
     const name = objectNameText(t.name);
     // multi-table UPDATE writes the tables its SET names; the first table when SET is unqualified
@@ -518,7 +522,8 @@ function del(s: Ast, b: Builder): string | undefined {
   const joined: JoinedRelation[] = [];
   relations.forEach((r, i) => {
     const t = r?.Table;
-    if (!t) { joined.push({ names: new Set(), written: false }); return; }
+    // derived tables in the join list are read like any subquery (see update())
+    if (!t) { joined.push({ names: new Set(), written: false }); walk(r, b, 'read'); return; }
     const alias = String(t.alias?.name?.value ?? '');
     const name = objectNameText(t.name);
     const written = targets.length === 0 ? i === 0 : targets.some((x) => sameName(x, alias) || sameName(x, name));
@@ -758,6 +763,31 @@ function nestRaw(text: string, b: Builder): void {
     return g;
   });
   absorb(facts, b);
+}
+
+/**
+ * A stored routine whose body is one plain statement (mysql-routine-body.ts): the body is decided as if it were
+ * sent (nested facts), instead of refusing every CREATE PROCEDURE/FUNCTION as dynamic. Dynamic SQL in it
+ * (PREPARE/EXECUTE) is dynamic in its own facts; a body the broker cannot read keeps the routine dynamic.
+ */
+function readRoutineBody(top: StatementFacts, text: string, facts: StatementFacts[], ctx: Context): void {
+  if (top.kind !== 'create' || (top.object !== 'procedure' && top.object !== 'function') || !top.effects.includes('dynamic')) return;
+  if (ctx.depth >= MAX_DEPTH) return;
+  const body = routineSingleBody(text);
+  if (body === null) return;
+  const inner = readAll(body, ctx.opts, ctx.depth + 1);
+  if (!inner.length || inner.some((f) => f.kind === 'unparsed') || new Set(inner.map((f) => f.index)).size !== 1) return;
+  top.effects = top.effects.filter((e) => e !== 'dynamic');
+  const first = inner[0]!;
+  for (const e of first.effects) if (!top.effects.includes(e)) top.effects.push(e);
+  for (const t of first.tables) if (!top.tables.some((x) => x.name === t.name && x.op === t.op)) top.tables.push(t);
+  for (const c of first.columns) if (!top.columns.includes(c)) top.columns.push(c);
+  for (const f of first.functions) if (!top.functions.includes(f)) top.functions.push(f);
+  for (const f of inner) {
+    const g: StatementFacts = { ...f, nested: true, index: ctx.index, multiStatement: ctx.multiStatement };
+    delete g.text;
+    facts.push(g);
+  }
 }
 
 function absorb(facts: StatementFacts[], b: Builder): void {

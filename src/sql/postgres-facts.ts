@@ -1,4 +1,5 @@
 // PostgreSQL dialect: statement text → StatementFacts[] from the libpg-query AST (the server's own grammar).
+import { plpgsqlStatements } from './pg-plpgsql.js';
 import { parseSync } from 'libpg-query';
 import type { Effect, LimitStatus, ReadOptions, ReadingChange, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
 import { ADMIN_SETTINGS, PRIVILEGE_SETTINGS, functionEffect } from './postgres-functions.js';
@@ -20,6 +21,9 @@ interface Context {
   multiStatement: boolean;
   /** CTE names anywhere in the top-level statement: `FROM x` naming a CTE is not a table */
   cteNames: Set<string>;
+  /** the top-level statement's node and text (PL/pgSQL bodies are read from the statement's own text) */
+  top?: Ast;
+  source?: string;
 }
 
 interface Builder {
@@ -75,10 +79,11 @@ export function postgresFacts(text: string, opts: ReadOptions = {}): StatementFa
     const multiStatement = raw.length > 1;
     const bytes = /^[\x00-\x7f]*$/.test(text) ? null : encoder.encode(text);
     raw.forEach((r: Ast, index: number) => {
-      const ctx: Context = { index, multiStatement, cteNames: new Set() };
+      const source = sliceStatement(text, bytes, r.stmt_location ?? 0, r.stmt_len).trim();
+      const ctx: Context = { index, multiStatement, cteNames: new Set(), top: r.stmt, source };
       const facts = analyzeNode(r.stmt, ctx, false, false);
       const top = facts[0];
-      if (top) top.text = sliceStatement(text, bytes, r.stmt_location ?? 0, r.stmt_len).trim();
+      if (top) top.text = source;
       out.push(...facts);
     });
     return out;
@@ -260,6 +265,9 @@ function describe(type: string, s: Ast, b: Builder): void {
       b.object = objectName(s.objtype ?? s.kind) ?? b.object;
       return walk(s, b, 'ddl');
     case 'DoStmt':
+      // a static PL/pgSQL block is read: its statements decide (sql/pg-plpgsql.ts); other code stays dynamic
+      if (doLanguage(s) === 'plpgsql' && nestPlpgsql(b)) b.effects.delete('dynamic');
+      return walk(s, b, 'read');
     case 'TransactionStmt':
     case 'VariableShowStmt':
     case 'ExecuteStmt':
@@ -306,8 +314,10 @@ function createFunction(s: Ast, b: Builder): void {
     }
   }
   if (s.sql_body !== undefined) language ??= 'sql';
-  if (language !== 'sql') {
-    // plpgsql and friends may EXECUTE strings built at run time: the broker cannot see that code
+  if (language === 'plpgsql' && nestPlpgsql(b)) {
+    // a PL/pgSQL body without dynamic SQL: its statements are nested facts, decided as if sent (sql/pg-plpgsql.ts)
+  } else if (language !== 'sql') {
+    // plpgsql with EXECUTE and other languages run code built at run time: the broker cannot see that code
     addEffect(b, 'dynamic');
     if (language === 'c' || language === 'internal') addEffect(b, 'file');
   } else if (body !== undefined) {
@@ -321,6 +331,26 @@ function createFunction(s: Ast, b: Builder): void {
     for (const st of stmts ?? []) nest(st.stmt, b);
   }
   walk(s, b, 'ddl', ['options']);
+}
+
+/** DO's language (default plpgsql). */
+function doLanguage(s: Ast): string {
+  const d = (s.args ?? []).map((a: Ast) => a?.DefElem).find((d: Ast) => d?.defname === 'language');
+  return String(d?.arg?.String?.sval ?? 'plpgsql').toLowerCase();
+}
+
+/**
+ * The embedded statements of the top-level statement's PL/pgSQL body, nested as if sent; false when the body cannot
+ * be read statically (dynamic SQL, or the node is not the top-level statement whose text is known).
+ */
+function nestPlpgsql(b: Builder): boolean {
+  const top = b.ctx.top;
+  const node = top?.DoStmt ?? top?.CreateFunctionStmt;
+  if (!node || b.ctx.source === undefined || b.planOnly) return false;
+  const stmts = plpgsqlStatements(b.ctx.source);
+  if (!stmts) return false;
+  for (const sql of stmts) for (const st of (parseSync(sql) as Ast).stmts ?? []) nest(st.stmt, b);
+  return true;
 }
 
 function targetNames(rv: Ast): Set<string> {

@@ -5,6 +5,7 @@
 import type { AccessLevel } from '../../src/rules/types.js';
 import type { BypassCase, Proof } from './bypass-case.js';
 import { MYSQL_EFFECT_CASES } from './mysql-effect-cases.js';
+import { MYSQL_LINEAGE_CASES } from './mysql-lineage-cases.js';
 
 const DATA: Proof = { kind: 'data' };
 const SCHEMA: Proof = { kind: 'schema' };
@@ -232,7 +233,7 @@ const dynamic: BypassCase[] = [
   block(W, DYN, 'EXECUTE IMMEDIATE @q', 'EXECUTE IMMEDIATE of a variable (set here by the proof to a DELETE first)', DATA),
   block(W, UNSCOPED, "PREPARE s FROM 'DELETE FROM t'; EXECUTE s", 'prepares a DELETE from a string literal and runs it', DATA),
   block(W, UNSCOPED, "EXECUTE IMMEDIATE 'DELETE FROM t'", 'MariaDB EXECUTE IMMEDIATE of a literal DELETE', DATA),
-  block(W, DYN, 'CREATE PROCEDURE wipe() DELETE FROM t; CALL wipe()', 'a stored procedure whose body deletes every row, then CALLed', DATA),
+  block(W, UNSCOPED, 'CREATE PROCEDURE wipe() DELETE FROM t; CALL wipe()', 'a stored procedure whose body deletes every row, then CALLed (the body is read and decided as if sent)', DATA),
 ];
 // the proof of `EXECUTE IMMEDIATE @q` needs @q set on the same connection first
 const immediateVar = dynamic.find((c) => c.sql === 'EXECUTE IMMEDIATE @q')!;
@@ -311,4 +312,5 @@ const allowed: BypassCase[] = [
 export const MYSQL_CASES: BypassCase[] = [
   ...unscopedWrites, ...executableComments, ...smuggled, ...destructive, ...writesOnRead, ...privileges, ...files, ...admin, ...dynamic, ...allowed,
   ...MYSQL_EFFECT_CASES,
+  ...MYSQL_LINEAGE_CASES,
 ];

@@ -4,6 +4,7 @@
 import type { AccessLevel } from '../../src/rules/types.js';
 import type { BypassCase, Proof } from './bypass-case.js';
 import { POSTGRES_EFFECT_CASES } from './postgres-effect-cases.js';
+import { POSTGRES_PLPGSQL_CASES } from './postgres-plpgsql-cases.js';
 
 const DATA: Proof = { kind: 'data' };
 const SCHEMA: Proof = { kind: 'schema' };
@@ -266,17 +267,17 @@ const serverAdmin: BypassCase[] = [
 /** Code the broker cannot read: DO blocks, PL/pgSQL bodies, dblink, SQL in strings. */
 const DBLINK = "'host=127.0.0.1 dbname=dbw_bypass user=postgres'";
 const dynamic: BypassCase[] = [
-  block(W, DYN, 'DO $$ BEGIN DELETE FROM t; END $$', 'a DO block that deletes every row', DATA),
-  block(W, DYN, "DO 'BEGIN DELETE FROM t; END'", 'a DO block in a plain string', DATA),
+  block(W, UNSCOPED, 'DO $$ BEGIN DELETE FROM t; END $$', 'a DO block that deletes every row (its statement is read and decided as if sent)', DATA),
+  block(W, UNSCOPED, "DO 'BEGIN DELETE FROM t; END'", 'a DO block in a plain string', DATA),
   block(W, DYN, "DO LANGUAGE plpgsql $x$ BEGIN EXECUTE 'DELE' || 'TE FROM t'; END $x$", 'a DO block that assembles the DELETE at run time', DATA),
-  block(W, DYN, "do $$ begin perform set_config('role', 'dbw_ro', false); end $$", 'a DO block that switches role', CURRENT_USER),
+  block(W, DCL, "do $$ begin perform set_config('role', 'dbw_ro', false); end $$", 'a DO block that switches role', CURRENT_USER),
   block(W, DYN, "DO $$ BEGIN EXECUTE format('DROP TABLE %I', 'notes'); END $$", 'a DO block that drops a table', SCHEMA),
   block(W, DYN, "DO $$ BEGIN EXECUTE 'GRANT ALL ON t TO PUBLIC'; END $$", 'a DO block that grants privileges', PRIVILEGES),
-  block(W, DYN, 'do $do$ declare r record; begin for r in select id from t loop delete from t where id = r.id; end loop; end $do$', 'a loop deleting row by row', DATA),
-  block(W, DYN, 'CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM t; END $$', 'creates a PL/pgSQL function whose body deletes every row', SCHEMA),
-  block(W, DYN, "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS 'BEGIN DELETE FROM t; RETURN 1; END'; SELECT f()", 'creates and calls a deleting PL/pgSQL function', DATA),
+  block(W, DYN, 'do $do$ declare r record; begin for r in select id from t loop delete from t where id = r.id; end loop; end $do$', 'a loop deleting row by row (each DELETE looks scoped; writes inside loops keep a body unread)', DATA),
+  block(W, UNSCOPED, 'CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM t; END $$', 'creates a PL/pgSQL function whose body deletes every row', SCHEMA),
+  block(W, UNSCOPED, "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS 'BEGIN DELETE FROM t; RETURN 1; END'; SELECT f()", 'creates and calls a deleting PL/pgSQL function', DATA),
   block(W, DYN, "CREATE FUNCTION f(text) RETURNS void LANGUAGE plpgsql AS $$BEGIN EXECUTE $1; END$$; SELECT f('DELETE FROM t')", 'an EXECUTE-anything function called with a DELETE', DATA),
-  block(W, DYN, 'CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN DELETE FROM t; RETURN NEW; END$$', 'a trigger function body the broker cannot read', SCHEMA),
+  block(W, UNSCOPED, 'CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN DELETE FROM t; RETURN NEW; END$$', 'a trigger function whose body deletes every row', SCHEMA),
   block(W, DYN, `SELECT dblink_exec(${DBLINK}, 'DELETE FROM t')`, 'dblink runs the DELETE over another connection (committed at once)', DATA, { txn: false }),
   block(W, DYN, `SELECT * FROM dblink(${DBLINK}, 'DELETE FROM t RETURNING id') AS x(id int)`, 'dblink query that deletes and returns ids', DATA, { txn: false }),
   block(W, DYN, `select public.DBLINK_EXEC(${DBLINK}, 'TRUNCATE t')`, 'dblink_exec, qualified and upper-case, truncating', DATA, { txn: false }),
@@ -421,5 +422,5 @@ const masked: BypassCase[] = [
 
 export const POSTGRES_CASES: BypassCase[] = [
   ...unscopedWrites, ...hiddenDml, ...smuggled, ...destructive, ...readGrantWrites, ...privileges, ...files, ...serverAdmin, ...dynamic,
-  ...allowed, ...masked, ...POSTGRES_EFFECT_CASES,
+  ...allowed, ...masked, ...POSTGRES_EFFECT_CASES, ...POSTGRES_PLPGSQL_CASES,
 ];

@@ -225,6 +225,10 @@ describe('mask-or-block by lineage', () => {
     ['data-modifying CTE', `with s as (select email as e from ${T}) insert into ${T2} select 1, e from s`],
     ['function calling set_config', `select set_config('lin.y', ${S}_f(1), false)`],
     ['pg_notify payload', `select pg_notify('lin_chan', x) from (select email as x from ${T}) s`],
+    ['a DO block copying a masked column', `do $$ begin insert into ${T2} select id, email from ${T}; end $$`],
+    ['a DO block raising a masked value', `do $$ declare x text; begin select email into x from ${T} limit 1; raise notice '%', x; end $$`],
+    ['a DO block copying through a view', `do $$ begin insert into ${T2} select id, contact from ${S}_v1; end $$`],
+    ['a PL/pgSQL function returning a masked value', `create function ${S}_pl2(i int) returns text language plpgsql as $$ begin return (select email from ${T} where id = i); end $$`],
   ];
   it.each(refusedWrite)('%s is refused on a write grant', async (_what, sql) => {
     const err = await viaBroker(sql, write).catch((e) => e);

@@ -65,7 +65,7 @@ describe('safe-defaults blocks', () => {
     ["SELECT set_config('role', 'postgres', false)", 'server-admin'],
     ['SET session_replication_role = replica', 'server-admin'],
     ['CHECKPOINT', 'server-admin'],
-    ['DO $$ BEGIN END $$', 'dynamic-sql'],
+    ["DO $$ BEGIN EXECUTE 'SELECT 1'; END $$", 'dynamic-sql'],
     ["DO LANGUAGE plpgsql $$ BEGIN EXECUTE 'DROP TABLE t'; END $$", 'dynamic-sql'],
     ["CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'x'; END $$", 'dynamic-sql'],
     ["SELECT dblink_exec('dbname=app', 'DROP TABLE t')", 'dynamic-sql'],
@@ -90,7 +90,7 @@ describe('safe-defaults blocks', () => {
 
   it('exempts break-glass admin grants from the mistake guards only; containment rules still block them', () => {
     for (const sql of ['DROP TABLE t', 'DELETE FROM t', 'TRUNCATE t']) expect(check(sql, 'admin').action, sql).toBe('allow');
-    for (const sql of ['select pg_terminate_backend(1)', 'DO $$ BEGIN END $$', 'GRANT ALL ON t TO public', "COPY t TO '/tmp/x'"]) {
+    for (const sql of ['select pg_terminate_backend(1)', "DO $$ BEGIN EXECUTE 'SELECT 1'; END $$", 'GRANT ALL ON t TO public', "COPY t TO '/tmp/x'"]) {
       expect(check(sql, 'admin').action, sql).toBe('block');
     }
   });

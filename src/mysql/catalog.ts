@@ -1,0 +1,120 @@
+// Reads a MySQL/MariaDB target's view definitions and stored function bodies (information_schema.VIEWS, ROUTINES)
+// over a side connection, as the target's `catalog` role or else the grant's own role, into a snapshot the core's
+// mask verdict traces through (session/mysql-schema.ts). Shared by the sessions of one upstream role, refreshed in
+// the background; a failed read leaves no snapshot, and views and stored functions are then masked (fail closed).
+import { Capability, Command, PacketHeader } from './codes.js';
+import { PacketReader } from './packet-reader.js';
+import { decodeErr, encodeComQuery, encodePacket, firstTextValue } from './packets.js';
+import { connectUpstream, type UpstreamOptions } from './upstream-connection.js';
+import { MysqlSchema, type MysqlRoutineRow, type MysqlViewRow } from '../session/mysql-schema.js';
+import type { Session } from '../session/session.js';
+
+/** A snapshot older than this is refreshed in the background (views created or replaced by other sessions). */
+const REFRESH_MS = 5_000;
+const SYSTEM = "('mysql', 'sys', 'information_schema', 'performance_schema')";
+/** JSON_ARRAYAGG is bounded by group_concat_max_len on MariaDB: raised for the side connection only. */
+const PREPARE = 'SET SESSION group_concat_max_len = 1073741824';
+const VIEWS_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION)) FROM information_schema.VIEWS WHERE TABLE_SCHEMA NOT IN ${SYSTEM}`;
+const ROUTINES_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION)) FROM information_schema.ROUTINES WHERE ROUTINE_TYPE = 'FUNCTION' AND ROUTINE_SCHEMA NOT IN ${SYSTEM}`;
+
+export type CatalogOptions = Omit<UpstreamOptions, 'capabilities' | 'mariadbCapabilities' | 'charset'>;
+
+export class MysqlCatalog {
+  private snap: MysqlSchema | null = null;
+  private loading: Promise<MysqlSchema | null> | null = null;
+
+  constructor(private readonly options: CatalogOptions) {}
+
+  /** The latest snapshot (null before the first read or after a failed one); refreshed in the background when old. */
+  current(): MysqlSchema | null {
+    if (!this.snap || Date.now() - this.snap.startedAt > REFRESH_MS) void this.refresh();
+    return this.snap;
+  }
+
+  /** Waits for a snapshot (the first statement of a session is decided with one), at most `ms`. */
+  async loaded(ms = 5_000): Promise<MysqlSchema | null> {
+    if (this.snap) return this.snap;
+    const timer = new Promise<null>((r) => setTimeout(() => r(null), ms).unref());
+    return Promise.race([this.refresh(), timer]);
+  }
+
+  refresh(): Promise<MysqlSchema | null> {
+    this.loading ??= this.read().then(
+      (s) => {
+        this.snap = s;
+        this.loading = null;
+        return s;
+      },
+      () => {
+        this.loading = null;
+        return this.snap;
+      },
+    );
+    return this.loading;
+  }
+
+  private async read(): Promise<MysqlSchema> {
+    const startedAt = Date.now();
+    const conn = await connectUpstream({
+      ...this.options, database: undefined, attributes: undefined, readSqlMode: false, timeoutMs: this.options.timeoutMs ?? 5000,
+      capabilities: Capability.Protocol41 | Capability.SecureConnection | Capability.PluginAuth | Capability.LongPassword | Capability.Transactions,
+      mariadbCapabilities: 0, charset: 45,
+    });
+    const reader = new PacketReader(conn.socket, 1 << 30);
+    conn.socket.resume();
+    const query = async (sql: string): Promise<string | null> => {
+      conn.socket.write(encodePacket(0, encodeComQuery(sql)));
+      reader.lastSeq = 0;
+      const packets: Buffer[] = [];
+      let eofs = 0;
+      for (;;) {
+        const { payload: p } = await reader.read(10_000);
+        packets.push(p);
+        if (p[0] === PacketHeader.Err) throw new Error(`catalog read refused: ${decodeErr(p).message}`);
+        if (packets.length === 1 && p[0] === PacketHeader.Ok) return null;
+        if (p[0] === PacketHeader.Eof && p.length < 9 && ++eofs === 2) break;
+      }
+      return firstTextValue(packets, false);
+    };
+    try {
+      await query(PREPARE);
+      const views = JSON.parse((await query(VIEWS_SQL)) ?? '[]') as [string, string, string | null][];
+      const routines = JSON.parse((await query(ROUTINES_SQL)) ?? '[]') as [string, string, string, string | null][];
+      const viewRows: MysqlViewRow[] = views.map(([schema, name, definition]) => ({ schema, name, definition: definition || null }));
+      const routineRows: MysqlRoutineRow[] = routines.map(([schema, name, type, definition]) => ({ schema, name, type, definition: definition || null }));
+      return new MysqlSchema(viewRows, routineRows, startedAt);
+    } finally {
+      conn.socket.end(encodePacket(0, Buffer.from([Command.Quit])));
+      setTimeout(() => conn.socket.destroy(), 1000).unref();
+    }
+  }
+}
+
+/** One catalog per upstream address and reading role, shared by every session that reads through it. */
+const catalogs = new Map<string, MysqlCatalog>();
+
+export function catalogFor(o: CatalogOptions): MysqlCatalog {
+  const key = `${o.host}:${o.port}/${o.user}`;
+  let c = catalogs.get(key);
+  if (!c) catalogs.set(key, (c = new MysqlCatalog(o)));
+  return c;
+}
+
+/**
+ * Lets a session with masks trace views and stored functions: the snapshot of the target's catalog (read as the
+ * `catalog` role when the target names one) is read before the session's first statement is decided.
+ */
+export async function traceViews(session: Session, base: CatalogOptions, role: { user: string; password?: string }): Promise<void> {
+  const catalog = catalogFor({ ...base, user: role.user, password: role.password });
+  await catalog.loaded();
+  let last: MysqlSchema | null = null;
+  let out: MysqlSchema | null = null;
+  session.mysqlSchema = () => {
+    const s = catalog.current();
+    if (s !== last) {
+      last = s;
+      out = s ? s.withClean([...new Set(session.guard.masks.flatMap((m) => m.clean ?? []))]) : null;
+    }
+    return out;
+  };
+}
