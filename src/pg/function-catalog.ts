@@ -15,12 +15,23 @@ const FUNCTIONS_SQL = `select case when n.nspname in ('pg_catalog', 'information
   from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
   group by 1, 2, 3`;
 
+/** user operators (outside the system schemas) and whether the function behind them may write */
+const OPERATORS_SQL = `select distinct n.nspname, o.oprname, case when p.prosecdef or p.provolatile = 'v' then 'w' else 'r' end
+  from pg_catalog.pg_operator o join pg_catalog.pg_namespace n on n.oid = o.oprnamespace
+  join pg_catalog.pg_proc p on p.oid = o.oprcode::oid where n.nspname not in ('pg_catalog', 'information_schema')`;
+
 class Snapshot {
   readonly builtins = new Set<string>();
   /** name → verdicts of its overloads, and schema.name → the same */
   readonly user = new Map<string, FunctionVerdict>();
 
-  constructor(rows: (string | null)[][], readonly startedAt: number) {
+  /** operator name and schema.name → 'writes' when one of that name is bound to a function that may write */
+  readonly operators = new Map<string, FunctionVerdict>();
+
+  constructor(rows: (string | null)[][], readonly startedAt: number, ops: (string | null)[][] = []) {
+    for (const [schema, name, kind] of ops) {
+      for (const key of [name!, `${schema}.${name}`]) if (this.operators.get(key) !== 'writes') this.operators.set(key, kind === 'w' ? 'writes' : 'reads');
+    }
     for (const [kind, schema, name] of rows) {
       if (kind === 'b') {
         this.builtins.add(name!);
@@ -54,8 +65,8 @@ export class FunctionCatalog implements FunctionCatalogView {
     this.loading ??= (async () => {
       const startedAt = Date.now();
       try {
-        const rows = await this.catalog.exclusive((query) => query(FUNCTIONS_SQL));
-        this.snap = new Snapshot(rows, startedAt);
+        const [rows, ops] = await this.catalog.exclusive(async (query) => [await query(FUNCTIONS_SQL), await query(OPERATORS_SQL)]);
+        this.snap = new Snapshot(rows, startedAt, ops);
       } catch {
         // keep the last snapshot; without one every user function counts as writing
       } finally {
@@ -72,6 +83,12 @@ export class FunctionCatalog implements FunctionCatalogView {
     const s = this.current();
     // an unqualified name a user schema also defines may resolve to it (search_path): decided as the user's
     return !!s && s.builtins.has(name) && !s.user.has(name);
+  }
+
+  operator(name: string): FunctionVerdict | null {
+    const s = this.current();
+    if (!s) return null;
+    return s.operators.get(name) ?? 'builtin';
   }
 
   verdict(name: string): FunctionVerdict | null {

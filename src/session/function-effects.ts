@@ -15,6 +15,8 @@ export interface FunctionCatalogView {
   verdict(name: string): FunctionVerdict | null;
   /** true for names the server provides itself (decided by name elsewhere); never needs the snapshot */
   builtin(name: string): boolean;
+  /** PostgreSQL: 'writes' when some user operator of that name is bound to a function that may write */
+  operator?(name: string): FunctionVerdict | null;
 }
 
 /**
@@ -26,13 +28,15 @@ export function withFunctionEffects(statements: StatementFacts[], cat: FunctionC
   const names: string[] = [];
   let changed = false;
   const out = statements.map((st) => {
-    if (!st.functions.length || st.effects.includes('write')) return st;
-    const writing = st.functions.filter((f) => {
+    if ((!st.functions.length && !st.operators?.length) || st.effects.includes('write')) return st;
+    // an existing operator is the function behind it (pg_operator.oprcode): `1 @@@ 2` may be a DELETE
+    const ops = (st.operators ?? []).filter((o) => cat.operator?.(o) === 'writes' && !clean.some((p) => matchFunction(p, o)));
+    const writing = [...ops.map((o) => `operator ${o}`), ...st.functions.filter((f) => {
       if (cat.builtin(f)) return false;
       if (clean.some((p) => matchFunction(p, f))) return false;
       const v = cat.verdict(f);
       return v === null || v === 'writes' || v === 'unknown';
-    });
+    })];
     if (!writing.length) return st;
     changed = true;
     names.push(...writing);

@@ -31,6 +31,8 @@ export interface StatementFacts {
   columns: string[];
   /** functions called anywhere in the statement, lower-case, schema-qualified if written so */
   functions: string[];
+  /** PostgreSQL operators used (A_Expr names, schema-qualified if written OPERATOR(schema.op)); absent when none */
+  operators?: string[];
   /** only for update/delete (and merge): null elsewhere */
   where: WhereStatus | null;
   limit: LimitStatus | null;

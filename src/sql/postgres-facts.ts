@@ -37,6 +37,8 @@ interface Builder {
   /** columns already resolved by nested statements */
   columns: Set<string>;
   functions: Set<string>;
+  /** operators used: an existing user operator is what its function is (read grants, session/function-effects.ts) */
+  operators?: Set<string>;
   where: WhereStatus | null;
   limit: LimitStatus | null;
   drops: boolean;
@@ -452,6 +454,10 @@ function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_S
     if (skip.includes(key)) continue;
     const v = node[key];
     if (v === null || typeof v !== 'object') continue;
+    if (key === 'A_Expr' && Array.isArray(v.name)) {
+      const op = (v.name as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.').toLowerCase();
+      if (op) (b.operators ??= new Set()).add(op);
+    }
     if (key === 'FuncCall') {
       addFunction(v, b);
       walk(v, b, 'read');
@@ -557,6 +563,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
     tables,
     columns: [...columns],
     functions: [...b.functions],
+    ...(b.operators?.size ? { operators: [...b.operators] } : {}),
     where: b.where,
     limit: b.limit,
     nested,

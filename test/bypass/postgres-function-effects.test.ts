@@ -29,6 +29,8 @@ describe('read grants and user functions that may write', () => {
       create function ${S}.wipe_definer() returns int language sql security definer as $$ delete from ${S}.t returning 1 $$;
       create function ${S}.peek_definer() returns bigint language sql stable security definer as $$ select count(*) from ${S}.t $$;
       create function ${S}.doubled(x int) returns int language sql immutable as $$ select x * 2 $$;
+      create function ${S}.wipe_op(int, int) returns bool language plpgsql security definer as $$ begin delete from ${S}.t; return true; end $$;
+      create operator ${S}.@@@ (function = ${S}.wipe_op, leftarg = int, rightarg = int);
       create function ${S}.rows_now() returns bigint language sql stable as $$ select count(*) from ${S}.t $$;
       grant usage on schema ${S} to dbw_ro, dbw_rw; grant select on ${S}.t to dbw_ro; grant select, delete on ${S}.t to dbw_rw`);
     b = await startTestBroker();
@@ -70,7 +72,7 @@ describe('read grants and user functions that may write', () => {
   });
 
   for (const sql of [`select ${S}.wipe()`, `select ${S}.wipe_definer()`, `select ${S}.peek_definer()`, `select * from ${S}.t where id = ${S}.wipe()`,
-    `with x as (select ${S}.wipe_definer()) select * from x`]) {
+    `with x as (select ${S}.wipe_definer()) select * from x`, `select * from ${S}.t where 1 operator(${S}.@@@) id`]) {
     it(`read grant refuses: ${sql}`, async () => {
       const err = await reader.query(sql).then(() => undefined, (e: Error & { code?: string }) => e);
       expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*may write/);
@@ -78,6 +80,14 @@ describe('read grants and user functions that may write', () => {
       expect(await count()).toBe(3);
     });
   }
+
+  it('on the real server: the operator deletes every row (it is its SECURITY DEFINER function)', async () => {
+    await su.query('begin');
+    await su.query(`select 1 operator(${S}.@@@) 2`);
+    expect(await count()).toBe(0);
+    await su.query('rollback');
+    expect(await count()).toBe(3);
+  });
 
   it('read grant refuses a user function the catalog does not know (fail closed)', async () => {
     const err = await reader.query(`select ${S}.nonexistent_${randomBytes(3).toString('hex')}()`).then(() => undefined, (e: Error) => e);

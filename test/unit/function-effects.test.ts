@@ -60,3 +60,15 @@ describe('MysqlFunctionCatalog', () => {
     expect(none.verdict('db.peek')).toBeNull();
   });
 });
+
+describe('operators on read grants (PostgreSQL)', () => {
+  beforeAll(() => initSql());
+  const view: FunctionCatalogView = { builtin: () => true, verdict: () => 'reads', operator: (o) => (o === '@@@' || o === 'app.@@@' ? 'writes' : 'builtin') };
+  it('a user operator bound to a function that may write is a write', () => {
+    expect(withFunctionEffects(analyze('postgres', 'select 1 @@@ 2'), view, [])?.names).toEqual(['operator @@@']);
+    expect(withFunctionEffects(analyze('postgres', 'select * from t where a OPERATOR(app.@@@) 2'), view, [])?.names).toEqual(['operator app.@@@']);
+  });
+  it('builtin operators change nothing', () => {
+    expect(withFunctionEffects(analyze('postgres', 'select * from t where a = 1 and b || c like $1'), view, [])).toBeUndefined();
+  });
+});
