@@ -1,8 +1,8 @@
 // Read grants and user functions (session/function-effects.ts, mysql/function-effects.ts): which calls become writes.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyze, initSql } from '../../src/sql/analyze.js';
-import { withFunctionEffects, type FunctionCatalogView, type FunctionVerdict } from '../../src/session/function-effects.js';
-import { MysqlFunctionCatalog, type MysqlFunctionRow } from '../../src/mysql/function-effects.js';
+import { analyze, initSql } from '../../../src/sql/analyze.js';
+import { withFunctionEffects, type FunctionCatalogView, type FunctionVerdict } from '../../../src/session/function-effects.js';
+import { MysqlFunctionCatalog, type MysqlFunctionRow } from '../../../src/mysql/function-effects.js';
 
 const pgView = (user: Record<string, FunctionVerdict> | null): FunctionCatalogView => ({
   builtin: (n) => n.startsWith('pg_catalog.') || (!n.includes('.') && ['now', 'lower', 'count'].includes(n) && !(user && n in user)),
