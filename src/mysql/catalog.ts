@@ -8,6 +8,8 @@ import { decodeErr, encodeComQuery, encodePacket, firstTextValue } from './packe
 import { connectUpstream, type UpstreamOptions } from './upstream-connection.js';
 import { MysqlSchema, type MysqlRoutineRow, type MysqlViewRow } from '../session/mysql-schema.js';
 import type { Session } from '../session/session.js';
+import { MysqlFunctionCatalog } from './function-effects.js';
+import type { FunctionCatalogView } from '../session/function-effects.js';
 
 /** A snapshot older than this is refreshed in the background (views created or replaced by other sessions). */
 const REFRESH_MS = 5_000;
@@ -20,6 +22,9 @@ const VIEWS_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(TABLE_SCHEMA, TABLE_NAME, VIE
 const TABLES_SQL = `SELECT JSON_ARRAYAGG(CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)) FROM information_schema.TABLES WHERE TABLE_TYPE <> 'VIEW' AND TABLE_SCHEMA NOT IN ${SYSTEM}`;
 const ROUTINES_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION)) FROM information_schema.ROUTINES WHERE ROUTINE_TYPE = 'FUNCTION' AND ROUTINE_SCHEMA NOT IN ${SYSTEM}`;
 
+/** Every non-system routine's characteristics and body, for read grants' calls (mysql/function-effects.ts). */
+const FUNCTION_EFFECTS_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_DEFINITION)) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA NOT IN ${SYSTEM}`;
+
 export type CatalogOptions = Omit<UpstreamOptions, 'capabilities' | 'mariadbCapabilities' | 'charset'>;
 
 export class MysqlCatalog {
@@ -27,6 +32,8 @@ export class MysqlCatalog {
   private loading: Promise<MysqlSchema | null> | null = null;
   /** when the last read started: a failing read is retried at most once per REFRESH_MS, not once per statement */
   private attemptedAt = 0;
+  /** which stored functions may write (null before the first read; kept from the last good read after a failure) */
+  functions: MysqlFunctionCatalog | null = null;
 
   constructor(private readonly options: CatalogOptions) {}
 
@@ -98,6 +105,8 @@ export class MysqlCatalog {
       const viewRows: MysqlViewRow[] = views.map(([schema, name, definition]) => ({ schema, name, definition: definition || null }));
       const routineRows: MysqlRoutineRow[] = routines.map(([schema, name, type, definition]) => ({ schema, name, type, definition: definition || null }));
       const tables = JSON.parse((await query(TABLES_SQL)) ?? '[]') as string[];
+      const fx = JSON.parse((await query(FUNCTION_EFFECTS_SQL)) ?? '[]') as [string, string, string, string, string, string | null][];
+      this.functions = new MysqlFunctionCatalog(fx.map(([schema, name, type, dataAccess, security, definition]) => ({ schema, name, type, dataAccess, security, definition })));
       const snap = new MysqlSchema(viewRows, routineRows, startedAt, [], tables);
       snap.onMiss = () => this.missed();
       return snap;
@@ -135,4 +144,19 @@ export async function traceViews(session: Session, base: CatalogOptions, role: {
     }
     return out;
   };
+}
+
+/**
+ * On a read grant: calls to stored functions are decided by the target's catalog (function-effects.ts), read
+ * before the session's first statement; while it cannot be read every user function counts as writing.
+ */
+export async function decideFunctionCalls(session: Session, base: CatalogOptions, role: { user: string; password?: string }): Promise<void> {
+  const catalog = catalogFor({ ...base, user: role.user, password: role.password });
+  await catalog.loaded();
+  const unreadable = new MysqlFunctionCatalog(null);
+  const view = (): FunctionCatalogView => {
+    catalog.current();
+    return catalog.functions ?? unreadable;
+  };
+  session.functionCatalog = { builtin: (n) => view().builtin(n), verdict: (n) => view().verdict(n) };
 }

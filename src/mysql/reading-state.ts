@@ -42,7 +42,8 @@ export class MysqlReadingState {
   readOptions(known: ReadOptions): ReadOptions {
     if (this.probes === 0) return known;
     const { ansiQuotes: _a, noBackslashEscapes: _b, ...rest } = known;
-    return rest;
+    // strictness unknown too: assume relaxed, so a narrowing column change counts as a loss (effect-mysql.ts)
+    return { ...rest, relaxedSqlMode: true };
   }
 
   /**

@@ -175,7 +175,9 @@ export class MysqlRelay {
   /** Statements are read as the server reads them: sql_mode changes quoting and escapes. */
   private applySqlMode(mode: string): void {
     const flags = new Set(mode.toUpperCase().split(',').map((s) => s.trim()));
-    this.readOpts = { ...this.readOpts, ansiQuotes: flags.has('ANSI_QUOTES') || flags.has('ANSI'), noBackslashEscapes: flags.has('NO_BACKSLASH_ESCAPES') };
+    this.readOpts = { ...this.readOpts, ansiQuotes: flags.has('ANSI_QUOTES') || flags.has('ANSI'), noBackslashEscapes: flags.has('NO_BACKSLASH_ESCAPES'),
+      // without a strict flag a narrowing column change cuts values silently (sql/effect-mysql.ts)
+      relaxedSqlMode: !(flags.has('STRICT_TRANS_TABLES') || flags.has('STRICT_ALL_TABLES') || flags.has('TRADITIONAL')) };
   }
 
   // ---- client → upstream ----

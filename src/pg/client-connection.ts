@@ -28,6 +28,7 @@ import {
 } from './messages.js';
 import { ColumnCatalog } from './catalog.js';
 import { SessionLineage } from './lineage-catalog.js';
+import { functionCatalogOf } from './function-catalog.js';
 import { PgRelay } from './relay.js';
 import { PgReadingState } from './reading-state.js';
 import { sanitizeStartupParams } from './startup-params.js';
@@ -205,7 +206,14 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     sock.write(Buffer.concat([...upstream.parameterStatus, encodeBackendKeyData(key.pid, key.secret), upstream.readyForQuery]));
     const catalogKey = `${grant.target}/${database}`;
     let catalog = deps.catalogs.get(catalogKey);
-    if (!catalog && session.guard.masks.length) deps.catalogs.set(catalogKey, (catalog = new ColumnCatalog(() => upstreamOptions)));
+    const readGrant = session.guard.ctx.access === 'read';
+    if (!catalog && (session.guard.masks.length || readGrant)) deps.catalogs.set(catalogKey, (catalog = new ColumnCatalog(() => upstreamOptions)));
+    // a read grant decides calls to user functions by their catalog entries (volatile / SECURITY DEFINER = write)
+    if (catalog && readGrant) {
+      const functions = functionCatalogOf(catalog);
+      await functions.loaded();
+      session.functionCatalog = functions;
+    }
     // lineage needs the catalog before the first statement is decided (else everything is masked or refused)
     if (catalog && session.guard.masks.length) await new SessionLineage(catalog, session.guard.masks).loaded();
     const relay = new PgRelay(sock, upstream.socket, session, {

@@ -146,7 +146,7 @@ function decisionBytes(d: Decision): number {
 function readKey(o: ReadOptions): string {
   // unknown (undefined) differs from false: the MySQL reader then checks every reading, a stricter decision
   const tri = (v: boolean | undefined, c: string) => (v === undefined ? '' : v ? c.toUpperCase() : c);
-  const k = `${o.standardConformingStrings === false ? 's' : ''}${tri(o.ansiQuotes, 'a')}${tri(o.noBackslashEscapes, 'b')}${tri(o.mariadb, 'm')}${o.serverVersion ?? ''}`;
+  const k = `${o.standardConformingStrings === false ? 's' : ''}${tri(o.ansiQuotes, 'a')}${tri(o.noBackslashEscapes, 'b')}${tri(o.mariadb, 'm')}${tri(o.relaxedSqlMode, 'r')}${o.serverVersion ?? ''}`;
   return k ? `\u0000${k}\u0000` : '';
 }
 

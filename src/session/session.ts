@@ -9,6 +9,7 @@ import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Decision } from '../rules/types.js';
 import type { Guard } from './guard.js';
 import type { PartialWatch } from './partial-watch.js';
+import { withFunctionEffects, type FunctionCatalogView } from './function-effects.js';
 import type { LineageSchema } from '../sql/pg-lineage.js';
 import { planMasks, type LineageState } from './mask-plan.js';
 import { mysqlMaskVerdict } from './mysql-mask-verdict.js';
@@ -101,6 +102,8 @@ export class Session {
   lineage?: () => LineageSchema | null;
   /** Set by the MySQL protocol module: the target's views and stored functions (null while not readable). */
   mysqlSchema?: () => MysqlSchema | null;
+  /** Set by a protocol module on read grants: the target's user functions, so a call to one that may write is a write. */
+  functionCatalog?: FunctionCatalogView;
   private readonly lineageState: LineageState = { cursors: new Map() };
   private ended = false;
   /** set by the protocol module from the server's transaction status; a draining broker lets an open transaction finish */
@@ -146,11 +149,25 @@ export class Session {
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions, inspect?: (d: Decision) => Decision | null): Decision {
     const refusal = this.auditable();
-    let decision = refusal ?? this.masked(text, this.reviewed(text, this.guard.decide(text, opts)), opts);
+    let decision = refusal ?? this.masked(text, this.reviewed(text, this.called(this.guard.decide(text, opts))), opts);
     // the protocol's own checks of the facts (e.g. reading barriers) may refuse what the rules allow; audited as such
     if (!refusal && inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;
+  }
+
+  /**
+   * On a read grant, calls to user functions that may write (by the target's catalog, see function-effects.ts)
+   * make their statement a write, decided again by the rules (the read-only rule refuses it).
+   */
+  private called(decision: Decision): Decision {
+    if (!this.functionCatalog || this.guard.ctx.access !== 'read') return decision;
+    const clean = this.guard.masks.flatMap((m) => m.clean ?? []);
+    const w = withFunctionEffects(decision.statements, this.functionCatalog, clean);
+    if (!w) return decision;
+    const d = this.guard.evaluateFacts(w.statements);
+    if (d.action === 'allow' || d.action === 'warn') return d;
+    return { ...d, rules: d.rules.map((r) => ({ ...r, message: `${r.message} (calls ${w.names.join(', ')}, which may write)` })) };
   }
 
   /** With masks in force, the core's final mask plan (lineage where the protocol traces it) or MySQL's mask verdict. */
@@ -181,7 +198,7 @@ export class Session {
     }
     const cached = this.guard.decide(text, opts);
     const facts = expand(cached.statements, (t) => analyze(this.guard.ctx.dialect, t, opts));
-    let decision = this.masked(text, this.reviewed(text, facts ? this.guard.evaluateFacts(facts) : cached), opts);
+    let decision = this.masked(text, this.reviewed(text, this.called(facts ? this.guard.evaluateFacts(facts) : cached)), opts);
     if (inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;
@@ -190,7 +207,7 @@ export class Session {
   /** Decides facts the protocol built itself (e.g. a FunctionCall message, which has no SQL text). */
   decideFacts(text: string, statements: StatementFacts[], inspect?: (d: Decision) => Decision | null): Decision {
     const refusal = this.auditable();
-    let decision = refusal ?? this.reviewed(text, this.guard.evaluateFacts(statements));
+    let decision = refusal ?? this.reviewed(text, this.called(this.guard.evaluateFacts(statements)));
     if (!refusal && inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;

@@ -31,6 +31,8 @@ export interface StatementFacts {
   columns: string[];
   /** functions called anywhere in the statement, lower-case, schema-qualified if written so */
   functions: string[];
+  /** PostgreSQL operators used (A_Expr names, schema-qualified if written OPERATOR(schema.op)); absent when none */
+  operators?: string[];
   /** only for update/delete (and merge): null elsewhere */
   where: WhereStatus | null;
   limit: LimitStatus | null;
@@ -100,4 +102,9 @@ export interface ReadOptions {
   ansiQuotes?: boolean;
   noBackslashEscapes?: boolean;
   mariadb?: boolean;
+  /**
+   * MySQL: the session's sql_mode has no strict flag (STRICT_TRANS_TABLES, STRICT_ALL_TABLES, TRADITIONAL), so a
+   * column change to a narrower type cuts values without an error (effect-mysql.ts); undefined = the server default
+   */
+  relaxedSqlMode?: boolean;
 }

@@ -15,6 +15,7 @@ import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './
 import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
 import { joinUnscopedReason, unscopedReason, type JoinedRelation } from './mysql-where-scope.js';
 import type { AstNode as Ast } from './ast.js';
+import { mysqlTokenEffects, mysqlUpsertUpdate, strictSqlMode } from './effect-mysql.js';
 
 // The server's own reading of the text decides: the lexer (mysql-lexer.ts) turns the client text
 // into canonical statements exactly as the server would split and un-comment them, and only then
@@ -187,7 +188,7 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
   const sqlMode = mode.length === 1 && mode[0]!.setting === 'sql_mode' && modeledSqlMode(mode[0]!.value) ? String(mode[0]!.value).toUpperCase() : undefined;
   if (sqlMode !== undefined && !/[\u0080-\uffff]/.test(statements.slice(at + 1).map((s) => s.source).join(';'))) {
     const flags = new Set(sqlMode.split(',').map((f) => f.trim()));
-    const rest = readAll(statements.slice(at + 1).map((s) => s.source).join(';'), { ...opts, ansiQuotes: flags.has('ANSI_QUOTES'), noBackslashEscapes: flags.has('NO_BACKSLASH_ESCAPES') }, 0);
+    const rest = readAll(statements.slice(at + 1).map((s) => s.source).join(';'), { ...opts, ansiQuotes: flags.has('ANSI_QUOTES'), noBackslashEscapes: flags.has('NO_BACKSLASH_ESCAPES'), relaxedSqlMode: !strictSqlMode(sqlMode) }, 0);
     if (rest.some((f) => f.kind === 'unparsed')) return rest;
     return [...out.filter((f) => f.index <= at), ...rest.map((f) => ({ ...f, index: f.index + at + 1, multiStatement: true }))];
   }
@@ -255,6 +256,7 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
     const problem = describe(variant, typeof ast === 'string' ? {} : ast[variant], b, tokens);
     if (problem) return [withNesting(unparsed(problem), ctx, nested)];
     replaceIsDrop(tokens, b);
+    optionEffects(tokens, b);
     for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
     return [finish(b, nested), ...b.nested];
   }
@@ -262,6 +264,7 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
   if (!fb) return [withNesting(unparsed(error), ctx, nested)];
   applyFallback(fb, tokens, b);
   replaceIsDrop(tokens, b);
+  optionEffects(tokens, b);
   for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
   const top = finish(b, nested);
   if (fb.clientFile) top.clientFile = true;
@@ -277,6 +280,15 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
  * with its state, a view, trigger, routine, event, user): rules see that DROP as a nested statement. (TABLE is
  * handled where the table's name is known.) Defends against DROP spelled as CREATE.
  */
+/** DEFINER accounts, ALTER IGNORE … ADD UNIQUE, relaxed-mode column changes, system procedures (effect-mysql.ts). */
+function optionEffects(tokens: readonly Token[], b: Builder): void {
+  const o = mysqlTokenEffects(tokens, b.ctx.opts.relaxedSqlMode === true);
+  for (const e of o.effects) addEffect(b, e);
+  if (o.drops) b.drops = true;
+  // SET STATEMENT … FOR ALTER …: the loss belongs to the ALTER read as the nested statement
+  if (o.drops && b.kind === 'set') for (const n of b.nested) if (n.kind === 'alter') n.drops = true;
+}
+
 function replaceIsDrop(tokens: readonly Token[], b: Builder): void {
   if (!wordsAt(tokens, 0, 'CREATE', 'OR', 'REPLACE')) return;
   let k = 3;
@@ -338,6 +350,11 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
     case 'Insert':
       addObjectName(s.table?.TableName ?? s.table_name ?? s.table, b, 'write');
       walk(s, b, 'read', ['table', 'table_name', 'columns']);
+      // an upsert or REPLACE fed from its own table is an UPDATE of that table (effect-mysql.ts)
+      if (!b.planOnly) {
+        const up = mysqlUpsertUpdate(s, b.ctx);
+        if (up) b.nested.push(up);
+      }
       return undefined;
     case 'Update':
       return update(s, b);
@@ -404,6 +421,9 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
     case 'Explain':
       // EXPLAIN ANALYZE runs its statement; plain EXPLAIN only plans it
       if (s.analyze && !b.planOnly) nestAst(s.statement, b);
+      // MariaDB evaluates uncorrelated subqueries while optimising, so a plain EXPLAIN runs their functions and
+      // locks: the statement's expressions are decided as executed (its own DML kind is not)
+      else if (b.ctx.opts.mariadb !== false && !b.planOnly) walkStatementExpressions(s.statement, b);
       else walkPlanOnly(s.statement, b);
       return undefined;
     case 'ExplainTable':
@@ -693,6 +713,22 @@ function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_S
         walk(v, b, op);
     }
   }
+}
+
+function walkStatementExpressions(node: Ast, b: Builder): void {
+  walkPlanOnly(node, b);
+  const executed: Ast[] = [];
+  const find = (n: Ast): void => {
+    if (Array.isArray(n)) return n.forEach(find);
+    if (n === null || typeof n !== 'object') return;
+    for (const key in n) {
+      // scalar subqueries, EXISTS / IN (subquery) and derived tables: the optimiser may run them
+      if ((key === 'Subquery' || key === 'subquery') && n[key] !== null && typeof n[key] === 'object') executed.push(n[key]);
+      else find(n[key]);
+    }
+  };
+  find(node);
+  for (const q of executed) walk(q, b, 'read');
 }
 
 function walkPlanOnly(node: Ast, b: Builder): void {

@@ -29,6 +29,10 @@ export function unscopedReason(where: Ast, targets: ReadonlySet<string>, o: { op
     if (l === undefined) return undefined;
     return unscopedReason(where.BinaryOp.right, targets, o) === undefined ? undefined : l;
   }
+  if (op === 'Or') {
+    const cover = coversDomain(disjuncts(where));
+    if (cover !== undefined) return cover;
+  }
   if (op === 'Or' || op === 'Xor') {
     for (const side of [where.BinaryOp.left, where.BinaryOp.right]) {
       const v = foldMysqlConstant(side, o);
@@ -43,7 +47,73 @@ export function unscopedReason(where: Ast, targets: ReadonlySet<string>, o: { op
   if (COMPARISONS.has(op) && mentionsTargetColumn(where.BinaryOp.left, targets) && mentionsTargetColumn(where.BinaryOp.right, targets)) {
     return 'the condition compares the row with itself';
   }
+  return domainTautology(where);
+}
+
+// Tautologies over a column's domain (issue 12, family c): `(x = k) IS NOT NULL`, `x LIKE '%'`, `b IN (TRUE,
+// FALSE)`, and ORs holding a condition next to its negation (`x IS NULL OR x IS NOT NULL`, `x = k OR x <> k`).
+
+function domainTautology(where: Ast): string | undefined {
+  const inner = (n: Ast): Ast => (n?.Nested ? inner(n.Nested) : n);
+  const nn = where.IsNotNull;
+  if (nn !== undefined && isCondition(inner(nn))) return 'a null test of a condition holds for every row where the column is not null';
+  const like = where.Like ?? where.ILike;
+  const pattern = like ? foldMysqlConstant(like.pattern, {}) : undefined;
+  if (like && !like.negated && typeof pattern === 'string' && /^%+$/.test(pattern)) return "LIKE '%' matches every value that is not null";
+  const list = where.InList;
+  if (list && !list.negated) {
+    const values = new Set((list.list ?? []).map((i: Ast) => (i?.Value?.value?.Boolean !== undefined ? String(i.Value.value.Boolean) : undefined)));
+    if (values.has('true') && values.has('false')) return 'IN (TRUE, FALSE) holds for every boolean that is not null';
+  }
   return undefined;
+}
+
+function isCondition(n: Ast): boolean {
+  return n?.BinaryOp !== undefined || n?.IsNull !== undefined || n?.IsNotNull !== undefined || n?.InList !== undefined || n?.Like !== undefined || n?.UnaryOp?.op === 'Not';
+}
+
+function disjuncts(where: Ast): Ast[] {
+  if (where?.Nested) return disjuncts(where.Nested);
+  if (where?.BinaryOp?.op === 'Or') return [...disjuncts(where.BinaryOp.left), ...disjuncts(where.BinaryOp.right)];
+  return [where];
+}
+
+const NEGATED: Record<string, [string, boolean]> = { Eq: ['eq', false], NotEq: ['eq', true], Lt: ['lt', false], GtEq: ['lt', true], Gt: ['gt', false], LtEq: ['gt', true] };
+const MIRROR: Record<string, string> = { Eq: 'Eq', NotEq: 'NotEq', Lt: 'Gt', Gt: 'Lt', LtEq: 'GtEq', GtEq: 'LtEq' };
+
+function polarity(n: Ast): { key: string; neg: boolean }[] {
+  if (n?.Nested) return polarity(n.Nested);
+  if (n?.UnaryOp?.op === 'Not') return polarity(n.UnaryOp.expr).map((p) => ({ key: p.key, neg: !p.neg }));
+  if (n?.IsNull !== undefined) return [{ key: `null:${shape(n.IsNull)}`, neg: false }];
+  if (n?.IsNotNull !== undefined) return [{ key: `null:${shape(n.IsNotNull)}`, neg: true }];
+  const b = n?.BinaryOp;
+  if (b && NEGATED[b.op]) {
+    const [k, neg] = NEGATED[b.op]!;
+    const [mk, mneg] = NEGATED[MIRROR[b.op]!]!;
+    return [{ key: `cmp:${k}:${shape(b.left)}:${shape(b.right)}`, neg }, { key: `cmp:${mk}:${shape(b.right)}:${shape(b.left)}`, neg: mneg }];
+  }
+  if (n?.InList) return [{ key: `in:${shape(n.InList.expr)}:${shape(n.InList.list)}`, neg: Boolean(n.InList.negated) }];
+  const like = n?.Like ?? n?.ILike;
+  if (like) return [{ key: `like:${n.Like ? 'l' : 'i'}:${shape(like.expr)}:${shape(like.pattern)}`, neg: Boolean(like.negated) }];
+  if (n?.Between) return [{ key: `between:${shape(n.Between.expr)}:${shape(n.Between.low)}:${shape(n.Between.high)}`, neg: Boolean(n.Between.negated) }];
+  return [];
+}
+
+function coversDomain(parts: Ast[]): string | undefined {
+  const seen = new Map<string, Set<boolean>>();
+  for (const part of parts) {
+    for (const p of polarity(part)) {
+      const s = seen.get(p.key) ?? new Set<boolean>();
+      s.add(p.neg);
+      seen.set(p.key, s);
+      if (s.size === 2) return 'the OR holds a condition and its negation: true for every row';
+    }
+  }
+  return undefined;
+}
+
+function shape(node: Ast): string {
+  return JSON.stringify(node ?? null, (k, v) => (k === 'span' ? undefined : v));
 }
 
 const COMPARISONS = new Set(['Eq', 'NotEq', 'Lt', 'Gt', 'LtEq', 'GtEq', 'Spaceship']);

@@ -88,15 +88,20 @@ function fold(node: Ast): Folded {
 function literal(v: Ast): Folded {
   if (v === 'Null') return null;
   if (typeof v !== 'object' || v === null) return UNKNOWN;
-  if (v.Number) return Number(v.Number[0]);
+  // only integers JavaScript holds exactly: a decimal literal is an exact DECIMAL on the server (0.1 + 0.2 = 0.3 is
+  // true there), so folding it in floating point could call a true condition false (issue 12, family d)
+  if (v.Number) {
+    const text = String(v.Number[0]);
+    return /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : UNKNOWN;
+  }
   if (v.Boolean !== undefined) return v.Boolean ? 1 : 0;
   if (typeof v.SingleQuotedString === 'string') return v.SingleQuotedString;
   if (typeof v.DoubleQuotedString === 'string') return v.DoubleQuotedString;
   if (typeof v.NationalStringLiteral === 'string') return v.NationalStringLiteral;
   if (typeof v.HexStringLiteral === 'string') {
     // X'41' and 0x41 are binary strings; in a boolean context they are their numeric value
-    const hex = v.HexStringLiteral;
-    return /^[0-9a-fA-F]*$/.test(hex) && hex.length > 0 && hex.length <= 12 ? parseInt(hex, 16) : UNKNOWN;
+    // …but compared with a string they are that string (0x31 = '1' is true): their type depends on the context
+    return UNKNOWN;
   }
   return UNKNOWN;
 }
@@ -149,12 +154,16 @@ function binaryExpr(b: Ast): Folded {
   const a = toNumber(l);
   const c = toNumber(r);
   if (a === null || c === null) return null;
+  // exact only while every operand and result is an integer JavaScript holds exactly; `/` is a DECIMAL division
+  // on the server (with div_precision_increment digits): not folded
+  if (!Number.isSafeInteger(a) || !Number.isSafeInteger(c)) return UNKNOWN;
+  const exact = (x: number): Folded => (Number.isSafeInteger(x) ? x : UNKNOWN);
   switch (op) {
-    case 'Plus': return a + c;
-    case 'Minus': return a - c;
-    case 'Multiply': return a * c;
-    case 'Divide': return opaqueDivide ? UNKNOWN : c === 0 ? null : a / c;
-    case 'Modulo': return c === 0 ? null : a % c;
+    case 'Plus': return exact(a + c);
+    case 'Minus': return exact(a - c);
+    case 'Multiply': return exact(a * c);
+    case 'Divide': return opaqueDivide ? UNKNOWN : c === 0 ? null : UNKNOWN;
+    case 'Modulo': return c === 0 ? null : exact(a % c);
     default: return UNKNOWN;
   }
 }
@@ -191,9 +200,13 @@ function compare(op: string, l: Value, r: Value): Folded {
     // default collations are case-insensitive and ignore trailing spaces: 'a' = 'A ' is true
     a = l.toLowerCase().replace(/ +$/, '');
     c = r.toLowerCase().replace(/ +$/, '');
+    // beyond ASCII the collation decides ('ä' = 'a' under utf8mb4_general_ci), and order always follows it
+    if (!/^[\x20-\x7e]*$/.test(a + c) || (op !== 'Eq' && op !== 'NotEq')) return UNKNOWN;
   } else {
     a = toNumber(l)!;
     c = toNumber(r)!;
+    // a string against a number compares as DOUBLE: exact only for integers JavaScript holds
+    if (!Number.isSafeInteger(a) || !Number.isSafeInteger(c)) return UNKNOWN;
   }
   switch (op) {
     case 'Eq': return bool(a === c);

@@ -26,6 +26,8 @@ export function pgUnscopedReason(cond: Ast, names: ReadonlySet<string>): string 
     return reasons.some((r: string | undefined) => r === undefined) ? undefined : reasons[0];
   }
   if (b?.boolop === 'OR_EXPR') {
+    const cover = coversDomain(disjuncts(cond));
+    if (cover !== undefined) return cover;
     for (const a of b.args ?? []) {
       const why = pgUnscopedReason(a, names);
       if (why !== undefined) return `one side of OR is not scoped: ${why}`;
@@ -36,7 +38,105 @@ export function pgUnscopedReason(cond: Ast, names: ReadonlySet<string>): string 
   const e = cond.A_Expr;
   const op = e?.kind === 'AEXPR_OP' ? String(e.name?.[0]?.String?.sval ?? '') : '';
   if (COMPARISONS.has(op) && mentionsTarget(e.lexpr, names) && mentionsTarget(e.rexpr, names)) return 'the condition compares the row with itself';
+  return domainTautology(cond);
+}
+
+// Tautologies over a column's domain (issue 12, family c): conditions that hold for every row, or for every row
+// whose column is not null, whatever the column's values: `(x = k) IS NOT NULL`, `x LIKE '%'`, `x ~ ''`,
+// `b IN (true, false)`, and ORs holding a condition next to its own negation (`x IS NULL OR x IS NOT NULL`,
+// `x = k OR x <> k`, `x < k OR x >= k`, `x IN (…) OR x NOT IN (…)`).
+
+/** A leaf that holds for every non-null value of what it tests, or undefined. */
+function domainTautology(cond: Ast): string | undefined {
+  const n = cond.NullTest;
+  if (n?.nulltesttype === 'IS_NOT_NULL' && isCondition(n.arg)) return 'a null test of a condition holds for every row where the column is not null';
+  const bt = cond.BooleanTest;
+  if (bt?.booltesttype === 'IS_NOT_UNKNOWN' && isCondition(bt.arg)) return 'IS NOT UNKNOWN of a condition holds for every row where the column is not null';
+  const e = cond.A_Expr;
+  if (!e) return undefined;
+  const op = String(e.name?.[e.name.length - 1]?.String?.sval ?? '');
+  const pattern = foldConstant(e.rexpr);
+  if ((e.kind === 'AEXPR_LIKE' || e.kind === 'AEXPR_ILIKE') && !op.startsWith('!') && typeof pattern === 'string' && /^%+$/.test(pattern)) {
+    return 'LIKE \'%\' matches every value that is not null';
+  }
+  if (e.kind === 'AEXPR_SIMILAR' && op === '~') {
+    const arg = e.rexpr?.FuncCall?.args?.[0];
+    const p = arg === undefined ? undefined : foldConstant(arg);
+    if (typeof p === 'string' && /^%+$/.test(p)) return 'SIMILAR TO \'%\' matches every value that is not null';
+  }
+  if (e.kind === 'AEXPR_OP' && (op === '~' || op === '~*') && typeof pattern === 'string' && /^\^?(\.\*)*\$?$/.test(pattern) && pattern !== '^$') {
+    return 'the regular expression matches every value that is not null';
+  }
+  if (e.kind === 'AEXPR_IN' && op === '=') {
+    const items: Ast[] = e.rexpr?.List?.items ?? [];
+    const values = new Set(items.map((i) => foldConstant(i)));
+    if (values.has(true) && values.has(false)) return 'IN (true, false) holds for every boolean that is not null';
+  }
   return undefined;
+}
+
+/** Boolean-valued expressions (a null test of a plain column is a real filter on nullable columns). */
+function isCondition(node: Ast): boolean {
+  return node?.A_Expr !== undefined || node?.BoolExpr !== undefined || node?.NullTest !== undefined || node?.BooleanTest !== undefined;
+}
+
+function disjuncts(cond: Ast): Ast[] {
+  const b = cond?.BoolExpr;
+  if (b?.boolop === 'OR_EXPR') return (b.args ?? []).flatMap(disjuncts);
+  return [cond];
+}
+
+const NEGATED_OP: Record<string, [string, boolean]> = {
+  '=': ['eq', false], '<>': ['eq', true], '!=': ['eq', true],
+  '<': ['lt', false], '>=': ['lt', true], '>': ['gt', false], '<=': ['gt', true],
+};
+const MIRRORED_OP: Record<string, string> = { '=': '=', '<>': '<>', '!=': '!=', '<': '>', '>': '<', '<=': '>=', '>=': '<=' };
+
+/** A condition reduced to a key and whether it is that key's negation; undefined for what it does not know. */
+function polarity(cond: Ast): { key: string; neg: boolean }[] {
+  const not = cond?.BoolExpr;
+  if (not?.boolop === 'NOT_EXPR') return polarity(not.args?.[0]).map((p) => ({ key: p.key, neg: !p.neg }));
+  const n = cond?.NullTest;
+  if (n) return [{ key: `null:${shape(n.arg)}`, neg: n.nulltesttype === 'IS_NOT_NULL' }];
+  const bt = cond?.BooleanTest;
+  if (bt) {
+    const t = String(bt.booltesttype);
+    const base = t.replace('_NOT', '');
+    return [{ key: `bool:${base}:${shape(bt.arg)}`, neg: t.includes('_NOT_') }];
+  }
+  const e = cond?.A_Expr;
+  if (!e) return [];
+  const op = String(e.name?.[e.name.length - 1]?.String?.sval ?? '');
+  if (e.kind === 'AEXPR_OP' && NEGATED_OP[op]) {
+    const [k, neg] = NEGATED_OP[op]!;
+    const [mk, mneg] = NEGATED_OP[MIRRORED_OP[op]!]!;
+    // `x = k` and `k <> x` are one key seen from both sides
+    return [{ key: `cmp:${k}:${shape(e.lexpr)}:${shape(e.rexpr)}`, neg }, { key: `cmp:${mk}:${shape(e.rexpr)}:${shape(e.lexpr)}`, neg: mneg }];
+  }
+  if (e.kind === 'AEXPR_IN') return [{ key: `in:${shape(e.lexpr)}:${shape(e.rexpr)}`, neg: op === '<>' }];
+  if (e.kind === 'AEXPR_LIKE' || e.kind === 'AEXPR_ILIKE' || e.kind === 'AEXPR_SIMILAR') {
+    return [{ key: `${e.kind}:${op.replace(/^!/, '')}:${shape(e.lexpr)}:${shape(e.rexpr)}`, neg: op.startsWith('!') }];
+  }
+  if (e.kind === 'AEXPR_BETWEEN' || e.kind === 'AEXPR_NOT_BETWEEN') return [{ key: `between:${shape(e.lexpr)}:${shape(e.rexpr)}`, neg: e.kind === 'AEXPR_NOT_BETWEEN' }];
+  return [];
+}
+
+/** An OR holding a condition and its negation: true for every row (where the tested values are not null). */
+function coversDomain(parts: Ast[]): string | undefined {
+  const seen = new Map<string, Set<boolean>>();
+  for (const part of parts) {
+    for (const p of polarity(part)) {
+      const s = seen.get(p.key) ?? new Set<boolean>();
+      s.add(p.neg);
+      seen.set(p.key, s);
+      if (s.size === 2) return 'the OR holds a condition and its negation: true for every row';
+    }
+  }
+  return undefined;
+}
+
+function shape(node: Ast): string {
+  return JSON.stringify(node ?? null, (k, v) => (k === 'location' || k === 'rexpr_list_start' || k === 'rexpr_list_end' ? undefined : v));
 }
 
 /** A column of the target outside subqueries: bare `col`, or `target.col` / `schema.target.col`. */

@@ -7,6 +7,7 @@ import { RELATION_OBJECTS, classifyStatement, objectName } from './postgres-stat
 import { whereStatus } from './postgres-where.js';
 import { pgUnscopedReason } from './pg-where-scope.js';
 import type { AstNode as Ast } from './ast.js';
+import { pgOptionEffects, upsertUpdate } from './effect-pg-options.js';
 
 // Parsing with the server's grammar rather than a regex defends against the usual guardrail
 // bypasses: comments hiding keywords, statements smuggled after `;`, DML in CTEs, keywords in
@@ -36,6 +37,8 @@ interface Builder {
   /** columns already resolved by nested statements */
   columns: Set<string>;
   functions: Set<string>;
+  /** operators used: an existing user operator is what its function is (read grants, session/function-effects.ts) */
+  operators?: Set<string>;
   where: WhereStatus | null;
   limit: LimitStatus | null;
   drops: boolean;
@@ -136,14 +139,23 @@ function analyzeNode(node: Ast, ctx: Context, nested: boolean, planOnly: boolean
 }
 
 function describe(type: string, s: Ast, b: Builder): void {
+  // effects carried by options and bindings (SECURITY DEFINER, RLS off, operators bound to functions, …)
+  const opt = pgOptionEffects(type, s);
+  for (const e of opt.effects) addEffect(b, e);
+  if (opt.drops) b.drops = true;
+  for (const f of opt.functions) b.functions.add(f);
   switch (type) {
     case 'SelectStmt':
       selectClauses(s, b, true);
       b.limit = s.limitCount !== undefined || s.limitOption === 'LIMIT_OPTION_WITH_TIES' ? 'present' : 'absent';
       return walk(s, b, 'read', ['intoClause']);
-    case 'InsertStmt':
+    case 'InsertStmt': {
       addTable(s.relation, b, 'write');
+      // an upsert fed from its own table is an UPDATE of that table (effect-pg-options.ts)
+      const up = b.planOnly ? undefined : upsertUpdate(s, b.ctx);
+      if (up) b.nested.push(up);
       return walk(s, b, 'read', ['relation']);
+    }
     case 'UpdateStmt':
     case 'DeleteStmt':
       addTable(s.relation, b, 'write');
@@ -442,6 +454,10 @@ function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_S
     if (skip.includes(key)) continue;
     const v = node[key];
     if (v === null || typeof v !== 'object') continue;
+    if (key === 'A_Expr' && Array.isArray(v.name)) {
+      const op = (v.name as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.').toLowerCase();
+      if (op) (b.operators ??= new Set()).add(op);
+    }
     if (key === 'FuncCall') {
       addFunction(v, b);
       walk(v, b, 'read');
@@ -547,6 +563,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
     tables,
     columns: [...columns],
     functions: [...b.functions],
+    ...(b.operators?.size ? { operators: [...b.operators] } : {}),
     where: b.where,
     limit: b.limit,
     nested,

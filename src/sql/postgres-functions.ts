@@ -9,6 +9,8 @@ const WRITE = [
   'nextval', 'setval',
   'lo_create', 'lo_creat', 'lo_unlink', 'lo_put', 'lo_from_bytea', 'lowrite', 'lo_truncate', 'lo_truncate64',
   'pg_notify',
+  // index maintenance: summarise or clean index pages (a change on disk, also on a read grant)
+  'brin_summarize_new_values', 'brin_summarize_range', 'brin_desummarize_range', 'gin_clean_pending_list',
 ];
 
 /** Server administration: other sessions, configuration, WAL, replication, statistics. */
@@ -27,6 +29,8 @@ const ADMIN = [
   'pg_stat_reset', 'pg_stat_reset_shared', 'pg_stat_reset_single_table_counters',
   'pg_stat_reset_single_function_counters', 'pg_stat_reset_slru', 'pg_stat_reset_replication_slot',
   'pg_stat_reset_subscription_stats', 'pg_stat_statements_reset', 'pg_stat_reset_backend_stats',
+  // pg_surgery: kills or freezes tuples below MVCC, constraints and triggers
+  'heap_force_kill', 'heap_force_freeze',
 ];
 
 /** Server-side file system access (read, list, write) and large-object import/export. */
@@ -41,10 +45,16 @@ const FILE = [
 /** Functions that run SQL handed to them as a string, or on another server: invisible to the parser. */
 const DYNAMIC = [
   'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'cursor_to_xml', 'cursor_to_xmlschema',
-  'ts_stat',
+  'ts_stat', 'ts_rewrite',
+  // tablefunc: the source query (and crosstab's category query) is SQL text run by the function
+  'connectby',
+  // refint: trigger functions that build and run SQL from their arguments
+  'check_primary_key', 'check_foreign_key',
+  // xml2: xpath_table builds and runs a query from its table, key and condition arguments
+  'xpath_table',
 ];
 /** Prefixes with the same meaning (dblink, dblink_exec, dblink_open, …). */
-const DYNAMIC_PREFIXES = ['dblink'];
+const DYNAMIC_PREFIXES = ['dblink', 'crosstab'];
 
 /** Session-state functions; set_config of a privilege setting is handled as admin + dcl below. */
 const SESSION = ['set_config', 'pg_advisory_lock', 'pg_advisory_unlock_all'];

@@ -2,13 +2,19 @@
 import type { WhereStatus } from './facts.js';
 import { likeToRegex } from './like-pattern.js';
 import type { AstNode as Ast } from './ast.js';
+import { Exact, arith, compare, fromInt, negate, parseExact, roundToInteger } from './exact-number.js';
 
 // Defends against the classic guardrail bypass: `DELETE FROM t WHERE 1=1` or `WHERE id=id OR true`
 // has a WHERE clause but still hits every row. Anything we cannot fold stays 'present': folding is
 // a best effort that only ever adds blocks, it never hides a real WHERE.
 
 // libpg-query's AST is JSON walked by node name; the generated union types do not help a generic walk
-type Value = boolean | number | string | null;
+// numbers are exact decimals (exact-number.ts): a float mistake could fold a true condition to false.
+// char(n) values are BpChar: trailing spaces do not count when they are compared or concatenated.
+class BpChar {
+  constructor(readonly s: string) {}
+}
+type Value = boolean | Exact | BpChar | string | null;
 const UNKNOWN = Symbol('unknown');
 type Folded = Value | typeof UNKNOWN;
 
@@ -55,17 +61,20 @@ function fold(node: Ast): Folded {
 function constValue(c: Ast): Folded {
   if (c.isnull) return null;
   // libpg-query leaves out zero/false/empty members, so `{ival: {}}` is 0 and `{boolval: {}}` is false
-  if (c.ival !== undefined) return c.ival.ival ?? 0;
-  if (c.fval !== undefined) return Number(c.fval.fval ?? 0);
+  if (c.ival !== undefined) return fromInt(c.ival.ival ?? 0);
+  // integer literals beyond int4 arrive as fval; an integer beyond int8 is numeric on the server
+  if (c.fval !== undefined) return parseExact(String(c.fval.fval ?? '0')) ?? UNKNOWN;
   if (c.boolval !== undefined) return c.boolval.boolval ?? false;
   if (c.sval !== undefined) return c.sval.sval ?? '';
   return UNKNOWN;
 }
 
 const BOOL_TYPES = new Set(['bool', 'boolean']);
-const NUMBER_TYPES = new Set(['int2', 'int4', 'int8', 'int', 'integer', 'smallint', 'bigint', 'numeric', 'decimal',
-  'float4', 'float8', 'real', 'double precision', 'oid']);
-const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'char', 'name', 'character varying', 'character']);
+const INTEGER_TYPES = new Set(['int2', 'int4', 'int8', 'int', 'integer', 'smallint', 'bigint', 'oid']);
+const DECIMAL_TYPES = new Set(['numeric', 'decimal']);
+// float4/float8/real/double precision are binary floating point: not folded
+const TEXT_TYPES = new Set(['text', 'varchar', 'name', 'character varying']);
+const BPCHAR_TYPES = new Set(['bpchar', 'char', 'character']);
 
 function cast(v: Folded, typeName: Ast): Folded {
   if (v === UNKNOWN || v === null) return v;
@@ -73,27 +82,51 @@ function cast(v: Folded, typeName: Ast): Folded {
   const names: Ast[] = typeName?.names ?? [];
   const t = String(names[names.length - 1]?.String?.sval ?? '').toLowerCase();
   if (BOOL_TYPES.has(t)) { const b = toBool(v); return b === undefined ? UNKNOWN : b; }
-  if (NUMBER_TYPES.has(t)) { const n = toNumber(v); return n === undefined ? UNKNOWN : n; }
-  if (TEXT_TYPES.has(t)) return typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
-  return v;
+  const typmods: Ast[] = typeName?.typmods ?? [];
+  const n = typmods.length === 1 ? typmods[0]?.A_Const?.ival?.ival : undefined;
+  if (INTEGER_TYPES.has(t)) {
+    const x = toNumber(v);
+    return x === undefined ? UNKNOWN : roundToInteger(x) ?? UNKNOWN;
+  }
+  if (DECIMAL_TYPES.has(t)) {
+    // numeric(p,s) rounds to its scale: not folded
+    if (typmods.length > 0) return UNKNOWN;
+    const x = toNumber(v);
+    return x === undefined ? UNKNOWN : new Exact(x.value, x.scale, false);
+  }
+  const text = typeof v === 'boolean' ? (v ? 'true' : 'false') : v instanceof BpChar ? v.s : String(v);
+  if (BPCHAR_TYPES.has(t)) {
+    // char without a length is char(1); an explicit cast cuts to the length; trailing spaces never count
+    if (typmods.length > 1 || (typmods.length === 1 && typeof n !== 'number')) return UNKNOWN;
+    return new BpChar(cut(text, typeof n === 'number' ? n : 1).replace(/ +$/, ''));
+  }
+  if (TEXT_TYPES.has(t)) {
+    if (typmods.length > 1 || (typmods.length === 1 && typeof n !== 'number')) return UNKNOWN;
+    return typeof n === 'number' ? cut(text, n) : text;
+  }
+  return typeof v === 'boolean' || typeof v === 'string' ? v : UNKNOWN;
+}
+
+/** The first n characters (code points, as the server counts them). */
+function cut(s: string, n: number): string {
+  return [...s].slice(0, n).join('');
 }
 
 /** PostgreSQL's boolean input: t/true/y/yes/on/1 and f/false/n/no/off/0, unique prefixes allowed. */
 function toBool(v: Folded): boolean | null | undefined {
   if (v === UNKNOWN) return undefined;
   if (v === null || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return v !== 0;
-  const s = v.trim().toLowerCase();
+  if (v instanceof Exact) return undefined;
+  const s = (v instanceof BpChar ? v.s : v).trim().toLowerCase();
   if (s === '') return undefined;
   if ('true'.startsWith(s) || 'yes'.startsWith(s) || s === 'on' || s === '1') return true;
   if ('false'.startsWith(s) || 'no'.startsWith(s) || s === 'off' || s === 'of' || s === '0') return false;
   return undefined;
 }
 
-function toNumber(v: Value): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+function toNumber(v: Value): Exact | undefined {
+  if (v instanceof Exact) return v;
+  if (typeof v === 'string') return parseExact(v, false);
   return undefined;
 }
 
@@ -133,7 +166,7 @@ function aExpr(e: Ast): Folded {
         if (v === UNKNOWN || v === null) return v;
         const n = toNumber(v);
         if (n === undefined) return UNKNOWN;
-        return op === '-' ? -n : op === '+' ? n : UNKNOWN;
+        return op === '-' ? negate(n) ?? UNKNOWN : op === '+' ? n : UNKNOWN;
       }
       const l = fold(e.lexpr);
       const r = fold(e.rexpr);
@@ -188,6 +221,7 @@ function aExpr(e: Ast): Folded {
     case 'AEXPR_ILIKE': {
       const l = fold(e.lexpr);
       const r = fold(e.rexpr);
+      // LIKE on char(n) compares the padded value: not folded
       if (typeof l !== 'string' || typeof r !== 'string') return l === null || r === null ? null : UNKNOWN;
       const re = new RegExp(`^${likeToRegex(r)}$`, e.kind === 'AEXPR_ILIKE' ? 'is' : 's');
       const hit = re.test(l);
@@ -200,37 +234,42 @@ function aExpr(e: Ast): Folded {
 
 function binary(op: string, l: Value, r: Value): Folded {
   if (l === null || r === null) return null;
-  if (op === '||') return typeof l === 'string' || typeof r === 'string' ? `${String(l)}${String(r)}` : UNKNOWN;
+  if (op === '||') {
+    const text = (v: Value): string | undefined => (typeof v === 'string' ? v : v instanceof BpChar ? v.s : v instanceof Exact ? v.toString() : undefined);
+    const x = text(l);
+    const y = text(r);
+    return x !== undefined && y !== undefined && (typeof l === 'string' || typeof r === 'string' || l instanceof BpChar || r instanceof BpChar) ? `${x}${y}` : UNKNOWN;
+  }
   if (['+', '-', '*', '/', '%'].includes(op)) {
     const a = toNumber(l);
     const b = toNumber(r);
     if (a === undefined || b === undefined) return UNKNOWN;
-    if ((op === '/' || op === '%') && b === 0) return UNKNOWN;
-    switch (op) {
-      case '+': return a + b;
-      case '-': return a - b;
-      case '*': return a * b;
-      case '/': return Number.isInteger(a) && Number.isInteger(b) ? Math.trunc(a / b) : a / b;
-      default: return a % b;
-    }
+    return arith(op, a, b) ?? UNKNOWN;
   }
   if (!COMPARE.has(op)) return UNKNOWN;
-  let a: boolean | number | string = l;
-  let b: boolean | number | string = r;
-  if (typeof a !== typeof b) {
-    // an untyped literal takes the other side's type, as PostgreSQL resolves `'1' = 1` or `'t' = true`
-    if (typeof a === 'number' || typeof b === 'number') {
-      const x = toNumber(a);
-      const y = toNumber(b);
-      if (x === undefined || y === undefined) return UNKNOWN;
-      [a, b] = [x, y];
-    } else {
-      const x = toBool(a);
-      const y = toBool(b);
-      if (typeof x !== 'boolean' || typeof y !== 'boolean') return UNKNOWN;
-      [a, b] = [x, y];
-    }
+  let a: boolean | number | string | Exact | BpChar = l;
+  let b: boolean | number | string | Exact | BpChar = r;
+  if (a instanceof BpChar || b instanceof BpChar) {
+    // bpchar comparison: trailing spaces are insignificant on both sides
+    const x = a instanceof BpChar ? a.s : typeof a === 'string' ? a.replace(/ +$/, '') : undefined;
+    const y = b instanceof BpChar ? b.s : typeof b === 'string' ? b.replace(/ +$/, '') : undefined;
+    if (x === undefined || y === undefined) return UNKNOWN;
+    [a, b] = [x, y];
   }
+  if (a instanceof Exact || b instanceof Exact) {
+    // an untyped literal takes the other side's type, as PostgreSQL resolves `'1' = 1`
+    const x = typeof a === 'boolean' ? undefined : toNumber(a as Value);
+    const y = typeof b === 'boolean' ? undefined : toNumber(b as Value);
+    if (x === undefined || y === undefined) return UNKNOWN;
+    [a, b] = [compare(x, y), 0];
+  } else if (typeof a !== typeof b) {
+    const x = toBool(a as Value);
+    const y = toBool(b as Value);
+    if (typeof x !== 'boolean' || typeof y !== 'boolean') return UNKNOWN;
+    [a, b] = [x, y];
+  }
+  // text order follows the database's collation ('a' < 'B' under en_US, not in code points): only equality folds
+  if (typeof a === 'string' && op !== '=' && op !== '<>' && op !== '!=') return UNKNOWN;
   switch (op) {
     case '=': return a === b;
     case '<>': case '!=': return a !== b;

@@ -1,6 +1,7 @@
 // MySQL cases of issue 12 (guardrails by effect): ordinary syntax that must pass, and writes whose WHERE never narrows the target.
 import type { AccessLevel } from '../../src/rules/types.js';
 import type { BypassCase, Proof } from './bypass-case.js';
+import { MY_BYPASS_DB } from './mysql-fixture.js';
 
 const DATA: Proof = { kind: 'data' };
 const W: AccessLevel = 'write';
@@ -63,4 +64,32 @@ const disguised: BypassCase[] = [
   block(W, 'drop', 'CREATE OR REPLACE VIEW v_t AS SELECT 1 AS one', 'drops the view v_t and makes another', { kind: 'schema' }),
 ];
 
-export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped, ...disguised];
+/** Effects through options and shapes (effect-mysql.ts), the EXPLAIN optimiser, and exact folding/tautologies. */
+const NOTXN = { txn: false } as const;
+const byEffect: BypassCase[] = [
+  block(W, 'unscoped-write', "INSERT INTO t (id, v) SELECT id, 'overwritten' FROM t ON DUPLICATE KEY UPDATE v = VALUES(v)", 'rewrites every row: an upsert fed from its own table', DATA),
+  block(W, 'unscoped-write', "REPLACE INTO t (id, v) SELECT id, 'replaced' FROM t", 'deletes and rewrites every row: REPLACE fed from its own table', DATA),
+  allow(W, "INSERT INTO t (id, v) SELECT id, 'x' FROM t WHERE id = 1 ON DUPLICATE KEY UPDATE v = VALUES(v)", 'an upsert fed from one row of its own table'),
+  allow(W, "INSERT INTO t (id, v) VALUES (1, 'x') ON DUPLICATE KEY UPDATE v = VALUES(v)", 'an ordinary upsert'),
+  { ...block(W, 'alter-drop', 'ALTER IGNORE TABLE t ADD UNIQUE (v(3))', 'deletes every row whose first three characters repeat', DATA), ...NOTXN },
+  { ...block(W, 'alter-drop', "SET STATEMENT sql_mode='' FOR ALTER TABLE t MODIFY v CHAR(2)", 'cuts every value to two characters without an error', DATA), ...NOTXN },
+  { ...block(W, 'alter-drop', "SET SESSION sql_mode = ''; ALTER TABLE t MODIFY v CHAR(2)", 'in a relaxed session the narrower type cuts every value', DATA), ...NOTXN },
+  { ...allow(W, 'ALTER TABLE t MODIFY v VARCHAR(60)', 'a column change in a strict session (the server refuses values that do not fit)'), ...NOTXN },
+  { ...block(W, 'privilege-changes', 'CREATE DEFINER=`root`@`localhost` VIEW dbw_def_v AS SELECT CURRENT_USER() AS u', 'a view that runs as root for whoever reads it', { kind: 'schema' }), ...NOTXN },
+  block(W, 'dynamic-sql', `CALL sys.execute_prepared_stmt('DELETE FROM ${MY_BYPASS_DB}.t')`, 'a system procedure runs the DELETE given as text', DATA),
+  block(R, 'read-only-writes', 'EXPLAIN SELECT * FROM (SELECT NEXTVAL(seq_t) AS x) d', 'the optimiser materialises the derived table: the sequence advances', { kind: 'changes', expr: 'SELECT next_not_cached_value FROM seq_t' }),
+  block(R, 'file-access', "SHOW DATABASES WHERE (SELECT LOAD_FILE('/etc/passwd')) LIKE '%root:%'", "SHOW … WHERE evaluates its condition like a SELECT: lists databases only when the server file reads",
+    { kind: 'returns', match: /dbw_bypass_my/ }),
+  allow(R, "SHOW TABLES WHERE Tables_in_dbw_bypass_my LIKE 'acc%'", 'SHOW … WHERE on its own columns'),
+  allow(R, 'EXPLAIN SELECT id FROM t WHERE id IN (1, 2)', 'a plain EXPLAIN without subqueries'),
+  allow(R, 'EXPLAIN SELECT id FROM t WHERE id IN (SELECT id FROM accounts)', 'a plain EXPLAIN whose subquery only reads'),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE v IS NULL OR v IS NOT NULL', 'deletes every row: a condition and its negation', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id = 1 OR id <> 1', 'deletes every row: x = k OR x <> k', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE (id = 1) IS NOT NULL', 'deletes every row: a null test of a condition', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE v LIKE '%'", "deletes every non-null row: LIKE '%'", DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE 0.1 + 0.2 = 0.3', 'deletes every row: exact decimals are equal on the server', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE 0x31 = '1'", 'deletes every row: a hex literal is the string 1', DATA),
+  allow(W, "DELETE FROM t WHERE v LIKE 'row 1%'", 'a LIKE with a prefix is scoped'),
+];
+
+export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped, ...disguised, ...byEffect];

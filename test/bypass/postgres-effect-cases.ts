@@ -44,4 +44,48 @@ const disguised: BypassCase[] = [
   block(W, 'privilege-changes', "UPDATE pg_attribute SET attnotnull = false WHERE attrelid = 'accounts'::regclass AND attname = 'owner'", 'the same through the unqualified catalog name', notNullGone),
 ];
 
-export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised];
+const then = (check: string): Proof => ({ kind: 'then', check });
+const SCHEMA: Proof = { kind: 'schema' };
+
+/** Effects carried by options and bindings (effect-pg-options.ts), tautologies and exact folding (pg-where-scope.ts, exact-number.ts). */
+const byEffect: BypassCase[] = [
+  block(W, 'privilege-changes', 'ALTER DATABASE dbw_bypass SET search_path = dbw_evil, public', 'every later session resolves names through a schema the writer picks',
+    then("select exists (select 1 from pg_db_role_setting where setconfig::text like '%dbw_evil%')")),
+  block(W, 'server-admin', 'ALTER DATABASE dbw_bypass SET session_replication_role = replica', 'every later session runs without triggers and foreign-key checks',
+    then("select exists (select 1 from pg_db_role_setting where setconfig::text like '%session_replication_role%')")),
+  block(W, 'privilege-changes', "CREATE FUNCTION dbw_def() RETURNS text LANGUAGE sql SECURITY DEFINER AS 'select current_user::text'", 'code that runs as its privileged owner for any caller',
+    then("select prosecdef from pg_proc where proname = 'dbw_def'")),
+  block(W, 'privilege-changes', "CREATE FUNCTION dbw_asrole() RETURNS text LANGUAGE sql SET role = 'dbw_rw' AS 'select current_user::text'", 'a function that switches role when called',
+    then("select dbw_asrole() = 'dbw_rw'")),
+  block(W, 'privilege-changes', 'ALTER TABLE rls_t DISABLE ROW LEVEL SECURITY', "other roles' rows become visible", then("select not relrowsecurity from pg_class where relname = 'rls_t'")),
+  block(W, 'privilege-changes', 'ALTER TABLE rls_t NO FORCE ROW LEVEL SECURITY', 'the owner reads past the policies again', then("select not relforcerowsecurity from pg_class where relname = 'rls_t'")),
+  block(W, 'privilege-changes', 'CREATE POLICY dbw_all ON rls_t USING (true)', 'a permissive policy shows every row to everyone', SCHEMA),
+  block(W, 'privilege-changes', 'ALTER POLICY own_rows ON rls_t USING (true)', 'the policy now shows every row', then("select pg_get_expr(polqual, polrelid) = 'true' from pg_policy where polname = 'own_rows'")),
+  allow(W, "CREATE POLICY dbw_narrow ON rls_t AS RESTRICTIVE USING (owner = current_user)", 'a restrictive policy only narrows'),
+  block(W, 'privilege-changes', 'ALTER ROLE dbw_ro RENAME TO dbw_ro_renamed', 'grants and logins naming the role now name nothing', { kind: 'privileges' }),
+  block(W, 'alter-drop', "ALTER TABLE accounts ALTER COLUMN note TYPE text USING 'gone'", 'replaces every value of the column', DATA),
+  allow(W, 'ALTER TABLE accounts ALTER COLUMN note TYPE varchar(40) USING note::varchar(40)', 'a type change that keeps the values'),
+  block(W, 'unscoped-write', "INSERT INTO t (id, v) SELECT id, 'overwritten' FROM t ON CONFLICT (id) DO UPDATE SET v = excluded.v", 'rewrites every row: an upsert fed from its own table', DATA),
+  allow(W, "INSERT INTO t (id, v) SELECT id, 'x' FROM t WHERE id = 1 ON CONFLICT (id) DO UPDATE SET v = excluded.v", 'an upsert fed from one row of its own table'),
+  block(W, 'server-admin', 'CREATE EXTENSION pg_surgery', 'functions that kill or freeze tuples below every check', SCHEMA),
+  block(W, 'file-access', 'CREATE EXTENSION adminpack', 'functions that write and delete server files', SCHEMA),
+  block(W, 'dynamic-sql', 'CREATE EXTENSION refint', 'trigger functions that run SQL built from text', SCHEMA),
+  block(W, 'file-access', "CREATE EXTENSION file_fdw; CREATE SERVER dbw_files FOREIGN DATA WRAPPER file_fdw; CREATE FOREIGN TABLE dbw_pw (line text) SERVER dbw_files OPTIONS (filename '/etc/passwd'); SELECT * FROM dbw_pw",
+    'reads a server file through a foreign table', { kind: 'returns', match: /root:/ }),
+  block(W, 'file-access', "CREATE OPERATOR @@@ (RIGHTARG = text, FUNCTION = pg_read_file); SELECT @@@ '/etc/passwd'", 'an operator bound to pg_read_file reads a server file', { kind: 'returns', match: /root:/ }),
+  block(W, 'dynamic-sql', "SELECT ts_rewrite('a'::tsquery, 'SELECT ''a''::tsquery, setval(''s'', 99)::text::tsquery')", 'runs the SQL text it is given: the sequence moves', DATA),
+  block(W, 'dynamic-sql', "CREATE EXTENSION tablefunc; SELECT * FROM crosstab('select 1::text, 1::text, setval(''s'', 77)::text') AS ct(r text, c text)", 'crosstab runs its source query text', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE v IS NULL OR v IS NOT NULL', 'deletes every row: a condition and its negation', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id < 3 OR id >= 3', 'deletes every row: x < k OR x >= k', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE (id = 1) IS NOT NULL', 'deletes every row: a null test of a condition', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE v LIKE '%'", "deletes every non-null row: LIKE '%'", DATA),
+  block(W, 'unscoped-write', 'DELETE FROM accounts WHERE (balance > 0) IN (true, false)', 'deletes every row: a boolean is true or false', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE 0.1 + 0.2 = 0.3', 'deletes every row: exact decimals are equal on the server', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE 'a  '::char(3) = 'a'", 'deletes every row: char(n) ignores trailing spaces', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE 'abcd'::varchar(2) = 'ab'", 'deletes every row: an explicit varchar(n) cast cuts', DATA),
+  allow(W, 'DELETE FROM t WHERE 9007199254740993 = 9007199254740992', 'two different bigints: touches no row'),
+  allow(W, "DELETE FROM t WHERE v LIKE 'row 1%'", 'a LIKE with a prefix is scoped'),
+  allow(W, 'DELETE FROM t WHERE id = 1 OR id = 2', 'two scoped disjuncts'),
+];
+
+export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect];

@@ -103,6 +103,11 @@ export async function resetFixture(c: pg.Client): Promise<void> {
     create view public.v_t as select id, v from public.t;
     create materialized view public.mv as select id from public.t;
     create index t_v_idx on public.t (v);
+    create table public.rls_t (id int primary key, owner text);
+    insert into public.rls_t values (1, 'dbw_ro'), (2, 'dbw_rw');
+    alter table public.rls_t enable row level security;
+    alter table public.rls_t force row level security;
+    create policy own_rows on public.rls_t using (owner = current_user);
     grant usage on schema public to dbw_ro, dbw_rw;
     grant select on all tables in schema public to dbw_ro;
     grant all on all tables in schema public to dbw_rw;

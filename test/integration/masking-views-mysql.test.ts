@@ -27,7 +27,7 @@ beforeAll(async () => {
     CREATE VIEW ${V1} AS SELECT id, name, email AS contact FROM ${T};
     CREATE VIEW ${V2} AS SELECT id, contact AS c2 FROM ${V1};
     CREATE VIEW ${V3} AS SELECT x FROM (SELECT email AS x FROM ${T}) d;
-    CREATE FUNCTION ${F}(i INT) RETURNS VARCHAR(100) RETURN (SELECT email FROM ${T} WHERE id = i);
+    CREATE FUNCTION ${F}(i INT) RETURNS VARCHAR(100) READS SQL DATA SQL SECURITY INVOKER RETURN (SELECT email FROM ${T} WHERE id = i);
     CREATE PROCEDURE ${P}() SELECT CONCAT(email, '') AS c FROM ${T};
     GRANT EXECUTE ON PROCEDURE dbw_my.${P} TO '${MY_ROLES.ro.user}'@'%';
     GRANT EXECUTE ON PROCEDURE dbw_my.${P} TO '${MY_ROLES.ro.user}'@'localhost';
@@ -73,6 +73,12 @@ describe('MariaDB views and stored functions are masked by what they read', () =
       for (const b of [withCatalog, without]) {
         for (const binary of [false, true]) {
           const r = await via(b, sql, { binary });
+          // without a catalog role the read role cannot see the function's body: a read grant refuses the call
+          // (it may write, see rules/README "Calls to user functions on read grants")
+          if (b === without && sql.includes(F)) {
+            expect(String(r), `${sql} binary=${binary}`).toMatch(/blocked by rule read-only-writes: .*may write/);
+            continue;
+          }
           expect(r, `${sql} binary=${binary}`).not.toBeInstanceOf(Error);
           expect(leaks(r), `${sql} binary=${binary}`).toBe(false);
         }

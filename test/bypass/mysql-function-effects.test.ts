@@ -1,0 +1,73 @@
+// Issue 12 class 5 (MariaDB): a read grant calling an existing stored function that may write. Proven on the real
+// server first (a DEFINER function deletes every row for a role that may only SELECT; a function declared READS SQL
+// DATA deletes anyway: characteristics are advisory), then decided through a live broker with a read grant: the
+// catalog snapshot (mysql/function-effects.ts) makes such calls writes; functions whose body only reads stay allowed.
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MY, MY_ROLES, myAdmin, mysqlTarget, startMysqlTestBroker, type MysqlTestBroker } from '../helpers/mysql.js';
+
+const P = `fx_${randomBytes(4).toString('hex')}`;
+const T = `dbw_my.${P}_t`;
+
+describe('read grants and stored functions that may write (MariaDB)', () => {
+  let b: MysqlTestBroker;
+  let reader: mysql.Connection;
+  const count = async () => Number(((await myAdmin(`SELECT COUNT(*) AS n FROM ${T}`)) as { n: number }[])[0]!.n);
+
+  beforeAll(async () => {
+    b = await startMysqlTestBroker({}, { roles: { ...(mysqlTarget().roles as object), catalog: { user: 'root' } } });
+    await myAdmin(`CREATE TABLE ${T} (id INT); INSERT INTO ${T} VALUES (1), (2), (3);
+      CREATE FUNCTION ${P}_wipe() RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM ${T}; RETURN 1; END;
+      CREATE FUNCTION ${P}_liar() RETURNS INT READS SQL DATA SQL SECURITY INVOKER BEGIN DELETE FROM ${T}; RETURN 1; END;
+      CREATE FUNCTION ${P}_via() RETURNS INT READS SQL DATA SQL SECURITY INVOKER RETURN ${P}_liar();
+      CREATE FUNCTION ${P}_twice(x INT) RETURNS INT DETERMINISTIC NO SQL SQL SECURITY INVOKER RETURN x * 2;
+      CREATE FUNCTION ${P}_rows() RETURNS INT READS SQL DATA SQL SECURITY INVOKER RETURN (SELECT COUNT(*) FROM ${T});
+      GRANT EXECUTE ON FUNCTION dbw_my.${P}_wipe TO dbw_my_ro; GRANT EXECUTE ON FUNCTION dbw_my.${P}_liar TO dbw_my_ro;
+      GRANT EXECUTE ON FUNCTION dbw_my.${P}_via TO dbw_my_ro; GRANT EXECUTE ON FUNCTION dbw_my.${P}_twice TO dbw_my_ro;
+      GRANT EXECUTE ON FUNCTION dbw_my.${P}_rows TO dbw_my_ro`, 'dbw_my');
+    const cred = await b.grant({ access: 'read', who: 'alice', databases: ['dbw_my'] });
+    reader = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: cred.login, password: cred.password, database: 'dbw_my' });
+  });
+  afterAll(async () => {
+    await reader?.end().catch(() => undefined);
+    await b?.close();
+    await myAdmin(`DROP TABLE IF EXISTS ${T}; ${['wipe', 'liar', 'via', 'twice', 'rows'].map((f) => `DROP FUNCTION IF EXISTS dbw_my.${P}_${f};`).join(' ')}`).catch(() => undefined);
+  });
+
+  it('on the real server: the SELECT-only role deletes every row through a DEFINER function, and a READS SQL DATA one deletes too', async () => {
+    const direct = await mysql.createConnection({ ...MY, ...MY_ROLES.ro, database: 'dbw_my' });
+    try {
+      await expect(direct.query(`DELETE FROM ${T}`)).rejects.toThrow(/denied/);
+      await direct.query(`SELECT ${P}_wipe()`);
+      expect(await count()).toBe(0);
+    } finally {
+      await direct.end();
+    }
+    await myAdmin(`INSERT INTO ${T} VALUES (1), (2), (3)`);
+    await myAdmin(`SELECT dbw_my.${P}_liar()`);
+    expect(await count()).toBe(0);
+    await myAdmin(`INSERT INTO ${T} VALUES (1), (2), (3)`);
+  });
+
+  for (const call of ['wipe()', 'liar()', 'via()']) {
+    it(`read grant refuses SELECT ${P}_${call}`, async () => {
+      const err = await reader.query(`SELECT ${P}_${call}`).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*may write/);
+      expect(await count()).toBe(3);
+    });
+  }
+
+  it('read grant refuses a qualified call and an unknown user function (fail closed)', async () => {
+    for (const sql of [`SELECT * FROM ${T} WHERE id = dbw_my.${P}_wipe()`, `SELECT dbw_my.${P}_missing()`]) {
+      const err = await reader.query(sql).then(() => undefined, (e: Error) => e);
+      expect(err?.message, sql).toMatch(/^dbwarden: blocked by rule read-only-writes/);
+    }
+    expect(await count()).toBe(3);
+  });
+
+  it('read grant allows functions whose body only reads, native functions and plain reads', async () => {
+    const [rows] = await reader.query(`SELECT ${P}_twice(21) AS a, ${P}_rows() AS b, LOWER('AB') AS c, NOW() IS NOT NULL AS d, COUNT(*) AS n FROM ${T}`);
+    expect((rows as Record<string, unknown>[])[0]).toEqual({ a: 42, b: 3, c: 'ab', d: 1, n: 3 });
+  });
+});

@@ -1,0 +1,116 @@
+// Issue 12 class 5 (PostgreSQL): a read grant calling an existing user function that may write. Proven on the real
+// server first (a SECURITY DEFINER function and a volatile plpgsql function delete every row when called by a role
+// with no DELETE privilege of its own / as the caller), then decided through a live broker with a read grant: the
+// catalog snapshot (pg/function-catalog.ts) makes such calls writes; stable functions and builtins stay allowed.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+
+const S = `dbw_fx_${randomBytes(4).toString('hex')}`;
+
+async function superuser(): Promise<pg.Client> {
+  const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'dbw_app' });
+  await c.connect();
+  return c;
+}
+
+describe('read grants and user functions that may write', () => {
+  let b: TestBroker;
+  let su: pg.Client;
+  let reader: pg.Client;
+  let writer: pg.Client;
+  const count = async () => Number((await su.query(`select count(*) from ${S}.t`)).rows[0].count);
+
+  beforeAll(async () => {
+    su = await superuser();
+    await su.query(`create schema ${S}; create table ${S}.t (id int); insert into ${S}.t values (1), (2), (3);
+      create function ${S}.wipe() returns int language plpgsql volatile as $$ begin delete from ${S}.t; return 1; end $$;
+      create function ${S}.wipe_definer() returns int language sql security definer as $$ delete from ${S}.t returning 1 $$;
+      create function ${S}.peek_definer() returns bigint language sql stable security definer as $$ select count(*) from ${S}.t $$;
+      create function ${S}.doubled(x int) returns int language sql immutable as $$ select x * 2 $$;
+      create function ${S}.wipe_op(int, int) returns bool language plpgsql security definer as $$ begin delete from ${S}.t; return true; end $$;
+      create operator ${S}.@@@ (function = ${S}.wipe_op, leftarg = int, rightarg = int);
+      create function ${S}.rows_now() returns bigint language sql stable as $$ select count(*) from ${S}.t $$;
+      grant usage on schema ${S} to dbw_ro, dbw_rw; grant select on ${S}.t to dbw_ro; grant select, delete on ${S}.t to dbw_rw`);
+    b = await startTestBroker();
+    const connect = async (access: 'read' | 'write') => {
+      const cred = await b.grant({ access, who: 'alice', databases: ['dbw_app'] });
+      const c = new pg.Client({ connectionString: b.url(cred, 'dbw_app') });
+      c.on('error', () => undefined);
+      await c.connect();
+      return c;
+    };
+    reader = await connect('read');
+    writer = await connect('write');
+  });
+  afterAll(async () => {
+    await reader?.end().catch(() => undefined);
+    await writer?.end().catch(() => undefined);
+    await b?.close();
+    await su?.query(`drop schema ${S} cascade`).catch(() => undefined);
+    await su?.end();
+  });
+
+  it('on the real server: the read role deletes every row through a SECURITY DEFINER function', async () => {
+    const direct = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'dbw_ro', password: 'dbw_ro_secret', database: 'dbw_app' });
+    await direct.connect();
+    try {
+      await direct.query('begin');
+      await direct.query(`select ${S}.wipe_definer()`);
+      expect(Number((await direct.query(`select count(*) from ${S}.t`)).rows[0].count)).toBe(0);
+      await direct.query('rollback');
+      // and a volatile (non-definer) function deletes as whoever calls it
+      await su.query('begin');
+      await su.query(`select ${S}.wipe()`);
+      expect(Number((await su.query(`select count(*) from ${S}.t`)).rows[0].count)).toBe(0);
+      await su.query('rollback');
+    } finally {
+      await direct.end();
+    }
+    expect(await count()).toBe(3);
+  });
+
+  for (const sql of [`select ${S}.wipe()`, `select ${S}.wipe_definer()`, `select ${S}.peek_definer()`, `select * from ${S}.t where id = ${S}.wipe()`,
+    `with x as (select ${S}.wipe_definer()) select * from x`, `select * from ${S}.t where 1 operator(${S}.@@@) id`]) {
+    it(`read grant refuses: ${sql}`, async () => {
+      const err = await reader.query(sql).then(() => undefined, (e: Error & { code?: string }) => e);
+      expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*may write/);
+      expect(err?.code).toBe('42501');
+      expect(await count()).toBe(3);
+    });
+  }
+
+  it('on the real server: the operator deletes every row (it is its SECURITY DEFINER function)', async () => {
+    await su.query('begin');
+    await su.query(`select 1 operator(${S}.@@@) 2`);
+    expect(await count()).toBe(0);
+    await su.query('rollback');
+    expect(await count()).toBe(3);
+  });
+
+  it('read grant refuses a user function the catalog does not know (fail closed)', async () => {
+    const err = await reader.query(`select ${S}.nonexistent_${randomBytes(3).toString('hex')}()`).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes/);
+  });
+
+  it('read grant allows stable and immutable functions, builtins and plain reads', async () => {
+    expect((await reader.query(`select ${S}.doubled(21) as v`)).rows[0].v).toBe(42);
+    expect(Number((await reader.query(`select ${S}.rows_now() as v`)).rows[0].v)).toBe(3);
+    expect((await reader.query(`select lower('AB') as v, now() is not null as n, pg_catalog.upper('x') as u`)).rows[0]).toEqual({ v: 'ab', n: true, u: 'X' });
+    expect((await reader.query(`select count(*)::int as n from ${S}.t`)).rows[0].n).toBe(3);
+  });
+
+  it('the extended protocol (Parse) is decided the same way', async () => {
+    const err = await reader.query({ text: `select ${S}.wipe_definer() where $1::int = 1`, values: [1] }).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/read-only-writes/);
+    expect(await count()).toBe(3);
+  });
+
+  it('a write grant still calls the volatile function', async () => {
+    await writer.query('begin');
+    await writer.query(`select ${S}.wipe()`);
+    await writer.query('rollback');
+    expect(await count()).toBe(3);
+  });
+});

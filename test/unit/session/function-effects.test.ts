@@ -1,0 +1,74 @@
+// Read grants and user functions (session/function-effects.ts, mysql/function-effects.ts): which calls become writes.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analyze, initSql } from '../../../src/sql/analyze.js';
+import { withFunctionEffects, type FunctionCatalogView, type FunctionVerdict } from '../../../src/session/function-effects.js';
+import { MysqlFunctionCatalog, type MysqlFunctionRow } from '../../../src/mysql/function-effects.js';
+
+const pgView = (user: Record<string, FunctionVerdict> | null): FunctionCatalogView => ({
+  builtin: (n) => n.startsWith('pg_catalog.') || (!n.includes('.') && ['now', 'lower', 'count'].includes(n) && !(user && n in user)),
+  verdict: (n) => (user ? user[n] ?? 'unknown' : null),
+});
+
+describe('withFunctionEffects', () => {
+  beforeAll(() => initSql());
+  const facts = (sql: string) => analyze('postgres', sql);
+  it('adds a write effect for user functions that may write, and names them', () => {
+    const r = withFunctionEffects(facts('select app.wipe(), lower(x) from t'), pgView({ 'app.wipe': 'writes' }), []);
+    expect(r?.names).toEqual(['app.wipe']);
+    expect(r?.statements[0]!.effects).toContain('write');
+  });
+  it('leaves builtins and reading functions alone (no change at all)', () => {
+    expect(withFunctionEffects(facts('select now(), pg_catalog.upper(x), app.peek() from t'), pgView({ 'app.peek': 'reads' }), [])).toBeUndefined();
+  });
+  it('treats unknown user functions, and every user function without a catalog, as writing', () => {
+    expect(withFunctionEffects(facts('select app.ghost()'), pgView({}), [])?.names).toEqual(['app.ghost']);
+    expect(withFunctionEffects(facts('select app.peek()'), pgView(null), [])?.names).toEqual(['app.peek']);
+  });
+  it('a clean glob exempts a checked function', () => {
+    expect(withFunctionEffects(facts('select app.wipe()'), pgView({ 'app.wipe': 'writes' }), ['app.*'])).toBeUndefined();
+  });
+  it('an unqualified name a user schema also defines is decided by the user function', () => {
+    expect(withFunctionEffects(facts('select lower(x) from t'), pgView({ lower: 'writes' }), [])?.names).toEqual(['lower']);
+  });
+});
+
+describe('MysqlFunctionCatalog', () => {
+  const row = (name: string, dataAccess: string, security: string, definition: string | null, type = 'FUNCTION'): MysqlFunctionRow => ({ schema: 'db', name, type, dataAccess, security, definition });
+  const cat = new MysqlFunctionCatalog([
+    row('pure', 'NO SQL', 'INVOKER', 'RETURN x * 2'),
+    row('peek', 'READS SQL DATA', 'INVOKER', 'RETURN (SELECT COUNT(*) FROM t)'),
+    row('liar', 'READS SQL DATA', 'INVOKER', 'BEGIN DELETE FROM t; RETURN 1; END'),
+    row('via', 'READS SQL DATA', 'INVOKER', 'RETURN liar() + 1'),
+    row('viaproc', 'READS SQL DATA', 'INVOKER', 'BEGIN DECLARE v INT; SELECT p_clean() INTO v; RETURN v; END'),
+    row('p_clean', 'READS SQL DATA', 'INVOKER', 'BEGIN /* delete */ UPDATE t SET a = 1; END', 'PROCEDURE'),
+    row('definer', 'READS SQL DATA', 'DEFINER', 'RETURN 1'),
+    row('defaulted', 'CONTAINS SQL', 'INVOKER', 'RETURN 1'),
+    row('hidden', 'READS SQL DATA', 'INVOKER', null),
+  ]);
+  it.each([['pure', 'reads'], ['db.peek', 'reads'], ['liar', 'writes'], ['via', 'writes'], ['viaproc', 'writes'], ['definer', 'writes'], ['defaulted', 'writes'], ['hidden', 'writes'], ['db.nope', 'unknown']])('%s → %s', (n, v) => {
+    expect(cat.verdict(n)).toBe(v);
+  });
+  it('native names are builtins unless a schema defines a stored function of that name; system schemas are decided by name elsewhere', () => {
+    expect(cat.builtin('now')).toBe(true);
+    expect(cat.builtin('peek')).toBe(false);
+    expect(cat.builtin('sys.format_bytes')).toBe(true);
+    expect(cat.builtin('db.peek')).toBe(false);
+  });
+  it('without a readable catalog nothing is a builtin and every verdict is null (fail closed)', () => {
+    const none = new MysqlFunctionCatalog(null);
+    expect(none.builtin('now')).toBe(false);
+    expect(none.verdict('db.peek')).toBeNull();
+  });
+});
+
+describe('operators on read grants (PostgreSQL)', () => {
+  beforeAll(() => initSql());
+  const view: FunctionCatalogView = { builtin: () => true, verdict: () => 'reads', operator: (o) => (o === '@@@' || o === 'app.@@@' ? 'writes' : 'builtin') };
+  it('a user operator bound to a function that may write is a write', () => {
+    expect(withFunctionEffects(analyze('postgres', 'select 1 @@@ 2'), view, [])?.names).toEqual(['operator @@@']);
+    expect(withFunctionEffects(analyze('postgres', 'select * from t where a OPERATOR(app.@@@) 2'), view, [])?.names).toEqual(['operator app.@@@']);
+  });
+  it('builtin operators change nothing', () => {
+    expect(withFunctionEffects(analyze('postgres', 'select * from t where a = 1 and b || c like $1'), view, [])).toBeUndefined();
+  });
+});
