@@ -5,6 +5,7 @@
 # It fetches nothing at run time. Obtain the suites once, with git, into one folder (default ../driver-suites):
 #   git clone --depth 1 https://github.com/brianc/node-postgres   ../driver-suites/node-postgres
 #   git clone --depth 1 https://github.com/sidorares/node-mysql2  ../driver-suites/node-mysql2
+#   (mysql2's common.test.mts sends MYSQL_PASSWORD only when CI is set: the script sets CI=1)
 #   (cd ../driver-suites/node-mysql2 && npm ci)   # mysql2's runner (poku) and its test dependencies
 #   npm install --prefix ../driver-suites/pg-test-deps async@2.6.4 bluebird@3.7.2 co@4.6.0 pg-copy-streams@0.3.0
 # node-postgres's integration files are plain node scripts; they run with this repository's node_modules
@@ -121,7 +122,7 @@ run_my() {
   local mode=$1 port=3306 user=root pass=''
   if [ "$mode" != direct ]; then port=$MY_PORT; user=$MY_LOGIN; pass=$MY_PASSWORD; fi
   while read -r f; do
-    r=$(cd "$SUITES/node-mysql2" && MYSQL_HOST=127.0.0.1 MYSQL_PORT=$port MYSQL_USER=$user MYSQL_PASSWORD=$pass MYSQL_DATABASE=$DB run_file my "$f" npx --no-install poku)
+    r=$(cd "$SUITES/node-mysql2" && CI=1 MYSQL_HOST=127.0.0.1 MYSQL_PORT=$port MYSQL_USER=$user MYSQL_PASSWORD=$pass MYSQL_DATABASE=$DB run_file my "$f" npx --no-install poku)
     printf '%s\t%s\n' "${f#"$SUITES"/}" "$r"
   done < <(my_files) > "$WORK/my.$mode.tsv"
 }

@@ -22,6 +22,7 @@ import { EmbeddedStore } from './grants/embedded-store.js';
 import type { GrantStore } from './grants/model.js';
 import { RedisStore } from './grants/redis-store.js';
 import { ReviewService } from './grants/reviews.js';
+import { reviewDryRunner } from './main/review-dry-run.js';
 import { AccessService } from './grants/service.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -116,6 +117,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger } = {}
   const audit: AuditSink = notifier ? notifyingSink(auditFile, notifier) : auditFile;
   const reviews = new ReviewService({
     store, config, audit,
+    ...(config.reviews.dryRun === false ? {} : { dryRun: reviewDryRunner({ targets: config.targets, getGrant: (id) => store.getGrant(id) }) }),
     onError: (e) => logger.error({ err: (e as Error).message }, 'review store write failed'),
   });
   // approvals given before a restart must still let their statement through once
