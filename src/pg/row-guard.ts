@@ -83,8 +83,8 @@ export class PgRowGuard {
     if (this.waiting && this.phase === 'idle' && this.host.outstanding() === 0) {
       const w = this.waiting;
       this.waiting = null;
-      this.start(w.bytes, w.limit, w.simple);
-      this.host.resumeClient();
+      // a unit that runs keeps the client paused until its follow-up is written (unitEnd resumes)
+      if (!this.start(w.bytes, w.limit, w.simple)) this.host.resumeClient();
     }
   }
 
@@ -189,20 +189,25 @@ export class PgRowGuard {
     if (refuse || !this.unitFlushed) this.unitLimit = null;
   }
 
+  /**
+   * True = pause the client. Defends the order of a pipeline: while a guarded unit runs, the client's next messages
+   * stay unread until the broker's COMMIT/ROLLBACK/RELEASE behind the unit is written; forwarded earlier, they would
+   * run inside the broker's transaction and their answers would be taken for the broker's own.
+   */
   private begin(bytes: Buffer[], limit: RowLimit, simple: boolean): boolean {
     if (this.host.outstanding() > 0 || this.phase !== 'idle') {
       this.waiting = { bytes, limit, simple };
       return true;
     }
-    this.start(bytes, limit, simple);
-    return false;
+    return this.start(bytes, limit, simple);
   }
 
-  private start(bytes: Buffer[], limit: RowLimit, simple: boolean): void {
+  /** Sends the unit; true when it runs guarded (the client stays paused until unitEnd). */
+  private start(bytes: Buffer[], limit: RowLimit, simple: boolean): boolean {
     if (this.tx === TxStatus.Failed) {
       // the server refuses everything until ROLLBACK: nothing can change, nothing to count
       for (const b of bytes) this.host.writeUpstream(b);
-      return;
+      return false;
     }
     this.mode = this.tx === TxStatus.Idle ? 'begin' : 'savepoint';
     this.limit = limit;
@@ -227,6 +232,7 @@ export class PgRowGuard {
     }
     this.phase = 'prefix';
     for (const b of bytes) this.host.writeUpstream(b);
+    return true;
   }
 
   // ---- upstream side ----
@@ -344,13 +350,22 @@ export class PgRowGuard {
       this.released = true;
       this.heldReady = null;
       this.host.deliver(code, body, raw);
-      this.host.resumeClient();
+      this.resumeUnlessWaiting();
       return;
     } else {
       return this.finish(status);
     }
     this.phase = 'follow';
-    this.host.resumeClient();
+    this.resumeUnlessWaiting();
+  }
+
+  /**
+   * Lets the client's next messages in while the follow-up runs, unless a guarded unit of a pipeline is waiting:
+   * then the messages behind it must stay unread until it has run (onReady starts it and resumes), or a later
+   * statement would overtake it and its answer would reach the client out of order.
+   */
+  private resumeUnlessWaiting(): void {
+    if (!this.waiting) this.host.resumeClient();
   }
 
   /** The client gets the unit's ReadyForQuery with the status its connection really has now. */
@@ -369,6 +384,8 @@ export class PgRowGuard {
     const raw = Buffer.from(r!.raw);
     raw[5] = status;
     this.host.deliver(r!.code, raw.subarray(5), raw);
+    // unless delivering it started a waiting unit, the client's next messages may come now
+    if (this.phase === 'idle') this.resumeUnlessWaiting();
   }
 }
 
