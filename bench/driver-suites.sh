@@ -123,10 +123,10 @@ run_my() {
   if [ "$mode" != direct ]; then port=$MY_PORT; user=$MY_LOGIN; pass=$MY_PASSWORD; fi
   # One poku run over the whole integration folder (poku starts each file in a process of its own, four at a time):
   # a process per file would take an hour. The checkout's own poku.config.js also runs the unit and global suites,
-  # so a config of our own names only the per-file timeout; files poku reports as FAIL are the failures.
-  printf 'module.exports = { reporter: "compact", timeout: %d, concurrency: 4 };\n' "$((TIMEOUT * 1000))" > "$WORK/poku.cjs"
+  # so an empty config of our own replaces it (options on the command line); files poku reports as FAIL are the failures.
+  echo 'module.exports = {};' > "$WORK/poku.cjs"
   (cd "$SUITES/node-mysql2" && CI=1 MYSQL_HOST=127.0.0.1 MYSQL_PORT=$port MYSQL_USER=$user MYSQL_PASSWORD=$pass MYSQL_DATABASE=$DB \
-    timeout $((TIMEOUT * 20)) node_modules/.bin/poku --config="$WORK/poku.cjs" test/integration > "$WORK/my.$mode.log" 2>&1) || true
+    timeout $((TIMEOUT * 20)) node_modules/.bin/poku --config="$WORK/poku.cjs" --reporter=compact --concurrency=4 --timeout=$((TIMEOUT * 1000)) test/integration > "$WORK/my.$mode.log" 2>&1) || true
   sed 's/\x1b\[[0-9;]*m//g' "$WORK/my.$mode.log" | sed -n 's/^ *FAIL *\(test\/integration\/[^ ]*\).*/\1/p' | sort -u > "$WORK/my.$mode.failed"
   local complete=yes
   sed 's/\x1b\[[0-9;]*m//g' "$WORK/my.$mode.log" | grep -q 'PASS ›' || complete=no
