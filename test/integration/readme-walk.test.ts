@@ -90,7 +90,13 @@ describe('README quick start, walked in a fresh clone', () => {
       expect(demo.output()).toContain('SIGINT: draining');
       demo = undefined;
     } finally {
-      if (demo) process.kill(-demo.child.pid!, 'SIGKILL');
+      if (demo) {
+        try {
+          process.kill(-demo.child.pid!, 'SIGKILL');
+        } catch {
+          // the group is gone already: the failure above is the one to report
+        }
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   }, 600_000);
