@@ -129,7 +129,7 @@ run_my() {
     timeout $((TIMEOUT * 20)) node_modules/.bin/poku --config="$WORK/poku.cjs" --reporter=compact --concurrency=4 --timeout=$((TIMEOUT * 1000)) test/integration > "$WORK/my.$mode.log" 2>&1) || true
   sed 's/\x1b\[[0-9;]*m//g' "$WORK/my.$mode.log" | sed -n 's/^ *FAIL *\(test\/integration\/[^ ]*\).*/\1/p' | sort -u > "$WORK/my.$mode.failed"
   local complete=yes
-  sed 's/\x1b\[[0-9;]*m//g' "$WORK/my.$mode.log" | grep -q 'PASS ›' || complete=no
+  sed 's/\x1b\[[0-9;]*m//g' "$WORK/my.$mode.log" | grep -qE 'PASS ›|test file\(s\) passed' || complete=no
   while read -r f; do
     local rel=${f#"$SUITES"/node-mysql2/}
     if [ $complete = no ]; then printf '%s\t%s\n' "node-mysql2/$rel" "fail(run incomplete)"
