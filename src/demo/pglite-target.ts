@@ -39,17 +39,20 @@ export interface PgliteTarget {
   close(): Promise<void>;
 }
 
-/** The worker's entry: the compiled .js next to this file, or the .ts source under tsx/vitest. */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return { url: new URL(fromSource ? './pglite-worker.ts' : './pglite-worker.js', import.meta.url), execArgv: fromSource ? ['--import', 'tsx'] : [] };
+/**
+ * The worker: the compiled pglite-worker.js next to this file; under tsx/vitest (running from the .ts sources) a
+ * small bootstrap registers tsx in the worker first, since a worker does not inherit the parent's loader.
+ */
+function startWorker(workerData: PgliteWorkerData): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData });
+  const entry = JSON.stringify(new URL('./pglite-worker.ts', import.meta.url).href);
+  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); })`, { eval: true, workerData });
 }
 
 export async function startPgliteTarget(options: PgliteTargetOptions = {}): Promise<PgliteTarget> {
   const host = options.host ?? '127.0.0.1';
   const data: PgliteWorkerData = { host, port: options.port ?? 0, maxConnections: options.maxConnections ?? 32, ...(options.dataDir ? { dataDir: options.dataDir } : {}) };
-  const { url, execArgv } = workerEntry();
-  const worker = new Worker(url, { workerData: data, execArgv });
+  const worker = startWorker(data);
   const exited = new Promise<void>((r) => worker.once('exit', () => r()));
   const ready = await new Promise<{ port: number; seeded: boolean }>((resolve, reject) => {
     worker.once('message', (m: FromWorker) => {
