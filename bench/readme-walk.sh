@@ -28,6 +28,10 @@ sed -n '/Try, inside psql:/,/^```$/p' README.md | sed '1,2d;$d' | while IFS= rea
 done
 kill -INT -- "-$PGID"
 rc=0; wait "$PGID" || rc=$?
+for _ in $(seq 1 100); do kill -0 -- "-$PGID" 2>/dev/null || break; sleep 0.2; done
+# npm itself ends by the SIGINT (130), as every npm script does on Ctrl-C; dbwarden must have drained
+echo "== npm start ended with $rc after SIGINT"
+grep -q 'SIGINT: draining' "$DIR/start.log" || { echo "no drain"; exit 1; }
+if kill -0 -- "-$PGID" 2>/dev/null; then echo "processes left behind"; exit 1; fi
 PGID=
-echo "== npm start exited with $rc after SIGINT"
-[ "$rc" -eq 0 ]
+npx --no-install dbwarden audit verify .dbwarden/demo/audit.jsonl
