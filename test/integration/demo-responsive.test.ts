@@ -16,7 +16,7 @@ describe('dbwarden demo under a long statement', () => {
     const [pgPort, adminPort] = [await freePort(), await freePort()];
     const demo = spawnLogged('node', ['dist/bin.js', 'demo', '--state', state, '--listen', `127.0.0.1:${pgPort}`, '--admin', `127.0.0.1:${adminPort}`]);
     try {
-      const m = await demo.waitFor(/connect: +(PGPASSFILE=\S+ psql "[^"]+")[\s\S]*token: (\S+)/, 120_000);
+      const m = await demo.waitFor(/connect: +(PGPASSFILE=\S+ psql "[^"]+")[\s\S]*token: (\S+)/, 300_000); // a fresh initdb in WASM: ~95 s at load 27 (measured)
       const [, line, token] = m as unknown as [string, string, string];
       // a statement that keeps PGlite busy for seconds: a big aggregate (pg_sleep in WASM may not burn CPU alike)
       const started = Date.now();
@@ -67,5 +67,5 @@ describe('dbwarden demo under a long statement', () => {
       demo.child.kill('SIGKILL');
       rmSync(state, { recursive: true, force: true });
     }
-  }, 360_000);
+  }, 600_000);
 });
