@@ -22,6 +22,7 @@ import { EmbeddedStore } from './grants/embedded-store.js';
 import type { GrantStore } from './grants/model.js';
 import { RedisStore } from './grants/redis-store.js';
 import { ReviewService } from './grants/reviews.js';
+import { reviewDryRunner } from './main/review-dry-run.js';
 import { AccessService } from './grants/service.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -135,6 +136,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
   const audit: AuditSink = notifier ? notifyingSink(auditFile, notifier) : auditFile;
   const reviews = new ReviewService({
     store, config, audit,
+    ...(config.reviews.dryRun === false ? {} : { dryRun: reviewDryRunner({ targets: config.targets, getGrant: (id) => store.getGrant(id) }) }),
     onError: (e) => logger.error({ err: (e as Error).message }, 'review store write failed'),
   });
   // approvals given before a restart must still let their statement through once
@@ -301,31 +303,43 @@ async function serve(argv: string[]): Promise<number> {
   const i = argv.indexOf('--config');
   const file = resolve(i >= 0 ? argv[i + 1] ?? '' : 'dbwarden.yaml');
   const config = loadConfig(file);
+  const signals = stopSignals();
   const broker = await startBroker(config, { configFile: file });
   process.on('SIGHUP', () => void broker.reloadRules());
-  await untilStopSignal(() => broker.close());
+  await signals.until(() => broker.close());
   return 0;
 }
 
 /**
- * Waits for SIGTERM or SIGINT, then runs `stop` (the graceful drain). A second signal while it runs exits at
- * once (exit 1): the operator asked twice, and a hung client must not hold a deploy.
+ * Listens for SIGTERM and SIGINT from the moment it is called (so a signal during startup is not the default
+ * "die at once"); `until(stop)` runs `stop` (the graceful drain) once a signal has come, at once if one already
+ * came while starting. A second signal while it runs exits at once (exit 1): the operator asked twice, and a hung
+ * client must not hold a deploy.
  */
-function untilStopSignal(stop: () => Promise<void>): Promise<void> {
-  return new Promise<void>((done, fail) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        process.stderr.write(`dbwarden: ${signal} again: exiting now without waiting for sessions\n`);
-        process.exit(1);
-      }
-      stopping = true;
-      process.stderr.write(`dbwarden: ${signal}: draining sessions and stopping (send it again to exit at once)\n`);
-      stop().then(done, fail);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+function stopSignals(): { until(stop: () => Promise<void>): Promise<void> } {
+  let received: NodeJS.Signals | undefined;
+  let run: ((signal: NodeJS.Signals) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) {
+      process.stderr.write(`dbwarden: ${signal} again: exiting now without waiting for sessions\n`);
+      process.exit(1);
+    }
+    received = signal;
+    run?.(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    until(stop) {
+      return new Promise<void>((done, fail) => {
+        run = (signal) => {
+          process.stderr.write(`dbwarden: ${signal}: draining sessions and stopping (send it again to exit at once)\n`);
+          stop().then(done, fail);
+        };
+        if (received) run(received);
+      });
+    },
+  };
 }
 
 /**
@@ -340,6 +354,7 @@ async function runDemo(argv: string[]): Promise<number> {
   const stateDir = resolve(arg('--state', '.dbwarden/demo'));
   const pgListen = arg('--listen', '127.0.0.1:7432');
   const adminListen = arg('--admin', '127.0.0.1:7080');
+  const signals = stopSignals();
   const existed = existsSync(join(stateDir, 'pglite'));
   if (argv.includes('--reset')) rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
@@ -374,7 +389,7 @@ async function runDemo(argv: string[]): Promise<number> {
     grant: `${grant.grantId} (write, expires ${grant.expiresAt})`,
     adminUrl: broker.admin.url, token, stateDir, reused: existed && !argv.includes('--reset'),
   }));
-  await untilStopSignal(async () => {
+  await signals.until(async () => {
     await broker.close();
     await target.close();
   });

@@ -63,6 +63,9 @@ export interface ApiReview {
   ruleIds: string[];
   status: string;
   createdAt: string;
+  database?: string;
+  /** what the statement would change (grants/model.ts DryRunResult) */
+  dryRun?: { at: string; changes?: { command: string; rows: number }[]; rows?: number; skipped?: string; error?: string };
 }
 
 export interface ApiInfo {

@@ -327,6 +327,15 @@ const BrokerSchema = z.strictObject({
   shutdownGrace: durationString.optional(),
 });
 
+const ReviewsSchema = z.strictObject({
+  /**
+   * Dry-run each held INSERT/UPDATE/DELETE/MERGE (run it with the grant's role inside a transaction that is rolled
+   * back) so approvers see how many rows it would change. Texts a rollback cannot fully undo are never run: DDL,
+   * transaction control, user-defined functions, tables with triggers, non-transactional or foreign tables.
+   */
+  dryRun: z.boolean().default(true),
+});
+
 const BaseSchema = z.strictObject({
   /** Listen addresses ("host:port"). */
   listen: ListenSchema.prefault({}),
@@ -344,6 +353,8 @@ const BaseSchema = z.strictObject({
   identities: z.record(z.string(), IdentitySchema).default({}),
   /** Access policies; the first one matching a request decides, no match refuses it. */
   access: z.array(PolicySchema).default([]),
+  /** Statement reviews (rule action `review`). */
+  reviews: ReviewsSchema.prefault({}),
   /** Outgoing notifications. */
   notify: NotifySchema.optional(),
   /** OIDC/JWT bearer tokens for the admin API. */

@@ -31,8 +31,8 @@ try, inside psql:
 
 notes:
   - the embedded database runs one statement at a time and cannot cancel one (Ctrl-C in psql does not stop
-    it); pg_sleep and long queries hold every other session until they finish. Use a real PostgreSQL
-    (dbwarden serve) for anything beyond trying the broker.
+    it); pg_sleep and long queries hold every other demo session until they finish (the broker, its admin
+    API and the console stay responsive). Use a real PostgreSQL (dbwarden serve) for anything beyond trying it.
   - state (data, grants, audit) lives in ${f.stateDir}${f.reused ? ' and was kept from an earlier run' : ''};
     start afresh with: npx dbwarden demo --reset   (npm start -- --reset)
 

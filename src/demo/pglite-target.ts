@@ -12,9 +12,10 @@
 //   and the demo's per-access-level upstream roles are nominal: the broker's rules are the only guardrail.
 // - TLS: an SSLRequest is answered 'N' (sslmode=prefer falls back to plain; sslmode=require fails).
 // - CancelRequest: read and dropped; the broker's upstream cancel has no effect on this target.
-// - PGlite runs in this process (WASM): a long query blocks the event loop shared with the broker.
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+// - PGlite runs a statement as one synchronous WASM call: it runs in a worker thread (pglite-worker.ts) so a long
+//   demo statement stalls only that thread, never the broker's admin API or other sessions' bytes.
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, PgliteWorkerData } from './pglite-worker.js';
 
 export interface PgliteTargetOptions {
   /** on-disk data directory; in memory when omitted */
@@ -38,78 +39,46 @@ export interface PgliteTarget {
   close(): Promise<void>;
 }
 
-const SEED_SQL = `
-BEGIN;
-CREATE TABLE customers (
-  id         serial PRIMARY KEY,
-  name       text NOT NULL,
-  email      text NOT NULL UNIQUE,
-  phone      text,
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE orders (
-  id          serial PRIMARY KEY,
-  customer_id integer NOT NULL REFERENCES customers(id),
-  item        text NOT NULL,
-  quantity    integer NOT NULL CHECK (quantity > 0),
-  amount      numeric(10,2) NOT NULL,
-  status      text NOT NULL DEFAULT 'placed',
-  created_at  timestamptz NOT NULL DEFAULT now()
-);
-INSERT INTO customers (name, email, phone) VALUES
-  ('Ada Lovelace',    'ada@example.com',    '+44 20 7946 0001'),
-  ('Grace Hopper',    'grace@example.com',  '+1 202 555 0102'),
-  ('Alan Turing',     'alan@example.com',   '+44 20 7946 0003'),
-  ('Katherine Johnson','katherine@example.com','+1 757 555 0104'),
-  ('Edsger Dijkstra', 'edsger@example.com', '+31 20 555 0105');
-INSERT INTO orders (customer_id, item, quantity, amount, status) VALUES
-  (1, 'Analytical Engine manual', 1,  49.00, 'shipped'),
-  (1, 'Punched cards (box)',      3,  12.50, 'placed'),
-  (2, 'COBOL handbook',           1,  35.90, 'delivered'),
-  (3, 'Enigma rotor set',         2, 120.00, 'placed'),
-  (4, 'Orbital tables',           1,  18.75, 'shipped'),
-  (5, 'Semaphore kit',            4,   9.99, 'placed');
-COMMIT;
-`;
-
-async function seedIfEmpty(db: PGlite): Promise<boolean> {
-  const r = await db.query<{ present: boolean }>(`SELECT to_regclass('public.customers') IS NOT NULL AS present`);
-  if (r.rows[0]?.present) return false;
-  await db.exec(SEED_SQL);
-  return true;
+/**
+ * The worker: the compiled pglite-worker.js next to this file; under tsx/vitest (running from the .ts sources) a
+ * small bootstrap registers tsx in the worker first, since a worker does not inherit the parent's loader.
+ */
+function startWorker(workerData: PgliteWorkerData): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData });
+  const entry = JSON.stringify(new URL('./pglite-worker.ts', import.meta.url).href);
+  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); })`, { eval: true, workerData });
 }
 
 export async function startPgliteTarget(options: PgliteTargetOptions = {}): Promise<PgliteTarget> {
   const host = options.host ?? '127.0.0.1';
-  const db = await PGlite.create(options.dataDir);
-  let server: PGLiteSocketServer | undefined;
-  try {
-    const seeded = await seedIfEmpty(db);
-    server = new PGLiteSocketServer({ db, host, port: options.port ?? 0, maxConnections: options.maxConnections ?? 32 });
-    await server.start();
-    // getServerConn() is "host:port" with the port the OS picked when we asked for 0
-    const port = Number(server.getServerConn().split(':').pop());
-    let closing: Promise<void> | undefined;
-    const s = server;
-    return {
-      host,
-      port,
-      user: 'postgres',
-      database: 'postgres',
-      seeded,
-      close() {
-        closing ??= (async () => {
-          await s.stop();
-          // stop() detaches handlers without awaiting them; a detach may still ROLLBACK through db
-          await new Promise((r) => setTimeout(r, 20));
-          await db.close();
-        })();
-        return closing;
-      },
-    };
-  } catch (e) {
-    await server?.stop().catch(() => undefined);
-    await db.close().catch(() => undefined);
-    throw e;
-  }
+  const data: PgliteWorkerData = { host, port: options.port ?? 0, maxConnections: options.maxConnections ?? 32, ...(options.dataDir ? { dataDir: options.dataDir } : {}) };
+  const worker = startWorker(data);
+  const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+  const ready = await new Promise<{ port: number; seeded: boolean }>((resolve, reject) => {
+    worker.once('message', (m: FromWorker) => {
+      if (m.type === 'ready') resolve(m);
+      else reject(new Error(m.type === 'error' ? `embedded PostgreSQL did not start: ${m.message}` : 'embedded PostgreSQL did not start'));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`embedded PostgreSQL worker exited (code ${code}) before it was ready`)));
+  });
+  worker.on('error', () => undefined);
+  let closing: Promise<void> | undefined;
+  return {
+    host,
+    port: ready.port,
+    user: 'postgres',
+    database: 'postgres',
+    seeded: ready.seeded,
+    close() {
+      closing ??= (async () => {
+        worker.postMessage({ type: 'close' });
+        // the worker closes PGlite (flushing the data folder) and exits; a worker stuck in a statement is ended
+        const t = setTimeout(() => void worker.terminate(), 30_000);
+        await exited;
+        clearTimeout(t);
+      })();
+      return closing;
+    },
+  };
 }

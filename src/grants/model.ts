@@ -89,6 +89,26 @@ export interface ReviewRecord {
   usedAt?: string;
   /** the approver's or denier's comment */
   comment?: string;
+  /** the database the session was using when its statement was held */
+  database?: string;
+  /** what the statement would change, from a run the broker rolled back (absent while it runs or when off) */
+  dryRun?: DryRunResult;
+}
+
+/**
+ * A review's dry run: the held statement run by the broker inside a transaction it rolls back, so the approver
+ * sees how many rows it would change before deciding. Exactly one of `changes`, `skipped`, `error` is set.
+ */
+export interface DryRunResult {
+  at: string;
+  /** per write in the text, in order: its command and the server's row count */
+  changes?: { command: string; rows: number }[];
+  /** total rows over `changes` */
+  rows?: number;
+  /** why the broker did not run it (a rollback could not undo everything it would do) */
+  skipped?: string;
+  /** the server's error (the statement would fail as it stands) */
+  error?: string;
 }
 
 /** Where requests, grants and reviews live. Two implementations: embedded (SQLite file) and redis. */

@@ -2,7 +2,7 @@
 import type { AuditEvent, AuditSink } from '../audit/events.js';
 import type { Config } from '../config/schema.js';
 import { BrokerError, ErrorCode } from '../errors.js';
-import type { Grant, GrantStore, Identity, ReviewRecord } from './model.js';
+import type { DryRunResult, Grant, GrantStore, Identity, ReviewRecord } from './model.js';
 import { matchesPrincipal } from './policy.js';
 import { newId } from './service.js';
 
@@ -20,6 +20,11 @@ export interface ReviewServiceOptions {
   now?: () => number;
   /** receives failures of background store writes (the decision that caused them has already been answered) */
   onError?: (error: unknown) => void;
+  /**
+   * Runs a newly filed review's statement in a transaction that is rolled back and reports what it changed; the
+   * result is added to the pending review for its approvers. Absent: no dry runs.
+   */
+  dryRun?: (review: ReviewRecord) => Promise<DryRunResult>;
 }
 
 export interface ReviewRequest {
@@ -27,6 +32,8 @@ export interface ReviewRequest {
   session: string;
   text: string;
   ruleIds: string[];
+  /** the session's database (dry runs run there) */
+  database?: string;
 }
 
 const forbidden = (m: string) => new BrokerError(ErrorCode.FORBIDDEN, m);
@@ -41,6 +48,7 @@ export class ReviewService {
   private readonly audit: AuditSink;
   private readonly now: () => number;
   private readonly onError: (error: unknown) => void;
+  private readonly dryRun: ReviewServiceOptions['dryRun'];
   /** approved, not yet used: what `consume` answers from without waiting for the store */
   private readonly approved = new Map<string, ReviewRecord>();
   /** pending reviews by key, so a retried statement points at the review already waiting */
@@ -52,6 +60,7 @@ export class ReviewService {
   /** serialises decisions so two approvers cannot both decide one review */
   private queue: Promise<unknown> = Promise.resolve();
   private refreshing: Promise<void> | undefined;
+  private readonly dryRuns = new Set<Promise<void>>();
 
   constructor(options: ReviewServiceOptions) {
     this.store = options.store;
@@ -59,6 +68,7 @@ export class ReviewService {
     this.audit = options.audit;
     this.now = options.now ?? Date.now;
     this.onError = options.onError ?? (() => undefined);
+    this.dryRun = options.dryRun;
   }
 
   /**
@@ -80,11 +90,38 @@ export class ReviewService {
       status: 'pending',
       createdAt: this.iso(this.now()),
       session: r.session,
+      ...(r.database !== undefined ? { database: r.database } : {}),
     };
     this.pending.set(key, review);
     this.audit.record({ type: 'review.requested', review: review.id, grant: review.grantId, actor: review.identity, session: r.session, target: review.target, rules: review.ruleIds });
     this.write(review);
+    if (this.dryRun) this.startDryRun(key, review, this.dryRun);
     return review;
+  }
+
+  /**
+   * Adds the dry run's result to the review while it is still pending. Runs in the decision queue: a decision made
+   * meanwhile must never be overwritten by a late result carrying the old `pending` status.
+   */
+  private startDryRun(key: string, review: ReviewRecord, run: (r: ReviewRecord) => Promise<DryRunResult>): void {
+    const done = run(review)
+      .catch((e: unknown): DryRunResult => ({ at: this.iso(this.now()), error: (e as Error)?.message ?? String(e) }))
+      .then((dryRun) => this.exclusive(async () => {
+        const current = this.pending.get(key);
+        if (current?.id !== review.id) return;
+        const next: ReviewRecord = { ...current, dryRun };
+        this.pending.set(key, next);
+        await this.flush(); // the filing's own background write lands first
+        await this.store.putReview(next);
+      }))
+      .catch(this.onError);
+    this.dryRuns.add(done);
+    void done.finally(() => this.dryRuns.delete(done));
+  }
+
+  /** Resolves once every dry run started so far has finished and been stored. */
+  async settleDryRuns(): Promise<void> {
+    while (this.dryRuns.size) await Promise.all([...this.dryRuns]);
   }
 
   /**

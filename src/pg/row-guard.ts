@@ -34,7 +34,10 @@ const WRITE_TAG = /^(INSERT \d+|UPDATE|DELETE|MERGE) (\d+)$/;
 /** Results of one statement held back while its count is unknown: beyond this many bytes the unit is cut. */
 const MAX_HELD_BYTES = 64 << 20;
 
-type Phase = 'idle' | 'prefix' | 'unit' | 'follow';
+type Phase = 'idle' | 'lead' | 'prefix' | 'unit' | 'follow';
+
+/** A lone BEGIN / START TRANSACTION (drivers such as pgjdbc send it in the same Sync unit as the first write). */
+const LONE_BEGIN = /^\s*(begin|start\s+transaction)\b[^;]*;?\s*$/i;
 
 interface HeldMsg { code: number; body: Buffer; raw: Buffer }
 
@@ -48,11 +51,20 @@ export class PgRowGuard {
   private unitLimit: RowLimit | null = null;
   private unitFlushed = false;
   private unitTxControl = false;
+  /** index in `unit` just after a leading BEGIN's Execute (the unit's lead runs before the broker's SAVEPOINT) */
+  private leadEnd: number | null = null;
+  /** statements and portals that are a lone BEGIN */
+  private readonly beginStmts = new Set<string>();
+  private readonly beginPortals = new Set<string>();
+  /** completions still expected from the lead before the broker's prefix answers */
+  private leadLeft = 0;
+  /** the lead failed: the server skips the rest to Sync; the client resumes at that ReadyForQuery */
+  private resumeAtReady = false;
   /** statement name → limit of its text; portal name → limit of the statement it was bound to */
   private readonly stmts = new Map<string, RowLimit | null>();
   private readonly portals = new Map<string, RowLimit | null>();
   /** a guarded unit waiting for earlier answers (its transaction status must be known) */
-  private waiting: { bytes: Buffer[]; limit: RowLimit; simple: boolean } | null = null;
+  private waiting: { bytes: Buffer[]; limit: RowLimit; simple: boolean; lead?: Lead } | null = null;
 
   // upstream side
   private phase: Phase = 'idle';
@@ -80,11 +92,15 @@ export class PgRowGuard {
 
   onReady(status: number): void {
     this.tx = status;
+    if (this.resumeAtReady && this.phase === 'idle') {
+      this.resumeAtReady = false;
+      if (!this.waiting) this.host.resumeClient();
+    }
     if (this.waiting && this.phase === 'idle' && this.host.outstanding() === 0) {
       const w = this.waiting;
       this.waiting = null;
-      this.start(w.bytes, w.limit, w.simple);
-      this.host.resumeClient();
+      // a unit that runs keeps the client paused until its follow-up is written (unitEnd resumes)
+      if (!this.start(w.bytes, w.limit, w.simple, w.lead)) this.host.resumeClient();
     }
   }
 
@@ -118,17 +134,30 @@ export class PgRowGuard {
       case FrontendCode.Parse: {
         const name = readCString(body, 0)[0];
         this.stmts.set(name, d?.rowLimit ?? null);
-        if (d?.statements.some((s) => s.kind === 'transaction' && !s.nested)) this.unitTxControl = true;
+        this.beginStmts.delete(name);
+        const top = d?.statements.filter((s) => !s.nested) ?? [];
+        if (top.length === 1 && top[0]!.kind === 'transaction' && LONE_BEGIN.test(top[0]!.text ?? '')) this.beginStmts.add(name);
+        else if (top.some((s) => s.kind === 'transaction')) this.unitTxControl = true;
         break;
       }
       case FrontendCode.Bind: {
         const [portal, o1] = readCString(body, 0);
         const stmt = readCString(body, o1)[0];
         this.portals.set(portal, this.stmts.get(stmt) ?? null);
+        if (this.beginStmts.has(stmt)) this.beginPortals.add(portal);
+        else this.beginPortals.delete(portal);
         break;
       }
       case FrontendCode.Execute: {
         const portal = readCString(body, 0)[0];
+        if (this.beginPortals.has(portal)) {
+          // a BEGIN ahead of every limited Execute runs first, unwrapped; anywhere else it is transaction control
+          // the broker's boundary cannot share a unit with
+          this.unit.push({ raw: copy });
+          if (this.unitLimit === null && this.leadEnd === null && !this.unitTxControl) this.leadEnd = this.unit.length;
+          else this.unitTxControl = true;
+          return;
+        }
         const rl = this.portals.get(portal);
         if (rl) {
           this.unitLimit = merge(this.unitLimit, rl);
@@ -158,16 +187,23 @@ export class PgRowGuard {
   sync(raw: Buffer): boolean {
     this.unit.push({ raw: Buffer.from(raw) });
     const limit = this.unitLimit;
+    const leadEnd = this.leadEnd;
+    this.leadEnd = null;
     if (!limit || this.unitFlushed || this.unitTxControl) {
       this.release(this.unitFlushed || this.unitTxControl);
       this.unitFlushed = false;
       this.unitTxControl = false;
       return false;
     }
-    const bytes = this.unit.map((m) => m.raw);
+    let lead: Lead | undefined;
+    if (leadEnd !== null) {
+      const part = this.unit.slice(0, leadEnd);
+      lead = { bytes: part.map((m) => m.raw), completions: part.filter((m) => m.raw[0] === FrontendCode.Execute).length };
+    }
+    const bytes = this.unit.slice(leadEnd ?? 0).map((m) => m.raw);
     this.unit = [];
     this.unitLimit = null;
-    return this.begin(bytes, limit, false);
+    return this.begin(bytes, limit, false, lead);
   }
 
   /** Query or FunctionCall in the middle of an extended unit: the unit so far goes out first. */
@@ -189,22 +225,28 @@ export class PgRowGuard {
     if (refuse || !this.unitFlushed) this.unitLimit = null;
   }
 
-  private begin(bytes: Buffer[], limit: RowLimit, simple: boolean): boolean {
+  /**
+   * True = pause the client. Defends the order of a pipeline: while a guarded unit runs, the client's next messages
+   * stay unread until the broker's COMMIT/ROLLBACK/RELEASE behind the unit is written; forwarded earlier, they would
+   * run inside the broker's transaction and their answers would be taken for the broker's own.
+   */
+  private begin(bytes: Buffer[], limit: RowLimit, simple: boolean, lead?: Lead): boolean {
     if (this.host.outstanding() > 0 || this.phase !== 'idle') {
-      this.waiting = { bytes, limit, simple };
+      this.waiting = { bytes, limit, simple, ...(lead ? { lead } : {}) };
       return true;
     }
-    this.start(bytes, limit, simple);
-    return false;
+    return this.start(bytes, limit, simple, lead);
   }
 
-  private start(bytes: Buffer[], limit: RowLimit, simple: boolean): void {
+  /** Sends the unit; true when it runs guarded (the client stays paused until unitEnd). */
+  private start(bytes: Buffer[], limit: RowLimit, simple: boolean, lead?: Lead): boolean {
     if (this.tx === TxStatus.Failed) {
       // the server refuses everything until ROLLBACK: nothing can change, nothing to count
-      for (const b of bytes) this.host.writeUpstream(b);
-      return;
+      for (const b of [...(lead?.bytes ?? []), ...bytes]) this.host.writeUpstream(b);
+      return false;
     }
-    this.mode = this.tx === TxStatus.Idle ? 'begin' : 'savepoint';
+    // after the client's own leading BEGIN the unit runs inside its transaction: a savepoint of the broker's
+    this.mode = lead || this.tx !== TxStatus.Idle ? 'savepoint' : 'begin';
     this.limit = limit;
     this.estimate = undefined;
     this.refused = false;
@@ -216,6 +258,10 @@ export class PgRowGuard {
     const est = needsEstimate(limit) ? estimateQuery(limit.tables) : null;
     if (est) texts.push(est);
     this.host.fetchAll(true);
+    if (lead) {
+      for (const b of lead.bytes) this.host.writeUpstream(b);
+      this.leadLeft = lead.completions;
+    }
     if (simple) {
       // the client's own Query drops the unnamed statement anyway, so a Query of the broker's is invisible
       this.host.writeUpstream(encodeQuery(texts.join('; ')));
@@ -225,14 +271,28 @@ export class PgRowGuard {
       for (const t of texts) this.host.writeUpstream(ownExtended(`dbwarden_rg_${this.tag}`, t));
       this.prefixLeft = 2 * texts.length; // two CloseCompletes per statement
     }
-    this.phase = 'prefix';
+    this.phase = lead && this.leadLeft > 0 ? 'lead' : 'prefix';
     for (const b of bytes) this.host.writeUpstream(b);
+    return true;
   }
 
   // ---- upstream side ----
 
   /** Before the mask tracker: answers to the broker's own statements are consumed here. */
   pre(code: number, body: Buffer, raw: Buffer): boolean {
+    if (this.phase === 'lead') {
+      // the client's own leading messages: their answers are the client's
+      if (code === BackendCode.ErrorResponse) {
+        // the server now skips everything up to Sync (the broker's prefix and the unit too): stand aside
+        this.phase = 'idle';
+        this.limit = null;
+        this.host.fetchAll(false);
+        this.resumeAtReady = true;
+      } else if ((code === BackendCode.CommandComplete || code === BackendCode.EmptyQueryResponse) && --this.leadLeft === 0) {
+        this.phase = 'prefix';
+      }
+      return false;
+    }
     if (this.phase === 'prefix') {
       if (code === BackendCode.DataRow) this.estimate = firstNumber(body);
       if (code === BackendCode.ParameterStatus || code === BackendCode.NotificationResponse) return false;
@@ -344,13 +404,22 @@ export class PgRowGuard {
       this.released = true;
       this.heldReady = null;
       this.host.deliver(code, body, raw);
-      this.host.resumeClient();
+      this.resumeUnlessWaiting();
       return;
     } else {
       return this.finish(status);
     }
     this.phase = 'follow';
-    this.host.resumeClient();
+    this.resumeUnlessWaiting();
+  }
+
+  /**
+   * Lets the client's next messages in while the follow-up runs, unless a guarded unit of a pipeline is waiting:
+   * then the messages behind it must stay unread until it has run (onReady starts it and resumes), or a later
+   * statement would overtake it and its answer would reach the client out of order.
+   */
+  private resumeUnlessWaiting(): void {
+    if (!this.waiting) this.host.resumeClient();
   }
 
   /** The client gets the unit's ReadyForQuery with the status its connection really has now. */
@@ -369,8 +438,13 @@ export class PgRowGuard {
     const raw = Buffer.from(r!.raw);
     raw[5] = status;
     this.host.deliver(r!.code, raw.subarray(5), raw);
+    // unless delivering it started a waiting unit, the client's next messages may come now
+    if (this.phase === 'idle') this.resumeUnlessWaiting();
   }
 }
+
+/** The part of a unit ahead of its limited Executes that runs unwrapped (a leading BEGIN and what precedes it). */
+interface Lead { bytes: Buffer[]; completions: number }
 
 function merge(a: RowLimit | null, b: RowLimit): RowLimit {
   if (!a) return b;

@@ -69,7 +69,7 @@ export interface SessionControl {
  */
 export interface ReviewGate {
   /** Files a review of `text` for the grant (or returns the one already pending for it). */
-  request(r: { grant: Grant; session: string; text: string; ruleIds: string[] }): { id: string };
+  request(r: { grant: Grant; session: string; text: string; ruleIds: string[]; database?: string }): { id: string };
   /** Takes a live approval of exactly `text` for this grant; a second call for the same approval finds nothing. */
   consume(grantId: string, text: string): { id: string; decidedBy?: string } | undefined;
 }
@@ -237,7 +237,7 @@ export class Session {
       const next = d.rules.find((r) => r.action !== 'review');
       return { ...d, action: next?.action ?? 'allow', review: { id: approval.id, ...(approval.decidedBy ? { approvedBy: approval.decidedBy } : {}) } };
     }
-    const filed = gate.request({ grant: this.grant, session: this.id, text, ruleIds: d.rules.filter((r) => r.action === 'review').map((r) => r.id) });
+    const filed = gate.request({ grant: this.grant, session: this.id, database: this.database, text, ruleIds: d.rules.filter((r) => r.action === 'review').map((r) => r.id) });
     return { ...d, review: { id: filed.id } };
   }
 

@@ -2,7 +2,7 @@
 import { api, post } from './api.js';
 import { errorText, POLL_MS, type Ctx } from './context.js';
 import { badge, clear, fmtTime, h } from './dom.js';
-import { matchesPrincipal, type AccessRequest, type Review } from './types.js';
+import { dryRunText, matchesPrincipal, type AccessRequest, type Review } from './types.js';
 
 function ttlText(ms: number): string {
   const m = Math.round(ms / 60000);
@@ -54,7 +54,7 @@ export function renderApprovals(ctx: Ctx): void {
       });
       clear(reqs, rows.length ? rows : h('p', {}, 'No pending requests.'));
     }
-    const rkey = reviews.map((r) => r.id).join();
+    const rkey = reviews.map((r) => `${r.id}:${r.dryRun?.at ?? ''}`).join();
     if (rkey !== lastRevs) {
       lastRevs = rkey;
       const rows = reviews.map((r) => {
@@ -62,6 +62,7 @@ export function renderApprovals(ctx: Ctx): void {
         return h('article', { class: 'card item', 'data-testid': `review-${r.id}`, 'aria-label': `Review ${r.id} for ${r.identity}` },
           h('div', { class: 'item-head' }, h('strong', {}, r.identity), ` on ${r.target}, grant ${r.grantId}, rule${r.ruleIds.length > 1 ? 's' : ''} `, r.ruleIds.map((id) => badge(id, 'rule'))),
           h('pre', { class: 'sql', tabindex: 0, 'aria-label': 'Exact statement text' }, r.text),
+          h('p', { class: r.dryRun?.changes ? 'dry-run' : 'dry-run muted', 'data-testid': `dry-run-${r.id}` }, dryRunText(r)),
           h('p', { class: 'muted' }, `${r.id} · ${fmtTime(r.createdAt)} · approving lets exactly this text pass once, within 15 minutes`),
           mine ? h('p', { class: 'muted' }, 'Your own statement: someone else must approve it.')
             : decide(`review ${r.id}`, (d, comment) => post(`v1/reviews/${encodeURIComponent(r.id)}/${d}`, comment ? { comment } : {}), ctx, 'Approve once'),

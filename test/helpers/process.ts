@@ -21,8 +21,9 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
-export function spawnLogged(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Spawned {
-  const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `detached`: the child leads a process group of its own, so `process.kill(-pid, sig)` reaches it and its children, as Ctrl-C in a terminal does. */
+export function spawnLogged(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; detached?: boolean } = {}): Spawned {
+  const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (b: Buffer) => {

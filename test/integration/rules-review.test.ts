@@ -123,7 +123,8 @@ describe('review', () => {
     const approved = await cli(['review', 'approve', id, '--comment', 'checked with finance'], asCli('bob'));
     expect(approved.stderr).toBe('');
     expect(approved.code).toBe(0);
-    expect(approved.stdout).toBe(`review ${id}: approved\n`);
+    // the approver was shown what the statement would change (a dry run the broker rolled back)
+    expect(approved.stdout).toBe(`review ${id}: approved (dry run: would change 1 row (UPDATE 1); rolled back)\n`);
     expect((await cli(['review', 'approve', id], asCli('bob'))).code).not.toBe(0);
 
     // only the exact text passes, then only once

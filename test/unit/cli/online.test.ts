@@ -186,6 +186,10 @@ describe('grants, revoke, extend', () => {
     expect(JSON.parse(active.stdout).map((g: { id: string }) => g.id)).not.toContain(grantId);
     const all = await cli(['grants', '--all', '--json'], as('carol'));
     expect(JSON.parse(all.stdout).find((g: { id: string }) => g.id === grantId).status).toBe('revoked');
+    // the table states the revoke, never a countdown to an expiry that will not come
+    const allTable = (await cli(['grants', '--all'], as('carol'))).stdout.split('\n').find((l) => l.startsWith(grantId))!;
+    expect(allTable).toMatch(/\srevoked\s/);
+    expect(allTable).not.toMatch(/\bin \d+m/);
   });
 
   it('extend without --ttl is a usage error', async () => {
