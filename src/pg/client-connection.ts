@@ -211,11 +211,11 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     // a read grant decides calls to user functions by their catalog entries (volatile / SECURITY DEFINER = write)
     if (catalog && readGrant) {
       const functions = functionCatalogOf(catalog);
-      await functions.loaded();
+      await untilEnding(session, functions.loaded());
       session.functionCatalog = functions;
     }
     // lineage needs the catalog before the first statement is decided (else everything is masked or refused)
-    if (catalog && session.guard.masks.length) await new SessionLineage(catalog, session.guard.masks).loaded();
+    if (catalog && session.guard.masks.length) await untilEnding(session, new SessionLineage(catalog, session.guard.masks).loaded());
     const relay = new PgRelay(sock, upstream.socket, session, {
       masking: catalog && session.guard.masks.length ? { masks: session.guard.masks, catalog, hashKey: deps.maskHashKey } : undefined,
       metrics: deps.metrics,
@@ -235,6 +235,25 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     if (sock.writable) fatal(SQLSTATE_OF[err.code] ?? SqlState.ProtocolViolation, err.message);
     setTimeout(() => raw.destroy(), 1000).unref();
   }
+}
+
+/**
+ * Waits for a catalog read before the session's first statement, but not past the session being told to end (a
+ * revoke or kill during the login): the relay then starts at once and ends the session, instead of the session
+ * staying listed while a slow catalog read runs out its timeout. No statement is decided in between.
+ */
+function untilEnding(session: Session, work: Promise<unknown>): Promise<void> {
+  if (session.terminatingReason) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (session.terminatingReason) done();
+    }, 25);
+    const done = () => {
+      clearInterval(poll);
+      resolve();
+    };
+    work.then(done, done);
+  });
 }
 
 /** Reads one 'p' message during authentication. */

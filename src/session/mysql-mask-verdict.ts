@@ -95,7 +95,8 @@ function throughViewsAndFunctions(d: Decision, masks: readonly ColumnMask[], ctx
     if (!ctx.schema && (st.tables.length || st.functions.length)) src.add('?');
     for (const t of st.tables) {
       // a relation the snapshot does not know may be a view created since: unknown (fail closed)
-      if (ctx.schema?.unknownRelation(t.name, ctx.database ?? null)) src.add('?');
+      // (only relations read: a table being created or written is not a source of values)
+      if (t.op === 'read' && ctx.schema?.unknownRelation(t.name, ctx.database ?? null)) src.add('?');
       const keys = ctx.schema ? ctx.schema.viewKeys(t.name) : [];
       for (const k of keys) {
         const cols = ctx.schema!.viewSources(k);

@@ -116,12 +116,20 @@ describe('masking through dbwarden (MariaDB)', () => {
     expect(leaks(await viaBroker(sql, { binary: true }))).toBe(false);
   });
 
-  it('masks a view column whose name a mask rule names (view sources are not followed, see row-masker)', async () => {
+  it('masks a view over a masked column whole when its definition cannot be read (no catalog role: fail closed)', async () => {
     await myAdmin('CREATE OR REPLACE VIEW dbw_my.mask_users_v AS SELECT id, email, name AS who FROM dbw_my.mask_users');
     const sql = 'SELECT id, email, who FROM mask_users_v WHERE id = 1';
     expect(leaks(await direct(sql))).toBe(true);
-    expect(await viaBroker(sql)).toEqual([{ id: 1, email: 'a***@example.org', who: 'Alice' }]);
-    expect(await viaBroker('SELECT id, email, who FROM mask_users_v WHERE id = ?', { binary: true, params: [1] })).toEqual([{ id: 1, email: 'a***@example.org', who: 'Alice' }]);
+    // this broker has no roles.catalog and the read role may not see view definitions (no SHOW VIEW), so no column
+    // of the view can be traced: every one is masked, before and after the catalog snapshot catches up with the
+    // new view (masking-views-mysql.test.ts traces views column by column with a catalog role)
+    for (let i = 0; i < 5; i++) {
+      expect(await viaBroker(sql)).toEqual([{ id: null, email: '[redacted]', who: '[redacted]' }]);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const bin = await viaBroker('SELECT id, email, who FROM mask_users_v WHERE id = ?', { binary: true, params: [1] });
+    expect(leaks(bin)).toBe(false);
+    expect((bin as Array<Record<string, unknown>>)[0]!.who).not.toBe('Alice');
   });
 
   it('masks every result of a multi-statement text', async () => {
