@@ -1,6 +1,8 @@
-// Generates the reference pages docs/cli.md (from the commands' own help) and docs/configuration.md's key table
-// (from the zod schema); a unit test fails when the committed pages drift from these.
+// Generates the reference pages docs/cli.md (from the commands' own help), docs/configuration.md's key table
+// (from the zod schema) and docs/metrics.md (from the prom-client registry); a unit test fails when the committed
+// pages drift from these.
 import { z } from 'zod';
+import { createMetrics } from '../metrics/metrics.js';
 import { ConfigSchema } from '../config/schema.js';
 import { COMMAND_HELP, commandHelp, HELP } from './help.js';
 
@@ -68,3 +70,36 @@ export function configKeyTable(): string {
 
 export const CONFIG_TABLE_START = '<!-- keys: generated from src/config/schema.ts by `npm run docs` -->';
 export const CONFIG_TABLE_END = '<!-- end of generated keys -->';
+
+/** Every dbwarden_* metric of the registry: name, type, labels, help (process/nodejs defaults are listed by prefix only). */
+export function metricsReference(): string {
+  const { registry } = createMetrics();
+  const rows: string[] = [];
+  for (const m of registry.getMetricsAsArray() as unknown as { name: string; help: string; labelNames?: string[]; constructor: { name: string } }[]) {
+    if (!m.name.startsWith('dbwarden_')) continue;
+    const labels = (m.labelNames ?? []).map((l) => `\`${l}\``).join(', ');
+    rows.push(`| \`${m.name}\` | ${m.constructor.name.toLowerCase()} | ${labels || '–'} | ${m.help.replace(/\|/g, '\\|')} |`);
+  }
+  return [
+    '# Metrics',
+    '',
+    '<!-- generated from src/metrics/metrics.ts by `npm run docs`; edit the metrics there, not here -->',
+    '',
+    'The admin listener serves these at `GET /metrics` in the Prometheus text format (no token needed). Label values',
+    'are bounded: never SQL text or logins. Series with a fixed set of label values',
+    '(`dbwarden_session_terminations_total{reason}`, `dbwarden_parse_failures_total{dialect}`) exist from start-up at 0,',
+    'so `increase()` sees their first event. Histograms also expose `_bucket`, `_sum` and `_count` series.',
+    '',
+    '| name | type | labels | help |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+    'Besides these, the standard prom-client process and Node.js metrics (`process_*`, `nodejs_*`) are exported;',
+    'which of them exist depends on the platform. `nodejs_active_handles_total`, `nodejs_active_requests_total` and',
+    '`nodejs_active_resources_total` are removed (gauges must not end in `_total`); the per-type series',
+    '`nodejs_active_handles{type}` etc. carry the same numbers.',
+    '',
+    'Alert rules built on these are in `deploy/alerts.yml`, a scrape config in `deploy/prometheus.yml` and a Grafana dashboard in `deploy/grafana/`.',
+    '',
+  ].join('\n');
+}

@@ -1,4 +1,4 @@
-// Every prom-client metric of SPEC §7, declared here and nowhere else. Label values are bounded:
+// Every prom-client metric (docs/metrics.md is generated from this registry), declared here and nowhere else. Label values are bounded:
 // never SQL text or logins.
 
 /** Label values known before anything happens; their series start at 0 (see createMetrics). */

@@ -3,11 +3,19 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_TABLE_END, CONFIG_TABLE_START, cliReference, configKeyTable } from '../../../src/cli/docs-gen.js';
+import { CONFIG_TABLE_END, CONFIG_TABLE_START, cliReference, configKeyTable, metricsReference } from '../../../src/cli/docs-gen.js';
 
 describe('generated docs', () => {
   it('docs/cli.md is the commands\' own help', () => {
     expect(readFileSync('docs/cli.md', 'utf8')).toBe(cliReference());
+  });
+
+  it('docs/metrics.md lists every dbwarden metric of the registry', () => {
+    const page = readFileSync('docs/metrics.md', 'utf8');
+    expect(page).toBe(metricsReference());
+    for (const name of ['dbwarden_statements_total', 'dbwarden_row_limit_refusals_total', 'dbwarden_statement_check_seconds']) {
+      expect(page).toContain(`| \`${name}\` |`);
+    }
   });
 
   it('docs/configuration.md lists every schema key with its type and default', () => {
