@@ -1,4 +1,4 @@
-// AuditFile: the AuditSink that appends hash-chained JSON lines (SPEC §8), rotates by size and mirrors each event to pino.
+// AuditFile: the AuditSink that appends hash-chained JSON lines (docs/audit.md), rotates by size and mirrors each event to pino.
 //
 // Defends against: silent edits of the trail (each line hashes its content and the previous line's hash),
 // losing an event on a crash (written before any client can see the outcome; rotation renames only closed,

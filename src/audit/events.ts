@@ -1,4 +1,4 @@
-// Audit event shapes (SPEC §8). The writer adds seq, ts, prev and hash.
+// Audit event shapes (docs/audit.md describes them). The writer adds seq, ts, prev and hash.
 
 export type AuditEvent =
   | { type: `grant.${'requested' | 'approved' | 'denied' | 'activated' | 'extended' | 'revoked' | 'expired'}`; actor?: string; requestId?: string; grantId?: string; identity?: string; target?: string; access?: string; reason?: string; expiresAt?: string; [k: string]: unknown }

@@ -2,7 +2,7 @@
 //
 // Defends against: personal data and credentials landing in a trail that many people may read. `CREATE ROLE … PASSWORD '…'`,
 // `ALTER USER … IDENTIFIED BY '…'` and `SET PASSWORD = '…'` have their string literals masked even in `full` mode,
-// because SPEC §8 promises that no password reaches any log.
+// because no password may reach any log.
 import { normalizeSync } from 'libpg-query';
 
 export type StatementTextMode = 'full' | 'normalized';

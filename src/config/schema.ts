@@ -1,4 +1,4 @@
-// The dbwarden.yaml schema (SPEC §2): strict objects, defaults, and cross-field checks with clear messages.
+// The dbwarden.yaml schema (docs/configuration.md is generated from it): strict objects, defaults, and cross-field checks with clear messages.
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';

@@ -6,7 +6,7 @@ import type { DryRunResult, Grant, GrantStore, Identity, ReviewRecord } from './
 import { matchesPrincipal } from './policy.js';
 import { newId } from './service.js';
 
-/** An approval lets its exact statement pass once, for this long after the decision (SPEC §4). */
+/** An approval lets its exact statement pass once, for this long after the decision (docs/api.md, reviews). */
 export const REVIEW_VALIDITY_MS = 15 * 60_000;
 
 export const REVIEW_STATUSES = ['pending', 'approved', 'denied', 'used', 'expired'] as const satisfies readonly ReviewRecord['status'][];

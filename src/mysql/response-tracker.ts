@@ -42,7 +42,7 @@ export class ResponseTracker {
   /** rows of the result set in progress are fetched (to be rewritten) instead of streamed */
   fetchRows = false;
   role: PacketRole = 'other';
-  /** affected rows summed over the response's OK packets (SPEC §8 `rows` of a write; the row guard's count) */
+  /** affected rows summed over the response's OK packets (the audit `rows` of a write; the row guard's count) */
   affected = 0;
   /** result-set rows that went by (counted from packet headers, nothing read per row) */
   rows = 0;

@@ -1,4 +1,4 @@
-// CommandComplete tags → the row count they report (SPEC §8 `rows`) and whether those rows were written.
+// CommandComplete tags → the row count they report (the audit `rows` field, docs/audit.md) and whether those rows were written.
 import { readCString } from './messages.js';
 
 const TAG = /^([A-Z]+)(?: \d+)? (\d+)$/;

@@ -75,7 +75,7 @@ export function formatRuleError(e: RuleError): string {
   return `${e.file}:${e.line}${e.ruleId ? ` [${e.ruleId}]` : ''}: ${e.message}`;
 }
 
-/** SPEC §1 exit codes of `rules check`: 0 allow/warn/mask, 3 block, 4 review. */
+/** Exit codes of `rules check`: 0 allow/warn/mask, 3 block, 4 review. */
 export function checkExitCode(action: Action): number {
   return action === 'block' ? 3 : action === 'review' ? 4 : 0;
 }

@@ -1,4 +1,4 @@
-// Client-facing texts for decisions; the protocol modules send these verbatim (SPEC §5).
+// Client-facing texts for decisions; the protocol modules send these verbatim (docs/errors.md lists them).
 import type { Decision, RuleMatch } from './types.js';
 
 export function blockedMessage(m: RuleMatch): string {

@@ -53,7 +53,7 @@ export function needsEstimate(rl: RowLimit): boolean {
   return rl.limits.some((l) => l.maxFraction !== undefined);
 }
 
-/** SPEC §9 refusal text. */
+/** The row guard's refusal text (rules/README.md, row limits). */
 export function rowLimitMessage(rule: string, kind: string, rows: number, limit: number, extra = ''): string {
   return `dbwarden: blocked by rule ${rule}: this ${kind} would change ${rows.toLocaleString('en-US')} rows (limit ${limit.toLocaleString('en-US')}); nothing was changed${extra}`;
 }

@@ -1,4 +1,4 @@
-// What happened to each forwarded statement (SPEC §8/§9): rows, duration and outcome, completed when its result ends.
+// What happened to each forwarded statement (audit fields, docs/audit.md): rows, duration and outcome, completed when its result ends.
 //
 // Defends against an audit trail that says less than the truth: a statement the broker allowed but the server
 // refused is recorded as `server_error` with the SQLSTATE/errno, one refused by the broker after forwarding

@@ -18,7 +18,7 @@ export interface StatementRefusal {
   hint?: string;
   /**
    * Text the server's own parser rejects (PostgreSQL facts say so): the client sees the server's syntax error
-   * and position, as it would without the broker (SPEC §9). MySQL asks its server instead (mysql/relay.ts).
+   * and position, as it would without the broker. MySQL asks its server instead (mysql/relay.ts).
    */
   syntaxError?: { message: string; position?: number };
 }

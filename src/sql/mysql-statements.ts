@@ -79,7 +79,7 @@ export function classifyVariant(variant: string): StatementClass | undefined {
 /** Drop object types (sqlparser-rs ObjectType) that name relations, listed as tables. */
 export const RELATION_OBJECTS = new Set(['table', 'view', 'index', 'sequence']);
 
-/** sqlparser-rs ObjectType → SPEC object name (MySQL's SCHEMA is a database). */
+/** sqlparser-rs ObjectType → the rule language's object name (MySQL's SCHEMA is a database). */
 export function objectName(objectType: unknown): string | undefined {
   if (typeof objectType !== 'string') return undefined;
   const o = objectType.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();

@@ -53,7 +53,7 @@ export function mysqlUnsafeCharset(name: string): string | null {
   return null;
 }
 
-/** The client-visible refusal for an unsafe character set (SPEC §9). */
+/** The client-visible refusal for an unsafe character set. */
 export function unsafeCharsetMessage(dialect: 'postgres' | 'mysql', name: string): string {
   const use = dialect === 'postgres' ? 'UTF8' : 'utf8mb4';
   return `dbwarden: client character set ${name} is not supported: its multibyte characters can contain ASCII bytes such as a backslash or a quote, ` +
