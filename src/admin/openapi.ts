@@ -46,7 +46,8 @@ export const ROUTE_DOCS: Record<string, Doc> = {
   'GET /v1/openapi.json': { summary: 'This document (no token needed)' },
 };
 
-const EXTRA_PATHS = {
+/** Routes outside /v1 (served without a token). */
+export const EXTRA_PATHS = {
   '/metrics': { get: { summary: 'Prometheus metrics (no token)', security: [], responses: { 200: { description: 'text exposition format' } } } },
   '/healthz': { get: { summary: 'Liveness (no token)', security: [], responses: { 200: { description: 'ok' } } } },
   '/readyz': { get: { summary: 'Readiness: 503 with reasons when the grant store is away (no token)', security: [], responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },

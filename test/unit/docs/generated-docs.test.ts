@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { EXTRA_PATHS, ROUTE_DOCS } from '../../../src/admin/openapi.js';
 import { CONFIG_TABLE_END, CONFIG_TABLE_START, cliReference, configKeyTable, metricsReference } from '../../../src/cli/docs-gen.js';
 
 describe('generated docs', () => {
@@ -15,6 +16,16 @@ describe('generated docs', () => {
     expect(page).toBe(metricsReference());
     for (const name of ['dbwarden_statements_total', 'dbwarden_row_limit_refusals_total', 'dbwarden_statement_check_seconds']) {
       expect(page).toContain(`| \`${name}\` |`);
+    }
+  });
+
+  it('docs/api.md has a row for every route of the OpenAPI document', () => {
+    const page = readFileSync('docs/api.md', 'utf8');
+    const routes = [...Object.keys(ROUTE_DOCS), ...Object.keys(EXTRA_PATHS).map((p) => `GET ${p}`)];
+    expect(routes.length).toBeGreaterThan(25);
+    for (const r of routes) {
+      const [method, path] = r.split(' ');
+      expect(page, r).toContain(`| ${method} | \`${path}\` |`);
     }
   });
 
