@@ -1,6 +1,6 @@
 // The shipped reference pages match what the code generates (run `npm run docs` after changing help or schema),
 // and no shipped file points outside the repository.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { EXTRA_PATHS, ROUTE_DOCS } from '../../../src/admin/openapi.js';
@@ -36,6 +36,13 @@ describe('generated docs', () => {
     for (const key of ['listen.postgres', 'broker.shutdownGrace', 'targets.<name>.roles.read.user', 'access[].approvers']) {
       expect(table).toContain(`\`${key}\``);
     }
+  });
+
+  it('docs/README.md lists every page of docs/', () => {
+    const index = readFileSync('docs/README.md', 'utf8');
+    const pages = readdirSync('docs').filter((f) => f.endsWith('.md') && f !== 'README.md');
+    expect(pages.length).toBeGreaterThan(10);
+    for (const p of pages) expect(index, p).toContain(`](${p})`);
   });
 
   it('no shipped file refers to ../shared or to SPEC sections users cannot see', () => {
