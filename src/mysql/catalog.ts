@@ -140,7 +140,7 @@ export async function traceViews(session: Session, base: CatalogOptions, role: {
     const s = catalog.current();
     if (s !== last) {
       last = s;
-      out = s ? s.withClean([...new Set(session.guard.masks.flatMap((m) => m.clean ?? []))]) : null;
+      out = s ? s.withClean(session.guard.clean) : null;
     }
     return out;
   };
@@ -158,5 +158,13 @@ export async function decideFunctionCalls(session: Session, base: CatalogOptions
     catalog.current();
     return catalog.functions ?? unreadable;
   };
-  session.functionCatalog = { builtin: (n) => view().builtin(n), verdict: (n) => view().verdict(n) };
+  // reading a view runs what its definition calls (a view over a DEFINER function that deletes): decided like the
+  // call itself; a view whose definition the reading role may not see is refused (fail closed). Without a
+  // snapshot a relation is taken at its word, as on PostgreSQL: failing closed would refuse every read.
+  const relationCalls = (n: string): string[] | null => {
+    const schema = catalog.current();
+    if (!schema) return [];
+    return schema.relationCalls(n.includes('.') || !session.database ? n : `${session.database}.${n}`);
+  };
+  session.functionCatalog = { builtin: (n) => view().builtin(n), verdict: (n) => view().verdict(n), relationCalls };
 }

@@ -4,7 +4,12 @@
 // the protocol module supplies a catalog snapshot of the target's user functions, and a call to one that may
 // write — or to one the snapshot does not know, or any user function while the catalog cannot be read — is a
 // write effect, which the read-only rule then refuses. Builtins never touch the catalog (no cost for them).
-import type { StatementFacts } from '../sql/facts.js';
+// Reading a view (or a table with row-level policies) runs the functions its definition calls: the same door
+// without naming the function (`CREATE VIEW v AS SELECT purge()`; `SELECT * FROM v` on a read grant deleted rows
+// on both servers), so each relation read is decided as the calls it makes.
+import type { Dialect, Effect, StatementFacts } from '../sql/facts.js';
+import { functionEffect } from '../sql/postgres-functions.js';
+import { mysqlFunctionEffect } from '../sql/mysql-functions.js';
 import { matchFunction } from '../rules/glob.js';
 
 /** What a catalog knows about one called name. */
@@ -17,6 +22,13 @@ export interface FunctionCatalogView {
   builtin(name: string): boolean;
   /** PostgreSQL: 'writes' when some user operator of that name is bound to a function that may write */
   operator?(name: string): FunctionVerdict | null;
+  /**
+   * The functions reading relation `name` (as written) runs, through views over views and row-level policies
+   * (qualified names): [] for a plain table or a name the snapshot does not list (a view created since is seen at
+   * the next refresh: creating one needs a role that could call its functions itself), null when a view's
+   * definition cannot be read (then reading it may run anything: fail closed).
+   */
+  relationCalls?(name: string): readonly string[] | null;
 }
 
 /**
@@ -24,23 +36,51 @@ export interface FunctionCatalogView {
  * that made it so; undefined when nothing changes. `clean` globs (schema.name, from the rule files) exempt a
  * function an administrator has checked.
  */
-export function withFunctionEffects(statements: StatementFacts[], cat: FunctionCatalogView, clean: readonly string[]): { statements: StatementFacts[]; names: string[] } | undefined {
+export function withFunctionEffects(
+  statements: StatementFacts[],
+  cat: FunctionCatalogView,
+  clean: readonly string[],
+  dialect: Dialect,
+): { statements: StatementFacts[]; names: string[] } | undefined {
   const names: string[] = [];
   let changed = false;
+  const isClean = (f: string) => clean.some((p) => matchFunction(p, f));
+  /** a user function that may write by the catalog (unknown names, and all while it cannot be read: fail closed) */
+  const writes = (f: string): boolean => {
+    if (cat.builtin(f) || isClean(f)) return false;
+    const v = cat.verdict(f);
+    return v === null || v === 'writes' || v === 'unknown';
+  };
+  /** a builtin reached through a relation has the effect it has when named (nextval, pg_read_file, …) */
+  const builtinEffect = dialect === 'postgres' ? functionEffect : mysqlFunctionEffect;
   const out = statements.map((st) => {
-    if ((!st.functions.length && !st.operators?.length) || st.effects.includes('write')) return st;
+    const reads = cat.relationCalls ? st.tables.filter((t) => t.op === 'read') : [];
+    if ((!st.functions.length && !st.operators?.length && !reads.length) || st.effects.includes('write')) return st;
+    const added = new Set<Effect>();
+    const why: string[] = [];
+    const add = (e: Effect, name: string) => {
+      added.add(e);
+      why.push(name);
+    };
     // an existing operator is the function behind it (pg_operator.oprcode): `1 @@@ 2` may be a DELETE
-    const ops = (st.operators ?? []).filter((o) => cat.operator?.(o) === 'writes' && !clean.some((p) => matchFunction(p, o)));
-    const writing = [...ops.map((o) => `operator ${o}`), ...st.functions.filter((f) => {
-      if (cat.builtin(f)) return false;
-      if (clean.some((p) => matchFunction(p, f))) return false;
-      const v = cat.verdict(f);
-      return v === null || v === 'writes' || v === 'unknown';
-    })];
-    if (!writing.length) return st;
+    for (const o of st.operators ?? []) if (cat.operator?.(o) === 'writes' && !isClean(o)) add('write', `operator ${o}`);
+    for (const f of st.functions) if (writes(f)) add('write', f);
+    for (const t of reads) {
+      if (isClean(t.name)) continue;
+      const calls = cat.relationCalls!(t.name);
+      if (calls === null) {
+        add('write', `${t.name} (a view whose definition cannot be read)`);
+        continue;
+      }
+      for (const f of calls) {
+        const e = cat.builtin(f) ? builtinEffect(f) : writes(f) ? 'write' : undefined;
+        if (e) add(e, `${f} through ${t.name}`);
+      }
+    }
+    if (!added.size) return st;
     changed = true;
-    names.push(...writing);
-    return { ...st, effects: [...st.effects, 'write' as const] };
+    names.push(...why);
+    return { ...st, effects: [...new Set([...st.effects, ...added])] };
   });
   return changed ? { statements: out, names: [...new Set(names)] } : undefined;
 }

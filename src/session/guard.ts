@@ -30,6 +30,8 @@ export class Guard {
   private readonly shapes: LruCache<Decision>;
   /** column masks in force for this context; empty means result rows are never inspected */
   readonly masks: ColumnMask[];
+  /** the mask rules' `clean` globs (views and functions an administrator trusts), computed once per rule set */
+  readonly clean: readonly string[];
   /** some rule of this context carries a row limit (maxRows/maxFraction): protocol modules then run the row guard */
   readonly hasRowLimits: boolean;
 
@@ -43,6 +45,7 @@ export class Guard {
     this.cache = new LruCache<Decision>(entries, bytes);
     this.shapes = new LruCache<Decision>(entries, bytes);
     this.masks = columnMasks(rulesets, ctx);
+    this.clean = [...new Set(this.masks.flatMap((m) => m.clean ?? []))];
     this.hasRowLimits = rulesets.some((set) => set.rules.some((r) => (r.maxRows !== undefined || r.maxFraction !== undefined) &&
       (!r.when.access || r.when.access.includes(ctx.access)) && (!r.when.targets || r.when.targets.some((t) => t === '*' || t === ctx.target || t.includes('*')))));
   }

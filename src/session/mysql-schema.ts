@@ -8,7 +8,7 @@ import type { ColumnMask } from '../rules/mask.js';
 import { strictestMask } from '../rules/mask.js';
 import { matchName } from '../rules/glob.js';
 import type { MaskKind } from '../rules/types.js';
-import { UNKNOWN_SOURCE, routineBodyLineage, viewDefinitionLineage, type ViewLineage } from '../sql/mysql-lineage.js';
+import { UNKNOWN_SOURCE, routineBodyLineage, viewDefinitionLineage, viewDefinitionReads, type ViewLineage } from '../sql/mysql-lineage.js';
 
 export interface MysqlViewRow {
   schema: string;
@@ -117,6 +117,30 @@ export class MysqlSchema {
       return this.routines.has(key) ? [key] : [];
     }
     return (this.routineSchemas.get(parts[0]!) ?? []).map((s) => `${s}.${parts[0]}`);
+  }
+
+  /**
+   * The functions reading relation `name` (as written; unqualified names may be a view of any schema) runs,
+   * through the views it reads: [] for a base table or an unknown name, null when a definition on the way cannot
+   * be read (reading it may run anything). For read grants (session/function-effects.ts).
+   */
+  relationCalls(name: string): string[] | null {
+    const out = new Set<string>();
+    for (const key of this.viewKeys(name)) if (!this.collectCalls(key, new Set(), out)) return null;
+    return [...out];
+  }
+
+  private collectCalls(key: string, seen: Set<string>, out: Set<string>): boolean {
+    if (seen.has(key)) return true;
+    seen.add(key);
+    const row = this.views.get(key)!;
+    if (!row.definition) return false;
+    const r = viewDefinitionReads(row.definition);
+    for (const c of r.calls) out.add(c);
+    for (const t of r.tables) {
+      for (const inner of this.viewKeys(t.includes('.') ? t : `${lc(row.schema)}.${t}`)) if (!this.collectCalls(inner, seen, out)) return false;
+    }
+    return true;
   }
 
   /** Per column of the view (lower-case name), the base columns its value can derive from; null: unknown. */

@@ -162,8 +162,7 @@ export class Session {
    */
   private called(decision: Decision): Decision {
     if (!this.functionCatalog || this.guard.ctx.access !== 'read') return decision;
-    const clean = this.guard.masks.flatMap((m) => m.clean ?? []);
-    const w = withFunctionEffects(decision.statements, this.functionCatalog, clean);
+    const w = withFunctionEffects(decision.statements, this.functionCatalog, this.guard.clean, this.guard.ctx.dialect);
     if (!w) return decision;
     const d = this.guard.evaluateFacts(w.statements);
     if (d.action === 'allow' || d.action === 'warn') return d;

@@ -5,7 +5,7 @@
 import { analyze } from './analyze.js';
 import type { ReadOptions } from './facts.js';
 import { lexMysql } from './mysql-lexer.js';
-import { findTopLevelWord, tokenize, type Token } from './mysql-tokens.js';
+import { calledNames, findTopLevelWord, tokenize, type Token } from './mysql-tokens.js';
 
 /** A name the lineage cannot follow (a function body it cannot read, a definition it cannot parse). */
 export const UNKNOWN_SOURCE = '?';
@@ -90,6 +90,15 @@ function tablesIn(tokens: readonly Token[]): string[] {
     }
   }
   return out;
+}
+
+/**
+ * What evaluating a stored view definition runs, wherever it stands (select list, WHERE, joins, subqueries): the
+ * functions it calls (lower-case, as the last name before `(`) and the relations it reads (`db.t` or `t`).
+ */
+export function viewDefinitionReads(definition: string): { calls: string[]; tables: string[] } {
+  const tokens = tokenize(definition);
+  return { calls: calledNames(tokens), tables: tablesIn(tokens).map((t) => t.toLowerCase()) };
 }
 
 /**

@@ -25,14 +25,20 @@ describe('read grants and stored functions that may write (MariaDB)', () => {
       CREATE FUNCTION ${P}_rows() RETURNS INT READS SQL DATA SQL SECURITY INVOKER RETURN (SELECT COUNT(*) FROM ${T});
       GRANT EXECUTE ON FUNCTION dbw_my.${P}_wipe TO dbw_my_ro; GRANT EXECUTE ON FUNCTION dbw_my.${P}_liar TO dbw_my_ro;
       GRANT EXECUTE ON FUNCTION dbw_my.${P}_via TO dbw_my_ro; GRANT EXECUTE ON FUNCTION dbw_my.${P}_twice TO dbw_my_ro;
-      GRANT EXECUTE ON FUNCTION dbw_my.${P}_rows TO dbw_my_ro`, 'dbw_my');
+      GRANT EXECUTE ON FUNCTION dbw_my.${P}_rows TO dbw_my_ro;
+      CREATE VIEW ${P}_vw AS SELECT ${P}_wipe() AS n;
+      CREATE VIEW ${P}_vover AS SELECT * FROM ${P}_vw;
+      CREATE VIEW ${P}_vwhere AS SELECT id FROM ${T} WHERE ${P}_wipe() > 0;
+      CREATE VIEW ${P}_vok AS SELECT id, ${P}_twice(id) AS d FROM ${T};
+      GRANT SELECT ON dbw_my.${P}_vw TO dbw_my_ro; GRANT SELECT ON dbw_my.${P}_vover TO dbw_my_ro;
+      GRANT SELECT ON dbw_my.${P}_vwhere TO dbw_my_ro; GRANT SELECT ON dbw_my.${P}_vok TO dbw_my_ro`, 'dbw_my');
     const cred = await b.grant({ access: 'read', who: 'alice', databases: ['dbw_my'] });
     reader = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: cred.login, password: cred.password, database: 'dbw_my' });
   });
   afterAll(async () => {
     await reader?.end().catch(() => undefined);
     await b?.close();
-    await myAdmin(`DROP TABLE IF EXISTS ${T}; ${['wipe', 'liar', 'via', 'twice', 'rows'].map((f) => `DROP FUNCTION IF EXISTS dbw_my.${P}_${f};`).join(' ')}`).catch(() => undefined);
+    await myAdmin(`DROP VIEW IF EXISTS dbw_my.${P}_vover, dbw_my.${P}_vw, dbw_my.${P}_vwhere, dbw_my.${P}_vok; DROP TABLE IF EXISTS ${T}; ${['wipe', 'liar', 'via', 'twice', 'rows'].map((f) => `DROP FUNCTION IF EXISTS dbw_my.${P}_${f};`).join(' ')}`).catch(() => undefined);
   });
 
   it('on the real server: the SELECT-only role deletes every row through a DEFINER function, and a READS SQL DATA one deletes too', async () => {
@@ -69,5 +75,49 @@ describe('read grants and stored functions that may write (MariaDB)', () => {
   it('read grant allows functions whose body only reads, native functions and plain reads', async () => {
     const [rows] = await reader.query(`SELECT ${P}_twice(21) AS a, ${P}_rows() AS b, LOWER('AB') AS c, NOW() IS NOT NULL AS d, COUNT(*) AS n FROM ${T}`);
     expect((rows as Record<string, unknown>[])[0]).toEqual({ a: 42, b: 3, c: 'ab', d: 1, n: 3 });
+  });
+
+  it('on the real server: the SELECT-only role deletes every row by reading a view over the DEFINER function', async () => {
+    const direct = await mysql.createConnection({ ...MY, ...MY_ROLES.ro, database: 'dbw_my' });
+    try {
+      await direct.query(`SELECT * FROM ${P}_vover`);
+      expect(await count()).toBe(0);
+    } finally {
+      await direct.end();
+    }
+    await myAdmin(`INSERT INTO ${T} VALUES (1), (2), (3)`);
+  });
+
+  for (const v of ['vw', 'vover', 'vwhere']) {
+    it(`read grant refuses reading view ${P}_${v}: it calls a function that may write`, async () => {
+      for (const sql of [`SELECT * FROM ${P}_${v}`, `SELECT * FROM dbw_my.${P}_${v}`]) {
+        const err = await reader.query(sql).then(() => undefined, (e: Error) => e);
+        expect(err?.message, sql).toMatch(/^dbwarden: blocked by rule read-only-writes: .*through/);
+      }
+      expect(await count()).toBe(3);
+    });
+  }
+
+  it('read grant reads a view over functions that only read', async () => {
+    const [rows] = await reader.query(`SELECT COUNT(*) AS n, SUM(d) AS s FROM ${P}_vok`);
+    expect((rows as Record<string, unknown>[])[0]).toEqual({ n: 3, s: '12' });
+  });
+
+  it('without a catalog role a view whose definition the read role cannot see is refused on a read grant; tables are read', async () => {
+    const plain = await startMysqlTestBroker();
+    try {
+      const cred = await plain.grant({ access: 'read', who: 'alice', databases: ['dbw_my'] });
+      const c = await mysql.createConnection({ host: '127.0.0.1', port: plain.myPort, user: cred.login, password: cred.password, database: 'dbw_my' });
+      try {
+        const err = await c.query(`SELECT * FROM ${P}_vok`).then(() => undefined, (e: Error) => e);
+        expect(err?.message).toMatch(/read-only-writes: .*definition cannot be read/);
+        const [rows] = await c.query(`SELECT COUNT(*) AS n FROM ${T}`);
+        expect((rows as Record<string, unknown>[])[0]!.n).toBe(3);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await plain.close();
+    }
   });
 });

@@ -32,7 +32,15 @@ describe('read grants and user functions that may write', () => {
       create function ${S}.wipe_op(int, int) returns bool language plpgsql security definer as $$ begin delete from ${S}.t; return true; end $$;
       create operator ${S}.@@@ (function = ${S}.wipe_op, leftarg = int, rightarg = int);
       create function ${S}.rows_now() returns bigint language sql stable as $$ select count(*) from ${S}.t $$;
-      grant usage on schema ${S} to dbw_ro, dbw_rw; grant select on ${S}.t to dbw_ro; grant select, delete on ${S}.t to dbw_rw`);
+      create view ${S}.v_wipe as select ${S}.wipe_definer() as n;
+      create view ${S}.v_over as select * from ${S}.v_wipe;
+      create view ${S}.v_where as select id from ${S}.t where ${S}.wipe_definer() > 0;
+      create view ${S}.v_op as select id from ${S}.t where id operator(${S}.@@@) 1;
+      create view ${S}.v_ok as select id, ${S}.rows_now() as n, lower('X') as l from ${S}.t;
+      create table ${S}.p (id int); insert into ${S}.p values (1); alter table ${S}.p enable row level security;
+      create policy p_all on ${S}.p using (${S}.wipe_definer() > 0);
+      grant usage on schema ${S} to dbw_ro, dbw_rw; grant select on ${S}.t to dbw_ro; grant select, delete on ${S}.t to dbw_rw;
+      grant select on ${S}.v_wipe, ${S}.v_over, ${S}.v_where, ${S}.v_op, ${S}.v_ok, ${S}.p to dbw_ro`);
     b = await startTestBroker();
     const connect = async (access: 'read' | 'write') => {
       const cred = await b.grant({ access, who: 'alice', databases: ['dbw_app'] });
@@ -80,6 +88,40 @@ describe('read grants and user functions that may write', () => {
       expect(await count()).toBe(3);
     });
   }
+
+  it('on the real server: reading a view, a view over it, or a table whose policy calls the function deletes every row', async () => {
+    const direct = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'dbw_ro', password: 'dbw_ro_secret', database: 'dbw_app' });
+    await direct.connect();
+    try {
+      for (const rel of ['v_wipe', 'v_over', 'v_where', 'p']) {
+        await direct.query('begin');
+        await direct.query(`select * from ${S}.${rel}`);
+        expect(Number((await direct.query(`select count(*) from ${S}.t`)).rows[0].count), rel).toBe(0);
+        await direct.query('rollback');
+      }
+    } finally {
+      await direct.end();
+    }
+    expect(await count()).toBe(3);
+  });
+
+  for (const rel of ['v_wipe', 'v_over', 'v_where', 'v_op', 'p']) {
+    it(`read grant refuses reading ${rel}: it runs a function that may write`, async () => {
+      const err = await reader.query(`select * from ${S}.${rel}`).then(() => undefined, (e: Error & { code?: string }) => e);
+      expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*through/);
+      expect(err?.code).toBe('42501');
+      expect(await count()).toBe(3);
+    });
+  }
+
+  it('read grant reads a view over stable functions and builtins, unqualified names included', async () => {
+    await reader.query(`set search_path = ${S}, public`);
+    expect((await reader.query(`select count(*)::int as n from ${S}.v_ok`)).rows[0].n).toBe(3);
+    expect((await reader.query(`select count(*)::int as n from v_ok`)).rows[0].n).toBe(3);
+    const err = await reader.query(`select * from v_wipe`).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/read-only-writes/);
+    await reader.query('reset search_path');
+  });
 
   it('on the real server: the operator deletes every row (it is its SECURITY DEFINER function)', async () => {
     await su.query('begin');

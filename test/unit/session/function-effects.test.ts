@@ -13,22 +13,42 @@ describe('withFunctionEffects', () => {
   beforeAll(() => initSql());
   const facts = (sql: string) => analyze('postgres', sql);
   it('adds a write effect for user functions that may write, and names them', () => {
-    const r = withFunctionEffects(facts('select app.wipe(), lower(x) from t'), pgView({ 'app.wipe': 'writes' }), []);
+    const r = withFunctionEffects(facts('select app.wipe(), lower(x) from t'), pgView({ 'app.wipe': 'writes' }), [], 'postgres');
     expect(r?.names).toEqual(['app.wipe']);
     expect(r?.statements[0]!.effects).toContain('write');
   });
   it('leaves builtins and reading functions alone (no change at all)', () => {
-    expect(withFunctionEffects(facts('select now(), pg_catalog.upper(x), app.peek() from t'), pgView({ 'app.peek': 'reads' }), [])).toBeUndefined();
+    expect(withFunctionEffects(facts('select now(), pg_catalog.upper(x), app.peek() from t'), pgView({ 'app.peek': 'reads' }), [], 'postgres')).toBeUndefined();
   });
   it('treats unknown user functions, and every user function without a catalog, as writing', () => {
-    expect(withFunctionEffects(facts('select app.ghost()'), pgView({}), [])?.names).toEqual(['app.ghost']);
-    expect(withFunctionEffects(facts('select app.peek()'), pgView(null), [])?.names).toEqual(['app.peek']);
+    expect(withFunctionEffects(facts('select app.ghost()'), pgView({}), [], 'postgres')?.names).toEqual(['app.ghost']);
+    expect(withFunctionEffects(facts('select app.peek()'), pgView(null), [], 'postgres')?.names).toEqual(['app.peek']);
   });
   it('a clean glob exempts a checked function', () => {
-    expect(withFunctionEffects(facts('select app.wipe()'), pgView({ 'app.wipe': 'writes' }), ['app.*'])).toBeUndefined();
+    expect(withFunctionEffects(facts('select app.wipe()'), pgView({ 'app.wipe': 'writes' }), ['app.*'], 'postgres')).toBeUndefined();
   });
   it('an unqualified name a user schema also defines is decided by the user function', () => {
-    expect(withFunctionEffects(facts('select lower(x) from t'), pgView({ lower: 'writes' }), [])?.names).toEqual(['lower']);
+    expect(withFunctionEffects(facts('select lower(x) from t'), pgView({ lower: 'writes' }), [], 'postgres')?.names).toEqual(['lower']);
+  });
+});
+
+describe('reading a relation is calling what it calls', () => {
+  beforeAll(() => initSql());
+  const rels: Record<string, string[] | null> = { 'app.v_wipe': ['app.wipe'], 'app.v_ok': ['app.peek', 'pg_catalog.lower'], 'app.v_seq': ['pg_catalog.nextval'], 'app.hidden': null };
+  const view: FunctionCatalogView = { ...pgView({ 'app.wipe': 'writes', 'app.peek': 'reads' }), relationCalls: (n) => (n in rels ? (rels[n] as string[] | null) : []) };
+  it('a view calling a function that may write makes the read a write, and says through which view', () => {
+    expect(withFunctionEffects(analyze('postgres', 'select * from app.v_wipe'), view, [], 'postgres')?.names).toEqual(['app.wipe through app.v_wipe']);
+  });
+  it('views over reading functions and plain tables stay reads', () => {
+    expect(withFunctionEffects(analyze('postgres', 'select * from app.v_ok join app.t using (id)'), view, [], 'postgres')).toBeUndefined();
+  });
+  it('a builtin reached through a view has its own effect (nextval is a write); an unreadable definition fails closed', () => {
+    expect(withFunctionEffects(analyze('postgres', 'select * from app.v_seq'), view, [], 'postgres')?.statements[0]!.effects).toContain('write');
+    expect(withFunctionEffects(analyze('postgres', 'select * from app.hidden'), view, [], 'postgres')?.names).toEqual(['app.hidden (a view whose definition cannot be read)']);
+  });
+  it('a clean mark on the view or on the function exempts it; a relation written to is not read', () => {
+    expect(withFunctionEffects(analyze('postgres', 'select * from app.v_wipe'), view, ['app.v_wipe'], 'postgres')).toBeUndefined();
+    expect(withFunctionEffects(analyze('postgres', 'select * from app.v_wipe'), view, ['app.wipe'], 'postgres')).toBeUndefined();
   });
 });
 
@@ -65,10 +85,10 @@ describe('operators on read grants (PostgreSQL)', () => {
   beforeAll(() => initSql());
   const view: FunctionCatalogView = { builtin: () => true, verdict: () => 'reads', operator: (o) => (o === '@@@' || o === 'app.@@@' ? 'writes' : 'builtin') };
   it('a user operator bound to a function that may write is a write', () => {
-    expect(withFunctionEffects(analyze('postgres', 'select 1 @@@ 2'), view, [])?.names).toEqual(['operator @@@']);
-    expect(withFunctionEffects(analyze('postgres', 'select * from t where a OPERATOR(app.@@@) 2'), view, [])?.names).toEqual(['operator app.@@@']);
+    expect(withFunctionEffects(analyze('postgres', 'select 1 @@@ 2'), view, [], 'postgres')?.names).toEqual(['operator @@@']);
+    expect(withFunctionEffects(analyze('postgres', 'select * from t where a OPERATOR(app.@@@) 2'), view, [], 'postgres')?.names).toEqual(['operator app.@@@']);
   });
   it('builtin operators change nothing', () => {
-    expect(withFunctionEffects(analyze('postgres', 'select * from t where a = 1 and b || c like $1'), view, [])).toBeUndefined();
+    expect(withFunctionEffects(analyze('postgres', 'select * from t where a = 1 and b || c like $1'), view, [], 'postgres')).toBeUndefined();
   });
 });
