@@ -9,6 +9,7 @@
 
 import { foldMysqlConstant, mysqlTruth } from './mysql-where.js';
 import type { AstNode as Ast } from './ast.js';
+import { coversDomain, type Polarity } from './where-domain.js';
 
 // sqlparser-rs's AST is serde JSON walked by variant name
 
@@ -30,7 +31,7 @@ export function unscopedReason(where: Ast, targets: ReadonlySet<string>, o: { op
     return unscopedReason(where.BinaryOp.right, targets, o) === undefined ? undefined : l;
   }
   if (op === 'Or') {
-    const cover = coversDomain(disjuncts(where));
+    const cover = coversDomain(disjuncts(where), polarity);
     if (cover !== undefined) return cover;
   }
   if (op === 'Or' || op === 'Xor') {
@@ -81,7 +82,7 @@ function disjuncts(where: Ast): Ast[] {
 const NEGATED: Record<string, [string, boolean]> = { Eq: ['eq', false], NotEq: ['eq', true], Lt: ['lt', false], GtEq: ['lt', true], Gt: ['gt', false], LtEq: ['gt', true] };
 const MIRROR: Record<string, string> = { Eq: 'Eq', NotEq: 'NotEq', Lt: 'Gt', Gt: 'Lt', LtEq: 'GtEq', GtEq: 'LtEq' };
 
-function polarity(n: Ast): { key: string; neg: boolean }[] {
+function polarity(n: Ast): Polarity[] {
   if (n?.Nested) return polarity(n.Nested);
   if (n?.UnaryOp?.op === 'Not') return polarity(n.UnaryOp.expr).map((p) => ({ key: p.key, neg: !p.neg }));
   if (n?.IsNull !== undefined) return [{ key: `null:${shape(n.IsNull)}`, neg: false }];
@@ -97,19 +98,6 @@ function polarity(n: Ast): { key: string; neg: boolean }[] {
   if (like) return [{ key: `like:${n.Like ? 'l' : 'i'}:${shape(like.expr)}:${shape(like.pattern)}`, neg: Boolean(like.negated) }];
   if (n?.Between) return [{ key: `between:${shape(n.Between.expr)}:${shape(n.Between.low)}:${shape(n.Between.high)}`, neg: Boolean(n.Between.negated) }];
   return [];
-}
-
-function coversDomain(parts: Ast[]): string | undefined {
-  const seen = new Map<string, Set<boolean>>();
-  for (const part of parts) {
-    for (const p of polarity(part)) {
-      const s = seen.get(p.key) ?? new Set<boolean>();
-      s.add(p.neg);
-      seen.set(p.key, s);
-      if (s.size === 2) return 'the OR holds a condition and its negation: true for every row';
-    }
-  }
-  return undefined;
 }
 
 function shape(node: Ast): string {

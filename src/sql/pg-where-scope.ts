@@ -9,6 +9,7 @@
 
 import { foldConstant } from './postgres-where.js';
 import type { AstNode as Ast } from './ast.js';
+import { coversDomain, type Polarity } from './where-domain.js';
 
 // libpg-query's AST is JSON walked by node name
 
@@ -26,7 +27,7 @@ export function pgUnscopedReason(cond: Ast, names: ReadonlySet<string>): string 
     return reasons.some((r: string | undefined) => r === undefined) ? undefined : reasons[0];
   }
   if (b?.boolop === 'OR_EXPR') {
-    const cover = coversDomain(disjuncts(cond));
+    const cover = coversDomain(disjuncts(cond), polarity);
     if (cover !== undefined) return cover;
     for (const a of b.args ?? []) {
       const why = pgUnscopedReason(a, names);
@@ -93,7 +94,7 @@ const NEGATED_OP: Record<string, [string, boolean]> = {
 const MIRRORED_OP: Record<string, string> = { '=': '=', '<>': '<>', '!=': '!=', '<': '>', '>': '<', '<=': '>=', '>=': '<=' };
 
 /** A condition reduced to a key and whether it is that key's negation; undefined for what it does not know. */
-function polarity(cond: Ast): { key: string; neg: boolean }[] {
+function polarity(cond: Ast): Polarity[] {
   const not = cond?.BoolExpr;
   if (not?.boolop === 'NOT_EXPR') return polarity(not.args?.[0]).map((p) => ({ key: p.key, neg: !p.neg }));
   const n = cond?.NullTest;
@@ -119,20 +120,6 @@ function polarity(cond: Ast): { key: string; neg: boolean }[] {
   }
   if (e.kind === 'AEXPR_BETWEEN' || e.kind === 'AEXPR_NOT_BETWEEN') return [{ key: `between:${shape(e.lexpr)}:${shape(e.rexpr)}`, neg: e.kind === 'AEXPR_NOT_BETWEEN' }];
   return [];
-}
-
-/** An OR holding a condition and its negation: true for every row (where the tested values are not null). */
-function coversDomain(parts: Ast[]): string | undefined {
-  const seen = new Map<string, Set<boolean>>();
-  for (const part of parts) {
-    for (const p of polarity(part)) {
-      const s = seen.get(p.key) ?? new Set<boolean>();
-      s.add(p.neg);
-      seen.set(p.key, s);
-      if (s.size === 2) return 'the OR holds a condition and its negation: true for every row';
-    }
-  }
-  return undefined;
 }
 
 function shape(node: Ast): string {
