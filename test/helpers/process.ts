@@ -64,3 +64,23 @@ export function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
 }
+
+/** Waits until a broker process's admin listener answers /readyz with 200 (up to tries × 100 ms). */
+export async function untilReady(adminUrl: string, tries = 300): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${adminUrl}/readyz did not answer 200`);
+}
+
+/** Requests an auto-approved grant over a broker process's admin API and returns its credentials. */
+export async function requestGrant(adminUrl: string, token: string, body: { target: string; access: string; databases: string[]; reason: string; ttl?: string }): Promise<{ login: string; password: string }> {
+  const res = await fetch(`${adminUrl}/v1/requests`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ttl: '10m', ...body }),
+  });
+  if (res.status !== 201) throw new Error(`grant request answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { grant: { login: string; password: string } }).grant;
+}

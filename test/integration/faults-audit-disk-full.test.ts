@@ -12,7 +12,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKENS, adminSql, testConfigObject } from '../helpers/broker.js';
-import { freePort, spawnLogged, type Spawned } from '../helpers/process.js';
+import { freePort, spawnLogged, type Spawned, untilReady, requestGrant } from '../helpers/process.js';
 
 const run = promisify(execFile);
 const TABLE = `dbw_auditfull_${Math.random().toString(36).slice(2, 8)}`;
@@ -56,7 +56,7 @@ beforeAll(async () => {
   });
   writeFileSync(join(dir, 'dbwarden.yaml'), stringify(cfg));
   serve = spawnLogged('node', ['dist/bin.js', 'serve', '--config', join(dir, 'dbwarden.yaml')]);
-  for (let i = 0; i < 200 && !(await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  await untilReady(adminUrl);
 }, 60_000);
 
 afterAll(async () => {
@@ -71,13 +71,7 @@ afterAll(async () => {
 
 describe('audit disk full (1 MiB tmpfs)', () => {
   it('refuses statements while the trail cannot be written, keeps the chain whole and resumes when space returns', async () => {
-    const res = await fetch(`${adminUrl}/v1/requests`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKENS.alice}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ target: 'app', access: 'write', ttl: '10m', reason: 'audit disk full', databases: ['dbw_app'] }),
-    });
-    expect(res.status).toBe(201);
-    const { grant } = (await res.json()) as { grant: { login: string; password: string } };
+    const grant = await requestGrant(adminUrl, TOKENS.alice, { target: 'app', access: 'write', reason: 'audit disk full', databases: ['dbw_app'] });
     const c = new pg.Client({ host: '127.0.0.1', port: pgPort, user: grant.login, password: grant.password, database: 'dbw_app' });
     c.on('error', () => undefined);
     await c.connect();

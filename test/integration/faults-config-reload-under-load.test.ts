@@ -12,7 +12,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKENS, adminSql, testConfigObject } from '../helpers/broker.js';
-import { freePort, spawnLogged, type Spawned } from '../helpers/process.js';
+import { freePort, spawnLogged, type Spawned, untilReady, requestGrant } from '../helpers/process.js';
 
 const DB = `dbw_fault_cfg_${Math.random().toString(36).slice(2, 7)}`;
 let dir: string;
@@ -59,13 +59,8 @@ beforeAll(async () => {
   }));
   writeFileSync(join(dir, 'dbwarden.yaml'), cfgFor(['probe-a']));
   serve = spawnLogged('node', ['dist/bin.js', 'serve', '--config', join(dir, 'dbwarden.yaml')]);
-  for (let i = 0; i < 300 && !(await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
-  const res = await fetch(`${adminUrl}/v1/requests`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKENS.alice}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ target: 'app', access: 'write', ttl: '10m', reason: 'config reload test', databases: [DB] }),
-  });
-  const { grant } = (await res.json()) as { grant: { login: string; password: string } };
+  await untilReady(adminUrl);
+  const grant = await requestGrant(adminUrl, TOKENS.alice, { target: 'app', access: 'write', reason: 'config reload test', databases: [DB] });
   url = `postgresql://${grant.login}:${grant.password}@127.0.0.1:${pgPort}/${DB}?sslmode=disable`;
 }, 90_000);
 

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKENS, adminSql, testConfigObject } from '../helpers/broker.js';
-import { freePort, spawnLogged, type Spawned } from '../helpers/process.js';
+import { freePort, spawnLogged, type Spawned, untilReady, requestGrant } from '../helpers/process.js';
 
 const DB = 'dbw_fault_reload';
 let dir: string;
@@ -55,13 +55,8 @@ beforeAll(async () => {
   });
   writeFileSync(join(dir, 'dbwarden.yaml'), stringify(cfg));
   serve = spawnLogged('node', ['--import', 'tsx', 'src/bin.ts', 'serve', '--config', join(dir, 'dbwarden.yaml')]);
-  for (let i = 0; i < 300 && !(await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
-  const res = await fetch(`${adminUrl}/v1/requests`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKENS.alice}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ target: 'app', access: 'write', ttl: '10m', reason: 'reload test', databases: [DB] }),
-  });
-  const { grant } = (await res.json()) as { grant: { login: string; password: string } };
+  await untilReady(adminUrl);
+  const grant = await requestGrant(adminUrl, TOKENS.alice, { target: 'app', access: 'write', reason: 'reload test', databases: [DB] });
   url = `postgresql://${grant.login}:${grant.password}@127.0.0.1:${pgPort}/${DB}?sslmode=disable`;
 }, 90_000);
 
