@@ -41,6 +41,18 @@ function quietly(f: () => unknown): void {
 }
 
 /** Cuts the input in up to three chunks at points taken from its first bytes, so chunk boundaries get fuzzed too. */
+/** Feeds a framer the input in fuzz-chosen pieces; a protocol refusal ends the run (anything else escapes). */
+function feed(scanner: { push(chunk: Buffer): void }, input: Buffer): void {
+  for (const c of chunks(input)) {
+    try {
+      scanner.push(c);
+    } catch (e) {
+      if (!refusal(e)) throw e;
+      return;
+    }
+  }
+}
+
 function chunks(buf: Buffer): Buffer[] {
   if (buf.length < 3) return [buf];
   const a = buf[0]! % buf.length;
@@ -74,14 +86,7 @@ export const TARGETS: Target[] = [
       });
       // the first message of a connection has no type byte: the startup decoder reads it
       quietly(() => decodeStartupParams(input.subarray(2)));
-      for (const c of chunks(input)) {
-        try {
-          scanner.push(c);
-        } catch (e) {
-          if (!refusal(e)) throw e;
-          return;
-        }
-      }
+      feed(scanner, input);
     },
     seeds: [
       // Query "select 1", Parse, Sync, Terminate
@@ -106,14 +111,7 @@ export const TARGETS: Target[] = [
           quietly(() => decodeAuthSwitchRequest(payload));
         },
       });
-      for (const c of chunks(input)) {
-        try {
-          scanner.push(c);
-        } catch (e) {
-          if (!refusal(e)) throw e;
-          return;
-        }
-      }
+      feed(scanner, input);
     },
     seeds: [
       // COM_QUERY "select 1", COM_PING, an OK packet
