@@ -32,6 +32,8 @@ export class MysqlCatalog {
   private loading: Promise<MysqlSchema | null> | null = null;
   /** when the last read started: a failing read is retried at most once per REFRESH_MS, not once per statement */
   private attemptedAt = 0;
+  /** relation names a statement named that the snapshot lacked, and when first */
+  private readonly misses = new Map<string, number>();
   /** which stored functions may write (null before the first read; kept from the last good read after a failure) */
   functions: MysqlFunctionCatalog | null = null;
 
@@ -52,10 +54,17 @@ export class MysqlCatalog {
   }
 
   /**
-   * A statement named a relation the snapshot does not know (created since it was read): read a new one soon,
-   * at most every MISS_MS, so a client naming a temporary table in every statement does not cause a read each time.
+   * A statement named a relation the snapshot does not know (created since it was read): read a new one soon, at
+   * most every MISS_MS. A name still missing from a snapshot read after its first miss is not a new view (a
+   * temporary table, a typo) and asks for no more reads: a client naming one in every statement costs nothing.
    */
-  private missed(): void {
+  private missed(key: string): void {
+    const first = this.misses.get(key);
+    if (first !== undefined && this.snap && this.snap.startedAt > first) return;
+    if (first === undefined) {
+      if (this.misses.size >= 10_000) this.misses.clear();
+      this.misses.set(key, Date.now());
+    }
     if (Date.now() - this.attemptedAt > MISS_MS) void this.refresh();
   }
 
@@ -108,7 +117,7 @@ export class MysqlCatalog {
       const fx = JSON.parse((await query(FUNCTION_EFFECTS_SQL)) ?? '[]') as [string, string, string, string, string, string | null][];
       this.functions = new MysqlFunctionCatalog(fx.map(([schema, name, type, dataAccess, security, definition]) => ({ schema, name, type, dataAccess, security, definition })));
       const snap = new MysqlSchema(viewRows, routineRows, startedAt, [], tables);
-      snap.onMiss = () => this.missed();
+      snap.onMiss = (key) => this.missed(key);
       return snap;
     } finally {
       conn.socket.end(encodePacket(0, Buffer.from([Command.Quit])));

@@ -50,7 +50,7 @@ export class MysqlSchema {
    */
   private readonly tables: Set<string> | null;
   /** called when a statement names a relation the snapshot does not know (asks for a fresh snapshot) */
-  onMiss?: () => void;
+  onMiss?: (key: string) => void;
 
   constructor(private readonly viewRows: MysqlViewRow[], private readonly routineRows: MysqlRoutineRow[], readonly startedAt: number, private readonly clean: readonly string[] = [], private readonly tableNames: readonly string[] | null = null) {
     this.tables = tableNames ? new Set(tableNames.map(lc)) : null;
@@ -91,7 +91,7 @@ export class MysqlSchema {
     if (schema && SYSTEM_SCHEMAS.has(schema)) return false;
     const key = schema ? `${schema}.${table}` : null;
     if (key ? this.views.has(key) || this.tables.has(key) : this.viewSchemas.has(table)) return false;
-    this.onMiss?.();
+    this.onMiss?.(key ?? table);
     return true;
   }
 
