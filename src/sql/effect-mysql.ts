@@ -108,7 +108,7 @@ function changesColumnType(tokens: readonly Token[], from: number): boolean {
  * `INSERT … SELECT … FROM t … ON DUPLICATE KEY UPDATE` and `REPLACE INTO t SELECT … FROM t`: the implied UPDATE of
  * t as a nested fact when the SELECT's WHERE does not narrow t.
  */
-export function mysqlUpsertUpdate(s: Ast, base: Pick<StatementFacts, 'index' | 'multiStatement'>): StatementFacts | undefined {
+export function mysqlUpsertUpdate(s: Ast, base: Pick<StatementFacts, 'index' | 'multiStatement'>): { update?: StatementFacts } | undefined {
   const rewrites = s?.replace_into === true || s?.on?.DuplicateKeyUpdate !== undefined;
   if (!rewrites) return undefined;
   const parts: Ast[] = s.table?.TableName ?? s.table_name ?? [];
@@ -119,12 +119,13 @@ export function mysqlUpsertUpdate(s: Ast, base: Pick<StatementFacts, 'index' | '
   collectSelfReads(s.source, target, reads);
   if (reads.length === 0) return undefined;
   const reason = reads.map((r) => (r.where === undefined || r.where === null ? 'the SELECT reads every row of the target' : unscopedReason(r.where, r.names))).find((r) => r !== undefined);
-  if (reason === undefined) return undefined;
-  return {
+  if (reason === undefined) return {};
+  const update: StatementFacts = {
     kind: 'update', effects: ['write'], tables: [{ name: names.join('.'), op: 'write' }], columns: [], functions: [],
     where: 'always-true', limit: 'absent', nested: true, multiStatement: base.multiStatement, index: base.index,
     whereReason: `${s.replace_into ? 'REPLACE' : 'an upsert'} fed from the table it writes rewrites every row it reads: ${reason}`,
   };
+  return { update };
 }
 
 function collectSelfReads(node: Ast, target: string, out: { names: Set<string>; where: Ast }[]): void {

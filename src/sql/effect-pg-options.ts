@@ -199,7 +199,7 @@ function hasFileOption(node: Ast): boolean {
  * itself and is updated, so the upsert is an UPDATE of t scoped only as far as the SELECT's WHERE (or the DO
  * UPDATE's own WHERE) narrows t. Returns the implied UPDATE as a nested fact when it is not proven scoped.
  */
-export function upsertUpdate(s: Ast, base: Pick<StatementFacts, 'index' | 'multiStatement'>): StatementFacts | undefined {
+export function upsertUpdate(s: Ast, base: Pick<StatementFacts, 'index' | 'multiStatement'>): { update?: StatementFacts } | undefined {
   const oc = s.onConflictClause;
   if (oc?.action !== 'ONCONFLICT_UPDATE' || typeof s.relation?.relname !== 'string') return undefined;
   const target = String(s.relation.relname).toLowerCase();
@@ -210,15 +210,16 @@ export function upsertUpdate(s: Ast, base: Pick<StatementFacts, 'index' | 'multi
   // the DO UPDATE … WHERE narrows on the existing row; a reference to `excluded` is the same row again
   const ownWhere = oc.whereClause;
   const targetNames = new Set([target, ...(typeof s.relation.alias?.aliasname === 'string' ? [String(s.relation.alias.aliasname).toLowerCase()] : [])]);
-  if (ownWhere !== undefined && !JSON.stringify(ownWhere).includes('"excluded"') && pgUnscopedReason(ownWhere, targetNames) === undefined) return undefined;
+  if (ownWhere !== undefined && !JSON.stringify(ownWhere).includes('"excluded"') && pgUnscopedReason(ownWhere, targetNames) === undefined) return {};
   const reason = sources.map((src) => (src.where === undefined ? 'the SELECT reads every row of the target' : pgUnscopedReason(src.where, src.names))).find((r) => r !== undefined);
-  if (reason === undefined) return undefined;
+  if (reason === undefined) return {};
   const name = schema ? `${schema}.${String(s.relation.relname)}` : String(s.relation.relname);
-  return {
+  const update: StatementFacts = {
     kind: 'update', effects: ['write'], tables: [{ name, op: 'write' }], columns: [], functions: [], where: 'always-true',
     limit: 'absent', nested: true, multiStatement: base.multiStatement, index: base.index,
     whereReason: `an upsert fed from the table it writes updates every row it reads: ${reason}`,
   };
+  return { update };
 }
 
 /** SELECTs (anywhere in the source) whose FROM names the target table, with the names it goes by there. */

@@ -62,6 +62,12 @@ export interface StatementFacts {
   prepared?: { op: 'prepare' | 'execute' | 'deallocate'; name: string; text?: string };
   /** why `where` is 'always-true' when no constant folding showed it (the WHERE is not proven to narrow the target) */
   whereReason?: string;
+  /**
+   * The facts were derived from literal values (a condition folded to decide whether a nested statement exists, as
+   * for an upsert fed from its own table): texts of the same shape with other literals may have other facts, so a
+   * decision for this text is never shared by shape (session/guard.ts).
+   */
+  literalDependent?: boolean;
   /** ALTER that removes data or integrity: DROP COLUMN / DROP CONSTRAINT / DROP ATTRIBUTE */
   drops?: boolean;
   /** MySQL USE: the database it switches to (the protocol module checks the grant covers it) */

@@ -58,6 +58,8 @@ interface Builder {
   where: WhereStatus | null;
   limit: LimitStatus | null;
   drops: boolean;
+  /** see StatementFacts.literalDependent */
+  literalDependent?: boolean;
   nested: StatementFacts[];
   /** under a plain EXPLAIN nothing runs: list names, derive no effects, nest nothing */
   planOnly: boolean;
@@ -353,7 +355,9 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
       // an upsert or REPLACE fed from its own table is an UPDATE of that table (effect-mysql.ts)
       if (!b.planOnly) {
         const up = mysqlUpsertUpdate(s, b.ctx);
-        if (up) b.nested.push(up);
+        // whether it is scoped was decided by folding its SELECT's WHERE: literal-dependent facts
+        if (up) b.literalDependent = true;
+        if (up?.update) b.nested.push(up.update);
       }
       return undefined;
     case 'Update':
@@ -873,6 +877,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   };
   if (b.object !== undefined) facts.object = b.object;
   if (b.drops) facts.drops = true;
+  if (b.literalDependent) facts.literalDependent = true;
   if (b.whereReason !== undefined) facts.whereReason = b.whereReason;
   if (b.prepared !== undefined) facts.prepared = b.prepared;
   const predicates = (b.predicateRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);

@@ -116,8 +116,8 @@ const SHAPE_KINDS = new Set<StatementKind>(['select', 'insert', 'transaction']);
 /**
  * True when a decision may be shared by every text of the same shape: every statement (nested ones included) is of
  * a kind whose facts ignore literal values, changes no reading setting (`SET STATEMENT sql_mode=… FOR`), names no
- * prepared statement, thread or client file.
+ * prepared statement, thread or client file, and no fact was derived from a literal's value.
  */
 export function mysqlLiteralIndependent(facts: readonly StatementFacts[]): boolean {
-  return facts.length > 0 && facts.every((f) => SHAPE_KINDS.has(f.kind) && !f.reading?.length && !f.prepared && !f.kill && !f.clientFile);
+  return facts.length > 0 && facts.every((f) => SHAPE_KINDS.has(f.kind) && !f.literalDependent && !f.reading?.length && !f.prepared && !f.kill && !f.clientFile);
 }

@@ -96,8 +96,8 @@ const SHAPE_KINDS = new Set<StatementKind>(['select', 'insert', 'show', 'transac
 /**
  * True when a decision may be shared by every text of the same shape: every statement (nested ones included)
  * is of a kind whose facts ignore literal values, and no function whose behaviour the rules read from a
- * literal argument (set_config's setting name) is called.
+ * literal argument (set_config's setting name) is called, and no fact was derived from a literal's value.
  */
 export function literalIndependent(facts: readonly StatementFacts[]): boolean {
-  return facts.length > 0 && facts.every((f) => SHAPE_KINDS.has(f.kind) && !f.functions.some((fn) => fn === 'set_config' || fn.endsWith('.set_config')));
+  return facts.length > 0 && facts.every((f) => SHAPE_KINDS.has(f.kind) && !f.literalDependent && !f.functions.some((fn) => fn === 'set_config' || fn.endsWith('.set_config')));
 }

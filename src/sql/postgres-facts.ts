@@ -44,6 +44,8 @@ interface Builder {
   drops: boolean;
   /** why the WHERE is not proven scoped (pg-where-scope.ts), for the refusal */
   whereReason?: string;
+  /** see StatementFacts.literalDependent */
+  literalDependent?: boolean;
   nested: StatementFacts[];
   /** under a plain EXPLAIN nothing runs: list names, derive no effects, nest nothing */
   planOnly: boolean;
@@ -153,7 +155,9 @@ function describe(type: string, s: Ast, b: Builder): void {
       addTable(s.relation, b, 'write');
       // an upsert fed from its own table is an UPDATE of that table (effect-pg-options.ts)
       const up = b.planOnly ? undefined : upsertUpdate(s, b.ctx);
-      if (up) b.nested.push(up);
+      // whether the upsert is scoped was decided by folding its SELECT's WHERE: literal-dependent facts
+      if (up) b.literalDependent = true;
+      if (up?.update) b.nested.push(up.update);
       return walk(s, b, 'read', ['relation']);
     }
     case 'UpdateStmt':
@@ -572,6 +576,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   };
   if (b.object !== undefined) facts.object = b.object;
   if (b.drops) facts.drops = true;
+  if (b.literalDependent) facts.literalDependent = true;
   if (b.whereReason !== undefined) facts.whereReason = b.whereReason;
   if (b.reading) facts.reading = b.reading;
   if (b.predicateRefs?.length) facts.predicates = [...new Set(b.predicateRefs.map((ref) => resolveColumn(ref, b, tableNames)))];

@@ -51,6 +51,9 @@ function corpus(): [AccessLevel, string][] {
     'SELECT c FROM sbtest1 WHERE id=5023',
     "SELECT * FROM t WHERE a = 1 AND b = 'x' LIMIT 10",
     'DELETE FROM t WHERE 1 = 2',
+    // whether an upsert or REPLACE fed from its own table is scoped is decided by folding its SELECT's WHERE
+    "INSERT INTO t (id, v) SELECT id, 'x' FROM t WHERE 1 = 2 ON DUPLICATE KEY UPDATE v = 'y'",
+    'REPLACE INTO t SELECT * FROM t WHERE 1 = 2',
     'UPDATE t SET a = 1 WHERE 2 > 1',
     "SET STATEMENT sql_mode='ANSI_QUOTES' FOR SELECT 1",
     "SET sql_mode = 'NO_BACKSLASH_ESCAPES'",

@@ -78,6 +78,8 @@ describe('shape-shared decisions are the decisions each text gets on its own', (
     ['write', "INSERT INTO t VALUES (1, 'a'), (2, 'b')"],
     ['write', "SELECT set_config(name, 'x', false) FROM pg_settings WHERE name = 'restrict_nonsystem_relation_kind'"],
     ['write', "MERGE INTO t USING s ON 1 = 1 WHEN MATCHED THEN DELETE"],
+    // whether an upsert fed from its own table is scoped is decided by folding its SELECT's WHERE
+    ['write', "INSERT INTO t (a, b) SELECT a, 'x' FROM t WHERE 1 = 2 ON CONFLICT (a) DO UPDATE SET b = 'y'"],
   ];
   const corpus: [AccessLevel, string][] = [
     ...adversarial,
