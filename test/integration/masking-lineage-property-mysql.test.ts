@@ -32,11 +32,13 @@ function gen(r: () => number): string {
   const fresh = (p: string) => `${p}${++n}`;
   const base = (): Rel => {
     const a = fresh('a');
+    // a view read without an alias reports itself as the columns' origin (with one, MariaDB reports the base table)
+    const as = r() < 0.5 ? '' : ` ${a}`;
     switch (Math.floor(r() * 5)) {
       case 0:
-        return { sql: `${S}_v ${a}`, cols: ['id', 'contact', 'secret'] };
+        return { sql: `${S}_v${as}`, cols: ['id', 'contact', 'secret'] };
       case 1:
-        return { sql: `${S}_vv ${a}`, cols: ['id', 'c2'] };
+        return { sql: `${S}_vv${as}`, cols: ['id', 'c2'] };
       case 2:
         return { sql: `${S}_vd ${a}`, cols: ['x', 'y'] };
       case 3:
