@@ -143,14 +143,25 @@ describe('through a live broker session (every case)', () => {
       if (c.knownGap) continue;
       const client = clients.get(c.access)!;
       const sql = c.sql.split(VICTIM_PLACEHOLDER).join(VICTIM_SAMPLE_ID);
-      let error: (Error & { errno?: number }) | undefined;
-      try {
-        if (c.txn !== false) await client.query('START TRANSACTION');
-        await client.query(sql);
-      } catch (e) {
-        error = e as Error & { errno?: number };
-      } finally {
-        await client.query('ROLLBACK').catch(() => undefined);
+      const attempt = async (): Promise<(Error & { errno?: number }) | undefined> => {
+        try {
+          if (c.txn !== false) await client.query('START TRANSACTION');
+          await client.query(sql);
+          return undefined;
+        } catch (e) {
+          return e as Error & { errno?: number };
+        } finally {
+          await client.query('ROLLBACK').catch(() => undefined);
+        }
+      };
+      let error = await attempt();
+      // resetFixture drops and recreates the whole database outside the broker: a catalog snapshot the broker read
+      // in between lacks the tables, and a relation it does not know is of unknown lineage (masked whole, copies
+      // refused: fail closed) until the next snapshot, which that miss asks for. Only such a mask refusal of a case
+      // expected to pass is tried once more, after the refresh; every other outcome counts as it comes.
+      if (c.expect === 'allow' && /^dbwarden: blocked by rule mask-/.test(error?.message ?? '')) {
+        await new Promise((r) => setTimeout(r, 600));
+        error = await attempt();
       }
       // KILL of a thread id that is not one of this grant's sessions is answered by the broker itself (1094)
       const refused = (error?.message.startsWith('dbwarden: ') ?? false) || (/^KILL/i.test(sql) && error?.errno === 1094);
