@@ -23,7 +23,7 @@ function usage(pid: number): { rssMb: number; fds: number } {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { sessions: { type: 'string', default: '9900' }, concurrency: { type: 'string', default: '40' } } });
+  const { values } = parseArgs({ options: { sessions: { type: 'string', default: '9900' }, concurrency: { type: 'string', default: '40' }, 'cpu-prof': { type: 'string' } } });
   const n = Number(values.sessions);
   const log = (l: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${l}`);
   const db = await startScratchMariadb({ maxConnections: n + 100 });
@@ -42,7 +42,8 @@ async function main(): Promise<void> {
     identities: { bench: { tokenSha256: createHash('sha256').update(token).digest('hex'), groups: ['bench'] } },
     access: [{ name: 'bench', requesters: ['bench'], access: ['read'], maxTtl: '2h', approvals: 0 }],
   }));
-  const child = spawn('node', [resolve('dist/bin.js'), 'serve', '--config', join(dir, 'dbwarden.yaml')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const profArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
+  const child = spawn('node', [...profArgs, resolve('dist/bin.js'), 'serve', '--config', join(dir, 'dbwarden.yaml')], { stdio: ['ignore', 'inherit', 'inherit'] });
   const clients: mysql.Connection[] = [];
   try {
     for (let i = 0; i < 300 && !(await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false)); i++) await sleep(100);
@@ -117,7 +118,11 @@ async function main(): Promise<void> {
     }, null, 2));
   } finally {
     for (const c of clients) c.destroy();
-    child.kill('SIGKILL');
+    if (profArgs.length) {
+      // a profile is written only by an orderly exit
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    } else child.kill('SIGKILL');
     await db.close();
     rmSync(dir, { recursive: true, force: true });
   }

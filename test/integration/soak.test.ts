@@ -6,10 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { percentile, runSoak } from '../../bench/soak.js';
 import { ensureMysqlFixtures } from '../helpers/mysql.js';
 
-// 60 s by default. The issue asks for 3 minutes (DBW_SOAK_SECONDS=180): on the shared 2-core dev machine (load
-// average 24-27) the 3-minute run failed twice on a single revoke of ~55 whose end landed after 1.2 s / 1.9 s
-// (p95 334-581 ms), so the suite keeps the length that holds there; set it on an idle CI machine.
-const SECONDS = Number(process.env.DBW_SOAK_SECONDS ?? 60);
+// 3 minutes, as the issue asks (DBW_SOAK_SECONDS sets another length). At load 3-4 on the 2-core machine the
+// ends landed at p95 183 ms, max 193 ms; the 1 s bound failed only at load 24-27 (other agents' work).
+const SECONDS = Number(process.env.DBW_SOAK_SECONDS ?? 180);
 
 describe('soak: churn of grants under a mixed workload', () => {
   it(`${SECONDS} s, 30 sessions`, async () => {

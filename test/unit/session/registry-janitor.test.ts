@@ -5,13 +5,13 @@ import type { Grant } from '../../../src/grants/model.js';
 import { silentLogger } from '../../../src/log.js';
 import { createMetrics } from '../../../src/metrics/metrics.js';
 import { GuardPool } from '../../../src/session/guard.js';
-import { SessionRegistry, timeLeftText } from '../../../src/session/registry.js';
+import { DEFAULT_SESSION_LIMITS, SessionRegistry, timeLeftText, type SessionLimits } from '../../../src/session/registry.js';
 
-function setup(expiresAt: number) {
+function setup(expiresAt: number, limits?: SessionLimits) {
   let now = 0;
   const events: AuditEvent[] = [];
   const audit: AuditSink = { record: (e) => void events.push(e), close: async () => undefined };
-  const registry = new SessionRegistry({ audit, metrics: createMetrics(), logger: silentLogger, guards: new GuardPool(() => [], 10), instanceId: 'test', now: () => now });
+  const registry = new SessionRegistry({ audit, metrics: createMetrics(), logger: silentLogger, guards: new GuardPool(() => [], 10), instanceId: 'test', now: () => now, limits });
   const grant: Grant = {
     id: 'gr_1', requestId: 'req_1', identity: 'alice', groups: [], target: 'app', access: 'read', databases: ['app'], login: 'alice_abcdef',
     activatedAt: new Date(0).toISOString(), expiresAt: new Date(expiresAt).toISOString(), status: 'active',
@@ -73,6 +73,27 @@ describe('SessionRegistry janitor', () => {
     expect(t.ends).toEqual([]);
     expect(t.registry.terminateGrant('gr_other', 'revoked')).toBe(0);
     expect(t.registry.terminateGrant('gr_1', 'revoked')).toBe(1);
+    expect(t.ends).toEqual(['revoked|dbwarden: grant revoked']);
+  });
+
+  it('a revoke of a grant with many sessions ends them a batch per event-loop turn, every one of them', async () => {
+    const t = setup(60 * 60_000, { ...DEFAULT_SESSION_LIMITS, maxSessionsPerGrant: 2000 });
+    const other: Grant = { ...t.s.grant, id: 'gr_2', login: 'bob_abcdef' };
+    const ends = new Map<string, string>();
+    const open = (grant: Grant) => {
+      const s = t.registry.open({ grant, protocol: 'mysql', database: 'app', client: '127.0.0.1:2', dialect: 'mysql' });
+      s.control = { terminate: (reason) => void ends.set(s.id, reason), notice: () => undefined };
+      return s;
+    };
+    const mine = Array.from({ length: 1000 }, () => open(t.s.grant));
+    const theirs = Array.from({ length: 50 }, () => open(other));
+    expect(t.registry.terminateGrant('gr_1', 'revoked')).toBe(1001);
+    // the API call does not end a thousand sessions in one synchronous loop
+    expect(ends.size).toBeGreaterThan(0);
+    expect(ends.size).toBeLessThan(1000);
+    for (let i = 0; i < 20 && ends.size < 1000; i++) await new Promise((r) => setImmediate(r));
+    expect(mine.every((s) => ends.get(s.id) === 'revoked')).toBe(true);
+    expect(theirs.some((s) => ends.has(s.id))).toBe(false);
     expect(t.ends).toEqual(['revoked|dbwarden: grant revoked']);
   });
 
