@@ -1,8 +1,10 @@
 // Benchmark: pgbench and 3-million-row streaming through dbwarden, side by side with direct PostgreSQL and pgbouncer.
 // Usage: npm run build && npx tsx bench/pg-bench.ts [--quick] (see bench/README.md for every option).
+import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import selfsigned from 'selfsigned';
 import { startBouncerProcess, PGBOUNCER_BIN } from './lib/bouncer-process.js';
 import { requestGrant, startBrokerProcess } from './lib/broker-process.js';
 import { ChildSet } from './lib/children.js';
@@ -26,18 +28,32 @@ interface Endpoint {
   port: number;
   user: string;
   password?: string;
+  /** the client connects with sslmode=require */
+  tls?: boolean;
   /** the proxy process in front of PostgreSQL, for CPU and memory readings */
   pid?: number;
 }
 
 interface Bench {
   opts: BenchOptions;
+  /** the certificate pair of the TLS rows (--tls) */
+  tls?: { certFile: string; keyFile: string };
   children: ChildSet;
   report: BenchReport;
   endpoints: Partial<Record<PathName, Endpoint>>;
   brokerAdminUrl?: string;
   /** the broker's audit trail: statement events per run are counted against the statements sent */
   audit?: AuditCounter;
+}
+
+/** One self-signed pair for the TLS relay and the broker, so both run the same handshake and cipher. */
+async function benchCertificate(workDir: string): Promise<{ certFile: string; keyFile: string }> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' });
+  const certFile = join(workDir, 'bench.crt');
+  const keyFile = join(workDir, 'bench.key');
+  writeFileSync(certFile, pems.cert);
+  writeFileSync(keyFile, pems.private, { mode: 0o600 });
+  return { certFile, keyFile };
 }
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -58,8 +74,8 @@ async function startPaths(b: Bench, workDir: string): Promise<void> {
   const { opts, children, report, endpoints } = b;
   if (opts.paths.includes('direct')) endpoints.direct = { port: PG.port, user: ROLE.user };
   if (opts.paths.includes('relay')) {
-    const relay = await startRelayProcess(children, PG);
-    endpoints.relay = { port: relay.port, user: ROLE.user, pid: relay.pid };
+    const relay = await startRelayProcess(children, PG, [], b.tls);
+    endpoints.relay = { port: relay.port, user: ROLE.user, pid: relay.pid, tls: Boolean(b.tls) };
   }
   if (opts.paths.includes('pgbouncer')) {
     try {
@@ -78,9 +94,10 @@ async function startPaths(b: Bench, workDir: string): Promise<void> {
         upstream: { ...PG, ...ROLE },
         rulesets: opts.rulesets,
         nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [],
+        clientTls: b.tls,
       });
       const grant = await requestGrant(broker.adminUrl, broker.token, PG.database);
-      endpoints.dbwarden = { port: broker.pgPort, user: grant.login, password: grant.password, pid: broker.pid };
+      endpoints.dbwarden = { port: broker.pgPort, user: grant.login, password: grant.password, pid: broker.pid, tls: Boolean(b.tls) };
       b.brokerAdminUrl = broker.adminUrl;
       b.audit = new AuditCounter(join(workDir, 'state', 'audit.jsonl'));
       log(`broker pid ${broker.pid} on 127.0.0.1:${broker.pgPort}, grant ${grant.grantId} as ${grant.login}`);
@@ -91,9 +108,10 @@ async function startPaths(b: Bench, workDir: string): Promise<void> {
   }
 }
 
-// Explicit -h/-p/-U and sslmode=disable everywhere: the comparison is plaintext TCP against plaintext TCP.
+// Explicit -h/-p/-U and sslmode=disable everywhere: the comparison is plaintext TCP against plaintext TCP (the TLS
+// rows: sslmode=require on the relay and dbwarden paths, both terminating TLS with the same certificate pair).
 function clientEnv(ep: Endpoint): NodeJS.ProcessEnv {
-  return { ...process.env, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10', ...(ep.password ? { PGPASSWORD: ep.password } : {}) };
+  return { ...process.env, PGSSLMODE: ep.tls ? 'require' : 'disable', PGCONNECT_TIMEOUT: '10', ...(ep.password ? { PGPASSWORD: ep.password } : {}) };
 }
 const connArgs = (ep: Endpoint) => ['-h', PG.host, '-p', String(ep.port), '-U', ep.user];
 
@@ -174,7 +192,8 @@ async function measureThroughput(b: Bench, active: PathName[]): Promise<void> {
   const bytes = bigTableTextBytes(opts.rows);
   // One full scan before timing so every path reads a warm cache.
   await children.run('psql', ['-X', ...connArgs({ port: PG.port, user: PG.adminUser }), '-d', PG.database, '-Atc', 'select count(*) from big']);
-  for (const sql of ['COPY big TO STDOUT', 'SELECT * FROM big']) {
+  const tests = ['COPY big TO STDOUT', 'SELECT * FROM big', ...(opts.maskedSelect ? ['SELECT * FROM big_masked'] : [])];
+  for (const sql of tests) {
     const row: ThroughputRow = { test: sql, rows: opts.rows, bytes, cells: {} };
     report.throughput.push(row);
     const windows = new Map<PathName, RssWindow[]>();
@@ -233,7 +252,8 @@ async function addNotes(b: Bench, started: number, loadAtStart: number): Promise
   const loadAtEnd = loadavg()[0]!;
   report.notes.push(
     `paths: direct = PostgreSQL ${PG.host}:${PG.port}; dbwarden = \`dbwarden serve\`, rule sets ${opts.rulesets.join(', ') || 'none'}, a write grant mapped to role ${ROLE.user}; ` +
-      `pgbouncer = pool_mode session, auth_type trust. All plaintext (sslmode=disable, broker tls.clients: disable, upstream tls: disable).`,
+      `pgbouncer = pool_mode session, auth_type trust. ` +
+      (b.tls ? 'Client TLS on relay and dbwarden (sslmode=require), plaintext elsewhere and upstream.' : 'All plaintext (sslmode=disable, broker tls.clients: disable, upstream tls: disable).'),
     `pgbench: ${opts.seconds} s per run, ${opts.rounds} rounds per row interleaved (direct, dbwarden, pgbouncer, direct, …), -n -S, scale ${PGBENCH_SCALE}; ` +
       (opts.throughput
         ? `streaming: ${opts.throughputRounds} round(s), ${opts.rows.toLocaleString('en-US')} rows (${(bigTableTextBytes(opts.rows) / 1e6).toFixed(0)} MB as text).`
@@ -260,6 +280,22 @@ runBench<BenchOptions>({
       const r = await children.run('psql', ['-X', ...connArgs({ port: PG.port, user: PG.adminUser }), '-d', PG.database, '-v', 'ON_ERROR_STOP=1', '-c', 'ALTER TABLE pgbench_accounts ADD COLUMN IF NOT EXISTS email text']);
       if (r.code !== 0) throw new Error(`adding the masked column failed: ${r.stderr.trim()}`);
       b.report.notes.push('masked column: pgbench_accounts has a text column `email` (masked by pii-masking\'s mask-email), not selected by the benchmark statements.');
+    }
+    if (opts.maskedSelect && opts.throughput) {
+      // the big table plus a column pii-masking masks: `SELECT * FROM big_masked` selects it, so every row is masked
+      const have = await children.run('psql', ['-X', ...connArgs({ port: PG.port, user: PG.adminUser }), '-d', PG.database, '-Atc', "select count(*) from big_masked"]);
+      if (have.code !== 0 || Number(have.stdout.trim()) !== opts.rows) {
+        log(`creating table big_masked with ${opts.rows.toLocaleString('en-US')} rows`);
+        const sql = `drop table if exists big_masked; create table big_masked as select id, v, 'user' || id || '@example.com' as email from big; vacuum (analyze, freeze) big_masked; grant select on big_masked to ${ROLE.user}`;
+        const r = await children.run('psql', ['-X', ...connArgs({ port: PG.port, user: PG.adminUser }), '-d', PG.database, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+        if (r.code !== 0) throw new Error(`creating big_masked failed: ${r.stderr.trim()}`);
+      }
+      b.report.notes.push('masked select: `SELECT * FROM big_masked` streams the big table plus an `email` column that mask-email masks on every row through dbwarden (in clear on the other paths).');
+    }
+    if (opts.tls) {
+      const { certFile, keyFile } = await benchCertificate(workDir);
+      b.tls = { certFile, keyFile };
+      b.report.notes.push('TLS rows: the relay and dbwarden paths require client TLS (sslmode=require, one self-signed P-256 certificate for both; the upstream side stays plaintext). direct and pgbouncer are plaintext, for reference only.');
     }
     await startPaths(b, workDir);
     const active = PATHS.filter((p) => b.endpoints[p]);

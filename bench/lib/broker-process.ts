@@ -14,6 +14,8 @@ export interface BrokerOptions {
   rulesets: string[];
   /** node flags for the broker, e.g. ['--cpu-prof', '--cpu-prof-dir', DIR] */
   nodeArgs?: string[];
+  /** client-side TLS required with this certificate pair (the TLS rows); plaintext when absent */
+  clientTls?: { certFile: string; keyFile: string };
 }
 
 export interface BrokerProcess {
@@ -37,8 +39,9 @@ const PASSWORD_ENV = 'DBW_BENCH_UPSTREAM_PASSWORD';
 export function brokerConfig(o: BrokerOptions, ports: { pg: number; admin: number }, tokenSha256: string): Record<string, unknown> {
   return {
     listen: { postgres: `127.0.0.1:${ports.pg}`, admin: `127.0.0.1:${ports.admin}` },
-    // Plaintext on both sides, like the direct and pgbouncer paths, so the comparison measures the proxy only.
-    tls: { clients: 'disable' },
+    // Plaintext on both sides, like the direct and pgbouncer paths, so the comparison measures the proxy only;
+    // the TLS rows require client TLS on the broker and on the relay alike.
+    tls: o.clientTls ? { clients: 'require', certFile: o.clientTls.certFile, keyFile: o.clientTls.keyFile } : { clients: 'disable' },
     state: { dir: join(o.workDir, 'state') },
     rules: join(o.repoDir, 'rules'),
     log: { level: 'warn' },

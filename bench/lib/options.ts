@@ -13,6 +13,10 @@ export const HELP = `npx tsx bench/pg-bench.ts [options]
   --modes LIST         pgbench -M modes, and connect (-M simple -C: a login per transaction) (default all four)
   --masked-column      add a text column 'email' to pgbench_accounts (not selected by pgbench); with
                        --rulesets safe-defaults,pii-masking this measures masking in force on a masked table
+  --masked-select      with --masked-column: also stream a table 'big_masked' (the big table plus an 'email'
+                       column) with SELECT *, so the masked column is selected and masked on every row
+  --tls                client-side TLS (sslmode=require) on the relay and dbwarden paths, with one self-signed
+                       certificate pair for both; direct and pgbouncer stay plaintext (reference only)
   --clients LIST       pgbench client counts (default 1,16)
   --paths LIST         any of direct,relay,dbwarden,pgbouncer (default all; relay = bare Node net pipe)
   --rulesets LIST      rule sets of the broker's target (default safe-defaults)
@@ -40,6 +44,8 @@ export interface BenchOptions {
   writeResults: boolean;
   cpuProfDir?: string;
   maskedColumn: boolean;
+  maskedSelect: boolean;
+  tls: boolean;
 }
 
 /** Throws with a one-line message on a bad value, so the script can print it next to --help. */
@@ -60,6 +66,8 @@ export function parseOptions(args: string[]): BenchOptions {
       'no-results': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       'masked-column': { type: 'boolean', default: false },
+      'masked-select': { type: 'boolean', default: false },
+      tls: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -90,6 +98,8 @@ export function parseOptions(args: string[]): BenchOptions {
     throughput: !values['no-throughput'],
     writeResults: !values['no-results'],
     cpuProfDir: values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined,
-    maskedColumn: values['masked-column'],
+    maskedColumn: values['masked-column'] || values['masked-select'],
+    maskedSelect: values['masked-select'],
+    tls: values.tls,
   };
 }

@@ -11,9 +11,17 @@ export interface RelayProcess {
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'bare-relay.mjs');
 
-/** Runs `node bare-relay.mjs host port` (optionally with node flags) and waits for the port it listens on. */
-export async function startRelayProcess(children: ChildSet, upstream: { host: string; port: number }, nodeArgs: string[] = []): Promise<RelayProcess> {
-  const { child, output } = children.start(process.execPath, [...nodeArgs, SCRIPT, upstream.host, String(upstream.port)]);
+/**
+ * Runs `node bare-relay.mjs host port [cert key]` (optionally with node flags) and waits for the port it listens on.
+ * With `tls` it terminates client TLS (PostgreSQL SSLRequest, then a TLS handshake) like the broker does.
+ */
+export async function startRelayProcess(
+  children: ChildSet,
+  upstream: { host: string; port: number },
+  nodeArgs: string[] = [],
+  tls?: { certFile: string; keyFile: string },
+): Promise<RelayProcess> {
+  const { child, output } = children.start(process.execPath, [...nodeArgs, SCRIPT, upstream.host, String(upstream.port), ...(tls ? [tls.certFile, tls.keyFile] : [])]);
   const deadline = Date.now() + 10_000;
   for (;;) {
     const m = /listening (\d+)/.exec(output());
