@@ -286,9 +286,11 @@ runBench<BenchOptions>({
       const have = await children.run('psql', ['-X', ...connArgs({ port: PG.port, user: PG.adminUser }), '-d', PG.database, '-Atc', "select count(*) from big_masked"]);
       if (have.code !== 0 || Number(have.stdout.trim()) !== opts.rows) {
         log(`creating table big_masked with ${opts.rows.toLocaleString('en-US')} rows`);
-        const sql = `drop table if exists big_masked; create table big_masked as select id, v, 'user' || id || '@example.com' as email from big; vacuum (analyze, freeze) big_masked; grant select on big_masked to ${ROLE.user}`;
-        const r = await children.run('psql', ['-X', ...connArgs({ port: PG.port, user: PG.adminUser }), '-d', PG.database, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
-        if (r.code !== 0) throw new Error(`creating big_masked failed: ${r.stderr.trim()}`);
+        const steps = ['drop table if exists big_masked', `create table big_masked as select id, v, 'user' || id || '@example.com' as email from big`, 'vacuum (analyze, freeze) big_masked', `grant select on big_masked to ${ROLE.user}`];
+        for (const sql of steps) {
+          const r = await children.run('psql', ['-X', '-q', ...connArgs({ port: PG.port, user: PG.adminUser }), '-d', PG.database, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+          if (r.code !== 0) throw new Error(`creating big_masked failed: ${r.stderr.trim()}`);
+        }
       }
       b.report.notes.push('masked select: `SELECT * FROM big_masked` streams the big table plus an `email` column that mask-email masks on every row through dbwarden (in clear on the other paths).');
     }

@@ -19,7 +19,7 @@ type Expect =
   | { k: 'parse'; name: string; derived: Plan | null }
   | { k: 'bind'; portal: string; stmt: string }
   | { k: 'describe'; what: 'S' | 'P'; name: string }
-  | { k: 'execute'; portal: string }
+  | { k: 'execute'; portal: string; rows?: { plan: RowPlan | null; types: number[] } }
   | { k: 'close' }
   | { k: 'sync' }
   | { k: 'fcall' };
@@ -194,9 +194,10 @@ export class MaskTracker {
       const shape = portal?.shape ?? (portal ? this.statements.get(portal.stmt) : undefined);
       // rows of a statement whose shape we never saw cannot be checked column by column: mask them whole
       if (!shape || shape.fields.length === 0) return maskDataRow(body, null, null, this.hashKey, this.fallback);
-      const plan = this.plan(shape.fields, shape.derived);
-      if (!plan) return null;
-      return maskDataRow(body, plan, shape.fields.map((f) => f.typeOid), this.hashKey, this.fallback);
+      // planned once per Execute, not per row: every row of one execution has the same columns
+      head.rows ??= { plan: this.plan(shape.fields, shape.derived), types: shape.fields.map((f) => f.typeOid) };
+      if (!head.rows.plan) return null;
+      return maskDataRow(body, head.rows.plan, head.rows.types, this.hashKey, this.fallback);
     }
     if (this.current) return this.current.plan ? maskDataRow(body, this.current.plan, this.current.types, this.hashKey, this.fallback) : null;
     return maskDataRow(body, null, null, this.hashKey, this.fallback);

@@ -57,36 +57,49 @@ export function planRow(fields: readonly FieldDesc[], resolve: (oid: number, att
 /**
  * Rewrites one DataRow body under `plan`. `types` are the column type OIDs (text-like types keep masked
  * text, others become NULL). A row with more columns than the plan is fully masked (fail closed).
+ * On the streaming path of every masked result: one pass finds the masked values, one allocation holds the
+ * row, and the columns that pass unmasked are copied as byte ranges.
  */
 export function maskDataRow(body: Buffer, plan: RowPlan | null, types: readonly number[] | null, hashKey: Buffer, fallback: MaskKind): Buffer {
   const n = body.readInt16BE(0);
-  const parts: Buffer[] = [];
-  const head = Buffer.allocUnsafe(2);
-  head.writeInt16BE(n, 0);
-  parts.push(head);
+  // per column: its start offset in body (its length word) and its replacement, if masked
+  const replaced: (Buffer | null | undefined)[] = new Array(n);
+  let size = 2;
   let off = 2;
   for (let i = 0; i < n; i++) {
     const len = body.readInt32BE(off);
-    off += 4;
-    const value = len < 0 ? null : body.subarray(off, off + len);
-    if (len > 0) off += len;
+    const value = len < 0 ? null : body.subarray(off + 4, off + 4 + len);
+    off += 4 + Math.max(0, len);
     const mask = plan ? (i < plan.length ? plan[i]! : fallback) : fallback;
-    let out: Buffer | null = value;
     if (mask && value) {
       const textual = types ? TEXT_TYPES.has(types[i] ?? 0) : false;
       const masked = textual ? maskText(mask, value.toString('utf8'), hashKey) : null;
-      out = masked === null ? null : Buffer.from(masked, 'utf8');
+      const out = masked === null ? null : Buffer.from(masked, 'utf8');
+      replaced[i] = out;
+      size += 4 + (out ? out.length : 0);
+    } else {
+      size += 4 + Math.max(0, len);
     }
-    const lenBuf = Buffer.allocUnsafe(4);
-    lenBuf.writeInt32BE(out ? out.length : -1, 0);
-    parts.push(lenBuf);
-    if (out) parts.push(out);
   }
-  const rowBody = Buffer.concat(parts);
-  const msg = Buffer.allocUnsafe(5 + rowBody.length);
+  const msg = Buffer.allocUnsafe(5 + size);
   msg[0] = 0x44; // D
-  msg.writeInt32BE(4 + rowBody.length, 1);
-  rowBody.copy(msg, 5);
+  msg.writeInt32BE(4 + size, 1);
+  msg.writeInt16BE(n, 5);
+  let at = 7;
+  off = 2;
+  for (let i = 0; i < n; i++) {
+    const len = body.readInt32BE(off);
+    const whole = 4 + Math.max(0, len);
+    const out = replaced[i];
+    if (out === undefined) {
+      at += body.copy(msg, at, off, off + whole);
+    } else {
+      msg.writeInt32BE(out ? out.length : -1, at);
+      at += 4;
+      if (out) at += out.copy(msg, at);
+    }
+    off += whole;
+  }
   return msg;
 }
 

@@ -64,4 +64,25 @@ describe('maskDataRow', () => {
     expect(values(out)).toEqual([null, '[redacted]']);
     expect(out.readInt32BE(1)).toBe(out.length - 1);
   });
+
+  it('random rows: every column is the mask of its input or the input itself, byte for byte, and lengths agree', () => {
+    let seed = 12345;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const kinds = [null, 'redact', 'null', 'partial', 'email'] as const;
+    for (let round = 0; round < 500; round++) {
+      const n = 1 + rnd(8);
+      const input = Array.from({ length: n }, () => (rnd(5) === 0 ? null : rnd(4) === 0 ? '' : `v${rnd(1000)}@x${'é'.repeat(rnd(3))}.org`));
+      const plan = Array.from({ length: rnd(n + 1) }, () => kinds[rnd(kinds.length)]!);
+      const types = Array.from({ length: n }, () => (rnd(3) === 0 ? 23 : 25));
+      const out = maskDataRow(dataRow(input), plan, types, key, 'redact');
+      expect(out.readInt32BE(1)).toBe(out.length - 1);
+      const want = input.map((v, i) => {
+        const m = i < plan.length ? plan[i]! : 'redact';
+        if (!m || v === null) return v;
+        if (types[i] !== 25) return null;
+        return m === 'null' ? null : m === 'redact' ? '[redacted]' : m === 'partial' ? ([...v].length <= 4 ? '*'.repeat([...v].length) : '*'.repeat([...v].length - 4) + [...v].slice(-4).join('')) : v.lastIndexOf('@') <= 0 ? '[redacted]' : `${[...v][0]}***${v.slice(v.lastIndexOf('@'))}`;
+      });
+      expect(values(out)).toEqual(want);
+    }
+  });
 });
