@@ -128,7 +128,7 @@ export class PgRelay {
       },
     });
     this.upstreamScanner = new MessageScanner(upstreamFetch, MAX_UPSTREAM_FETCH, {
-      onForward: (b) => this.client.write(b),
+      onForward: (b) => this.sendClient(b),
       onMessage: (code, body, raw) => this.onUpstreamMessage(code, body, raw),
     });
     session.partials?.attach((message) => this.fail(SqlState.ProtocolViolation, message));
@@ -200,7 +200,7 @@ export class PgRelay {
     return new PgRowGuard({
       session: this.session,
       writeUpstream: (b) => this.upstream.write(b),
-      writeClient: (b) => this.client.write(b),
+      writeClient: (b) => this.sendClient(b),
       deliver: (code, body, raw) => this.deliver(code, body, raw),
       marker: (fields) => this.markerFor(fields),
       outstanding: () => Math.max(0, this.pendingSyncs - 1),
@@ -304,7 +304,7 @@ export class PgRelay {
         this.upstream.write(raw);
         this.closed = true;
         this.upstream.end();
-        this.client.end();
+        this.endClient();
         return;
       default:
         this.upstream.write(raw);
@@ -403,23 +403,55 @@ export class PgRelay {
 
   // ---- upstream → client ----
 
+  /**
+   * Client-bound bytes produced while one upstream chunk (or one held message) is handled; they leave as one
+   * write when it is done. A masked result is one rewritten DataRow per row: handed to the socket one by one
+   * (even corked) they became a writev of thousands of small buffers, which cost more than the masking itself.
+   */
+  private clientOut: Buffer[] | null = null;
+
+  private sendClient(b: Buffer): void {
+    if (this.clientOut) this.clientOut.push(b);
+    else this.client.write(b);
+  }
+
+  /** Ends the client stream after whatever is batched for it, in order. */
+  private endClient(last?: Buffer): void {
+    this.flushClientOut();
+    if (last) this.client.end(last);
+    else this.client.end();
+  }
+
+  private flushClientOut(): void {
+    const out = this.clientOut;
+    this.clientOut = null;
+    if (!out || out.length === 0) return;
+    if (out.length === 1) this.client.write(out[0]!);
+    else if (out.length <= 4) {
+      // a few parts (a forwarded run and a message or two): no copy, one writev
+      this.client.cork();
+      for (const b of out) this.client.write(b);
+      this.client.uncork();
+    } else this.client.write(Buffer.concat(out));
+  }
+
   private onUpstreamData(chunk: Buffer): void {
     if (this.closed) return;
     this.upstreamBytes += chunk.length;
-    this.client.cork();
+    this.clientOut = [];
     try {
       this.upstreamScanner.push(chunk);
     } catch (e) {
       this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
       this.upstreamScanner.stop();
       this.ending = { code: SqlState.ConnectionFailure, message: 'dbwarden: upstream protocol error' };
-      this.client.end(encodeErrorResponse({ severity: 'FATAL', ...this.ending }));
+      this.endClient(encodeErrorResponse({ severity: 'FATAL', ...this.ending }));
       this.closed = true;
       this.upstream.destroy();
     } finally {
       // statement events completed by this chunk reach the disk before the client sees their results
       this.session.flushAudit();
-      this.client.uncork();
+      this.flushClientOut();
     }
     if (this.upstreamScanner.atBoundary) this.atUpstreamBoundary();
     if (this.upstreamBytes > 1 << 20) this.flushByteCounters();
@@ -437,12 +469,12 @@ export class PgRelay {
       const held = Buffer.from(raw);
       const resume = (out: Buffer | null) => {
         if (this.closed) return;
-        this.client.cork();
+        this.clientOut = [];
         try {
           this.onUpstreamMessageAfterTracker(code, body, out ?? held);
         } finally {
           this.session.flushAudit();
-          this.client.uncork();
+          this.flushClientOut();
         }
         this.upstreamScanner.resume();
         if (this.upstreamScanner.atBoundary) this.atUpstreamBoundary();
@@ -467,7 +499,7 @@ export class PgRelay {
       case BackendCode.CommandComplete: {
         const c = commandRows(body);
         this.session.statements.result(c.rows, c.written);
-        this.client.write(raw);
+        this.sendClient(raw);
         return;
       }
       case BackendCode.ErrorResponse: {
@@ -480,12 +512,12 @@ export class PgRelay {
           const mine = m && this.markers.get(m[0]);
           if (mine) {
             this.markers.delete(m[0]);
-            this.client.write(encodeErrorResponse(mine));
+            this.sendClient(encodeErrorResponse(mine));
             return;
           }
         }
         this.session.statements.result(null, false, fields.get('C') ?? 'XX000');
-        this.client.write(raw);
+        this.sendClient(raw);
         return;
       }
       case BackendCode.ReadyForQuery:
@@ -494,27 +526,27 @@ export class PgRelay {
         // a marker whose error never came (e.g. the transaction was already aborted) must not linger
         if (this.pendingSyncs === 0 && !this.unsynced) this.markers.clear();
         this.session.statements.endUnit();
-        this.client.write(raw);
+        this.sendClient(raw);
         this.rowGuard?.onReady(body[0]!);
         if (this.reading.holding && this.pendingSyncs === 0 && !this.ending) this.releaseHold();
         return;
       case BackendCode.ParameterStatus: {
         const [k, o1] = readCString(body, 0);
         const unreadable = this.reading.onParameterStatus(k, readCString(body, o1)[0]);
-        this.client.write(raw);
+        this.sendClient(raw);
         // the session now reads text in a way the broker cannot follow (set through a door it did not see)
         if (unreadable) this.fail(SqlState.FeatureNotSupported, unreadable);
         return;
       }
       default:
-        this.client.write(raw);
+        this.sendClient(raw);
     }
   }
 
   /** Writes a message of the broker's own to the client, at an upstream message boundary. */
   private toClient(buf: Buffer): void {
     if (this.closed) return;
-    if (this.upstreamScanner.atBoundary) this.client.write(buf);
+    if (this.upstreamScanner.atBoundary) this.sendClient(buf);
     else this.pendingToClient.push(buf);
   }
 
@@ -522,7 +554,7 @@ export class PgRelay {
     if (this.pendingToClient.length) {
       const bufs = this.pendingToClient;
       this.pendingToClient = [];
-      for (const b of bufs) this.client.write(b);
+      for (const b of bufs) this.sendClient(b);
     }
     if (this.ending) this.endingRun?.finish(false);
   }
@@ -573,7 +605,7 @@ export class PgRelay {
     this.closed = true;
     this.upstreamScanner.stop();
     if (cut) this.client.destroy();
-    else this.client.end(encodeErrorResponse({ severity: 'FATAL', code: this.ending?.code ?? SqlState.AdminShutdown, message: this.ending?.message ?? 'dbwarden: session ended' }));
+    else this.endClient(encodeErrorResponse({ severity: 'FATAL', code: this.ending?.code ?? SqlState.AdminShutdown, message: this.ending?.message ?? 'dbwarden: session ended' }));
   }
 
   private destroy(): void {
@@ -598,9 +630,9 @@ export class PgRelay {
     if (!this.closed) {
       this.closed = true;
       if (!this.lastUpstreamFatal && this.upstreamScanner.atBoundary) {
-        this.client.end(encodeErrorResponse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: 'dbwarden: upstream connection lost' }));
+        this.endClient(encodeErrorResponse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: 'dbwarden: upstream connection lost' }));
       } else {
-        this.client.end();
+        this.endClient();
       }
       this.session.terminate('upstream');
     }
