@@ -62,21 +62,23 @@ export function planRow(fields: readonly FieldDesc[], resolve: (oid: number, att
  */
 export function maskDataRow(body: Buffer, plan: RowPlan | null, types: readonly number[] | null, hashKey: Buffer, fallback: MaskKind): Buffer {
   const n = body.readInt16BE(0);
-  // per column: its start offset in body (its length word) and its replacement, if masked
-  const replaced: (Buffer | null | undefined)[] = new Array(n);
+  // per masked column: its replacement text (null: SQL NULL) and its UTF-8 length; undefined: passes as it is
+  const replaced: (string | null | undefined)[] = new Array(n);
+  const replacedBytes: number[] = new Array(n);
   let size = 2;
   let off = 2;
   for (let i = 0; i < n; i++) {
     const len = body.readInt32BE(off);
-    const value = len < 0 ? null : body.subarray(off + 4, off + 4 + len);
-    off += 4 + Math.max(0, len);
+    const start = off + 4;
+    off = start + Math.max(0, len);
     const mask = plan ? (i < plan.length ? plan[i]! : fallback) : fallback;
-    if (mask && value) {
+    if (mask && len >= 0) {
       const textual = types ? TEXT_TYPES.has(types[i] ?? 0) : false;
-      const masked = textual ? maskText(mask, value.toString('utf8'), hashKey) : null;
-      const out = masked === null ? null : Buffer.from(masked, 'utf8');
-      replaced[i] = out;
-      size += 4 + (out ? out.length : 0);
+      const masked = textual ? maskText(mask, body.toString('utf8', start, start + len), hashKey) : null;
+      replaced[i] = masked;
+      const bytes = masked === null ? 0 : Buffer.byteLength(masked, 'utf8');
+      replacedBytes[i] = bytes;
+      size += 4 + bytes;
     } else {
       size += 4 + Math.max(0, len);
     }
@@ -88,15 +90,17 @@ export function maskDataRow(body: Buffer, plan: RowPlan | null, types: readonly 
   let at = 7;
   off = 2;
   for (let i = 0; i < n; i++) {
-    const len = body.readInt32BE(off);
-    const whole = 4 + Math.max(0, len);
+    const whole = 4 + Math.max(0, body.readInt32BE(off));
     const out = replaced[i];
     if (out === undefined) {
       at += body.copy(msg, at, off, off + whole);
-    } else {
-      msg.writeInt32BE(out ? out.length : -1, at);
+    } else if (out === null) {
+      msg.writeInt32BE(-1, at);
       at += 4;
-      if (out) at += out.copy(msg, at);
+    } else {
+      msg.writeInt32BE(replacedBytes[i]!, at);
+      at += 4;
+      at += msg.write(out, at, 'utf8');
     }
     off += whole;
   }

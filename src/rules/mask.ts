@@ -67,7 +67,8 @@ export function maskText(kind: MaskKind, value: string, hashKey: Buffer): string
     case 'email': {
       const at = value.lastIndexOf('@');
       if (at <= 0) return REDACTED;
-      return `${[...value][0]}***${value.slice(at)}`;
+      // the first character whole (a surrogate pair is one character), without splitting the whole string
+      return `${String.fromCodePoint(value.codePointAt(0)!)}***${value.slice(at)}`;
     }
     case 'hash':
       return createHmac('sha256', hashKey).update(value).digest('hex').slice(0, 32);
