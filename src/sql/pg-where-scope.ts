@@ -39,7 +39,152 @@ export function pgUnscopedReason(cond: Ast, names: ReadonlySet<string>): string 
   const e = cond.A_Expr;
   const op = e?.kind === 'AEXPR_OP' ? String(e.name?.[0]?.String?.sval ?? '') : '';
   if (COMPARISONS.has(op) && mentionsTarget(e.lexpr, names) && mentionsTarget(e.rexpr, names)) return 'the condition compares the row with itself';
-  return domainTautology(cond);
+  return selfTest(cond, names) ?? subquerySetReason(cond, names, false) ?? domainTautology(cond);
+}
+
+// Values derived from the row itself (issue 12, families a and e): a test whose every side comes from the row being
+// written narrows nothing, whatever the operator: `name LIKE name`, `id = ANY(ARRAY[id])`, `id IN (id, 5)`,
+// `id BETWEEN id AND id`, `id IS NOT DISTINCT FROM id`, and a subquery correlated to the row (`id = (SELECT t.id)`,
+// `id IN (SELECT t.id FROM u)`) is the row too.
+
+/** Why a test only compares the row with itself, or undefined. */
+function selfTest(cond: Ast, names: ReadonlySet<string>): string | undefined {
+  const SELF = 'the condition compares the row with itself (both sides come from the same row)';
+  const e = cond.A_Expr;
+  if (e && e.lexpr !== undefined && rowDerived(e.lexpr, names)) {
+    const items: Ast[] | undefined = e.rexpr?.List?.items ?? e.rexpr?.A_ArrayExpr?.elements;
+    if (e.kind === 'AEXPR_BETWEEN' || e.kind === 'AEXPR_BETWEEN_SYM' || e.kind === 'AEXPR_NOT_BETWEEN' || e.kind === 'AEXPR_NOT_BETWEEN_SYM') {
+      // one bound from the row is trivially met; the other may still narrow
+      if (items && items.every((i) => rowDerived(i, names))) return SELF;
+    } else if (items && (e.kind === 'AEXPR_IN' || e.kind === 'AEXPR_OP_ANY')) {
+      // IN / = ANY is an OR over its items: one item from the row can select every row
+      if (items.some((i) => rowDerived(i, names))) return SELF;
+    } else if (rowDerived(e.rexpr, names)) return SELF;
+  }
+  const sl = cond.SubLink;
+  if (sl && sl.testexpr !== undefined && rowDerived(sl.testexpr, names) && correlated(sl.subselect, names)) return SELF;
+  return undefined;
+}
+
+/** A column of the target, or a subquery that reads one (correlated to the row). */
+function rowDerived(node: Ast, names: ReadonlySet<string>): boolean {
+  return mentionsTarget(node, names) || hasCorrelatedSubquery(node, names);
+}
+
+function hasCorrelatedSubquery(node: Ast, names: ReadonlySet<string>): boolean {
+  if (Array.isArray(node)) return node.some((n) => hasCorrelatedSubquery(n, names));
+  if (node === null || typeof node !== 'object') return false;
+  for (const key in node) {
+    const v = node[key];
+    if (v === null || typeof v !== 'object') continue;
+    if (key === 'SubLink') {
+      if (correlated(v.subselect, names) || hasCorrelatedSubquery(v.testexpr, names)) return true;
+      continue;
+    }
+    if (hasCorrelatedSubquery(v, names)) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a subquery reads the outer row: a column qualified by the written table's name or alias that the
+ * subquery does not bind itself, or a bare column in a subquery without FROM (it can only be the outer row's).
+ * Bare columns of a subquery with its own FROM are taken as its own (the catalog is not consulted here).
+ */
+function correlated(subselect: Ast, names: ReadonlySet<string>): boolean {
+  const sel = subselect?.SelectStmt;
+  if (!sel) return false;
+  const own = new Set<string>();
+  collect(sel, (key, v) => {
+    // `FROM t AS t2` binds t2 only: `t.col` inside still names the outer row
+    if (key === 'RangeVar') own.add(String(v.alias?.aliasname ?? v.relname ?? '').toLowerCase()); else if ((key === 'RangeSubselect' || key === 'RangeFunction') && typeof v.alias?.aliasname === 'string') own.add(v.alias.aliasname.toLowerCase());
+  });
+  const noFrom = !sel.fromClause?.length && !sel.larg;
+  let outer = false;
+  collect(sel, (key, v) => {
+    if (key !== 'ColumnRef') return;
+    const fields: string[] = (v.fields ?? []).map((f: Ast) => (typeof f?.String?.sval === 'string' ? f.String.sval.toLowerCase() : '*'));
+    if (fields.length === 1 && fields[0] !== '*' && noFrom) outer = true;
+    const q = fields.length >= 2 ? fields[fields.length - 2]! : undefined;
+    if (q !== undefined && names.has(q) && !own.has(q)) outer = true;
+  });
+  return outer;
+}
+
+function collect(node: Ast, visit: (key: string, v: Ast) => void): void {
+  if (Array.isArray(node)) {
+    for (const n of node) collect(n, visit);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  for (const key in node) {
+    const v = node[key];
+    if (v === null || typeof v !== 'object') continue;
+    visit(key, v);
+    collect(v, visit);
+  }
+}
+
+/**
+ * Sets from subqueries that can be shown to hold for every row (issue 12, family e):
+ * - `x IN (SELECT x FROM <the written table>)` with no narrowing WHERE (directly or through a derived table)
+ *   contains every row's own value;
+ * - NOT IN, `<> ALL`, any `op ALL` over a subquery that is empty whatever the data (WHERE false, LIMIT 0) holds
+ *   for every row.
+ */
+function subquerySetReason(cond: Ast, names: ReadonlySet<string>, negated: boolean): string | undefined {
+  const not = cond.BoolExpr;
+  if (not?.boolop === 'NOT_EXPR' && not.args?.length === 1) return subquerySetReason(not.args[0], names, !negated);
+  const sl = cond.SubLink;
+  if (!sl) return undefined;
+  const sel = sl.subselect?.SelectStmt;
+  if (!sel) return undefined;
+  const any = sl.subLinkType === 'ANY_SUBLINK';
+  const all = sl.subLinkType === 'ALL_SUBLINK';
+  if ((any && negated) || (all && !negated)) {
+    if (emptySelect(sel)) return `${any ? 'NOT IN' : 'ALL'} over a subquery that returns no row holds for every row`;
+  }
+  if (any && !negated && (sl.operName === undefined || sl.operName?.[0]?.String?.sval === '=')) {
+    const col = columnName(sl.testexpr);
+    if (col !== undefined && everyValueOf(sel, col, names)) return `${col} IN (SELECT ${col} FROM the same table) holds for every row whose ${col} is not null`;
+  }
+  return undefined;
+}
+
+function emptySelect(sel: Ast): boolean {
+  if (sel.op && sel.op !== 'SETOP_NONE') return false;
+  const w = sel.whereClause === undefined ? undefined : foldConstant(sel.whereClause);
+  if (sel.whereClause !== undefined && w !== undefined && w !== true) return true;
+  // LIMIT 0 (libpg-query leaves a zero integer's value out)
+  const c = sel.limitCount?.A_Const;
+  return c?.ival !== undefined && !c.ival.ival;
+}
+
+function columnName(node: Ast): string | undefined {
+  const f: Ast[] | undefined = node?.ColumnRef?.fields;
+  const last = f?.[f.length - 1]?.String?.sval;
+  return typeof last === 'string' ? last.toLowerCase() : undefined;
+}
+
+/** Whether `sel` yields `col` of every row of a written table (no narrowing WHERE, LIMIT, HAVING or set operation). */
+function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>): boolean {
+  if ((sel.op && sel.op !== 'SETOP_NONE') || sel.limitCount !== undefined || sel.limitOffset !== undefined || sel.havingClause !== undefined) return false;
+  if (sel.fromClause?.length !== 1 || sel.targetList?.length !== 1) return false;
+  const from = sel.fromClause[0];
+  const out = sel.targetList[0]?.ResTarget?.val;
+  const star = out?.ColumnRef?.fields?.some((f: Ast) => f?.A_Star !== undefined) === true;
+  if (!star && columnName(out) !== col) return false;
+  const rv = from.RangeVar;
+  const inner = new Set<string>();
+  if (rv) {
+    if (!names.has(String(rv.relname).toLowerCase())) return false;
+    inner.add(String(rv.relname).toLowerCase());
+    if (rv.alias?.aliasname) inner.add(String(rv.alias.aliasname).toLowerCase());
+    if (star) return false; // `SELECT * FROM t` has every column: not one value per row
+    return sel.whereClause === undefined || pgUnscopedReason(sel.whereClause, inner) !== undefined;
+  }
+  const derived = from.RangeSubselect?.subquery?.SelectStmt;
+  return derived !== undefined && sel.whereClause === undefined && everyValueOf(derived, col, names);
 }
 
 // Tautologies over a column's domain (issue 12, family c): conditions that hold for every row, or for every row

@@ -171,7 +171,7 @@ function describe(type: string, s: Ast, b: Builder): void {
       }
       b.where = s.whereClause?.CurrentOfExpr ? 'present' : whereStatus(s.whereClause);
       // present but never about the target's rows: not proven scoped (pg-where-scope.ts)
-      if (b.where === 'present' && !s.whereClause?.CurrentOfExpr) notScoped(pgUnscopedReason(s.whereClause, targetNames(s.relation)), b);
+      if (b.where === 'present' && !s.whereClause?.CurrentOfExpr) notScoped(pgUnscopedReason(s.whereClause, selfJoinedNames(s.relation, s.fromClause ?? s.usingClause)), b);
       b.limit = 'absent';
       return walk(s, b, 'read', ['relation']);
     case 'MergeStmt':
@@ -363,6 +363,26 @@ function targetNames(rv: Ast): Set<string> {
   const out = new Set<string>();
   if (typeof rv?.relname === 'string') out.add(rv.relname.toLowerCase());
   if (typeof rv?.alias?.aliasname === 'string') out.add(rv.alias.aliasname.toLowerCase());
+  return out;
+}
+
+/**
+ * The target's names plus the aliases under which UPDATE … FROM / DELETE … USING joins the same table again: a
+ * self-join on the key (`DELETE FROM t USING t t2 WHERE t.id = t2.id`) pairs every row with itself, so a condition
+ * between the two is the row compared with itself, while a condition on the second alias alone still narrows.
+ */
+function selfJoinedNames(rv: Ast, from: Ast): Set<string> {
+  const out = targetNames(rv);
+  const rel = typeof rv?.relname === 'string' ? rv.relname.toLowerCase() : undefined;
+  const visit = (n: Ast): void => {
+    if (Array.isArray(n)) return n.forEach(visit);
+    if (n === null || typeof n !== 'object') return;
+    const r = n.RangeVar;
+    if (r && String(r.relname).toLowerCase() === rel && (r.schemaname ?? rv.schemaname) === rv.schemaname) out.add(String(r.alias?.aliasname ?? r.relname).toLowerCase());
+    visit(n.JoinExpr?.larg);
+    visit(n.JoinExpr?.rarg);
+  };
+  visit(from);
   return out;
 }
 

@@ -17,6 +17,9 @@ const overBlocks: BypassCase[] = [
   allow(W, "MERGE INTO t USING (SELECT 2 AS id) s ON true WHEN MATCHED AND t.id = s.id THEN DELETE WHEN NOT MATCHED THEN DO NOTHING", 'a scoped MERGE DELETE'),
   allow(W, "UPDATE t SET v = 'x' FROM accounts a WHERE t.id = a.id AND a.owner = 'ann'", 'UPDATE … FROM joined on the key'),
   allow(W, 'DELETE FROM t WHERE 1 = 0', 'a constant-false WHERE touches nothing'),
+  allow(W, 'DELETE FROM t WHERE id IN (SELECT id FROM accounts WHERE owner = \'nobody\')', 'an IN set narrowed by its own WHERE'),
+  allow(W, 'DELETE FROM t WHERE id = (SELECT max(id) FROM accounts)', 'a scalar subquery is one value'),
+  allow(W, "DELETE FROM t USING t t2 WHERE t.id = t2.id AND t2.v = 'nothing'", 'a self-join narrowed on the second alias'),
 ];
 
 const unscoped: BypassCase[] = [
@@ -33,6 +36,16 @@ const unscoped: BypassCase[] = [
   block(W, 'unscoped-write', "MERGE INTO t USING (SELECT 1 AS id) s ON true WHEN MATCHED AND s.id = 1 THEN DELETE", 'deletes every row: the WHEN condition is about the source only', DATA),
   block(W, 'unscoped-write', 'MERGE INTO t USING (SELECT 1 AS id) s ON s.id = 1 WHEN MATCHED THEN DELETE', 'deletes every row: ON names no target column', DATA),
   block(W, 'unscoped-write', 'EXPLAIN (ANALYZE false, ANALYZE true) DELETE FROM t', 'the last ANALYZE option wins: runs the DELETE', DATA),
+  // family (e) and (a) by mechanism: sets holding every row's own value, and tests whose every side is the row
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id IN (SELECT id FROM t)', 'deletes every row: the IN set is every id of the table', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id = ANY (SELECT x.id FROM (SELECT id FROM t) x)', 'deletes every row: the same set through a derived table', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id NOT IN (SELECT 1 WHERE false)', 'deletes every row: NOT IN an empty set', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id > ALL (SELECT id FROM accounts LIMIT 0)', 'deletes every row: ALL over an empty set', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'z' WHERE v LIKE v", 'rewrites every row with a v: LIKE of the row with itself', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'z' WHERE id = ANY (ARRAY[id, 0])", 'rewrites every row: the array holds the row\'s own id', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'z' WHERE id BETWEEN id AND id", 'rewrites every row: both bounds are the row', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id = (SELECT max(t2.id) FROM t t2 WHERE t2.id = t.id)', 'deletes every row: a subquery correlated to the row', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t USING t t2 WHERE t.id = t2.id', 'deletes every row: a self-join on the key', DATA),
 ];
 
 const notNullGone: Proof = { kind: 'then', check: "SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'owner'" };
