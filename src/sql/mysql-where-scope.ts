@@ -48,7 +48,162 @@ export function unscopedReason(where: Ast, targets: ReadonlySet<string>, o: { op
   if (COMPARISONS.has(op) && mentionsTargetColumn(where.BinaryOp.left, targets) && mentionsTargetColumn(where.BinaryOp.right, targets)) {
     return 'the condition compares the row with itself';
   }
-  return domainTautology(where);
+  return selfTest(where, targets) ?? subquerySetReason(where, targets, false) ?? domainTautology(where);
+}
+
+// Values derived from the row itself (issue 12, families a and e), as in pg-where-scope.ts: a test whose every side
+// comes from the row narrows nothing whatever the operator (`name LIKE name`, `id BETWEEN id AND id`, `id IN (id,
+// 5)`, `id <=> id`), and a subquery correlated to the row (`id = (SELECT t.id)`) is the row too.
+
+const SELF = 'the condition compares the row with itself (both sides come from the same row)';
+
+function selfTest(where: Ast, targets: ReadonlySet<string>): string | undefined {
+  const row = (n: Ast) => rowDerived(n, targets);
+  const b = where.BinaryOp;
+  if (b && COMPARISONS.has(b.op) && row(b.left) && row(b.right)) return SELF;
+  const like = where.Like ?? where.ILike ?? where.RLike ?? where.SimilarTo;
+  if (like && row(like.expr) && row(like.pattern)) return SELF;
+  const bt = where.Between;
+  if (bt && row(bt.expr) && row(bt.low) && row(bt.high)) return SELF;
+  // IN is an OR over its items: one item from the row selects every row
+  const list = where.InList;
+  if (list && !list.negated && row(list.expr) && (list.list ?? []).some(row)) return SELF;
+  const pair = where.IsNotDistinctFrom ?? where.IsDistinctFrom;
+  if (Array.isArray(pair) && pair.length === 2 && row(pair[0]) && row(pair[1])) return SELF;
+  const q = where.AnyOp ?? where.AllOp;
+  if (q && row(q.left) && row(q.right)) return SELF;
+  const inq = where.InSubquery;
+  if (inq && row(inq.expr) && correlated(inq.subquery, targets)) return SELF;
+  return undefined;
+}
+
+/** A column of a written table, or a subquery that reads one (correlated to the row). */
+function rowDerived(n: Ast, targets: ReadonlySet<string>): boolean {
+  return mentionsTargetColumn(n, targets) || hasCorrelatedSubquery(n, targets);
+}
+
+function hasCorrelatedSubquery(n: Ast, targets: ReadonlySet<string>): boolean {
+  if (Array.isArray(n)) return n.some((x) => hasCorrelatedSubquery(x, targets));
+  if (n === null || typeof n !== 'object') return false;
+  for (const key in n) {
+    const v = n[key];
+    if (v === null || typeof v !== 'object') continue;
+    if (SUBQUERY_KEYS.has(key) && v.body !== undefined) {
+      if (correlated(v, targets)) return true;
+      continue;
+    }
+    if (hasCorrelatedSubquery(v, targets)) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a subquery reads the outer row: `t.col` naming a written table the subquery does not bind itself (`FROM t
+ * AS t2` binds t2 only), or a bare column in a subquery without FROM. Bare columns of a subquery with a FROM are
+ * taken as its own (the catalog is not consulted here).
+ */
+function correlated(query: Ast, targets: ReadonlySet<string>): boolean {
+  const own = new Set<string>();
+  let noFrom = false;
+  walk(query, (key, v) => {
+    if (key === 'Select') noFrom ||= !(v.from?.length > 0);
+    if (key === 'Table' && Array.isArray(v.name)) {
+      const alias = v.alias?.name?.value;
+      own.add(String(alias ?? v.name[v.name.length - 1]?.Identifier?.value ?? v.name[v.name.length - 1]?.value ?? '').toLowerCase());
+    }
+    if (key === 'Derived' && v.alias?.name?.value) own.add(String(v.alias.name.value).toLowerCase());
+  });
+  let outer = false;
+  walk(query, (key, v) => {
+    if (key === 'Identifier' && typeof v.value === 'string' && !v.value.startsWith('@') && noFrom) outer = true;
+    if (key === 'CompoundIdentifier' && Array.isArray(v) && v.length >= 2) {
+      const q = String(v[v.length - 2]?.value ?? '').toLowerCase();
+      if (targets.has(q) && !own.has(q)) outer = true;
+    }
+  });
+  return outer;
+}
+
+function walk(n: Ast, visit: (key: string, v: Ast) => void): void {
+  if (Array.isArray(n)) {
+    for (const x of n) walk(x, visit);
+    return;
+  }
+  if (n === null || typeof n !== 'object') return;
+  for (const key in n) {
+    const v = n[key];
+    if (v === null || typeof v !== 'object') continue;
+    // a function's or a table's name is not a column
+    if (key === 'Function') {
+      walk(v.args, visit);
+      continue;
+    }
+    visit(key, v);
+    if (key !== 'Table') walk(v, visit);
+  }
+}
+
+/**
+ * Sets from subqueries that hold for every row (issue 12, family e): `x IN (SELECT x FROM <the written table>)`
+ * without a narrowing WHERE (directly or through a derived table) holds every row's own value; NOT IN and ALL over
+ * a subquery that is empty whatever the data (WHERE/HAVING false, LIMIT 0) hold for every row.
+ */
+function subquerySetReason(where: Ast, targets: ReadonlySet<string>, negated: boolean): string | undefined {
+  if (where?.Nested) return subquerySetReason(where.Nested, targets, negated);
+  if (where?.UnaryOp?.op === 'Not') return subquerySetReason(where.UnaryOp.expr, targets, !negated);
+  const inq = where?.InSubquery;
+  const anyq = where?.AnyOp?.compare_op === 'Eq' && where.AnyOp.right?.Subquery ? where.AnyOp : undefined;
+  const allq = where?.AllOp?.right?.Subquery ? where.AllOp : undefined;
+  const isIn = inq !== undefined || anyq !== undefined;
+  const neg = negated !== Boolean(inq?.negated);
+  const query = inq?.subquery ?? anyq?.right?.Subquery ?? allq?.right?.Subquery;
+  if (!query) return undefined;
+  if ((isIn && neg) || (allq && !neg)) {
+    if (emptyQuery(query)) return `${isIn ? 'NOT IN' : 'ALL'} over a subquery that returns no row holds for every row`;
+  }
+  if (isIn && !neg) {
+    const col = columnName(inq?.expr ?? anyq?.left);
+    if (col !== undefined && everyValueOf(query, col, targets)) return `${col} IN (SELECT ${col} FROM the same table) holds for every row whose ${col} is not null`;
+  }
+  return undefined;
+}
+
+function emptyQuery(query: Ast): boolean {
+  const sel = query?.body?.Select;
+  if (!sel) return false;
+  for (const c of [sel.selection, sel.having]) {
+    if (c === undefined || c === null) continue;
+    const v = foldMysqlConstant(c, {});
+    if (v !== undefined && mysqlTruth(v) !== true) return true;
+  }
+  const limit = query.limit_clause?.LimitOffset?.limit?.Value?.value?.Number?.[0];
+  return limit !== undefined && Number(limit) === 0;
+}
+
+function columnName(n: Ast): string | undefined {
+  while (n?.Nested) n = n.Nested;
+  if (typeof n?.Identifier?.value === 'string') return n.Identifier.value.toLowerCase();
+  const parts = n?.CompoundIdentifier;
+  return Array.isArray(parts) && parts.length ? String(parts[parts.length - 1]?.value ?? '').toLowerCase() : undefined;
+}
+
+/** Whether `query` yields `col` of every row of a written table (no narrowing WHERE, HAVING, LIMIT or join). */
+function everyValueOf(query: Ast, col: string, targets: ReadonlySet<string>): boolean {
+  const sel = query?.body?.Select;
+  if (!sel || query.limit_clause || sel.having || sel.from?.length !== 1 || sel.from[0].joins?.length || sel.projection?.length !== 1) return false;
+  const out = sel.projection[0];
+  const star = out?.Wildcard !== undefined || out?.QualifiedWildcard !== undefined;
+  if (!star && columnName(out?.UnnamedExpr ?? out?.ExprWithAlias?.expr) !== col) return false;
+  const rel = sel.from[0].relation;
+  if (rel?.Table) {
+    const name = rel.Table.name?.[rel.Table.name.length - 1];
+    const table = String(name?.Identifier?.value ?? name?.value ?? '').toLowerCase();
+    if (!targets.has(table) || star) return false;
+    const inner = new Set([table, ...(rel.Table.alias?.name?.value ? [String(rel.Table.alias.name.value).toLowerCase()] : [])]);
+    return sel.selection === undefined || sel.selection === null || unscopedReason(sel.selection, inner) !== undefined;
+  }
+  const derived = rel?.Derived?.subquery;
+  return derived !== undefined && (sel.selection === undefined || sel.selection === null) && everyValueOf(derived, col, targets);
 }
 
 // Tautologies over a column's domain (issue 12, family c): `(x = k) IS NOT NULL`, `x LIKE '%'`, `b IN (TRUE,

@@ -57,6 +57,17 @@ const unscoped: BypassCase[] = [
   block(W, 'unscoped-write', "UPDATE t, accounts SET t.v = 'z' WHERE accounts.id = 1", 'rewrites every row of t: only the other table is filtered', DATA),
   block(W, 'unscoped-write', "DELETE t FROM t JOIN accounts WHERE accounts.owner = 'ann'", 'deletes every row of t: the join has no key', DATA),
   block(W, 'unscoped-write', "DELETE t FROM t LEFT JOIN accounts ON t.id = accounts.id AND accounts.id = 1 WHERE 1 = 1 OR t.id = 1", 'deletes every row of t: an outer join filter does not narrow', DATA),
+  // family (e) and (a) by mechanism: sets holding every row's own value, and tests whose every side is the row
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id IN (SELECT * FROM (SELECT id FROM t) x)', 'deletes every row: the IN set is every id of the table', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id = ANY (SELECT x.id FROM (SELECT id FROM t) x)', 'deletes every row: = ANY over every id', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id NOT IN (SELECT 1 FROM dual WHERE false)', 'deletes every row: NOT IN an empty set', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id > ALL (SELECT id FROM accounts WHERE 1 = 0)', 'deletes every row: ALL over an empty set', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'z' WHERE v LIKE v", 'rewrites every row with a v: LIKE of the row with itself', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'z' WHERE id BETWEEN id AND id", 'rewrites every row: both bounds are the row', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'z' WHERE id IN (0, id)", 'rewrites every row: the IN list holds the row\'s own id', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id = (SELECT t.id)', 'deletes every row: a subquery correlated to the row', DATA),
+  allow(W, "DELETE FROM t WHERE id IN (SELECT id FROM accounts WHERE owner = 'nobody')", 'an IN set narrowed by its own WHERE'),
+  allow(W, 'DELETE FROM t WHERE id = (SELECT MAX(id) FROM accounts)', 'a scalar subquery is one value'),
 ];
 
 /** DROP in disguise: CREATE OR REPLACE drops what it replaces (mysql-facts.ts replaceIsDrop). */
