@@ -8,7 +8,7 @@ import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { ENDING_GRACE, runEnding } from '../wire/ending.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision, type RowLimit } from '../session/verdict.js';
+import { derivedMask, refusalOf, refuses, strictestMask, type ColumnMask, type Decision, type RowLimit } from '../session/verdict.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Session, TerminationReason } from '../session/session.js';
 import { databaseNotGranted } from '../session/admission.js';
@@ -519,7 +519,8 @@ export class MysqlRelay {
       return {
         // a CALL's results come from a body the broker does not trace: any value without a base-table origin is
         // masked (fail closed; `SELECT CONCAT(email, '')` in a procedure reports no origin)
-        derived: ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : facts.some((f) => f.kind === 'call') ? strictestMask(masks) : null,
+        // values not straight from a base-table column may be shaped by the client: redacted whole (derivedMask)
+        derived: derivedMask(ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : facts.some((f) => f.kind === 'call') ? strictestMask(masks) : null),
         tables: new Set(facts.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
         // a second SELECT (subquery, derived table, UNION), a CTE or a table value constructor: origins the
         // statement names itself; a false positive (the word inside a string or comment) only masks more
@@ -535,7 +536,7 @@ export class MysqlRelay {
 
   /** A statement id the broker did not see prepared: every column not from a masked origin is masked too. */
   private unknownStatement(): StatementMasking[] {
-    return [{ derived: strictestMask(this.masks), tables: new Set(), opaque: true, warnings: false, views: this.viewMask() }];
+    return [{ derived: derivedMask(strictestMask(this.masks)), tables: new Set(), opaque: true, warnings: false, views: this.viewMask() }];
   }
 
   /** View columns masked by what their definitions read (session/mysql-schema.ts), when the session traces them. */

@@ -2,7 +2,7 @@
 // (and result formats) it belongs to — so masked columns are rewritten even when the client executes a
 // prepared statement without describing it in the same round trip.
 import type { ColumnMask } from '../session/verdict.js';
-import { maskFor, strictestMask } from '../session/verdict.js';
+import { derivedMask, maskFor, strictestMask } from '../session/verdict.js';
 import type { Decision, MaskKind } from '../session/verdict.js';
 import type { ColumnCatalog } from './catalog.js';
 import { BackendCode } from './codes.js';
@@ -183,7 +183,8 @@ export class MaskTracker {
       const traced = this.viewMask(col.name);
       if (traced !== undefined) return traced;
       const viaView = (col.sources ?? []).map((src) => maskFor(this.masks, src)).filter((m): m is ColumnMask => !!m);
-      return viaView.length ? strictestMask(viaView) : null;
+      // sources the catalog lists for a view column say nothing of how the view computes it
+      return viaView.length ? derivedMask(strictestMask(viaView)) : null;
     }, at, this.fallback);
   }
 

@@ -6,7 +6,7 @@ import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { ENDING_GRACE, runEnding } from '../wire/ending.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision } from '../session/verdict.js';
+import { derivedMask, refusalOf, refuses, strictestMask, type ColumnMask, type Decision } from '../session/verdict.js';
 import type { Session, TerminationReason } from '../session/session.js';
 import { BackendCode, FrontendCode, GUARDRAIL_HINT, ROUTINE_OF, Routine, SQLSTATE_OF, SqlState } from './codes.js';
 import type { ColumnCatalog } from './catalog.js';
@@ -103,7 +103,7 @@ export class PgRelay {
     const m = opts.masking;
     this.lineage = m && m.masks.length ? new SessionLineage(m.catalog, m.masks) : null;
     this.tracker = m && m.masks.length && this.lineage
-      ? new MaskTracker(m.masks, m.catalog, m.hashKey, strictestMask(m.masks), (col) => this.lineage!.viewMask(col), (status) => this.lineage!.ready(status))
+      ? new MaskTracker(m.masks, m.catalog, m.hashKey, derivedMask(strictestMask(m.masks)), (col) => this.lineage!.viewMask(col), (status) => this.lineage!.ready(status))
       : null;
     if (this.lineage) session.lineage = () => this.lineage!.schema();
     this.rowGuard = session.guard.hasRowLimits ? this.createRowGuard() : null;

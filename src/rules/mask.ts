@@ -46,6 +46,18 @@ export function strictestMask(masks: readonly ColumnMask[]): MaskKind {
   return masks.length ? best : 'redact';
 }
 
+/**
+ * The mask for a value computed from a masked column rather than the column's value itself (or of unknown
+ * origin). email and partial keep part of their input in clear and hash answers chosen questions; applied to a
+ * value the client shaped (`split_part(email,'@',2) || '@' || split_part(email,'@',1)`, `substr(phone, 1, 8)`)
+ * they would reveal what the mask hides, so such values are redacted whole (null stays null).
+ */
+export function derivedMask(kind: MaskKind): MaskKind;
+export function derivedMask(kind: MaskKind | null): MaskKind | null;
+export function derivedMask(kind: MaskKind | null): MaskKind | null {
+  return kind === null || kind === 'null' ? kind : 'redact';
+}
+
 export const REDACTED = '[redacted]';
 
 /**

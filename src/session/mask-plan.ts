@@ -2,10 +2,10 @@
 // of every result column, or a refusal when masked values would leave where no row masker can follow
 // (mask-or-block). Protocol modules carry the plan out; they do not judge it again.
 import type { ColumnMask } from '../rules/mask.js';
-import { strictestMask } from '../rules/mask.js';
+import { derivedMask, strictestMask } from '../rules/mask.js';
 import { matchName } from '../rules/glob.js';
 import type { Decision, MaskKind, RuleMatch } from '../rules/types.js';
-import { UNKNOWN, pgLineage, type LineageSchema, type Src, type StatementLineage } from '../sql/pg-lineage.js';
+import { DERIVED, UNKNOWN, pgLineage, type LineageSchema, type Src, type StatementLineage } from '../sql/pg-lineage.js';
 import { plpgsqlStatements } from '../sql/pg-plpgsql.js';
 
 export interface MaskPlan {
@@ -31,12 +31,14 @@ interface Hit {
 
 /** The masks a source set calls for: unknown sources call for the strictest mask of all (fail closed). */
 export function masksFor(src: Src, masks: readonly ColumnMask[]): Hit {
-  if (src.has(UNKNOWN)) return { kind: strictestMask(masks), rules: [...masks] };
+  // a value of unknown origin may be shaped by the client: no mask that keeps part of its input applies
+  if (src.has(UNKNOWN)) return { kind: derivedMask(strictestMask(masks)), rules: [...masks] };
   const rules: ColumnMask[] = [];
   for (const col of src) {
     for (const m of masks) if (!rules.includes(m) && m.columns.some((p) => matchName(p, col))) rules.push(m);
   }
-  return { kind: rules.length ? strictestMask(rules) : null, rules };
+  const kind = rules.length ? strictestMask(rules) : null;
+  return { kind: src.has(DERIVED) ? derivedMask(kind) : kind, rules };
 }
 
 /**
@@ -81,7 +83,7 @@ export function planMasks(text: string, d: Decision, masks: readonly ColumnMask[
   // FETCH/MOVE of a cursor: the rows are the cursor's query's, masked by the plan made at DECLARE
   const fetch = lineage.length === 1 ? lineage[0]!.fetch : undefined;
   if (fetch !== undefined) {
-    const plan = state.cursors.get(fetch) ?? { outputs: null, derived: strictestMask(masks) };
+    const plan = state.cursors.get(fetch) ?? { outputs: null, derived: derivedMask(strictestMask(masks)) };
     return withPlan(d, plan, plan.outputs?.some((m) => m) || plan.derived ? [...masks] : []);
   }
   let plan: MaskPlan;

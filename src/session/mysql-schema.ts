@@ -5,10 +5,10 @@
 // by their own names. What cannot be read (a definition hidden from the broker's role, a compound function body)
 // is of unknown lineage and gets the strictest mask in force (fail closed).
 import type { ColumnMask } from '../rules/mask.js';
-import { strictestMask } from '../rules/mask.js';
+import { derivedMask, strictestMask } from '../rules/mask.js';
 import { matchName } from '../rules/glob.js';
 import type { MaskKind } from '../rules/types.js';
-import { UNKNOWN_SOURCE, routineBodyLineage, viewDefinitionLineage, viewDefinitionReads, type ViewLineage } from '../sql/mysql-lineage.js';
+import { DERIVED, UNKNOWN_SOURCE, routineBodyLineage, viewDefinitionLineage, viewDefinitionReads, type ViewLineage } from '../sql/mysql-lineage.js';
 
 export interface MysqlViewRow {
   schema: string;
@@ -158,6 +158,7 @@ export class MysqlSchema {
       const out = new Map<string, Sources>();
       for (const c of l.columns) {
         const src: Sources = new Set();
+        if (!c.plain) src.add(DERIVED);
         for (const r of c.refs) for (const x of this.resolveRef(r, lc(row.schema), l)) src.add(x);
         for (const f of c.calls) for (const x of this.callSources(f, lc(row.schema))) src.add(x);
         out.set(c.name, src);
@@ -232,10 +233,12 @@ export class MysqlSchema {
 export function mysqlMasksFor(src: Iterable<string>, masks: readonly ColumnMask[]): { kind: MaskKind | null; rules: ColumnMask[] } {
   const rules: ColumnMask[] = [];
   for (const col of src) {
-    if (col === UNKNOWN_SOURCE) return { kind: strictestMask(masks), rules: [...masks] };
+    if (col === UNKNOWN_SOURCE) return { kind: derivedMask(strictestMask(masks)), rules: [...masks] };
     for (const m of masks) if (!rules.includes(m) && m.columns.some((p) => matchName(p, col))) rules.push(m);
   }
-  return { kind: rules.length ? strictestMask(rules) : null, rules };
+  const kind = rules.length ? strictestMask(rules) : null;
+  // a view column computed from its sources (not one of them as it is) is redacted whole
+  return { kind: [...src].includes(DERIVED) ? derivedMask(kind) : kind, rules };
 }
 
 /**
@@ -244,11 +247,11 @@ export function mysqlMasksFor(src: Iterable<string>, masks: readonly ColumnMask[
  */
 export function viewColumnMask(schema: MysqlSchema | null, masks: readonly ColumnMask[], db: string, table: string, column: string): MaskKind | null | undefined {
   // no snapshot: any origin may be a view (fail closed)
-  if (!schema) return strictestMask(masks);
+  if (!schema) return derivedMask(strictestMask(masks));
   const key = `${lc(db)}.${lc(table)}`;
-  if (!schema.viewKeys(key).length) return db && schema.unknownRelation(key, null) ? strictestMask(masks) : undefined;
+  if (!schema.viewKeys(key).length) return db && schema.unknownRelation(key, null) ? derivedMask(strictestMask(masks)) : undefined;
   if (schema.isClean(key)) return null;
   const src = schema.viewSources(key);
-  if (!src) return strictestMask(masks);
+  if (!src) return derivedMask(strictestMask(masks));
   return mysqlMasksFor(src.get(lc(column)) ?? [UNKNOWN_SOURCE], masks).kind;
 }

@@ -7,7 +7,7 @@ import type { Decision } from '../rules/types.js';
 
 export type { Decision as Verdict, Decision, MaskKind, RowLimit, RuleMatch } from '../rules/types.js';
 export type { ColumnMask } from '../rules/mask.js';
-export { maskFor, maskText, strictestMask } from '../rules/mask.js';
+export { derivedMask, maskFor, maskText, strictestMask } from '../rules/mask.js';
 export { effectiveLimit, needsEstimate, rowLimitMessage } from '../rules/row-limit.js';
 
 /** A refused statement, protocol-neutral. */

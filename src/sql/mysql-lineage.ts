@@ -9,12 +9,16 @@ import { calledNames, findTopLevelWord, tokenize, type Token } from './mysql-tok
 
 /** A name the lineage cannot follow (a function body it cannot read, a definition it cannot parse). */
 export const UNKNOWN_SOURCE = '?';
+/** Marks a source set whose value is computed from its sources, not one of them (the mask plan redacts it whole). */
+export const DERIVED = '\u0000derived';
 
 /** One column of a view: the names (lower-case `a.b.c` chains) its value can derive from, and the routines it calls. */
 export interface ViewColumnLineage {
   name: string;
   refs: Set<string>;
   calls: Set<string>;
+  /** the item is one column reference (`a`, `t`.`a`): its value passes as it is, not computed */
+  plain: boolean;
 }
 
 export interface ViewLineage {
@@ -136,7 +140,9 @@ export function viewDefinitionLineage(definition: string): ViewLineage | null {
     // MariaDB aliases every item; an item without `AS name` cannot be named: unreadable
     if (!last || !(asWord?.type === 'word' && asWord.value === 'AS')) return null;
     const own = all ?? refsIn(tokens, a, b - 2);
-    columns.push({ name: last.value.toLowerCase(), refs: own.refs, calls: own.calls });
+    const expr = tokens.slice(a, b - 2);
+    const plain = !whole && expr.length % 2 === 1 && expr.every((t, k) => (k % 2 === 0 ? isName(t) : t.type === 'symbol' && t.value === '.'));
+    columns.push({ name: last.value.toLowerCase(), refs: own.refs, calls: own.calls, plain });
   }
   return { columns, tables };
 }

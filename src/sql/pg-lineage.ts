@@ -14,7 +14,12 @@ import type { AstNode as Ast } from './ast.js';
 
 /** The member of a source set meaning "could be anything". */
 export const UNKNOWN = '?';
-/** A set of base columns (schema.table.column), possibly containing UNKNOWN. */
+/**
+ * Marks a source set whose value is computed from its sources rather than being one of them (an expression, a
+ * function's result, a VALUES item): the mask plan redacts such values whole (rules/mask.ts derivedMask).
+ */
+export const DERIVED = '\u0000derived';
+/** A set of base columns (schema.table.column), possibly containing UNKNOWN and DERIVED. */
 export type Src = Set<string>;
 
 export interface LineageRelation {
@@ -354,6 +359,7 @@ function select(s: Ast, outer: Scope, ctx: Ctx): Rel {
         items.forEach((v, i) => {
           cols[i] ??= { name: `column${i + 1}`, src: new Set() };
           addAll(cols[i]!.src, expr(v, scope, ctx));
+          if (!v?.ColumnRef) cols[i]!.src.add(DERIVED);
         });
       }
       return { cols, exact: true };
@@ -393,7 +399,10 @@ function targetList(list: Ast[], scope: Scope, ctx: Ctx): Rel {
       continue;
     }
     const name = rt.name ?? (fields ? String(fields[fields.length - 1]?.String?.sval ?? '?column?') : '?column?');
-    cols.push({ name, src: expr(v, scope, ctx) });
+    const src = expr(v, scope, ctx);
+    // only a plain column reference passes a value as it is; anything else computes a new one
+    if (!fields) src.add(DERIVED);
+    cols.push({ name, src });
   }
   return { cols, exact };
 }
@@ -442,6 +451,8 @@ function fromItem(n: Ast, scope: Scope, ctx: Ctx): Item[] {
     const rf = n.RangeFunction;
     const src = new Set<string>();
     const names: string[] = [];
+    // a set-returning function's columns are whatever it computes
+    src.add(DERIVED);
     for (const f of rf.functions ?? []) {
       const items: Ast[] = f?.List?.items ?? [];
       addAll(src, expr(items[0], scope, ctx));

@@ -150,6 +150,18 @@ describe('masking through dbwarden (MariaDB)', () => {
     expect(rows).toEqual([[{ email: 'a***@example.org' }], [{ name: 'Alice' }], [{ ssn: '[redacted]', age: 41 }]]);
   });
 
+  it('a value the client reshaped is redacted whole: masks that keep part of their input keep none of it', async () => {
+    const reshaped: [string, string][] = [
+      ["SELECT CONCAT(SUBSTRING_INDEX(email, '@', -1), '@', SUBSTRING_INDEX(email, '@', 1)) AS v FROM mask_users WHERE id = 1", 'alice.secret'],
+      ["SELECT CONCAT('x@', REPLACE(email, '@', '#')) AS v FROM mask_users WHERE id = 1", 'alice.secret'],
+      ['SELECT SUBSTRING(phone, 1, 10) AS v FROM mask_users WHERE id = 1', '555-010'],
+    ];
+    for (const [sql, part] of reshaped) {
+      expect(JSON.stringify(await direct(sql)), sql).toContain(part);
+      expect(await viaBroker(sql), sql).toEqual([{ v: '[redacted]' }]);
+    }
+  });
+
   it('refuses statements that copy or export masked values (mask-or-block)', async () => {
     for (const sql of [
       'INSERT INTO mask_users (id, name) SELECT id + 100, email FROM mask_users',
@@ -170,8 +182,9 @@ describe('masking through dbwarden (MariaDB)', () => {
     expect(file.errno).toBe(1227);
     expect(file.message).toMatch(/^dbwarden: blocked by rule /);
     expect(await direct("SHOW TABLES LIKE 'mask_copy'")).toEqual([]);
-    // the same prepared statement through COM_STMT_PREPARE is masked, not refused
-    expect(await viaBroker('SELECT LOWER(email) AS v FROM mask_users WHERE id = ?', { binary: true, params: [1] })).toEqual([{ v: 'a***@example.org' }]);
+    // the same prepared statement through COM_STMT_PREPARE is masked, not refused: a computed value is redacted
+    // whole (the email mask would keep what follows the last @ of whatever the client made of the value)
+    expect(await viaBroker('SELECT LOWER(email) AS v FROM mask_users WHERE id = ?', { binary: true, params: [1] })).toEqual([{ v: '[redacted]' }]);
   });
 
   it('redacts values echoed by errors and warnings', async () => {

@@ -93,6 +93,28 @@ describe('masking through dbwarden (PostgreSQL)', () => {
     expect(leaks(await viaBroker(sql))).toBe(false);
   });
 
+  it('a value the client reshaped is redacted whole: masks that keep part of their input keep none of it', async () => {
+    // the email mask keeps what follows the last @, the partial mask the last 4 characters: on a reshaped value
+    // that would be the local part, or any 4 characters of the phone number the client chose
+    const reshaped: [string, string][] = [
+      ["select split_part(email, '@', 2) || '@' || split_part(email, '@', 1) as v from mask_users where id = 1", 'alice.secret'],
+      ["select regexp_replace(email, '(.*)@(.*)', '\\2@\\1') as v from mask_users where id = 1", 'alice.secret'],
+      ["select 'x@' || translate(email, '@', '#') as v from mask_users where id = 1", 'alice.secret'],
+      ['select substr(phone, 1, 10) as v from mask_users where id = 1', '555-010'],
+      ['select reverse(phone) as v from mask_users where id = 1', '555-1+'],
+    ];
+    for (const [sql, part] of reshaped) {
+      expect(JSON.stringify(await direct(sql)), sql).toContain(part);
+      expect(await viaBroker(sql), sql).toEqual([{ v: '[redacted]' }]);
+    }
+    // a view that reshapes the value is the same door
+    await adminSql(`create or replace view mask_users_swap as select id, split_part(email, '@', 2) || '@' || split_part(email, '@', 1) as swapped from mask_users;
+      alter view mask_users_swap owner to dbw_rw; grant select on mask_users_swap to dbw_ro;`);
+    expect(await viaBroker('select swapped from mask_users_swap where id = 1')).toEqual([{ swapped: '[redacted]' }]);
+    // the value itself, renamed or through a subquery, keeps its own mask
+    expect(await viaBroker('select x from (select email as x from mask_users) s where s.x is not null order by 1 limit 1')).toEqual([{ x: 'a***@example.org' }]);
+  });
+
   it('masks a view column by its name', async () => {
     const sql = 'select contact from mask_users_v where id = 1';
     expect(leaks(await direct(sql))).toBe(true);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModule } from 'libpg-query';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UNKNOWN, pgLineage, type LineageSchema } from '../../../src/sql/pg-lineage.js';
+import { DERIVED, UNKNOWN, pgLineage, type LineageSchema } from '../../../src/sql/pg-lineage.js';
 import { SchemaSnapshot } from '../../../src/session/schema-snapshot.js';
 import { planMasks } from '../../../src/session/mask-plan.js';
 import { lintRules } from '../../../src/rules/check.js';
@@ -33,8 +33,10 @@ beforeAll(async () => {
   );
 });
 
-const out = (sql: string) => pgLineage(sql, schema)[0]!.outputs!.map((s) => [...s].sort());
-const sinks = (sql: string) => pgLineage(sql, schema)[0]!.sinks.map((s) => [s.what, [...s.src].sort()]);
+// the base columns of each output (whether the value is computed is asserted on its own below)
+const out = (sql: string) => pgLineage(sql, schema)[0]!.outputs!.map((s) => [...s].filter((x) => x !== DERIVED).sort());
+const sinks = (sql: string) => pgLineage(sql, schema)[0]!.sinks.map((s) => [s.what, [...s.src].filter((x) => x !== DERIVED).sort()]);
+const computed = (sql: string) => pgLineage(sql, schema)[0]!.outputs!.map((s) => s.has(DERIVED));
 
 describe('outputs', () => {
   const E = ['public.users.email'];
@@ -65,6 +67,18 @@ describe('outputs', () => {
 });
 
 describe('sinks, readers, statistics, cursors', () => {
+  it('marks values computed from their sources, not passed as they are (masked whole: rules/mask.ts derivedMask)', () => {
+    expect(computed('select email, upper(email), email::varchar(3) from users')).toEqual([false, true, true]);
+    expect(computed('select x from (select email as x from users) s')).toEqual([false]);
+    expect(computed('select x from (select lower(email) as x from users) s')).toEqual([true]);
+    expect(computed('with c(x) as (select split_part(email, \'@\', 1) from users) select x from c')).toEqual([true]);
+    expect(computed('select contact from v1')).toEqual([false]);
+    expect(computed('select c2 from v2')).toEqual([true]);
+    expect(computed('select x from unnest(array(select email from users)) f(x)')).toEqual([true]);
+    expect(computed("select * from (values ((select email from users limit 1))) v(x)")).toEqual([true]);
+    expect(computed('select email from users union select name from users')).toEqual([false]);
+    expect(computed("select email from users union select 'x'")).toEqual([true]);
+  });
   it('finds every place values leave the result', () => {
     expect(sinks('insert into users select id, e from users u(id, n, e)')).toEqual([['INSERT', ['public.users.email', 'public.users.id']]]);
     expect(sinks("insert into users (id) values (1)")).toEqual([['INSERT', []]]);
@@ -100,7 +114,8 @@ describe('mask plan', () => {
   });
   it('without a catalog masks derived values and refuses exports', () => {
     const st = { cursors: new Map() };
-    expect(planMasks('select upper(name) from users', allow(''), masks, null, st).maskPlan).toEqual({ outputs: ['email'], derived: null });
+    // unknown origin: whatever the client computed, nothing of it is shown (not the email mask's domain)
+    expect(planMasks('select upper(name) from users', allow(''), masks, null, st).maskPlan).toEqual({ outputs: ['redact'], derived: null });
     expect(planMasks('insert into t select name from users', allow(''), masks, null, st).action).toBe('block');
     expect(planMasks("insert into t values (1, 'x')", allow(''), masks, null, st).action).toBe('allow');
   });
@@ -108,7 +123,7 @@ describe('mask plan', () => {
     const st = { cursors: new Map() };
     planMasks('declare c cursor for select n, e from users u(i, n, e)', allow(''), masks, schema, st);
     expect(planMasks('fetch 1 from c', allow(''), masks, schema, st).maskPlan).toEqual({ outputs: [null, 'email'], derived: null });
-    expect(planMasks('fetch 1 from unknown_cursor', allow(''), masks, schema, st).maskPlan).toEqual({ outputs: null, derived: 'email' });
+    expect(planMasks('fetch 1 from unknown_cursor', allow(''), masks, schema, st).maskPlan).toEqual({ outputs: null, derived: 'redact' });
   });
 });
 
