@@ -140,6 +140,7 @@ run_my() {
 
 report() {
   local suite=$1
+  for m in direct empty safe; do cp "$WORK/$suite.$m.tsv" "${KEEP:-/tmp}/driver-suites.$suite.$m.tsv" 2>/dev/null || true; done
   local direct=$WORK/$suite.direct.tsv
   local total passing
   total=$(wc -l < "$direct"); passing=$(grep -c $'\tpass$' "$direct" || true)

@@ -20,7 +20,7 @@ import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { viewColumnMask } from '../session/mysql-schema.js';
 import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 import type { ThreadIds } from './thread-ids.js';
-import { planKills } from './kill-plan.js';
+import { applyKillEdits, KILL_UNLOCATABLE, planKills } from './kill-plan.js';
 import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
 import { MysqlRowGuard, rowLimitRefusal, type MysqlRowGuardHost } from './row-guard.js';
 import type { PendingStatement } from '../session/statement-outcome.js';
@@ -289,13 +289,21 @@ export class MysqlRelay {
           this.session.refuseLast('kill-ownership');
           return this.reply(cmd, kill.spec, kill.message);
         }
+        let bytes = raw;
+        if (kill.kind === 'forward') {
+          const edited = applyKillEdits(payload.subarray(1), text, kill.edits);
+          if (!edited) {
+            this.session.refuseLast('kill-ownership');
+            return this.reply(cmd, ErrNo.NotSupportedYet, KILL_UNLOCATABLE);
+          }
+          bytes = encodePacket(0, Buffer.concat([Buffer.from([Command.Query]), edited]));
+        }
         const stmt = this.session.statements.takeLast();
         if (kill.kind === 'local') {
           if (stmt) this.session.completeStatement(stmt);
           return this.killLocal(kill.target, kill.query);
         }
         this.namedPrepares.observe(d.statements);
-        const bytes = kill.kind === 'forward' ? encodePacket(0, encodeComQuery(kill.text)) : raw;
         if (d.statements.some((st) => st.effects.includes('ddl'))) this.rowGuard?.invalidate();
         if (this.rowGuard && d.rowLimit) {
           const why = rowLimitRefusal(d);
