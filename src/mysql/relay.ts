@@ -325,10 +325,11 @@ export class MysqlRelay {
       case Command.StmtPrepare: {
         const { text, d: early, barrier } = this.decideText(payload);
         const d = early ?? this.session.decide(text, this.reading.readOptions(this.readOpts), this.inspect(barrier));
-        // refused before the upstream sees it: no statement id is ever allocated
+        // refused before the upstream runs it: a statement id the server allocates for unreadable text (shown to
+        // it to get its own parse error) is closed at once and never reaches the client
         if (refused(d, this.masks.length > 0, text)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
-          return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+          return this.refuse(cmd, d, payload);
         }
         const stmt = this.session.statements.takeLast();
         const why = this.rowGuard && d.rowLimit ? rowLimitRefusal(d) : null;
@@ -646,9 +647,9 @@ export class MysqlRelay {
   }
 
   /**
-   * Refuses a COM_QUERY. Text the broker could not read is first shown to the server as COM_STMT_PREPARE (parsed,
-   * never run, closed at once): when the server rejects it too the client gets the server's own error (1064 …),
-   * as it would without the broker; otherwise the broker's refusal.
+   * Refuses a COM_QUERY or COM_STMT_PREPARE. Text the broker could not read is first shown to the server as
+   * COM_STMT_PREPARE (parsed, never run, closed at once): when the server rejects it too the client gets the
+   * server's own error (1064 …), as it would without the broker; otherwise the broker's refusal.
    */
   private refuse(cmd: number, d: Decision, payload: Buffer): void {
     const r = d.rules[0];
