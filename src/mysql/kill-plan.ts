@@ -12,8 +12,15 @@ export type KillPlan =
   | { kind: 'refuse'; spec: ErrSpec; message: string }
   /** the text is a single KILL: the broker acts on the target session */
   | { kind: 'local'; target: Session; query: boolean }
-  /** forward this text instead of the client's (thread ids translated) */
-  | { kind: 'forward'; text: string };
+  /** forward the client's text with these spans replaced (thread ids translated); `text` is the result as read */
+  | { kind: 'forward'; text: string; edits: KillEdit[] };
+
+/** A span of the decoded text (all ASCII: a thread id) and what replaces it. */
+export interface KillEdit {
+  at: number;
+  length: number;
+  with: string;
+}
 
 /**
  * Every KILL is checked the same way, wherever it stands: its thread id (the broker's from the greeting, or
@@ -48,6 +55,7 @@ export function planKills(text: string, statements: readonly StatementFacts[], s
   const chosen = [...byIndex.values()].sort((a, b) => a.index - b.index);
   if (kills.some((k) => !chosen.some((c) => c.text === k.text && c.kill?.thread === k.kill!.thread))) return unlocatable();
   let out = '';
+  const edits: KillEdit[] = [];
   let copied = 0;
   let search = 0;
   for (const st of chosen) {
@@ -64,11 +72,41 @@ export function planKills(text: string, statements: readonly StatementFacts[], s
     if (upstreamId === undefined) return { kind: 'refuse', spec: ErrNo.NoSuchThread, message: `Unknown thread id: ${id}` };
     const idAt = at + m.index;
     out += text.slice(copied, idAt) + String(upstreamId);
+    edits.push({ at: idAt, length: m[1]!.length, with: String(upstreamId) });
     copied = idAt + m[1]!.length;
   }
-  return { kind: 'forward', text: out + text.slice(copied) };
+  return { kind: 'forward', text: out + text.slice(copied), edits };
 }
 
+/**
+ * The client's statement bytes with the edits made in place, or null when an edited span cannot be found in
+ * them. The bytes are never re-encoded from the decoded text: in a session whose character set is not UTF-8
+ * (latin1, or mysql2's CESU-8 form of utf8mb3) that would change every other non-ASCII character. Every
+ * decoder the broker uses keeps ASCII bytes as themselves, in order (src/wire/charsets.ts), so the n-th ASCII
+ * character of the text is the n-th ASCII byte of the statement; the bytes found there must be the span's text.
+ */
+export function applyKillEdits(bytes: Buffer, text: string, edits: readonly KillEdit[]): Buffer | null {
+  const parts: Buffer[] = [];
+  let ci = 0; // text index reached
+  let bi = 0; // byte index reached
+  let copied = 0;
+  for (const e of edits) {
+    // walk to the edit's first character, counting ASCII characters and bytes together
+    let ascii = 0;
+    for (; ci < e.at; ci++) if (text.charCodeAt(ci) < 0x80) ascii++;
+    for (; bi < bytes.length && (ascii > 0 || bytes[bi]! >= 0x80); bi++) if (bytes[bi]! < 0x80) ascii--;
+    if (bytes.toString('latin1', bi, bi + e.length) !== text.slice(e.at, e.at + e.length)) return null;
+    parts.push(bytes.subarray(copied, bi), Buffer.from(e.with, 'latin1'));
+    ci = e.at + e.length;
+    bi += e.length;
+    copied = bi;
+  }
+  parts.push(bytes.subarray(copied));
+  return Buffer.concat(parts);
+}
+
+export const KILL_UNLOCATABLE = 'dbwarden: write KILL [QUERY] <id> plainly (no comments around the id) inside a multi-statement text';
+
 function unlocatable(): KillPlan {
-  return { kind: 'refuse', spec: ErrNo.NotSupportedYet, message: 'dbwarden: write KILL [QUERY] <id> plainly (no comments around the id) inside a multi-statement text' };
+  return { kind: 'refuse', spec: ErrNo.NotSupportedYet, message: KILL_UNLOCATABLE };
 }

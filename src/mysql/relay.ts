@@ -20,7 +20,7 @@ import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { viewColumnMask } from '../session/mysql-schema.js';
 import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 import type { ThreadIds } from './thread-ids.js';
-import { planKills } from './kill-plan.js';
+import { applyKillEdits, KILL_UNLOCATABLE, planKills } from './kill-plan.js';
 import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
 import { MysqlRowGuard, rowLimitRefusal, type MysqlRowGuardHost } from './row-guard.js';
 import type { PendingStatement } from '../session/statement-outcome.js';
@@ -289,13 +289,21 @@ export class MysqlRelay {
           this.session.refuseLast('kill-ownership');
           return this.reply(cmd, kill.spec, kill.message);
         }
+        let bytes = raw;
+        if (kill.kind === 'forward') {
+          const edited = applyKillEdits(payload.subarray(1), text, kill.edits);
+          if (!edited) {
+            this.session.refuseLast('kill-ownership');
+            return this.reply(cmd, ErrNo.NotSupportedYet, KILL_UNLOCATABLE);
+          }
+          bytes = encodePacket(0, Buffer.concat([Buffer.from([Command.Query]), edited]));
+        }
         const stmt = this.session.statements.takeLast();
         if (kill.kind === 'local') {
           if (stmt) this.session.completeStatement(stmt);
           return this.killLocal(kill.target, kill.query);
         }
         this.namedPrepares.observe(d.statements);
-        const bytes = kill.kind === 'forward' ? encodePacket(0, encodeComQuery(kill.text)) : raw;
         if (d.statements.some((st) => st.effects.includes('ddl'))) this.rowGuard?.invalidate();
         if (this.rowGuard && d.rowLimit) {
           const why = rowLimitRefusal(d);
@@ -317,10 +325,11 @@ export class MysqlRelay {
       case Command.StmtPrepare: {
         const { text, d: early, barrier } = this.decideText(payload);
         const d = early ?? this.session.decide(text, this.reading.readOptions(this.readOpts), this.inspect(barrier));
-        // refused before the upstream sees it: no statement id is ever allocated
+        // refused before the upstream runs it: a statement id the server allocates for unreadable text (shown to
+        // it to get its own parse error) is closed at once and never reaches the client
         if (refused(d, this.masks.length > 0, text)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
-          return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+          return this.refuse(cmd, d, payload);
         }
         const stmt = this.session.statements.takeLast();
         const why = this.rowGuard && d.rowLimit ? rowLimitRefusal(d) : null;
@@ -639,9 +648,9 @@ export class MysqlRelay {
   }
 
   /**
-   * Refuses a COM_QUERY. Text the broker could not read is first shown to the server as COM_STMT_PREPARE (parsed,
-   * never run, closed at once): when the server rejects it too the client gets the server's own error (1064 …),
-   * as it would without the broker; otherwise the broker's refusal.
+   * Refuses a COM_QUERY or COM_STMT_PREPARE. Text the broker could not read is first shown to the server as
+   * COM_STMT_PREPARE (parsed, never run, closed at once): when the server rejects it too the client gets the
+   * server's own error (1064 …), as it would without the broker; otherwise the broker's refusal.
    */
   private refuse(cmd: number, d: Decision, payload: Buffer): void {
     const r = d.rules[0];

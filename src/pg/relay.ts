@@ -59,7 +59,9 @@ export function refusalFields(decision: Decision): ErrorFields {
   const r = refusalOf(decision);
   if (r.syntaxError) {
     const { message, position } = r.syntaxError;
-    return { hint: GUARDRAIL_HINT, severity: 'ERROR', code: SqlState.SyntaxError, message, ...(position ? { position } : {}), routine: Routine.guardrail };
+    // the server's grammar said no, not a rule: the server's message and position, and none of the guardrail
+    // markers (hint, dbwarden_ routine) by which tools tell a refusal from the server's own errors
+    return { severity: 'ERROR', code: SqlState.SyntaxError, message, ...(position ? { position } : {}) };
   }
   return { severity: 'ERROR', code: SQLSTATE_OF[r.code]!, message: r.message, hint: r.hint ?? GUARDRAIL_HINT, routine: ROUTINE_OF[r.code]! };
 }

@@ -80,6 +80,30 @@ const MYSQL_CODECS: Record<string, string> = {
 
 const utf8: Decoder = (bytes) => (isUtf8(bytes) ? { ok: true, text: bytes.toString('utf8') } : { ok: false, error: 'statement text is not valid UTF-8' });
 
+/**
+ * UTF-8 as MySQL/MariaDB read it (utf8mb3, utf8mb4): the server's decoder also takes a UTF-16 surrogate written
+ * as a three-byte sequence of its own (ED A0..BF 80..BF, CESU-8). mysql2 encodes utf8mb3 connections that way,
+ * so a character outside the BMP arrives as two such sequences; they decode here to the same JavaScript string
+ * its four-byte form gives. Only whole sequences of bytes >= 0x80 are taken in, so every ASCII byte stays the
+ * character it is for the server and the broker's token boundaries stay the server's (see the header). Bytes
+ * that are neither UTF-8 nor such a sequence are still refused.
+ */
+const mysqlUtf8: Decoder = (bytes) => {
+  if (isUtf8(bytes)) return { ok: true, text: bytes.toString('utf8') };
+  let text = '';
+  let from = 0;
+  for (let i = 0; i + 2 < bytes.length; i++) {
+    if (bytes[i] !== 0xed || bytes[i + 1]! < 0xa0 || bytes[i + 1]! > 0xbf || (bytes[i + 2]! & 0xc0) !== 0x80) continue;
+    // the bytes before the surrogate must be UTF-8 by themselves: no sequence may straddle it
+    if (!isUtf8(bytes.subarray(from, i))) break;
+    text += bytes.toString('utf8', from, i) + String.fromCharCode(0xd000 | ((bytes[i + 1]! & 0x3f) << 6) | (bytes[i + 2]! & 0x3f));
+    from = i + 3;
+    i += 2;
+  }
+  if (!isUtf8(bytes.subarray(from))) return { ok: false, error: 'statement text is not valid UTF-8' };
+  return { ok: true, text: text + bytes.toString('utf8', from) };
+};
+
 /** ASCII bytes only: an encoding the broker cannot decode still reads pure-ASCII text the same way. */
 function asciiOnly(name: string): Decoder {
   return (bytes) => {
@@ -124,7 +148,7 @@ export function pgDecoder(encoding: string): Decoder | null {
 export function mysqlDecoder(charset: string): Decoder | null {
   const cs = charset.toLowerCase();
   if (mysqlUnsafeCharset(cs) || MYSQL_WIDE.has(cs)) return null;
-  if (cs === 'utf8' || cs === 'utf8mb3' || cs === 'utf8mb4') return utf8;
+  if (cs === 'utf8' || cs === 'utf8mb3' || cs === 'utf8mb4') return mysqlUtf8;
   if (cs === 'ascii') return asciiOnly(cs);
   const c = MYSQL_CODECS[cs];
   return c ? codec(cs, c) : asciiOnly(cs);

@@ -218,3 +218,45 @@ describe('DDL and statements drivers send', () => {
     await c.end().catch(() => undefined);
   });
 });
+
+describe('client character sets drivers use', () => {
+  /** the same query directly on the server as root, for the answer the broker must not change */
+  const direct = async (sql: string, charset: string) => {
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: 'dbw_my', charset, multipleStatements: true });
+    try {
+      return (await c.query(sql))[0];
+    } finally {
+      await c.end();
+    }
+  };
+
+  it('mysql2 on a utf8mb3 connection sends a character outside the BMP as CESU-8 surrogates; the broker reads it as the server does', async () => {
+    // mysql2's suite, test-non-bmp-chars: refused as "not valid UTF-8" before the fix
+    const sql = 'SELECT "\u{1F4A9}" AS p, HEX("\u{1F4A9}") AS h';
+    const want = await direct(sql, 'UTF8_GENERAL_CI');
+    expect(want).toEqual([{ p: '\u{1F4A9}', h: 'EDA0BDEDB2A9' }]);
+    for (const broker of [bare, b]) {
+      const c = await connect(await broker.grant(), { charset: 'UTF8_GENERAL_CI' }, broker);
+      expect((await c.query(sql))[0]).toEqual(want);
+      await c.end();
+    }
+  });
+
+  it('a KILL inside a multi-statement text is translated in the client\'s bytes: the rest of a latin1 or CESU-8 text reaches the server unchanged', async () => {
+    for (const [charset, sql, want] of [
+      ['LATIN1_SWEDISH_CI', "SELECT 'caf\u00e9' AS w, HEX('caf\u00e9') AS h", [{ w: 'caf\u00e9', h: '636166E9' }]],
+      ['UTF8_GENERAL_CI', 'SELECT "\u{1F4A9}" AS w, HEX("\u{1F4A9}") AS h', [{ w: '\u{1F4A9}', h: 'EDA0BDEDB2A9' }]],
+    ] as const) {
+      expect(await direct(sql, charset)).toEqual(want);
+      const g = await b.grant();
+      const idle = await connect(g);
+      const c = await connect(g, { charset, multipleStatements: true });
+      // before the fix the text was re-encoded as UTF-8 from the broker's reading: é became C3A9, the surrogates F09F92A9
+      const [res] = (await c.query(`${sql}; KILL QUERY ${idle.threadId}; ${sql}`)) as unknown as [unknown[]];
+      expect(res[0]).toEqual(want);
+      expect(res[2]).toEqual(want);
+      expect((await idle.query('SELECT 1 AS n'))[0]).toEqual([{ n: 1 }]);
+      await Promise.all([c.end(), idle.end()]);
+    }
+  });
+});

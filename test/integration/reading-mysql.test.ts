@@ -170,4 +170,25 @@ describe('NUL bytes and syntax errors', () => {
     if (e2 instanceof Error) expect((e2 as { errno?: number }).errno).toBe(1227);
     await c.end();
   });
+
+  it("the same through COM_STMT_PREPARE (mysql2's execute, its suite's test-errors): the server's 1064, no statement left open", async () => {
+    const d = await direct();
+    const direct1064 = await d.execute('SELEC 1').catch((x) => x);
+    await d.end();
+    expect(direct1064.errno).toBe(1064);
+    const c = await viaBroker();
+    const e = await c.execute('SELEC 1').catch((x) => x);
+    // before the fix: 1227 "blocked by rule unparsed" for the prepare, while the same text as a query got 1064
+    expect([e.errno, e.sqlState, e.message]).toEqual([1064, direct1064.sqlState, direct1064.message]);
+    const [r] = await c.execute('SELECT ? AS n', [2]);
+    expect(r).toEqual([{ n: 2 }]);
+    // text the server can prepare but the broker cannot read: refused, and the server's statement is closed
+    const [[before]] = (await c.query("SHOW SESSION STATUS LIKE 'Com_stmt_close'")) as unknown as [[{ Value: string }]];
+    const e2 = await c.execute('SELECT 1 PROCEDURE ANALYSE()').catch((x) => x);
+    expect(e2.errno).toBe(1227);
+    expect(e2.message).toMatch(/^dbwarden: blocked by rule unparsed: /);
+    const [[after]] = (await c.query("SHOW SESSION STATUS LIKE 'Com_stmt_close'")) as unknown as [[{ Value: string }]];
+    expect(Number(after.Value) - Number(before.Value)).toBe(1);
+    await c.end();
+  });
 });

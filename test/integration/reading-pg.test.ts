@@ -230,6 +230,9 @@ describe('NUL bytes and syntax errors', () => {
     expect(e1.code).toBe('42601');
     expect(e1.message).toBe('syntax error at or near "SELEC"');
     expect(e1.position).toBe('1');
+    // a syntax error is not a guardrail refusal: none of the markers tools use to tell one (docs/client-errors.md)
+    expect(e1.routine ?? '').not.toMatch(/^dbwarden_/);
+    expect(e1.hint).toBeUndefined();
     const e2 = await c.query('SELECT 1 FROM x WHERE y = 1 ORDER BY ; ').catch((e) => e);
     expect([e2.code, e2.message, e2.position]).toEqual([directErr.code, directErr.message, directErr.position]);
     const e3 = await c.query("SELECT 'é', 'ü' FROM WHERE").catch((e) => e);

@@ -65,5 +65,8 @@ describe('refusalOf()', () => {
   it('PostgreSQL text its server rejects gets the server syntax error with position', () => {
     const d: Decision = { action: 'block', rules: [rule('block', 'unparsed')], statements: [st({ kind: 'unparsed', error: 'syntax error at or near "SELEC"', syntaxError: { position: 1 } } as Partial<StatementFacts>)] };
     expect(refusalFields(d)).toMatchObject({ code: '42601', message: 'syntax error at or near "SELEC"', position: 1 });
+    // not a guardrail refusal: no dbwarden_ routine, no guardrail hint (docs/client-errors.md)
+    expect(refusalFields(d).routine).toBeUndefined();
+    expect(refusalFields(d).hint).toBeUndefined();
   });
 });
