@@ -167,7 +167,13 @@ function columnName(node: Ast): string | undefined {
 }
 
 /** Whether `sel` yields `col` of every row of a written table (no narrowing WHERE, LIMIT, HAVING or set operation). */
-function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>): boolean {
+function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>, ctes: Map<string, Ast> = new Map()): boolean {
+  for (const c of sel.withClause?.ctes ?? []) {
+    const cte = c?.CommonTableExpr;
+    if (cte?.ctename && cte.ctequery?.SelectStmt) ctes = new Map([...ctes, [String(cte.ctename).toLowerCase(), cte.ctequery.SelectStmt]]);
+  }
+  // a UNION holds every value one of its sides holds (INTERSECT and EXCEPT may remove some)
+  if (sel.op === 'SETOP_UNION') return everyValueOf(sel.larg, col, names, ctes) || everyValueOf(sel.rarg, col, names, ctes);
   if ((sel.op && sel.op !== 'SETOP_NONE') || sel.limitCount !== undefined || sel.limitOffset !== undefined || sel.havingClause !== undefined) return false;
   if (sel.fromClause?.length !== 1 || sel.targetList?.length !== 1) return false;
   const from = sel.fromClause[0];
@@ -176,6 +182,8 @@ function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>): boolea
   if (!star && columnName(out) !== col) return false;
   const rv = from.RangeVar;
   const inner = new Set<string>();
+  const cte = rv && rv.schemaname === undefined ? ctes.get(String(rv.relname).toLowerCase()) : undefined;
+  if (cte) return sel.whereClause === undefined && !star && everyValueOf(cte, col, names, ctes);
   if (rv) {
     if (!names.has(String(rv.relname).toLowerCase())) return false;
     inner.add(String(rv.relname).toLowerCase());
@@ -184,7 +192,7 @@ function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>): boolea
     return sel.whereClause === undefined || pgUnscopedReason(sel.whereClause, inner) !== undefined;
   }
   const derived = from.RangeSubselect?.subquery?.SelectStmt;
-  return derived !== undefined && sel.whereClause === undefined && everyValueOf(derived, col, names);
+  return derived !== undefined && sel.whereClause === undefined && everyValueOf(derived, col, names, ctes);
 }
 
 // Tautologies over a column's domain (issue 12, family c): conditions that hold for every row, or for every row

@@ -386,6 +386,28 @@ function selfJoinedNames(rv: Ast, from: Ast): Set<string> {
   return out;
 }
 
+/** The target's names, plus the MERGE source's alias when the source is every row of the target itself. */
+function selfSourceNames(rv: Ast, source: Ast): Set<string> {
+  const out = targetNames(rv);
+  const rel = typeof rv?.relname === 'string' ? rv.relname.toLowerCase() : undefined;
+  const same = (r: Ast) => r !== undefined && String(r.relname).toLowerCase() === rel && (r.schemaname ?? rv.schemaname) === rv.schemaname;
+  if (same(source?.RangeVar)) out.add(String(source.RangeVar.alias?.aliasname ?? source.RangeVar.relname).toLowerCase());
+  const sub = source?.RangeSubselect;
+  const sel = sub?.subquery?.SelectStmt;
+  if (sel && sub.alias?.aliasname && wholeTableSelect(sel, same)) out.add(String(sub.alias.aliasname).toLowerCase());
+  return out;
+}
+
+/** A SELECT of one relation (matched by `same`) with no narrowing WHERE, LIMIT, HAVING or set operation. */
+function wholeTableSelect(sel: Ast, same: (rv: Ast) => boolean): boolean {
+  if ((sel.op && sel.op !== 'SETOP_NONE') || sel.limitCount !== undefined || sel.havingClause !== undefined || sel.fromClause?.length !== 1) return false;
+  const rv = sel.fromClause[0]?.RangeVar;
+  if (!same(rv)) return false;
+  if (sel.whereClause === undefined) return true;
+  const inner = new Set([String(rv.alias?.aliasname ?? rv.relname).toLowerCase()]);
+  return whereStatus(sel.whereClause) === 'always-true' || pgUnscopedReason(sel.whereClause, inner) !== undefined;
+}
+
 function notScoped(why: string | undefined, b: Builder): void {
   if (why === undefined) return;
   b.where = 'always-true';
@@ -393,7 +415,8 @@ function notScoped(why: string | undefined, b: Builder): void {
 }
 
 function mergeWhere(s: Ast): 'always-true' | 'present' {
-  const names = targetNames(s.relation);
+  // MERGE joining the table to itself (`USING t s`, `USING (SELECT id FROM t) s`): its source alias is the row
+  const names = selfSourceNames(s.relation, s.sourceRelation);
   if (whereStatus(s.joinCondition) !== 'always-true' && pgUnscopedReason(s.joinCondition, names) === undefined) return 'present';
   const touching = (s.mergeWhenClauses ?? [])
     .map((c: Ast) => c?.MergeWhenClause)

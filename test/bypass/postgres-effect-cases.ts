@@ -20,6 +20,7 @@ const overBlocks: BypassCase[] = [
   allow(W, 'DELETE FROM t WHERE id IN (SELECT id FROM accounts WHERE owner = \'nobody\')', 'an IN set narrowed by its own WHERE'),
   allow(W, 'DELETE FROM t WHERE id = (SELECT max(id) FROM accounts)', 'a scalar subquery is one value'),
   allow(W, "DELETE FROM t USING t t2 WHERE t.id = t2.id AND t2.v = 'nothing'", 'a self-join narrowed on the second alias'),
+  allow(W, "MERGE INTO t USING (SELECT id FROM t WHERE v = 'nothing') s ON t.id = s.id WHEN MATCHED THEN DELETE", 'a self-MERGE whose source is narrowed'),
 ];
 
 const unscoped: BypassCase[] = [
@@ -46,6 +47,9 @@ const unscoped: BypassCase[] = [
   block(W, 'unscoped-write', "UPDATE t SET v = 'z' WHERE id BETWEEN id AND id", 'rewrites every row: both bounds are the row', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE id = (SELECT max(t2.id) FROM t t2 WHERE t2.id = t.id)', 'deletes every row: a subquery correlated to the row', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t USING t t2 WHERE t.id = t2.id', 'deletes every row: a self-join on the key', DATA),
+  block(W, 'unscoped-write', 'MERGE INTO t USING t s ON t.id = s.id WHEN MATCHED THEN DELETE', 'deletes every row: MERGE joining the table to itself', DATA),
+  block(W, 'unscoped-write', "MERGE INTO t USING (SELECT id FROM t) s ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = 'z'", 'rewrites every row: the source is every row of the target', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id IN (WITH c AS (SELECT id FROM t) SELECT id FROM c UNION SELECT 0)', 'deletes every row: every id through a CTE and a UNION', DATA),
 ];
 
 const notNullGone: Proof = { kind: 'then', check: "SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'owner'" };
