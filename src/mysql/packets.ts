@@ -1,7 +1,8 @@
 // Encoders and decoders for the MySQL packets the broker writes or inspects: HandshakeV10,
 // HandshakeResponse41 / SSLRequest, OK, ERR, EOF, AuthSwitchRequest, AuthMoreData, COM_QUERY.
 // https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_packets.html
-import { Capability, MAX_PACKET_PAYLOAD, PacketHeader, type ErrSpec } from './codes.js';
+import type { ErrorCode } from '../errors.js';
+import { Capability, GENERAL_SQLSTATE, MAX_PACKET_PAYLOAD, PacketHeader, errOf, type ErrSpec } from './codes.js';
 
 export class DecodeError extends Error {}
 
@@ -354,11 +355,16 @@ export function encodeErr(spec: ErrSpec, message: string): Buffer {
   return Buffer.concat([head, Buffer.from('#' + spec.sqlState, 'latin1'), Buffer.from(message, 'utf8')]);
 }
 
+/** The broker's own ERR: its BRK_* code decides errno and SQLSTATE (mysql/codes.ts). */
+export function encodeBrokerErr(code: ErrorCode, message: string): Buffer {
+  return encodeErr(errOf(code), message);
+}
+
 export function decodeErr(p: Buffer): { errno: number; sqlState: string; message: string } {
   if (p.length < 3 || p[0] !== PacketHeader.Err) throw new DecodeError('not an ERR packet');
   const errno = p.readUInt16LE(1);
   if (p[3] === 0x23 /* # */ && p.length >= 9) return { errno, sqlState: p.toString('latin1', 4, 9), message: p.toString('utf8', 9) };
-  return { errno, sqlState: 'HY000', message: p.toString('utf8', 3) };
+  return { errno, sqlState: GENERAL_SQLSTATE, message: p.toString('utf8', 3) };
 }
 
 export function encodeEof(status: number, warnings = 0): Buffer {

@@ -12,9 +12,9 @@ import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision, type
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
 import type { Session, TerminationReason } from '../session/session.js';
 import { databaseNotGranted } from '../session/admission.js';
-import { Capability, Command, CommandName, ERRNO_OF, ErrNo, MAX_PACKET_PAYLOAD, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
+import { Capability, Command, CommandName, MAX_PACKET_PAYLOAD, PARSE_ERRNOS, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
 import { PacketScanner, type Disposition } from './framer.js';
-import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
+import { decodeErr, encodeBrokerErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
 import { NamedPrepares } from './named-prepares.js';
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { viewColumnMask } from '../session/mysql-schema.js';
@@ -59,8 +59,6 @@ export function versionNumber(version: string): number {
   return m ? Number(m[1]) * 10000 + Number(m[2]) * 100 + Number(m[3]) : 0;
 }
 
-/** ER_PARSE_ERROR, ER_SYNTAX_ERROR, ER_EMPTY_QUERY: the server's own "cannot read this" answers. */
-const PARSE_ERRNOS = new Set([1064, 1149, 1065]);
 const QUIT = encodePacket(0, Buffer.from([Command.Quit]));
 /** Used when the broker was not given a key: hashes are then stable for this process only. */
 const PROCESS_MASK_KEY = randomBytes(32);
@@ -101,7 +99,7 @@ export class MysqlRelay {
   private readOpts: ReadOptions;
   /** client character set and unconfirmed reading barriers */
   private readonly reading: MysqlReadingState;
-  private ending: { spec: ErrSpec; message: string } | null = null;
+  private ending: { code: ErrorCode; message: string } | null = null;
   private closed = false;
   private clientBytes = 0;
   private upstreamBytes = 0;
@@ -153,10 +151,10 @@ export class MysqlRelay {
       onForward: (b) => this.client.write(b),
       onPacket: (payload, raw, seq) => this.onUpstreamPacket(payload, raw, seq),
     });
-    session.partials?.attach((message) => this.beginEnd(ErrNo.MalformedPacket, message));
+    session.partials?.attach((message) => this.beginEnd(ErrorCode.PROTOCOL_VIOLATION, message));
     this.rowGuard = session.guard.hasRowLimits ? new MysqlRowGuard() : null;
     session.control = {
-      terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ERRNO_OF[ErrorCode.SESSION_TERMINATED]!, message),
+      terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ErrorCode.SESSION_TERMINATED, message),
       // MySQL has no asynchronous notice; expiry warnings are audited and logged only
       notice: (message: string) => this.session.log.info({ notice: message }, 'notice not deliverable over MySQL'),
       cancel: () => void this.cancelRunning(),
@@ -198,7 +196,7 @@ export class MysqlRelay {
     } catch (e) {
       const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
       this.session.log.info({ err: err.message }, 'client protocol error');
-      this.beginEnd(ERRNO_OF[err.code] ?? ErrNo.MalformedPacket, `dbwarden: ${err.message}`);
+      this.beginEnd(err.code, `dbwarden: ${err.message}`);
     } finally {
       this.upstream.uncork();
       this.client.uncork();
@@ -250,14 +248,14 @@ export class MysqlRelay {
         return 'send';
       case Command.ChangeUser:
         if (this.opts.changeUser) return 'fetch';
-        this.reply(first, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER is not supported through the broker; connect again with the other login');
+        this.reply(first, ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: COM_CHANGE_USER is not supported through the broker; connect again with the other login');
         return 'skip';
       case Command.ProcessKill:
-        this.reply(first, ErrNo.NotSupportedYet, 'dbwarden: COM_PROCESS_KILL is not supported through the broker; use KILL QUERY <thread id>');
+        this.reply(first, ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: COM_PROCESS_KILL is not supported through the broker; use KILL QUERY <thread id>');
         return 'skip';
       default:
         // replication, shutdown, debug, CREATE/DROP DB as commands…: nothing the rules could see, so nothing passes
-        this.reply(first, ErrNo.UnknownCommand, `dbwarden: ${CommandName[first] ?? `command 0x${first.toString(16)}`} is not supported through the broker`);
+        this.reply(first, ErrorCode.UNKNOWN_COMMAND, `dbwarden: ${CommandName[first] ?? `command 0x${first.toString(16)}`} is not supported through the broker`);
         return 'skip';
     }
   }
@@ -278,16 +276,16 @@ export class MysqlRelay {
         const db = this.ungrantedUse(d);
         if (db !== undefined) {
           this.session.refuseLast('database-scope');
-          return this.reply(cmd, ERRNO_OF[ErrorCode.DATABASE_NOT_GRANTED]!, this.dbDenied(db));
+          return this.reply(cmd, ErrorCode.DATABASE_NOT_GRANTED, this.dbDenied(db));
         }
         if (readsClientFile(d.statements)) {
           this.session.refuseLast('local-infile');
-          return this.reply(cmd, LOCAL_INFILE_REFUSAL.spec, LOCAL_INFILE_REFUSAL.message);
+          return this.reply(cmd, LOCAL_INFILE_REFUSAL.code, LOCAL_INFILE_REFUSAL.message);
         }
         const kill = planKills(text, d.statements, this.session, this.opts.threads);
         if (kill.kind === 'refuse') {
           this.session.refuseLast('kill-ownership');
-          return this.reply(cmd, kill.spec, kill.message);
+          return this.reply(cmd, kill.code, kill.message);
         }
         const stmt = this.session.statements.takeLast();
         if (kill.kind === 'local') {
@@ -304,7 +302,7 @@ export class MysqlRelay {
               stmt.refusedBy = d.rowLimit.limits[0]!.rule;
               this.session.completeStatement(stmt);
             }
-            return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, why);
+            return this.reply(cmd, ErrorCode.STATEMENT_BLOCKED, why);
           }
           return this.guardCommand(Buffer.from(bytes), cmd, d.rowLimit, stmt, { masker: this.resultMasker(this.statementMasking(d, text), false) });
         }
@@ -320,7 +318,7 @@ export class MysqlRelay {
         // refused before the upstream sees it: no statement id is ever allocated
         if (refused(d, this.masks.length > 0, text)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
-          return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+          return this.reply(cmd, refusalOf(d).code, refusalMessage(d));
         }
         const stmt = this.session.statements.takeLast();
         const why = this.rowGuard && d.rowLimit ? rowLimitRefusal(d) : null;
@@ -329,7 +327,7 @@ export class MysqlRelay {
             stmt.refusedBy = d.rowLimit!.limits[0]!.rule;
             this.session.completeStatement(stmt);
           }
-          return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, why);
+          return this.reply(cmd, ErrorCode.STATEMENT_BLOCKED, why);
         }
         if (barrier.hit) this.probeSqlMode();
         this.upstream.write(raw);
@@ -359,7 +357,7 @@ export class MysqlRelay {
         const id = this.stmtId(payload);
         const cursor = this.cursors.get(id);
         // rows of a cursor whose columns the broker never saw cannot be masked column by column: fail closed
-        if (!cursor) return this.reply(cmd, ErrNo.NotSupportedYet, 'dbwarden: COM_STMT_FETCH of a cursor opened before masking applied; execute the statement again');
+        if (!cursor) return this.reply(cmd, ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: COM_STMT_FETCH of a cursor opened before masking applied; execute the statement again');
         const masker = this.resultMasker(this.prepared.get(id) ?? this.unknownStatement(), true)!;
         this.upstream.write(raw);
         this.expect('rows', cmd, undefined, { masker, stmtId: id });
@@ -368,14 +366,14 @@ export class MysqlRelay {
       }
       case Command.InitDb: {
         const db = payload.toString('utf8', 1);
-        if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ERRNO_OF[ErrorCode.DATABASE_NOT_GRANTED]!, this.dbDenied(db));
+        if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ErrorCode.DATABASE_NOT_GRANTED, this.dbDenied(db));
         this.upstream.write(raw);
         this.expect('single', cmd);
         return;
       }
       case Command.ChangeUser:
         // pools send it between borrowers: the client waits for its answer, so nothing else is due
-        if (this.queue.length) return this.reply(cmd, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER while answers are still due is not supported');
+        if (this.queue.length) return this.reply(cmd, ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: COM_CHANGE_USER while answers are still due is not supported');
         return this.handOff(payload);
       case Command.Quit:
         this.closed = true;
@@ -580,8 +578,8 @@ export class MysqlRelay {
   }
 
   /** The broker answers a command itself, in its place among the answers still due from the upstream. */
-  private reply(command: number, spec: ErrSpec, message: string): void {
-    this.queue.push({ kind: 'local', replySeq: this.replySeq(), reply: encodeErr(spec, message), command });
+  private reply(command: number, code: ErrorCode, message: string): void {
+    this.queue.push({ kind: 'local', replySeq: this.replySeq(), reply: encodeBrokerErr(code, message), command });
     this.drainLocal();
   }
 
@@ -609,7 +607,7 @@ export class MysqlRelay {
         if (mode !== null) this.applySqlMode(mode);
         const bad = this.reading.probeAnswered(charset);
         // set through a door the broker did not see: the session can no longer be read safely
-        if (bad) this.beginEnd(ErrNo.NotSupportedYet, bad);
+        if (bad) this.beginEnd(ErrorCode.SESSION_UNREADABLE, bad);
       },
     });
   }
@@ -648,7 +646,7 @@ export class MysqlRelay {
     const text = payload.subarray(1);
     // a multi-statement text cannot be prepared; a NUL or a text not in the session's charset is never sent
     if (st?.kind !== 'unparsed' || text.includes(0x3b) || text.includes(0) || /UTF-8|NUL|not valid|ASCII|charset|character set/.test(st.error ?? '')) {
-      return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+      return this.reply(cmd, refusalOf(d).code, refusalMessage(d));
     }
     const replySeq = this.replySeq();
     this.upstream.write(encodePacket(0, Buffer.concat([Buffer.from([Command.StmtPrepare]), text])));
@@ -663,7 +661,7 @@ export class MysqlRelay {
           this.upstream.write(encodePacket(0, close));
         }
         const serverError = first?.[0] === PacketHeader.Err && PARSE_ERRNOS.has(first.readUInt16LE(1));
-        this.queue.unshift({ kind: 'local', replySeq, reply: serverError ? first : encodeErr(ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d)), command: cmd });
+        this.queue.unshift({ kind: 'local', replySeq, reply: serverError ? first : encodeBrokerErr(refusalOf(d).code, refusalMessage(d)), command: cmd });
       },
     });
   }
@@ -680,7 +678,7 @@ export class MysqlRelay {
       this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
       this.upstreamScanner.stop();
       this.closed = true;
-      this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.UpstreamUnavailable, 'dbwarden: upstream protocol error')));
+      this.client.end(encodePacket(this.nextClientSeq(), encodeBrokerErr(ErrorCode.UPSTREAM_PROTOCOL_VIOLATION, 'dbwarden: upstream protocol error')));
       this.upstream.destroy();
     } finally {
       // statement events completed by this chunk reach the disk before the client sees their answers
@@ -765,7 +763,7 @@ export class MysqlRelay {
     const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
     if (over) {
       this.session.log.info({ err: over }, 'partial-message budget exceeded');
-      this.beginEnd(ErrNo.MalformedPacket, over);
+      this.beginEnd(ErrorCode.PROTOCOL_VIOLATION, over);
     }
   }
 
@@ -774,9 +772,9 @@ export class MysqlRelay {
    * (nothing the upstream sends after that reaches the client), and KILL QUERY what runs upstream before hanging
    * up there with COM_QUIT, so the processlist shows the statement gone rather than running on.
    */
-  private beginEnd(spec: ErrSpec, message: string): void {
+  private beginEnd(code: ErrorCode, message: string): void {
     if (this.ending || this.closed) return;
-    this.ending = { spec, message };
+    this.ending = { code, message };
     this.clientScanner.stop();
     this.session.partials?.update(0);
     this.client.pause();
@@ -794,7 +792,7 @@ export class MysqlRelay {
     this.closed = true;
     this.upstreamScanner.stop();
     if (cut) this.client.destroy();
-    else this.client.end(encodePacket(this.nextClientSeq(), encodeErr(this.ending?.spec ?? ErrNo.ConnectionKilled, this.ending?.message ?? 'dbwarden: session ended')));
+    else this.client.end(encodePacket(this.nextClientSeq(), encodeBrokerErr(this.ending?.code ?? ErrorCode.SESSION_TERMINATED, this.ending?.message ?? 'dbwarden: session ended')));
   }
 
   private destroy(): void {
@@ -820,7 +818,7 @@ export class MysqlRelay {
       this.closed = true;
       // a server that said why it closes (an ERR before hanging up) is not contradicted by a second error
       if (!this.lastUpstreamFatal && this.upstreamScanner.atBoundary) {
-        this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.ConnectionKilled, 'dbwarden: upstream connection lost')));
+        this.client.end(encodePacket(this.nextClientSeq(), encodeBrokerErr(ErrorCode.UPSTREAM_LOST, 'dbwarden: upstream connection lost')));
       } else {
         this.client.end();
       }

@@ -8,7 +8,7 @@ import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision } from '../session/verdict.js';
 import type { Session, TerminationReason } from '../session/session.js';
-import { BackendCode, FrontendCode, GUARDRAIL_HINT, ROUTINE_OF, Routine, SQLSTATE_OF, SqlState } from './codes.js';
+import { BackendCode, FrontendCode, brokerFields, sqlStateOf } from './codes.js';
 import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
 import { MaskTracker } from './mask-tracker.js';
@@ -59,9 +59,9 @@ export function refusalFields(decision: Decision): ErrorFields {
   const r = refusalOf(decision);
   if (r.syntaxError) {
     const { message, position } = r.syntaxError;
-    return { hint: GUARDRAIL_HINT, severity: 'ERROR', code: SqlState.SyntaxError, message, ...(position ? { position } : {}), routine: Routine.guardrail };
+    return brokerFields('ERROR', ErrorCode.SYNTAX_ERROR, message, position ? { position } : {});
   }
-  return { severity: 'ERROR', code: SQLSTATE_OF[r.code]!, message: r.message, hint: r.hint ?? GUARDRAIL_HINT, routine: ROUTINE_OF[r.code]! };
+  return brokerFields('ERROR', r.code, r.message, r.hint === undefined ? {} : { hint: r.hint });
 }
 
 export class PgRelay {
@@ -81,7 +81,7 @@ export class PgRelay {
   private readonly reading: PgReadingState;
   /** a Query held back until every earlier message has completed (see PgReadingState.sensitive) */
   private deferred: { code: number; body: Buffer; raw: Buffer } | null = null;
-  private ending: { code: string; message: string } | null = null;
+  private ending: { code: ErrorCode; message: string } | null = null;
   private endingRun: { finish(cut: boolean): void } | null = null;
   private closed = false;
   private lastUpstreamFatal = false;
@@ -131,10 +131,10 @@ export class PgRelay {
       onForward: (b) => this.client.write(b),
       onMessage: (code, body, raw) => this.onUpstreamMessage(code, body, raw),
     });
-    session.partials?.attach((message) => this.fail(SqlState.ProtocolViolation, message));
+    session.partials?.attach((message) => this.fail(ErrorCode.PROTOCOL_VIOLATION, message));
     session.control = {
       terminate: (reason, message) => this.terminate(reason, message),
-      notice: (message) => this.toClient(encodeNoticeResponse({ severity: 'WARNING', code: '01000', message })),
+      notice: (message) => this.toClient(encodeNoticeResponse(brokerFields('WARNING', ErrorCode.WARNING, message))),
       cancel: () => void this.opts.cancel(),
     };
   }
@@ -159,7 +159,7 @@ export class PgRelay {
     } catch (e) {
       const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
       this.session.log.info({ err: err.message }, 'client protocol error');
-      this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+      this.fail(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${err.message}`);
     } finally {
       this.upstream.uncork();
     }
@@ -188,7 +188,7 @@ export class PgRelay {
         if (!this.reading.takePause() && !held) this.clientScanner.resume();
       } catch (e) {
         const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
-        this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+        this.fail(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${err.message}`);
       } finally {
         this.upstream.uncork();
       }
@@ -358,7 +358,7 @@ export class PgRelay {
       this.clientScanner.resume();
     } catch (e) {
       const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
-      this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+      this.fail(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${err.message}`);
     } finally {
       this.upstream.uncork();
     }
@@ -382,7 +382,7 @@ export class PgRelay {
   private warnIfNeeded(d: Decision): void {
     if (d.action !== 'warn') return;
     for (const r of d.rules) {
-      if (r.action === 'warn') this.toClient(encodeNoticeResponse({ severity: 'WARNING', code: '01000', message: `dbwarden: rule ${r.id}: ${r.message}` }));
+      if (r.action === 'warn') this.toClient(encodeNoticeResponse(brokerFields('WARNING', ErrorCode.WARNING, `dbwarden: rule ${r.id}: ${r.message}`)));
     }
   }
 
@@ -412,8 +412,8 @@ export class PgRelay {
     } catch (e) {
       this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
       this.upstreamScanner.stop();
-      this.ending = { code: SqlState.ConnectionFailure, message: 'dbwarden: upstream protocol error' };
-      this.client.end(encodeErrorResponse({ severity: 'FATAL', ...this.ending }));
+      this.ending = { code: ErrorCode.UPSTREAM_PROTOCOL_VIOLATION, message: 'dbwarden: upstream protocol error' };
+      this.client.end(encodeErrorResponse(brokerFields('FATAL', this.ending.code, this.ending.message)));
       this.closed = true;
       this.upstream.destroy();
     } finally {
@@ -484,7 +484,7 @@ export class PgRelay {
             return;
           }
         }
-        this.session.statements.result(null, false, fields.get('C') ?? 'XX000');
+        this.session.statements.result(null, false, fields.get('C') ?? sqlStateOf(ErrorCode.INTERNAL));
         this.client.write(raw);
         return;
       }
@@ -503,7 +503,7 @@ export class PgRelay {
         const unreadable = this.reading.onParameterStatus(k, readCString(body, o1)[0]);
         this.client.write(raw);
         // the session now reads text in a way the broker cannot follow (set through a door it did not see)
-        if (unreadable) this.fail(SqlState.FeatureNotSupported, unreadable);
+        if (unreadable) this.fail(ErrorCode.SESSION_UNREADABLE, unreadable);
         return;
       }
       default:
@@ -532,7 +532,7 @@ export class PgRelay {
     const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
     if (over) {
       this.session.log.info({ err: over }, 'partial-message budget exceeded');
-      this.fail(SqlState.ProtocolViolation, over);
+      this.fail(ErrorCode.PROTOCOL_VIOLATION, over);
       this.session.partials?.update(0);
     }
   }
@@ -540,11 +540,11 @@ export class PgRelay {
   // ---- ending ----
 
   private terminate(_reason: TerminationReason, message: string): void {
-    this.beginEnd(SQLSTATE_OF[ErrorCode.SESSION_TERMINATED]!, message);
+    this.beginEnd(ErrorCode.SESSION_TERMINATED, message);
   }
 
   /** A client-side protocol error: the session ends with FATAL at the next upstream boundary. */
-  private fail(code: string, message: string): void {
+  private fail(code: ErrorCode, message: string): void {
     this.beginEnd(code, message);
   }
 
@@ -553,7 +553,7 @@ export class PgRelay {
    * (nothing the upstream sends after that reaches the client), and cancel what runs upstream before hanging up
    * there with Terminate.
    */
-  private beginEnd(code: string, message: string): void {
+  private beginEnd(code: ErrorCode, message: string): void {
     if (this.ending || this.closed) return;
     this.ending = { code, message };
     this.clientScanner.stop();
@@ -573,7 +573,7 @@ export class PgRelay {
     this.closed = true;
     this.upstreamScanner.stop();
     if (cut) this.client.destroy();
-    else this.client.end(encodeErrorResponse({ severity: 'FATAL', code: this.ending?.code ?? SqlState.AdminShutdown, message: this.ending?.message ?? 'dbwarden: session ended' }));
+    else this.client.end(encodeErrorResponse(brokerFields('FATAL', this.ending?.code ?? ErrorCode.SESSION_TERMINATED, this.ending?.message ?? 'dbwarden: session ended')));
   }
 
   private destroy(): void {
@@ -598,7 +598,7 @@ export class PgRelay {
     if (!this.closed) {
       this.closed = true;
       if (!this.lastUpstreamFatal && this.upstreamScanner.atBoundary) {
-        this.client.end(encodeErrorResponse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: 'dbwarden: upstream connection lost' }));
+        this.client.end(encodeErrorResponse(brokerFields('FATAL', ErrorCode.UPSTREAM_LOST, 'dbwarden: upstream connection lost')));
       } else {
         this.client.end();
       }
