@@ -268,9 +268,9 @@ export class MysqlRelay {
       case Command.Query: {
         const { text, d: early, barrier } = this.decideText(payload);
         const d = early ?? this.session.decideExpanded(text, this.reading.readOptions(this.readOpts), (facts, read) => this.namedPrepares.expand(facts, read), this.inspect(barrier));
-        if (refused(d, this.masks.length > 0, text)) {
+        if (refuses(d, this.masks.length > 0)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
-          return this.refuse(cmd, d, payload);
+          return this.refuse(cmd, d, payload, early === null);
         }
         // a USE of a database outside the grant (the facts name it, version comments included) is refused like COM_INIT_DB
         const db = this.ungrantedUse(d);
@@ -304,10 +304,10 @@ export class MysqlRelay {
             }
             return this.reply(cmd, ErrorCode.STATEMENT_BLOCKED, why);
           }
-          return this.guardCommand(Buffer.from(bytes), cmd, d.rowLimit, stmt, { masker: this.resultMasker(this.statementMasking(d, text), false) });
+          return this.guardCommand(Buffer.from(bytes), cmd, d.rowLimit, stmt, { masker: this.resultMasker(this.statementMasking(d), false) });
         }
         this.upstream.write(bytes);
-        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false), stmt });
+        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d), false), stmt });
         // the statement changes how later ones must be read (its facts say so): ask the server rather than guess
         if (barrier.hit) this.probeSqlMode();
         return;
@@ -316,7 +316,7 @@ export class MysqlRelay {
         const { text, d: early, barrier } = this.decideText(payload);
         const d = early ?? this.session.decide(text, this.reading.readOptions(this.readOpts), this.inspect(barrier));
         // refused before the upstream sees it: no statement id is ever allocated
-        if (refused(d, this.masks.length > 0, text)) {
+        if (refuses(d, this.masks.length > 0)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
           return this.reply(cmd, refusalOf(d).code, refusalMessage(d));
         }
@@ -331,7 +331,7 @@ export class MysqlRelay {
         }
         if (barrier.hit) this.probeSqlMode();
         this.upstream.write(raw);
-        this.expect('prepare', cmd, undefined, { prepared: this.statementMasking(d, text) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}) });
+        this.expect('prepare', cmd, undefined, { prepared: this.statementMasking(d) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}) });
         return;
       }
       // fetched only while masks are in force
@@ -501,7 +501,7 @@ export class MysqlRelay {
    * How the results of a text are masked, one entry per top-level statement (the server answers each with one
    * result, except CALL); null when no masks are in force.
    */
-  private statementMasking(d: Decision, text: string): StatementMasking[] | null {
+  private statementMasking(d: Decision): StatementMasking[] | null {
     const masks = this.masks;
     if (!masks.length) return null;
     const top = new Map<number, { facts: StatementFacts[]; ruleIds: Set<string> }>();
@@ -513,16 +513,15 @@ export class MysqlRelay {
     for (const r of d.rules) if (r.action === 'mask') top.get(d.statements[r.statement]?.index ?? -1)?.ruleIds.add(r.id);
     const list = [...top.keys()].sort((x, y) => x - y).map((i): StatementMasking => {
       const { facts, ruleIds } = top.get(i)!;
-      const own = top.size === 1 ? text : facts.find((f) => !f.nested)?.text ?? text;
       return {
         // a CALL's results come from a body the broker does not trace: any value without a base-table origin is
         // masked (fail closed; `SELECT CONCAT(email, '')` in a procedure reports no origin)
         derived: ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : facts.some((f) => f.kind === 'call') ? strictestMask(masks) : null,
         tables: new Set(facts.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
-        // a second SELECT (subquery, derived table, UNION), a CTE or a table value constructor: origins the
-        // statement names itself; a false positive (the word inside a string or comment) only masks more
-        opaque: (own.match(/\bselect\b/gi)?.length ?? 0) > 1 || /\bwith\b|\bvalues\b/i.test(own),
-        warnings: /\bSHOW\s+(?:COUNT\s*\(\s*\*\s*\)\s+)?(?:WARNINGS|ERRORS)\b/i.test(own),
+        // a second query block (subquery, derived table, UNION, CTE, VALUES) or text read without the parser:
+        // origins the statement names itself (facts of every reading of the text count)
+        opaque: facts.some((f) => f.composite || f.kind === 'unparsed'),
+        warnings: facts.some((f) => f.diagnostics),
         views: this.viewMask(),
       };
     });
@@ -638,14 +637,16 @@ export class MysqlRelay {
   /**
    * Refuses a COM_QUERY. Text the broker could not read is first shown to the server as COM_STMT_PREPARE (parsed,
    * never run, closed at once): when the server rejects it too the client gets the server's own error (1064 …),
-   * as it would without the broker; otherwise the broker's refusal.
+   * as it would without the broker; otherwise the broker's refusal. `decoded`: the text was read in the session's
+   * character set (decideText); text that was not is never sent, nor is a NUL (either could be read by the server
+   * as something the broker did not see).
    */
-  private refuse(cmd: number, d: Decision, payload: Buffer): void {
+  private refuse(cmd: number, d: Decision, payload: Buffer, decoded: boolean): void {
     const r = d.rules[0];
     const st = r && d.action === 'block' ? d.statements[r.statement] : undefined;
     const text = payload.subarray(1);
-    // a multi-statement text cannot be prepared; a NUL or a text not in the session's charset is never sent
-    if (st?.kind !== 'unparsed' || text.includes(0x3b) || text.includes(0) || /UTF-8|NUL|not valid|ASCII|charset|character set/.test(st.error ?? '')) {
+    // a multi-statement text cannot be prepared
+    if (!decoded || st?.kind !== 'unparsed' || text.includes(0x3b) || text.includes(0)) {
       return this.reply(cmd, refusalOf(d).code, refusalMessage(d));
     }
     const replySeq = this.replySeq();
@@ -835,11 +836,6 @@ export class MysqlRelay {
     this.clientBytes = 0;
     this.upstreamBytes = 0;
   }
-}
-
-/** The core's verdict is final (session/verdict.ts); a mask this session cannot carry out refuses. */
-function refused(d: Decision, canMask: boolean, _text = ''): boolean {
-  return refuses(d, canMask);
 }
 
 /** An ERR packet with the values its message echoes redacted; null when there is nothing to redact. */
