@@ -8,8 +8,8 @@ import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { ENDING_GRACE, runEnding } from '../wire/ending.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision, type RowLimit } from '../session/verdict.js';
-import type { ReadOptions, StatementFacts } from '../sql/facts.js';
+import { refusalOf, refuses, type Decision, type RowLimit } from '../session/verdict.js';
+import type { ReadOptions } from '../sql/facts.js';
 import type { Session, TerminationReason } from '../session/session.js';
 import { databaseNotGranted } from '../session/admission.js';
 import { Capability, Command, CommandName, MAX_PACKET_PAYLOAD, PARSE_ERRNOS, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
@@ -18,7 +18,8 @@ import { decodeErr, encodeBrokerErr, encodeComQuery, encodeErr, encodeOk, encode
 import { NamedPrepares } from './named-prepares.js';
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { viewColumnMask } from '../session/mysql-schema.js';
-import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
+import { redactErrorMessage, type ResultMasker, type StatementMasking } from './row-masker.js';
+import { MysqlMaskTracker } from './mask-tracker.js';
 import type { ThreadIds } from './thread-ids.js';
 import { planKills } from './kill-plan.js';
 import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
@@ -107,12 +108,10 @@ export class MysqlRelay {
   /** the last unsolicited upstream packet was an ERR: the server said why it is closing, the client has it */
   private lastUpstreamFatal = false;
   private replySeqGuess = -1;
-  /** prepared statement id → how its results are masked */
-  private readonly prepared = new Map<number, StatementMasking[]>();
+  /** how the results of texts, prepared statements and cursors are masked (mysql/mask-tracker.ts) */
+  private readonly masks: MysqlMaskTracker;
   /** SQL-level PREPARE name FROM '…' statements of this session (EXECUTE name is decided as what it runs) */
   private readonly namedPrepares = new NamedPrepares();
-  /** statement id → columns and plan of its open cursor */
-  private readonly cursors = new Map<number, { cols: ColumnDef[]; plan: RowPlan | null }>();
   private lastPrepared = LAST_PREPARED;
   /**
    * Rewritten rows can take fewer or more physical packets than the originals (a row of 16 MiB or more): the
@@ -153,6 +152,17 @@ export class MysqlRelay {
     });
     session.partials?.attach((message) => this.beginEnd(ErrorCode.PROTOCOL_VIOLATION, message));
     this.rowGuard = session.guard.hasRowLimits ? new MysqlRowGuard() : null;
+    this.masks = new MysqlMaskTracker({
+      masks: () => session.guard.masks,
+      // view columns masked by what their definitions read (session/mysql-schema.ts), when the session traces them
+      views: () => {
+        const schema = session.mysqlSchema;
+        if (!schema) return undefined;
+        const masks = session.guard.masks;
+        return (db, table, column) => viewColumnMask(schema(), masks, db, table, column);
+      },
+      hashKey: opts.maskHashKey ?? PROCESS_MASK_KEY,
+    });
     session.control = {
       terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ErrorCode.SESSION_TERMINATED, message),
       // MySQL has no asynchronous notice; expiry warnings are audited and logged only
@@ -222,15 +232,15 @@ export class MysqlRelay {
       case Command.StmtExecute:
       case Command.StmtBulkExecute:
         // with masks in force the statement id decides how the result is masked: read it (and its row limit)
-        if (this.masks.length || this.rowGuard) return 'fetch';
+        if (this.masking || this.rowGuard) return 'fetch';
         this.expect('result', first);
         return 'send';
       case Command.StmtClose:
-        return this.masks.length ? 'fetch' : 'send'; // no answer
+        return this.masking ? 'fetch' : 'send'; // no answer
       case Command.StmtSendLongData:
         return 'send'; // no answer
       case Command.StmtFetch:
-        if (this.masks.length) return 'fetch';
+        if (this.masking) return 'fetch';
         this.expect('rows', first);
         return 'send';
       case Command.FieldList:
@@ -268,7 +278,7 @@ export class MysqlRelay {
       case Command.Query: {
         const { text, d: early, barrier } = this.decideText(payload);
         const d = early ?? this.session.decideExpanded(text, this.reading.readOptions(this.readOpts), (facts, read) => this.namedPrepares.expand(facts, read), this.inspect(barrier));
-        if (refuses(d, this.masks.length > 0)) {
+        if (refuses(d, this.masking)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
           return this.refuse(cmd, d, payload, early === null);
         }
@@ -304,10 +314,10 @@ export class MysqlRelay {
             }
             return this.reply(cmd, ErrorCode.STATEMENT_BLOCKED, why);
           }
-          return this.guardCommand(Buffer.from(bytes), cmd, d.rowLimit, stmt, { masker: this.resultMasker(this.statementMasking(d), false) });
+          return this.guardCommand(Buffer.from(bytes), cmd, d.rowLimit, stmt, { masker: this.masks.forText(d) });
         }
         this.upstream.write(bytes);
-        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d), false), stmt });
+        this.expect('result', cmd, undefined, { masker: this.masks.forText(d), stmt });
         // the statement changes how later ones must be read (its facts say so): ask the server rather than guess
         if (barrier.hit) this.probeSqlMode();
         return;
@@ -316,7 +326,7 @@ export class MysqlRelay {
         const { text, d: early, barrier } = this.decideText(payload);
         const d = early ?? this.session.decide(text, this.reading.readOptions(this.readOpts), this.inspect(barrier));
         // refused before the upstream sees it: no statement id is ever allocated
-        if (refuses(d, this.masks.length > 0)) {
+        if (refuses(d, this.masking)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
           return this.reply(cmd, refusalOf(d).code, refusalMessage(d));
         }
@@ -331,14 +341,14 @@ export class MysqlRelay {
         }
         if (barrier.hit) this.probeSqlMode();
         this.upstream.write(raw);
-        this.expect('prepare', cmd, undefined, { prepared: this.statementMasking(d) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}) });
+        this.expect('prepare', cmd, undefined, { prepared: this.masks.statementMasking(d) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}) });
         return;
       }
       // fetched only while masks are in force
       case Command.StmtExecute:
       case Command.StmtBulkExecute: {
         const id = this.stmtId(payload);
-        const masker = this.masks.length ? this.resultMasker(this.prepared.get(id) ?? this.unknownStatement(), true) : undefined;
+        const masker = this.masks.forExecute(id);
         const limit = this.preparedLimits.get(id);
         if (this.rowGuard && limit) return this.guardCommand(Buffer.from(raw), cmd, limit, undefined, { masker, stmtId: id });
         this.upstream.write(raw);
@@ -347,21 +357,19 @@ export class MysqlRelay {
       }
       case Command.StmtClose: {
         const id = this.stmtId(payload);
-        this.prepared.delete(id);
-        this.cursors.delete(id);
+        this.masks.closed(id);
         this.preparedLimits.delete(id);
         this.upstream.write(raw);
         return;
       }
       case Command.StmtFetch: {
         const id = this.stmtId(payload);
-        const cursor = this.cursors.get(id);
+        const cursor = this.masks.forFetch(id);
         // rows of a cursor whose columns the broker never saw cannot be masked column by column: fail closed
         if (!cursor) return this.reply(cmd, ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: COM_STMT_FETCH of a cursor opened before masking applied; execute the statement again');
-        const masker = this.resultMasker(this.prepared.get(id) ?? this.unknownStatement(), true)!;
         this.upstream.write(raw);
-        this.expect('rows', cmd, undefined, { masker, stmtId: id });
-        this.queue[this.queue.length - 1]!.tracker!.fetchRows = masker.resume(cursor);
+        this.expect('rows', cmd, undefined, { masker: cursor.masker, stmtId: id });
+        this.queue[this.queue.length - 1]!.tracker!.fetchRows = cursor.rewrite;
         return;
       }
       case Command.InitDb: {
@@ -486,9 +494,9 @@ export class MysqlRelay {
 
   // ---- masking ----
 
-  /** The column masks in force (read each time: a rules reload replaces the session's guard). */
-  private get masks(): ColumnMask[] {
-    return this.session.guard.masks;
+  /** Whether mask rules are in force (read each time: a rules reload replaces the session's guard). */
+  private get masking(): boolean {
+    return this.masks.active;
   }
 
   private stmtId(payload: Buffer): number {
@@ -498,75 +506,21 @@ export class MysqlRelay {
   }
 
   /**
-   * How the results of a text are masked, one entry per top-level statement (the server answers each with one
-   * result, except CALL); null when no masks are in force.
-   */
-  private statementMasking(d: Decision): StatementMasking[] | null {
-    const masks = this.masks;
-    if (!masks.length) return null;
-    const top = new Map<number, { facts: StatementFacts[]; ruleIds: Set<string> }>();
-    for (const st of d.statements) {
-      const e = top.get(st.index) ?? { facts: [], ruleIds: new Set<string>() };
-      e.facts.push(st);
-      top.set(st.index, e);
-    }
-    for (const r of d.rules) if (r.action === 'mask') top.get(d.statements[r.statement]?.index ?? -1)?.ruleIds.add(r.id);
-    const list = [...top.keys()].sort((x, y) => x - y).map((i): StatementMasking => {
-      const { facts, ruleIds } = top.get(i)!;
-      return {
-        // a CALL's results come from a body the broker does not trace: any value without a base-table origin is
-        // masked (fail closed; `SELECT CONCAT(email, '')` in a procedure reports no origin)
-        derived: ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : facts.some((f) => f.kind === 'call') ? strictestMask(masks) : null,
-        tables: new Set(facts.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
-        // a second query block (subquery, derived table, UNION, CTE, VALUES) or text read without the parser:
-        // origins the statement names itself (facts of every reading of the text count)
-        opaque: facts.some((f) => f.composite || f.kind === 'unparsed'),
-        warnings: facts.some((f) => f.diagnostics),
-        views: this.viewMask(),
-      };
-    });
-    // a CALL answers with any number of results: results can no longer be matched to statements
-    if (list.length > 1 && d.statements.some((st) => st.kind === 'call' || st.kind === 'unparsed')) return [mergeMasking(list)];
-    return list.length ? list : [{ derived: null, tables: new Set(), opaque: true, warnings: false }];
-  }
-
-  /** A statement id the broker did not see prepared: every column not from a masked origin is masked too. */
-  private unknownStatement(): StatementMasking[] {
-    return [{ derived: strictestMask(this.masks), tables: new Set(), opaque: true, warnings: false, views: this.viewMask() }];
-  }
-
-  /** View columns masked by what their definitions read (session/mysql-schema.ts), when the session traces them. */
-  private viewMask(): StatementMasking['views'] {
-    const schema = this.session.mysqlSchema;
-    if (!schema) return undefined;
-    const masks = this.masks;
-    return (db, table, column) => viewColumnMask(schema(), masks, db, table, column);
-  }
-
-  private resultMasker(st: StatementMasking[] | null, binary: boolean): ResultMasker | undefined {
-    if (!st) return undefined;
-    return new ResultMasker(this.masks, st, binary, this.opts.maskHashKey ?? PROCESS_MASK_KEY);
-  }
-
-  /**
    * Sends an upstream packet of a forwarded response to the client: rows rewritten under the result's plan,
    * ERR texts with echoed values redacted, everything else as the same bytes.
    */
   private forward(head: Pending, payload: Buffer, raw: Buffer, seq: number): void {
     const tracker = head.tracker!;
     let out: Buffer | null = null;
-    const m = head.masker;
-    if (m) {
-      if (tracker.role === 'end') m.next();
-      else if (tracker.role === 'count') m.begin(payload);
-      else if (tracker.role === 'column') {
-        if (m.column(payload)) tracker.fetchRows = true;
-      } else if (tracker.role === 'row') out = m.row(payload);
+    if (head.masker) {
+      const r = MysqlMaskTracker.packet(head.masker, tracker.role, payload);
+      out = r.out;
+      if (r.rows) tracker.fetchRows = true;
     }
-    if (tracker.role !== 'column' && tracker.role !== 'row' && payload[0] === PacketHeader.Err && this.masks.length) out = redactErr(payload);
+    if (tracker.role !== 'column' && tracker.role !== 'row' && payload[0] === PacketHeader.Err && this.masking) out = redactErr(payload);
     if ((head.prepared || head.rowLimit) && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
       head.stmtId = payload.readUInt32LE(1);
-      if (head.prepared) this.prepared.set(head.stmtId, head.prepared);
+      if (head.prepared) this.masks.preparedAs(head.stmtId, head.prepared);
       this.lastPrepared = head.stmtId;
     }
     const emit = (b: Buffer) => (head.held ? head.held.push(Buffer.from(b)) : this.client.write(b));
@@ -726,7 +680,7 @@ export class MysqlRelay {
     this.queue.shift();
     this.seqShift = 0;
     if (head.masker && head.stmtId !== undefined && head.tracker!.status >= 0 && head.tracker!.status & ServerStatus.CursorExists) {
-      this.cursors.set(head.stmtId, head.masker.snapshot());
+      this.masks.cursorOpened(head.stmtId, head.masker);
     }
     const status = head.tracker!.status;
     if (head.kind === 'upstream' && !head.held && status >= 0) this.lastStatus = status;
