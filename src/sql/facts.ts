@@ -84,6 +84,8 @@ export interface StatementFacts {
   composite?: boolean;
   /** MySQL SHOW [COUNT(*)] WARNINGS / ERRORS: the answer quotes earlier statements' messages and the values in them */
   diagnostics?: boolean;
+  /** MySQL: the statement assigns a user variable inside an expression (`@v := expr`): a value kept for later statements */
+  assignsVariable?: boolean;
   /**
    * Reading barriers: settings this statement changes that decide how later text is read (client character set,
    * standard_conforming_strings, backslash_quote, sql_mode; `*` for RESET ALL / DISCARD ALL). The protocol

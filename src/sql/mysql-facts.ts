@@ -340,8 +340,12 @@ function newBuilder(ctx: Context, planOnly: boolean): Builder {
   };
 }
 
-/** SHOW [COUNT(*)] WARNINGS | ERRORS, read from the statement's tokens: see StatementFacts.diagnostics. */
+/**
+ * Facts read from the statement's tokens (strings are one token, so their contents never count): SHOW [COUNT(*)]
+ * WARNINGS | ERRORS (StatementFacts.diagnostics) and `:=` (StatementFacts.assignsVariable).
+ */
 function withDiagnostics(f: StatementFacts, tokens: readonly Token[]): StatementFacts {
+  if (tokens.some((t, i) => t.type === 'symbol' && t.value === ':' && tokens[i + 1]?.type === 'symbol' && tokens[i + 1]!.value === '=')) f.assignsVariable = true;
   if (!wordsAt(tokens, 0, 'SHOW')) return f;
   const k = wordsAt(tokens, 1, 'COUNT') && ['(', '*', ')'].every((v, i) => tokens[2 + i]?.type === 'symbol' && tokens[2 + i]!.value === v) ? 5 : 1;
   if (wordsAt(tokens, k, 'WARNINGS') || wordsAt(tokens, k, 'ERRORS')) f.diagnostics = true;

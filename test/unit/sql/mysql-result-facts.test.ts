@@ -42,4 +42,13 @@ describe('MySQL result facts', () => {
   ])('%s → diagnostics %s', (text, diagnostics) => {
     expect(top(text).some((f) => f.diagnostics === true)).toBe(diagnostics);
   });
+
+  it.each([
+    ['SELECT @v := email FROM users', true],
+    ['SELECT email FROM users WHERE (@v:=email) IS NOT NULL', true],
+    ["SELECT ':=', email FROM users", false],
+    ['SELECT email FROM users WHERE a = 1', false],
+  ])('%s → assignsVariable %s', (text, assigns) => {
+    expect(top(text).some((f) => f.assignsVariable === true)).toBe(assigns);
+  });
 });
