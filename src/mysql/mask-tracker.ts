@@ -5,7 +5,9 @@
 import type { ColumnMask, Decision } from '../session/verdict.js';
 import { strictestMask } from '../session/verdict.js';
 import type { StatementFacts } from '../sql/facts.js';
-import { ResultMasker, mergeMasking, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
+import type { ErrSpec } from './codes.js';
+import { decodeErr, encodeErr } from './packets.js';
+import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
 
 /** The packet roles of a response as mysql/response-tracker.ts reads them. */
 export type PacketRole = 'count' | 'column' | 'row' | 'end' | string;
@@ -116,6 +118,18 @@ export class MysqlMaskTracker {
     else if (role === 'column') return { out: null, rows: m.column(payload) };
     else if (role === 'row') return { out: m.row(payload) };
     return { out: null };
+  }
+
+  /**
+   * An ERR of the server while masks apply: the values its message echoes (a duplicate key, a conversion error)
+   * are redacted, whatever the errno. null: forward it as it is (nothing echoed, or no masks in force).
+   */
+  redactError(payload: Buffer): Buffer | null {
+    if (!this.active) return null;
+    const e = decodeErr(payload);
+    const message = redactErrorMessage(e.message);
+    // the server's own errno and SQLSTATE, passed through (not a broker refusal)
+    return message === e.message ? null : encodeErr({ errno: e.errno, sqlState: e.sqlState } as ErrSpec, message);
   }
 
   private unknownStatement(): StatementMasking[] {

@@ -12,13 +12,13 @@ import { refusalOf, refuses, type Decision, type RowLimit } from '../session/ver
 import type { ReadOptions } from '../sql/facts.js';
 import type { Session, TerminationReason } from '../session/session.js';
 import { databaseNotGranted } from '../session/admission.js';
-import { Capability, Command, CommandName, MAX_PACKET_PAYLOAD, PARSE_ERRNOS, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
+import { Capability, Command, CommandName, MAX_PACKET_PAYLOAD, PARSE_ERRNOS, PacketHeader, ServerStatus } from './codes.js';
 import { PacketScanner, type Disposition } from './framer.js';
-import { decodeErr, encodeBrokerErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
+import { encodeBrokerErr, encodeComQuery, encodeOk, encodePacket, firstTextValue } from './packets.js';
 import { NamedPrepares } from './named-prepares.js';
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { viewColumnMask } from '../session/mysql-schema.js';
-import { redactErrorMessage, type ResultMasker, type StatementMasking } from './row-masker.js';
+import type { ResultMasker, StatementMasking } from './row-masker.js';
 import { MysqlMaskTracker } from './mask-tracker.js';
 import type { ThreadIds } from './thread-ids.js';
 import { planKills } from './kill-plan.js';
@@ -517,7 +517,7 @@ export class MysqlRelay {
       out = r.out;
       if (r.rows) tracker.fetchRows = true;
     }
-    if (tracker.role !== 'column' && tracker.role !== 'row' && payload[0] === PacketHeader.Err && this.masking) out = redactErr(payload);
+    if (tracker.role !== 'column' && tracker.role !== 'row' && payload[0] === PacketHeader.Err) out = this.masks.redactError(payload);
     if ((head.prepared || head.rowLimit) && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
       head.stmtId = payload.readUInt32LE(1);
       if (head.prepared) this.masks.preparedAs(head.stmtId, head.prepared);
@@ -790,13 +790,6 @@ export class MysqlRelay {
     this.clientBytes = 0;
     this.upstreamBytes = 0;
   }
-}
-
-/** An ERR packet with the values its message echoes redacted; null when there is nothing to redact. */
-function redactErr(payload: Buffer): Buffer | null {
-  const e = decodeErr(payload);
-  const message = redactErrorMessage(e.message);
-  return message === e.message ? null : encodeErr({ errno: e.errno, sqlState: e.sqlState } as ErrSpec, message);
 }
 
 function physicalPackets(payloadLength: number): number {

@@ -2,7 +2,7 @@
 // prepared statements and cursors by id. The rows themselves are ResultMasker's (row-masker.test.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze, initSql } from '../../../src/sql/analyze.js';
-import { lenencBytes, lenencInt } from '../../../src/mysql/packets.js';
+import { decodeErr, encodeErr, lenencBytes, lenencInt } from '../../../src/mysql/packets.js';
 import { MysqlMaskTracker } from '../../../src/mysql/mask-tracker.js';
 import type { ResultMasker } from '../../../src/mysql/row-masker.js';
 import type { ColumnMask, Decision } from '../../../src/session/verdict.js';
@@ -116,5 +116,15 @@ describe('MysqlMaskTracker: prepared statements and cursors', () => {
     expect(row.toString()).toContain('a***@example.com');
     t.closed(5);
     expect(t.forFetch(5)).toBeNull();
+  });
+});
+
+describe('MysqlMaskTracker: server errors', () => {
+  it('while masks apply an ERR loses the values it echoes, keeping the server\'s errno', () => {
+    const err = encodeErr({ errno: 1062, sqlState: '23000' }, "Duplicate entry 'ann@example.com' for key 'email'");
+    const out = decodeErr(tracker().redactError(err)!);
+    expect([out.errno, out.sqlState]).toEqual([1062, '23000']);
+    expect(out.message).not.toContain('ann@example.com');
+    expect(tracker([]).redactError(err)).toBeNull();
   });
 });
