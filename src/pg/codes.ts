@@ -147,13 +147,13 @@ export const GUARDRAIL_HINT = 'refused by a dbwarden guardrail rule, not by a da
 
 /**
  * The fields of one of the broker's own ErrorResponse/NoticeResponse messages: the BRK_* code decides the
- * SQLSTATE and the routine, and a guardrail refusal always carries a hint (docs/client-errors.md).
+ * SQLSTATE and the routine (a statement's refusal adds the guardrail hint, pg/relay.ts refusalFields).
  */
 export function brokerFields(
   severity: ErrorFields['severity'], code: ErrorCode, message: string, extra: { hint?: string; position?: number } = {},
 ): ErrorFields {
   const routine = ROUTINE_OF[code];
-  const hint = extra.hint ?? (routine === Routine.guardrail ? GUARDRAIL_HINT : undefined);
+  const hint = extra.hint;
   return {
     severity, code: sqlStateOf(code), message,
     ...(hint !== undefined ? { hint } : {}),

@@ -8,7 +8,7 @@ import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { refusalOf, refuses, strictestMask, type ColumnMask, type Decision } from '../session/verdict.js';
 import type { Session, TerminationReason } from '../session/session.js';
-import { BackendCode, FrontendCode, brokerFields, sqlStateOf } from './codes.js';
+import { BackendCode, FrontendCode, GUARDRAIL_HINT, brokerFields, sqlStateOf } from './codes.js';
 import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
 import { MaskTracker } from './mask-tracker.js';
@@ -59,9 +59,9 @@ export function refusalFields(decision: Decision): ErrorFields {
   const r = refusalOf(decision);
   if (r.syntaxError) {
     const { message, position } = r.syntaxError;
-    return brokerFields('ERROR', ErrorCode.SYNTAX_ERROR, message, position ? { position } : {});
+    return brokerFields('ERROR', ErrorCode.SYNTAX_ERROR, message, { hint: GUARDRAIL_HINT, ...(position ? { position } : {}) });
   }
-  return brokerFields('ERROR', r.code, r.message, r.hint === undefined ? {} : { hint: r.hint });
+  return brokerFields('ERROR', r.code, r.message, { hint: r.hint ?? GUARDRAIL_HINT });
 }
 
 export class PgRelay {

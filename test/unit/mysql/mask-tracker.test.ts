@@ -121,7 +121,7 @@ describe('MysqlMaskTracker: prepared statements and cursors', () => {
 
 describe('MysqlMaskTracker: server errors', () => {
   it('while masks apply an ERR loses the values it echoes, keeping the server\'s errno', () => {
-    const err = encodeErr({ errno: 1062, sqlState: '23000' }, "Duplicate entry 'ann@example.com' for key 'email'");
+    const err = encodeErr({ errno: 1062, sqlState: '23000' } as unknown as Parameters<typeof encodeErr>[0], "Duplicate entry 'ann@example.com' for key 'email'");
     const out = decodeErr(tracker().redactError(err)!);
     expect([out.errno, out.sqlState]).toEqual([1062, '23000']);
     expect(out.message).not.toContain('ann@example.com');
