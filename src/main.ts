@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { join, resolve } from 'node:path';
 import { createOidcVerifier } from './admin/oidc.js';
 import { startAdminServer } from './admin/server.js';
@@ -32,7 +33,7 @@ import { Admissions } from './session/admission.js';
 import { startPgListener, type PgListener } from './pg/listener.js';
 import type { ColumnCatalog } from './pg/catalog.js';
 import { startMysqlListener, type MysqlListener } from './mysql/listener.js';
-import { checkSql } from './rules/check.js';
+import { checkForTarget, type TargetCheckRequest } from './rules/check.js';
 import { loadRuleSets } from './rules/load.js';
 import type { RuleSet } from './rules/rule-set.js';
 import { GuardPool } from './session/guard.js';
@@ -46,6 +47,7 @@ import { securePrivateDir, type ModeFix } from './wire/private-files.js';
 import { drainSessions } from './session/drain.js';
 import { parseDuration } from './config/duration.js';
 import { problemText, UpstreamMonitor } from './main/upstream-check.js';
+import { Janitor } from './session/janitor.js';
 import { listenFailure } from './main/listen-failure.js';
 
 export interface Broker {
@@ -153,12 +155,13 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
     onGrantEnded: (grant, reason) => fanout.grantEnded(grant.id, reason),
     onGrantExtended: (grant) => fanout.grantExtended(grant.id, grant.expiresAt),
   });
-  registry.startJanitor(200, () => {
-    // while the store is away, sessions end from their in-memory deadlines; the stored grants catch up after
-    if (store.ready()) service.sweepExpired().catch((e) => logger.warn({ err: (e as Error).message }, 'expiry sweep failed'));
-    void fanout.reconcile();
-    reviews.refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'review refresh failed'));
-  });
+  const janitor = new Janitor({
+    sweepSessions: () => registry.sweep(),
+    expireGrants: { ready: () => store.ready(), run: () => service.sweepExpired() },
+    reconcile: () => fanout.reconcile(),
+    refreshReviews: () => reviews.refresh(),
+  }, logger);
+  janitor.start(200);
 
   const tls = config.tls.clients === 'disable' ? null : await loadTlsMaterial({ certFile: config.tls.certFile, keyFile: config.tls.keyFile, stateDir: config.state.dir });
 
@@ -249,11 +252,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
     authenticate: createAuthenticator({ identities: config.identities, ...(config.oidc ? { oidc: createOidcVerifier(config.oidc) } : {}) }),
     metrics,
     rules: {
-      check: (body: { sql: string; dialect?: 'postgres' | 'mysql'; target?: string; access?: 'read' | 'write' | 'admin'; groups?: string[] }) => {
-        const target = body.target ?? Object.keys(config.targets)[0] ?? '';
-        const dialect = body.dialect ?? config.targets[target]?.protocol ?? 'postgres';
-        return checkSql({ sql: body.sql, dialect, access: body.access ?? 'read', target, groups: body.groups ?? [], rulesets: rulesetsResolver(binding, rulesets)(target) });
-      },
+      check: (body: TargetCheckRequest) => checkForTarget(body, config.targets, (target) => rulesetsResolver(binding, rulesets)(target)),
       reload: reloadRules,
     },
     ready: () => {
@@ -287,7 +286,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
     pg?.stopAccepting();
     mysql?.stopAccepting();
     await drainSessions(registry, { graceMs: config.broker.shutdownGrace ? parseDuration(config.broker.shutdownGrace) : 0, logger });
-    registry.stopJanitor();
+    janitor.stop();
     await Promise.all([pg?.close(), mysql?.close(), admin.close()]);
     for (const c of catalogs.values()) c.close();
     await reviews.flush();
@@ -299,9 +298,18 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
   return { config, service, reviews, registry, metrics, store, pg, mysql, admin: { url: admin.url, port: admin.port }, reloadRules, close, [Symbol.asyncDispose]: close };
 }
 
+/** `serve` / `demo` options, read as the CLI reads its own (node:util parseArgs): an unknown option is an error. */
+function serverArgs<O extends ParseArgsConfig['options']>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new BrokerError(ErrorCode.CONFIG_INVALID, (e as Error).message);
+  }
+}
+
 async function serve(argv: string[]): Promise<number> {
-  const i = argv.indexOf('--config');
-  const file = resolve(i >= 0 ? argv[i + 1] ?? '' : 'dbwarden.yaml');
+  const args = serverArgs(argv, { config: { type: 'string', default: 'dbwarden.yaml' } });
+  const file = resolve(args.config as string);
   const config = loadConfig(file);
   const signals = stopSignals();
   const broker = await startBroker(config, { configFile: file });
@@ -347,16 +355,18 @@ function stopSignals(): { until(stop: () => Promise<void>): Promise<void> } {
  * embedded store, and a 1-hour write grant whose psql command is printed ready to paste.
  */
 async function runDemo(argv: string[]): Promise<number> {
-  const arg = (name: string, dflt: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
-  };
-  const stateDir = resolve(arg('--state', '.dbwarden/demo'));
-  const pgListen = arg('--listen', '127.0.0.1:7432');
-  const adminListen = arg('--admin', '127.0.0.1:7080');
+  const args = serverArgs(argv, {
+    state: { type: 'string', default: '.dbwarden/demo' },
+    listen: { type: 'string', default: '127.0.0.1:7432' },
+    admin: { type: 'string', default: '127.0.0.1:7080' },
+    reset: { type: 'boolean', default: false },
+  });
+  const stateDir = resolve(args.state as string);
+  const pgListen = args.listen as string;
+  const adminListen = args.admin as string;
   const signals = stopSignals();
   const existed = existsSync(join(stateDir, 'pglite'));
-  if (argv.includes('--reset')) rmSync(stateDir, { recursive: true, force: true });
+  if (args.reset) rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
   const target = await startPgliteTarget({ dataDir: join(stateDir, 'pglite') });
   const token = randomBytes(24).toString('base64url');
@@ -387,7 +397,7 @@ async function runDemo(argv: string[]): Promise<number> {
   out.write(demoBanner({
     psql: `PGPASSFILE=${pgpass} psql "postgresql://${grant.login}@${host}:${pgPort}/postgres"`,
     grant: `${grant.grantId} (write, expires ${grant.expiresAt})`,
-    adminUrl: broker.admin.url, token, stateDir, reused: existed && !argv.includes('--reset'),
+    adminUrl: broker.admin.url, token, stateDir, reused: existed && !args.reset,
   }));
   await signals.until(async () => {
     await broker.close();

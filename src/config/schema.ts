@@ -1,4 +1,5 @@
 // The dbwarden.yaml schema (docs/configuration.md is generated from it): strict objects, defaults, and cross-field checks with clear messages.
+import { parseRedisSetting, type RedisConnection, type RedisSetting } from './redis.js';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
@@ -380,6 +381,13 @@ function checkConsistency(c: Base, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
 
   if (c.state.store === 'redis' && !c.state.redis) issue(['state', 'redis'], 'required when state.store is redis');
+  if (c.state.redis !== undefined) {
+    try {
+      parseRedisSetting(c.state.redis);
+    } catch (e) {
+      issue(['state', 'redis'], (e as Error).message.replace(/^state\.redis:\s*/, ''));
+    }
+  }
   if (Boolean(c.tls.certFile) !== Boolean(c.tls.keyFile)) {
     issue(['tls', c.tls.certFile ? 'keyFile' : 'certFile'], 'certFile and keyFile go together');
   }
@@ -462,8 +470,18 @@ function checkConsistency(c: Base, ctx: z.RefinementCtx): void {
 
 export const ConfigSchema = BaseSchema.superRefine(checkConsistency).transform((c) => ({
   ...c,
+  // read once here: the Redis store takes the normalised connection (checkConsistency reported what is wrong)
+  state: { ...c.state, redis: c.state.redis === undefined ? undefined : redisConnectionOrUndefined(c.state.redis) },
   audit: { ...c.audit, file: c.audit.file ?? posix.join(c.state.dir, 'audit.jsonl') },
 }));
+
+function redisConnectionOrUndefined(setting: RedisSetting): RedisConnection | undefined {
+  try {
+    return parseRedisSetting(setting);
+  } catch {
+    return undefined;
+  }
+}
 
 /** The validated configuration, defaults applied. Paths are absolute after loadConfig/parseConfig. */
 export type Config = z.output<typeof ConfigSchema>;

@@ -5,34 +5,9 @@ import { BrokerError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AccessRequest, Grant, GrantStatus, GrantStore, RequestStatus, ReviewRecord, ClusterBus, LiveSessionRecord } from './model.js';
 
-/** host:port of one Redis node or Sentinel. */
-export interface RedisNode {
-  host: string;
-  port: number;
-}
+import type { RedisConnection } from '../config/redis.js';
 
-/** Where Redis is, normalised from `state.redis` (a URL or the object form). */
-export type RedisConnection =
-  | { mode: 'standalone'; url: string; keyPrefix?: string }
-  | { mode: 'sentinel'; sentinels: RedisNode[]; name: string; db?: number; username?: string; password?: string; sentinelPassword?: string; tls?: boolean; keyPrefix?: string }
-  | { mode: 'cluster'; nodes: RedisNode[]; username?: string; password?: string; tls?: boolean; keyPrefix?: string };
-
-/** `state.redis` as the config schema accepts it. */
-export type RedisSetting =
-  | string
-  | {
-      url?: string;
-      sentinels?: string[];
-      name?: string;
-      cluster?: string[];
-      db?: number;
-      username?: string;
-      password?: string;
-      sentinelPassword?: string;
-      tls?: boolean;
-      keyPrefix?: string;
-    };
-
+export type { RedisConnection };
 export type { LiveSessionRecord } from './model.js';
 
 export interface RedisStoreOptions {
@@ -52,58 +27,6 @@ const COMMAND_TIMEOUT_MS = 3000;
 const REQUEST_STATUSES: readonly RequestStatus[] = ['pending', 'active', 'denied', 'expired', 'revoked'];
 const GRANT_STATUSES: readonly GrantStatus[] = ['active', 'expired', 'revoked'];
 const REVIEW_STATUSES: readonly ReviewRecord['status'][] = ['pending', 'approved', 'denied', 'used', 'expired'];
-
-function node(text: string, what: string): RedisNode {
-  const m = /^(?:\[([^\]]+)\]|([^:/\s]+))(?::(\d{1,5}))?$/.exec(text.trim());
-  if (!m) throw new BrokerError(ErrorCode.CONFIG_INVALID, `${what}: "${text}" is not host:port`);
-  return { host: m[1] ?? m[2]!, port: m[3] ? Number(m[3]) : what.includes('sentinel') ? 26379 : 6379 };
-}
-
-/**
- * Reads `state.redis`. Besides redis:// and rediss:// URLs this accepts
- * `redis+sentinel://[user:password@]host:port[,host:port…]/<master name>[/<db>]` (and rediss+sentinel:// for TLS) and
- * `redis+cluster://[user:password@]host:port[,host:port…]` (rediss+cluster://), or the object form.
- */
-export function parseRedisSetting(setting: RedisSetting): RedisConnection {
-  if (typeof setting !== 'string') {
-    const { url, sentinels, cluster, name, keyPrefix, ...auth } = setting;
-    const chosen = [url, sentinels, cluster].filter((x) => x !== undefined).length;
-    if (chosen !== 1) throw new BrokerError(ErrorCode.CONFIG_INVALID, 'state.redis: give exactly one of url, sentinels or cluster');
-    if (url !== undefined) {
-      const parsed = parseRedisSetting(url);
-      return { ...parsed, ...(keyPrefix ? { keyPrefix } : {}) };
-    }
-    if (sentinels) {
-      if (!name) throw new BrokerError(ErrorCode.CONFIG_INVALID, 'state.redis.name (the Sentinel master name) is required with sentinels');
-      return { mode: 'sentinel', sentinels: sentinels.map((s) => node(s, 'state.redis.sentinels')), name, ...auth, ...(keyPrefix ? { keyPrefix } : {}) };
-    }
-    const { db: _db, sentinelPassword: _sp, ...clusterAuth } = auth;
-    return { mode: 'cluster', nodes: cluster!.map((s) => node(s, 'state.redis.cluster')), ...clusterAuth, ...(keyPrefix ? { keyPrefix } : {}) };
-  }
-  const m = /^(rediss?)\+(sentinel|cluster):\/\/(?:([^@/]*)@)?([^/]+)(?:\/(.*))?$/.exec(setting);
-  if (!m) {
-    if (!/^rediss?:\/\/\S+$/.test(setting)) throw new BrokerError(ErrorCode.CONFIG_INVALID, 'state.redis: expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL');
-    return { mode: 'standalone', url: setting };
-  }
-  const [, scheme, kind, userinfo, hosts, path] = m;
-  const tls = scheme === 'rediss';
-  let username: string | undefined;
-  let password: string | undefined;
-  if (userinfo) {
-    const i = userinfo.indexOf(':');
-    username = decodeURIComponent(i < 0 ? userinfo : userinfo.slice(0, i)) || undefined;
-    password = i < 0 ? undefined : decodeURIComponent(userinfo.slice(i + 1));
-  }
-  const creds = { ...(username ? { username } : {}), ...(password ? { password } : {}), ...(tls ? { tls } : {}) };
-  if (kind === 'cluster') return { mode: 'cluster', nodes: hosts!.split(',').map((h) => node(h, 'redis+cluster URL')), ...creds };
-  const [name, db] = (path ?? '').split('/');
-  if (!name) throw new BrokerError(ErrorCode.CONFIG_INVALID, 'redis+sentinel URL: the master name is missing (redis+sentinel://host:26379/mymaster)');
-  if (db !== undefined && db !== '' && !/^\d+$/.test(db)) throw new BrokerError(ErrorCode.CONFIG_INVALID, `redis+sentinel URL: database "${db}" is not a number`);
-  return {
-    mode: 'sentinel', sentinels: hosts!.split(',').map((h) => node(h, 'redis+sentinel URL')), name: decodeURIComponent(name),
-    ...(db ? { db: Number(db) } : {}), ...creds,
-  };
-}
 
 type Client = Redis | Cluster;
 
@@ -157,6 +80,26 @@ function createClient(c: RedisConnection): Client {
 // KEYS: 1 doc, 2 all-index (zset), 3 login key (grants) | unused, 4 request-claim key | unused,
 //       5 request doc | unused, 6.. one status set per status in ARGV order
 // ARGV: 1 kind, 2 id, 3 json, 4 new status, 5 score, 6 pexpireat (0 = none), 7 count of statuses, 8.. statuses
+/**
+ * The one form of a Lua script's refusal: `DBWARDEN <BRK code> <message>`. The scripts name the codes through
+ * these constants and storeRefusal() reads them back in one place, so a guard never travels as free text.
+ */
+const REFUSAL_PREFIX = 'DBWARDEN ';
+const REFUSAL_CODES: ReadonlySet<string> = new Set<ErrorCode>([ErrorCode.WRONG_STATE, ErrorCode.GONE]);
+const luaRefusal = (code: ErrorCode) => `'${REFUSAL_PREFIX}${code} '`;
+const WRONG_STATE = luaRefusal(ErrorCode.WRONG_STATE);
+const GONE = luaRefusal(ErrorCode.GONE);
+
+/** A script's refusal as the BrokerError it stands for (409/410 at the API); null for any other error. */
+export function storeRefusal(message: string): BrokerError | null {
+  const at = message.indexOf(REFUSAL_PREFIX);
+  if (at < 0) return null;
+  const rest = message.slice(at + REFUSAL_PREFIX.length);
+  const space = rest.indexOf(' ');
+  const code = space < 0 ? rest : rest.slice(0, space);
+  return REFUSAL_CODES.has(code) ? new BrokerError(code as ErrorCode, space < 0 ? '' : rest.slice(space + 1)) : null;
+}
+
 const PUT_SCRIPT = `
 local kind, id, json, status, score, expireAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local nstatus = tonumber(ARGV[7])
@@ -169,47 +112,47 @@ if oldDoc then
   if kind == 'grant' then
     if os ~= 'active' then
       if status == os then return 'unchanged' end
-      return redis.error_reply('DBW_WRONG_STATE grant ' .. id .. ' is ' .. os .. ', not active')
+      return redis.error_reply(${WRONG_STATE} .. 'grant ' .. id .. ' is ' .. os .. ', not active')
     end
     if type(oldDoc.verifiers) == 'table' and (type(new.verifiers) ~= 'table' or new.verifiers.scramSha256 ~= oldDoc.verifiers.scramSha256) then
-      return redis.error_reply('DBW_GONE the credentials of grant ' .. id .. ' were already issued')
+      return redis.error_reply(${GONE} .. 'the credentials of grant ' .. id .. ' were already issued')
     end
   elseif kind == 'request' then
     if os == 'active' then
       if status ~= 'active' and status ~= 'expired' and status ~= 'revoked' then
-        return redis.error_reply('DBW_WRONG_STATE request ' .. id .. ' is active, not pending')
+        return redis.error_reply(${WRONG_STATE} .. 'request ' .. id .. ' is active, not pending')
       end
       if new.grantId ~= oldDoc.grantId then
-        return redis.error_reply('DBW_WRONG_STATE request ' .. id .. ' already has grant ' .. tostring(oldDoc.grantId))
+        return redis.error_reply(${WRONG_STATE} .. 'request ' .. id .. ' already has grant ' .. tostring(oldDoc.grantId))
       end
       if oldDoc.credentialsIssued == true and new.credentialsIssued ~= true then
-        return redis.error_reply('DBW_GONE the credentials of request ' .. id .. ' were already issued')
+        return redis.error_reply(${GONE} .. 'the credentials of request ' .. id .. ' were already issued')
       end
     elseif os ~= 'pending' and status ~= os then
-      return redis.error_reply('DBW_WRONG_STATE request ' .. id .. ' is ' .. os .. ', not pending')
+      return redis.error_reply(${WRONG_STATE} .. 'request ' .. id .. ' is ' .. os .. ', not pending')
     end
   elseif kind == 'review' then
     if (os == 'used' or os == 'denied' or os == 'expired') and (status ~= os or os == 'used') then
-      return redis.error_reply('DBW_WRONG_STATE review ' .. id .. ' is ' .. os)
+      return redis.error_reply(${WRONG_STATE} .. 'review ' .. id .. ' is ' .. os)
     end
     if os == 'approved' and status == 'pending' then
-      return redis.error_reply('DBW_WRONG_STATE review ' .. id .. ' is approved')
+      return redis.error_reply(${WRONG_STATE} .. 'review ' .. id .. ' is approved')
     end
   end
 end
 if kind == 'grant' then
   -- a login names exactly one grant, ever; a request yields at most one grant
   local owner = redis.call('GET', KEYS[3])
-  if owner and owner ~= id then return redis.error_reply('DBW_WRONG_STATE login ' .. new.login .. ' is taken') end
+  if owner and owner ~= id then return redis.error_reply(${WRONG_STATE} .. 'login ' .. new.login .. ' is taken') end
   local claimed = redis.call('GET', KEYS[4])
   if claimed and claimed ~= id then
-    return redis.error_reply('DBW_WRONG_STATE request ' .. new.requestId .. ' already has grant ' .. claimed)
+    return redis.error_reply(${WRONG_STATE} .. 'request ' .. new.requestId .. ' already has grant ' .. claimed)
   end
   if not oldDoc then
     local req = redis.call('GET', KEYS[5])
     if req then
       local rs = cjson.decode(req).status
-      if rs ~= 'pending' then return redis.error_reply('DBW_WRONG_STATE request ' .. new.requestId .. ' is ' .. rs .. ', not pending') end
+      if rs ~= 'pending' then return redis.error_reply(${WRONG_STATE} .. 'request ' .. new.requestId .. ' is ' .. rs .. ', not pending') end
     end
   end
   redis.call('SET', KEYS[3], id)
@@ -271,8 +214,8 @@ export class RedisStore implements GrantStore {
    * Connects and waits up to connectWaitMs for Redis. A broker that starts while Redis is down still
    * starts: it refuses logins and reports not ready until Redis answers.
    */
-  static async connect(setting: RedisSetting | RedisConnection, options: RedisStoreOptions = {}): Promise<RedisStore> {
-    const connection = typeof setting === 'object' && 'mode' in setting ? setting : parseRedisSetting(setting);
+  /** `connection`: state.redis as config/schema.ts validated and normalised it (config/redis.ts). */
+  static async connect(connection: RedisConnection, options: RedisStoreOptions = {}): Promise<RedisStore> {
     const store = new RedisStore(createClient(connection), connection, options);
     await store.waitReady(options.connectWaitMs ?? 5000);
     if (!store.ready()) store.log?.warn({ reason: store.unavailableReason() }, 'redis not reachable at start; logins are refused until it is');
@@ -509,8 +452,8 @@ export class RedisStore implements GrantStore {
       return await fn();
     } catch (e) {
       const message = (e as Error).message ?? String(e);
-      const guard = /DBW_(WRONG_STATE|GONE) (.*)$/.exec(message);
-      if (guard) throw new BrokerError(guard[1] === 'GONE' ? ErrorCode.GONE : ErrorCode.WRONG_STATE, guard[2]!);
+      const refusal = storeRefusal(message);
+      if (refusal) throw refusal;
       this.noteError(e as Error);
       throw new BrokerError(ErrorCode.STORE_UNAVAILABLE, `the grant store is unavailable: ${message}`, { cause: e });
     }

@@ -19,17 +19,14 @@ import {
   Capability,
   DEFAULT_CHARSET,
   DEFAULT_UPSTREAM_CAPABILITIES,
-  ERRNO_OF,
-  ErrNo,
   STRIPPED_CAPABILITIES,
   SUPPORTED_CAPABILITIES,
   SUPPORTED_MARIADB_CAPABILITIES,
   ServerStatus,
-  type ErrSpec,
 } from './codes.js';
 import { PacketReader } from './packet-reader.js';
 import { decodeChangeUser } from './change-user.js';
-import { DecodeError, decodeHandshakeResponse41, encodeErr, encodeHandshakeV10, encodeOk, encodePacket, isSslRequest, type HandshakeResponse, type HandshakeV10 } from './packets.js';
+import { DecodeError, decodeHandshakeResponse41, encodeBrokerErr, encodeHandshakeV10, encodeOk, encodePacket, isSslRequest, type HandshakeResponse, type HandshakeV10 } from './packets.js';
 import { MysqlReadingState } from './reading-state.js';
 import { MysqlRelay } from './relay.js';
 import type { RsaKeyPair } from './rsa-key.js';
@@ -92,11 +89,12 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     sock.write(encodePacket(seq, payload));
     reader.lastSeq = seq;
   };
-  const refuse = (spec: ErrSpec, message: string) => {
-    sock.end(encodePacket(reader.nextSeq, encodeErr(spec, message)));
+  /** A refusal as the ERR its BRK_* code maps to (mysql/codes.ts). */
+  const refuse = (code: ErrorCode, message: string) => {
+    sock.end(encodePacket(reader.nextSeq, encodeBrokerErr(code, message)));
   };
-  /** The core's refusal as the ERR its BRK_* code maps to. */
-  const refused = (r: Refusal) => refuse(ERRNO_OF[r.code] ?? ErrNo.HandshakeError, r.message);
+  /** The core's refusal. */
+  const refused = (r: Refusal) => refuse(r.code, r.message);
   const count = (target: string, outcome: 'ok' | 'rejected' | 'upstream_error' | 'protocol_error') => deps.admissions.count('mysql', target, outcome);
   let caps = 0;
   let advertisedMariadb = 0;
@@ -140,7 +138,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       upstream.socket.destroy();
       count(grant.target, 'rejected');
       ending('change user refused');
-      return refuse(ErrNo.UnknownCharacterSet, unsafeCharset);
+      return refuse(ErrorCode.ENCODING_UNSAFE, unsafeCharset);
     }
     state.sawGreeting(grant.target, upstream.greeting);
     deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
@@ -176,7 +174,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       changeUser: (payload) => void changeUser(payload, session).catch((e: Error) => {
         log.info({ err: e.message }, 'COM_CHANGE_USER failed');
         session.end('change user failed');
-        if (sock.writable) refuse(ErrNo.MalformedPacket, `dbwarden: ${e.message}`);
+        if (sock.writable) refuse(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${e.message}`);
         setTimeout(() => raw.destroy(), 1000).unref();
       }),
     });
@@ -297,7 +295,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
     if (err.code === ErrorCode.PROTOCOL_VIOLATION || err.code === ErrorCode.MESSAGE_TOO_LARGE) count('', 'protocol_error');
     log.info({ err: err.message }, 'connection refused during handshake');
-    if (sock.writable) refuse(ERRNO_OF[err.code] ?? ErrNo.MalformedPacket, err.message.startsWith('dbwarden:') ? err.message : `dbwarden: ${err.message}`);
+    if (sock.writable) refuse(err.code, err.message.startsWith('dbwarden:') ? err.message : `dbwarden: ${err.message}`);
     setTimeout(() => raw.destroy(), 1000).unref();
   }
 }

@@ -146,8 +146,12 @@ export const AuthPlugin = {
   Clear: 'mysql_clear_password',
 } as const;
 
-/** Server error numbers the broker sends, with their SQLSTATE. */
+/** Server error numbers the broker sends or reads, with their SQLSTATE. Only this file names them. */
 export const ErrNo = {
+  UnknownError: { errno: 1105, sqlState: 'HY000' }, // ER_UNKNOWN_ERROR
+  ParseError: { errno: 1064, sqlState: '42000' }, // ER_PARSE_ERROR
+  EmptyQuery: { errno: 1065, sqlState: '42000' }, // ER_EMPTY_QUERY
+  SyntaxError: { errno: 1149, sqlState: '42000' }, // ER_SYNTAX_ERROR
   AccessDenied: { errno: 1045, sqlState: '28000' }, // ER_ACCESS_DENIED_ERROR
   DbAccessDenied: { errno: 1044, sqlState: '42000' }, // ER_DBACCESS_DENIED_ERROR
   UnknownCommand: { errno: 1047, sqlState: '08S01' }, // ER_UNKNOWN_COM_ERROR
@@ -186,7 +190,28 @@ export const ERRNO_OF: Partial<Record<ErrorCode, ErrSpec>> = {
   [ErrorCode.SESSION_TERMINATED]: ErrNo.ConnectionKilled,
   [ErrorCode.SESSION_LIMIT]: ErrNo.TooManyUserConnections,
   [ErrorCode.AUDIT_UNAVAILABLE]: ErrNo.SpecificAccessDenied,
+  [ErrorCode.SYNTAX_ERROR]: ErrNo.ParseError,
+  [ErrorCode.LOGIN_INCOMPLETE]: ErrNo.AccessDenied,
+  [ErrorCode.ENCODING_UNSAFE]: ErrNo.UnknownCharacterSet,
+  [ErrorCode.SESSION_UNREADABLE]: ErrNo.NotSupportedYet,
+  [ErrorCode.UNKNOWN_COMMAND]: ErrNo.UnknownCommand,
+  [ErrorCode.LOCAL_FILE_REFUSED]: ErrNo.NotAllowedCommand,
+  [ErrorCode.UNKNOWN_THREAD]: ErrNo.NoSuchThread,
+  [ErrorCode.UPSTREAM_PROTOCOL_VIOLATION]: ErrNo.UpstreamUnavailable,
+  [ErrorCode.UPSTREAM_LOST]: ErrNo.ConnectionKilled,
+  [ErrorCode.INTERNAL]: ErrNo.UnknownError,
 };
+
+/** The MySQL error of a BRK_* code; a code without a MySQL meaning of its own is ER_UNKNOWN_ERROR. */
+export function errOf(code: ErrorCode): ErrSpec {
+  return ERRNO_OF[code] ?? ErrNo.UnknownError;
+}
+
+/** The SQLSTATE of an ERR that carries none (a pre-4.1 ERR): the general error class. */
+export const GENERAL_SQLSTATE = ErrNo.UnknownError.sqlState;
+
+/** Errors of the server's parser: a refused text the server cannot parse either gets the server's own error. */
+export const PARSE_ERRNOS: ReadonlySet<number> = new Set([ErrNo.ParseError.errno, ErrNo.SyntaxError.errno, ErrNo.EmptyQuery.errno]);
 
 /** utf8mb4_general_ci: what the broker announces until it has seen the upstream's greeting. */
 export const DEFAULT_CHARSET = 45;

@@ -4,12 +4,12 @@
 // thread in its place among the statements.
 import type { StatementFacts } from '../sql/facts.js';
 import type { Session } from '../session/session.js';
-import { ErrNo, type ErrSpec } from './codes.js';
+import { ErrorCode } from '../errors.js';
 import type { ThreadIds } from './thread-ids.js';
 
 export type KillPlan =
   | { kind: 'none' }
-  | { kind: 'refuse'; spec: ErrSpec; message: string }
+  | { kind: 'refuse'; code: ErrorCode; message: string }
   /** the text is a single KILL: the broker acts on the target session */
   | { kind: 'local'; target: Session; query: boolean }
   /** forward the client's text with these spans replaced (thread ids translated); `text` is the result as read */
@@ -36,10 +36,10 @@ export function planKills(text: string, statements: readonly StatementFacts[], s
   for (const st of kills) {
     const id = st.kill!.thread;
     if (st.nested || id === null) {
-      return { kind: 'refuse', spec: ErrNo.NotSupportedYet, message: 'dbwarden: KILL needs a literal thread id through the broker (it checks that the thread belongs to this grant); send KILL [QUERY] <id> as its own statement' };
+      return { kind: 'refuse', code: ErrorCode.FEATURE_NOT_SUPPORTED, message: 'dbwarden: KILL needs a literal thread id through the broker (it checks that the thread belongs to this grant); send KILL [QUERY] <id> as its own statement' };
     }
     const target = threads.get(id, self.grant.target);
-    if (!target || target.grant.id !== self.grant.id) return { kind: 'refuse', spec: ErrNo.NoSuchThread, message: `Unknown thread id: ${id}` };
+    if (!target || target.grant.id !== self.grant.id) return { kind: 'refuse', code: ErrorCode.UNKNOWN_THREAD, message: `Unknown thread id: ${id}` };
     targets.set(id, target);
   }
   const tops = new Set(statements.map((st) => st.index));
@@ -69,7 +69,7 @@ export function planKills(text: string, statements: readonly StatementFacts[], s
     const m = /(\d+)\s*;?$/.exec(st.text);
     if (!m || Number(m[1]) !== id || !/^KILL\b/i.test(st.text)) return unlocatable();
     const upstreamId = threads.upstreamThread(targets.get(id)!);
-    if (upstreamId === undefined) return { kind: 'refuse', spec: ErrNo.NoSuchThread, message: `Unknown thread id: ${id}` };
+    if (upstreamId === undefined) return { kind: 'refuse', code: ErrorCode.UNKNOWN_THREAD, message: `Unknown thread id: ${id}` };
     const idAt = at + m.index;
     out += text.slice(copied, idAt) + String(upstreamId);
     edits.push({ at: idAt, length: m[1]!.length, with: String(upstreamId) });
@@ -108,5 +108,5 @@ export function applyKillEdits(bytes: Buffer, text: string, edits: readonly Kill
 export const KILL_UNLOCATABLE = 'dbwarden: write KILL [QUERY] <id> plainly (no comments around the id) inside a multi-statement text';
 
 function unlocatable(): KillPlan {
-  return { kind: 'refuse', spec: ErrNo.NotSupportedYet, message: KILL_UNLOCATABLE };
+  return { kind: 'refuse', code: ErrorCode.FEATURE_NOT_SUPPORTED, message: KILL_UNLOCATABLE };
 }

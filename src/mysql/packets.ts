@@ -1,7 +1,9 @@
 // Encoders and decoders for the MySQL packets the broker writes or inspects: HandshakeV10,
 // HandshakeResponse41 / SSLRequest, OK, ERR, EOF, AuthSwitchRequest, AuthMoreData, COM_QUERY.
 // https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_packets.html
-import { Capability, MAX_PACKET_PAYLOAD, PacketHeader, type ErrSpec } from './codes.js';
+import type { ErrorCode } from '../errors.js';
+import { ByteCursor } from '../wire/cursor.js';
+import { Capability, GENERAL_SQLSTATE, MAX_PACKET_PAYLOAD, PacketHeader, errOf, type ErrSpec } from './codes.js';
 
 export class DecodeError extends Error {}
 
@@ -65,21 +67,15 @@ export function lenencBytes(v: Buffer | string): Buffer {
   return Buffer.concat([lenencInt(b.length), b]);
 }
 
+/** A cursor over a packet's bytes whose reads fail with DecodeError (wire/cursor.ts). */
+export function cursor(buf: Buffer, off = 0): ByteCursor {
+  return new ByteCursor(buf, off, (m) => new DecodeError(m));
+}
+
 /** Reads a length-encoded integer; returns [value, next offset]. NULL (0xfb) reads as -1. */
 export function readLenencInt(buf: Buffer, off: number): [number, number] {
-  if (off >= buf.length) throw new DecodeError('length-encoded integer past the end of the packet');
-  const first = buf[off]!;
-  if (first < 0xfb) return [first, off + 1];
-  if (first === 0xfb) return [-1, off + 1];
-  const need = first === 0xfc ? 2 : first === 0xfd ? 3 : first === 0xfe ? 8 : -1;
-  if (need < 0) throw new DecodeError('invalid length-encoded integer');
-  if (off + 1 + need > buf.length) throw new DecodeError('length-encoded integer past the end of the packet');
-  if (need === 8) {
-    const v = buf.readBigUInt64LE(off + 1);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('length-encoded integer too large');
-    return [Number(v), off + 9];
-  }
-  return [buf.readUIntLE(off + 1, need), off + 1 + need];
+  const c = cursor(buf, off);
+  return [c.lenenc(), c.off];
 }
 
 /**
@@ -104,10 +100,8 @@ export function skipLenencInt(buf: Buffer, off: number): number {
 }
 
 export function readLenencBytes(buf: Buffer, off: number): [Buffer, number] {
-  const [len, o] = readLenencInt(buf, off);
-  if (len < 0) return [Buffer.alloc(0), o];
-  if (o + len > buf.length) throw new DecodeError('length-encoded string past the end of the packet');
-  return [buf.subarray(o, o + len), o + len];
+  const c = cursor(buf, off);
+  return [c.lenencBytes(), c.off];
 }
 
 export function readNulString(buf: Buffer, off: number): [string, number] {
@@ -246,63 +240,68 @@ export const HANDSHAKE_LIMITS = { user: 256, authResponse: 1024, database: 256, 
  * The auth response of a HandshakeResponse41 or COM_CHANGE_USER without PLUGIN_AUTH_LENENC_CLIENT_DATA: one length
  * byte (SECURE_CONNECTION) or NUL-terminated. Throws DecodeError when it runs past the packet.
  */
-export function readShortAuthResponse(p: Buffer, off: number, capabilities: number): [Buffer, number] {
+export function readShortAuthResponse(c: ByteCursor, capabilities: number): Buffer {
   if (capabilities & Capability.SecureConnection) {
-    if (off >= p.length) throw new DecodeError('missing auth response');
-    const len = p[off]!;
-    if (off + 1 + len > p.length) throw new DecodeError('auth response past the end of the packet');
-    return [p.subarray(off + 1, off + 1 + len), off + 1 + len];
+    if (c.atEnd) throw new DecodeError('missing auth response');
+    const len = c.u8();
+    if (len > c.remaining) throw new DecodeError('auth response past the end of the packet');
+    return c.bytes(len);
   }
-  const end = p.indexOf(0, off);
+  const end = c.buf.indexOf(0, c.off);
   if (end < 0) throw new DecodeError('auth response not terminated');
-  return [p.subarray(off, end), end + 1];
+  const b = c.bytes(end - c.off);
+  c.skip(1);
+  return b;
+}
+
+/** The fields both logins end with (HandshakeResponse41 and COM_CHANGE_USER): the plugin name and the attributes. */
+export function readLoginTail(c: ByteCursor, capabilities: number): { authPlugin?: string; attributes: Map<string, string> } {
+  let authPlugin: string | undefined;
+  if (capabilities & Capability.PluginAuth && !c.atEnd) {
+    authPlugin = c.cstringOrRest();
+    if (authPlugin.length > HANDSHAKE_LIMITS.plugin) throw new DecodeError('auth plugin name too long');
+  }
+  const attributes = new Map<string, string>();
+  if (capabilities & Capability.ConnectAttrs && !c.atEnd) {
+    const total = c.lenenc();
+    if (total > HANDSHAKE_LIMITS.attributes) throw new DecodeError('connection attributes too long');
+    if (total > c.remaining) throw new DecodeError('connection attributes past the end of the packet');
+    // the attributes are read inside their own length: a key or value running past it is malformed
+    const a = cursor(c.bytes(total));
+    while (!a.atEnd) {
+      const k = a.lenencBytes();
+      const v = a.lenencBytes();
+      attributes.set(k.toString('utf8'), v.toString('utf8'));
+    }
+  }
+  return { ...(authPlugin !== undefined ? { authPlugin } : {}), attributes };
 }
 
 export function decodeHandshakeResponse41(p: Buffer): HandshakeResponse {
   if (p.length < 33) throw new DecodeError('short handshake response');
-  const capabilities = p.readUInt32LE(0);
+  const c = cursor(p);
+  const capabilities = c.u32le();
   if (!(capabilities & Capability.Protocol41)) throw new DecodeError('client does not speak protocol 4.1');
-  const maxPacketSize = p.readUInt32LE(4);
-  const charset = p[8]!;
+  const maxPacketSize = c.u32le();
+  const charset = c.u8();
   const mariadbCapabilities = capabilities & Capability.LongPassword ? 0 : p.readUInt32LE(28);
-  let [user, off] = readNulString(p, 32);
+  c.off = 32;
+  const user = c.cstring();
   if (Buffer.byteLength(user) > HANDSHAKE_LIMITS.user) throw new DecodeError('user name too long');
   let authResponse: Buffer;
   if (capabilities & Capability.PluginAuthLenencClientData) {
-    const [len] = readLenencInt(p, off);
-    if (len > HANDSHAKE_LIMITS.authResponse) throw new DecodeError('auth response too long');
-    [authResponse, off] = readLenencBytes(p, off);
+    if (readLenencInt(p, c.off)[0] > HANDSHAKE_LIMITS.authResponse) throw new DecodeError('auth response too long');
+    authResponse = c.lenencBytes();
   } else {
-    [authResponse, off] = readShortAuthResponse(p, off, capabilities);
+    authResponse = readShortAuthResponse(c, capabilities);
   }
   let database: string | undefined;
-  if (capabilities & Capability.ConnectWithDb && off < p.length) {
-    [database, off] = readNulString(p, off);
+  if (capabilities & Capability.ConnectWithDb && !c.atEnd) {
+    database = c.cstring();
     if (Buffer.byteLength(database) > HANDSHAKE_LIMITS.database) throw new DecodeError('database name too long');
     if (database === '') database = undefined;
   }
-  let authPlugin: string | undefined;
-  if (capabilities & Capability.PluginAuth && off < p.length) {
-    const end = p.indexOf(0, off);
-    authPlugin = p.toString('utf8', off, end < 0 ? p.length : end);
-    off = end < 0 ? p.length : end + 1;
-    if (authPlugin.length > HANDSHAKE_LIMITS.plugin) throw new DecodeError('auth plugin name too long');
-  }
-  const attributes = new Map<string, string>();
-  if (capabilities & Capability.ConnectAttrs && off < p.length) {
-    const [total, o] = readLenencInt(p, off);
-    if (total > HANDSHAKE_LIMITS.attributes) throw new DecodeError('connection attributes too long');
-    const end = o + total;
-    if (end > p.length) throw new DecodeError('connection attributes past the end of the packet');
-    let a = o;
-    while (a < end) {
-      const [k, a1] = readLenencBytes(p, a);
-      const [v, a2] = readLenencBytes(p, a1);
-      if (a2 > end) throw new DecodeError('connection attribute past the end of the attributes');
-      attributes.set(k.toString('utf8'), v.toString('utf8'));
-      a = a2;
-    }
-  }
+  const { authPlugin, attributes } = readLoginTail(c, capabilities);
   return { capabilities, mariadbCapabilities, maxPacketSize, charset, user, authResponse, database, authPlugin, attributes };
 }
 
@@ -354,11 +353,16 @@ export function encodeErr(spec: ErrSpec, message: string): Buffer {
   return Buffer.concat([head, Buffer.from('#' + spec.sqlState, 'latin1'), Buffer.from(message, 'utf8')]);
 }
 
+/** The broker's own ERR: its BRK_* code decides errno and SQLSTATE (mysql/codes.ts). */
+export function encodeBrokerErr(code: ErrorCode, message: string): Buffer {
+  return encodeErr(errOf(code), message);
+}
+
 export function decodeErr(p: Buffer): { errno: number; sqlState: string; message: string } {
   if (p.length < 3 || p[0] !== PacketHeader.Err) throw new DecodeError('not an ERR packet');
   const errno = p.readUInt16LE(1);
   if (p[3] === 0x23 /* # */ && p.length >= 9) return { errno, sqlState: p.toString('latin1', 4, 9), message: p.toString('utf8', 9) };
-  return { errno, sqlState: 'HY000', message: p.toString('utf8', 3) };
+  return { errno, sqlState: GENERAL_SQLSTATE, message: p.toString('utf8', 3) };
 }
 
 export function encodeEof(status: number, warnings = 0): Buffer {

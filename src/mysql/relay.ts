@@ -8,17 +8,18 @@ import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { ENDING_GRACE, runEnding } from '../wire/ending.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { derivedMask, refusalOf, refuses, strictestMask, type ColumnMask, type Decision, type RowLimit } from '../session/verdict.js';
-import type { ReadOptions, StatementFacts } from '../sql/facts.js';
+import { refusalOf, refuses, type Decision, type RowLimit } from '../session/verdict.js';
+import type { ReadOptions } from '../sql/facts.js';
 import type { Session, TerminationReason } from '../session/session.js';
 import { databaseNotGranted } from '../session/admission.js';
-import { Capability, Command, CommandName, ERRNO_OF, ErrNo, MAX_PACKET_PAYLOAD, PacketHeader, ServerStatus, type ErrSpec } from './codes.js';
+import { Capability, Command, CommandName, MAX_PACKET_PAYLOAD, PARSE_ERRNOS, PacketHeader, ServerStatus } from './codes.js';
 import { PacketScanner, type Disposition } from './framer.js';
-import { decodeErr, encodeComQuery, encodeErr, encodeOk, encodePacket, firstTextValue } from './packets.js';
+import { encodeBrokerErr, encodeComQuery, encodeOk, encodePacket, firstTextValue } from './packets.js';
 import { NamedPrepares } from './named-prepares.js';
 import { ResponseTracker, type ResponseKind } from './response-tracker.js';
 import { viewColumnMask } from '../session/mysql-schema.js';
-import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
+import type { ResultMasker, StatementMasking } from './row-masker.js';
+import { MysqlMaskTracker } from './mask-tracker.js';
 import type { ThreadIds } from './thread-ids.js';
 import { applyKillEdits, KILL_UNLOCATABLE, planKills } from './kill-plan.js';
 import { LOCAL_INFILE_REFUSAL, readsClientFile } from './local-infile.js';
@@ -59,8 +60,6 @@ export function versionNumber(version: string): number {
   return m ? Number(m[1]) * 10000 + Number(m[2]) * 100 + Number(m[3]) : 0;
 }
 
-/** ER_PARSE_ERROR, ER_SYNTAX_ERROR, ER_EMPTY_QUERY: the server's own "cannot read this" answers. */
-const PARSE_ERRNOS = new Set([1064, 1149, 1065]);
 const QUIT = encodePacket(0, Buffer.from([Command.Quit]));
 /** Used when the broker was not given a key: hashes are then stable for this process only. */
 const PROCESS_MASK_KEY = randomBytes(32);
@@ -101,7 +100,7 @@ export class MysqlRelay {
   private readOpts: ReadOptions;
   /** client character set and unconfirmed reading barriers */
   private readonly reading: MysqlReadingState;
-  private ending: { spec: ErrSpec; message: string } | null = null;
+  private ending: { code: ErrorCode; message: string } | null = null;
   private closed = false;
   private clientBytes = 0;
   private upstreamBytes = 0;
@@ -109,12 +108,10 @@ export class MysqlRelay {
   /** the last unsolicited upstream packet was an ERR: the server said why it is closing, the client has it */
   private lastUpstreamFatal = false;
   private replySeqGuess = -1;
-  /** prepared statement id → how its results are masked */
-  private readonly prepared = new Map<number, StatementMasking[]>();
+  /** how the results of texts, prepared statements and cursors are masked (mysql/mask-tracker.ts) */
+  private readonly masks: MysqlMaskTracker;
   /** SQL-level PREPARE name FROM '…' statements of this session (EXECUTE name is decided as what it runs) */
   private readonly namedPrepares = new NamedPrepares();
-  /** statement id → columns and plan of its open cursor */
-  private readonly cursors = new Map<number, { cols: ColumnDef[]; plan: RowPlan | null }>();
   private lastPrepared = LAST_PREPARED;
   /**
    * Rewritten rows can take fewer or more physical packets than the originals (a row of 16 MiB or more): the
@@ -153,10 +150,21 @@ export class MysqlRelay {
       onForward: (b) => this.client.write(b),
       onPacket: (payload, raw, seq) => this.onUpstreamPacket(payload, raw, seq),
     });
-    session.partials?.attach((message) => this.beginEnd(ErrNo.MalformedPacket, message));
+    session.partials?.attach((message) => this.beginEnd(ErrorCode.PROTOCOL_VIOLATION, message));
     this.rowGuard = session.guard.hasRowLimits ? new MysqlRowGuard() : null;
+    this.masks = new MysqlMaskTracker({
+      masks: () => session.guard.masks,
+      // view columns masked by what their definitions read (session/mysql-schema.ts), when the session traces them
+      views: () => {
+        const schema = session.mysqlSchema;
+        if (!schema) return undefined;
+        const masks = session.guard.masks;
+        return (db, table, column) => viewColumnMask(schema(), masks, db, table, column);
+      },
+      hashKey: opts.maskHashKey ?? PROCESS_MASK_KEY,
+    });
     session.control = {
-      terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ERRNO_OF[ErrorCode.SESSION_TERMINATED]!, message),
+      terminate: (_reason: TerminationReason, message: string) => this.beginEnd(ErrorCode.SESSION_TERMINATED, message),
       // MySQL has no asynchronous notice; expiry warnings are audited and logged only
       notice: (message: string) => this.session.log.info({ notice: message }, 'notice not deliverable over MySQL'),
       cancel: () => void this.cancelRunning(),
@@ -198,7 +206,7 @@ export class MysqlRelay {
     } catch (e) {
       const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
       this.session.log.info({ err: err.message }, 'client protocol error');
-      this.beginEnd(ERRNO_OF[err.code] ?? ErrNo.MalformedPacket, `dbwarden: ${err.message}`);
+      this.beginEnd(err.code, `dbwarden: ${err.message}`);
     } finally {
       this.upstream.uncork();
       this.client.uncork();
@@ -224,15 +232,15 @@ export class MysqlRelay {
       case Command.StmtExecute:
       case Command.StmtBulkExecute:
         // with masks in force the statement id decides how the result is masked: read it (and its row limit)
-        if (this.masks.length || this.rowGuard) return 'fetch';
+        if (this.masking || this.rowGuard) return 'fetch';
         this.expect('result', first);
         return 'send';
       case Command.StmtClose:
-        return this.masks.length ? 'fetch' : 'send'; // no answer
+        return this.masking ? 'fetch' : 'send'; // no answer
       case Command.StmtSendLongData:
         return 'send'; // no answer
       case Command.StmtFetch:
-        if (this.masks.length) return 'fetch';
+        if (this.masking) return 'fetch';
         this.expect('rows', first);
         return 'send';
       case Command.FieldList:
@@ -250,14 +258,14 @@ export class MysqlRelay {
         return 'send';
       case Command.ChangeUser:
         if (this.opts.changeUser) return 'fetch';
-        this.reply(first, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER is not supported through the broker; connect again with the other login');
+        this.reply(first, ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: COM_CHANGE_USER is not supported through the broker; connect again with the other login');
         return 'skip';
       case Command.ProcessKill:
-        this.reply(first, ErrNo.NotSupportedYet, 'dbwarden: COM_PROCESS_KILL is not supported through the broker; use KILL QUERY <thread id>');
+        this.reply(first, ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: COM_PROCESS_KILL is not supported through the broker; use KILL QUERY <thread id>');
         return 'skip';
       default:
         // replication, shutdown, debug, CREATE/DROP DB as commands…: nothing the rules could see, so nothing passes
-        this.reply(first, ErrNo.UnknownCommand, `dbwarden: ${CommandName[first] ?? `command 0x${first.toString(16)}`} is not supported through the broker`);
+        this.reply(first, ErrorCode.UNKNOWN_COMMAND, `dbwarden: ${CommandName[first] ?? `command 0x${first.toString(16)}`} is not supported through the broker`);
         return 'skip';
     }
   }
@@ -270,31 +278,31 @@ export class MysqlRelay {
       case Command.Query: {
         const { text, d: early, barrier } = this.decideText(payload);
         const d = early ?? this.session.decideExpanded(text, this.reading.readOptions(this.readOpts), (facts, read) => this.namedPrepares.expand(facts, read), this.inspect(barrier));
-        if (refused(d, this.masks.length > 0, text)) {
+        if (refuses(d, this.masking)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
-          return this.refuse(cmd, d, payload);
+          return this.refuse(cmd, d, payload, early === null);
         }
         // a USE of a database outside the grant (the facts name it, version comments included) is refused like COM_INIT_DB
         const db = this.ungrantedUse(d);
         if (db !== undefined) {
           this.session.refuseLast('database-scope');
-          return this.reply(cmd, ERRNO_OF[ErrorCode.DATABASE_NOT_GRANTED]!, this.dbDenied(db));
+          return this.reply(cmd, ErrorCode.DATABASE_NOT_GRANTED, this.dbDenied(db));
         }
         if (readsClientFile(d.statements)) {
           this.session.refuseLast('local-infile');
-          return this.reply(cmd, LOCAL_INFILE_REFUSAL.spec, LOCAL_INFILE_REFUSAL.message);
+          return this.reply(cmd, LOCAL_INFILE_REFUSAL.code, LOCAL_INFILE_REFUSAL.message);
         }
         const kill = planKills(text, d.statements, this.session, this.opts.threads);
         if (kill.kind === 'refuse') {
           this.session.refuseLast('kill-ownership');
-          return this.reply(cmd, kill.spec, kill.message);
+          return this.reply(cmd, kill.code, kill.message);
         }
         let bytes = raw;
         if (kill.kind === 'forward') {
           const edited = applyKillEdits(payload.subarray(1), text, kill.edits);
           if (!edited) {
             this.session.refuseLast('kill-ownership');
-            return this.reply(cmd, ErrNo.NotSupportedYet, KILL_UNLOCATABLE);
+            return this.reply(cmd, ErrorCode.FEATURE_NOT_SUPPORTED, KILL_UNLOCATABLE);
           }
           bytes = encodePacket(0, Buffer.concat([Buffer.from([Command.Query]), edited]));
         }
@@ -312,12 +320,12 @@ export class MysqlRelay {
               stmt.refusedBy = d.rowLimit.limits[0]!.rule;
               this.session.completeStatement(stmt);
             }
-            return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, why);
+            return this.reply(cmd, ErrorCode.STATEMENT_BLOCKED, why);
           }
-          return this.guardCommand(Buffer.from(bytes), cmd, d.rowLimit, stmt, { masker: this.resultMasker(this.statementMasking(d, text), false) });
+          return this.guardCommand(Buffer.from(bytes), cmd, d.rowLimit, stmt, { masker: this.masks.forText(d) });
         }
         this.upstream.write(bytes);
-        this.expect('result', cmd, undefined, { masker: this.resultMasker(this.statementMasking(d, text), false), stmt });
+        this.expect('result', cmd, undefined, { masker: this.masks.forText(d), stmt });
         // the statement changes how later ones must be read (its facts say so): ask the server rather than guess
         if (barrier.hit) this.probeSqlMode();
         return;
@@ -327,9 +335,9 @@ export class MysqlRelay {
         const d = early ?? this.session.decide(text, this.reading.readOptions(this.readOpts), this.inspect(barrier));
         // refused before the upstream runs it: a statement id the server allocates for unreadable text (shown to
         // it to get its own parse error) is closed at once and never reaches the client
-        if (refused(d, this.masks.length > 0, text)) {
+        if (refuses(d, this.masking)) {
           if (d.action === 'mask') this.session.refuseLast(d.rules[0]?.id ?? 'unknown');
-          return this.refuse(cmd, d, payload);
+          return this.refuse(cmd, d, payload, early === null);
         }
         const stmt = this.session.statements.takeLast();
         const why = this.rowGuard && d.rowLimit ? rowLimitRefusal(d) : null;
@@ -338,18 +346,18 @@ export class MysqlRelay {
             stmt.refusedBy = d.rowLimit!.limits[0]!.rule;
             this.session.completeStatement(stmt);
           }
-          return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, why);
+          return this.reply(cmd, ErrorCode.STATEMENT_BLOCKED, why);
         }
         if (barrier.hit) this.probeSqlMode();
         this.upstream.write(raw);
-        this.expect('prepare', cmd, undefined, { prepared: this.statementMasking(d, text) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}) });
+        this.expect('prepare', cmd, undefined, { prepared: this.masks.statementMasking(d) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}) });
         return;
       }
       // fetched only while masks are in force
       case Command.StmtExecute:
       case Command.StmtBulkExecute: {
         const id = this.stmtId(payload);
-        const masker = this.masks.length ? this.resultMasker(this.prepared.get(id) ?? this.unknownStatement(), true) : undefined;
+        const masker = this.masks.forExecute(id);
         const limit = this.preparedLimits.get(id);
         if (this.rowGuard && limit) return this.guardCommand(Buffer.from(raw), cmd, limit, undefined, { masker, stmtId: id });
         this.upstream.write(raw);
@@ -358,33 +366,31 @@ export class MysqlRelay {
       }
       case Command.StmtClose: {
         const id = this.stmtId(payload);
-        this.prepared.delete(id);
-        this.cursors.delete(id);
+        this.masks.closed(id);
         this.preparedLimits.delete(id);
         this.upstream.write(raw);
         return;
       }
       case Command.StmtFetch: {
         const id = this.stmtId(payload);
-        const cursor = this.cursors.get(id);
+        const cursor = this.masks.forFetch(id);
         // rows of a cursor whose columns the broker never saw cannot be masked column by column: fail closed
-        if (!cursor) return this.reply(cmd, ErrNo.NotSupportedYet, 'dbwarden: COM_STMT_FETCH of a cursor opened before masking applied; execute the statement again');
-        const masker = this.resultMasker(this.prepared.get(id) ?? this.unknownStatement(), true)!;
+        if (!cursor) return this.reply(cmd, ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: COM_STMT_FETCH of a cursor opened before masking applied; execute the statement again');
         this.upstream.write(raw);
-        this.expect('rows', cmd, undefined, { masker, stmtId: id });
-        this.queue[this.queue.length - 1]!.tracker!.fetchRows = masker.resume(cursor);
+        this.expect('rows', cmd, undefined, { masker: cursor.masker, stmtId: id });
+        this.queue[this.queue.length - 1]!.tracker!.fetchRows = cursor.rewrite;
         return;
       }
       case Command.InitDb: {
         const db = payload.toString('utf8', 1);
-        if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ERRNO_OF[ErrorCode.DATABASE_NOT_GRANTED]!, this.dbDenied(db));
+        if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ErrorCode.DATABASE_NOT_GRANTED, this.dbDenied(db));
         this.upstream.write(raw);
         this.expect('single', cmd);
         return;
       }
       case Command.ChangeUser:
         // pools send it between borrowers: the client waits for its answer, so nothing else is due
-        if (this.queue.length) return this.reply(cmd, ErrNo.NotSupportedYet, 'dbwarden: COM_CHANGE_USER while answers are still due is not supported');
+        if (this.queue.length) return this.reply(cmd, ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: COM_CHANGE_USER while answers are still due is not supported');
         return this.handOff(payload);
       case Command.Quit:
         this.closed = true;
@@ -497,9 +503,9 @@ export class MysqlRelay {
 
   // ---- masking ----
 
-  /** The column masks in force (read each time: a rules reload replaces the session's guard). */
-  private get masks(): ColumnMask[] {
-    return this.session.guard.masks;
+  /** Whether mask rules are in force (read each time: a rules reload replaces the session's guard). */
+  private get masking(): boolean {
+    return this.masks.active;
   }
 
   private stmtId(payload: Buffer): number {
@@ -509,77 +515,21 @@ export class MysqlRelay {
   }
 
   /**
-   * How the results of a text are masked, one entry per top-level statement (the server answers each with one
-   * result, except CALL); null when no masks are in force.
-   */
-  private statementMasking(d: Decision, text: string): StatementMasking[] | null {
-    const masks = this.masks;
-    if (!masks.length) return null;
-    const top = new Map<number, { facts: StatementFacts[]; ruleIds: Set<string> }>();
-    for (const st of d.statements) {
-      const e = top.get(st.index) ?? { facts: [], ruleIds: new Set<string>() };
-      e.facts.push(st);
-      top.set(st.index, e);
-    }
-    for (const r of d.rules) if (r.action === 'mask') top.get(d.statements[r.statement]?.index ?? -1)?.ruleIds.add(r.id);
-    const list = [...top.keys()].sort((x, y) => x - y).map((i): StatementMasking => {
-      const { facts, ruleIds } = top.get(i)!;
-      const own = top.size === 1 ? text : facts.find((f) => !f.nested)?.text ?? text;
-      return {
-        // a CALL's results come from a body the broker does not trace: any value without a base-table origin is
-        // masked (fail closed; `SELECT CONCAT(email, '')` in a procedure reports no origin)
-        // values not straight from a base-table column may be shaped by the client: redacted whole (derivedMask)
-        derived: derivedMask(ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : facts.some((f) => f.kind === 'call') ? strictestMask(masks) : null),
-        tables: new Set(facts.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
-        // a second SELECT (subquery, derived table, UNION), a CTE or a table value constructor: origins the
-        // statement names itself; a false positive (the word inside a string or comment) only masks more
-        opaque: (own.match(/\bselect\b/gi)?.length ?? 0) > 1 || /\bwith\b|\bvalues\b/i.test(own),
-        warnings: /\bSHOW\s+(?:COUNT\s*\(\s*\*\s*\)\s+)?(?:WARNINGS|ERRORS)\b/i.test(own),
-        views: this.viewMask(),
-      };
-    });
-    // a CALL answers with any number of results: results can no longer be matched to statements
-    if (list.length > 1 && d.statements.some((st) => st.kind === 'call' || st.kind === 'unparsed')) return [mergeMasking(list)];
-    return list.length ? list : [{ derived: null, tables: new Set(), opaque: true, warnings: false }];
-  }
-
-  /** A statement id the broker did not see prepared: every column not from a masked origin is masked too. */
-  private unknownStatement(): StatementMasking[] {
-    return [{ derived: derivedMask(strictestMask(this.masks)), tables: new Set(), opaque: true, warnings: false, views: this.viewMask() }];
-  }
-
-  /** View columns masked by what their definitions read (session/mysql-schema.ts), when the session traces them. */
-  private viewMask(): StatementMasking['views'] {
-    const schema = this.session.mysqlSchema;
-    if (!schema) return undefined;
-    const masks = this.masks;
-    return (db, table, column) => viewColumnMask(schema(), masks, db, table, column);
-  }
-
-  private resultMasker(st: StatementMasking[] | null, binary: boolean): ResultMasker | undefined {
-    if (!st) return undefined;
-    return new ResultMasker(this.masks, st, binary, this.opts.maskHashKey ?? PROCESS_MASK_KEY);
-  }
-
-  /**
    * Sends an upstream packet of a forwarded response to the client: rows rewritten under the result's plan,
    * ERR texts with echoed values redacted, everything else as the same bytes.
    */
   private forward(head: Pending, payload: Buffer, raw: Buffer, seq: number): void {
     const tracker = head.tracker!;
     let out: Buffer | null = null;
-    const m = head.masker;
-    if (m) {
-      if (tracker.role === 'end') m.next();
-      else if (tracker.role === 'count') m.begin(payload);
-      else if (tracker.role === 'column') {
-        if (m.column(payload)) tracker.fetchRows = true;
-      } else if (tracker.role === 'row') out = m.row(payload);
+    if (head.masker) {
+      const r = MysqlMaskTracker.packet(head.masker, tracker.role, payload);
+      out = r.out;
+      if (r.rows) tracker.fetchRows = true;
     }
-    if (tracker.role !== 'column' && tracker.role !== 'row' && payload[0] === PacketHeader.Err && this.masks.length) out = redactErr(payload);
+    if (tracker.role !== 'column' && tracker.role !== 'row' && payload[0] === PacketHeader.Err) out = this.masks.redactError(payload);
     if ((head.prepared || head.rowLimit) && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
       head.stmtId = payload.readUInt32LE(1);
-      if (head.prepared) this.prepared.set(head.stmtId, head.prepared);
+      if (head.prepared) this.masks.preparedAs(head.stmtId, head.prepared);
       this.lastPrepared = head.stmtId;
     }
     const emit = (b: Buffer) => (head.held ? head.held.push(Buffer.from(b)) : this.client.write(b));
@@ -590,8 +540,8 @@ export class MysqlRelay {
   }
 
   /** The broker answers a command itself, in its place among the answers still due from the upstream. */
-  private reply(command: number, spec: ErrSpec, message: string): void {
-    this.queue.push({ kind: 'local', replySeq: this.replySeq(), reply: encodeErr(spec, message), command });
+  private reply(command: number, code: ErrorCode, message: string): void {
+    this.queue.push({ kind: 'local', replySeq: this.replySeq(), reply: encodeBrokerErr(code, message), command });
     this.drainLocal();
   }
 
@@ -619,7 +569,7 @@ export class MysqlRelay {
         if (mode !== null) this.applySqlMode(mode);
         const bad = this.reading.probeAnswered(charset);
         // set through a door the broker did not see: the session can no longer be read safely
-        if (bad) this.beginEnd(ErrNo.NotSupportedYet, bad);
+        if (bad) this.beginEnd(ErrorCode.SESSION_UNREADABLE, bad);
       },
     });
   }
@@ -650,15 +600,17 @@ export class MysqlRelay {
   /**
    * Refuses a COM_QUERY or COM_STMT_PREPARE. Text the broker could not read is first shown to the server as
    * COM_STMT_PREPARE (parsed, never run, closed at once): when the server rejects it too the client gets the
-   * server's own error (1064 …), as it would without the broker; otherwise the broker's refusal.
+   * server's own error (1064 …), as it would without the broker; otherwise the broker's refusal. `decoded`: the
+   * text was read in the session's character set (decideText); text that was not is never sent, nor is a NUL
+   * (either could be read by the server as something the broker did not see).
    */
-  private refuse(cmd: number, d: Decision, payload: Buffer): void {
+  private refuse(cmd: number, d: Decision, payload: Buffer, decoded: boolean): void {
     const r = d.rules[0];
     const st = r && d.action === 'block' ? d.statements[r.statement] : undefined;
     const text = payload.subarray(1);
-    // a multi-statement text cannot be prepared; a NUL or a text not in the session's charset is never sent
-    if (st?.kind !== 'unparsed' || text.includes(0x3b) || text.includes(0) || /UTF-8|NUL|not valid|ASCII|charset|character set/.test(st.error ?? '')) {
-      return this.reply(cmd, ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d));
+    // a multi-statement text cannot be prepared
+    if (!decoded || st?.kind !== 'unparsed' || text.includes(0x3b) || text.includes(0)) {
+      return this.reply(cmd, refusalOf(d).code, refusalMessage(d));
     }
     const replySeq = this.replySeq();
     this.upstream.write(encodePacket(0, Buffer.concat([Buffer.from([Command.StmtPrepare]), text])));
@@ -673,7 +625,7 @@ export class MysqlRelay {
           this.upstream.write(encodePacket(0, close));
         }
         const serverError = first?.[0] === PacketHeader.Err && PARSE_ERRNOS.has(first.readUInt16LE(1));
-        this.queue.unshift({ kind: 'local', replySeq, reply: serverError ? first : encodeErr(ERRNO_OF[ErrorCode.STATEMENT_BLOCKED]!, refusalMessage(d)), command: cmd });
+        this.queue.unshift({ kind: 'local', replySeq, reply: serverError ? first : encodeBrokerErr(refusalOf(d).code, refusalMessage(d)), command: cmd });
       },
     });
   }
@@ -690,7 +642,7 @@ export class MysqlRelay {
       this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
       this.upstreamScanner.stop();
       this.closed = true;
-      this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.UpstreamUnavailable, 'dbwarden: upstream protocol error')));
+      this.client.end(encodePacket(this.nextClientSeq(), encodeBrokerErr(ErrorCode.UPSTREAM_PROTOCOL_VIOLATION, 'dbwarden: upstream protocol error')));
       this.upstream.destroy();
     } finally {
       // statement events completed by this chunk reach the disk before the client sees their answers
@@ -737,7 +689,7 @@ export class MysqlRelay {
     this.queue.shift();
     this.seqShift = 0;
     if (head.masker && head.stmtId !== undefined && head.tracker!.status >= 0 && head.tracker!.status & ServerStatus.CursorExists) {
-      this.cursors.set(head.stmtId, head.masker.snapshot());
+      this.masks.cursorOpened(head.stmtId, head.masker);
     }
     const status = head.tracker!.status;
     if (head.kind === 'upstream' && !head.held && status >= 0) this.lastStatus = status;
@@ -775,7 +727,7 @@ export class MysqlRelay {
     const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
     if (over) {
       this.session.log.info({ err: over }, 'partial-message budget exceeded');
-      this.beginEnd(ErrNo.MalformedPacket, over);
+      this.beginEnd(ErrorCode.PROTOCOL_VIOLATION, over);
     }
   }
 
@@ -784,9 +736,9 @@ export class MysqlRelay {
    * (nothing the upstream sends after that reaches the client), and KILL QUERY what runs upstream before hanging
    * up there with COM_QUIT, so the processlist shows the statement gone rather than running on.
    */
-  private beginEnd(spec: ErrSpec, message: string): void {
+  private beginEnd(code: ErrorCode, message: string): void {
     if (this.ending || this.closed) return;
-    this.ending = { spec, message };
+    this.ending = { code, message };
     this.clientScanner.stop();
     this.session.partials?.update(0);
     this.client.pause();
@@ -804,7 +756,7 @@ export class MysqlRelay {
     this.closed = true;
     this.upstreamScanner.stop();
     if (cut) this.client.destroy();
-    else this.client.end(encodePacket(this.nextClientSeq(), encodeErr(this.ending?.spec ?? ErrNo.ConnectionKilled, this.ending?.message ?? 'dbwarden: session ended')));
+    else this.client.end(encodePacket(this.nextClientSeq(), encodeBrokerErr(this.ending?.code ?? ErrorCode.SESSION_TERMINATED, this.ending?.message ?? 'dbwarden: session ended')));
   }
 
   private destroy(): void {
@@ -830,7 +782,7 @@ export class MysqlRelay {
       this.closed = true;
       // a server that said why it closes (an ERR before hanging up) is not contradicted by a second error
       if (!this.lastUpstreamFatal && this.upstreamScanner.atBoundary) {
-        this.client.end(encodePacket(this.nextClientSeq(), encodeErr(ErrNo.ConnectionKilled, 'dbwarden: upstream connection lost')));
+        this.client.end(encodePacket(this.nextClientSeq(), encodeBrokerErr(ErrorCode.UPSTREAM_LOST, 'dbwarden: upstream connection lost')));
       } else {
         this.client.end();
       }
@@ -847,18 +799,6 @@ export class MysqlRelay {
     this.clientBytes = 0;
     this.upstreamBytes = 0;
   }
-}
-
-/** The core's verdict is final (session/verdict.ts); a mask this session cannot carry out refuses. */
-function refused(d: Decision, canMask: boolean, _text = ''): boolean {
-  return refuses(d, canMask);
-}
-
-/** An ERR packet with the values its message echoes redacted; null when there is nothing to redact. */
-function redactErr(payload: Buffer): Buffer | null {
-  const e = decodeErr(payload);
-  const message = redactErrorMessage(e.message);
-  return message === e.message ? null : encodeErr({ errno: e.errno, sqlState: e.sqlState } as ErrSpec, message);
 }
 
 function physicalPackets(payloadLength: number): number {

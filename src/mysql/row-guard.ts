@@ -12,8 +12,9 @@ import { effectiveLimit, rowLimitMessage } from '../session/verdict.js';
 import type { Decision, RowLimit } from '../session/verdict.js';
 import type { Session } from '../session/session.js';
 import type { PendingStatement } from '../session/statement-outcome.js';
-import { ErrNo, PacketHeader, ServerStatus } from './codes.js';
-import { encodeErr, encodePacket, firstTextValue, readLenencInt } from './packets.js';
+import { ErrorCode } from '../errors.js';
+import { PacketHeader, ServerStatus } from './codes.js';
+import { encodeBrokerErr, encodePacket, firstTextValue, readLenencInt } from './packets.js';
 import type { ResponseTracker } from './response-tracker.js';
 
 const TRANSACTIONAL = new Set(['innodb', 'xtradb', 'rocksdb', 'tokudb', 'ndbcluster', 'ndb']);
@@ -93,7 +94,7 @@ export class MysqlRowGuard {
         const p = plain[0]!;
         const msg = `${rowLimitMessage(lim.rule, limit.kind, bound, lim.limit).replace(/ would change [\d,]+ rows/, ` could change up to ${bound.toLocaleString('en-US')} rows`)} (table ${p.table} uses ${p.info!.engine.toUpperCase()}, which cannot roll back, so the statement was not run)`;
         if (pending) host.session.refuseByRows(pending, lim.rule, bound, lim.limit);
-        host.writeClient(encodePacket(host.replySeq, encodeErr(ErrNo.SpecificAccessDenied, msg)));
+        host.writeClient(encodePacket(host.replySeq, encodeBrokerErr(ErrorCode.STATEMENT_BLOCKED, msg)));
         return finish(null);
       }
       return void host.forwardHeld(raw, (held, t) => (held.forEach((b) => host.writeClient(b)), finish(t)));
@@ -109,7 +110,7 @@ export class MysqlRowGuard {
       };
       if (over) {
         if (pending) host.session.refuseByRows(pending, lim.rule, t.affected, lim.limit);
-        const err = encodePacket(held[0]?.[3] ?? host.replySeq, encodeErr(ErrNo.SpecificAccessDenied, rowLimitMessage(lim.rule, limit.kind, t.affected, lim.limit)));
+        const err = encodePacket(held[0]?.[3] ?? host.replySeq, encodeBrokerErr(ErrorCode.STATEMENT_BLOCKED, rowLimitMessage(lim.rule, limit.kind, t.affected, lim.limit)));
         host.internal(begin ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${this.savepoint}`, () => {
           host.writeClient(err);
           finish(t);

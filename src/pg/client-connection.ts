@@ -15,7 +15,7 @@ import { upstreamUnavailable } from '../session/admission.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { Session } from '../session/session.js';
 import type { TlsMaterial } from '../wire/tls.js';
-import { AuthCode, FrontendCode, ROUTINE_OF, SQLSTATE_OF, SqlState, StartupCode } from './codes.js';
+import { AuthCode, FrontendCode, StartupCode, brokerFields } from './codes.js';
 import { MessageReader } from './message-reader.js';
 import {
   encodeAuthentication,
@@ -66,11 +66,12 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
   let reader = new MessageReader(sock);
   let secured = false;
   const log = deps.logger.child({ client });
-  const fatal = (code: string, message: string, hint?: string, routine?: string) => {
-    sock.end(encodeErrorResponse({ severity: 'FATAL', code, message, hint, routine }));
+  /** A refusal as the FATAL ErrorResponse its BRK_* code maps to (pg/codes.ts). */
+  const fatal = (code: ErrorCode, message: string, hint?: string) => {
+    sock.end(encodeErrorResponse(brokerFields('FATAL', code, message, hint === undefined ? {} : { hint })));
   };
-  /** The core's refusal as the FATAL ErrorResponse its BRK_* code maps to. */
-  const refuse = (r: Refusal) => fatal(SQLSTATE_OF[r.code] ?? SqlState.InternalError, r.message, r.hint, ROUTINE_OF[r.code]);
+  /** The core's refusal. */
+  const refuse = (r: Refusal) => fatal(r.code, r.message, r.hint);
   raw.on('error', () => undefined);
 
   try {
@@ -136,10 +137,10 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     const opening = deps.admissions.opening('postgres', secured);
     if (opening) return refuse(opening);
     const login = params.get('user');
-    if (!login) return fatal(SqlState.InvalidAuthorization, 'no PostgreSQL user name specified in startup packet');
+    if (!login) return fatal(ErrorCode.LOGIN_INCOMPLETE, 'no PostgreSQL user name specified in startup packet');
     const replication = params.get('replication');
     if (replication && !/^(false|off|no|0)$/i.test(replication)) {
-      return fatal(SqlState.FeatureNotSupported, 'dbwarden: replication connections are not supported');
+      return fatal(ErrorCode.FEATURE_NOT_SUPPORTED, 'dbwarden: replication connections are not supported');
     }
 
     // --- authentication: SCRAM-SHA-256 against the grant's stored verifier ---
@@ -156,14 +157,14 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     const clean = sanitizeStartupParams(params);
     if (!clean.ok) {
       deps.admissions.count('postgres', grant.target, 'rejected');
-      return fatal(SqlState.InsufficientPrivilege, `dbwarden: ${clean.error}`);
+      return fatal(ErrorCode.PARAMETER_REFUSED, `dbwarden: ${clean.error}`);
     }
     // a client encoding whose characters can hide ASCII bytes (SJIS, BIG5, GBK, …): statements could not be read
     // the way the server reads them (charset smuggling), so the session is refused before it starts
     const unsafeEncoding = PgReadingState.refusal(clean.params.get('client_encoding') ?? '');
     if (unsafeEncoding) {
       deps.admissions.count('postgres', grant.target, 'rejected');
-      return fatal(SqlState.FeatureNotSupported, unsafeEncoding);
+      return fatal(ErrorCode.ENCODING_UNSAFE, unsafeEncoding);
     }
     sock.write(encodeAuthentication(AuthCode.Ok));
 
@@ -186,7 +187,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     if (upstreamEncoding) {
       upstream.socket.destroy();
       deps.admissions.count('postgres', grant.target, 'rejected');
-      return fatal(SqlState.FeatureNotSupported, upstreamEncoding);
+      return fatal(ErrorCode.ENCODING_UNSAFE, upstreamEncoding);
     }
     deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
     deps.admissions.count('postgres', grant.target, 'ok');
@@ -232,7 +233,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     }
     log.info({ err: err.message }, 'connection refused during handshake');
     if (e instanceof SilentClose) return void sock.destroy();
-    if (sock.writable) fatal(SQLSTATE_OF[err.code] ?? SqlState.ProtocolViolation, err.message);
+    if (sock.writable) fatal(err.code, err.message);
     setTimeout(() => raw.destroy(), 1000).unref();
   }
 }

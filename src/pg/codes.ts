@@ -1,6 +1,7 @@
 // PostgreSQL protocol 3.0 message codes, startup request codes and the BRK_* → SQLSTATE table.
 // https://www.postgresql.org/docs/current/protocol-message-formats.html
 import { ErrorCode } from '../errors.js';
+import type { ErrorFields } from './messages.js';
 
 export const FrontendCode = {
   Bind: 0x42, // B
@@ -71,7 +72,9 @@ export const TxStatus = {
   Failed: 0x45, // E
 } as const;
 
+/** The SQLSTATEs the broker sends. Only this file names them: everything else goes through a BRK_* code. */
 export const SqlState = {
+  Warning: '01000',
   AdminShutdown: '57P01',
   InvalidPassword: '28P01',
   InvalidAuthorization: '28000',
@@ -104,7 +107,22 @@ export const SQLSTATE_OF: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.SESSION_TERMINATED]: SqlState.AdminShutdown,
   [ErrorCode.SESSION_LIMIT]: SqlState.TooManyConnections,
   [ErrorCode.AUDIT_UNAVAILABLE]: SqlState.InsufficientPrivilege,
+  [ErrorCode.SYNTAX_ERROR]: SqlState.SyntaxError,
+  [ErrorCode.LOGIN_INCOMPLETE]: SqlState.InvalidAuthorization,
+  [ErrorCode.PARAMETER_REFUSED]: SqlState.InsufficientPrivilege,
+  [ErrorCode.ENCODING_UNSAFE]: SqlState.FeatureNotSupported,
+  [ErrorCode.SESSION_UNREADABLE]: SqlState.FeatureNotSupported,
+  [ErrorCode.UNKNOWN_COMMAND]: SqlState.ProtocolViolation,
+  [ErrorCode.UPSTREAM_PROTOCOL_VIOLATION]: SqlState.ConnectionFailure,
+  [ErrorCode.UPSTREAM_LOST]: SqlState.ConnectionFailure,
+  [ErrorCode.WARNING]: SqlState.Warning,
+  [ErrorCode.INTERNAL]: SqlState.InternalError,
 };
+
+/** The SQLSTATE of a BRK_* code; a code without a PostgreSQL meaning of its own is an internal error. */
+export function sqlStateOf(code: ErrorCode): string {
+  return SQLSTATE_OF[code] ?? SqlState.InternalError;
+}
 
 /**
  * The ErrorResponse `routine` field of the broker's own refusals. Guardrail refusals keep SQLSTATE 42501 (what a
@@ -120,8 +138,26 @@ export const Routine = {
 export const ROUTINE_OF: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.STATEMENT_BLOCKED]: Routine.guardrail,
   [ErrorCode.REVIEW_REQUIRED]: Routine.guardrail,
+  [ErrorCode.SYNTAX_ERROR]: Routine.guardrail,
   [ErrorCode.DATABASE_NOT_GRANTED]: Routine.grantScope,
 };
 
 /** The hint of a guardrail refusal that has no hint of its own. */
 export const GUARDRAIL_HINT = 'refused by a dbwarden guardrail rule, not by a database privilege: ask for a review or a grant whose rules allow it';
+
+/**
+ * The fields of one of the broker's own ErrorResponse/NoticeResponse messages: the BRK_* code decides the
+ * SQLSTATE and the routine (a statement's refusal adds the guardrail hint, pg/relay.ts refusalFields).
+ */
+export function brokerFields(
+  severity: ErrorFields['severity'], code: ErrorCode, message: string, extra: { hint?: string; position?: number } = {},
+): ErrorFields {
+  const routine = ROUTINE_OF[code];
+  const hint = extra.hint;
+  return {
+    severity, code: sqlStateOf(code), message,
+    ...(hint !== undefined ? { hint } : {}),
+    ...(extra.position ? { position: extra.position } : {}),
+    ...(routine !== undefined ? { routine } : {}),
+  };
+}

@@ -10,10 +10,10 @@ import { readCString } from './messages.js';
 import { redactErrorMessage } from './error-redaction.js';
 import { decodeRowDescription, maskDataRow, planRow, type FieldDesc, type RowPlan } from './row-masker.js';
 
-/** What each client message will be answered with, in order (the server answers in the order it reads). */
 /** The core's mask plan for a statement's result columns (see session/mask-plan.ts). */
 export type Plan = NonNullable<Decision['maskPlan']>;
 
+/** What each client message will be answered with, in order (the server answers in the order it reads). */
 type Expect =
   | { k: 'query'; derived: Plan | null }
   | { k: 'parse'; name: string; derived: Plan | null }
@@ -28,6 +28,12 @@ interface Shape {
   fields: FieldDesc[];
   derived: Plan | null;
 }
+
+/**
+ * What the tracker asks of the column catalog: a column's name by table OID and attnum, and loading relations it
+ * has not seen (pg/catalog.ts reads them from the server; unit tests give a table of their own).
+ */
+export type ColumnOrigins = Pick<ColumnCatalog, 'resolve' | 'missing' | 'load'>;
 
 export interface UpstreamAction {
   /** replacement bytes for the message (null: forward it as it is) */
@@ -45,7 +51,7 @@ export class MaskTracker {
 
   constructor(
     private readonly masks: readonly ColumnMask[],
-    private readonly catalog: ColumnCatalog,
+    private readonly catalog: ColumnOrigins,
     private readonly hashKey: Buffer,
     private readonly fallback: MaskKind,
     /** view columns → the base columns they derive from (schema.view.column → masks), from lineage */

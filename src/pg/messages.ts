@@ -1,5 +1,6 @@
 // Encoders for the backend messages the broker writes itself, and decoders for the few frontend/backend
 // messages it inspects. https://www.postgresql.org/docs/current/protocol-message-formats.html
+import { ByteCursor } from '../wire/cursor.js';
 import { BackendCode, FrontendCode, TxStatus } from './codes.js';
 
 /** Builds one typed message: code, int32 length, body. */
@@ -91,6 +92,11 @@ export function encodeParse(name: string, text: string): Buffer {
 }
 
 export class DecodeError extends Error {}
+
+/** A cursor over a message body whose reads fail with DecodeError (wire/cursor.ts). */
+export function cursor(buf: Buffer, off = 0): ByteCursor {
+  return new ByteCursor(buf, off, (m) => new DecodeError(m));
+}
 
 /** Reads a NUL-terminated UTF-8 string at `offset`; returns it and the offset after the NUL. */
 export function readCString(buf: Buffer, offset: number): [string, number] {

@@ -8,7 +8,7 @@ import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { derivedMask, refusalOf, refuses, strictestMask, type ColumnMask, type Decision } from '../session/verdict.js';
 import type { Session, TerminationReason } from '../session/session.js';
-import { BackendCode, FrontendCode, GUARDRAIL_HINT, ROUTINE_OF, Routine, SQLSTATE_OF, SqlState } from './codes.js';
+import { BackendCode, FrontendCode, GUARDRAIL_HINT, brokerFields, sqlStateOf } from './codes.js';
 import type { ColumnCatalog } from './catalog.js';
 import { MessageScanner, fetchSet } from './framer.js';
 import { MaskTracker } from './mask-tracker.js';
@@ -61,9 +61,9 @@ export function refusalFields(decision: Decision): ErrorFields {
     const { message, position } = r.syntaxError;
     // the server's grammar said no, not a rule: the server's message and position, and none of the guardrail
     // markers (hint, dbwarden_ routine) by which tools tell a refusal from the server's own errors
-    return { severity: 'ERROR', code: SqlState.SyntaxError, message, ...(position ? { position } : {}) };
+    return { severity: 'ERROR', code: sqlStateOf(ErrorCode.SYNTAX_ERROR), message, ...(position ? { position } : {}) };
   }
-  return { severity: 'ERROR', code: SQLSTATE_OF[r.code]!, message: r.message, hint: r.hint ?? GUARDRAIL_HINT, routine: ROUTINE_OF[r.code]! };
+  return brokerFields('ERROR', r.code, r.message, { hint: r.hint ?? GUARDRAIL_HINT });
 }
 
 export class PgRelay {
@@ -83,7 +83,7 @@ export class PgRelay {
   private readonly reading: PgReadingState;
   /** a Query held back until every earlier message has completed (see PgReadingState.sensitive) */
   private deferred: { code: number; body: Buffer; raw: Buffer } | null = null;
-  private ending: { code: string; message: string } | null = null;
+  private ending: { code: ErrorCode; message: string } | null = null;
   private endingRun: { finish(cut: boolean): void } | null = null;
   private closed = false;
   private lastUpstreamFatal = false;
@@ -133,10 +133,10 @@ export class PgRelay {
       onForward: (b) => this.sendClient(b),
       onMessage: (code, body, raw) => this.onUpstreamMessage(code, body, raw),
     });
-    session.partials?.attach((message) => this.fail(SqlState.ProtocolViolation, message));
+    session.partials?.attach((message) => this.fail(ErrorCode.PROTOCOL_VIOLATION, message));
     session.control = {
       terminate: (reason, message) => this.terminate(reason, message),
-      notice: (message) => this.toClient(encodeNoticeResponse({ severity: 'WARNING', code: '01000', message })),
+      notice: (message) => this.toClient(encodeNoticeResponse(brokerFields('WARNING', ErrorCode.WARNING, message))),
       cancel: () => void this.opts.cancel(),
     };
   }
@@ -161,7 +161,7 @@ export class PgRelay {
     } catch (e) {
       const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
       this.session.log.info({ err: err.message }, 'client protocol error');
-      this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+      this.fail(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${err.message}`);
     } finally {
       this.upstream.uncork();
     }
@@ -190,7 +190,7 @@ export class PgRelay {
         if (!this.reading.takePause() && !held) this.clientScanner.resume();
       } catch (e) {
         const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
-        this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+        this.fail(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${err.message}`);
       } finally {
         this.upstream.uncork();
       }
@@ -360,7 +360,7 @@ export class PgRelay {
       this.clientScanner.resume();
     } catch (e) {
       const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
-      this.fail(SqlState.ProtocolViolation, `dbwarden: ${err.message}`);
+      this.fail(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${err.message}`);
     } finally {
       this.upstream.uncork();
     }
@@ -384,7 +384,7 @@ export class PgRelay {
   private warnIfNeeded(d: Decision): void {
     if (d.action !== 'warn') return;
     for (const r of d.rules) {
-      if (r.action === 'warn') this.toClient(encodeNoticeResponse({ severity: 'WARNING', code: '01000', message: `dbwarden: rule ${r.id}: ${r.message}` }));
+      if (r.action === 'warn') this.toClient(encodeNoticeResponse(brokerFields('WARNING', ErrorCode.WARNING, `dbwarden: rule ${r.id}: ${r.message}`)));
     }
   }
 
@@ -446,8 +446,8 @@ export class PgRelay {
     } catch (e) {
       this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
       this.upstreamScanner.stop();
-      this.ending = { code: SqlState.ConnectionFailure, message: 'dbwarden: upstream protocol error' };
-      this.endClient(encodeErrorResponse({ severity: 'FATAL', ...this.ending }));
+      this.ending = { code: ErrorCode.UPSTREAM_PROTOCOL_VIOLATION, message: 'dbwarden: upstream protocol error' };
+      this.endClient(encodeErrorResponse(brokerFields('FATAL', this.ending.code, this.ending.message)));
       this.closed = true;
       this.upstream.destroy();
     } finally {
@@ -518,7 +518,7 @@ export class PgRelay {
             return;
           }
         }
-        this.session.statements.result(null, false, fields.get('C') ?? 'XX000');
+        this.session.statements.result(null, false, fields.get('C') ?? sqlStateOf(ErrorCode.INTERNAL));
         this.sendClient(raw);
         return;
       }
@@ -537,7 +537,7 @@ export class PgRelay {
         const unreadable = this.reading.onParameterStatus(k, readCString(body, o1)[0]);
         this.sendClient(raw);
         // the session now reads text in a way the broker cannot follow (set through a door it did not see)
-        if (unreadable) this.fail(SqlState.FeatureNotSupported, unreadable);
+        if (unreadable) this.fail(ErrorCode.SESSION_UNREADABLE, unreadable);
         return;
       }
       default:
@@ -566,7 +566,7 @@ export class PgRelay {
     const over = this.session.partials?.update(this.ending ? 0 : this.clientScanner.bufferedBytes);
     if (over) {
       this.session.log.info({ err: over }, 'partial-message budget exceeded');
-      this.fail(SqlState.ProtocolViolation, over);
+      this.fail(ErrorCode.PROTOCOL_VIOLATION, over);
       this.session.partials?.update(0);
     }
   }
@@ -574,11 +574,11 @@ export class PgRelay {
   // ---- ending ----
 
   private terminate(_reason: TerminationReason, message: string): void {
-    this.beginEnd(SQLSTATE_OF[ErrorCode.SESSION_TERMINATED]!, message);
+    this.beginEnd(ErrorCode.SESSION_TERMINATED, message);
   }
 
   /** A client-side protocol error: the session ends with FATAL at the next upstream boundary. */
-  private fail(code: string, message: string): void {
+  private fail(code: ErrorCode, message: string): void {
     this.beginEnd(code, message);
   }
 
@@ -587,7 +587,7 @@ export class PgRelay {
    * (nothing the upstream sends after that reaches the client), and cancel what runs upstream before hanging up
    * there with Terminate.
    */
-  private beginEnd(code: string, message: string): void {
+  private beginEnd(code: ErrorCode, message: string): void {
     if (this.ending || this.closed) return;
     this.ending = { code, message };
     this.clientScanner.stop();
@@ -607,7 +607,7 @@ export class PgRelay {
     this.closed = true;
     this.upstreamScanner.stop();
     if (cut) this.client.destroy();
-    else this.endClient(encodeErrorResponse({ severity: 'FATAL', code: this.ending?.code ?? SqlState.AdminShutdown, message: this.ending?.message ?? 'dbwarden: session ended' }));
+    else this.endClient(encodeErrorResponse(brokerFields('FATAL', this.ending?.code ?? ErrorCode.SESSION_TERMINATED, this.ending?.message ?? 'dbwarden: session ended')));
   }
 
   private destroy(): void {
@@ -632,7 +632,7 @@ export class PgRelay {
     if (!this.closed) {
       this.closed = true;
       if (!this.lastUpstreamFatal && this.upstreamScanner.atBoundary) {
-        this.endClient(encodeErrorResponse({ severity: 'FATAL', code: SqlState.ConnectionFailure, message: 'dbwarden: upstream connection lost' }));
+        this.endClient(encodeErrorResponse(brokerFields('FATAL', ErrorCode.UPSTREAM_LOST, 'dbwarden: upstream connection lost')));
       } else {
         this.endClient();
       }

@@ -8,10 +8,11 @@
 // parse time leaves the transaction aborted exactly as a server error would. The broker's own statements and their
 // answers never reach the client, and the ReadyForQuery status byte it gets is the one a direct connection gives.
 import { randomBytes } from 'node:crypto';
+import { ErrorCode } from '../errors.js';
 import { effectiveLimit, needsEstimate, rowLimitMessage } from '../session/verdict.js';
 import type { Decision, RowLimit } from '../session/verdict.js';
 import type { Session } from '../session/session.js';
-import { BackendCode, FrontendCode, SqlState, TxStatus } from './codes.js';
+import { BackendCode, FrontendCode, TxStatus, brokerFields } from './codes.js';
 import { encodeErrorResponse, encodeParse, encodeQuery, readCString, type ErrorFields } from './messages.js';
 
 /** What the relay provides: its sockets, its marker statements and its bookkeeping for client-visible messages. */
@@ -112,10 +113,10 @@ export class PgRowGuard {
     const rl = d.rowLimit;
     if (!rl) return null;
     if (rl.uncountable) {
-      return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${rl.uncountable.rule}: ${rl.uncountable.why}; nothing was run (run the write on its own to have its rows counted)` };
+      return brokerFields('ERROR', ErrorCode.STATEMENT_BLOCKED, `dbwarden: blocked by rule ${rl.uncountable.rule}: ${rl.uncountable.why}; nothing was run (run the write on its own to have its rows counted)`);
     }
     if (d.statements.some((s) => s.kind === 'transaction' && !s.nested)) {
-      return { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${rl.limits[0]!.rule}: a ${rl.kind} under a row limit cannot share a text with transaction control; send the statements separately` };
+      return brokerFields('ERROR', ErrorCode.STATEMENT_BLOCKED, `dbwarden: blocked by rule ${rl.limits[0]!.rule}: a ${rl.kind} under a row limit cannot share a text with transaction control; send the statements separately`);
     }
     return null;
   }
@@ -215,7 +216,7 @@ export class PgRowGuard {
   private release(refuse: boolean): void {
     for (const m of this.unit) {
       if (m.execute && (refuse || this.unitFlushed)) {
-        const fields: ErrorFields = { severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: `dbwarden: blocked by rule ${this.unitLimit?.limits[0]?.rule ?? 'max-rows'}: a ${this.unitLimit?.kind ?? 'write'} under a row limit must be sent with its Sync and without transaction control in the same pipeline step; nothing was run` };
+        const fields: ErrorFields = brokerFields('ERROR', ErrorCode.STATEMENT_BLOCKED, `dbwarden: blocked by rule ${this.unitLimit?.limits[0]?.rule ?? 'max-rows'}: a ${this.unitLimit?.kind ?? 'write'} under a row limit must be sent with its Sync and without transaction control in the same pipeline step; nothing was run`);
         this.host.writeUpstream(encodeParse('', this.host.marker(fields)));
       } else {
         this.host.writeUpstream(m.raw);
@@ -371,7 +372,7 @@ export class PgRowGuard {
     this.heldBytes = 0;
     const p = this.host.session.statements.current();
     if (p) this.host.session.refuseByRows(p, rule, rows, limit);
-    this.host.writeClient(encodeErrorResponse({ severity: 'ERROR', code: SqlState.InsufficientPrivilege, message: rowLimitMessage(rule, kind, rows, limit) }));
+    this.host.writeClient(encodeErrorResponse(brokerFields('ERROR', ErrorCode.STATEMENT_BLOCKED, rowLimitMessage(rule, kind, rows, limit))));
     this.host.session.statements.result(null, false);
   }
 

@@ -3,7 +3,7 @@
 // no client (psql, JDBC, node-pg, binary or text format) receives bytes it cannot decode.
 import type { MaskKind } from '../session/verdict.js';
 import { maskText } from '../session/verdict.js';
-import { readCString } from './messages.js';
+import { cursor } from './messages.js';
 
 export interface FieldDesc {
   name: string;
@@ -17,14 +17,15 @@ export interface FieldDesc {
 const TEXT_TYPES = new Set([25 /* text */, 1043 /* varchar */, 1042 /* bpchar */, 19 /* name */, 18 /* char */, 705 /* unknown */]);
 
 export function decodeRowDescription(body: Buffer): FieldDesc[] {
-  const n = body.readInt16BE(0);
+  const c = cursor(body);
   const out: FieldDesc[] = [];
-  let off = 2;
-  for (let i = 0; i < n; i++) {
-    const [name, next] = readCString(body, off);
-    off = next;
-    out.push({ name, tableOid: body.readUInt32BE(off), attnum: body.readInt16BE(off + 4), typeOid: body.readUInt32BE(off + 6), format: body.readInt16BE(off + 16) });
-    off += 18;
+  for (let i = 0, n = c.i16be(); i < n; i++) {
+    const name = c.cstring();
+    const tableOid = c.u32be();
+    const attnum = c.i16be();
+    const typeOid = c.u32be();
+    c.skip(6); // type size, type modifier
+    out.push({ name, tableOid, attnum, typeOid, format: c.i16be() });
   }
   return out;
 }

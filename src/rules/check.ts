@@ -65,6 +65,27 @@ export function checkSql(o: CheckOptions): CheckResult {
   };
 }
 
+/** A check request as the admin API takes it (POST /v1/rules/check): everything but the text may be left out. */
+export interface TargetCheckRequest {
+  sql: string;
+  dialect?: Dialect;
+  target?: string;
+  access?: AccessLevel;
+  groups?: string[];
+}
+
+/**
+ * A check against the broker's own targets, with the defaults a request leaves out: the first target, that
+ * target's protocol, read access, no groups; the rule sets are the ones the target is bound to.
+ */
+export function checkForTarget(
+  req: TargetCheckRequest, targets: Readonly<Record<string, { protocol: Dialect }>>, rulesetsFor: (target: string) => readonly RuleSet[],
+): CheckResult {
+  const target = req.target ?? Object.keys(targets)[0] ?? '';
+  const dialect = req.dialect ?? targets[target]?.protocol ?? 'postgres';
+  return checkSql({ sql: req.sql, dialect, access: req.access ?? 'read', target, groups: req.groups ?? [], rulesets: rulesetsFor(target) });
+}
+
 /** Every problem in the rule files of `dir` (empty when they load clean). */
 export function lintRules(dir: string = SHIPPED_RULES_DIR): RuleError[] {
   return loadRuleSets(dir).errors;

@@ -1,4 +1,5 @@
-// Blast-radius limits: which matched `maxRows`/`maxFraction` rules apply to a text's statements, and the limit in force.
+// Blast-radius limits: which matched `maxRows`/`maxFraction` rules apply to a text's statements (rule data for the
+// decision). The limit in force and the refusal text are the session's (session/row-limit.ts).
 import type { StatementFacts } from '../sql/facts.js';
 import type { Rule } from './rule-set.js';
 import type { RowLimit } from './types.js';
@@ -33,27 +34,4 @@ export function addRowLimit(acc: RowLimit | undefined, rule: Rule, statements: S
   }
   for (const t of st.tables) if (t.op === 'write' && !out.tables.includes(t.name)) out.tables.push(t.name);
   return out;
-}
-
-/** The limit in force and the rule that sets it, given the largest table estimate (rows) when known. */
-export function effectiveLimit(rl: RowLimit, estimatedRows?: number): { rule: string; limit: number } | null {
-  let best: { rule: string; limit: number } | null = null;
-  for (const l of rl.limits) {
-    if (l.maxRows !== undefined && (!best || l.maxRows < best.limit)) best = { rule: l.rule, limit: l.maxRows };
-    if (l.maxFraction !== undefined && estimatedRows !== undefined && estimatedRows >= 0) {
-      const f = Math.max(1, Math.floor(l.maxFraction * estimatedRows));
-      if (!best || f < best.limit) best = { rule: l.rule, limit: f };
-    }
-  }
-  return best;
-}
-
-/** True when some limit needs the table's estimated row count. */
-export function needsEstimate(rl: RowLimit): boolean {
-  return rl.limits.some((l) => l.maxFraction !== undefined);
-}
-
-/** The row guard's refusal text (rules/README.md, row limits). */
-export function rowLimitMessage(rule: string, kind: string, rows: number, limit: number, extra = ''): string {
-  return `dbwarden: blocked by rule ${rule}: this ${kind} would change ${rows.toLocaleString('en-US')} rows (limit ${limit.toLocaleString('en-US')}); nothing was changed${extra}`;
 }

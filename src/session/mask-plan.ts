@@ -2,7 +2,7 @@
 // of every result column, or a refusal when masked values would leave where no row masker can follow
 // (mask-or-block). Protocol modules carry the plan out; they do not judge it again.
 import type { ColumnMask } from '../rules/mask.js';
-import { derivedMask, strictestMask } from '../rules/mask.js';
+import { derivedMask, strictestMask } from './mask.js';
 import { matchName } from '../rules/glob.js';
 import type { Decision, MaskKind, RuleMatch } from '../rules/types.js';
 import { DERIVED, UNKNOWN, pgLineage, type LineageSchema, type Src, type StatementLineage } from '../sql/pg-lineage.js';

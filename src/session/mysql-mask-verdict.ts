@@ -49,7 +49,7 @@ export function mysqlMaskVerdict(text: string, d: Decision, masks: readonly Colu
     return untraced ? refuse(d, masks[0]!, MASK_OR_BLOCK_SUFFIX) : d;
   }
   const reading = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => r.statement));
-  const exporting = d.statements.findIndex((st, i) => reading.has(i) && exportsValues(st, text));
+  const exporting = d.statements.findIndex((st, i) => reading.has(i) && exportsValues(st, d.statements));
   if (exporting < 0) return d;
   const rule = d.rules.find((r) => r.action === 'mask' && r.statement === exporting) ?? d.rules.find((r) => r.action === 'mask')!;
   const mask = masks.find((m) => m.ruleId === rule.id) ?? masks[0]!;
@@ -64,14 +64,15 @@ function fromNamedTable(col: string, st: StatementFacts): boolean {
   return st.tables.some((t) => t.name.replace(/`/g, '').toLowerCase().split('.').pop() === table);
 }
 
-function exportsValues(st: StatementFacts, text: string): boolean {
+function exportsValues(st: StatementFacts, all: readonly StatementFacts[]): boolean {
   if (EXPORTING_KINDS.has(st.kind)) return true;
   // UPDATE/DELETE read masked columns in WHERE, which may run; an UPDATE whose SET copies columns of a statement
   // that reads masked ones could store a masked value where it is readable unmasked: refused (fail closed)
   if (st.kind === 'update') return (st.copies?.length ?? 0) > 0;
   if (st.kind === 'delete') return false;
   // `SELECT @v := email …` keeps the value in a variable a later `SELECT @v` returns without an origin
-  if ((st.text ?? text).includes(':=')) return true;
+  // (the facts of its top-level statement say so, nested statements included)
+  if (all.some((f) => f.index === st.index && f.assignsVariable)) return true;
   // a SELECT's write effect is its row lock (FOR UPDATE): the values still leave through the result
   return st.effects.some((e) => EXPORTING_EFFECTS.has(e) && !(e === 'write' && st.kind === 'select'));
 }

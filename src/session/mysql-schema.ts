@@ -5,7 +5,7 @@
 // by their own names. What cannot be read (a definition hidden from the broker's role, a compound function body)
 // is of unknown lineage and gets the strictest mask in force (fail closed).
 import type { ColumnMask } from '../rules/mask.js';
-import { derivedMask, strictestMask } from '../rules/mask.js';
+import { derivedMask, strictestMask } from './mask.js';
 import { matchName } from '../rules/glob.js';
 import type { MaskKind } from '../rules/types.js';
 import { DERIVED, UNKNOWN_SOURCE, routineBodyLineage, viewDefinitionLineage, viewDefinitionReads, type ViewLineage } from '../sql/mysql-lineage.js';

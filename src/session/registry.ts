@@ -1,5 +1,5 @@
 // Registry of live sessions on this broker instance: open/end, cancel keys, termination by grant,
-// and the janitor sweep that enforces grant deadlines and sends expiry warnings.
+// and the sweep that enforces grant deadlines and sends expiry warnings (run by the janitor, session/janitor.ts).
 import { randomBytes, randomInt } from 'node:crypto';
 import type { AuditSink } from '../audit/events.js';
 import type { Grant } from '../grants/model.js';
@@ -68,7 +68,6 @@ export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly cancelKeys = new Map<number, { secret: number; session: Session }>();
   private nextPid = randomInt(1000, 1 << 20);
-  private janitor?: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly mono: () => number;
   /** grants ended on this instance (revoked, expired) → reason; see open() */
@@ -247,20 +246,6 @@ export class SessionRegistry {
   }
 
   /** Deadlines are checked often enough that a session ends well within a second of its grant's expiry. */
-  startJanitor(intervalMs = 200, alsoEverySecond?: () => void): void {
-    let ticks = 0;
-    const perSecond = Math.max(1, Math.round(1000 / intervalMs));
-    this.janitor = setInterval(() => {
-      this.sweep();
-      if (alsoEverySecond && ++ticks % perSecond === 0) alsoEverySecond();
-    }, intervalMs);
-    this.janitor.unref();
-  }
-
-  stopJanitor(): void {
-    if (this.janitor) clearInterval(this.janitor);
-  }
-
   private onEnd(s: Session): void {
     if (!this.sessions.delete(s.id)) return;
     const n = (this.perGrant.get(s.grant.id) ?? 1) - 1;

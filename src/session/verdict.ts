@@ -1,14 +1,13 @@
 // The core's final answer for one statement, as the protocol modules consume it: the verdict (forward, refuse,
 // mask, warn), the refusal as a BRK_* code with its text built once for both protocols, and the mask and row-limit
-// helpers that carry a verdict out. Protocol modules import these from here, never from rules/: they translate
-// the answer into bytes and do not judge it again.
+// helpers that carry a verdict out (session/mask.ts, session/row-limit.ts). Protocol modules import these from
+// here, never from rules/: they translate the answer into bytes and do not judge it again.
 import { ErrorCode } from '../errors.js';
 import type { Decision } from '../rules/types.js';
 
 export type { Decision as Verdict, Decision, MaskKind, RowLimit, RuleMatch } from '../rules/types.js';
-export type { ColumnMask } from '../rules/mask.js';
-export { derivedMask, maskFor, maskText, strictestMask } from '../rules/mask.js';
-export { effectiveLimit, needsEstimate, rowLimitMessage } from '../rules/row-limit.js';
+export { derivedMask, maskFor, maskText, strictestMask, type ColumnMask } from './mask.js';
+export { effectiveLimit, needsEstimate, rowLimitMessage } from './row-limit.js';
 
 /** A refused statement, protocol-neutral. */
 export interface StatementRefusal {

@@ -77,6 +77,16 @@ export interface StatementFacts {
   /** MySQL LOAD DATA LOCAL / LOAD XML LOCAL: the server would ask the client for a file on the client's host */
   clientFile?: boolean;
   /**
+   * MySQL: the statement's result may come from more than one query block (a subquery, a derived table, a set
+   * operation, a CTE, a VALUES constructor), or it was read without the parser (unknown: set). The server reports
+   * column origins such a statement names itself, so the row masker trusts none of them.
+   */
+  composite?: boolean;
+  /** MySQL SHOW [COUNT(*)] WARNINGS / ERRORS: the answer quotes earlier statements' messages and the values in them */
+  diagnostics?: boolean;
+  /** MySQL: the statement assigns a user variable inside an expression (`@v := expr`): a value kept for later statements */
+  assignsVariable?: boolean;
+  /**
    * Reading barriers: settings this statement changes that decide how later text is read (client character set,
    * standard_conforming_strings, backslash_quote, sql_mode; `*` for RESET ALL / DISCARD ALL). The protocol
    * modules apply them to their reading state; they never regex the text for them.

@@ -68,6 +68,8 @@ interface Builder {
   /** why the WHERE is not proven scoped, for the refusal */
   whereReason?: string;
   prepared?: StatementFacts['prepared'];
+  /** see StatementFacts.composite */
+  composite?: boolean;
   ctx: Context;
 }
 
@@ -260,7 +262,7 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
     replaceIsDrop(tokens, b);
     optionEffects(tokens, b);
     for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
-    return [finish(b, nested), ...b.nested];
+    return [withDiagnostics(finish(b, nested), tokens), ...b.nested];
   }
   const fb = fallbackFacts(text, tokens);
   if (!fb) return [withNesting(unparsed(error), ctx, nested)];
@@ -268,7 +270,9 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
   replaceIsDrop(tokens, b);
   optionEffects(tokens, b);
   for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
-  const top = finish(b, nested);
+  // read without the parser: its query blocks are unknown (fail closed for the row masker)
+  b.composite = true;
+  const top = withDiagnostics(finish(b, nested), tokens);
   if (fb.clientFile) top.clientFile = true;
   return [top, ...b.nested];
 }
@@ -334,6 +338,18 @@ function newBuilder(ctx: Context, planOnly: boolean): Builder {
     kind: 'other', effects: new Set(), tables: new Map(), aliases: new Map(), cteNames: new Set(), columnRefs: [],
     columns: new Set(), functions: new Set(), where: null, limit: null, drops: false, nested: [], planOnly, ctx,
   };
+}
+
+/**
+ * Facts read from the statement's tokens (strings are one token, so their contents never count): SHOW [COUNT(*)]
+ * WARNINGS | ERRORS (StatementFacts.diagnostics) and `:=` (StatementFacts.assignsVariable).
+ */
+function withDiagnostics(f: StatementFacts, tokens: readonly Token[]): StatementFacts {
+  if (tokens.some((t, i) => t.type === 'symbol' && t.value === ':' && tokens[i + 1]?.type === 'symbol' && tokens[i + 1]!.value === '=')) f.assignsVariable = true;
+  if (!wordsAt(tokens, 0, 'SHOW')) return f;
+  const k = wordsAt(tokens, 1, 'COUNT') && ['(', '*', ')'].every((v, i) => tokens[2 + i]?.type === 'symbol' && tokens[2 + i]!.value === v) ? 5 : 1;
+  if (wordsAt(tokens, k, 'WARNINGS') || wordsAt(tokens, k, 'ERRORS')) f.diagnostics = true;
+  return f;
 }
 
 function withNesting(f: StatementFacts, ctx: Context, nested: boolean): StatementFacts {
@@ -464,6 +480,8 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
 }
 
 function query(q: Ast, b: Builder, top: boolean, tokens?: readonly Token[]): void {
+  // a second query block (nested, set operation, CTE, VALUES): see StatementFacts.composite
+  if (!top || (q.with?.cte_tables ?? []).length > 0 || !q.body?.Select) b.composite = true;
   for (const cte of q.with?.cte_tables ?? []) {
     const name = cte?.alias?.name?.value;
     if (typeof name === 'string') b.cteNames.add(name.toLowerCase());
@@ -880,6 +898,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   if (b.literalDependent) facts.literalDependent = true;
   if (b.whereReason !== undefined) facts.whereReason = b.whereReason;
   if (b.prepared !== undefined) facts.prepared = b.prepared;
+  if (b.composite) facts.composite = true;
   const predicates = (b.predicateRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);
   if (predicates.length) facts.predicates = [...new Set(predicates)];
   const copies = (b.copyRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);

@@ -48,6 +48,17 @@ access:
 `;
 
 const tempDirs: string[] = [];
+
+describe('state.redis', () => {
+  it('is read once into the connection the Redis store takes', () => {
+    const c = parseConfig(`${MINIMAL}state:\n  store: redis\n  redis: redis+sentinel://:pw@s1,s2:26380/main/2\n`, 'dbwarden.yaml', {});
+    expect(c.state.redis).toEqual({ mode: 'sentinel', sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }], name: 'main', db: 2, password: 'pw' });
+  });
+
+  it('a setting the store could not use is a configuration error', () => {
+    expect(configError(`${MINIMAL}state:\n  store: redis\n  redis: { sentinels: ["a b"], name: m }\n`).message).toMatch(/state\.redis/);
+  });
+});
 afterAll(() => {
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });

@@ -31,7 +31,7 @@ const ENV = {
 describe('deploy/dbwarden.compose.yaml', () => {
   it('loads under the config schema with the compose environment', () => {
     const c = loadConfig('deploy/dbwarden.compose.yaml', ENV);
-    expect(c.state).toEqual({ dir: '/var/lib/dbwarden', store: 'redis', redis: 'redis://redis:6379/0' });
+    expect(c.state).toEqual({ dir: '/var/lib/dbwarden', store: 'redis', redis: { mode: 'standalone', url: 'redis://redis:6379/0' } });
     expect(Object.keys(c.targets)).toEqual(['app', 'shop']);
     expect(c.targets.app).toMatchObject({ protocol: 'postgres', host: 'postgres', port: 5432, databases: ['app'] });
     expect(c.targets.shop).toMatchObject({ protocol: 'mysql', host: 'mysql', port: 3306, databases: ['shop'] });

@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseRedisSetting, RedisStore } from '../../../src/grants/redis-store.js';
+import { RedisStore, storeRefusal } from '../../../src/grants/redis-store.js';
+import { parseRedisSetting } from '../../../src/config/redis.js';
 import type { AccessRequest, Grant, ReviewRecord } from '../../../src/grants/model.js';
 import { AccessService } from '../../../src/grants/service.js';
 import { MemoryAudit, alice, bob, carol, rejection, testConfig } from './helpers.js';
@@ -14,7 +15,7 @@ let prefix: string;
 const stores: RedisStore[] = [];
 
 async function open(retentionMs?: number): Promise<RedisStore> {
-  const s = await RedisStore.connect({ url: URL, keyPrefix: prefix }, retentionMs ? { retentionMs } : {});
+  const s = await RedisStore.connect({ mode: 'standalone', url: URL, keyPrefix: prefix }, retentionMs ? { retentionMs } : {});
   stores.push(s);
   return s;
 }
@@ -207,7 +208,7 @@ describe('RedisStore live sessions and pub/sub', () => {
 
 describe('RedisStore while Redis is unreachable', () => {
   it('starts not ready, says why, and fails calls fast with BRK_STORE_UNAVAILABLE', async () => {
-    const s = await RedisStore.connect('redis://127.0.0.1:1/0', { connectWaitMs: 300 });
+    const s = await RedisStore.connect({ mode: 'standalone', url: 'redis://127.0.0.1:1/0' }, { connectWaitMs: 300 });
     stores.push(s);
     expect(s.ready()).toBe(false);
     expect(s.unavailableReason()).toMatch(/^redis /);
@@ -239,5 +240,18 @@ describe('parseRedisSetting', () => {
     expect(() => parseRedisSetting({ sentinels: ['a'] })).toThrow(/master name/);
     expect(() => parseRedisSetting('redis+sentinel://a:1')).toThrow(/master name/);
     expect(() => parseRedisSetting('http://x')).toThrow(/redis:\/\//);
+  });
+});
+
+describe('storeRefusal: a Lua script\'s refusal travels as a BRK code', () => {
+  it('reads the code and message wherever the client put the reply', () => {
+    const e = storeRefusal('DBWARDEN BRK_GONE the credentials of grant g1 were already issued')!;
+    expect([e.code, e.message]).toEqual(['BRK_GONE', 'the credentials of grant g1 were already issued']);
+    expect(storeRefusal('ERR Error running script: DBWARDEN BRK_WRONG_STATE request r1 is denied, not pending')?.code).toBe('BRK_WRONG_STATE');
+  });
+
+  it('any other error is not a refusal (it means the store is unavailable)', () => {
+    expect(storeRefusal('DBWARDEN BRK_INTERNAL x')).toBeNull();
+    expect(storeRefusal('READONLY You can\'t write against a read only replica.')).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 // Mask functions and the per-session mask list.
 import { describe, expect, it } from 'vitest';
-import { columnMasks, maskFor, maskText, strictestMask } from '../../../src/rules/mask.js';
+import { columnMasks } from '../../../src/rules/mask.js';
+import { maskFor, maskText, strictestMask } from '../../../src/session/mask.js';
 import { parseRuleSet } from '../../../src/rules/load.js';
 
 const key = Buffer.alloc(32, 7);

@@ -1,7 +1,7 @@
 // maxRows/maxFraction: rule-file validation, which statements a limit applies to, the limit in force, the message.
 import { describe, expect, it } from 'vitest';
 import { parseRuleSet } from '../../../src/rules/load.js';
-import { effectiveLimit, rowLimitMessage } from '../../../src/rules/row-limit.js';
+import { effectiveLimit, rowLimitMessage } from '../../../src/session/row-limit.js';
 
 const file = (rules: string) => `ruleset: t\nrules:\n${rules}`;
 
