@@ -175,7 +175,7 @@ export class PgRelay {
    * waits for it (its masks must be traced through the new definitions), bytes after it are held.
    */
   private onClientMessageWhenTraced(code: number, body: Buffer, raw: Buffer): boolean {
-    const wait = code === FrontendCode.Query || code === FrontendCode.Parse ? this.lineage?.pending() : undefined;
+    const wait = code === FrontendCode.Query || code === FrontendCode.Parse ? this.lineage?.pending() ?? this.functionCheck(code, body) : undefined;
     if (!wait) return this.onClientMessage(code, body, raw) === true;
     const heldBody = Buffer.from(body);
     const heldRaw = Buffer.from(raw);
@@ -194,6 +194,26 @@ export class PgRelay {
       }
     });
     return true;
+  }
+
+  /**
+   * A read grant's text that reaches user functions waits for them to be checked against the live catalog, so it
+   * is decided by their current definitions (a function replaced since the last snapshot). Errors in the message
+   * are left to the normal path.
+   */
+  private functionCheck(code: number, body: Buffer): Promise<void> | undefined {
+    try {
+      let bytes: Buffer;
+      if (code === FrontendCode.Query) bytes = body.subarray(0, body.length - 1);
+      else {
+        const at = body.indexOf(0) + 1;
+        bytes = body.subarray(at, body.indexOf(0, at));
+      }
+      const r = this.reading.decode(bytes);
+      return r.ok ? this.session.functionCheck(r.text, this.reading.readOptions()) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private createRowGuard(): PgRowGuard {

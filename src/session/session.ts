@@ -157,6 +157,18 @@ export class Session {
   }
 
   /**
+   * On a read grant, a check of the user functions the decision of `text` would trust against the live catalog
+   * (pg/function-catalog.ts revalidate), which the protocol awaits before deciding and forwarding the text;
+   * undefined when the text reaches no user function (no catalog query on that path).
+   */
+  functionCheck(text: string, opts?: ReadOptions): Promise<void> | undefined {
+    const cat = this.functionCatalog;
+    if (!cat?.trusted || !cat.revalidate || this.guard.ctx.access !== 'read') return undefined;
+    const names = cat.trusted(this.guard.decide(text, opts).statements);
+    return names.length ? cat.revalidate(names) : undefined;
+  }
+
+  /**
    * On a read grant, calls to user functions that may write (by the target's catalog, see function-effects.ts)
    * make their statement a write, decided again by the rules (the read-only rule refuses it).
    */

@@ -33,6 +33,8 @@ export interface StatementFacts {
   functions: string[];
   /** PostgreSQL operators used (A_Expr names, schema-qualified if written OPERATOR(schema.op)); absent when none */
   operators?: string[];
+  /** PostgreSQL cast target types as written (`x::app.t`, CAST(x AS t)); absent when none: a user cast runs its function */
+  casts?: string[];
   /** only for update/delete (and merge): null elsewhere */
   where: WhereStatus | null;
   limit: LimitStatus | null;

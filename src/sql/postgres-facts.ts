@@ -39,6 +39,8 @@ interface Builder {
   functions: Set<string>;
   /** operators used: an existing user operator is what its function is (read grants, session/function-effects.ts) */
   operators?: Set<string>;
+  /** cast target types as written (a user cast runs its function: read grants, session/function-effects.ts) */
+  casts?: Set<string>;
   where: WhereStatus | null;
   limit: LimitStatus | null;
   drops: boolean;
@@ -462,6 +464,10 @@ function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_S
       const op = (v.name as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.').toLowerCase();
       if (op) (b.operators ??= new Set()).add(op);
     }
+    if (key === 'TypeCast') {
+      const t = ((v.typeName?.names ?? []) as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.');
+      if (t) (b.casts ??= new Set()).add(t);
+    }
     if (key === 'FuncCall') {
       addFunction(v, b);
       walk(v, b, 'read');
@@ -568,6 +574,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
     columns: [...columns],
     functions: [...b.functions],
     ...(b.operators?.size ? { operators: [...b.operators] } : {}),
+    ...(b.casts?.size ? { casts: [...b.casts] } : {}),
     where: b.where,
     limit: b.limit,
     nested,
