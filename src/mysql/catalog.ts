@@ -10,6 +10,7 @@ import { MysqlSchema, type MysqlRoutineRow, type MysqlViewRow } from '../session
 import type { Session } from '../session/session.js';
 import { MysqlFunctionCatalog } from './function-effects.js';
 import type { FunctionCatalogView } from '../session/function-effects.js';
+import { NullableColumns } from '../session/nullable-columns.js';
 
 /** A snapshot older than this is refreshed in the background (views created or replaced by other sessions). */
 const REFRESH_MS = 5_000;
@@ -25,6 +26,31 @@ const ROUTINES_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(ROUTINE_SCHEMA, ROUTINE_NA
 /** Every non-system routine's characteristics and body, for read grants' calls (mysql/function-effects.ts). */
 const FUNCTION_EFFECTS_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_DEFINITION)) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA NOT IN ${SYSTEM}`;
 
+/**
+ * Columns that may hold NULL, of base tables (for writes scoped only by `col IS NOT NULL`, session/nullable-columns.ts),
+ * and the tables' CHECK clauses: a column a CHECK names may be kept from NULL by it, so it is not counted nullable.
+ */
+const NULLABLE_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME)) FROM information_schema.COLUMNS c
+  JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+  WHERE t.TABLE_TYPE = 'BASE TABLE' AND c.IS_NULLABLE = 'YES' AND c.TABLE_SCHEMA NOT IN ${SYSTEM}`;
+const CHECKS_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(tc.TABLE_SCHEMA, tc.TABLE_NAME, cc.CHECK_CLAUSE)) FROM information_schema.TABLE_CONSTRAINTS tc
+  JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
+  WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.TABLE_SCHEMA NOT IN ${SYSTEM}`;
+
+/** Nullable columns minus those a CHECK clause of their table names (any spelling: the word, case-insensitive). */
+function nullableColumns(columns: [string, string, string][], checks: [string, string, string][]): NullableColumns {
+  const clauses = new Map<string, string>();
+  for (const [schema, table, clause] of checks) {
+    const key = `${schema}.${table}`.toLowerCase();
+    clauses.set(key, `${clauses.get(key) ?? ''} ${clause ?? ''}`.toLowerCase());
+  }
+  const named = (text: string, col: string) => new RegExp(`(^|[^a-z0-9_$])${col.toLowerCase().replace(/[^a-z0-9_$]/g, (ch) => `\\${ch}`)}($|[^a-z0-9_$])`).test(text);
+  return new NullableColumns(columns.filter(([schema, table, col]) => {
+    const text = clauses.get(`${schema}.${table}`.toLowerCase());
+    return text === undefined || !named(text, col);
+  }), true);
+}
+
 export type CatalogOptions = Omit<UpstreamOptions, 'capabilities' | 'mariadbCapabilities' | 'charset'>;
 
 export class MysqlCatalog {
@@ -36,6 +62,8 @@ export class MysqlCatalog {
   private readonly misses = new Map<string, number>();
   /** which stored functions may write (null before the first read; kept from the last good read after a failure) */
   functions: MysqlFunctionCatalog | null = null;
+  /** columns that may hold NULL (null before the first read: nothing is known nullable) */
+  nullable: NullableColumns | null = null;
 
   constructor(private readonly options: CatalogOptions) {}
 
@@ -116,6 +144,14 @@ export class MysqlCatalog {
       const tables = JSON.parse((await query(TABLES_SQL)) ?? '[]') as string[];
       const fx = JSON.parse((await query(FUNCTION_EFFECTS_SQL)) ?? '[]') as [string, string, string, string, string, string | null][];
       this.functions = new MysqlFunctionCatalog(fx.map(([schema, name, type, dataAccess, security, definition]) => ({ schema, name, type, dataAccess, security, definition })));
+      try {
+        const columns = JSON.parse((await query(NULLABLE_SQL)) ?? '[]') as [string, string, string][];
+        const checks = JSON.parse((await query(CHECKS_SQL)) ?? '[]') as [string, string, string][];
+        this.nullable = nullableColumns(columns, checks);
+      } catch {
+        // a server without these views: nothing is known nullable (`col IS NOT NULL` alone stays not proven scoped)
+        this.nullable = new NullableColumns([], true);
+      }
       const snap = new MysqlSchema(viewRows, routineRows, startedAt, [], tables);
       snap.onMiss = (key) => this.missed(key);
       return snap;
@@ -176,4 +212,17 @@ export async function decideFunctionCalls(session: Session, base: CatalogOptions
     return schema.relationCalls(n.includes('.') || !session.database ? n : `${session.database}.${n}`);
   };
   session.functionCatalog = { builtin: (n) => view().builtin(n), verdict: (n) => view().verdict(n), relationCalls };
+}
+
+/**
+ * Every grant: a write whose WHERE tests columns only for NULL is scoped when the catalog shows one nullable
+ * (session.ts nullScoped); the snapshot is read before the session's first statement is decided.
+ */
+export async function decideNullScopes(session: Session, base: CatalogOptions, role: { user: string; password?: string }): Promise<void> {
+  const catalog = catalogFor({ ...base, user: role.user, password: role.password });
+  await catalog.loaded();
+  session.columnNullable = (table, column) => {
+    catalog.current();
+    return catalog.nullable?.nullable(table, column) ?? false;
+  };
 }

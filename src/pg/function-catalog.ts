@@ -5,6 +5,7 @@
 import type { ColumnCatalog } from './catalog.js';
 import { readSql, type FunctionCatalogView, type FunctionVerdict, type SqlReading } from '../session/function-effects.js';
 import type { StatementFacts } from '../sql/facts.js';
+import { NullableColumns } from '../session/nullable-columns.js';
 
 /** A snapshot older than this is refreshed in the background (functions created or replaced by others). */
 const REFRESH_MS = 5_000;
@@ -68,6 +69,19 @@ const DEFINITIONS_SQL = `select n.nspname || '.' || c.relname, pg_catalog.pg_get
     where n.nspname not in ('pg_catalog', 'information_schema')`;
 
 /**
+ * Columns that may hold NULL (for writes scoped only by `col IS NOT NULL`, session/nullable-columns.ts): plain
+ * tables without inheritance children or partitions (a child may declare the column NOT NULL), columns neither
+ * NOT NULL (primary key columns are) nor of a domain type (a domain may forbid NULL) nor named by a CHECK
+ * constraint (`CHECK (col IS NOT NULL)` forbids NULL as well).
+ */
+const NULLABLE_SQL = `select n.nspname, c.relname, a.attname
+  from pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace join pg_catalog.pg_type ty on ty.oid = a.atttypid
+  where c.relkind = 'r' and not c.relhassubclass and a.attnum > 0 and not a.attisdropped and not a.attnotnull
+    and ty.typtype <> 'd' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(temp|toast)'
+    and not exists (select 1 from pg_catalog.pg_constraint k where k.conrelid = c.oid and k.contype = 'c' and a.attnum = any (k.conkey))`;
+
+/**
  * Per user function name, the identity and row version of every function of that name (oid and xmin change with
  * CREATE OR REPLACE, DROP + CREATE, ALTER): compared with the live catalog before a decision that trusted them.
  */
@@ -114,6 +128,7 @@ export interface SnapshotRows {
   links?: Rows;
   definitions?: Rows;
   versions?: Rows;
+  nullable?: Rows;
 }
 
 const keyName = (key: string) => key.slice(key.indexOf('.') + 1);
@@ -131,6 +146,8 @@ export class Snapshot {
   private readonly castFns = new Map<string, Set<string>>();
   /** function (schema.name) → the user functions it runs (body calls, operators, casts, aggregate support) */
   private readonly callees = new Map<string, Set<string>>();
+  /** columns that may hold NULL */
+  readonly nullable: NullableColumns;
   /** user function name → identities and row versions of the functions of that name (VERSIONS_SQL) */
   readonly versions = new Map<string, string>();
 
@@ -143,6 +160,7 @@ export class Snapshot {
 
   constructor(rows: SnapshotRows | Rows, readonly startedAt: number) {
     const r: SnapshotRows = Array.isArray(rows) ? { functions: rows } : rows;
+    this.nullable = new NullableColumns((r.nullable ?? []).map(([schema, table, column]) => [schema!, table!, column!] as const));
     const addRel = (rel: string, kind: 'f' | 'r', ref: string) => {
       const map = kind === 'f' ? this.relCalls : this.relReads;
       if (!map.has(rel)) map.set(rel, new Set());
@@ -345,7 +363,7 @@ export class FunctionCatalog implements FunctionCatalogView {
         const rows = await this.catalog.exclusive(async (query): Promise<SnapshotRows> => ({
           functions: await query(FUNCTIONS_SQL), operators: await query(OPERATORS_SQL), relations: await query(RELATION_CALLS_SQL),
           bodies: await query(BODIES_SQL), links: await query(LINKS_SQL), definitions: await query(DEFINITIONS_SQL),
-          versions: await query(VERSIONS_SQL),
+          versions: await query(VERSIONS_SQL), nullable: await query(NULLABLE_SQL),
         }));
         this.snap = new Snapshot(rows, startedAt);
         this.snapGen = gen;
@@ -430,6 +448,11 @@ export class FunctionCatalog implements FunctionCatalogView {
 
   castCalls(type: string): readonly string[] {
     return this.current()?.castCalls(type) ?? [];
+  }
+
+  /** The column may hold NULL by the snapshot (false when unknown, or without a snapshot). */
+  nullable(table: string, column: string): boolean {
+    return this.current()?.nullable.nullable(table, column) ?? false;
   }
 
   /**

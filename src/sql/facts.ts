@@ -65,6 +65,12 @@ export interface StatementFacts {
   /** why `where` is 'always-true' when no constant folding showed it (the WHERE is not proven to narrow the target) */
   whereReason?: string;
   /**
+   * `where` is 'always-true' only because the target's columns are tested just for NULL (`col IS NOT NULL`): true for
+   * every row of a NOT NULL column. The session makes it 'present' when, for one of these column sets of the
+   * written table, the catalog shows every column nullable; without the catalog it stays not proven scoped.
+   */
+  scopeIfNullable?: string[][];
+  /**
    * The facts were derived from literal values (a condition folded to decide whether a nested statement exists, as
    * for an upsert fed from its own table): texts of the same shape with other literals may have other facts, so a
    * decision for this text is never shared by shape (session/guard.ts).
