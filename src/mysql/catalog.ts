@@ -8,6 +8,7 @@ import { decodeErr, encodeComQuery, encodePacket, firstTextValue } from './packe
 import { connectUpstream, type UpstreamOptions } from './upstream-connection.js';
 import { MysqlSchema, type MysqlRoutineRow, type MysqlViewRow } from '../session/mysql-schema.js';
 import type { Session } from '../session/session.js';
+import type { StatementFacts } from '../sql/facts.js';
 import { MysqlFunctionCatalog } from './function-effects.js';
 import type { FunctionCatalogView } from '../session/function-effects.js';
 import { NullableColumns } from '../session/nullable-columns.js';
@@ -96,11 +97,30 @@ export class MysqlCatalog {
     if (Date.now() - this.attemptedAt > MISS_MS) void this.refresh();
   }
 
+  /** reads started so far; `readGen` is the number of the read that made the current snapshot */
+  private started = 0;
+  private readGen = 0;
+
+  /**
+   * A snapshot read entirely after this call (a read already under way may have missed a change), for decisions
+   * that trust stored functions' entries (relay functionCheck).
+   */
+  async fresh(): Promise<void> {
+    const need = this.started + 1;
+    if (this.loading) await this.loading;
+    if (this.readGen < need) await this.refresh();
+  }
+
   refresh(): Promise<MysqlSchema | null> {
-    if (!this.loading) this.attemptedAt = Date.now();
+    if (!this.loading) {
+      this.attemptedAt = Date.now();
+      this.started++;
+    }
+    const gen = this.started;
     this.loading ??= this.read().then(
       (s) => {
         this.snap = s;
+        this.readGen = gen;
         this.loading = null;
         return s;
       },
@@ -211,7 +231,22 @@ export async function decideFunctionCalls(session: Session, base: CatalogOptions
     if (!schema) return [];
     return schema.relationCalls(n.includes('.') || !session.database ? n : `${session.database}.${n}`);
   };
-  session.functionCatalog = { builtin: (n) => view().builtin(n), verdict: (n) => view().verdict(n), relationCalls };
+  /** stored functions (not native ones) a decision trusts: called, or reached through a view it reads */
+  const trusted = (statements: readonly StatementFacts[]): string[] => {
+    const names = new Set<string>();
+    for (const st of statements) {
+      for (const f of st.functions) if (!view().builtin(f)) names.add(f);
+      for (const t of st.tables) if (t.op === 'read') for (const f of relationCalls(t.name) ?? []) if (!view().builtin(f)) names.add(f);
+    }
+    return [...names];
+  };
+  // the race between snapshot reads: a routine dropped and created again (or altered) by another connection is
+  // decided by a snapshot read after the statement arrived (a new connection and a full read: stored function calls
+  // on read grants only; statements reaching only native functions never wait)
+  session.functionCatalog = {
+    builtin: (n) => view().builtin(n), verdict: (n) => view().verdict(n), relationCalls, trusted,
+    revalidate: () => catalog.fresh(),
+  };
 }
 
 /**
