@@ -37,8 +37,11 @@ const BODIES_SQL = `select n.nspname, p.proname, pg_catalog.pg_get_functiondef(p
     and p.provolatile <> 'v' and l.lanname in ('sql', 'plpgsql')`;
 
 /**
- * Functions that run when another runs without being named in its body: an aggregate's support functions, and the
- * function of a cast (kind 'c': `ref` is the cast's target type, schema.name).
+ * Functions that run when another runs without being named in its body: an aggregate's support functions, the
+ * function of a cast (kind 'c': `ref` is the cast's target type, schema.name), and the function of an implicit or
+ * assignment cast to a type a user function takes (`takes(5::bigint)` with an implicit cast bigint → t runs the
+ * cast function first: the function is taken to run it, whatever its arguments). Builtin operators and functions
+ * over such a type reached by an implicit cast are not followed.
  */
 const LINKS_SQL = `select 'a', an.nspname || '.' || ap.proname, fn.nspname || '.' || f.proname
     from pg_catalog.pg_aggregate a join pg_catalog.pg_proc ap on ap.oid = a.aggfnoid
@@ -52,7 +55,14 @@ const LINKS_SQL = `select 'a', an.nspname || '.' || ap.proname, fn.nspname || '.
     from pg_catalog.pg_cast c join pg_catalog.pg_type t on t.oid = c.casttarget
     join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
     join pg_catalog.pg_proc f on f.oid = c.castfunc join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
-    where fn.nspname not in ('pg_catalog', 'information_schema')`;
+    where fn.nspname not in ('pg_catalog', 'information_schema')
+  union
+  select 'a', pn.nspname || '.' || p.proname, fn.nspname || '.' || f.proname
+    from pg_catalog.pg_cast c join pg_catalog.pg_proc f on f.oid = c.castfunc
+    join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
+    join pg_catalog.pg_proc p on c.casttarget = any (p.proargtypes::oid[]) join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
+    where c.castcontext in ('i', 'a') and fn.nspname not in ('pg_catalog', 'information_schema')
+      and pn.nspname not in ('pg_catalog', 'information_schema')`;
 
 /**
  * View queries and policy expressions as text: PostgreSQL records no dependency on pinned (built-in) functions, so
@@ -60,7 +70,7 @@ const LINKS_SQL = `select 'a', an.nspname || '.' || ap.proname, fn.nspname || '.
  */
 const DEFINITIONS_SQL = `select n.nspname || '.' || c.relname, pg_catalog.pg_get_viewdef(c.oid)
     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-    where c.relkind in ('v', 'm') and n.nspname not in ('pg_catalog', 'information_schema')
+    where c.relkind = 'v' and n.nspname not in ('pg_catalog', 'information_schema')
   union all
   select n.nspname || '.' || c.relname, 'select ' || coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), 'true')
       || ', ' || coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), 'true')

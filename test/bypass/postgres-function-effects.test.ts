@@ -51,6 +51,10 @@ describe('read grants and user functions that may write', () => {
       create type ${S}.mt as (a int);
       create function ${S}.wcast(int) returns ${S}.mt language plpgsql volatile as $$ begin delete from ${S}.t; return row($1)::${S}.mt; end $$;
       create cast (int as ${S}.mt) with function ${S}.wcast(int);
+      create type ${S}.mt2 as (a bigint);
+      create function ${S}.wcast2(bigint) returns ${S}.mt2 language plpgsql volatile as $$ begin delete from ${S}.t; return row($1)::${S}.mt2; end $$;
+      create cast (bigint as ${S}.mt2) with function ${S}.wcast2(bigint) as implicit;
+      create function ${S}.takes_mt2(${S}.mt2) returns int language plpgsql stable as $$ begin return 1; end $$;
       create sequence ${S}.sq;
       create view ${S}.v_seq as select id, nextval('${S}.sq') as n from ${S}.t;
       grant usage on sequence ${S}.sq to dbw_ro;
@@ -206,6 +210,20 @@ describe('read grants and user functions that may write', () => {
     await su.query(`select 1::${S}.mt`);
     expect(await count()).toBe(0);
     await su.query('rollback');
+    expect(await count()).toBe(3);
+  });
+
+  it('on the real server: an implicit cast to a user type runs its cast function when a function taking the type is called', async () => {
+    await su.query('begin');
+    await su.query(`select ${S}.takes_mt2(5::bigint)`);
+    expect(await count()).toBe(0);
+    await su.query('rollback');
+    expect(await count()).toBe(3);
+  });
+
+  it('read grant refuses a call of a function reached by an implicit writing cast', async () => {
+    const err = await reader.query(`select ${S}.takes_mt2(5::bigint)`).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*takes_mt2.*may write/);
     expect(await count()).toBe(3);
   });
 
