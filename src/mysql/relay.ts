@@ -272,7 +272,7 @@ export class MysqlRelay {
    */
   private functionCheck(payload: Buffer, raw: Buffer): boolean {
     const cmd = payload[0];
-    if (cmd !== Command.Query && cmd !== Command.StmtPrepare) return false;
+    if ((cmd !== Command.Query && cmd !== Command.StmtPrepare) || !this.session.checksFunctions) return false;
     const r = this.reading.decode(payload, 1);
     const wait = r.ok ? this.session.functionCheck(r.text, this.reading.readOptions(this.readOpts)) : undefined;
     if (!wait) return false;

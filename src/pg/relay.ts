@@ -202,6 +202,7 @@ export class PgRelay {
    * are left to the normal path.
    */
   private functionCheck(code: number, body: Buffer): Promise<void> | undefined {
+    if (!this.session.checksFunctions) return undefined;
     try {
       let bytes: Buffer;
       if (code === FrontendCode.Query) bytes = body.subarray(0, body.length - 1);

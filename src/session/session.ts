@@ -161,6 +161,11 @@ export class Session {
     return decision;
   }
 
+  /** Whether functionCheck may ask for a wait (a read grant with a catalog that re-validates): callers skip decoding otherwise. */
+  get checksFunctions(): boolean {
+    return this.guard.ctx.access === 'read' && this.functionCatalog?.revalidate !== undefined;
+  }
+
   /**
    * On a read grant, a check of the user functions the decision of `text` would trust against the live catalog
    * (pg/function-catalog.ts revalidate), which the protocol awaits before deciding and forwarding the text;
@@ -168,7 +173,7 @@ export class Session {
    */
   functionCheck(text: string, opts?: ReadOptions): Promise<void> | undefined {
     const cat = this.functionCatalog;
-    if (!cat?.trusted || !cat.revalidate || this.guard.ctx.access !== 'read') return undefined;
+    if (!this.checksFunctions || !cat?.trusted || !cat.revalidate) return undefined;
     const names = cat.trusted(this.guard.decide(text, opts).statements);
     return names.length ? cat.revalidate(names) : undefined;
   }
