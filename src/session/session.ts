@@ -161,6 +161,17 @@ export class Session {
     return decision;
   }
 
+  /** The facts of `text` (cached by the guard), for a protocol that decides a text again (decideFacts). */
+  factsOf(text: string, opts?: ReadOptions): StatementFacts[] {
+    return this.guard.decide(text, opts).statements;
+  }
+
+  /** True when `text`, decided now with the catalog as it is, is refused for its calls (nothing is recorded). */
+  rechecksAsWrite(text: string, opts?: ReadOptions): boolean {
+    const d = this.called(this.guard.decide(text, opts));
+    return d.action === 'block' || d.action === 'review';
+  }
+
   /** Whether functionCheck may ask for a wait (a read grant with a catalog that re-validates): callers skip decoding otherwise. */
   get checksFunctions(): boolean {
     return this.guard.ctx.access === 'read' && this.functionCatalog?.revalidate !== undefined;

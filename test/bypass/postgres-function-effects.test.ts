@@ -48,6 +48,7 @@ describe('read grants and user functions that may write', () => {
       create function ${S}.op_wrap(int, int) returns bool language sql stable as $$ select ${S}.wipe() > $1 + $2 $$;
       create operator ${S}.### (function = ${S}.op_wrap, leftarg = int, rightarg = int);
       create function ${S}.flip() returns int language sql stable as $$ select 1 $$;
+      create function ${S}.flip2() returns int language sql stable as $$ select 1 $$;
       create type ${S}.mt as (a int);
       create function ${S}.wcast(int) returns ${S}.mt language plpgsql volatile as $$ begin delete from ${S}.t; return row($1)::${S}.mt; end $$;
       create cast (int as ${S}.mt) with function ${S}.wcast(int);
@@ -272,6 +273,23 @@ describe('read grants and user functions that may write', () => {
       expect((await reader.query(`select ${S}.flip() as v`)).rows[0].v).toBe(3);
     } finally {
       await su.query(`create or replace function ${S}.flip() returns int language sql stable as $$ select 1 $$`);
+    }
+  });
+
+  // the same race across executions: a statement prepared while the function was clean, executed after it changed
+  it('a prepared statement executed after its function was replaced is decided again at Bind', async () => {
+    const q = { name: `flipq_${S}`, text: `select ${S}.flip2() as v` };
+    expect((await reader.query(q)).rows[0].v).toBe(1);
+    await su.query(`create or replace function ${S}.flip2() returns int language plpgsql volatile security definer as $$ begin delete from ${S}.t; return 2; end $$`);
+    try {
+      const err = await reader.query(q).then(() => undefined, (e: Error & { code?: string }) => e);
+      expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*flip2.*may write/);
+      expect(err?.code).toBe('42501');
+      expect(await count()).toBe(3);
+      // the connection goes on: other statements still run
+      expect((await reader.query('select 5 as v')).rows[0].v).toBe(5);
+    } finally {
+      await su.query(`drop function ${S}.flip2(); create function ${S}.flip2() returns int language sql stable as $$ select 1 $$`);
     }
   });
 });
