@@ -208,7 +208,8 @@ export class Snapshot {
     /** a reading's user functions; unknown names are kept as written (resolve() fails them closed) */
     const called = (x: SqlReading): string[] => [
       ...x.functions.filter((f) => !this.isBuiltin(f)),
-      ...x.operators.flatMap((o) => [...(this.operatorFns.get(o) ?? [])]),
+      // an operator bound to a volatile / SECURITY DEFINER function (builtins included) writes whatever it is
+      ...x.operators.flatMap((o) => (this.operators.get(o) === 'writes' ? [UNREADABLE] : [...(this.operatorFns.get(o) ?? [])])),
       ...x.casts.flatMap((t) => [...(this.castFns.get(t) ?? [])]),
     ];
     // a function whose body cannot be read as plain calls (dynamic SQL) or that changes something itself writes
@@ -247,6 +248,8 @@ export class Snapshot {
     for (const key of own.keys()) byName.set(keyName(key), [...(byName.get(keyName(key)) ?? []), key]);
     const resolve = (f: string): string[] | 'unknown' => {
       if (f === UNREADABLE) return 'unknown';
+      // a system function behind an operator: its own effect is its flags' (the operator's kind above)
+      if (f.includes('.') && SYSTEM.has(f.slice(0, f.lastIndexOf('.')))) return [];
       if (f.includes('.')) return own.has(f) ? [f] : 'unknown';
       return byName.get(f) ?? 'unknown';
     };
