@@ -206,10 +206,11 @@ export class Snapshot {
       else for (const k of [from!, keyName(from!)]) link(this.castFns, k, to!);
     }
     /** a reading's user functions; unknown names are kept as written (resolve() fails them closed) */
-    const called = (x: SqlReading): string[] => [
+    const called = (x: SqlReading, body = true): string[] => [
       ...x.functions.filter((f) => !this.isBuiltin(f)),
-      // an operator bound to a volatile / SECURITY DEFINER function (builtins included) writes whatever it is
-      ...x.operators.flatMap((o) => (this.operators.get(o) === 'writes' ? [UNREADABLE] : [...(this.operatorFns.get(o) ?? [])])),
+      // in a body, an operator bound to a volatile / SECURITY DEFINER function (builtins included) writes whatever
+      // it is; a view's operators are listed as their functions (decided like direct calls by the session)
+      ...x.operators.flatMap((o) => (body && this.operators.get(o) === 'writes' ? [WRITES] : [...(this.operatorFns.get(o) ?? [])])),
       ...x.casts.flatMap((t) => [...(this.castFns.get(t) ?? [])]),
     ];
     // a function whose body cannot be read as plain calls (dynamic SQL) or that changes something itself writes
@@ -226,7 +227,7 @@ export class Snapshot {
       if (text === null) continue;
       const x = readSql(text, false);
       for (const f of x.functions) addRel(rel!, 'f', f);
-      for (const f of called(x)) if (!x.functions.includes(f)) addRel(rel!, 'f', f);
+      for (const f of called(x, false)) if (!x.functions.includes(f)) addRel(rel!, 'f', f);
       if (x.unparsed) addRel(rel!, 'f', UNREADABLE);
     }
     this.propagate(own);
@@ -247,7 +248,7 @@ export class Snapshot {
     const byName = new Map<string, string[]>();
     for (const key of own.keys()) byName.set(keyName(key), [...(byName.get(keyName(key)) ?? []), key]);
     const resolve = (f: string): string[] | 'unknown' => {
-      if (f === UNREADABLE) return 'unknown';
+      if (f === UNREADABLE || f === WRITES) return 'unknown';
       // a system function behind an operator: its own effect is its flags' (the operator's kind above)
       if (f.includes('.') && SYSTEM.has(f.slice(0, f.lastIndexOf('.')))) return [];
       if (f.includes('.')) return own.has(f) ? [f] : 'unknown';
@@ -346,6 +347,8 @@ export class Snapshot {
 
 /** a view or policy whose text the reader could not see into: reading it may run anything */
 const UNREADABLE = '\0unreadable';
+/** a callee known to write without a name of its own (an operator bound to a writing function) */
+const WRITES = '\0writes';
 
 export class FunctionCatalog implements FunctionCatalogView {
   private snap: Snapshot | null = null;
