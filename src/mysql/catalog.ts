@@ -8,8 +8,10 @@ import { decodeErr, encodeComQuery, encodePacket, firstTextValue } from './packe
 import { connectUpstream, type UpstreamOptions } from './upstream-connection.js';
 import { MysqlSchema, type MysqlRoutineRow, type MysqlViewRow } from '../session/mysql-schema.js';
 import type { Session } from '../session/session.js';
+import type { StatementFacts } from '../sql/facts.js';
 import { MysqlFunctionCatalog } from './function-effects.js';
 import type { FunctionCatalogView } from '../session/function-effects.js';
+import { NullableColumns } from '../session/nullable-columns.js';
 
 /** A snapshot older than this is refreshed in the background (views created or replaced by other sessions). */
 const REFRESH_MS = 5_000;
@@ -25,6 +27,31 @@ const ROUTINES_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(ROUTINE_SCHEMA, ROUTINE_NA
 /** Every non-system routine's characteristics and body, for read grants' calls (mysql/function-effects.ts). */
 const FUNCTION_EFFECTS_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_DEFINITION)) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA NOT IN ${SYSTEM}`;
 
+/**
+ * Columns that may hold NULL, of base tables (for writes scoped only by `col IS NOT NULL`, session/nullable-columns.ts),
+ * and the tables' CHECK clauses: a column a CHECK names may be kept from NULL by it, so it is not counted nullable.
+ */
+const NULLABLE_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME)) FROM information_schema.COLUMNS c
+  JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+  WHERE t.TABLE_TYPE = 'BASE TABLE' AND c.IS_NULLABLE = 'YES' AND c.TABLE_SCHEMA NOT IN ${SYSTEM}`;
+const CHECKS_SQL = `SELECT JSON_ARRAYAGG(JSON_ARRAY(tc.TABLE_SCHEMA, tc.TABLE_NAME, cc.CHECK_CLAUSE)) FROM information_schema.TABLE_CONSTRAINTS tc
+  JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
+  WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.TABLE_SCHEMA NOT IN ${SYSTEM}`;
+
+/** Nullable columns minus those a CHECK clause of their table names (any spelling: the word, case-insensitive). */
+function nullableColumns(columns: [string, string, string][], checks: [string, string, string][]): NullableColumns {
+  const clauses = new Map<string, string>();
+  for (const [schema, table, clause] of checks) {
+    const key = `${schema}.${table}`.toLowerCase();
+    clauses.set(key, `${clauses.get(key) ?? ''} ${clause ?? ''}`.toLowerCase());
+  }
+  const named = (text: string, col: string) => new RegExp(`(^|[^a-z0-9_$])${col.toLowerCase().replace(/[^a-z0-9_$]/g, (ch) => `\\${ch}`)}($|[^a-z0-9_$])`).test(text);
+  return new NullableColumns(columns.filter(([schema, table, col]) => {
+    const text = clauses.get(`${schema}.${table}`.toLowerCase());
+    return text === undefined || !named(text, col);
+  }), true);
+}
+
 export type CatalogOptions = Omit<UpstreamOptions, 'capabilities' | 'mariadbCapabilities' | 'charset'>;
 
 export class MysqlCatalog {
@@ -36,6 +63,8 @@ export class MysqlCatalog {
   private readonly misses = new Map<string, number>();
   /** which stored functions may write (null before the first read; kept from the last good read after a failure) */
   functions: MysqlFunctionCatalog | null = null;
+  /** columns that may hold NULL (null before the first read: nothing is known nullable) */
+  nullable: NullableColumns | null = null;
 
   constructor(private readonly options: CatalogOptions) {}
 
@@ -68,11 +97,30 @@ export class MysqlCatalog {
     if (Date.now() - this.attemptedAt > MISS_MS) void this.refresh();
   }
 
+  /** reads started so far; `readGen` is the number of the read that made the current snapshot */
+  private started = 0;
+  private readGen = 0;
+
+  /**
+   * A snapshot read entirely after this call (a read already under way may have missed a change), for decisions
+   * that trust stored functions' entries (relay functionCheck).
+   */
+  async fresh(): Promise<void> {
+    const need = this.started + 1;
+    if (this.loading) await this.loading;
+    if (this.readGen < need) await this.refresh();
+  }
+
   refresh(): Promise<MysqlSchema | null> {
-    if (!this.loading) this.attemptedAt = Date.now();
+    if (!this.loading) {
+      this.attemptedAt = Date.now();
+      this.started++;
+    }
+    const gen = this.started;
     this.loading ??= this.read().then(
       (s) => {
         this.snap = s;
+        this.readGen = gen;
         this.loading = null;
         return s;
       },
@@ -116,6 +164,14 @@ export class MysqlCatalog {
       const tables = JSON.parse((await query(TABLES_SQL)) ?? '[]') as string[];
       const fx = JSON.parse((await query(FUNCTION_EFFECTS_SQL)) ?? '[]') as [string, string, string, string, string, string | null][];
       this.functions = new MysqlFunctionCatalog(fx.map(([schema, name, type, dataAccess, security, definition]) => ({ schema, name, type, dataAccess, security, definition })));
+      try {
+        const columns = JSON.parse((await query(NULLABLE_SQL)) ?? '[]') as [string, string, string][];
+        const checks = JSON.parse((await query(CHECKS_SQL)) ?? '[]') as [string, string, string][];
+        this.nullable = nullableColumns(columns, checks);
+      } catch {
+        // a server without these views: nothing is known nullable (`col IS NOT NULL` alone stays not proven scoped)
+        this.nullable = new NullableColumns([], true);
+      }
       const snap = new MysqlSchema(viewRows, routineRows, startedAt, [], tables);
       snap.onMiss = (key) => this.missed(key);
       return snap;
@@ -175,5 +231,33 @@ export async function decideFunctionCalls(session: Session, base: CatalogOptions
     if (!schema) return [];
     return schema.relationCalls(n.includes('.') || !session.database ? n : `${session.database}.${n}`);
   };
-  session.functionCatalog = { builtin: (n) => view().builtin(n), verdict: (n) => view().verdict(n), relationCalls };
+  /** stored functions (not native ones) a decision trusts: called, or reached through a view it reads */
+  const trusted = (statements: readonly StatementFacts[]): string[] => {
+    const names = new Set<string>();
+    for (const st of statements) {
+      for (const f of st.functions) if (!view().builtin(f)) names.add(f);
+      for (const t of st.tables) if (t.op === 'read') for (const f of relationCalls(t.name) ?? []) if (!view().builtin(f)) names.add(f);
+    }
+    return [...names];
+  };
+  // the race between snapshot reads: a routine dropped and created again (or altered) by another connection is
+  // decided by a snapshot read after the statement arrived (a new connection and a full read: stored function calls
+  // on read grants only; statements reaching only native functions never wait)
+  session.functionCatalog = {
+    builtin: (n) => view().builtin(n), verdict: (n) => view().verdict(n), relationCalls, trusted,
+    revalidate: () => catalog.fresh(),
+  };
+}
+
+/**
+ * Every grant: a write whose WHERE tests columns only for NULL is scoped when the catalog shows one nullable
+ * (session.ts nullScoped); the snapshot is read before the session's first statement is decided.
+ */
+export async function decideNullScopes(session: Session, base: CatalogOptions, role: { user: string; password?: string }): Promise<void> {
+  const catalog = catalogFor({ ...base, user: role.user, password: role.password });
+  await catalog.loaded();
+  session.columnNullable = (table, column) => {
+    catalog.current();
+    return catalog.nullable?.nullable(table, column) ?? false;
+  };
 }

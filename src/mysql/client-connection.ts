@@ -31,7 +31,7 @@ import { MysqlReadingState } from './reading-state.js';
 import { MysqlRelay } from './relay.js';
 import type { RsaKeyPair } from './rsa-key.js';
 import type { ThreadIds } from './thread-ids.js';
-import { decideFunctionCalls, traceViews } from './catalog.js';
+import { decideFunctionCalls, decideNullScopes, traceViews } from './catalog.js';
 import { connectUpstream, killUpstreamQuery, type UpstreamConnection } from './upstream-connection.js';
 
 export interface MysqlDeps {
@@ -157,6 +157,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     state.threads.bind(threadId, session, upstream.threadId);
     if (session.guard.masks.length) await traceViews(session, upstreamBase, target.roles.catalog ?? role);
     if (session.guard.ctx.access === 'read') await decideFunctionCalls(session, upstreamBase, target.roles.catalog ?? role);
+    await decideNullScopes(session, upstreamBase, target.roles.catalog ?? role);
     const rest = reader.detach();
     sock.pause();
     const relay = new MysqlRelay(sock, upstream.socket, session, {

@@ -36,6 +36,9 @@ export class PacketScanner {
   /** bytes in rawParts */
   private partsBytes = 0;
   private stopped = false;
+  /** paused after a packet: the rest of the chunk waits here for resume() */
+  private paused = false;
+  private held: Buffer | null = null;
   /** sequence id of the last complete physical packet */
   lastSeq = -1;
 
@@ -65,7 +68,28 @@ export class PacketScanner {
     return this.stopped;
   }
 
+  /**
+   * Stops handing over packets after the current one (called from onPacket): the rest of the chunk, and chunks
+   * pushed meanwhile, are kept until resume(). Lets the relay finish an asynchronous check of one command before
+   * it reads the next, in order.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const held = this.held;
+    this.held = null;
+    if (held) this.push(held);
+  }
+
   push(chunk: Buffer): void {
+    if (this.paused) {
+      this.held = this.held ? Buffer.concat([this.held, chunk]) : Buffer.from(chunk);
+      return;
+    }
     const n = chunk.length;
     let off = 0;
     let fwdStart = -1;
@@ -74,6 +98,11 @@ export class PacketScanner {
       fwdStart = -1;
     };
     while (off < n && !this.stopped) {
+      if (this.paused) {
+        flush(off);
+        this.held = Buffer.from(chunk.subarray(off));
+        return;
+      }
       if (this.remaining < 0) {
         let head: Buffer;
         let inChunk = false;

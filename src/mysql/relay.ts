@@ -192,7 +192,7 @@ export class MysqlRelay {
 
   private onClientData(chunk: Buffer): void {
     if (this.ending || this.closed) return;
-    if (this.rowGuard?.busy || this.clientQueue.length) {
+    if (this.rowGuard?.busy || this.checking || this.clientQueue.length) {
       // the next command waits for the guarded one's COMMIT/ROLLBACK
       this.clientQueue.push(chunk);
       this.client.pause();
@@ -270,7 +270,48 @@ export class MysqlRelay {
     }
   }
 
-  private onClientPacket(payload: Buffer, raw: Buffer): void {
+  /** a command waits for its stored functions to be checked against the live catalog (functionCheck) */
+  private checking = false;
+
+  /**
+   * A read grant's text that reaches stored functions waits for a catalog snapshot read after it arrived, so it is
+   * decided by their current definitions (DROP + CREATE FUNCTION by another connection moments before). Commands
+   * after it wait too (the scanner is paused), in order.
+   */
+  private functionCheck(payload: Buffer, raw: Buffer): boolean {
+    const cmd = payload[0];
+    if ((cmd !== Command.Query && cmd !== Command.StmtPrepare) || !this.session.checksFunctions) return false;
+    const r = this.reading.decode(payload, 1);
+    const wait = r.ok ? this.session.functionCheck(r.text, this.reading.readOptions(this.readOpts)) : undefined;
+    if (!wait) return false;
+    this.checking = true;
+    this.clientScanner.pause();
+    this.client.pause();
+    const heldPayload = Buffer.from(payload);
+    const heldRaw = Buffer.from(raw);
+    const go = () => {
+      this.checking = false;
+      if (this.closed || this.ending) return;
+      this.upstream.cork();
+      this.client.cork();
+      try {
+        this.onClientPacket(heldPayload, heldRaw, true);
+        this.clientScanner.resume();
+      } catch (e) {
+        const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
+        this.beginEnd(err.code, `dbwarden: ${err.message}`);
+      } finally {
+        this.upstream.uncork();
+        this.client.uncork();
+      }
+      if (!this.checking) this.resumeClient();
+    };
+    void wait.then(go, go);
+    return true;
+  }
+
+  private onClientPacket(payload: Buffer, raw: Buffer, checked = false): void {
+    if (!checked && this.functionCheck(payload, raw)) return;
     // a fetched command is complete: its last packet's sequence id is known
     this.replySeqGuess = -1;
     const cmd = payload[0]!;
@@ -446,7 +487,7 @@ export class MysqlRelay {
   }
 
   private resumeClient(): void {
-    if (this.rowGuard?.busy) return;
+    if (this.rowGuard?.busy || this.checking) return;
     const q = this.clientQueue;
     this.clientQueue = [];
     this.client.resume();

@@ -208,13 +208,13 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     const catalogKey = `${grant.target}/${database}`;
     let catalog = deps.catalogs.get(catalogKey);
     const readGrant = session.guard.ctx.access === 'read';
-    if (!catalog && (session.guard.masks.length || readGrant)) deps.catalogs.set(catalogKey, (catalog = new ColumnCatalog(() => upstreamOptions)));
-    // a read grant decides calls to user functions by their catalog entries (volatile / SECURITY DEFINER = write)
-    if (catalog && readGrant) {
-      const functions = functionCatalogOf(catalog);
-      await untilEnding(session, functions.loaded());
-      session.functionCatalog = functions;
-    }
+    if (!catalog) deps.catalogs.set(catalogKey, (catalog = new ColumnCatalog(() => upstreamOptions)));
+    // the catalog snapshot: a read grant decides calls to user functions by their entries (volatile / SECURITY
+    // DEFINER = write); every grant decides whether `col IS NOT NULL` narrows a write by the column's nullability
+    const functions = functionCatalogOf(catalog);
+    await untilEnding(session, functions.loaded());
+    if (readGrant) session.functionCatalog = functions;
+    session.columnNullable = (table, column) => functions.nullable(table, column);
     // lineage needs the catalog before the first statement is decided (else everything is masked or refused)
     if (catalog && session.guard.masks.length) await untilEnding(session, new SessionLineage(catalog, session.guard.masks).loaded());
     const relay = new PgRelay(sock, upstream.socket, session, {

@@ -3,7 +3,9 @@
 // one query over the catalog side connection (pg/catalog.ts), shared per target database and refreshed in the
 // background. Defends against a read grant writing through an existing volatile or SECURITY DEFINER function.
 import type { ColumnCatalog } from './catalog.js';
-import type { FunctionCatalogView, FunctionVerdict } from '../session/function-effects.js';
+import { readSql, type FunctionCatalogView, type FunctionVerdict, type SqlReading } from '../session/function-effects.js';
+import type { StatementFacts } from '../sql/facts.js';
+import { NullableColumns } from '../session/nullable-columns.js';
 
 /** A snapshot older than this is refreshed in the background (functions created or replaced by others). */
 const REFRESH_MS = 5_000;
@@ -15,10 +17,87 @@ const FUNCTIONS_SQL = `select case when n.nspname in ('pg_catalog', 'information
   from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
   group by 1, 2, 3`;
 
-/** user operators (outside the system schemas) and whether the function behind them may write */
-const OPERATORS_SQL = `select distinct n.nspname, o.oprname, case when p.prosecdef or p.provolatile = 'v' then 'w' else 'r' end
+/** user operators (outside the system schemas) and the function behind each (decided like a call of it) */
+const OPERATORS_SQL = `select distinct n.nspname, o.oprname, pn.nspname || '.' || p.proname,
+    case when p.prosecdef or p.provolatile = 'v' then 'w' else 'r' end
   from pg_catalog.pg_operator o join pg_catalog.pg_namespace n on n.oid = o.oprnamespace
-  join pg_catalog.pg_proc p on p.oid = o.oprcode::oid where n.nspname not in ('pg_catalog', 'information_schema')`;
+  join pg_catalog.pg_proc p on p.oid = o.oprcode::oid join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
+  where n.nspname not in ('pg_catalog', 'information_schema')`;
+
+/**
+ * The definitions of user functions their flags call clean (not volatile, not SECURITY DEFINER, not a procedure)
+ * in the languages the broker reads (SQL, PL/pgSQL): a STABLE function may still call a VOLATILE one that writes
+ * (the server lets it), so what a body calls is followed (Snapshot.propagate). Other languages (C, plpython, …)
+ * keep the classification by flags.
+ */
+const BODIES_SQL = `select n.nspname, p.proname, pg_catalog.pg_get_functiondef(p.oid)
+  from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+  join pg_catalog.pg_language l on l.oid = p.prolang
+  where n.nspname not in ('pg_catalog', 'information_schema') and p.prokind = 'f' and not p.prosecdef
+    and p.provolatile <> 'v' and l.lanname in ('sql', 'plpgsql')`;
+
+/**
+ * Functions that run when another runs without being named in its body: an aggregate's support functions, the
+ * function of a cast (kind 'c': `ref` is the cast's target type, schema.name), and the function of an implicit or
+ * assignment cast to a type a user function takes (`takes(5::bigint)` with an implicit cast bigint → t runs the
+ * cast function first: the function is taken to run it, whatever its arguments). Builtin operators and functions
+ * over such a type reached by an implicit cast are not followed.
+ */
+const LINKS_SQL = `select 'a', an.nspname || '.' || ap.proname, fn.nspname || '.' || f.proname
+    from pg_catalog.pg_aggregate a join pg_catalog.pg_proc ap on ap.oid = a.aggfnoid
+    join pg_catalog.pg_namespace an on an.oid = ap.pronamespace
+    cross join lateral unnest(array[a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn,
+      a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn]::oid[]) s(fid)
+    join pg_catalog.pg_proc f on f.oid = s.fid join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
+    where an.nspname not in ('pg_catalog', 'information_schema')
+  union
+  select 'c', tn.nspname || '.' || t.typname, fn.nspname || '.' || f.proname
+    from pg_catalog.pg_cast c join pg_catalog.pg_type t on t.oid = c.casttarget
+    join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
+    join pg_catalog.pg_proc f on f.oid = c.castfunc join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
+    where fn.nspname not in ('pg_catalog', 'information_schema')
+  union
+  select 'a', pn.nspname || '.' || p.proname, fn.nspname || '.' || f.proname
+    from pg_catalog.pg_cast c join pg_catalog.pg_proc f on f.oid = c.castfunc
+    join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
+    join pg_catalog.pg_proc p on c.casttarget = any (p.proargtypes::oid[]) join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
+    where c.castcontext in ('i', 'a') and fn.nspname not in ('pg_catalog', 'information_schema')
+      and pn.nspname not in ('pg_catalog', 'information_schema')`;
+
+/**
+ * View queries and policy expressions as text: PostgreSQL records no dependency on pinned (built-in) functions, so
+ * a view calling `nextval` or `pg_read_file` shows nothing in pg_depend; the text is read like a statement.
+ */
+const DEFINITIONS_SQL = `select n.nspname || '.' || c.relname, pg_catalog.pg_get_viewdef(c.oid)
+    from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    where c.relkind = 'v' and n.nspname not in ('pg_catalog', 'information_schema')
+  union all
+  select n.nspname || '.' || c.relname, 'select ' || coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), 'true')
+      || ', ' || coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), 'true')
+    from pg_catalog.pg_policy p join pg_catalog.pg_class c on c.oid = p.polrelid
+    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    where n.nspname not in ('pg_catalog', 'information_schema')`;
+
+/**
+ * Columns that may hold NULL (for writes scoped only by `col IS NOT NULL`, session/nullable-columns.ts): plain
+ * tables without inheritance children or partitions (a child may declare the column NOT NULL), columns neither
+ * NOT NULL (primary key columns are) nor of a domain type (a domain may forbid NULL) nor named by a CHECK
+ * constraint (`CHECK (col IS NOT NULL)` forbids NULL as well).
+ */
+const NULLABLE_SQL = `select n.nspname, c.relname, a.attname
+  from pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace join pg_catalog.pg_type ty on ty.oid = a.atttypid
+  where c.relkind = 'r' and not c.relhassubclass and a.attnum > 0 and not a.attisdropped and not a.attnotnull
+    and ty.typtype <> 'd' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(temp|toast)'
+    and not exists (select 1 from pg_catalog.pg_constraint k where k.conrelid = c.oid and k.contype = 'c' and a.attnum = any (k.conkey))`;
+
+/**
+ * Per user function name, the identity and row version of every function of that name (oid and xmin change with
+ * CREATE OR REPLACE, DROP + CREATE, ALTER): compared with the live catalog before a decision that trusted them.
+ */
+const VERSIONS_SQL = `select p.proname, string_agg(n.nspname || ':' || p.oid || ':' || p.xmin, ',' order by p.oid)
+  from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+  where n.nspname not in ('pg_catalog', 'information_schema') group by p.proname`;
 
 /**
  * What reading a relation runs: the functions its view rules and row-level policies call (operators resolved to
@@ -48,13 +127,39 @@ const RELATION_CALLS_SQL = `with deps as (
     join pg_catalog.pg_class rc on rc.oid = x.rel join pg_catalog.pg_namespace rn on rn.oid = rc.relnamespace
     where rn.nspname not in ('pg_catalog', 'information_schema')`;
 
-class Snapshot {
+type Rows = (string | null)[][];
+
+/** The catalog reads one snapshot is built from (each query above, in order). */
+export interface SnapshotRows {
+  functions: Rows;
+  operators?: Rows;
+  relations?: Rows;
+  bodies?: Rows;
+  links?: Rows;
+  definitions?: Rows;
+  versions?: Rows;
+  nullable?: Rows;
+}
+
+const keyName = (key: string) => key.slice(key.indexOf('.') + 1);
+
+export class Snapshot {
   readonly builtins = new Set<string>();
   /** name → verdicts of its overloads, and schema.name → the same */
   readonly user = new Map<string, FunctionVerdict>();
 
   /** operator name and schema.name → 'writes' when one of that name is bound to a function that may write */
   readonly operators = new Map<string, FunctionVerdict>();
+  /** operator name and schema.name → the functions (schema.name) behind operators of that name */
+  private readonly operatorFns = new Map<string, Set<string>>();
+  /** cast target type (name and schema.name) → user functions casts to it run */
+  private readonly castFns = new Map<string, Set<string>>();
+  /** function (schema.name) → the user functions it runs (body calls, operators, casts, aggregate support) */
+  private readonly callees = new Map<string, Set<string>>();
+  /** columns that may hold NULL */
+  readonly nullable: NullableColumns;
+  /** user function name → identities and row versions of the functions of that name (VERSIONS_SQL) */
+  readonly versions = new Map<string, string>();
 
   /** relation (schema.name) → functions it calls directly, and relations it reads */
   private readonly relCalls = new Map<string, Set<string>>();
@@ -63,27 +168,157 @@ class Snapshot {
   private readonly relNames = new Map<string, string[]>();
   private readonly relMemo = new Map<string, readonly string[]>();
 
-  constructor(rows: (string | null)[][], readonly startedAt: number, ops: (string | null)[][] = [], rels: (string | null)[][] = []) {
-    for (const [rel, kind, ref] of rels) {
+  constructor(rows: SnapshotRows | Rows, readonly startedAt: number) {
+    const r: SnapshotRows = Array.isArray(rows) ? { functions: rows } : rows;
+    this.nullable = new NullableColumns((r.nullable ?? []).map(([schema, table, column]) => [schema!, table!, column!] as const));
+    const addRel = (rel: string, kind: 'f' | 'r', ref: string) => {
       const map = kind === 'f' ? this.relCalls : this.relReads;
-      if (!map.has(rel!)) map.set(rel!, new Set());
-      map.get(rel!)!.add(ref!);
-      const name = rel!.slice(rel!.indexOf('.') + 1);
+      if (!map.has(rel)) map.set(rel, new Set());
+      map.get(rel)!.add(ref);
+      const name = keyName(rel);
       const keys = this.relNames.get(name) ?? [];
-      if (!keys.includes(rel!)) this.relNames.set(name, [...keys, rel!]);
-    }
-    for (const [schema, name, kind] of ops) {
-      for (const key of [name!, `${schema}.${name}`]) if (this.operators.get(key) !== 'writes') this.operators.set(key, kind === 'w' ? 'writes' : 'reads');
-    }
-    for (const [kind, schema, name] of rows) {
+      if (!keys.includes(rel)) this.relNames.set(name, [...keys, rel]);
+    };
+    for (const [rel, kind, ref] of r.relations ?? []) addRel(rel!, kind === 'f' ? 'f' : 'r', ref!);
+    const own = new Map<string, boolean>();
+    for (const [kind, schema, name] of r.functions) {
       if (kind === 'b') {
         this.builtins.add(name!);
         continue;
       }
-      const v: FunctionVerdict = kind === 'w' ? 'writes' : 'reads';
-      // overloads and same-named functions in other schemas: one that may write makes the name a writer
-      for (const key of [name!, `${schema}.${name}`]) if (this.user.get(key) !== 'writes') this.user.set(key, v);
+      const key = `${schema}.${name}`;
+      own.set(key, (own.get(key) ?? false) || kind === 'w');
+      this.userNames.add(name!);
     }
+    for (const [name, v] of r.versions ?? []) this.versions.set(name!, v ?? '');
+    const link = (map: Map<string, Set<string>>, from: string, to: string) => {
+      if (!map.has(from)) map.set(from, new Set());
+      map.get(from)!.add(to);
+    };
+    for (const [schema, name, fn, kind] of r.operators ?? []) {
+      for (const k of [name!, `${schema}.${name}`]) {
+        link(this.operatorFns, k, fn!);
+        if (kind === 'w') this.operators.set(k, 'writes');
+      }
+    }
+    for (const [kind, from, to] of r.links ?? []) {
+      if (kind === 'a') link(this.callees, from!, to!);
+      else for (const k of [from!, keyName(from!)]) link(this.castFns, k, to!);
+    }
+    /** a reading's user functions; unknown names are kept as written (resolve() fails them closed) */
+    const called = (x: SqlReading, body = true): string[] => [
+      ...x.functions.filter((f) => !this.isBuiltin(f)),
+      // in a body, an operator bound to a volatile / SECURITY DEFINER function (builtins included) writes whatever
+      // it is; a view's operators are listed as their functions (decided like direct calls by the session)
+      ...x.operators.flatMap((o) => (body && this.operators.get(o) === 'writes' ? [WRITES] : [...(this.operatorFns.get(o) ?? [])])),
+      ...x.casts.flatMap((t) => [...(this.castFns.get(t) ?? [])]),
+    ];
+    // a function whose body cannot be read as plain calls (dynamic SQL) or that changes something itself writes
+    for (const [schema, name, def] of r.bodies ?? []) {
+      const key = `${schema}.${name}`;
+      if (def === null) continue;
+      const x = readSql(def, true);
+      if (x.changes) own.set(key, true);
+      for (const f of called(x)) link(this.callees, key, f);
+      for (const rel of x.reads) link(this.bodyReads, key, rel);
+    }
+    // builtins a view or policy calls are not in pg_depend: read from the definition text
+    for (const [rel, text] of r.definitions ?? []) {
+      if (text === null) continue;
+      const x = readSql(text, false);
+      for (const f of x.functions) addRel(rel!, 'f', f);
+      for (const f of called(x, false)) if (!x.functions.includes(f)) addRel(rel!, 'f', f);
+      if (x.unparsed) addRel(rel!, 'f', UNREADABLE);
+    }
+    this.propagate(own);
+  }
+
+  private readonly userNames = new Set<string>();
+  /** relations a function body reads (their views' calls run too) */
+  private readonly bodyReads = new Map<string, Set<string>>();
+
+  /**
+   * Effects flow from callee to caller until nothing changes (as on MySQL, mysql/function-effects.ts): a clean
+   * function calling one that may write — directly, through an operator, a cast, an aggregate's support function or
+   * a view it reads — may write. A call to a name the snapshot does not know fails closed. Defends against a STABLE
+   * or IMMUTABLE wrapper (`select purge()`) lending its flags to a VOLATILE or SECURITY DEFINER function.
+   */
+  private propagate(own: Map<string, boolean>): void {
+    const writes = new Map(own);
+    const byName = new Map<string, string[]>();
+    for (const key of own.keys()) byName.set(keyName(key), [...(byName.get(keyName(key)) ?? []), key]);
+    const resolve = (f: string): string[] | 'unknown' => {
+      if (f === UNREADABLE || f === WRITES) return 'unknown';
+      // a system function behind an operator: its own effect is its flags' (the operator's kind above)
+      if (f.includes('.') && SYSTEM.has(f.slice(0, f.lastIndexOf('.')))) return [];
+      if (f.includes('.')) return own.has(f) ? [f] : 'unknown';
+      return byName.get(f) ?? 'unknown';
+    };
+    for (const [key, rels] of this.bodyReads) {
+      for (const rel of rels) for (const k of this.relationKeys(rel)) for (const f of this.callsOf(k)) if (!this.isBuiltin(f)) {
+        if (!this.callees.has(key)) this.callees.set(key, new Set());
+        this.callees.get(key)!.add(f);
+      }
+    }
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const [key, called] of this.callees) {
+        if (writes.get(key) || !own.has(key)) continue;
+        for (const f of called) {
+          const to = resolve(f);
+          if (to === 'unknown' || to.some((k) => writes.get(k))) {
+            writes.set(key, true);
+            changed = true;
+            break;
+          }
+        }
+      }
+    }
+    this.resolved = writes;
+    for (const [key, w] of writes) {
+      const v: FunctionVerdict = w ? 'writes' : 'reads';
+      // overloads and same-named functions in other schemas: one that may write makes the name a writer
+      for (const k of [keyName(key), key]) if (this.user.get(k) !== 'writes') this.user.set(k, v);
+    }
+    for (const [op, fns] of this.operatorFns) {
+      if (this.operators.get(op) === 'writes') continue;
+      const w = [...fns].some((f) => !f.startsWith('pg_catalog.') && (this.resolved.get(f) ?? true));
+      this.operators.set(op, w ? 'writes' : 'reads');
+    }
+  }
+
+  private resolved = new Map<string, boolean>();
+
+  /** the functions behind user operators of that name */
+  operatorCalls(op: string): readonly string[] {
+    return [...(this.operatorFns.get(op) ?? [])];
+  }
+
+  /** user functions a cast to `type` (as written) may run */
+  castCalls(type: string): readonly string[] {
+    return [...(this.castFns.get(type.replace(/"/g, '')) ?? [])];
+  }
+
+  /** the user functions (schema.name) `key` runs, directly or not: what a decision trusting it depends on */
+  closure(names: Iterable<string>): Set<string> {
+    const out = new Set<string>();
+    const todo = [...names];
+    while (todo.length) {
+      const n = todo.pop()!;
+      const keys = n.includes('.') ? [n] : [...this.resolved.keys()].filter((k) => keyName(k) === n);
+      for (const k of keys) {
+        if (out.has(k)) continue;
+        out.add(k);
+        todo.push(...(this.callees.get(k) ?? []));
+      }
+    }
+    return out;
+  }
+
+  private isBuiltin(name: string): boolean {
+    const dot = name.lastIndexOf('.');
+    if (dot >= 0) return SYSTEM.has(name.slice(0, dot));
+    return this.builtins.has(name) && !this.userNames.has(name);
   }
 
   /** Every function reading `rel` (schema.name) runs, through the relations it reads (cycles cut). */
@@ -110,6 +345,11 @@ class Snapshot {
   }
 }
 
+/** a view or policy whose text the reader could not see into: reading it may run anything */
+const UNREADABLE = '\0unreadable';
+/** a callee known to write without a name of its own (an operator bound to a writing function) */
+const WRITES = '\0writes';
+
 export class FunctionCatalog implements FunctionCatalogView {
   private snap: Snapshot | null = null;
   private loading: Promise<Snapshot | null> | null = null;
@@ -127,13 +367,22 @@ export class FunctionCatalog implements FunctionCatalogView {
     return this.snap;
   }
 
+  /** refreshes started so far; a snapshot carries the number of the refresh that read it */
+  private started = 0;
+  private snapGen = 0;
+
   private refresh(): Promise<Snapshot | null> {
     this.loading ??= (async () => {
       const startedAt = Date.now();
+      const gen = ++this.started;
       try {
-        const [rows, ops, rels] = await this.catalog.exclusive(async (query) => [
-          await query(FUNCTIONS_SQL), await query(OPERATORS_SQL), await query(RELATION_CALLS_SQL)]);
-        this.snap = new Snapshot(rows, startedAt, ops, rels);
+        const rows = await this.catalog.exclusive(async (query): Promise<SnapshotRows> => ({
+          functions: await query(FUNCTIONS_SQL), operators: await query(OPERATORS_SQL), relations: await query(RELATION_CALLS_SQL),
+          bodies: await query(BODIES_SQL), links: await query(LINKS_SQL), definitions: await query(DEFINITIONS_SQL),
+          versions: await query(VERSIONS_SQL), nullable: await query(NULLABLE_SQL),
+        }));
+        this.snap = new Snapshot(rows, startedAt);
+        this.snapGen = gen;
       } catch {
         // keep the last snapshot; without one every user function counts as writing
       } finally {
@@ -142,6 +391,55 @@ export class FunctionCatalog implements FunctionCatalogView {
       return this.snap;
     })();
     return this.loading;
+  }
+
+  /** A snapshot read entirely after this call (a refresh already under way may have missed a change). */
+  private async fresh(): Promise<void> {
+    const need = this.started + 1;
+    if (this.loading) await this.loading;
+    if (this.snapGen < need) await this.refresh();
+  }
+
+  /**
+   * The user functions (by name) whose catalog entries the decision of `statements` trusts: the functions they
+   * call, the functions behind the operators and casts they use and the views they read, and everything those call.
+   * Empty for statements that reach only builtins, so the hot path never asks the catalog.
+   */
+  trusted(statements: readonly StatementFacts[]): string[] {
+    const s = this.snap;
+    if (!s) return [];
+    const direct = new Set<string>();
+    for (const st of statements) {
+      for (const f of st.functions) if (!this.builtin(f)) direct.add(f);
+      for (const o of st.operators ?? []) for (const f of s.operatorCalls(o)) direct.add(f);
+      for (const t of st.casts ?? []) for (const f of s.castCalls(t)) direct.add(f);
+      for (const t of st.tables) if (t.op === 'read') for (const f of this.relationCalls(t.name) ?? []) if (!this.builtin(f)) direct.add(f);
+    }
+    if (!direct.size) return [];
+    const names = new Set([...direct].map(keyName));
+    for (const k of s.closure(direct)) names.add(keyName(k));
+    return [...names];
+  }
+
+  /**
+   * Re-validates the named user functions against the live catalog (identity and row version of every function
+   * of each name) and reads a new snapshot when one changed, before a decision that trusts them is made.
+   * Defends against the race between snapshot refreshes: `CREATE OR REPLACE FUNCTION f` (or DROP + CREATE) turning
+   * a clean function into a writing one, then calling it at once on a read grant, was decided by the old entry.
+   */
+  async revalidate(names: readonly string[]): Promise<void> {
+    const s = this.snap;
+    if (!s || !names.length) return;
+    const list = names.map((n) => `E'${n.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ');
+    let live: Map<string, string>;
+    try {
+      const rows = await this.catalog.exclusive((query) => query(`${VERSIONS_SQL.replace(' group by', ` and p.proname = any (array[${list}]::text[]) group by`)}`));
+      live = new Map(rows.map(([n, v]) => [n!, v ?? '']));
+    } catch {
+      await this.fresh();
+      return;
+    }
+    if (names.some((n) => (live.get(n) ?? '') !== (s.versions.get(n) ?? ''))) await this.fresh();
   }
 
   builtin(name: string): boolean {
@@ -164,15 +462,25 @@ export class FunctionCatalog implements FunctionCatalogView {
     return s.user.get(name) ?? 'unknown';
   }
 
+  castCalls(type: string): readonly string[] {
+    return this.current()?.castCalls(type) ?? [];
+  }
+
+  /** The column may hold NULL by the snapshot (false when unknown, or without a snapshot). */
+  nullable(table: string, column: string): boolean {
+    return this.current()?.nullable.nullable(table, column) ?? false;
+  }
+
   /**
    * Without a snapshot a relation is taken at its word ([]), like operators: failing closed would refuse every
    * read. With one, user functions reached through it are then decided like direct calls (and fail closed).
    */
-  relationCalls(name: string): readonly string[] {
+  relationCalls(name: string): readonly string[] | null {
     const s = this.current();
     if (!s) return [];
     const keys = s.relationKeys(name);
-    return keys.length === 1 ? s.callsOf(keys[0]!) : [...new Set(keys.flatMap((k) => s.callsOf(k)))];
+    const calls = keys.length === 1 ? s.callsOf(keys[0]!) : [...new Set(keys.flatMap((k) => s.callsOf(k)))];
+    return calls.includes(UNREADABLE) ? null : calls;
   }
 }
 

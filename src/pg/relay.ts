@@ -110,6 +110,7 @@ export class PgRelay {
     if (this.lineage) session.lineage = () => this.lineage!.schema();
     this.rowGuard = session.guard.hasRowLimits ? this.createRowGuard() : null;
     const clientFetch = fetchSet([...CLIENT_FETCH, ...(this.tracker ? CLIENT_FETCH_MASKING : []), ...(this.rowGuard ? CLIENT_FETCH_ROW_GUARD : [])]);
+    this.clientFetch = clientFetch;
     const upstreamFetch = fetchSet(this.tracker ? [...UPSTREAM_FETCH, ...UPSTREAM_FETCH_MASKING] : UPSTREAM_FETCH);
     this.upstreamFetch = upstreamFetch;
     this.upstreamFetchNormal = Uint8Array.from(upstreamFetch);
@@ -177,7 +178,8 @@ export class PgRelay {
    * waits for it (its masks must be traced through the new definitions), bytes after it are held.
    */
   private onClientMessageWhenTraced(code: number, body: Buffer, raw: Buffer): boolean {
-    const wait = code === FrontendCode.Query || code === FrontendCode.Parse ? this.lineage?.pending() : undefined;
+    const wait = code === FrontendCode.Query || code === FrontendCode.Parse ? this.lineage?.pending() ?? this.functionCheck(code, body)
+      : code === FrontendCode.Bind ? this.bindCheck(body) : undefined;
     if (!wait) return this.onClientMessage(code, body, raw) === true;
     const heldBody = Buffer.from(body);
     const heldRaw = Buffer.from(raw);
@@ -196,6 +198,72 @@ export class PgRelay {
       }
     });
     return true;
+  }
+
+  /**
+   * A read grant's text that reaches user functions waits for them to be checked against the live catalog, so it
+   * is decided by their current definitions (a function replaced since the last snapshot). Errors in the message
+   * are left to the normal path.
+   */
+  private functionCheck(code: number, body: Buffer): Promise<void> | undefined {
+    if (!this.session.checksFunctions) return undefined;
+    try {
+      let bytes: Buffer;
+      if (code === FrontendCode.Query) bytes = body.subarray(0, body.length - 1);
+      else {
+        const at = body.indexOf(0) + 1;
+        bytes = body.subarray(at, body.indexOf(0, at));
+      }
+      const r = this.reading.decode(bytes);
+      return r.ok ? this.session.functionCheck(r.text, this.reading.readOptions()) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Prepared statements (read grants) whose decision trusted user functions: name → text and those functions. Each
+   * Bind of one waits for the functions to be re-validated and is decided again (onBind): a function replaced
+   * between Parse and a later execution is decided by its new definition, not by the Parse-time entry.
+   */
+  private readonly trustedStmts = new Map<string, { text: string; names: string[] }>();
+  /** which client messages the scanner hands over whole (Bind and Close join it once a statement is tracked) */
+  private clientFetch: Uint8Array = new Uint8Array(256);
+
+  private bindCheck(body: Buffer): Promise<void> | undefined {
+    if (!this.trustedStmts.size) return undefined;
+    try {
+      const [, o1] = readCString(body, 0);
+      const t = this.trustedStmts.get(readCString(body, o1)[0]);
+      return t ? this.session.functionCatalog?.revalidate?.(t.names) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** After a Parse decision: remember (or forget) the statement for Bind-time re-decisions. */
+  private trackTrusted(name: string, text: string, d: Decision): void {
+    this.trustedStmts.delete(name);
+    if (!this.session.checksFunctions || this.refused(d)) return;
+    const names = this.session.functionCatalog?.trusted?.(d.statements) ?? [];
+    // bounded: past the bound the oldest entries go (their Binds are then not re-decided)
+    if (this.trustedStmts.size >= 10_000) this.trustedStmts.delete(this.trustedStmts.keys().next().value!);
+    if (!names.length) return;
+    this.trustedStmts.set(name, { text, names });
+    // from now on Binds (to re-decide) and Closes (to forget) are read whole; before, none concerned a tracked statement
+    this.clientFetch[FrontendCode.Bind] = 1;
+    this.clientFetch[FrontendCode.Close] = 1;
+  }
+
+  /** A Bind of a statement that trusted user functions, decided again with the re-validated catalog; refused or null. */
+  private onBind(body: Buffer): Decision | null {
+    const [, o1] = readCString(body, 0);
+    const name = readCString(body, o1)[0];
+    const t = this.trustedStmts.get(name);
+    if (!t || !this.session.rechecksAsWrite(t.text, this.reading.readOptions())) return null;
+    // audited as its own statement: the text whose execution the broker refused
+    const d = this.session.decideFacts(t.text, this.session.factsOf(t.text, this.reading.readOptions()));
+    return this.refused(d) ? d : null;
   }
 
   private createRowGuard(): PgRowGuard {
@@ -251,6 +319,7 @@ export class PgRelay {
         if (refusal) return void this.up(code, body, encodeParse(name, this.markerFor(refusal)));
         if (this.refused(d)) return void this.up(code, body, encodeParse(name, this.marker(d)));
         this.warnIfNeeded(d);
+        this.trackTrusted(name, text, d);
         this.up(code, body, raw, d);
         return;
       }
@@ -279,11 +348,18 @@ export class PgRelay {
         this.upstream.write(raw);
         return;
       // fetched only while masking: the tracker follows which rows belong to which statement
-      case FrontendCode.Bind:
+      case FrontendCode.Bind: {
         this.unsynced = true;
         this.decode(() => this.tracker?.onBind(body));
+        const refusedBind = this.trustedStmts.size ? this.decode(() => this.onBind(body)) : null;
+        // refused: the upstream gets a Parse it fails instead, so the pipeline up to Sync is skipped by the server
+        if (refusedBind) {
+          const parse = encodeParse('', this.marker(refusedBind));
+          return void this.up(FrontendCode.Parse, parse.subarray(5), parse);
+        }
         this.decode(() => this.up(code, body, raw));
         return;
+      }
       case FrontendCode.Describe:
         this.unsynced = true;
         this.decode(() => this.tracker?.onDescribe(body));
@@ -296,6 +372,7 @@ export class PgRelay {
         return;
       case FrontendCode.Close:
         this.unsynced = true;
+        if (body[0] === 0x53) this.trustedStmts.delete(this.decode(() => readCString(body, 1)[0]));
         this.tracker?.onClose();
         this.decode(() => this.up(code, body, raw));
         return;

@@ -11,6 +11,7 @@ import type { Dialect, Effect, StatementFacts } from '../sql/facts.js';
 import { functionEffect } from '../sql/postgres-functions.js';
 import { mysqlFunctionEffect } from '../sql/mysql-functions.js';
 import { matchFunction } from '../rules/glob.js';
+import { analyze } from '../sql/analyze.js';
 
 /** What a catalog knows about one called name. */
 export type FunctionVerdict = 'builtin' | 'reads' | 'writes' | 'unknown';
@@ -29,6 +30,14 @@ export interface FunctionCatalogView {
    * definition cannot be read (then reading it may run anything: fail closed).
    */
   relationCalls?(name: string): readonly string[] | null;
+  /** PostgreSQL: the user functions a cast to `type` (as written) may run (CREATE CAST … WITH FUNCTION) */
+  castCalls?(type: string): readonly string[];
+  /**
+   * PostgreSQL: the user functions (by name) a decision of `statements` trusts, and a check of them against the
+   * live catalog that reads a new snapshot when one changed (pg/function-catalog.ts)
+   */
+  trusted?(statements: readonly StatementFacts[]): string[];
+  revalidate?(names: readonly string[]): Promise<void>;
 }
 
 /**
@@ -55,7 +64,7 @@ export function withFunctionEffects(
   const builtinEffect = dialect === 'postgres' ? functionEffect : mysqlFunctionEffect;
   const out = statements.map((st) => {
     const reads = cat.relationCalls ? st.tables.filter((t) => t.op === 'read') : [];
-    if ((!st.functions.length && !st.operators?.length && !reads.length) || st.effects.includes('write')) return st;
+    if ((!st.functions.length && !st.operators?.length && !st.casts?.length && !reads.length) || st.effects.includes('write')) return st;
     const added = new Set<Effect>();
     const why: string[] = [];
     const add = (e: Effect, name: string) => {
@@ -65,6 +74,8 @@ export function withFunctionEffects(
     // an existing operator is the function behind it (pg_operator.oprcode): `1 @@@ 2` may be a DELETE
     for (const o of st.operators ?? []) if (cat.operator?.(o) === 'writes' && !isClean(o)) add('write', `operator ${o}`);
     for (const f of st.functions) if (writes(f)) add('write', f);
+    // a cast to a type whose cast function may write is a call of that function (`SELECT 1::app.t`)
+    for (const t of st.casts ?? []) for (const f of cat.castCalls?.(t) ?? []) if (writes(f)) add('write', `${f} (cast to ${t})`);
     for (const t of reads) {
       if (isClean(t.name)) continue;
       const calls = cat.relationCalls!(t.name);
@@ -83,4 +94,52 @@ export function withFunctionEffects(
     return { ...st, effects: [...new Set([...st.effects, ...added])] };
   });
   return changed ? { statements: out, names: [...new Set(names)] } : undefined;
+}
+
+/** What running a piece of SQL text calls, for the catalog's effect propagation (pg/function-catalog.ts). */
+export interface SqlReading {
+  /** functions named (lower-case, qualified where written so) */
+  functions: string[];
+  /** operators used (a user operator is its function) */
+  operators: string[];
+  /** relations read (a view's definition runs what it calls) */
+  reads: string[];
+  /** casts written (`x::t`, CAST(x AS t)): a user cast runs its function */
+  casts: string[];
+  /** the text could not be read */
+  unparsed: boolean;
+  /** something beyond reading: a write, DDL, privilege change, server administration, file access or code the reader cannot see */
+  changes: boolean;
+}
+
+const CHANGING_EFFECTS: ReadonlySet<Effect> = new Set(['write', 'ddl', 'dcl', 'admin', 'dynamic', 'file']);
+const readings = new Map<string, SqlReading>();
+
+/**
+ * Reads `text` as PostgreSQL would run it: a function's definition (pg_get_functiondef: CREATE FUNCTION with a SQL
+ * or PL/pgSQL body, whose statements are read as nested facts), a view's query, or a policy expression (`SELECT
+ * <expr>`). With `definition`, the first fact is the CREATE itself: its own DDL effect is not the body's, but a
+ * body the reader cannot see into (dynamic SQL, EXECUTE, an unparsed text) counts as changing (fail closed).
+ * Memoised by text: catalog snapshots are refreshed every few seconds and bodies rarely change.
+ */
+export function readSql(text: string, definition: boolean): SqlReading {
+  const key = `${definition ? 'd' : 'q'}:${text}`;
+  const hit = readings.get(key);
+  if (hit) return hit;
+  const facts = analyze('postgres', text);
+  const body = definition ? facts.slice(1) : facts;
+  const top = definition ? facts[0] : undefined;
+  const r: SqlReading = {
+    functions: [...new Set(facts.flatMap((f) => f.functions))],
+    operators: [...new Set(facts.flatMap((f) => f.operators ?? []))],
+    reads: [...new Set(body.flatMap((f) => f.tables.filter((t) => t.op === 'read').map((t) => t.name)))],
+    casts: [...new Set(facts.flatMap((f) => f.casts ?? []))],
+    unparsed: !facts.length || facts.some((f) => f.kind === 'unparsed'),
+    changes: !facts.length || facts.some((f) => f.kind === 'unparsed')
+      || (top !== undefined && (top.effects.includes('dynamic') || top.effects.includes('file')))
+      || body.some((f) => f.effects.some((e) => CHANGING_EFFECTS.has(e))),
+  };
+  if (readings.size >= 20_000) readings.clear();
+  readings.set(key, r);
+  return r;
 }

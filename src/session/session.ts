@@ -104,6 +104,11 @@ export class Session {
   mysqlSchema?: () => MysqlSchema | null;
   /** Set by a protocol module on read grants: the target's user functions, so a call to one that may write is a write. */
   functionCatalog?: FunctionCatalogView;
+  /**
+   * Whether the target's catalog shows a column of a table (as the facts name it) nullable; false when unknown.
+   * Set by the protocol module from its catalog snapshot (pg/function-catalog.ts, mysql/catalog.ts).
+   */
+  columnNullable?: (table: string, column: string) => boolean;
   private readonly lineageState: LineageState = { cursors: new Map() };
   private ended = false;
   /** set by the protocol module from the server's transaction status; a draining broker lets an open transaction finish */
@@ -149,11 +154,59 @@ export class Session {
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions, inspect?: (d: Decision) => Decision | null): Decision {
     const refusal = this.auditable();
-    let decision = refusal ?? this.masked(text, this.reviewed(text, this.called(this.guard.decide(text, opts))), opts);
+    let decision = refusal ?? this.masked(text, this.reviewed(text, this.called(this.nullScoped(this.guard.decide(text, opts)))), opts);
     // the protocol's own checks of the facts (e.g. reading barriers) may refuse what the rules allow; audited as such
     if (!refusal && inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;
+  }
+
+  /** The facts of `text` (cached by the guard), for a protocol that decides a text again (decideFacts). */
+  factsOf(text: string, opts?: ReadOptions): StatementFacts[] {
+    return this.guard.decide(text, opts).statements;
+  }
+
+  /** True when `text`, decided now with the catalog as it is, is refused for its calls (nothing is recorded). */
+  rechecksAsWrite(text: string, opts?: ReadOptions): boolean {
+    const d = this.called(this.guard.decide(text, opts));
+    return d.action === 'block' || d.action === 'review';
+  }
+
+  /** Whether functionCheck may ask for a wait (a read grant with a catalog that re-validates): callers skip decoding otherwise. */
+  get checksFunctions(): boolean {
+    return this.guard.ctx.access === 'read' && this.functionCatalog?.revalidate !== undefined;
+  }
+
+  /**
+   * On a read grant, a check of the user functions the decision of `text` would trust against the live catalog
+   * (pg/function-catalog.ts revalidate), which the protocol awaits before deciding and forwarding the text;
+   * undefined when the text reaches no user function (no catalog query on that path).
+   */
+  functionCheck(text: string, opts?: ReadOptions): Promise<void> | undefined {
+    const cat = this.functionCatalog;
+    if (!this.checksFunctions || !cat?.trusted || !cat.revalidate) return undefined;
+    const names = cat.trusted(this.guard.decide(text, opts).statements);
+    return names.length ? cat.revalidate(names) : undefined;
+  }
+
+  /**
+   * A write whose WHERE tests the target's columns only for NULL (`col IS NOT NULL`) is scoped when the catalog
+   * shows the columns nullable (facts.scopeIfNullable); otherwise it stays not proven scoped. Defends against
+   * `DELETE FROM t WHERE id IS NOT NULL` on a NOT NULL column, which deletes every row (issue 12, family c).
+   */
+  private nullScoped(decision: Decision): Decision {
+    const nullable = this.columnNullable;
+    if (!nullable || !decision.statements.some((st) => st.scopeIfNullable)) return decision;
+    let changed = false;
+    const statements = decision.statements.map((st) => {
+      const target = st.tables.find((t) => t.op === 'write');
+      if (!st.scopeIfNullable || st.where !== 'always-true' || !target) return st;
+      if (!st.scopeIfNullable.some((cols) => cols.every((c) => nullable(target.name, c)))) return st;
+      changed = true;
+      const { whereReason: _why, scopeIfNullable: _cols, ...rest } = st;
+      return { ...rest, where: 'present' as const };
+    });
+    return changed ? this.guard.evaluateFacts(statements) : decision;
   }
 
   /**
@@ -197,7 +250,7 @@ export class Session {
     }
     const cached = this.guard.decide(text, opts);
     const facts = expand(cached.statements, (t) => analyze(this.guard.ctx.dialect, t, opts));
-    let decision = this.masked(text, this.reviewed(text, this.called(facts ? this.guard.evaluateFacts(facts) : cached)), opts);
+    let decision = this.masked(text, this.reviewed(text, this.called(this.nullScoped(facts ? this.guard.evaluateFacts(facts) : cached))), opts);
     if (inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;

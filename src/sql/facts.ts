@@ -33,6 +33,8 @@ export interface StatementFacts {
   functions: string[];
   /** PostgreSQL operators used (A_Expr names, schema-qualified if written OPERATOR(schema.op)); absent when none */
   operators?: string[];
+  /** PostgreSQL cast target types as written (`x::app.t`, CAST(x AS t)); absent when none: a user cast runs its function */
+  casts?: string[];
   /** only for update/delete (and merge): null elsewhere */
   where: WhereStatus | null;
   limit: LimitStatus | null;
@@ -62,6 +64,12 @@ export interface StatementFacts {
   prepared?: { op: 'prepare' | 'execute' | 'deallocate'; name: string; text?: string };
   /** why `where` is 'always-true' when no constant folding showed it (the WHERE is not proven to narrow the target) */
   whereReason?: string;
+  /**
+   * `where` is 'always-true' only because the target's columns are tested just for NULL (`col IS NOT NULL`): true for
+   * every row of a NOT NULL column. The session makes it 'present' when, for one of these column sets of the
+   * written table, the catalog shows every column nullable; without the catalog it stays not proven scoped.
+   */
+  scopeIfNullable?: string[][];
   /**
    * The facts were derived from literal values (a condition folded to decide whether a nested statement exists, as
    * for an upsert fed from its own table): texts of the same shape with other literals may have other facts, so a

@@ -13,7 +13,7 @@ import { routineSingleBody } from './mysql-routine-body.js';
 import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statements.js';
 import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
 import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
-import { joinUnscopedReason, unscopedReason, type JoinedRelation } from './mysql-where-scope.js';
+import { joinUnscopedReason, mysqlWhereScope, type JoinedRelation } from './mysql-where-scope.js';
 import type { AstNode as Ast } from './ast.js';
 import { mysqlTokenEffects, mysqlUpsertUpdate, strictSqlMode } from './effect-mysql.js';
 
@@ -67,6 +67,8 @@ interface Builder {
   opaqueDivide?: boolean;
   /** why the WHERE is not proven scoped, for the refusal */
   whereReason?: string;
+  /** the WHERE is scoped only if one of these column sets of the target is nullable (mysql-where-scope.ts) */
+  scopeIfNullable?: string[][];
   prepared?: StatementFacts['prepared'];
   /** see StatementFacts.composite */
   composite?: boolean;
@@ -586,9 +588,11 @@ function scopedWhere(selection: Ast, written: ReadonlySet<string>, b: Builder, j
   const status = mysqlWhereStatus(selection, { opaqueDivide: b.opaqueDivide === true });
   if (status === 'present' && written.size > 0) {
     const o = { opaqueDivide: b.opaqueDivide === true };
-    const why = joined && joined.length > 1 ? joinUnscopedReason(selection, joined, o) : unscopedReason(selection, written, o);
-    if (why !== undefined) {
-      b.whereReason = why;
+    const scope = joined && joined.length > 1 ? { why: joinUnscopedReason(selection, joined, o) } : mysqlWhereScope(selection, written, o);
+    if (scope.why !== undefined) {
+      b.whereReason = scope.why;
+      // scoped after all if the catalog shows these columns nullable (session.ts, family c of issue 12)
+      if ('ifNullable' in scope && scope.ifNullable) b.scopeIfNullable = scope.ifNullable;
       return 'always-true';
     }
   }
@@ -897,6 +901,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   if (b.drops) facts.drops = true;
   if (b.literalDependent) facts.literalDependent = true;
   if (b.whereReason !== undefined) facts.whereReason = b.whereReason;
+  if (b.scopeIfNullable) facts.scopeIfNullable = b.scopeIfNullable;
   if (b.prepared !== undefined) facts.prepared = b.prepared;
   if (b.composite) facts.composite = true;
   const predicates = (b.predicateRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);

@@ -9,46 +9,69 @@
 
 import { foldMysqlConstant, mysqlTruth } from './mysql-where.js';
 import type { AstNode as Ast } from './ast.js';
-import { coversDomain, type Polarity } from './where-domain.js';
+import { coversDomain, type Polarity, type ScopeVerdict } from './where-domain.js';
 
 // sqlparser-rs's AST is serde JSON walked by variant name
 
 /**
- * Why `where` is not proven to narrow the written table, or undefined when it is: an AND is scoped when one side
- * is, an OR/XOR only when every side is scoped or constant false (one unscoped disjunct can select every row),
- * anything else when it mentions a target column.
+ * Why `where` is not proven to narrow the written table, or undefined when it is (a condition scoped only if the
+ * catalog shows a column nullable counts as not scoped here: fail closed).
  */
 export function unscopedReason(where: Ast, targets: ReadonlySet<string>, o: { opaqueDivide?: boolean } = {}): string | undefined {
-  if (where === null || typeof where !== 'object') return 'the condition is not an expression';
+  return mysqlWhereScope(where, targets, o).why;
+}
+
+/** more alternatives than this (ORs of many null tests) are not tracked: not proven scoped */
+const MAX_ALTERNATIVES = 32;
+
+/**
+ * Whether `where` narrows the written table: `why` undefined when it does; otherwise it is not proven scoped unless,
+ * for one of the column sets in `ifNullable`, the catalog shows every column nullable (`col IS NOT NULL` is true for
+ * every row of a NOT NULL column). An AND is scoped when one side is, an OR/XOR only when every side is scoped or
+ * constant false (one unscoped disjunct can select every row), anything else when it mentions a target column.
+ */
+export function mysqlWhereScope(where: Ast, targets: ReadonlySet<string>, o: { opaqueDivide?: boolean } = {}): ScopeVerdict {
+  if (where === null || typeof where !== 'object') return { why: 'the condition is not an expression' };
   // a condition that is false or NULL for every row touches no row
   const v = foldMysqlConstant(where, o);
-  if (v !== undefined && mysqlTruth(v) !== true) return undefined;
-  if (where.Nested) return unscopedReason(where.Nested, targets, o);
+  if (v !== undefined && mysqlTruth(v) !== true) return {};
+  if (where.Nested) return mysqlWhereScope(where.Nested, targets, o);
   const op = where.BinaryOp?.op;
   if (op === 'And') {
-    const l = unscopedReason(where.BinaryOp.left, targets, o);
-    if (l === undefined) return undefined;
-    return unscopedReason(where.BinaryOp.right, targets, o) === undefined ? undefined : l;
+    const l = mysqlWhereScope(where.BinaryOp.left, targets, o);
+    if (l.why === undefined) return {};
+    const r = mysqlWhereScope(where.BinaryOp.right, targets, o);
+    if (r.why === undefined) return {};
+    const alts = [...(l.ifNullable ?? []), ...(r.ifNullable ?? [])];
+    return alts.length && alts.length <= MAX_ALTERNATIVES ? { why: l.why, ifNullable: alts } : { why: l.why };
   }
   if (op === 'Or') {
     const cover = coversDomain(disjuncts(where), polarity);
-    if (cover !== undefined) return cover;
+    if (cover !== undefined) return { why: cover };
   }
   if (op === 'Or' || op === 'Xor') {
+    let alts: string[][] = [[]];
+    let why: string | undefined;
     for (const side of [where.BinaryOp.left, where.BinaryOp.right]) {
       const v = foldMysqlConstant(side, o);
       if (v !== undefined && mysqlTruth(v) !== true && op === 'Or') continue; // a false/NULL disjunct adds no rows
-      const why = unscopedReason(side, targets, o);
-      if (why !== undefined) return `one side of ${op.toUpperCase()} is not scoped: ${why}`;
+      const s = mysqlWhereScope(side, targets, o);
+      if (s.why === undefined) continue;
+      why ??= `one side of ${op.toUpperCase()} is not scoped: ${s.why}`;
+      if (!s.ifNullable || op === 'Xor') return { why };
+      alts = alts.flatMap((x) => s.ifNullable!.map((y) => [...new Set([...x, ...y])]));
+      if (alts.length > MAX_ALTERNATIVES) return { why };
     }
-    return undefined;
+    return why === undefined ? {} : { why, ifNullable: alts };
   }
-  if (!mentionsTargetColumn(where, targets)) return 'no condition on a column of the written table (constants, variables, other tables or uncorrelated subqueries only)';
+  if (!mentionsTargetColumn(where, targets)) return { why: 'no condition on a column of the written table (constants, variables, other tables or uncorrelated subqueries only)' };
   // `a = b`, `col < col + 1`: both sides come from the same row, so nothing outside the row narrows it
   if (COMPARISONS.has(op) && mentionsTargetColumn(where.BinaryOp.left, targets) && mentionsTargetColumn(where.BinaryOp.right, targets)) {
-    return 'the condition compares the row with itself';
+    return { why: 'the condition compares the row with itself' };
   }
-  return selfTest(where, targets) ?? subquerySetReason(where, targets, false) ?? domainTautology(where);
+  const why = selfTest(where, targets) ?? subquerySetReason(where, targets, false) ?? domainTautology(where);
+  if (why !== undefined) return { why };
+  return nullnessOnly(where, targets);
 }
 
 // Values derived from the row itself (issue 12, families a and e), as in pg-where-scope.ts: a test whose every side
@@ -204,6 +227,71 @@ function everyValueOf(query: Ast, col: string, targets: ReadonlySet<string>): bo
   }
   const derived = rel?.Derived?.subquery;
   return derived !== undefined && (sel.selection === undefined || sel.selection === null) && everyValueOf(derived, col, targets);
+}
+
+
+/**
+ * A condition that looks at the target's columns only through null tests (`col IS NOT NULL`, `NOT col IS NULL`,
+ * `NOT ISNULL(col)`, `NOT (col <=> NULL)`, `ISNULL(col) = 0`, …) is the same for every row when those columns are
+ * NOT NULL: it narrows only if one of them is nullable. A plain `col IS NULL` / `ISNULL(col)` / `col <=> NULL` is
+ * exempt (false for every row of a NOT NULL column, or the rows the server's zero-date rule picks).
+ */
+function nullnessOnly(where: Ast, targets: ReadonlySet<string>): ScopeVerdict {
+  if (nullTestedColumns(where, targets) !== undefined) return {};
+  const cols = new Set<string>();
+  if (!nullTestedOnly(where, targets, cols) || !cols.size) return {};
+  const list = [...cols];
+  return {
+    why: `${list.join(', ')} tested only for NULL: true for every row if ${list.length > 1 ? 'they are' : 'it is'} declared NOT NULL (not known to be nullable)`,
+    ifNullable: list.map((c) => [c]),
+  };
+}
+
+/** The target column(s) a positive null test (`x IS NULL`, `ISNULL(x)`, `x <=> NULL`) tests, else undefined. */
+function nullTestedColumns(n: Ast, targets: ReadonlySet<string>): string[] | undefined {
+  while (n?.Nested) n = n.Nested;
+  let arg: Ast;
+  if (n?.IsNull !== undefined) arg = n.IsNull;
+  else if (n?.BinaryOp?.op === 'Spaceship' && n.BinaryOp.right?.Value?.value === 'Null') arg = n.BinaryOp.left;
+  else if (n?.BinaryOp?.op === 'Spaceship' && n.BinaryOp.left?.Value?.value === 'Null') arg = n.BinaryOp.right;
+  else if (n?.Function && String(n.Function.name?.[n.Function.name.length - 1]?.value ?? n.Function.name?.[n.Function.name.length - 1]?.Identifier?.value ?? '').toLowerCase() === 'isnull') {
+    const args: Ast[] = n.Function.args?.List?.args ?? [];
+    if (args.length !== 1) return undefined;
+    arg = args[0]?.Unnamed?.Expr;
+  } else return undefined;
+  while (arg?.Nested) arg = arg.Nested;
+  const col = targetColumn(arg, targets);
+  return col === undefined ? undefined : [col];
+}
+
+/** True when every target column in `node` (outside subqueries) sits directly under a null test; collects them. */
+function nullTestedOnly(node: Ast, targets: ReadonlySet<string>, cols: Set<string>): boolean {
+  if (Array.isArray(node)) return node.every((x) => nullTestedOnly(x, targets, cols));
+  if (node === null || typeof node !== 'object') return true;
+  const direct = nullTestedColumns(node, targets) ?? (node.IsNotNull !== undefined ? nullTestedColumns({ IsNull: node.IsNotNull }, targets) : undefined)
+    ?? (node.IsDistinctFrom ? nullTestedColumns({ BinaryOp: { op: 'Spaceship', left: node.IsDistinctFrom[0], right: node.IsDistinctFrom[1] } }, targets) : undefined)
+    ?? (node.IsNotDistinctFrom ? nullTestedColumns({ BinaryOp: { op: 'Spaceship', left: node.IsNotDistinctFrom[0], right: node.IsNotDistinctFrom[1] } }, targets) : undefined);
+  if (direct) {
+    for (const c of direct) cols.add(c);
+    return true;
+  }
+  if (mentionsTargetColumn(node, targets) === false) return true;
+  if (node.Identifier !== undefined || node.CompoundIdentifier !== undefined) return false;
+  for (const key in node) {
+    const v = node[key];
+    if (v === null || typeof v !== 'object' || SUBQUERY_KEYS.has(key)) continue;
+    if ((key === 'Identifier' || key === 'CompoundIdentifier') && mentionsTargetColumn({ [key]: v }, targets)) return false;
+    if (!nullTestedOnly(v, targets, cols)) return false;
+  }
+  return true;
+}
+
+/** The (lower-case) column name of a plain reference to a column that may be the target's, else undefined. */
+function targetColumn(x: Ast, targets: ReadonlySet<string>): string | undefined {
+  if (x?.Identifier && mentionsTargetColumn(x, targets)) return String(x.Identifier.value).toLowerCase();
+  const parts = x?.CompoundIdentifier;
+  if (Array.isArray(parts) && mentionsTargetColumn(x, targets)) return String(parts[parts.length - 1]?.value ?? '').toLowerCase();
+  return undefined;
 }
 
 // Tautologies over a column's domain (issue 12, family c): `(x = k) IS NOT NULL`, `x LIKE '%'`, `b IN (TRUE,

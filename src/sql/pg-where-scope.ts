@@ -9,37 +9,58 @@
 
 import { foldConstant } from './postgres-where.js';
 import type { AstNode as Ast } from './ast.js';
-import { coversDomain, type Polarity } from './where-domain.js';
+import { coversDomain, type Polarity, type ScopeVerdict } from './where-domain.js';
+
+export type { ScopeVerdict };
 
 // libpg-query's AST is JSON walked by node name
 
 const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 
+/** more alternatives than this (ORs of many null tests) are not tracked: not proven scoped */
+const MAX_ALTERNATIVES = 32;
+
 /** Why `cond` is not proven to narrow the target (named by `names`: relation name and alias), or undefined. */
 export function pgUnscopedReason(cond: Ast, names: ReadonlySet<string>): string | undefined {
-  if (cond === null || typeof cond !== 'object') return 'the condition is not an expression';
+  return pgWhereScope(cond, names).why;
+}
+
+export function pgWhereScope(cond: Ast, names: ReadonlySet<string>): ScopeVerdict {
+  if (cond === null || typeof cond !== 'object') return { why: 'the condition is not an expression' };
   // false or NULL for every row: touches no row
   const v = foldConstant(cond);
-  if (v !== undefined && v !== true) return undefined;
+  if (v !== undefined && v !== true) return {};
   const b = cond.BoolExpr;
   if (b?.boolop === 'AND_EXPR') {
-    const reasons = (b.args ?? []).map((a: Ast) => pgUnscopedReason(a, names));
-    return reasons.some((r: string | undefined) => r === undefined) ? undefined : reasons[0];
+    // scoped when one side is: the alternatives of every side add up
+    const sides = (b.args ?? []).map((a: Ast) => pgWhereScope(a, names));
+    if (sides.some((x: ScopeVerdict) => x.why === undefined)) return {};
+    const alts = sides.flatMap((x: ScopeVerdict) => x.ifNullable ?? []);
+    return alts.length && alts.length <= MAX_ALTERNATIVES ? { why: sides[0]!.why, ifNullable: alts } : { why: sides[0]!.why };
   }
   if (b?.boolop === 'OR_EXPR') {
     const cover = coversDomain(disjuncts(cond), polarity);
-    if (cover !== undefined) return cover;
+    if (cover !== undefined) return { why: cover };
+    // scoped when every side is: each alternative takes one alternative of every side
+    let alts: string[][] = [[]];
+    let why: string | undefined;
     for (const a of b.args ?? []) {
-      const why = pgUnscopedReason(a, names);
-      if (why !== undefined) return `one side of OR is not scoped: ${why}`;
+      const side = pgWhereScope(a, names);
+      if (side.why === undefined) continue;
+      why ??= `one side of OR is not scoped: ${side.why}`;
+      if (!side.ifNullable) return { why };
+      alts = alts.flatMap((x) => side.ifNullable!.map((y) => [...new Set([...x, ...y])]));
+      if (alts.length > MAX_ALTERNATIVES) return { why };
     }
-    return undefined;
+    return why === undefined ? {} : { why, ifNullable: alts };
   }
-  if (!mentionsTarget(cond, names)) return 'no condition on a column of the written table (constants, functions, other tables or uncorrelated subqueries only)';
+  if (!mentionsTarget(cond, names)) return { why: 'no condition on a column of the written table (constants, functions, other tables or uncorrelated subqueries only)' };
   const e = cond.A_Expr;
   const op = e?.kind === 'AEXPR_OP' ? String(e.name?.[0]?.String?.sval ?? '') : '';
-  if (COMPARISONS.has(op) && mentionsTarget(e.lexpr, names) && mentionsTarget(e.rexpr, names)) return 'the condition compares the row with itself';
-  return selfTest(cond, names) ?? subquerySetReason(cond, names, false) ?? domainTautology(cond);
+  if (COMPARISONS.has(op) && mentionsTarget(e.lexpr, names) && mentionsTarget(e.rexpr, names)) return { why: 'the condition compares the row with itself' };
+  const why = selfTest(cond, names) ?? subquerySetReason(cond, names, false) ?? domainTautology(cond);
+  if (why !== undefined) return { why };
+  return nullnessOnly(cond, names);
 }
 
 // Values derived from the row itself (issue 12, families a and e): a test whose every side comes from the row being
@@ -193,6 +214,66 @@ function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>, ctes: M
   }
   const derived = from.RangeSubselect?.subquery?.SelectStmt;
   return derived !== undefined && sel.whereClause === undefined && everyValueOf(derived, col, names, ctes);
+}
+
+
+/**
+ * A condition that looks at the target's columns only through null tests (`col IS NOT NULL`, `NOT (col IS
+ * NULL)`, `col IS DISTINCT FROM NULL`, `(col IS NULL) = false`, …) is the same for every row when those columns
+ * are declared NOT NULL: it narrows only if one of them is nullable. A plain `col IS NULL` is exempt (for a NOT
+ * NULL column it is false for every row: it touches none).
+ */
+function nullnessOnly(cond: Ast, names: ReadonlySet<string>): ScopeVerdict {
+  const n = cond.NullTest;
+  if (n?.nulltesttype === 'IS_NULL' && (n.arg?.ColumnRef || n.arg?.RowExpr)) return {};
+  if (cond.A_Expr?.kind === 'AEXPR_NOT_DISTINCT' && (isNull(cond.A_Expr.lexpr) || isNull(cond.A_Expr.rexpr))) return {};
+  const cols = new Set<string>();
+  if (!nullTestedOnly(cond, names, cols) || !cols.size) return {};
+  const list = [...cols];
+  return {
+    why: `${list.join(', ')} tested only for NULL: true for every row if ${list.length > 1 ? 'they are' : 'it is'} declared NOT NULL (not known to be nullable)`,
+    ifNullable: list.map((c) => [c]),
+  };
+}
+
+const isNull = (x: Ast): boolean => x?.A_Const?.isnull === true;
+
+/** True when every target column in `node` (outside subqueries) sits directly under a null test; collects them. */
+function nullTestedOnly(node: Ast, names: ReadonlySet<string>, cols: Set<string>): boolean {
+  if (Array.isArray(node)) return node.every((x) => nullTestedOnly(x, names, cols));
+  if (node === null || typeof node !== 'object') return true;
+  const tested = (x: Ast): boolean => {
+    const items: Ast[] = x?.RowExpr ? x.RowExpr.args ?? [] : [x];
+    const refs = items.map((i) => targetColumn(i, names));
+    if (refs.some((r) => r === undefined)) return false;
+    for (const r of refs) cols.add(r!);
+    return true;
+  };
+  if (node.NullTest && tested(node.NullTest.arg)) return true;
+  const e = node.A_Expr;
+  if ((e?.kind === 'AEXPR_DISTINCT' || e?.kind === 'AEXPR_NOT_DISTINCT') && ((isNull(e.rexpr) && tested(e.lexpr)) || (isNull(e.lexpr) && tested(e.rexpr)))) return true;
+  for (const key in node) {
+    const v = node[key];
+    if (v === null || typeof v !== 'object') continue;
+    if (key === 'SubLink') {
+      if (!nullTestedOnly(v.testexpr, names, cols)) return false;
+      continue;
+    }
+    if (key === 'ColumnRef') {
+      if (mentionsTarget({ ColumnRef: v }, names)) return false;
+      continue;
+    }
+    if (!nullTestedOnly(v, names, cols)) return false;
+  }
+  return true;
+}
+
+/** The column name of a plain reference to a target column, else undefined. */
+function targetColumn(x: Ast, names: ReadonlySet<string>): string | undefined {
+  const fields: Ast[] | undefined = x?.ColumnRef?.fields;
+  if (!fields || !mentionsTarget(x, names)) return undefined;
+  const last = fields[fields.length - 1]?.String?.sval;
+  return typeof last === 'string' ? last : undefined;
 }
 
 // Tautologies over a column's domain (issue 12, family c): conditions that hold for every row, or for every row

@@ -5,7 +5,7 @@ import type { Effect, LimitStatus, ReadOptions, ReadingChange, StatementFacts, S
 import { ADMIN_SETTINGS, PRIVILEGE_SETTINGS, functionEffect } from './postgres-functions.js';
 import { RELATION_OBJECTS, classifyStatement, objectName } from './postgres-statements.js';
 import { whereStatus } from './postgres-where.js';
-import { pgUnscopedReason } from './pg-where-scope.js';
+import { pgUnscopedReason, pgWhereScope } from './pg-where-scope.js';
 import type { AstNode as Ast } from './ast.js';
 import { pgOptionEffects, upsertUpdate } from './effect-pg-options.js';
 
@@ -39,6 +39,10 @@ interface Builder {
   functions: Set<string>;
   /** operators used: an existing user operator is what its function is (read grants, session/function-effects.ts) */
   operators?: Set<string>;
+  /** the WHERE is scoped only if one of these column sets of the target is nullable (pg-where-scope.ts) */
+  scopeIfNullable?: string[][];
+  /** cast target types as written (a user cast runs its function: read grants, session/function-effects.ts) */
+  casts?: Set<string>;
   where: WhereStatus | null;
   limit: LimitStatus | null;
   drops: boolean;
@@ -171,7 +175,12 @@ function describe(type: string, s: Ast, b: Builder): void {
       }
       b.where = s.whereClause?.CurrentOfExpr ? 'present' : whereStatus(s.whereClause);
       // present but never about the target's rows: not proven scoped (pg-where-scope.ts)
-      if (b.where === 'present' && !s.whereClause?.CurrentOfExpr) notScoped(pgUnscopedReason(s.whereClause, selfJoinedNames(s.relation, s.fromClause ?? s.usingClause)), b);
+      if (b.where === 'present' && !s.whereClause?.CurrentOfExpr) {
+        const scope = pgWhereScope(s.whereClause, selfJoinedNames(s.relation, s.fromClause ?? s.usingClause));
+        notScoped(scope.why, b);
+        // scoped after all if the catalog shows these columns nullable (session.ts, family c of issue 12)
+        if (scope.why !== undefined && scope.ifNullable) b.scopeIfNullable = scope.ifNullable;
+      }
       b.limit = 'absent';
       return walk(s, b, 'read', ['relation']);
     case 'MergeStmt':
@@ -505,6 +514,10 @@ function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_S
       const op = (v.name as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.').toLowerCase();
       if (op) (b.operators ??= new Set()).add(op);
     }
+    if (key === 'TypeCast') {
+      const t = ((v.typeName?.names ?? []) as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.');
+      if (t) (b.casts ??= new Set()).add(t);
+    }
     if (key === 'FuncCall') {
       addFunction(v, b);
       walk(v, b, 'read');
@@ -611,6 +624,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
     columns: [...columns],
     functions: [...b.functions],
     ...(b.operators?.size ? { operators: [...b.operators] } : {}),
+    ...(b.casts?.size ? { casts: [...b.casts] } : {}),
     where: b.where,
     limit: b.limit,
     nested,
@@ -621,6 +635,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   if (b.drops) facts.drops = true;
   if (b.literalDependent) facts.literalDependent = true;
   if (b.whereReason !== undefined) facts.whereReason = b.whereReason;
+  if (b.scopeIfNullable) facts.scopeIfNullable = b.scopeIfNullable;
   if (b.reading) facts.reading = b.reading;
   if (b.predicateRefs?.length) facts.predicates = [...new Set(b.predicateRefs.map((ref) => resolveColumn(ref, b, tableNames)))];
   if (b.copyRefs?.length) facts.copies = [...new Set(b.copyRefs.map((ref) => resolveColumn(ref, b, tableNames)))];

@@ -21,3 +21,16 @@ export function coversDomain<T>(parts: readonly T[], polarity: (part: T) => Pola
   }
   return undefined;
 }
+
+/**
+ * Whether a condition narrows the target: `why` undefined when it does; otherwise it is not proven scoped unless,
+ * for one of the column sets in `ifNullable`, every column is known to be nullable (family c: `col IS NOT NULL`
+ * holds for every row of a NOT NULL column, so only the catalog can show that it narrows). Without that knowledge
+ * the condition is not proven scoped (fail closed).
+ */
+export interface ScopeVerdict {
+  why?: string;
+  /** alternatives (any one suffices), each a set of target columns that must all be nullable */
+  ifNullable?: string[][];
+}
+

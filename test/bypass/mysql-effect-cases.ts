@@ -97,6 +97,10 @@ const byEffect: BypassCase[] = [
   block(W, 'unscoped-write', 'DELETE FROM t WHERE v IS NULL OR v IS NOT NULL', 'deletes every row: a condition and its negation', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE id = 1 OR id <> 1', 'deletes every row: x = k OR x <> k', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE (id = 1) IS NOT NULL', 'deletes every row: a null test of a condition', DATA),
+  // a NOT NULL column's null test: offline (no catalog) not proven scoped; live, the catalog shows the column NOT NULL
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id IS NOT NULL', 'deletes every row: a primary key column is never null', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE NOT ISNULL(id)', 'deletes every row: NOT ISNULL(pk)', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE NOT (t.id <=> NULL)', 'deletes every row: NOT (pk <=> NULL)', DATA),
   block(W, 'unscoped-write', "DELETE FROM t WHERE v LIKE '%'", "deletes every non-null row: LIKE '%'", DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE 0.1 + 0.2 = 0.3', 'deletes every row: exact decimals are equal on the server', DATA),
   block(W, 'unscoped-write', "DELETE FROM t WHERE 0x31 = '1'", 'deletes every row: a hex literal is the string 1', DATA),

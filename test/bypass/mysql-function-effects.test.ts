@@ -23,6 +23,8 @@ describe('read grants and stored functions that may write (MariaDB)', () => {
       CREATE FUNCTION ${P}_via() RETURNS INT READS SQL DATA SQL SECURITY INVOKER RETURN ${P}_liar();
       CREATE FUNCTION ${P}_twice(x INT) RETURNS INT DETERMINISTIC NO SQL SQL SECURITY INVOKER RETURN x * 2;
       CREATE FUNCTION ${P}_rows() RETURNS INT READS SQL DATA SQL SECURITY INVOKER RETURN (SELECT COUNT(*) FROM ${T});
+      CREATE FUNCTION ${P}_flip() RETURNS INT NO SQL SQL SECURITY INVOKER RETURN 1;
+      GRANT EXECUTE ON FUNCTION dbw_my.${P}_flip TO dbw_my_ro;
       GRANT EXECUTE ON FUNCTION dbw_my.${P}_wipe TO dbw_my_ro; GRANT EXECUTE ON FUNCTION dbw_my.${P}_liar TO dbw_my_ro;
       GRANT EXECUTE ON FUNCTION dbw_my.${P}_via TO dbw_my_ro; GRANT EXECUTE ON FUNCTION dbw_my.${P}_twice TO dbw_my_ro;
       GRANT EXECUTE ON FUNCTION dbw_my.${P}_rows TO dbw_my_ro;
@@ -38,7 +40,7 @@ describe('read grants and stored functions that may write (MariaDB)', () => {
   afterAll(async () => {
     await reader?.end().catch(() => undefined);
     await b?.close();
-    await myAdmin(`DROP VIEW IF EXISTS dbw_my.${P}_vover, dbw_my.${P}_vw, dbw_my.${P}_vwhere, dbw_my.${P}_vok; DROP TABLE IF EXISTS ${T}; ${['wipe', 'liar', 'via', 'twice', 'rows'].map((f) => `DROP FUNCTION IF EXISTS dbw_my.${P}_${f};`).join(' ')}`).catch(() => undefined);
+    await myAdmin(`DROP VIEW IF EXISTS dbw_my.${P}_vover, dbw_my.${P}_vw, dbw_my.${P}_vwhere, dbw_my.${P}_vok; DROP TABLE IF EXISTS ${T}; ${['wipe', 'liar', 'via', 'twice', 'rows', 'flip'].map((f) => `DROP FUNCTION IF EXISTS dbw_my.${P}_${f};`).join(' ')}`).catch(() => undefined);
   });
 
   it('on the real server: the SELECT-only role deletes every row through a DEFINER function, and a READS SQL DATA one deletes too', async () => {
@@ -119,5 +121,29 @@ describe('read grants and stored functions that may write (MariaDB)', () => {
     } finally {
       await plain.close();
     }
+  });
+
+  // the race: a routine dropped and created again between two catalog snapshots was decided by its old entry
+  it('a function dropped and created again by another connection right before the call is decided by its new body', async () => {
+    const [ok] = await reader.query(`SELECT ${P}_flip() AS v`);
+    expect((ok as Record<string, unknown>[])[0]!.v).toBe(1);
+    await myAdmin(`DROP FUNCTION ${P}_flip; CREATE FUNCTION ${P}_flip() RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM ${T}; RETURN 2; END;
+      GRANT EXECUTE ON FUNCTION dbw_my.${P}_flip TO dbw_my_ro`, 'dbw_my');
+    for (const sql of [`SELECT ${P}_flip()`, `SELECT * FROM ${T} WHERE id = dbw_my.${P}_flip()`]) {
+      const err = await reader.query(sql).then(() => undefined, (e: Error) => e);
+      expect(err?.message, sql).toMatch(/^dbwarden: blocked by rule read-only-writes: .*flip.*may write/);
+    }
+    // the prepared form waits the same way
+    const perr = await reader.execute(`SELECT ${P}_flip() + ?`, [1]).then(() => undefined, (e: Error) => e);
+    expect(perr?.message).toMatch(/read-only-writes/);
+    expect(await count()).toBe(3);
+    // and a function made harmless again is allowed at once
+    await myAdmin(`DROP FUNCTION ${P}_flip; CREATE FUNCTION ${P}_flip() RETURNS INT NO SQL SQL SECURITY INVOKER RETURN 3;
+      GRANT EXECUTE ON FUNCTION dbw_my.${P}_flip TO dbw_my_ro`, 'dbw_my');
+    const [again] = await reader.query(`SELECT ${P}_flip() AS v`);
+    expect((again as Record<string, unknown>[])[0]!.v).toBe(3);
+    // commands queued behind a waiting one answer in order
+    const [[a], [b7]] = await Promise.all([reader.query(`SELECT ${P}_flip() AS v`), reader.query('SELECT 7 AS v')]);
+    expect([(a as Record<string, unknown>[])[0]!.v, (b7 as Record<string, unknown>[])[0]!.v]).toEqual([3, 7]);
   });
 });

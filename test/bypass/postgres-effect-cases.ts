@@ -95,6 +95,10 @@ const byEffect: BypassCase[] = [
   block(W, 'unscoped-write', 'DELETE FROM t WHERE v IS NULL OR v IS NOT NULL', 'deletes every row: a condition and its negation', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE id < 3 OR id >= 3', 'deletes every row: x < k OR x >= k', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE (id = 1) IS NOT NULL', 'deletes every row: a null test of a condition', DATA),
+  // a NOT NULL column's null test: offline (no catalog) not proven scoped; live, the catalog shows the column NOT NULL
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id IS NOT NULL', 'deletes every row: a primary key column is never null', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE NOT (t.id IS NULL)', 'deletes every row: NOT (pk IS NULL)', DATA),
+  block(W, 'unscoped-write', 'UPDATE accounts SET note = NULL WHERE owner IS DISTINCT FROM NULL', 'updates every row: owner is declared NOT NULL', DATA),
   block(W, 'unscoped-write', "DELETE FROM t WHERE v LIKE '%'", "deletes every non-null row: LIKE '%'", DATA),
   block(W, 'unscoped-write', 'DELETE FROM accounts WHERE (balance > 0) IN (true, false)', 'deletes every row: a boolean is true or false', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE 0.1 + 0.2 = 0.3', 'deletes every row: exact decimals are equal on the server', DATA),

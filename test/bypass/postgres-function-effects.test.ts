@@ -39,8 +39,28 @@ describe('read grants and user functions that may write', () => {
       create view ${S}.v_ok as select id, ${S}.rows_now() as n, lower('X') as l from ${S}.t;
       create table ${S}.p (id int); insert into ${S}.p values (1); alter table ${S}.p enable row level security;
       create policy p_all on ${S}.p using (${S}.wipe_definer() > 0);
+      create function ${S}.stable_wrap() returns int language sql stable as $$ select ${S}.wipe() $$;
+      create function ${S}.immutable_wrap() returns int language plpgsql immutable as $$ begin return ${S}.wipe_definer(); end $$;
+      create function ${S}.wrap_twice() returns int language sql stable as $$ select ${S}.stable_wrap() + 0 $$;
+      create function ${S}.wrap_view() returns bigint language sql stable as $$ select count(*) from ${S}.v_wipe $$;
+      create function ${S}.wrap_dynamic() returns int language plpgsql stable as $$ declare n int; begin execute 'select 1' into n; return n; end $$;
+      create function ${S}.wrap_reads() returns bigint language sql stable as $$ select ${S}.rows_now() + length(lower('ab')) $$;
+      create function ${S}.op_wrap(int, int) returns bool language sql stable as $$ select ${S}.wipe() > $1 + $2 $$;
+      create operator ${S}.### (function = ${S}.op_wrap, leftarg = int, rightarg = int);
+      create function ${S}.flip() returns int language sql stable as $$ select 1 $$;
+      create function ${S}.flip2() returns int language sql stable as $$ select 1 $$;
+      create type ${S}.mt as (a int);
+      create function ${S}.wcast(int) returns ${S}.mt language plpgsql volatile as $$ begin delete from ${S}.t; return row($1)::${S}.mt; end $$;
+      create cast (int as ${S}.mt) with function ${S}.wcast(int);
+      create type ${S}.mt2 as (a bigint);
+      create function ${S}.wcast2(bigint) returns ${S}.mt2 language plpgsql volatile as $$ begin delete from ${S}.t; return row($1)::${S}.mt2; end $$;
+      create cast (bigint as ${S}.mt2) with function ${S}.wcast2(bigint) as implicit;
+      create function ${S}.takes_mt2(${S}.mt2) returns int language plpgsql stable as $$ begin return 1; end $$;
+      create sequence ${S}.sq;
+      create view ${S}.v_seq as select id, nextval('${S}.sq') as n from ${S}.t;
+      grant usage on sequence ${S}.sq to dbw_ro;
       grant usage on schema ${S} to dbw_ro, dbw_rw; grant select on ${S}.t to dbw_ro; grant select, delete on ${S}.t to dbw_rw;
-      grant select on ${S}.v_wipe, ${S}.v_over, ${S}.v_where, ${S}.v_op, ${S}.v_ok, ${S}.p to dbw_ro`);
+      grant select on ${S}.v_wipe, ${S}.v_over, ${S}.v_where, ${S}.v_op, ${S}.v_ok, ${S}.p, ${S}.v_seq to dbw_ro`);
     b = await startTestBroker();
     const connect = async (access: 'read' | 'write') => {
       const cred = await b.grant({ access, who: 'alice', databases: ['dbw_app'] });
@@ -154,5 +174,122 @@ describe('read grants and user functions that may write', () => {
     await writer.query(`select ${S}.wipe()`);
     await writer.query('rollback');
     expect(await count()).toBe(3);
+  });
+
+  // issue 12 class 5: a function whose flags say it only reads (STABLE / IMMUTABLE, not SECURITY DEFINER) but whose
+  // body calls one that may write is a writer: the body is read from the catalog and effects follow the calls
+  it('on the real server: a STABLE or IMMUTABLE wrapper writes through what it calls', async () => {
+    for (const f of ['stable_wrap', 'immutable_wrap', 'wrap_twice', 'wrap_view']) {
+      await su.query('begin');
+      await su.query(`select ${S}.${f}()`);
+      expect(await count(), f).toBe(0);
+      await su.query('rollback');
+    }
+    await su.query('begin');
+    await su.query(`select 1 operator(${S}.###) 2`);
+    expect(await count()).toBe(0);
+    await su.query('rollback');
+    expect(await count()).toBe(3);
+  });
+
+  for (const sql of [`select ${S}.stable_wrap()`, `select ${S}.immutable_wrap()`, `select ${S}.wrap_twice()`, `select ${S}.wrap_view()`,
+    `select ${S}.wrap_dynamic()`, `select * from ${S}.t where id operator(${S}.###) 1`]) {
+    it(`read grant refuses a clean-flagged function whose body may write: ${sql}`, async () => {
+      const err = await reader.query(sql).then(() => undefined, (e: Error & { code?: string }) => e);
+      expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*may write/);
+      expect(await count()).toBe(3);
+    });
+  }
+
+  it('read grant allows a stable function whose body calls only reading functions and builtins', async () => {
+    expect(Number((await reader.query(`select ${S}.wrap_reads() as v`)).rows[0].v)).toBe(5);
+  });
+
+  // casts: CREATE CAST … WITH FUNCTION runs that function for `x::type`
+  it('on the real server: a cast to a user type runs its (writing) cast function', async () => {
+    await su.query('begin');
+    await su.query(`select 1::${S}.mt`);
+    expect(await count()).toBe(0);
+    await su.query('rollback');
+    expect(await count()).toBe(3);
+  });
+
+  it('on the real server: an implicit cast to a user type runs its cast function when a function taking the type is called', async () => {
+    await su.query('begin');
+    await su.query(`select ${S}.takes_mt2(5::bigint)`);
+    expect(await count()).toBe(0);
+    await su.query('rollback');
+    expect(await count()).toBe(3);
+  });
+
+  it('read grant refuses a call of a function reached by an implicit writing cast', async () => {
+    const err = await reader.query(`select ${S}.takes_mt2(5::bigint)`).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*takes_mt2.*may write/);
+    expect(await count()).toBe(3);
+  });
+
+  for (const sql of [`select 1::${S}.mt`, `select cast(id as ${S}.mt) from ${S}.t`]) {
+    it(`read grant refuses a cast whose function may write: ${sql}`, async () => {
+      const err = await reader.query(sql).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*cast to/);
+      expect(await count()).toBe(3);
+    });
+  }
+
+  // builtins a view calls: pg_depend lists none of them (pinned), so the view's text is read
+  it('on the real server: reading a view advances a sequence (nextval is not in pg_depend)', async () => {
+    const deps = await su.query(`select count(*)::int as n from pg_depend d join pg_rewrite r on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
+      where r.ev_class = '${S}.v_seq'::regclass and d.refclassid = 'pg_proc'::regclass`);
+    expect(deps.rows[0].n).toBe(0);
+    const direct = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'dbw_ro', password: 'dbw_ro_secret', database: 'dbw_app' });
+    await direct.connect();
+    try {
+      const before = (await su.query(`select last_value, is_called from ${S}.sq`)).rows[0];
+      await direct.query(`select * from ${S}.v_seq`);
+      const after = (await su.query(`select last_value, is_called from ${S}.sq`)).rows[0];
+      expect(after).not.toEqual(before);
+    } finally {
+      await direct.end();
+    }
+  });
+
+  it('read grant refuses reading a view that calls a writing builtin', async () => {
+    const err = await reader.query(`select * from ${S}.v_seq`).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*nextval through/);
+  });
+
+  // the race: a function replaced between two catalog snapshots was decided by its old entry
+  it('a function replaced by another connection right before the call is decided by its new definition', async () => {
+    expect((await reader.query(`select ${S}.flip() as v`)).rows[0].v).toBe(1);
+    await su.query(`create or replace function ${S}.flip() returns int language plpgsql volatile as $$ begin delete from ${S}.t; return 2; end $$`);
+    try {
+      const err = await reader.query(`select ${S}.flip()`).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*flip.*may write/);
+      const ext = await reader.query({ text: `select ${S}.flip() where $1::int = 1`, values: [1] }).then(() => undefined, (e: Error) => e);
+      expect(ext?.message).toMatch(/read-only-writes/);
+      expect(await count()).toBe(3);
+      // and back: a function made clean again is allowed at once (drop + create: a new identity)
+      await su.query(`drop function ${S}.flip(); create function ${S}.flip() returns int language sql stable as $$ select 3 $$`);
+      expect((await reader.query(`select ${S}.flip() as v`)).rows[0].v).toBe(3);
+    } finally {
+      await su.query(`create or replace function ${S}.flip() returns int language sql stable as $$ select 1 $$`);
+    }
+  });
+
+  // the same race across executions: a statement prepared while the function was clean, executed after it changed
+  it('a prepared statement executed after its function was replaced is decided again at Bind', async () => {
+    const q = { name: `flipq_${S}`, text: `select ${S}.flip2() as v` };
+    expect((await reader.query(q)).rows[0].v).toBe(1);
+    await su.query(`create or replace function ${S}.flip2() returns int language plpgsql volatile security definer as $$ begin delete from ${S}.t; return 2; end $$`);
+    try {
+      const err = await reader.query(q).then(() => undefined, (e: Error & { code?: string }) => e);
+      expect(err?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*flip2.*may write/);
+      expect(err?.code).toBe('42501');
+      expect(await count()).toBe(3);
+      // the connection goes on: other statements still run
+      expect((await reader.query('select 5 as v')).rows[0].v).toBe(5);
+    } finally {
+      await su.query(`drop function ${S}.flip2(); create function ${S}.flip2() returns int language sql stable as $$ select 1 $$`);
+    }
   });
 });

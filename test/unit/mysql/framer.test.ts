@@ -88,3 +88,25 @@ describe('PacketScanner', () => {
     expect(() => s.push(encodePacket(5, Buffer.from([3])))).toThrow('seq');
   });
 });
+
+describe('PacketScanner pause', () => {
+  it('holds the packets after the current one (same chunk and later chunks) until resume, in order', () => {
+    const seen: string[] = [];
+    let scanner!: PacketScanner;
+    scanner = new PacketScanner(1 << 20, {
+      onStart: () => 'fetch',
+      onForward: () => undefined,
+      onPacket: (payload) => {
+        seen.push(payload.toString('latin1', 1));
+        if (payload.toString('latin1', 1) === 'a') scanner.pause();
+      },
+    });
+    const pkt = (s: string) => encodePacket(0, Buffer.concat([Buffer.from([3]), Buffer.from(s, 'latin1')]));
+    scanner.push(Buffer.concat([pkt('a'), pkt('b')]));
+    scanner.push(pkt('c').subarray(0, 3));
+    expect(seen).toEqual(['a']);
+    scanner.push(pkt('c').subarray(3));
+    scanner.resume();
+    expect(seen).toEqual(['a', 'b', 'c']);
+  });
+});

@@ -36,7 +36,7 @@ describe('always-true conditions', () => {
 
 describe('conditions that stay present', () => {
   it.each([
-    'id = 5', 'id = $1', 'id > 0', 'x IS NULL', 'x IS NOT NULL', 'false', '1=2', "'a'='b'", 'NOT true', 'x OR false',
+    'id = 5', 'id = $1', 'id > 0', 'x IS NULL', 'false', '1=2', "'a'='b'", 'NOT true', 'x OR false',
     'true AND x', 'id IN (1, 2)', '1 IN (2)', 'NULL = NULL', 'NULL', 'id <> id', 'id < id',
     "'abc' LIKE 'b%'", "x LIKE 'a%'",
     'now() > now()', "'maybe'", 'NULL IS NOT NULL', 'x = 1 OR NOT (y = 1)',
@@ -53,6 +53,9 @@ describe('conditions not proven scoped (no column of the target, or the row comp
     'random() = random()', '1 IN (SELECT 1)', 'EXISTS (SELECT 1 FROM u)', 'EXISTS (SELECT 1 WHERE false)', '1 / 0 = 1',
     'id = id + 0', '(SELECT x FROM u) = (SELECT x FROM u)', 'now() IS NOT NULL', "current_user = 'app'", 'id = 1 OR EXISTS (SELECT 1 FROM u)',
     't.a < a', 'u.id = 1',
+    // only a null test of the target's column: true for every row of a NOT NULL column, so scoped only when the
+    // catalog shows the column nullable (the session decides that; offline it is not proven)
+    'x IS NOT NULL',
   ])('%s', (cond) => {
     expect(whereOf(cond)).toBe('always-true');
     expect(analyze('postgres', `DELETE FROM t WHERE ${cond}`)[0]!.whereReason).toBeTruthy();

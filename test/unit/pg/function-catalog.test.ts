@@ -1,0 +1,48 @@
+// The PostgreSQL function snapshot's effect propagation (issue 12 class 5): what a clean-flagged body calls decides.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initSql } from '../../../src/sql/analyze.js';
+import { Snapshot } from '../../../src/pg/function-catalog.js';
+
+const def = (name: string, lang: string, body: string) =>
+  `CREATE OR REPLACE FUNCTION app.${name}()\n RETURNS integer\n LANGUAGE ${lang}\n STABLE\nAS $function$${body}$function$\n`;
+
+describe('Snapshot propagation', () => {
+  beforeAll(() => initSql());
+  const snap = () => new Snapshot({
+    functions: [['b', 'pg_catalog', 'lower'], ['b', 'pg_catalog', 'nextval'], ['w', 'app', 'purge'], ['r', 'app', 'wrap'], ['r', 'app', 'wrap2'],
+      ['r', 'app', 'clean'], ['r', 'app', 'ping'], ['r', 'app', 'pong'], ['r', 'app', 'ghostly'], ['r', 'app', 'seq'], ['r', 'app', 'opb'], ['r', 'app', 'opw']],
+    operators: [['app', '###', 'pg_catalog.int4pl', 'r'], ['app', '!!!', 'app.purge', 'w']],
+    bodies: [
+      ['app', 'wrap', def('wrap', 'sql', ' select app.purge() ')],
+      ['app', 'wrap2', def('wrap2', 'plpgsql', ' begin return app.wrap(); end ')],
+      ['app', 'clean', def('clean', 'sql', ' select lower(\'x\')::int ')],
+      ['app', 'ping', def('ping', 'sql', ' select app.pong() ')],
+      ['app', 'pong', def('pong', 'sql', ' select app.ping() ')],
+      ['app', 'ghostly', def('ghostly', 'sql', ' select app.not_there() ')],
+      ['app', 'seq', def('seq', 'sql', ' select nextval(\'s\')::int ')],
+      ['app', 'opb', def('opb', 'sql', ' select 1 operator(app.###) 2 ')],
+      ['app', 'opw', def('opw', 'sql', ' select (1 operator(app.!!!) 2)::int ')],
+    ],
+  }, Date.now());
+  it('a wrapper of a writer writes, through any depth; clean bodies and cycles of clean functions read', () => {
+    const s = snap();
+    expect(s.user.get('app.wrap')).toBe('writes');
+    expect(s.user.get('app.wrap2')).toBe('writes');
+    expect(s.user.get('app.clean')).toBe('reads');
+    expect(s.user.get('app.ping')).toBe('reads');
+    expect(s.user.get('app.pong')).toBe('reads');
+  });
+  it('an unknown callee fails closed; a writing builtin in the body writes', () => {
+    const s = snap();
+    expect(s.user.get('app.ghostly')).toBe('writes');
+    expect(s.user.get('app.seq')).toBe('writes');
+  });
+  it('operators are their functions: a builtin-backed clean one reads, one bound to a writer writes', () => {
+    const s = snap();
+    expect(s.user.get('app.opb')).toBe('reads');
+    expect(s.user.get('app.opw')).toBe('writes');
+  });
+  it('the closure of what a decision trusts follows calls', () => {
+    expect([...snap().closure(['wrap2'])].sort()).toEqual(['app.purge', 'app.wrap', 'app.wrap2']);
+  });
+});
