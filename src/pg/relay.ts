@@ -19,8 +19,9 @@ import { PgReadingState, builtinBlock } from './reading-state.js';
 import {
   DecodeError,
   decodeFields,
-  decodeParse,
   decodeQuery,
+  parseTextBounds,
+  queryTextBounds,
   encodeErrorResponse,
   encodeNoticeResponse,
   encodeParse,
@@ -223,9 +224,10 @@ export class PgRelay {
       case FrontendCode.Query: {
         this.pendingSyncs++;
         this.rowGuard?.interrupt();
-        const text = this.decode(() => decodeQuery(body));
+        // framing checked here; the text itself is decoded once, in decideText, the way the server decodes it
+        this.decode(() => queryTextBounds(body));
         // the whole body but its final NUL: a NUL inside the text is refused, never forwarded
-        const d = this.decideText(text, body.subarray(0, body.length - 1), false);
+        const d = this.decideText(() => decodeQuery(body), body.subarray(0, body.length - 1), false);
         this.tracker?.onQuery(this.derivedMask(d));
         const refusal = this.refused(d) ? null : this.rowRefusal(d);
         if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
@@ -239,9 +241,8 @@ export class PgRelay {
       }
       case FrontendCode.Parse: {
         this.unsynced = true;
-        const { name, text } = this.decode(() => decodeParse(body));
-        const at = body.indexOf(0) + 1;
-        const d = this.decideText(text, body.subarray(at, body.indexOf(0, at)), true);
+        const { name, start, end } = this.decode(() => parseTextBounds(body));
+        const d = this.decideText(() => body.toString('utf8', start, end), body.subarray(start, end), true);
         this.tracker?.onParse(name, this.derivedMask(d));
         const refusal = this.refused(d) ? null : this.rowRefusal(d);
         if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
@@ -335,10 +336,11 @@ export class PgRelay {
    * The bytes are decoded the way the server decodes them (the session's client_encoding); text that does not
    * decode (or holds a NUL, or cannot be read the same under a pending reading change) is refused unread.
    */
-  private decideText(text: string, bytes: Buffer, extended: boolean): Decision {
+  private decideText(rawText: () => string, bytes: Buffer, extended: boolean): Decision {
     const r = this.reading.decode(bytes);
     if (r.ok) return this.session.decide(r.text, this.reading.readOptions(), (d) => this.reading.check(d, extended));
-    return this.session.decideFacts(text, [{
+    // only a refused text is also read as UTF-8 (for the audit line); an accepted one is decoded once, above
+    return this.session.decideFacts(rawText(), [{
       kind: 'unparsed', effects: [], tables: [], columns: [], functions: [], where: null, limit: null,
       nested: false, multiStatement: false, index: 0, error: r.error,
     }], (d) => builtinBlock(d.statements, 'unparsed', r.error));
