@@ -203,6 +203,8 @@ export function routineParameters(tokens: readonly Token[]): Set<string> {
 class Reader {
   /** variables declared per open BEGIN block, innermost last */
   private readonly scopes: Set<string>[];
+  /** blocks, conditions and loops open */
+  private nesting = 0;
 
   constructor(private readonly src: TokenSource, private readonly pieces: BodyPiece[] | undefined, parameters: ReadonlySet<string>) {
     this.scopes = [new Set(parameters)];
@@ -401,10 +403,21 @@ class Reader {
 
   /** A block, condition or loop whose first word is next (its label, if any, already taken). */
   private block(repeat: number, labelled: boolean): void {
+    this.nesting++;
+    try {
+      this.blockBody(repeat, labelled);
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private blockBody(repeat: number, labelled: boolean): void {
     const t = this.take();
     switch (t.value) {
       case 'BEGIN':
         if (this.atWord('NOT') && this.atWord('ATOMIC', 1)) {
+          // the server takes no label on a NOT ATOMIC block (a syntax error): refused rather than guessed
+          if (labelled) this.fail('a label on BEGIN NOT ATOMIC');
           this.take();
           this.take();
         }

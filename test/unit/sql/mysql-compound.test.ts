@@ -36,7 +36,7 @@ const NESTED = [
   '  CLOSE c;',
   '  w: WHILE n > 0 DO SET n = n - 1; IF n = 3 THEN ITERATE w; END IF; END WHILE w;',
   '  REPEAT SET n = n + 1; UNTIL n > 5 END REPEAT;',
-  '  inner_blk: BEGIN NOT ATOMIC SELECT CASE WHEN n > 1 THEN \'a\' ELSE \'b\' END; END inner_blk;',
+  '  inner_blk: BEGIN SELECT CASE WHEN n > 1 THEN \'a\' ELSE \'b\' END; END inner_blk;',
   '  SIGNAL SQLSTATE \'45000\' SET MESSAGE_TEXT = \'stop\';',
   'END outer_blk',
 ].join('\n');
@@ -118,6 +118,7 @@ describe('the split ends a compound body at the END that closes it', () => {
     ['a MariaDB FOR loop', 'CREATE PROCEDURE p() FOR i IN 1..2 DO SELECT i; END FOR'],
     ['a label before IF', 'CREATE PROCEDURE p() BEGIN l: IF 1 THEN SELECT 1; END IF; END'],
     ['an empty statement', 'CREATE PROCEDURE p() BEGIN SELECT 1;; END'],
+    ['a label on BEGIN NOT ATOMIC (a syntax error on the server)', 'CREATE PROCEDURE p() BEGIN l: BEGIN NOT ATOMIC SELECT 1; END; END'],
   ])('refuses %s', (_what, sql) => {
     expect(refused(`${sql}; SELECT 'after'`)).toBeTruthy();
   });
