@@ -132,6 +132,7 @@ describe('compound bodies through a live broker, each refusal proven harmful on 
       CREATE FUNCTION ${P}_fr() RETURNS INT READS SQL DATA SQL SECURITY INVOKER BEGIN DECLARE s INT DEFAULT 0; DECLARE done INT DEFAULT 0; DECLARE x INT; DECLARE c CURSOR FOR SELECT id FROM ${W}; DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1; OPEN c; rd: LOOP FETCH c INTO x; IF done THEN LEAVE rd; END IF; SET s = s + x; END LOOP rd; CLOSE c; RETURN s; END;
       GRANT EXECUTE ON FUNCTION dbw_my.${P}_fw TO '${MY_ROLES.ro.user}'@'%'; GRANT EXECUTE ON FUNCTION dbw_my.${P}_fr TO '${MY_ROLES.ro.user}'@'%';
       GRANT EXECUTE ON FUNCTION dbw_my.${P}_fw TO '${MY_ROLES.ro.user}'@'localhost'; GRANT EXECUTE ON FUNCTION dbw_my.${P}_fr TO '${MY_ROLES.ro.user}'@'localhost'`, 'dbw_my');
+    await myAdmin(`DROP TABLE IF EXISTS ${P}_people; CREATE TABLE ${P}_people (id INT PRIMARY KEY, email VARCHAR(60)); INSERT INTO ${P}_people VALUES (1, 'ann@example.com')`, 'dbw_my');
     b = await startMysqlTestBroker({}, { rulesets: ['safe-defaults'], roles: { ...(mysqlTarget().roles as object), catalog: { user: 'root' } } });
     const w = await b.grant({ access: 'write', who: 'alice', databases: ['dbw_my'] });
     writer = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: w.login, password: w.password, database: 'dbw_my', multipleStatements: true });
@@ -143,7 +144,7 @@ describe('compound bodies through a live broker, each refusal proven harmful on 
     await reader?.end().catch(() => undefined);
     await b?.close();
     const procs = ['ok', 'h0', 'h1', 'h2', 'h3', 'b0', 'b1', 'b2', 'b3'].map((x) => `DROP PROCEDURE IF EXISTS ${P}_${x};`).join(' ');
-    await myAdmin(`${procs} DROP FUNCTION IF EXISTS ${P}_fr; DROP FUNCTION IF EXISTS ${P}_fw; DROP TABLE IF EXISTS ${W}`, 'dbw_my').catch(() => undefined);
+    await myAdmin(`${procs} DROP FUNCTION IF EXISTS ${P}_fr; DROP FUNCTION IF EXISTS ${P}_fw; DROP PROCEDURE IF EXISTS ${P}_leak; DROP PROCEDURE IF EXISTS ${P}_leak2; DROP TABLE IF EXISTS ${W}, ${P}_people`, 'dbw_my').catch(() => undefined);
   });
 
   it('a compound procedure with reads and scoped writes is allowed on a write grant and runs', async () => {
@@ -172,6 +173,28 @@ describe('compound bodies through a live broker, each refusal proven harmful on 
       expect(await count()).toBe(3);
       expect(await myAdmin(`SELECT COUNT(*) AS n FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'dbw_my' AND ROUTINE_NAME = '${P}_b${k}'`)).toEqual([{ n: 0 }]);
     });
+  });
+
+  it('while columns are masked, a body moving a masked value through a variable into a table is refused', async () => {
+    const body = `BEGIN DECLARE e VARCHAR(60); SELECT email INTO e FROM ${P}_people WHERE id = 1; INSERT INTO ${W} VALUES (99, e); END`;
+    // on the server the value lands in a column no mask covers
+    await myAdmin(`CREATE PROCEDURE ${P}_leak() ${body}; CALL ${P}_leak()`, 'dbw_my');
+    expect(await myAdmin(`SELECT v FROM ${W} WHERE id = 99`, 'dbw_my')).toEqual([{ v: 'ann@example.com' }]);
+    await reset();
+    const masked = await startMysqlTestBroker({}, { rulesets: ['safe-defaults', 'pii-masking'] });
+    try {
+      const w = await masked.grant({ access: 'write', who: 'alice', databases: ['dbw_my'] });
+      const c = await mysql.createConnection({ host: '127.0.0.1', port: masked.myPort, user: w.login, password: w.password, database: 'dbw_my', multipleStatements: true });
+      try {
+        const msg = await refusal(c, `CREATE PROCEDURE ${P}_leak2() ${body}; CALL ${P}_leak2()`);
+        expect(msg).toMatch(/^dbwarden: blocked by rule mask-email: .*masked columns cannot be copied or exported/);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await masked.close();
+    }
+    expect(await count()).toBe(3);
   });
 
   it('read grant: a stored function with a compound body that writes is refused, one that only reads is allowed', async () => {
