@@ -297,7 +297,25 @@ class Reader {
   /** A plain statement to its `;`: a piece of SQL the body runs. */
   private simple(repeat: number): void {
     const first = this.src.peek();
-    const end = this.toSeparator();
+    const routine = isWord(first, 'CREATE') || isWord(first, 'ALTER');
+    const head: Token[] = [];
+    let end: Token | undefined;
+    for (;;) {
+      const t = this.src.peek();
+      if (!t) this.fail('compound statement not closed');
+      if (isSym(t, ';')) {
+        end = t;
+        break;
+      }
+      if (routine) head.push(t);
+      this.take();
+    }
+    // a CREATE EVENT (or routine) inside the body with a compound body of its own: its inner `;` do not end it on
+    // the server, so the statement cannot be read up to its first `;`
+    if (routine) {
+      const h = routineHeader(head);
+      if (h && compoundAt(head, h.body)) this.fail('a compound statement inside a statement of the body');
+    }
     this.piece('statement', first, end, repeat);
   }
 

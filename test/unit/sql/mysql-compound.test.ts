@@ -118,6 +118,7 @@ describe('the split ends a compound body at the END that closes it', () => {
     ['a MariaDB FOR loop', 'CREATE PROCEDURE p() FOR i IN 1..2 DO SELECT i; END FOR'],
     ['a label before IF', 'CREATE PROCEDURE p() BEGIN l: IF 1 THEN SELECT 1; END IF; END'],
     ['an empty statement', 'CREATE PROCEDURE p() BEGIN SELECT 1;; END'],
+    ['an event with a compound body created inside a procedure body', 'CREATE PROCEDURE p() BEGIN CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM t; END; SELECT 1; END'],
     ['a label on BEGIN NOT ATOMIC (a syntax error on the server)', 'CREATE PROCEDURE p() BEGIN l: BEGIN NOT ATOMIC SELECT 1; END; END'],
   ])('refuses %s', (_what, sql) => {
     expect(refused(`${sql}; SELECT 'after'`)).toBeTruthy();
