@@ -117,16 +117,36 @@ export function routineCompoundBody(canonical: string): CompoundBodyStatement[] 
  */
 function withVariables(text: string, tokens: readonly Token[], start: number, end: number, variables: ReadonlySet<string>): string {
   if (variables.size === 0) return text.slice(start, end).trim();
+  const piece = tokens.filter((t) => t.start >= start && t.start < end);
+  const columns = insertColumnList(piece);
   let out = '';
   let at = start;
-  for (const t of tokens) {
-    if (t.start < start) continue;
-    if (t.start >= end) break;
-    if (t.type !== 'word' || !variables.has(t.value)) continue;
+  piece.forEach((t, k) => {
+    if (t.type !== 'word' || !variables.has(t.value)) return;
+    // a call `count(…)` is the function; an INSERT's column list names columns
+    if (piece[k + 1]?.type === 'symbol' && piece[k + 1]!.value === '(') return;
+    if (columns && k > columns[0] && k < columns[1]) return;
     out += `${text.slice(at, t.start)}@${t.raw}`;
     at = t.end;
-  }
+  });
   return (out + text.slice(at, end)).trim();
+}
+
+/** Token indexes of the parentheses around an INSERT/REPLACE column list (`INSERT INTO t (a, b) …`), or null. */
+function insertColumnList(tokens: readonly Token[]): [number, number] | null {
+  const first = tokens[0];
+  if (first?.type !== 'word' || (first.value !== 'INSERT' && first.value !== 'REPLACE')) return null;
+  for (let k = 1; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    if (t.type === 'word' && ['VALUES', 'VALUE', 'SELECT', 'SET', 'WITH'].includes(t.value)) return null;
+    if (t.type === 'symbol' && t.value === '(') {
+      const before = tokens[k - 1]!;
+      if (before.type !== 'word' && before.type !== 'quoted') return null;
+      for (let j = k + 1; j < tokens.length; j++) if (tokens[j]!.type === 'symbol' && tokens[j]!.value === ')') return [k, j];
+      return null;
+    }
+  }
+  return null;
 }
 
 /**

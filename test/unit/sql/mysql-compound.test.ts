@@ -182,6 +182,12 @@ describe('what a compound body runs', () => {
     ]);
   });
 
+  it('keeps an INSERT column list and function calls named like a variable as they are', () => {
+    const [stmt] = split('CREATE PROCEDURE p(id INT, v TEXT) BEGIN DECLARE count INT; INSERT INTO t (id, v) VALUES (id, v); SELECT COUNT(*) INTO count FROM t WHERE id = count; END');
+    const body = routineCompoundBody(stmt!) as { text: string }[];
+    expect(body.map((p) => p.text.replace(/\s+/g, ' '))).toEqual(['INSERT INTO t (id, v) VALUES (@id, @v)', 'SELECT COUNT(*) FROM t WHERE @id = @count']);
+  });
+
   it('leaves INTO variable lists out and keeps INTO OUTFILE', () => {
     const [stmt] = split("CREATE PROCEDURE p() BEGIN DECLARE a, b INT; SELECT x, y INTO a, b FROM t WHERE id = 1; SELECT x FROM t INTO @g; SELECT x INTO OUTFILE '/tmp/f' FROM t; END");
     const body = routineCompoundBody(stmt!) as { text: string }[];
