@@ -126,6 +126,9 @@ function withVariables(text: string, tokens: readonly Token[], start: number, en
     // a call `count(…)` is the function; an INSERT's column list names columns
     if (piece[k + 1]?.type === 'symbol' && piece[k + 1]!.value === '(') return;
     if (columns && k > columns[0] && k < columns[1]) return;
+    // `SET GLOBAL name = …` / `SESSION name`: a system variable, whatever local variables exist
+    const before = piece[k - 1];
+    if (before?.type === 'word' && ['GLOBAL', 'SESSION', 'LOCAL', 'PERSIST', 'PERSIST_ONLY'].includes(before.value)) return;
     out += `${text.slice(at, t.start)}@${t.raw}`;
     at = t.end;
   });

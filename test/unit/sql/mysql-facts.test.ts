@@ -419,6 +419,8 @@ describe('safe-defaults decisions', () => {
     ["CREATE PROCEDURE p() BEGIN DECLARE EXIT HANDLER FOR SQLEXCEPTION DROP TABLE users; SELECT 1; END", 'write', 'block', 'drop'],
     ['CREATE PROCEDURE p() BEGIN PREPARE s FROM @x; EXECUTE s; END', 'write', 'block', 'dynamic-sql'],
     ['CREATE PROCEDURE p() BEGIN WHILE 1 DO DELETE FROM users WHERE id = 1; END WHILE; END', 'write', 'block', 'dynamic-sql'],
+    // a local variable named like a system variable: SET GLOBAL still names the system one (SET x alone the local)
+    ['CREATE PROCEDURE p() BEGIN DECLARE max_connections INT; SET GLOBAL max_connections = 1; END', 'write', 'block', 'server-admin'],
     ['CREATE PROCEDURE p() DELETE FROM users', 'write', 'block', 'unscoped-write'],
     ['SELEC 1', 'admin', 'block', 'unparsed'],
     ['DELETE FROM users WHERE id = 5 || 1', 'write', 'block', 'unscoped-write'],
