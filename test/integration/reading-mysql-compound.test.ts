@@ -144,7 +144,7 @@ describe('compound bodies through a live broker, each refusal proven harmful on 
     await reader?.end().catch(() => undefined);
     await b?.close();
     const procs = ['ok', 'h0', 'h1', 'h2', 'h3', 'b0', 'b1', 'b2', 'b3'].map((x) => `DROP PROCEDURE IF EXISTS ${P}_${x};`).join(' ');
-    await myAdmin(`${procs} DROP FUNCTION IF EXISTS ${P}_fr; DROP FUNCTION IF EXISTS ${P}_fw; DROP PROCEDURE IF EXISTS ${P}_leak; DROP PROCEDURE IF EXISTS ${P}_leak2; DROP TABLE IF EXISTS ${W}, ${P}_people`, 'dbw_my').catch(() => undefined);
+    await myAdmin(`${procs} DROP FUNCTION IF EXISTS ${P}_fr; DROP FUNCTION IF EXISTS ${P}_fw; DROP PROCEDURE IF EXISTS ${P}_leak; DROP PROCEDURE IF EXISTS ${P}_leak2; DROP PROCEDURE IF EXISTS ${P}_px; DROP PROCEDURE IF EXISTS ${P}_py; DROP TABLE IF EXISTS ${W}, ${P}_people, ${P}_xv`, 'dbw_my').catch(() => undefined);
   });
 
   it('a compound procedure with reads and scoped writes is allowed on a write grant and runs', async () => {
@@ -157,6 +157,16 @@ describe('compound bodies through a live broker, each refusal proven harmful on 
     await writer.query(`CALL ${P}_ok(9)`);
     expect(await myAdmin(`SELECT id, v FROM ${W} ORDER BY id`, 'dbw_my')).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'touched' }, { id: 3, v: 'c' }, { id: 9, v: 'new' }]);
     await reset();
+  });
+
+  it('a parameter named like a column is the parameter, as the broker reads it: the allowed DELETE removes one row', async () => {
+    await myAdmin(`DROP TABLE IF EXISTS ${P}_xv; CREATE TABLE ${P}_xv (id INT, x INT); INSERT INTO ${P}_xv VALUES (1, 1), (2, 2), (3, 30)`, 'dbw_my');
+    await writer.query(`CREATE PROCEDURE ${P}_px(x INT) BEGIN DELETE FROM ${P}_xv WHERE id = x; END`);
+    await writer.query(`CALL ${P}_px(3)`);
+    // read as the column, `id = x` would have removed rows 1 and 2 instead
+    expect(await myAdmin(`SELECT id, x FROM ${P}_xv ORDER BY id`, 'dbw_my')).toEqual([{ id: 1, x: 1 }, { id: 2, x: 2 }]);
+    // and a variable compared with itself is refused
+    expect(await refusal(writer, `CREATE PROCEDURE ${P}_py(id INT) BEGIN DELETE FROM ${P}_xv WHERE id = id; END`)).toMatch(/^dbwarden: blocked by rule unscoped-write: /);
   });
 
   harmful.forEach(([what, body, rule, harm], k) => {
