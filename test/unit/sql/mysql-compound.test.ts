@@ -1,6 +1,7 @@
 // MySQL compound statements: where the lexer ends a CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT whose body is a
 // compound statement (mysql-compound.ts via mysql-lexer.ts), and what the body reader hands the rules
 // (mysql-routine-body.ts). The same texts are run on the real server in test/integration/reading-mysql-compound.test.ts.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { lexMysql, type LexOptions } from '../../../src/sql/mysql-lexer.js';
 import { routineCompoundBody } from '../../../src/sql/mysql-routine-body.js';
@@ -207,5 +208,30 @@ describe('what a compound body runs', () => {
     expect(refused('CREATE PROCEDURE p() BEGIN OPEN c(1); END')).toMatch(/unexpected \(/);
     expect(refused("CREATE PROCEDURE p() BEGIN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = CONCAT('a', 'b'); END")).toMatch(/unexpected \(/);
     expect(routineCompoundBody('CREATE PROCEDURE p() SELECT 1')).toBe('plain');
+  });
+});
+
+describe('any sequence of compound words', () => {
+  const WORDS = ['CREATE', 'PROCEDURE', 'FUNCTION', 'p()', 'RETURNS INT', 'BEGIN', 'END', 'IF', 'THEN', 'ELSE', 'ELSEIF', 'CASE', 'WHEN',
+    'LOOP', 'WHILE', 'DO', 'REPEAT', 'UNTIL', 'DECLARE', 'x', 'INT', 'DEFAULT', 'HANDLER', 'FOR', 'CONTINUE', 'CURSOR', 'SELECT',
+    'DELETE FROM t', 'l:', ';', '(', ')', "'END;'", '1', 'NOT', 'ATOMIC', 'LEAVE', 'RETURN', 'SET', '=', 'OPEN', 'FETCH', 'INTO',
+    'SIGNAL', 'SQLSTATE', 'TRIGGER', 'EVENT', 'ON', 'EACH', 'ROW', 'SCHEDULE',
+    // well-formed pieces, so that many texts hold a complete body
+    'SELECT 1;', 'IF 1 THEN', 'END IF;', 'BEGIN', 'END;', 'LOOP', 'END LOOP;', 'WHILE 1 DO', 'END WHILE;', 'END', 'END'];
+  it('is split without throwing, and the body reader reads exactly the extent the split gave the CREATE', () => {
+    let whole = 0;
+    fc.assert(fc.property(fc.array(fc.constantFrom(...WORDS), { maxLength: 40 }), (parts) => {
+      const text = `CREATE PROCEDURE p() BEGIN ${parts.join(' ')}`;
+      const r = lexMysql(text, { server: SERVER });
+      for (const s of r.statements) {
+        const body = routineCompoundBody(s.text);
+        // the split and the reader are one parser: a compound CREATE the split ended is one the reader reads to its end
+        if (s.text.startsWith('CREATE PROCEDURE p() BEGIN')) {
+          whole++;
+          expect(Array.isArray(body), s.text).toBe(true);
+        }
+      }
+    }), { numRuns: 3000 });
+    expect(whole).toBeGreaterThan(100);
   });
 });
