@@ -117,11 +117,19 @@ function assemble(text: string, segs: Segment[], complete: boolean, out: LexedSt
 
 /** Offset in the canonical segment where a compound routine body starts, or -1 (no routine, or a plain body). */
 function compoundBody(segment: string): number {
-  const tokens = tokenize(segment);
+  // the header is read from a prefix: a long CREATE TABLE that merely mentions `event` costs no full tokenization.
+  // Tokens ending before the cut are exactly those of the whole text; a header longer than the prefix is not found,
+  // and the statement is then split at every `;` as before (its pieces are refused: fail closed)
+  const cut = Math.min(segment.length, HEADER_CHARS);
+  const all = tokenize(segment.slice(0, cut));
+  const tokens = cut < segment.length ? all.filter((t) => t.end < cut) : all;
   const h = routineHeader(tokens);
   if (!h || !compoundAt(tokens, h.body)) return -1;
   return tokens[h.body]!.start;
 }
+
+/** How much of a statement's canonical text is read for a routine header. */
+const HEADER_CHARS = 65_536;
 
 /**
  * The index of the segment in which the compound body starting at `body` in segment k closes, or -1 when the
