@@ -193,7 +193,9 @@ export function routineParameters(tokens: readonly Token[]): Set<string> {
     } else if (depth === 1 && isSym(t, ',')) expectName = true;
     else if (depth === 1 && expectName) {
       if (t.type === 'word' && ['IN', 'OUT', 'INOUT'].includes(t.value) && isName(tokens[k + 1]) && !isSym(tokens[k + 1], ',')) continue;
+      // names compare case-insensitively: quoted ones too
       if (t.type === 'word') out.add(t.value);
+      else if (t.type === 'quoted') out.add(t.value.toUpperCase());
       expectName = false;
     }
   }

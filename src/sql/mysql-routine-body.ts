@@ -51,9 +51,11 @@ export function routineSingleBody(canonical: string): string | null {
   }
   const start = tokens[k];
   if (!start) return null;
-  const rest = canonical.slice(start.start).trim();
-  if (isFunction) return at(k, 'RETURN') && tokens.length > k + 1 ? `SELECT ${canonical.slice(tokens[k + 1]!.start).trim()}` : null;
-  return start.type === 'word' && PLAIN_STARTS.has(start.value) ? rest : null;
+  // the parameters are values inside the body, never columns (the server's rule): `DELETE FROM t WHERE x = 5`
+  // with a parameter x deletes every row when called with 5, so it is read as `WHERE @x = 5` (not scoped)
+  const params = routineParameters(tokens.slice(0, k));
+  if (isFunction) return at(k, 'RETURN') && tokens.length > k + 1 ? `SELECT ${withVariables(canonical, tokens, tokens[k + 1]!.start, canonical.length, params)}` : null;
+  return start.type === 'word' && PLAIN_STARTS.has(start.value) ? withVariables(canonical, tokens, start.start, canonical.length, params) : null;
 }
 
 function skipName(tokens: readonly Token[], k: number): number {
@@ -121,15 +123,17 @@ function withVariables(text: string, tokens: readonly Token[], start: number, en
   const columns = insertColumnList(piece);
   let out = '';
   let at = start;
+  const isSym = (x: Token | undefined, v: string): boolean => x?.type === 'symbol' && x.value === v;
   piece.forEach((t, k) => {
-    if (t.type !== 'word' || !variables.has(t.value)) return;
-    // a call `count(…)` is the function; an INSERT's column list names columns
-    if (piece[k + 1]?.type === 'symbol' && piece[k + 1]!.value === '(') return;
+    const name = t.type === 'word' ? t.value : t.type === 'quoted' ? t.value.toUpperCase() : '';
+    if (name === '' || !variables.has(name)) return;
+    // a call `count(…)` is the function; a part of `t`.`x` names a column; an INSERT's column list names columns
+    if (isSym(piece[k + 1], '(') || isSym(piece[k + 1], '.') || isSym(piece[k - 1], '.')) return;
     if (columns && k > columns[0] && k < columns[1]) return;
     // `SET GLOBAL name = …` / `SESSION name`: a system variable, whatever local variables exist
     const before = piece[k - 1];
     if (before?.type === 'word' && ['GLOBAL', 'SESSION', 'LOCAL', 'PERSIST', 'PERSIST_ONLY'].includes(before.value)) return;
-    out += `${text.slice(at, t.start)}@${t.raw}`;
+    out += `${text.slice(at, t.start)}@${t.type === 'quoted' ? `\`${t.value.replace(/`/g, '``')}\`` : t.raw}`;
     at = t.end;
   });
   return (out + text.slice(at, end)).trim();

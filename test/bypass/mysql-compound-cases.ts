@@ -42,6 +42,8 @@ export const MYSQL_COMPOUND_CASES: BypassCase[] = [
     'PREPARE/EXECUTE of a DELETE built in a variable inside a WHILE', DATA),
   block(W, 'dynamic-sql', cursorLoop('dbw_c_loop', 'DELETE FROM t WHERE id = x;'),
     'a cursor loop deleting row by row: each DELETE looks scoped, the loop deletes every row', DATA),
+  block(W, 'unscoped-write', 'CREATE PROCEDURE dbw_c_param(v INT) DELETE FROM t WHERE v = 5; CALL dbw_c_param(5)',
+    'a one-statement body whose WHERE names a parameter like a column: the parameter wins, `5 = 5` deletes every row', DATA),
   block(W, 'unscoped-write', 'CREATE PROCEDURE dbw_c_after() BEGIN SELECT 1; END; DELETE FROM t',
     'a DELETE after a compound CREATE in the same text (the server ends the CREATE at its END, not at the inner `;`)', DATA),
 ];

@@ -422,6 +422,10 @@ describe('safe-defaults decisions', () => {
     // a local variable named like a system variable: SET GLOBAL still names the system one (SET x alone the local)
     ['CREATE PROCEDURE p() BEGIN DECLARE max_connections INT; SET GLOBAL max_connections = 1; END', 'write', 'block', 'server-admin'],
     ['CREATE PROCEDURE p() DELETE FROM users', 'write', 'block', 'unscoped-write'],
+    // a parameter is a value, never the column of that name: `x = 5` compares the argument with 5 (every row or none)
+    ['CREATE PROCEDURE p(x INT) DELETE FROM users WHERE x = 5', 'write', 'block', 'unscoped-write'],
+    ['CREATE PROCEDURE p(`x` INT) BEGIN DELETE FROM users WHERE x = 5; END', 'write', 'block', 'unscoped-write'],
+    ['CREATE PROCEDURE p(IN x INT) BEGIN DELETE FROM users WHERE `X` = 5; END', 'write', 'block', 'unscoped-write'],
     ['SELEC 1', 'admin', 'block', 'unparsed'],
     ['DELETE FROM users WHERE id = 5 || 1', 'write', 'block', 'unscoped-write'],
     // writes on read grants
