@@ -2,9 +2,10 @@
 // read grant writing through an existing stored function: they run as their definer by default, and their
 // characteristics (READS SQL DATA, NO SQL) are advisory — the server does not check them against the body. So a
 // function may write when it runs as its definer, is declared MODIFIES SQL DATA or CONTAINS SQL (the default,
-// i.e. unknown), its body cannot be read, or its body holds any statement verb that changes something or calls
-// another routine that may (read to a fixpoint over the snapshot).
-import type { FunctionCatalogView, FunctionVerdict } from '../session/function-effects.js';
+// i.e. unknown), its body cannot be read, or its body runs a statement that changes something (read by the same
+// reader that decides CREATE PROCEDURE/FUNCTION texts, compound bodies included: session/function-effects.ts) or
+// names another routine that may (read to a fixpoint over the snapshot).
+import { mysqlRoutineBodyMayWrite, type FunctionCatalogView, type FunctionVerdict } from '../session/function-effects.js';
 
 export interface MysqlFunctionRow {
   schema: string;
@@ -17,14 +18,9 @@ export interface MysqlFunctionRow {
 
 /** System schemas: their routines are decided by name by the effect catalog (sql/mysql-functions.ts). */
 const SYSTEM = new Set(['mysql', 'sys', 'information_schema', 'performance_schema']);
-/** Statement verbs (and scopes) that change data, schema, privileges or server state, or run other code. */
-const CHANGING = new Set(['insert', 'update', 'delete', 'replace', 'call', 'prepare', 'execute', 'create', 'drop', 'alter', 'truncate',
-  'grant', 'revoke', 'load', 'rename', 'handler', 'lock', 'flush', 'install', 'uninstall', 'kill', 'purge', 'reset', 'shutdown',
-  'global', 'persist', 'binlog', 'optimize', 'repair', 'analyze', 'check', 'cache', 'do', 'xa', 'commit', 'rollback', 'savepoint']);
-
 const lc = (s: string) => s.toLowerCase();
 
-/** The body's words outside comments, lower-case (strings kept: a verb in a string only makes us stricter). */
+/** The body's words outside comments, lower-case: every name it may call (strings kept: only makes us stricter). */
 function words(body: string): Set<string> {
   const text = body.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(--\s|#)[^\n]*/g, ' ');
   return new Set(lc(text).match(/[a-z_$][a-z0-9_$]*/g) ?? []);
@@ -48,7 +44,7 @@ export class MysqlFunctionCatalog implements FunctionCatalogView {
       const key = `${lc(r.schema)}.${lc(r.name)}`;
       const own = r.security.toUpperCase() === 'DEFINER' || /^(MODIFIES SQL DATA|CONTAINS SQL)$/i.test(r.dataAccess) || r.definition === null;
       const w = r.definition === null ? new Set<string>() : words(r.definition);
-      writes.set(key, (writes.get(key) ?? false) || own || [...w].some((x) => CHANGING.has(x)));
+      writes.set(key, (writes.get(key) ?? false) || own || mysqlRoutineBodyMayWrite(r.definition!, r.type));
       calls.set(key, new Set([...w].filter((x) => routineNames.has(x) && x !== lc(r.name))));
     }
     // a function calling another routine that may write may write (by name: any schema's routine of that name)

@@ -123,6 +123,24 @@ export function decodeQuery(body: Buffer): string {
   return readCString(body, 0)[0];
 }
 
+/**
+ * Where a Query / Parse body's statement text lies, without decoding it: the relay decodes the text once, the way
+ * the server does (its client encoding), so a large text is not also decoded as UTF-8 here. Throws DecodeError
+ * exactly when decodeQuery / decodeParse would.
+ */
+export function queryTextBounds(body: Buffer): { start: number; end: number } {
+  const end = body.indexOf(0);
+  if (end < 0) throw new DecodeError('string not terminated');
+  return { start: 0, end };
+}
+
+export function parseTextBounds(body: Buffer): { name: string; start: number; end: number } {
+  const [name, start] = readCString(body, 0);
+  const end = body.indexOf(0, start);
+  if (end < 0) throw new DecodeError('string not terminated');
+  return { name, start, end };
+}
+
 export function decodeParse(body: Buffer): { name: string; text: string } {
   const [name, o1] = readCString(body, 0);
   const [text] = readCString(body, o1);

@@ -19,8 +19,9 @@ import { PgReadingState, builtinBlock } from './reading-state.js';
 import {
   DecodeError,
   decodeFields,
-  decodeParse,
   decodeQuery,
+  parseTextBounds,
+  queryTextBounds,
   encodeErrorResponse,
   encodeNoticeResponse,
   encodeParse,
@@ -242,14 +243,15 @@ export class PgRelay {
   }
 
   /** After a Parse decision: remember (or forget) the statement for Bind-time re-decisions. */
-  private trackTrusted(name: string, text: string, d: Decision): void {
+  /** `text`: the statement's text, decoded only when a statement trusted user functions (rare, see decideText). */
+  private trackTrusted(name: string, text: () => string, d: Decision): void {
     this.trustedStmts.delete(name);
     if (!this.session.checksFunctions || this.refused(d)) return;
     const names = this.session.functionCatalog?.trusted?.(d.statements) ?? [];
     // bounded: past the bound the oldest entries go (their Binds are then not re-decided)
     if (this.trustedStmts.size >= 10_000) this.trustedStmts.delete(this.trustedStmts.keys().next().value!);
     if (!names.length) return;
-    this.trustedStmts.set(name, { text, names });
+    this.trustedStmts.set(name, { text: text(), names });
     // from now on Binds (to re-decide) and Closes (to forget) are read whole; before, none concerned a tracked statement
     this.clientFetch[FrontendCode.Bind] = 1;
     this.clientFetch[FrontendCode.Close] = 1;
@@ -293,9 +295,10 @@ export class PgRelay {
       case FrontendCode.Query: {
         this.pendingSyncs++;
         this.rowGuard?.interrupt();
-        const text = this.decode(() => decodeQuery(body));
+        // framing checked here; the text itself is decoded once, in decideText, the way the server decodes it
+        this.decode(() => queryTextBounds(body));
         // the whole body but its final NUL: a NUL inside the text is refused, never forwarded
-        const d = this.decideText(text, body.subarray(0, body.length - 1), false);
+        const d = this.decideText(() => decodeQuery(body), body.subarray(0, body.length - 1), false);
         this.tracker?.onQuery(this.derivedMask(d));
         const refusal = this.refused(d) ? null : this.rowRefusal(d);
         if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
@@ -309,9 +312,8 @@ export class PgRelay {
       }
       case FrontendCode.Parse: {
         this.unsynced = true;
-        const { name, text } = this.decode(() => decodeParse(body));
-        const at = body.indexOf(0) + 1;
-        const d = this.decideText(text, body.subarray(at, body.indexOf(0, at)), true);
+        const { name, start, end } = this.decode(() => parseTextBounds(body));
+        const d = this.decideText(() => body.toString('utf8', start, end), body.subarray(start, end), true);
         this.tracker?.onParse(name, this.derivedMask(d));
         const refusal = this.refused(d) ? null : this.rowRefusal(d);
         if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
@@ -319,7 +321,10 @@ export class PgRelay {
         if (refusal) return void this.up(code, body, encodeParse(name, this.markerFor(refusal)));
         if (this.refused(d)) return void this.up(code, body, encodeParse(name, this.marker(d)));
         this.warnIfNeeded(d);
-        this.trackTrusted(name, text, d);
+        this.trackTrusted(name, () => {
+          const r = this.reading.decode(body.subarray(start, end));
+          return r.ok ? r.text : body.toString('utf8', start, end);
+        }, d);
         this.up(code, body, raw, d);
         return;
       }
@@ -414,10 +419,11 @@ export class PgRelay {
    * The bytes are decoded the way the server decodes them (the session's client_encoding); text that does not
    * decode (or holds a NUL, or cannot be read the same under a pending reading change) is refused unread.
    */
-  private decideText(text: string, bytes: Buffer, extended: boolean): Decision {
+  private decideText(rawText: () => string, bytes: Buffer, extended: boolean): Decision {
     const r = this.reading.decode(bytes);
     if (r.ok) return this.session.decide(r.text, this.reading.readOptions(), (d) => this.reading.check(d, extended));
-    return this.session.decideFacts(text, [{
+    // only a refused text is also read as UTF-8 (for the audit line); an accepted one is decoded once, above
+    return this.session.decideFacts(rawText(), [{
       kind: 'unparsed', effects: [], tables: [], columns: [], functions: [], where: null, limit: null,
       nested: false, multiStatement: false, index: 0, error: r.error,
     }], (d) => builtinBlock(d.statements, 'unparsed', r.error));

@@ -10,6 +10,7 @@
 import type { Dialect, Effect, StatementFacts } from '../sql/facts.js';
 import { functionEffect } from '../sql/postgres-functions.js';
 import { mysqlFunctionEffect } from '../sql/mysql-functions.js';
+import { mysqlFacts } from '../sql/mysql-facts.js';
 import { matchFunction } from '../rules/glob.js';
 import { analyze } from '../sql/analyze.js';
 
@@ -142,4 +143,25 @@ export function readSql(text: string, definition: boolean): SqlReading {
   if (readings.size >= 20_000) readings.clear();
   readings.set(key, r);
   return r;
+}
+
+/** Statement kinds and effects a stored routine body may hold and still only read (SET of its own variables). */
+const READING_KINDS = new Set(['select', 'set']);
+const READING_EFFECTS = new Set<Effect>(['read', 'session']);
+
+/**
+ * Whether a MySQL/MariaDB stored routine body (information_schema.ROUTINES.ROUTINE_DEFINITION) may change
+ * anything: the body is read as the CREATE that made it would be (sql/mysql-routine-body.ts, compound bodies with
+ * sql/mysql-compound.ts), every statement and expression it runs. A body the reader cannot read (dynamic SQL, a
+ * construct it does not know, a write inside a loop) may write: fail closed.
+ */
+export function mysqlRoutineBodyMayWrite(definition: string, type: string): boolean {
+  const head = type.toUpperCase() === 'FUNCTION' ? 'CREATE FUNCTION dbw_body() RETURNS INT ' : 'CREATE PROCEDURE dbw_body() ';
+  const facts = mysqlFacts(head + definition);
+  const top = facts[0];
+  if (!top || top.kind !== 'create' || top.effects.includes('dynamic')) return true;
+  // one statement (the routine), its body's statements nested in it
+  const body = facts.slice(1);
+  if (body.some((f) => !f.nested || f.index !== 0)) return true;
+  return body.some((f) => !READING_KINDS.has(f.kind) || f.effects.some((e) => !READING_EFFECTS.has(e)));
 }

@@ -9,7 +9,7 @@ import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEff
 import { modeledSqlMode, mysqlReadingChanges } from './mysql-reading.js';
 import { lexMysql, versionGates, type LexedStatement, type ServerModel } from './mysql-lexer.js';
 import { rewriteForParser } from './mysql-rewrites.js';
-import { routineSingleBody } from './mysql-routine-body.js';
+import { routineCompoundBody, routineSingleBody, type CompoundBodyStatement } from './mysql-routine-body.js';
 import { RELATION_OBJECTS, classifyVariant, objectName } from './mysql-statements.js';
 import { calledNames, findTopLevelWord, tokenize, wordsAt, type Token } from './mysql-tokens.js';
 import { hasMisreadOperator, mysqlWhereStatus } from './mysql-where.js';
@@ -807,6 +807,11 @@ function nestRaw(text: string, b: Builder): void {
 function readRoutineBody(top: StatementFacts, text: string, facts: StatementFacts[], ctx: Context): void {
   if (top.kind !== 'create' || (top.object !== 'procedure' && top.object !== 'function') || !top.effects.includes('dynamic')) return;
   if (ctx.depth >= MAX_DEPTH) return;
+  const compound = routineCompoundBody(text);
+  if (compound !== 'plain') {
+    if (compound !== null) readCompoundBody(top, compound, facts, ctx);
+    return;
+  }
   const body = routineSingleBody(text);
   if (body === null) return;
   const inner = readAll(body, ctx.opts, ctx.depth + 1);
@@ -817,6 +822,38 @@ function readRoutineBody(top: StatementFacts, text: string, facts: StatementFact
   for (const t of first.tables) if (!top.tables.some((x) => x.name === t.name && x.op === t.op)) top.tables.push(t);
   for (const c of first.columns) if (!top.columns.includes(c)) top.columns.push(c);
   for (const f of first.functions) if (!top.functions.includes(f)) top.functions.push(f);
+  for (const f of inner) {
+    const g: StatementFacts = { ...f, nested: true, index: ctx.index, multiStatement: ctx.multiStatement };
+    delete g.text;
+    facts.push(g);
+  }
+}
+
+/**
+ * A compound routine body (mysql-routine-body.ts, mysql-compound.ts): every statement and expression it runs is
+ * decided as if it were sent (nested facts), and the routine carries their effects, tables and columns (so masks
+ * and read-only rules see what it would touch). The routine stays `dynamic` (refused) when any of them cannot be
+ * read, changes how the session reads text (SET sql_mode/NAMES…), or writes inside a loop or condition handler: a
+ * write repeated by a loop touches as many rows as the loop runs, each run looking scoped (as for PL/pgSQL).
+ */
+function readCompoundBody(top: StatementFacts, body: CompoundBodyStatement[], facts: StatementFacts[], ctx: Context): void {
+  const inner: StatementFacts[] = [];
+  const tops: StatementFacts[] = [];
+  for (const st of body) {
+    if (mysqlReadingChanges(st.text) !== undefined) return;
+    const f = analyzeStatement(st.text, { ...ctx, depth: ctx.depth + 1 }, true, false);
+    if (!f.length || f.some((x) => x.kind === 'unparsed')) return;
+    if (st.repeated && f.some((x) => x.effects.includes('write'))) return;
+    tops.push(f[0]!);
+    inner.push(...f);
+  }
+  top.effects = top.effects.filter((e) => e !== 'dynamic');
+  for (const first of tops) {
+    for (const e of first.effects) if (!top.effects.includes(e)) top.effects.push(e);
+    for (const t of first.tables) if (!top.tables.some((x) => x.name === t.name && x.op === t.op)) top.tables.push(t);
+    for (const c of first.columns) if (!top.columns.includes(c)) top.columns.push(c);
+    for (const f of first.functions) if (!top.functions.includes(f)) top.functions.push(f);
+  }
   for (const f of inner) {
     const g: StatementFacts = { ...f, nested: true, index: ctx.index, multiStatement: ctx.multiStatement };
     delete g.text;

@@ -7,6 +7,8 @@
 // opened and every string re-quoted in one canonical form, so it cannot disagree with the server
 // about where a string, a comment or a statement ends. Where the server's reading is not certain
 // the lexer refuses the text (fail closed).
+import { CompoundError, compoundAt, readCompound, routineHeader, type TokenSource } from './mysql-compound.js';
+import { tokenize, type Token } from './mysql-tokens.js';
 
 /** Which server reads the text; decides the version-gated comments. */
 export interface ServerModel {
@@ -53,15 +55,125 @@ class LexError extends Error {
 
 /** Splits and canonicalises `text`; never throws. */
 export function lexMysql(text: string, opts: LexOptions): LexResult {
+  const segments: Segment[] = [];
   const done: LexedStatement[] = [];
   try {
-    lex(text, opts, done);
+    lex(text, opts, segments);
+  } catch (err) {
+    if (!(err instanceof LexError)) throw err;
+    // the statements completed before the failure (a compound one only when it closed before it)
+    try {
+      assemble(text, segments, false, done);
+    } catch (again) {
+      if (!(again instanceof LexError)) throw again;
+    }
+    return { ok: false, error: err.message, rejected: err.rejected, statements: done };
+  }
+  try {
+    assemble(text, segments, true, done);
     return { ok: true, statements: done };
   } catch (err) {
     if (err instanceof LexError) return { ok: false, error: err.message, rejected: err.rejected, statements: done };
     throw err;
   }
 }
+
+/** The canonical text between two top-level `;` (or the text's ends), with the raw offsets it came from. */
+interface Segment {
+  text: string;
+  start: number;
+  end: number;
+}
+
+/** Only a text whose first words name a routine, trigger or event can hold a compound body; looked at this far. */
+const HEADER_PREFIX = 512;
+const ROUTINE_WORDS = /^\s*(?:CREATE|ALTER)\b[\s\S]*?\b(?:PROCEDURE|FUNCTION|TRIGGER|EVENT)\b/i;
+
+/**
+ * Segments → statements as the server ends them: a CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT (or ALTER EVENT) whose
+ * body is a compound statement runs over its inner `;`s to the END that closes the body (mysql-compound.ts); every
+ * other statement ends at its `;`. `complete` is false when the lexer failed after the last segment: a compound
+ * statement not closed by then is not a statement the server completed.
+ */
+function assemble(text: string, segs: Segment[], complete: boolean, out: LexedStatement[]): void {
+  for (let k = 0; k < segs.length; k++) {
+    const s = segs[k]!;
+    const body = ROUTINE_WORDS.test(s.text.slice(0, HEADER_PREFIX)) ? compoundBody(s.text) : -1;
+    if (body < 0) {
+      if (s.text.trim() !== '') out.push({ text: s.text.trim(), source: text.slice(s.start, s.end).trim() });
+      continue;
+    }
+    const last = compoundEnd(segs, k, body);
+    if (last < 0) {
+      if (complete) throw new LexError('compound statement without its END');
+      return;
+    }
+    const parts: string[] = [];
+    for (let j = k; j <= last; j++) parts.push(segs[j]!.text);
+    out.push({ text: parts.join(';').trim(), source: text.slice(s.start, segs[last]!.end).trim() });
+    k = last;
+  }
+}
+
+/** Offset in the canonical segment where a compound routine body starts, or -1 (no routine, or a plain body). */
+function compoundBody(segment: string): number {
+  // the header is read from a prefix: a long CREATE TABLE that merely mentions `event` costs no full tokenization.
+  // Tokens ending before the cut are exactly those of the whole text; a header longer than the prefix is not found,
+  // and the statement is then split at every `;` as before (its pieces are refused: fail closed)
+  const cut = Math.min(segment.length, HEADER_CHARS);
+  const all = tokenize(segment.slice(0, cut));
+  const tokens = cut < segment.length ? all.filter((t) => t.end < cut) : all;
+  const h = routineHeader(tokens);
+  if (!h || !compoundAt(tokens, h.body)) return -1;
+  return tokens[h.body]!.start;
+}
+
+/** How much of a statement's canonical text is read for a routine header. */
+const HEADER_CHARS = 65_536;
+
+/**
+ * The index of the segment in which the compound body starting at `body` in segment k closes, or -1 when the
+ * segments end first. Throws LexError when the body is not read exactly (mysql-compound.ts refuses it).
+ */
+function compoundEnd(segs: Segment[], k: number, body: number): number {
+  let seg = k;
+  let tokens: Token[] = tokenize(segs[k]!.text).filter((t) => t.start >= body);
+  let i = 0;
+  const fill = (): boolean => {
+    while (i >= tokens.length) {
+      if (seg + 1 >= segs.length) return false;
+      seg++;
+      // between segments, the `;` that separated them
+      tokens = [SEPARATOR, ...tokenize(segs[seg]!.text)];
+      i = 0;
+    }
+    return true;
+  };
+  const src: TokenSource = {
+    peek: (n = 0) => {
+      // look-ahead stays within one segment or the separator after it (enough for labels and END IF)
+      if (!fill()) return undefined;
+      if (i + n < tokens.length) return tokens[i + n];
+      return n === tokens.length - i && seg + 1 < segs.length ? SEPARATOR : undefined;
+    },
+    next: () => (fill() ? tokens[i++] : undefined),
+  };
+  try {
+    readCompound(src);
+  } catch (err) {
+    if (err instanceof CompoundError) {
+      if (err.incomplete) return -1;
+      throw new LexError(err.message);
+    }
+    throw err;
+  }
+  // the body's END must end the statement: nothing but the separator (or the text's end) may follow
+  if (i < tokens.length && tokens[i] === SEPARATOR) return seg - 1;
+  if (i < tokens.length) throw new LexError(`unexpected ${tokens[i]!.raw} after a compound statement`);
+  return seg;
+}
+
+const SEPARATOR: Token = { type: 'symbol', value: ';', raw: ';', start: -1, end: -1 };
 
 /** Every `/*!NNNNN` / `/*M!NNNNNN` version written in `text` (a superset: quoted text counts too). */
 export function versionGates(text: string): number[] {
@@ -73,7 +185,7 @@ export function versionGates(text: string): number[] {
   return [...out];
 }
 
-function lex(text: string, opts: LexOptions, statements: LexedStatement[]): void {
+function lex(text: string, opts: LexOptions, segments: Segment[]): void {
   if (text.includes('\0')) throw new LexError('NUL byte in statement text');
   const n = text.length;
   let out = '';
@@ -89,7 +201,7 @@ function lex(text: string, opts: LexOptions, statements: LexedStatement[]): void
     out += s;
   };
   const endStatement = (end: number): void => {
-    if (out.trim() !== '') statements.push({ text: out.trim(), source: text.slice(start, end).trim() });
+    segments.push({ text: out, start, end });
     out = '';
   };
 

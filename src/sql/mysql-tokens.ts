@@ -26,27 +26,30 @@ export function tokenize(text: string): Token[] {
     if (c <= ' ') {
       i++;
     } else if (c === "'") {
+      // runs of plain characters are copied as slices (a character-by-character `+=` made long literals slow)
       let v = '';
       let j = i + 1;
+      let run = j;
       while (j < n) {
         const ch = text[j]!;
-        if (ch === "'" && text[j + 1] === "'") { v += "'"; j += 2; continue; }
+        if (ch === "'" && text[j + 1] === "'") { v += text.slice(run, j) + "'"; j += 2; run = j; continue; }
         if (ch === "'") break;
-        if (ch === '\\' && j + 1 < n) { v += text[j + 1] === '0' ? '\0' : text[j + 1]!; j += 2; continue; }
-        v += ch;
+        if (ch === '\\' && j + 1 < n) { v += text.slice(run, j) + (text[j + 1] === '0' ? '\0' : text[j + 1]!); j += 2; run = j; continue; }
         j++;
       }
+      v += text.slice(run, Math.min(j, n));
       out.push({ type: 'string', value: v, raw: v, start: i, end: j + 1 });
       i = j + 1;
     } else if (c === '`') {
       let v = '';
       let j = i + 1;
+      let run = j;
       while (j < n) {
-        if (text[j] === '`' && text[j + 1] === '`') { v += '`'; j += 2; continue; }
+        if (text[j] === '`' && text[j + 1] === '`') { v += text.slice(run, j) + '`'; j += 2; run = j; continue; }
         if (text[j] === '`') break;
-        v += text[j];
         j++;
       }
+      v += text.slice(run, Math.min(j, n));
       out.push({ type: 'quoted', value: v, raw: v, start: i, end: j + 1 });
       i = j + 1;
     } else if (/[0-9]/.test(c)) {

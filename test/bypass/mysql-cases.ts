@@ -6,6 +6,7 @@ import type { AccessLevel } from '../../src/rules/types.js';
 import type { BypassCase, Proof } from './bypass-case.js';
 import { MYSQL_EFFECT_CASES } from './mysql-effect-cases.js';
 import { MYSQL_LINEAGE_CASES } from './mysql-lineage-cases.js';
+import { MYSQL_COMPOUND_CASES } from './mysql-compound-cases.js';
 
 const DATA: Proof = { kind: 'data' };
 const SCHEMA: Proof = { kind: 'schema' };
@@ -313,4 +314,5 @@ export const MYSQL_CASES: BypassCase[] = [
   ...unscopedWrites, ...executableComments, ...smuggled, ...destructive, ...writesOnRead, ...privileges, ...files, ...admin, ...dynamic, ...allowed,
   ...MYSQL_EFFECT_CASES,
   ...MYSQL_LINEAGE_CASES,
+  ...MYSQL_COMPOUND_CASES,
 ];

@@ -24,5 +24,5 @@ export const MYSQL_LINEAGE_CASES: BypassCase[] = [
   allow(W, 'CREATE FUNCTION dbw_plus(i INT) RETURNS INT DETERMINISTIC RETURN i + 1', 'a function whose body is one RETURN expression'),
   block(W, 'file-access', "CREATE PROCEDURE dbw_peek() SELECT LOAD_FILE('/etc/passwd'); CALL dbw_peek()", 'a procedure whose body reads a server file, then CALLed', { kind: 'returns', match: /root:/ }),
   block(W, 'dynamic-sql', "CREATE PROCEDURE dbw_dyn() PREPARE s FROM @q", 'a procedure preparing SQL from a variable (stays dynamic)', { kind: 'schema' }),
-  block(W, 'dynamic-sql', 'CREATE PROCEDURE dbw_blk() BEGIN DELETE FROM t; END', 'a compound body (BEGIN … END) is not read: stays refused', { kind: 'schema' }),
+  block(W, 'unscoped-write', 'CREATE PROCEDURE dbw_blk() BEGIN DELETE FROM t; END', 'a compound body (BEGIN … END) is read: its DELETE without WHERE decides (more in mysql-compound-cases.ts)', { kind: 'schema' }),
 ];

@@ -53,8 +53,10 @@ describe('reading a relation is calling what it calls', () => {
 });
 
 describe('MysqlFunctionCatalog', () => {
+  // bodies are read with the statement reader (sqlparser-rs), loaded first
   const row = (name: string, dataAccess: string, security: string, definition: string | null, type = 'FUNCTION'): MysqlFunctionRow => ({ schema: 'db', name, type, dataAccess, security, definition });
-  const cat = new MysqlFunctionCatalog([
+  let cat: MysqlFunctionCatalog;
+  const rows = () => [
     row('pure', 'NO SQL', 'INVOKER', 'RETURN x * 2'),
     row('peek', 'READS SQL DATA', 'INVOKER', 'RETURN (SELECT COUNT(*) FROM t)'),
     row('liar', 'READS SQL DATA', 'INVOKER', 'BEGIN DELETE FROM t; RETURN 1; END'),
@@ -64,8 +66,19 @@ describe('MysqlFunctionCatalog', () => {
     row('definer', 'READS SQL DATA', 'DEFINER', 'RETURN 1'),
     row('defaulted', 'CONTAINS SQL', 'INVOKER', 'RETURN 1'),
     row('hidden', 'READS SQL DATA', 'INVOKER', null),
-  ]);
-  it.each([['pure', 'reads'], ['db.peek', 'reads'], ['liar', 'writes'], ['via', 'writes'], ['viaproc', 'writes'], ['definer', 'writes'], ['defaulted', 'writes'], ['hidden', 'writes'], ['db.nope', 'unknown']])('%s → %s', (n, v) => {
+    // compound bodies are classified by what they run (the reader of CREATE texts, mysql-compound.ts)
+    row('counts', 'READS SQL DATA', 'INVOKER', "BEGIN DECLARE n, s INT DEFAULT 0; DECLARE done INT DEFAULT 0; DECLARE c CURSOR FOR SELECT a FROM t; DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1; OPEN c; l: LOOP FETCH c INTO n; IF done THEN LEAVE l; END IF; SET s = s + n; END LOOP l; CLOSE c; IF s > 10 THEN RETURN s; ELSE RETURN 'delete from t'; END IF; END"),
+    row('hidden_if', 'READS SQL DATA', 'INVOKER', 'BEGIN IF (SELECT COUNT(*) FROM t) > 0 THEN DELETE FROM t WHERE a = 1; END IF; RETURN 1; END'),
+    row('in_handler', 'READS SQL DATA', 'INVOKER', 'BEGIN DECLARE CONTINUE HANDLER FOR SQLEXCEPTION INSERT INTO log VALUES (1); RETURN 1; END'),
+    row('dyn', 'READS SQL DATA', 'INVOKER', 'BEGIN PREPARE s FROM @q; EXECUTE s; RETURN 1; END'),
+    row('loopy', 'READS SQL DATA', 'INVOKER', 'BEGIN WHILE 1 DO UPDATE t SET a = 1 WHERE a = 2; END WHILE; RETURN 1; END'),
+    row('unread', 'READS SQL DATA', 'INVOKER', 'BEGIN FOR i IN 1..3 DO SET @x = i; END FOR; RETURN 1; END'),
+  ];
+  beforeAll(async () => {
+    await initSql();
+    cat = new MysqlFunctionCatalog(rows());
+  });
+  it.each([['counts', 'reads'], ['hidden_if', 'writes'], ['in_handler', 'writes'], ['dyn', 'writes'], ['loopy', 'writes'], ['unread', 'writes'],['pure', 'reads'], ['db.peek', 'reads'], ['liar', 'writes'], ['via', 'writes'], ['viaproc', 'writes'], ['definer', 'writes'], ['defaulted', 'writes'], ['hidden', 'writes'], ['db.nope', 'unknown']])('%s → %s', (n, v) => {
     expect(cat.verdict(n)).toBe(v);
   });
   it('native names are builtins unless a schema defines a stored function of that name; system schemas are decided by name elsewhere', () => {

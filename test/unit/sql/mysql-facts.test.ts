@@ -150,7 +150,12 @@ describe('effects', () => {
     ['UNINSTALL PLUGIN p', ['admin']],
     ["CREATE FUNCTION sys_exec RETURNS INTEGER SONAME 'lib_mysqludf_sys.so'", ['admin', 'file']],
     ['CREATE PROCEDURE p() SELECT 1', ['ddl', 'read'], ['dynamic']],
-    ['CREATE PROCEDURE p() BEGIN SELECT 1; END', ['ddl', 'dynamic']],
+    // compound bodies are read (mysql-compound.ts): decided by what they run
+    ['CREATE PROCEDURE p() BEGIN SELECT 1; END', ['ddl', 'read'], ['dynamic']],
+    ['CREATE PROCEDURE p() BEGIN WHILE 1 DO UPDATE t SET v = 1 WHERE id = 1; END WHILE; END', ['ddl', 'dynamic']],
+    ['CREATE PROCEDURE p() BEGIN SET NAMES latin1; END', ['ddl', 'dynamic']],
+    ['CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.v = 1; END', ['ddl', 'dynamic']],
+    ["CREATE DEFINER = 'x'@'%' PROCEDURE p() BEGIN SELECT 1; END", ['ddl', 'dynamic']],
     ["CREATE DEFINER = 'x'@'%' PROCEDURE p() SELECT 1", ['ddl', 'dynamic']],
     ['CREATE EVENT e ON SCHEDULE EVERY 1 HOUR DO DELETE FROM t', ['ddl', 'dynamic']],
     ['PREPARE s FROM @q', ['dynamic']],
@@ -408,8 +413,19 @@ describe('safe-defaults decisions', () => {
     ['SELECT 1 --1; DROP TABLE users', 'write', 'block', 'drop'],
     ['SET STATEMENT max_statement_time=1 FOR DELETE FROM users', 'write', 'block', 'unscoped-write'],
     ['EXPLAIN ANALYZE DELETE FROM users', 'write', 'block', 'unscoped-write'],
-    ['CREATE PROCEDURE p() BEGIN DELETE FROM users; END', 'admin', 'block', 'dynamic-sql'],
+    ['CREATE PROCEDURE p() BEGIN DELETE FROM users; END', 'write', 'block', 'unscoped-write'],
+    ['CREATE PROCEDURE p() BEGIN IF 1 THEN DELETE FROM users; END IF; END', 'write', 'block', 'unscoped-write'],
+    ['CREATE PROCEDURE p() BEGIN DECLARE id INT DEFAULT 1; DELETE FROM users WHERE id = id; END', 'write', 'block', 'unscoped-write'],
+    ["CREATE PROCEDURE p() BEGIN DECLARE EXIT HANDLER FOR SQLEXCEPTION DROP TABLE users; SELECT 1; END", 'write', 'block', 'drop'],
+    ['CREATE PROCEDURE p() BEGIN PREPARE s FROM @x; EXECUTE s; END', 'write', 'block', 'dynamic-sql'],
+    ['CREATE PROCEDURE p() BEGIN WHILE 1 DO DELETE FROM users WHERE id = 1; END WHILE; END', 'write', 'block', 'dynamic-sql'],
+    // a local variable named like a system variable: SET GLOBAL still names the system one (SET x alone the local)
+    ['CREATE PROCEDURE p() BEGIN DECLARE max_connections INT; SET GLOBAL max_connections = 1; END', 'write', 'block', 'server-admin'],
     ['CREATE PROCEDURE p() DELETE FROM users', 'write', 'block', 'unscoped-write'],
+    // a parameter is a value, never the column of that name: `x = 5` compares the argument with 5 (every row or none)
+    ['CREATE PROCEDURE p(x INT) DELETE FROM users WHERE x = 5', 'write', 'block', 'unscoped-write'],
+    ['CREATE PROCEDURE p(`x` INT) BEGIN DELETE FROM users WHERE x = 5; END', 'write', 'block', 'unscoped-write'],
+    ['CREATE PROCEDURE p(IN x INT) BEGIN DELETE FROM users WHERE `X` = 5; END', 'write', 'block', 'unscoped-write'],
     ['SELEC 1', 'admin', 'block', 'unparsed'],
     ['DELETE FROM users WHERE id = 5 || 1', 'write', 'block', 'unscoped-write'],
     // writes on read grants
@@ -455,6 +471,7 @@ describe('safe-defaults decisions', () => {
     ['CREATE INDEX i ON orders (total)', 'write', 'allow'],
     ['/*!40000 ALTER TABLE `orders` ENABLE KEYS */', 'write', 'allow'],
     ['LOCK TABLES `orders` WRITE', 'write', 'allow'],
+    ["CREATE PROCEDURE p(i INT) BEGIN DECLARE n INT DEFAULT 0; SELECT COUNT(*) INTO n FROM orders WHERE id = i; IF n > 0 THEN UPDATE orders SET note = 'x' WHERE id = i; END IF; END", 'write', 'allow'],
   ];
   it.each(cases)('%s (%s) → %s', (sql, access, action, rule) => {
     const d = decide(sql, access);
