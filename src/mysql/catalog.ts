@@ -97,6 +97,48 @@ export class MysqlCatalog {
     if (Date.now() - this.attemptedAt > MISS_MS) void this.refresh();
   }
 
+  /**
+   * Unqualified function names the server resolves to a native function (probed, see probeNatives). A native
+   * function takes precedence over a stored function of the same name for unqualified calls, so a name once found
+   * native stays native; a name never probed is not taken to be native (a stored function created since the last
+   * snapshot would otherwise be decided as a built-in on read grants).
+   */
+  readonly natives = new Set<string>();
+
+  /**
+   * Asks the server which of `names` are native: `PREPARE s FROM 'SELECT name(NULL × 97)'` (names are plain
+   * identifiers, checked below) on a side connection
+   * with no database selected. A stored function (or no function) of that name answers 1305 "FUNCTION … does not
+   * exist" there; a native function prepares, or fails for its own reason (argument count 1582, its own grammar
+   * 1064). Nothing runs: the statement is only prepared.
+   */
+  async probeNatives(names: readonly string[]): Promise<void> {
+    const todo = [...new Set(names.map((n) => n.replace(/`/g, '').toLowerCase()))].filter((n) => /^[a-z_][a-z0-9_$]*$/.test(n) && !this.natives.has(n));
+    if (!todo.length) return;
+    const conn = await connectUpstream({
+      ...this.options, database: undefined, attributes: undefined, readSqlMode: false, timeoutMs: this.options.timeoutMs ?? 5000,
+      capabilities: Capability.Protocol41 | Capability.SecureConnection | Capability.PluginAuth | Capability.LongPassword | Capability.Transactions,
+      mariadbCapabilities: 0, charset: 45,
+    });
+    const reader = new PacketReader(conn.socket, 1 << 20);
+    conn.socket.resume();
+    const args = new Array(97).fill('NULL').join(',');
+    try {
+      for (const n of todo) {
+        // unquoted, as the statement wrote it: a quoted name (`count`) is looked up as a stored function
+        conn.socket.write(encodePacket(0, encodeComQuery(`PREPARE dbw_native_probe FROM 'SELECT ${n}(${args})'`)));
+        reader.lastSeq = 0;
+        const { payload: p } = await reader.read(5_000);
+        const errno = p[0] === PacketHeader.Err ? p.readUInt16LE(1) : 0;
+        // 1305: no such function; 1046: no database selected (a stored-function lookup): not native
+        if (errno !== 1305 && errno !== 1046) this.natives.add(n);
+      }
+    } finally {
+      conn.socket.end(encodePacket(0, Buffer.from([Command.Quit])));
+      setTimeout(() => conn.socket.destroy(), 1000).unref();
+    }
+  }
+
   /** reads started so far; `readGen` is the number of the read that made the current snapshot */
   private started = 0;
   private readGen = 0;
@@ -231,12 +273,19 @@ export async function decideFunctionCalls(session: Session, base: CatalogOptions
     if (!schema) return [];
     return schema.relationCalls(n.includes('.') || !session.database ? n : `${session.database}.${n}`);
   };
+  // an unqualified name is native only when the server said so (MysqlCatalog.probeNatives); until then it may be a
+  // stored function created since the snapshot: decided by a fresh read and a probe, never taken as a built-in
+  const builtin = (n: string): boolean => {
+    if (!view().builtin(n)) return false;
+    const bare = n.replace(/`/g, '').toLowerCase();
+    return bare.includes('.') || catalog.natives.has(bare);
+  };
   /** stored functions (not native ones) a decision trusts: called, or reached through a view it reads */
   const trusted = (statements: readonly StatementFacts[]): string[] => {
     const names = new Set<string>();
     for (const st of statements) {
-      for (const f of st.functions) if (!view().builtin(f)) names.add(f);
-      for (const t of st.tables) if (t.op === 'read') for (const f of relationCalls(t.name) ?? []) if (!view().builtin(f)) names.add(f);
+      for (const f of st.functions) if (!builtin(f)) names.add(f);
+      for (const t of st.tables) if (t.op === 'read') for (const f of relationCalls(t.name) ?? []) if (!builtin(f)) names.add(f);
     }
     return [...names];
   };
@@ -244,8 +293,12 @@ export async function decideFunctionCalls(session: Session, base: CatalogOptions
   // decided by a snapshot read after the statement arrived (a new connection and a full read: stored function calls
   // on read grants only; statements reaching only native functions never wait)
   session.functionCatalog = {
-    builtin: (n) => view().builtin(n), verdict: (n) => view().verdict(n), relationCalls, trusted,
-    revalidate: () => catalog.fresh(),
+    builtin, verdict: (n) => view().verdict(n), relationCalls, trusted,
+    revalidate: async (names) => {
+      // names the snapshot does not list as stored functions: ask the server whether they are native
+      const unknown = names.filter((n) => !n.includes('.') && view().builtin(n));
+      await Promise.all([catalog.fresh(), unknown.length ? catalog.probeNatives(unknown).catch(() => undefined) : undefined]);
+    },
   };
 }
 

@@ -185,7 +185,7 @@ export class Session {
   functionCheck(text: string, opts?: ReadOptions): Promise<void> | undefined {
     const cat = this.functionCatalog;
     if (!this.checksFunctions || !cat?.trusted || !cat.revalidate) return undefined;
-    const names = cat.trusted(this.guard.decide(text, opts).statements);
+    const names = cat.trusted(this.guard.decideAhead(text, opts).statements);
     return names.length ? cat.revalidate(names) : undefined;
   }
 
