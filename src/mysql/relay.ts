@@ -90,6 +90,8 @@ interface Pending {
   rowLimit?: RowLimit;
   /** the row guard holds this answer until the count is known */
   held?: Buffer[];
+  /** COM_STMT_PREPARE on a read grant: its text and the stored functions its decision trusted */
+  trusted?: { text: string; names: string[] };
 }
 
 export class MysqlRelay {
@@ -124,6 +126,12 @@ export class MysqlRelay {
   private readonly rowGuard: MysqlRowGuard | null;
   /** prepared statement id → row limit of its text */
   private readonly preparedLimits = new Map<number, RowLimit>();
+  /**
+   * Read grants: prepared statements whose decision trusted stored functions, by statement id. Each execution is
+   * decided again after the functions are checked against the live catalog (a function replaced between the
+   * prepare and an execution would otherwise run under the old verdict).
+   */
+  private readonly trustedPrepared = new Map<number, { text: string; names: string[] }>();
   /** status flags of the last answer (the row guard needs to know whether a transaction is open) */
   private lastStatus: number = ServerStatus.Autocommit;
   /** client bytes that arrived while the row guard waits for the server's count */
@@ -231,12 +239,13 @@ export class MysqlRelay {
         return 'fetch';
       case Command.StmtExecute:
       case Command.StmtBulkExecute:
-        // with masks in force the statement id decides how the result is masked: read it (and its row limit)
-        if (this.masking || this.rowGuard) return 'fetch';
+        // with masks in force the statement id decides how the result is masked: read it (and its row limit, and
+        // whether it trusted stored functions)
+        if (this.masking || this.rowGuard || this.trustedPrepared.size) return 'fetch';
         this.expect('result', first);
         return 'send';
       case Command.StmtClose:
-        return this.masking ? 'fetch' : 'send'; // no answer
+        return this.masking || this.trustedPrepared.size ? 'fetch' : 'send'; // no answer
       case Command.StmtSendLongData:
         return 'send'; // no answer
       case Command.StmtFetch:
@@ -248,6 +257,7 @@ export class MysqlRelay {
         return 'send';
       case Command.ResetConnection:
         this.namedPrepares.clear();
+        this.trustedPrepared.clear();
         this.expect('single', first, () => this.probeSqlMode());
         return 'send';
       case Command.Ping:
@@ -280,9 +290,15 @@ export class MysqlRelay {
    */
   private functionCheck(payload: Buffer, raw: Buffer): boolean {
     const cmd = payload[0];
-    if ((cmd !== Command.Query && cmd !== Command.StmtPrepare) || !this.session.checksFunctions) return false;
-    const r = this.reading.decode(payload, 1);
-    const wait = r.ok ? this.session.functionCheck(r.text, this.reading.readOptions(this.readOpts)) : undefined;
+    if (!this.session.checksFunctions) return false;
+    let wait: Promise<void> | undefined;
+    if (cmd === Command.StmtExecute || cmd === Command.StmtBulkExecute) {
+      const t = payload.length >= 5 ? this.trustedPrepared.get(this.stmtId(payload)) : undefined;
+      wait = t ? this.session.functionCatalog?.revalidate?.(t.names) : undefined;
+    } else if (cmd === Command.Query || cmd === Command.StmtPrepare) {
+      const r = this.reading.decode(payload, 1);
+      wait = r.ok ? this.session.functionCheck(r.text, this.reading.readOptions(this.readOpts), (facts, read) => this.namedPrepares.expand(facts, read)) : undefined;
+    }
     if (!wait) return false;
     this.checking = true;
     this.clientScanner.pause();
@@ -391,13 +407,23 @@ export class MysqlRelay {
         }
         if (barrier.hit) this.probeSqlMode();
         this.upstream.write(raw);
-        this.expect('prepare', cmd, undefined, { prepared: this.masks.statementMasking(d) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}) });
+        const names = this.session.checksFunctions ? this.session.functionCatalog?.trusted?.(d.statements) ?? [] : [];
+        this.expect('prepare', cmd, undefined, {
+          prepared: this.masks.statementMasking(d) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}),
+          ...(names.length ? { trusted: { text, names } } : {}),
+        });
         return;
       }
       // fetched only while masks are in force
       case Command.StmtExecute:
       case Command.StmtBulkExecute: {
         const id = this.stmtId(payload);
+        const t = this.trustedPrepared.get(id);
+        if (t && this.session.rechecksAsWrite(t.text, this.reading.readOptions(this.readOpts))) {
+          // audited as its own statement: the text whose execution the broker refused
+          const d = this.session.decideFacts(t.text, this.session.factsOf(t.text, this.reading.readOptions(this.readOpts)));
+          if (refuses(d, this.masking)) return this.reply(cmd, refusalOf(d).code, refusalMessage(d));
+        }
         const masker = this.masks.forExecute(id);
         const limit = this.preparedLimits.get(id);
         if (this.rowGuard && limit) return this.guardCommand(Buffer.from(raw), cmd, limit, undefined, { masker, stmtId: id });
@@ -409,6 +435,7 @@ export class MysqlRelay {
         const id = this.stmtId(payload);
         this.masks.closed(id);
         this.preparedLimits.delete(id);
+        this.trustedPrepared.delete(id);
         this.upstream.write(raw);
         return;
       }
@@ -568,8 +595,13 @@ export class MysqlRelay {
       if (r.rows) tracker.fetchRows = true;
     }
     if (tracker.role !== 'column' && tracker.role !== 'row' && payload[0] === PacketHeader.Err) out = this.masks.redactError(payload);
-    if ((head.prepared || head.rowLimit) && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
+    if ((head.prepared || head.rowLimit || head.trusted) && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
       head.stmtId = payload.readUInt32LE(1);
+      // bounded like the PostgreSQL relay's: past it the oldest statements are no longer decided again
+      if (head.trusted) {
+        if (this.trustedPrepared.size >= 10_000) this.trustedPrepared.delete(this.trustedPrepared.keys().next().value!);
+        this.trustedPrepared.set(head.stmtId, head.trusted);
+      }
       if (head.prepared) this.masks.preparedAs(head.stmtId, head.prepared);
       this.lastPrepared = head.stmtId;
     }

@@ -182,10 +182,16 @@ export class Session {
    * (pg/function-catalog.ts revalidate), which the protocol awaits before deciding and forwarding the text;
    * undefined when the text reaches no user function (no catalog query on that path).
    */
-  functionCheck(text: string, opts?: ReadOptions): Promise<void> | undefined {
+  functionCheck(
+    text: string,
+    opts?: ReadOptions,
+    expand?: (facts: StatementFacts[], read: (text: string) => StatementFacts[]) => StatementFacts[] | undefined,
+  ): Promise<void> | undefined {
     const cat = this.functionCatalog;
     if (!this.checksFunctions || !cat?.trusted || !cat.revalidate) return undefined;
-    const names = cat.trusted(this.guard.decideAhead(text, opts).statements);
+    // `expand`: SQL-level EXECUTE runs the text the session prepared, whose calls are the ones to check
+    const ahead = this.guard.decideAhead(text, opts).statements;
+    const names = cat.trusted(expand?.(ahead, (t) => analyze(this.guard.ctx.dialect, t, opts)) ?? ahead);
     return names.length ? cat.revalidate(names) : undefined;
   }
 

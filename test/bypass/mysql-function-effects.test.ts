@@ -159,4 +159,28 @@ describe('read grants and stored functions that may write (MariaDB)', () => {
     expect(await count()).toBe(3);
     await myAdmin(`DROP FUNCTION IF EXISTS dbw_my.${P}_fresh`);
   });
+
+  it('a statement prepared while its function was harmless is decided again at each execution (binary and SQL-level)', async () => {
+    await myAdmin(`CREATE FUNCTION ${P}_later() RETURNS INT NO SQL SQL SECURITY INVOKER RETURN 5;
+      GRANT EXECUTE ON FUNCTION dbw_my.${P}_later TO dbw_my_ro`, 'dbw_my');
+    const stmt = await reader.prepare(`SELECT ${P}_later() + ? AS v`);
+    try {
+      const [r1] = await stmt.execute([1]);
+      expect((r1 as Record<string, unknown>[])[0]!.v).toBe(6);
+      await reader.query(`PREPARE ${P}_s FROM 'SELECT ${P}_later() AS v'`);
+      const [r2] = await reader.query(`EXECUTE ${P}_s`);
+      expect((r2 as Record<string, unknown>[])[0]!.v).toBe(5);
+      // replaced by another connection between the prepare and the next execution
+      await myAdmin(`DROP FUNCTION ${P}_later; CREATE FUNCTION ${P}_later() RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM ${T}; RETURN 7; END;
+        GRANT EXECUTE ON FUNCTION dbw_my.${P}_later TO dbw_my_ro`, 'dbw_my');
+      const e1 = await stmt.execute([1]).then(() => undefined, (e: Error) => e);
+      expect(e1?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*later.*may write/);
+      const e2 = await reader.query(`EXECUTE ${P}_s`).then(() => undefined, (e: Error) => e);
+      expect(e2?.message).toMatch(/^dbwarden: blocked by rule read-only-writes: .*later.*may write/);
+      expect(await count()).toBe(3);
+    } finally {
+      await stmt.close();
+      await myAdmin(`DROP FUNCTION IF EXISTS dbw_my.${P}_later`);
+    }
+  });
 });
