@@ -297,6 +297,8 @@ export class MysqlRelay {
       wait = t ? this.session.functionCatalog?.revalidate?.(t.names) : undefined;
     } else if (cmd === Command.Query || cmd === Command.StmtPrepare) {
       const r = this.reading.decode(payload, 1);
+      // the statement's own decision (decideText) reads the same bytes: decoded once
+      this.decodedAhead = { payload, r };
       wait = r.ok ? this.session.functionCheck(r.text, this.reading.readOptions(this.readOpts), (facts, read) => this.namedPrepares.expand(facts, read)) : undefined;
     }
     if (!wait) return false;
@@ -651,8 +653,13 @@ export class MysqlRelay {
    * The text of a COM_QUERY / COM_STMT_PREPARE decoded as the server decodes it; a decision already made when it
    * cannot be (refused unread).
    */
+  /** the text functionCheck decoded for the packet about to be decided (same Buffer), so it is decoded once */
+  private decodedAhead: { payload: Buffer; r: ReturnType<MysqlReadingState['decode']> } | undefined;
+
   private decideText(payload: Buffer): { text: string; d: Decision | null; barrier: { hit: boolean } } {
-    const r = this.reading.decode(payload, 1);
+    const ahead = this.decodedAhead;
+    this.decodedAhead = undefined;
+    const r = ahead && ahead.payload === payload ? ahead.r : this.reading.decode(payload, 1);
     const barrier = { hit: false };
     if (r.ok) return { text: r.text, d: null, barrier };
     const text = payload.toString('utf8', 1);

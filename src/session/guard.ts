@@ -52,8 +52,8 @@ export class Guard {
 
   /** set while a decision is made ahead of the statement's own (decideAhead): not counted */
   private quiet = false;
-  /** the cache key last decided ahead by a miss: the statement's own decision counts that miss */
-  private aheadKey: string | undefined;
+  /** the decision last made ahead: the statement's own decision that follows takes it (no second lookup) */
+  private ahead: { text: string; key: string; d: Decision; miss: boolean } | undefined;
 
   /**
    * The decision `text` will get, made before the statement's own (a read grant's function check reads its calls
@@ -61,31 +61,39 @@ export class Guard {
    * that follows counts as the miss this one was (or the hit).
    */
   decideAhead(text: string, opts?: ReadOptions): Decision {
-    const key = opts ? readKey(opts) + text : text;
-    const before = this.cache.get(key) !== undefined;
+    const key = opts ? readKey(opts) : '';
+    const misses = this.missCount;
     this.quiet = true;
     try {
       const d = this.decide(text, opts);
-      this.aheadKey = before ? undefined : key;
+      this.ahead = { text, key, d, miss: this.missCount !== misses };
       return d;
     } finally {
       this.quiet = false;
     }
   }
 
+  /** analyses run so far (decideAhead tells a miss from a hit by it) */
+  private missCount = 0;
+
   /** Synchronous: cache → parse → facts → rules. Never throws on client text. */
   decide(text: string, opts?: ReadOptions): Decision {
     // the same text can read differently under other session settings: those get their own cache slots
     // texts too large to be kept are never cached whole (see decideLarge)
+    const ahead = this.ahead;
+    if (ahead && !this.quiet) {
+      this.ahead = undefined;
+      if (ahead.text === text && ahead.key === (opts ? readKey(opts) : '')) {
+        if (ahead.miss) this.metrics?.statementCacheMisses.inc();
+        else this.metrics?.statementCacheHits.inc();
+        return ahead.d;
+      }
+    }
     if (text.length * 2 >= this.cache.maxEntryBytes) return this.decideLarge(text, opts);
     const key = opts ? readKey(opts) + text : text;
     const hit = this.cache.get(key);
     if (hit) {
-      if (this.quiet) return hit;
-      if (this.aheadKey === key) {
-        this.aheadKey = undefined;
-        this.metrics?.statementCacheMisses.inc();
-      } else this.metrics?.statementCacheHits.inc();
+      if (!this.quiet) this.metrics?.statementCacheHits.inc();
       return hit;
     }
     // texts that differ only in inlined literals share a decision when the facts cannot depend on them (MySQL: keyed
@@ -115,7 +123,7 @@ export class Guard {
     const small = shape !== undefined && shape.length * 2 < this.shapes.maxEntryBytes;
     const byShape = small ? this.shapes.get(shape) : undefined;
     if (byShape) {
-      this.metrics?.statementCacheHits.inc();
+      if (!this.quiet) this.metrics?.statementCacheHits.inc();
       return byShape;
     }
     const decision = this.analyzeAndEvaluate(text, opts);
@@ -131,6 +139,7 @@ export class Guard {
   }
 
   private analyzeAndEvaluate(text: string, opts: ReadOptions | undefined): Decision {
+    this.missCount++;
     if (!this.quiet) this.metrics?.statementCacheMisses.inc();
     const t0 = process.hrtime.bigint();
     const statements = analyze(this.ctx.dialect, text, opts);
