@@ -115,13 +115,7 @@ export class MysqlCatalog {
   async probeNatives(names: readonly string[]): Promise<void> {
     const todo = [...new Set(names.map((n) => n.replace(/`/g, '').toLowerCase()))].filter((n) => /^[a-z_][a-z0-9_$]*$/.test(n) && !this.natives.has(n));
     if (!todo.length) return;
-    const conn = await connectUpstream({
-      ...this.options, database: undefined, attributes: undefined, readSqlMode: false, timeoutMs: this.options.timeoutMs ?? 5000,
-      capabilities: Capability.Protocol41 | Capability.SecureConnection | Capability.PluginAuth | Capability.LongPassword | Capability.Transactions,
-      mariadbCapabilities: 0, charset: 45,
-    });
-    const reader = new PacketReader(conn.socket, 1 << 20);
-    conn.socket.resume();
+    const { conn, reader } = await this.sideConnection(1 << 20);
     const args = new Array(97).fill('NULL').join(',');
     try {
       for (const n of todo) {
@@ -137,6 +131,18 @@ export class MysqlCatalog {
       conn.socket.end(encodePacket(0, Buffer.from([Command.Quit])));
       setTimeout(() => conn.socket.destroy(), 1000).unref();
     }
+  }
+
+  /** A connection of the catalog's own (no database selected, utf8mb4), read packet by packet. */
+  private async sideConnection(maxPacket: number): Promise<{ conn: Awaited<ReturnType<typeof connectUpstream>>; reader: PacketReader }> {
+    const conn = await connectUpstream({
+      ...this.options, database: undefined, attributes: undefined, readSqlMode: false, timeoutMs: this.options.timeoutMs ?? 5000,
+      capabilities: Capability.Protocol41 | Capability.SecureConnection | Capability.PluginAuth | Capability.LongPassword | Capability.Transactions,
+      mariadbCapabilities: 0, charset: 45,
+    });
+    const reader = new PacketReader(conn.socket, maxPacket);
+    conn.socket.resume();
+    return { conn, reader };
   }
 
   /** reads started so far; `readGen` is the number of the read that made the current snapshot */
@@ -176,13 +182,7 @@ export class MysqlCatalog {
 
   private async read(): Promise<MysqlSchema> {
     const startedAt = Date.now();
-    const conn = await connectUpstream({
-      ...this.options, database: undefined, attributes: undefined, readSqlMode: false, timeoutMs: this.options.timeoutMs ?? 5000,
-      capabilities: Capability.Protocol41 | Capability.SecureConnection | Capability.PluginAuth | Capability.LongPassword | Capability.Transactions,
-      mariadbCapabilities: 0, charset: 45,
-    });
-    const reader = new PacketReader(conn.socket, 1 << 30);
-    conn.socket.resume();
+    const { conn, reader } = await this.sideConnection(1 << 30);
     const query = async (sql: string): Promise<string | null> => {
       conn.socket.write(encodePacket(0, encodeComQuery(sql)));
       reader.lastSeq = 0;

@@ -816,12 +816,21 @@ function readRoutineBody(top: StatementFacts, text: string, facts: StatementFact
   if (body === null) return;
   const inner = readAll(body, ctx.opts, ctx.depth + 1);
   if (!inner.length || inner.some((f) => f.kind === 'unparsed') || new Set(inner.map((f) => f.index)).size !== 1) return;
+  carryBody(top, [inner[0]!], inner, facts, ctx);
+}
+
+/**
+ * The routine `top` carries what its body's statements (`tops`) touch — effects, tables, columns, functions — and
+ * every fact of the body (`inner`) is added after it as nested facts.
+ */
+function carryBody(top: StatementFacts, tops: readonly StatementFacts[], inner: readonly StatementFacts[], facts: StatementFacts[], ctx: Context): void {
   top.effects = top.effects.filter((e) => e !== 'dynamic');
-  const first = inner[0]!;
-  for (const e of first.effects) if (!top.effects.includes(e)) top.effects.push(e);
-  for (const t of first.tables) if (!top.tables.some((x) => x.name === t.name && x.op === t.op)) top.tables.push(t);
-  for (const c of first.columns) if (!top.columns.includes(c)) top.columns.push(c);
-  for (const f of first.functions) if (!top.functions.includes(f)) top.functions.push(f);
+  for (const first of tops) {
+    for (const e of first.effects) if (!top.effects.includes(e)) top.effects.push(e);
+    for (const t of first.tables) if (!top.tables.some((x) => x.name === t.name && x.op === t.op)) top.tables.push(t);
+    for (const c of first.columns) if (!top.columns.includes(c)) top.columns.push(c);
+    for (const f of first.functions) if (!top.functions.includes(f)) top.functions.push(f);
+  }
   for (const f of inner) {
     const g: StatementFacts = { ...f, nested: true, index: ctx.index, multiStatement: ctx.multiStatement };
     delete g.text;
@@ -847,18 +856,7 @@ function readCompoundBody(top: StatementFacts, body: CompoundBodyStatement[], fa
     tops.push(f[0]!);
     inner.push(...f);
   }
-  top.effects = top.effects.filter((e) => e !== 'dynamic');
-  for (const first of tops) {
-    for (const e of first.effects) if (!top.effects.includes(e)) top.effects.push(e);
-    for (const t of first.tables) if (!top.tables.some((x) => x.name === t.name && x.op === t.op)) top.tables.push(t);
-    for (const c of first.columns) if (!top.columns.includes(c)) top.columns.push(c);
-    for (const f of first.functions) if (!top.functions.includes(f)) top.functions.push(f);
-  }
-  for (const f of inner) {
-    const g: StatementFacts = { ...f, nested: true, index: ctx.index, multiStatement: ctx.multiStatement };
-    delete g.text;
-    facts.push(g);
-  }
+  carryBody(top, tops, inner, facts, ctx);
 }
 
 function absorb(facts: StatementFacts[], b: Builder): void {
