@@ -37,9 +37,10 @@ async function main(): Promise<void> {
       mysql: { host: '127.0.0.1', port: my.port, database: my.database, rw: my.roles.rw, ro: my.roles.ro, admin: { user: 'soak_admin', password: adminPw } },
       log: (l) => console.error(`[${Math.round((Date.now() - started) / 1000)}s] ${l}`),
     });
+    const distOf = (lat: number[]) => ({ n: lat.length, p50: percentile(lat, 50), p90: percentile(lat, 90), p95: percentile(lat, 95), p99: percentile(lat, 99), max: Math.max(0, ...lat), over1s: lat.filter((x) => x >= 1000).length });
     const lat = r.endLatencies;
     const dist = { n: lat.length, p50: percentile(lat, 50), p90: percentile(lat, 90), p95: percentile(lat, 95), p99: percentile(lat, 99), max: Math.max(0, ...lat), over1s: lat.filter((x) => x >= 1000).length };
-    console.log(JSON.stringify({ ...r, endLatencies: undefined, endLatency: dist, wrongEnds: r.wrongEnds.slice(0, 20), wrongEndsCount: r.wrongEnds.length, missedEnds: r.missedEnds.slice(0, 20), missedEndsCount: r.missedEnds.length }, null, 2));
+    console.log(JSON.stringify({ ...r, endLatencies: undefined, endLatency: dist, wrongEnds: r.wrongEnds.slice(0, 20), wrongEndsCount: r.wrongEnds.length, missedEnds: r.missedEnds.slice(0, 20), missedEndsCount: r.missedEnds.length, releaseLatencies: undefined, brokerEndLatency: distOf(r.releaseLatencies), slowEnds: r.slowEnds.slice(0, 40), slowEndsCount: r.slowEnds.length }, null, 2));
   } finally {
     await Promise.allSettled([pgc.close(), my.close()]);
   }

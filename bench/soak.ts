@@ -48,6 +48,15 @@ export interface SoakReport {
   wrongEnds: string[];
   /** expiries and revokes that no session saw within 1 s (a session of that grant went on) */
   missedEnds: string[];
+  /**
+   * The same ends as the broker recorded them: from the revoke's audit event (or the deadline) to the session's
+   * `session.ended` event, written once both of its sockets are closed. The upstream side is closed gracefully
+   * (COM_QUIT / Terminate, up to a second), so this is when the session's resources were released, not when the
+   * client was told (ms)
+   */
+  releaseLatencies: number[];
+  /** ends that landed 800 ms or more after their due time, and missed ends, with what the session was doing */
+  slowEnds: string[];
   grants: { requested: number; extended: number; revoked: number; expired: number };
   baseline: Usage;
   after: Usage;
@@ -104,6 +113,11 @@ interface LiveGrant {
 interface Worker {
   grant: LiveGrant;
   stop: boolean;
+  /** when the login started and when it completed (epoch ms) */
+  loginStartedAt?: number;
+  loggedInAt?: number;
+  /** when the statement in flight was sent (undefined between statements) */
+  inFlightSince?: number;
 }
 
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
@@ -170,7 +184,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   };
 
   const report: SoakReport = {
-    statementsSent: 0, statementsAnswered: 0, statementsAudited: 0, sessionsOpened: 0, endLatencies: [], wrongEnds: [], missedEnds: [],
+    statementsSent: 0, statementsAnswered: 0, statementsAudited: 0, sessionsOpened: 0, endLatencies: [], wrongEnds: [], missedEnds: [], slowEnds: [], releaseLatencies: [],
     grants: { requested: 0, extended: 0, revoked: 0, expired: 0 },
     baseline: { rssMb: 0, fds: 0, handles: 0 }, after: { rssMb: 0, fds: 0, handles: 0 }, peak: { rssMb: 0, fds: 0, handles: 0 }, auditOk: false,
   };
@@ -202,15 +216,25 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const think = o.thinkMs ?? 20;
     const workers = new Set<Promise<void>>();
 
+    /** What a session was doing at its grant's due time, relative to it (for slow and missed ends). */
+    const doing = (w: Worker, due: number): string => {
+      const rel = (t?: number) => (t === undefined ? 'never' : `${t - due} ms`);
+      return `login started ${rel(w.loginStartedAt)}, logged in ${rel(w.loggedInAt)}, statement in flight since ${rel(w.inFlightSince)}`;
+    };
+
     /** Classifies the end of a session: due to its grant's expiry/revoke (latency recorded), or wrong. */
     const ended = (w: Worker, err: Error, at: number) => {
       const g = w.grant;
       g.sessions.delete(w);
       const msg = err.message;
+      const late = (due: number, lat: number) => {
+        report.endLatencies.push(lat);
+        if (lat >= 800) report.slowEnds.push(`${g.protocol}/${g.access} ${g.id} ${g.revokedAt ? 'revoke' : 'expiry'} seen after ${lat} ms; ${doing(w, due)}`);
+      };
       if (/grant revoked/.test(msg) && g.revokedAt) {
-        report.endLatencies.push(at - g.revokedAt);
+        late(g.revokedAt, at - g.revokedAt);
       } else if (/grant expired/.test(msg) && at >= g.expiresAt - 50) {
-        report.endLatencies.push(Math.max(0, at - g.expiresAt));
+        late(g.expiresAt, Math.max(0, at - g.expiresAt));
       } else if (!stopping) {
         report.wrongEnds.push(`${g.protocol}/${g.access} ${g.id}: ${msg}`);
       }
@@ -254,7 +278,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const drive = async (w: Worker, connect: () => Promise<Driver>, pgDialect: boolean) => {
       let c: Driver;
       try {
+        w.loginStartedAt = Date.now();
         c = await connect();
+        w.loggedInAt = Date.now();
       } catch (e) {
         // a grant that expired or was revoked between choosing it and logging in is refused at login: fine
         if (w.grant.revokedAt || Date.now() >= w.grant.expiresAt - 100) return;
@@ -273,7 +299,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         while (!stopping && Date.now() < endOfRun && !failure) {
           report.statementsSent++;
           try {
+            w.inFlightSince = Date.now();
             await c.query(statement(w.grant.access, pgDialect));
+            w.inFlightSince = undefined;
             report.statementsAnswered++;
           } catch (e) {
             fail(e as Error);
@@ -365,7 +393,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           watch.add((async () => {
             await sleep(Math.max(0, due + 1000 - Date.now()));
             // sessions that saw nothing by then are still issuing statements: the end did not land
-            for (const w of g.sessions) report.missedEnds.push(`${g.protocol}/${g.access} ${g.id} (${g.revokedAt ? 'revoke' : 'expiry'})`), void w;
+            for (const w of g.sessions) {
+              report.missedEnds.push(`${g.protocol}/${g.access} ${g.id} (${g.revokedAt ? 'revoke' : 'expiry'})`);
+              report.slowEnds.push(`${g.protocol}/${g.access} ${g.id} ${g.revokedAt ? 'revoke' : 'expiry'} not seen after 1 s; ${doing(w, due)}`);
+            }
           })());
         }
       }
@@ -408,10 +439,24 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const v = verifyAuditTrail(file);
     report.auditOk = v.ok;
     if (!v.ok) report.auditReason = JSON.stringify(v);
+    const revokedAt = new Map<string, number>();
+    const sessionEnds: { grant: string; reason: string; ts: number }[] = [];
     for (const f of trailFiles(file)) {
       for (const line of readFileSync(f, 'utf8').split('\n')) {
         if (line.includes('"type":"statement"') && line.includes(table)) report.statementsAudited++;
+        else if (line.includes('"type":"grant.revoked"')) {
+          const e = JSON.parse(line) as { grantId: string; ts: string };
+          revokedAt.set(e.grantId, Date.parse(e.ts));
+        } else if (line.includes('"type":"session.ended"')) {
+          const e = JSON.parse(line) as { grant: string; reason: string; ts: string };
+          sessionEnds.push({ grant: e.grant, reason: e.reason, ts: Date.parse(e.ts) });
+        }
       }
+    }
+    const deadlineOf = new Map([...grants].map((g) => [g.id, g.expiresAt]));
+    for (const e of sessionEnds) {
+      const due = /revok/.test(e.reason) ? revokedAt.get(e.grant) : /expir/.test(e.reason) ? deadlineOf.get(e.grant) : undefined;
+      if (due !== undefined) report.releaseLatencies.push(Math.max(0, e.ts - due));
     }
     return report;
   } finally {

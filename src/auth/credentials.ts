@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { cachingSha2Verifier } from './caching-sha2-password.js';
 import { nativeVerifier } from './mysql-native-password.js';
-import { createScramVerifier } from './scram-sha-256.js';
+import { createScramVerifier, createScramVerifierAsync } from './scram-sha-256.js';
 
 /** Structurally identical to `Verifiers` in src/grants/model.ts (auth may not import grants). */
 export interface Verifiers {
@@ -52,6 +52,15 @@ export function generatePassword(): string {
 export function computeVerifiers(password: string): Verifiers {
   return {
     scramSha256: createScramVerifier(password),
+    mysqlNative: nativeVerifier(password),
+    cachingSha2: cachingSha2Verifier(password),
+  };
+}
+
+/** computeVerifiers with the costly part (PBKDF2) off the event loop. */
+export async function computeVerifiersAsync(password: string): Promise<Verifiers> {
+  return {
+    scramSha256: await createScramVerifierAsync(password),
     mysqlNative: nativeVerifier(password),
     cachingSha2: cachingSha2Verifier(password),
   };

@@ -8,7 +8,7 @@
 // PostgreSQL's variant: no channel binding is offered (we only advertise SCRAM-SHA-256, not -PLUS), so the
 // GS2 header is `n,,` (client cannot bind) or `y,,` (client could, but thinks the server cannot); the
 // username in client-first is ignored (the startup packet already named the user) and an authzid is refused.
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const KEY_LEN = 32;
 export const SCRAM_DEFAULT_ITERATIONS = 4096;
@@ -98,6 +98,26 @@ function saltedPassword(password: string, salt: Buffer, iterations: number): Buf
   return pbkdf2Sync(Buffer.from(saslprep(password), 'utf8'), salt, iterations, KEY_LEN, 'sha256');
 }
 
+/**
+ * SaltedPassword for logging in to an upstream, remembered per (password, salt, iterations). A role's salt and
+ * count change only when its password is set again, so every upstream login of a target would otherwise spend the
+ * same PBKDF2 rounds (4,096 by default) on the event loop, holding back every other session. What is kept is
+ * worth as much as the password itself, which the broker holds anyway; the key is a digest, not the password, and
+ * the map is small and bounded.
+ */
+const upstreamSalted = new Map<string, Buffer>();
+const UPSTREAM_SALTED_MAX = 64;
+
+function upstreamSaltedPassword(password: string, salt: Buffer, iterations: number): Buffer {
+  const key = `${createHash('sha256').update(password, 'utf8').digest('base64')}:${salt.toString('base64')}:${iterations}`;
+  const hit = upstreamSalted.get(key);
+  if (hit) return hit;
+  const salted = saltedPassword(password, salt, iterations);
+  if (upstreamSalted.size >= UPSTREAM_SALTED_MAX) upstreamSalted.delete(upstreamSalted.keys().next().value!);
+  upstreamSalted.set(key, salted);
+  return salted;
+}
+
 function clientKeyOf(salted: Buffer): Buffer {
   return hmac(salted, 'Client Key');
 }
@@ -141,10 +161,23 @@ function parseAttributes(s: string): Array<[string, string]> | undefined {
 export function createScramVerifier(password: string, iterations = SCRAM_DEFAULT_ITERATIONS, salt?: Buffer): string {
   if (!Number.isInteger(iterations) || iterations < 1) throw new Error('SCRAM iterations must be a positive integer');
   const s = salt ?? randomBytes(16);
-  const salted = saltedPassword(password, s, iterations);
+  return verifierText(saltedPassword(password, s, iterations), s, iterations);
+}
+
+/** createScramVerifier with the PBKDF2 rounds on the thread pool: issuing a grant does not stall live sessions. */
+export async function createScramVerifierAsync(password: string, iterations = SCRAM_DEFAULT_ITERATIONS, salt?: Buffer): Promise<string> {
+  if (!Number.isInteger(iterations) || iterations < 1) throw new Error('SCRAM iterations must be a positive integer');
+  const s = salt ?? randomBytes(16);
+  const salted = await new Promise<Buffer>((resolve, reject) =>
+    pbkdf2(Buffer.from(saslprep(password), 'utf8'), s, iterations, KEY_LEN, 'sha256', (e, key) => (e ? reject(e) : resolve(key))),
+  );
+  return verifierText(salted, s, iterations);
+}
+
+function verifierText(salted: Buffer, salt: Buffer, iterations: number): string {
   const storedKey = sha256(clientKeyOf(salted));
   const serverKey = serverKeyOf(salted);
-  return `SCRAM-SHA-256$${iterations}:${s.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
 /** undefined when `v` is not a well-formed SCRAM-SHA-256 verifier. */
@@ -321,7 +354,7 @@ export function scramClientContinue(
   // A hostile upstream could pin our CPU with a huge count; 1 is weak but it is the upstream's own choice.
   if (iterations < 1 || iterations > SCRAM_MAX_ITERATIONS) return { ok: false, reason: 'iteration count out of range' };
 
-  const salted = saltedPassword(password, salt, iterations);
+  const salted = upstreamSaltedPassword(password, salt, iterations);
   const clientKey = clientKeyOf(salted);
   const storedKey = sha256(clientKey);
   const withoutProof = `c=${Buffer.from('n,,').toString('base64')},r=${nonce}`;

@@ -2,7 +2,7 @@
 import { ACCESS_LEVELS } from '../access.js';
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent, AuditSink } from '../audit/events.js';
-import { computeVerifiers, generateLogin, generatePassword } from '../auth/credentials.js';
+import { computeVerifiersAsync, generateLogin, generatePassword } from '../auth/credentials.js';
 import type { Config, PolicyConfig } from '../config/schema.js';
 import { BrokerError, ErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -85,7 +85,10 @@ export class AccessService {
   private readonly onGrantExtended: ((grant: Grant) => void) | undefined;
   private readonly onError: (error: unknown) => void;
   /** Serialises state changes in this process so two approvals cannot both activate one request. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** grant operations waiting for the store, one runs at a time; revokes go first (see exclusive) */
+  private readonly urgentOps: (() => void)[] = [];
+  private readonly ops: (() => void)[] = [];
+  private opRunning = false;
   /** gauge label sets seen so far, so a resync can zero the ones with no active grant left */
   private readonly gaugeKeys = new Set<string>();
 
@@ -246,7 +249,7 @@ export class AccessService {
       if (grant.verifiers) throw new BrokerError(ErrorCode.GONE, `the credentials of request ${requestId} were already issued`);
 
       const password = generatePassword();
-      grant.verifiers = computeVerifiers(password);
+      grant.verifiers = await computeVerifiersAsync(password);
       await this.store.putGrant(grant);
       request.credentialsIssued = true;
       await this.store.putRequest(request);
@@ -281,7 +284,7 @@ export class AccessService {
       });
       this.notifyEnded(ended, 'revoked');
       return withoutVerifiers(ended);
-    });
+    }, true);
   }
 
   /**
@@ -364,10 +367,32 @@ export class AccessService {
 
   // ---- internals ----
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+  /**
+   * Runs grant operations one at a time (each is a read-modify-write of the store). A revoke is queued ahead of
+   * requests, approvals and extensions: it is the operation that takes access away, and a burst of requests (each
+   * computing password verifiers and writing the store with fsync) must not hold it back past the one-second promise
+   * of ending the grant's sessions.
+   */
+  private exclusive<T>(fn: () => Promise<T>, urgent = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const op = () => {
+        let run: Promise<T>;
+        try {
+          run = fn();
+        } catch (e) {
+          run = Promise.reject(e);
+        }
+        void run.then(resolve, reject).finally(() => this.nextOp());
+      };
+      (urgent ? this.urgentOps : this.ops).push(op);
+      if (!this.opRunning) this.nextOp();
+    });
+  }
+
+  private nextOp(): void {
+    const op = this.urgentOps.shift() ?? this.ops.shift();
+    this.opRunning = op !== undefined;
+    op?.();
   }
 
   private isoNow(): string {
@@ -413,7 +438,7 @@ export class AccessService {
       access: request.access,
       databases: [...request.databases],
       login: await this.uniqueLogin(request.requester),
-      ...(password !== undefined ? { verifiers: computeVerifiers(password) } : {}),
+      ...(password !== undefined ? { verifiers: await computeVerifiersAsync(password) } : {}),
       activatedAt: new Date(at).toISOString(),
       expiresAt: new Date(at + request.ttlMs).toISOString(),
       status: 'active',

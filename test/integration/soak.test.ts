@@ -22,7 +22,9 @@ describe('soak: churn of grants under a mixed workload', () => {
       pg: { host: '127.0.0.1', port: 5432, database: 'dbw_app', rw: { user: 'dbw_rw', password: 'dbw_rw_secret' }, ro: { user: 'dbw_ro', password: 'dbw_ro_secret' }, admin: { user: 'postgres' } },
       mysql: { host: '127.0.0.1', port: 3306, database: 'dbw_my', rw: { user: 'dbw_my_rw', password: 'dbw_my_rw_secret' }, ro: { user: 'dbw_my_ro', password: 'dbw_my_ro_secret' }, admin: { user: 'root' } },
     });
-    const summary = JSON.stringify({ ...r, endLatencies: { n: r.endLatencies.length, p50: percentile(r.endLatencies, 50), p95: percentile(r.endLatencies, 95), max: Math.max(0, ...r.endLatencies) } });
+    const dist = (xs: number[]) => ({ n: xs.length, p50: percentile(xs, 50), p95: percentile(xs, 95), max: Math.max(0, ...xs) });
+    const summary = JSON.stringify({ ...r, endLatencies: dist(r.endLatencies), releaseLatencies: dist(r.releaseLatencies) });
+    console.log(`soak: client-seen ends ${JSON.stringify(dist(r.endLatencies))}, released ${JSON.stringify(dist(r.releaseLatencies))}, slow ${JSON.stringify(r.slowEnds)}`);
     expect(r.wrongEnds, summary).toEqual([]);
     expect(r.missedEnds, summary).toEqual([]);
     expect(r.grants.revoked + r.grants.expired, summary).toBeGreaterThan(0);

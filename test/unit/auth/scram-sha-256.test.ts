@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   createScramVerifier,
+  createScramVerifierAsync,
   parseScramVerifier,
   saslprep,
   scramClientContinue,
@@ -85,6 +86,22 @@ describe('verifiers', () => {
     expect(p?.salt.toString('base64')).toBe(RFC.salt);
     expect(p?.storedKey.length).toBe(32);
     expect(createScramVerifier('pencil')).not.toBe(createScramVerifier('pencil')); // random salt
+  });
+
+  it('the thread-pool verifier equals the synchronous one for the same salt', async () => {
+    expect(await createScramVerifierAsync(RFC.password, 4096, Buffer.from(RFC.salt, 'base64'))).toBe(rfcVerifier());
+  });
+
+  it('a client login answers the RFC vector again when its salted password is remembered', () => {
+    // the second exchange of the same password, salt and count is served from the upstream cache
+    const rfcState = () => ({ ...scramClientStart(RFC.clientNonce).state, clientFirstBare: RFC.clientFirst.slice(3) });
+    for (let i = 0; i < 2; i++) {
+      const r = scramClientContinue(rfcState(), RFC.password, RFC.serverFirst);
+      expect(r.ok && r.clientFinal).toBe(RFC.clientFinal);
+      expect(r.ok && scramClientVerifyFinal(r.state, RFC.serverFinal)).toBe(true);
+    }
+    const wrong = scramClientContinue(rfcState(), 'not pencil', RFC.serverFirst);
+    expect(wrong.ok && wrong.clientFinal).not.toBe(RFC.clientFinal);
   });
 
   it('rejects malformed verifiers', () => {

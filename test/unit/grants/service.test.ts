@@ -229,6 +229,28 @@ describe('revoke', () => {
     expect((await rejection(service.revoke(bob, 'gr_missing'))).code).toBe('BRK_NOT_FOUND');
   });
 
+  it('goes ahead of grant requests already waiting for the store', async () => {
+    const { grant } = await service.createRequest(alice, { target: 'app', access: 'read', ttl: '1h', reason: 'r' });
+    const order: string[] = [];
+    // a burst of requests is queued first; the revoke filed after them must not wait for all of them
+    const requests = Array.from({ length: 5 }, (_, i) =>
+      service.createRequest(alice, { target: 'app', access: 'read', ttl: '1h', reason: `burst ${i}` }).then(() => order.push(`request ${i}`)),
+    );
+    const revoke = service.revoke(bob, grant!.grantId).then(() => order.push('revoke'));
+    await Promise.all([...requests, revoke]);
+    // the first request was already running when the revoke arrived; the revoke runs right after it
+    expect(order.indexOf('revoke')).toBeLessThanOrEqual(1);
+    expect(order).toHaveLength(6);
+    expect(ended.map(([g, r]) => [g.id, r])).toEqual([[grant!.grantId, 'revoked']]);
+  });
+
+  it('keeps the queue going after an operation that failed', async () => {
+    const failed = rejection(service.revoke(bob, 'gr_missing'));
+    const next = service.createRequest(alice, { target: 'app', access: 'read', ttl: '1h', reason: 'r' });
+    expect((await failed).code).toBe('BRK_NOT_FOUND');
+    expect((await next).grant?.grantId).toBeTruthy();
+  });
+
   it('lets the grantee revoke their own grant and survives a throwing listener', async () => {
     const errors: unknown[] = [];
     service = makeService({ onGrantEnded: () => { throw new Error('listener broke'); }, onError: (e) => errors.push(e) });
