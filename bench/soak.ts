@@ -121,6 +121,8 @@ interface Worker {
   loggedInAt?: number;
   /** when the statement in flight was sent (undefined between statements) */
   inFlightSince?: number;
+  /** when the client got the error that ended it (an idle client gets it as an event) */
+  endSeenAt?: number;
 }
 
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
@@ -298,6 +300,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         if (failure) return;
         failure = e;
         failedAt = Date.now();
+        // seen now, even if the loop only notices after its think time
+        w.endSeenAt = failedAt;
       };
       c.onError(fail);
       try {
@@ -401,7 +405,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
             for (const w of g.sessions) {
               // a login still under way at the due time has no session yet: it must be refused, or end at once
               // once it completes (judged by `ended`, from the time it logged in)
-              if (w.loggedInAt === undefined || w.loggedInAt > due) continue;
+              if (w.loggedInAt === undefined || w.loggedInAt > due || w.endSeenAt !== undefined) continue;
               report.missedEnds.push(`${g.protocol}/${g.access} ${g.id} (${g.revokedAt ? 'revoke' : 'expiry'})`);
               report.slowEnds.push(`${g.protocol}/${g.access} ${g.id} ${g.revokedAt ? 'revoke' : 'expiry'} not seen after 1 s; ${doing(w, due)}`);
             }
