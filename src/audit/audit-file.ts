@@ -52,6 +52,8 @@ export interface AuditFileOptions {
  * dropped (counted and logged) rather than growing the broker: statements are refused meanwhile (see writable).
  */
 const MAX_PENDING_BYTES = 16 << 20;
+/** lines joined into one write by a flush (a turn that ended thousands of sessions writes in a few calls) */
+const FLUSH_LINES_MAX = 512;
 
 const SECRET_KEY = /^(password|passwd|token|secret|authorization|verifiers?)$/i;
 const TAIL_CHUNK = 64 * 1024;
@@ -291,7 +293,10 @@ export class AuditFile implements AuditSink {
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
     const deferrable = event.type === 'statement' && (event.action === 'allow' || event.action === 'warn' || event.action === 'mask');
-    if (deferrable && !this.options.fsync) {
+    // A session's end is written with the rest of the turn's lines too: nothing waits on it, and a revoke that
+    // ends thousands of sessions in a few turns then costs a write per turn instead of one per session.
+    const batched = deferrable || event.type === 'session.ended';
+    if (batched && !this.options.fsync) {
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -326,6 +331,17 @@ export class AuditFile implements AuditSink {
     return { ...event, text: full.toString('utf8', 0, end), textBytes: full.length, textSha256: sha256Hex(full) } as AuditEvent;
   }
 
+  /** Drops from the queue what a write put in the file: whole lines, then the written head of the next one. */
+  private consumeWritten(bytes: number): void {
+    let rest = this.headWritten + bytes;
+    while (this.pending.length && rest >= this.pending[0]!.length) {
+      const len = this.pending.shift()!.length;
+      this.pendingBytes -= len;
+      rest -= len;
+    }
+    this.headWritten = rest;
+  }
+
   /** Writes every pending line now (rotating first when the file would grow past maxBytes). */
   flush(): void {
     this.flushScheduled = false;
@@ -336,16 +352,29 @@ export class AuditFile implements AuditSink {
     try {
       if (this.fd === undefined) this.reopen();
       while (this.pending.length) {
-        const bytes = this.pending[0]!;
-        if (this.headWritten === 0 && max > 0 && this.size > 0 && this.size + bytes.length > max) this.rotate();
-        while (this.headWritten < bytes.length) {
-          const n = writeSync(this.fd!, bytes, this.headWritten, bytes.length - this.headWritten);
-          this.headWritten += n;
-          this.size += n;
+        const first = this.pending[0]!;
+        if (this.headWritten === 0 && max > 0 && this.size > 0 && this.size + first.length > max) this.rotate();
+        // the lines that fit in the file before the next rotation leave in one write
+        let count = 1;
+        let total = first.length - this.headWritten;
+        while (count < this.pending.length && count < FLUSH_LINES_MAX) {
+          const next = this.pending[count]!.length;
+          if (max > 0 && this.size + total + next > max) break;
+          total += next;
+          count++;
         }
-        this.pending.shift();
-        this.pendingBytes -= bytes.length;
-        this.headWritten = 0;
+        const chunk = count === 1 ? first.subarray(this.headWritten) : Buffer.concat([first.subarray(this.headWritten), ...this.pending.slice(1, count)], total);
+        let written = 0;
+        try {
+          while (written < chunk.length) {
+            const n = writeSync(this.fd!, chunk, written, chunk.length - written);
+            written += n;
+            this.size += n;
+          }
+        } finally {
+          // whole lines written leave the queue; a line cut by a failing write is resumed where it stopped
+          this.consumeWritten(written);
+        }
       }
       if (this.options.fsync) fsyncSync(this.fd!);
       if (this.failure) {

@@ -51,6 +51,19 @@ function writeLines(path: string, lines: string[]): void {
 }
 
 describe('AuditFile', () => {
+  it('writes the lines of a busy turn in a few writes, every line whole and chained (more than one write holds)', async () => {
+    const path = join(dir, 'audit.jsonl');
+    const f = AuditFile.open(path);
+    for (let i = 0; i < 1200; i++) f.record(event(i));
+    for (let i = 0; i < 300; i++) f.record({ type: 'session.ended', session: `s${i}`, grant: 'g1', identity: 'alice', reason: 'revoked', duration_ms: 1 });
+    await new Promise((r) => setImmediate(r));
+    const lines = readLines(path);
+    expect(lines).toHaveLength(1500);
+    expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual(Array.from({ length: 1500 }, (_, i) => i + 1));
+    await f.close();
+    expect(verifyAuditFile(path).ok).toBe(true);
+  });
+
   it('writes 100 chained lines that verify', async () => {
     const path = join(dir, 'nested', 'deeper', 'audit.jsonl');
     await write100(path);
