@@ -99,6 +99,35 @@ describe('MariaDB upstream restarted under a live session', () => {
     await loginWorksAgain(cred);
   });
 
+  it('mid-result (mysql2 streaming rows, the direction of COPY TO): the stream errors, never hangs or reads garbage', async () => {
+    // (the other direction, LOAD DATA LOCAL INFILE, is refused by the broker: docs/client-errors.md)
+    const cred = await b.grant({ access: 'write', databases: [db.database] });
+    const c = await connect(cred);
+    c.on('error', () => undefined);
+    let rows = 0;
+    // 1 KiB rows, produced slowly, so the server sends them in many packets while the statement runs
+    const stream = c.connection.query("SELECT seq, REPEAT('x', 1024) AS pad, SLEEP(0.002) AS s FROM seq_1_to_200000").stream();
+    // mysql2 reports a connection lost mid-stream on the connection, not on the row stream (as it does direct)
+    const outcome = new Promise<Error | 'end'>((resolve) => {
+      stream.on('data', () => void rows++);
+      stream.on('error', (e: Error) => resolve(e));
+      stream.on('end', () => resolve('end'));
+      c.connection.on('error', (e: Error) => resolve(e));
+      c.connection.on('end', () => resolve(new Error('connection closed')));
+    });
+    await waitFor(() => rows > 200, 15_000);
+    await db.restart();
+    const result = await hangs(outcome);
+    expect(result).not.toBe('hang');
+    expect(result).toBeInstanceOf(Error);
+    expect((result as Error).message).not.toMatch(/malformed|out of order/i);
+    expect(rows).toBeLessThan(200_000);
+    // the session is over: the client cannot send on it
+    await expect(c.query('SELECT 1')).rejects.toThrow(/closed state|connection/i);
+    await waitFor(() => auditEvents().some((e) => e.type === 'session.ended'), 10_000);
+    await loginWorksAgain(cred);
+  });
+
   it('mid-transaction: COMMIT fails and the row is not there', async () => {
     const cred = await b.grant({ access: 'write', databases: [db.database] });
     await db.sql(`CREATE TABLE IF NOT EXISTS ${db.database}.fault_tx (id INT PRIMARY KEY) ENGINE=InnoDB`);
