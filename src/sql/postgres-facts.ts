@@ -43,6 +43,7 @@ interface Builder {
   scopeIfNullable?: string[][];
   /** cast target types as written (a user cast runs its function: read grants, session/function-effects.ts) */
   casts?: Set<string>;
+  params?: boolean;
   where: WhereStatus | null;
   limit: LimitStatus | null;
   drops: boolean;
@@ -514,10 +515,15 @@ function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_S
       const op = (v.name as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.').toLowerCase();
       if (op) (b.operators ??= new Set()).add(op);
     }
-    if (key === 'TypeCast') {
-      const t = ((v.typeName?.names ?? []) as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.');
+    // every type the statement names (TypeCast and typed literals, column definition lists, XMLSERIALIZE, PREPARE
+    // argument types, …): converting to a type runs the user functions of casts to it, and a type written with
+    // modifiers (`'a'::t(5)`) runs its typmod_in function at parse time (session/function-effects.ts)
+    if (key === 'typeName' || key === 'TypeName') {
+      const t = ((v.names ?? []) as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.');
       if (t) (b.casts ??= new Set()).add(t);
     }
+    // a parameter's type is the client's to declare (Parse): it may be a user type an implicit cast converts
+    if (key === 'ParamRef') b.params = true;
     if (key === 'FuncCall') {
       addFunction(v, b);
       walk(v, b, 'read');
@@ -625,6 +631,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
     functions: [...b.functions],
     ...(b.operators?.size ? { operators: [...b.operators] } : {}),
     ...(b.casts?.size ? { casts: [...b.casts] } : {}),
+    ...(b.params ? { params: true } : {}),
     where: b.where,
     limit: b.limit,
     nested,
