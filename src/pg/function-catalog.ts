@@ -39,7 +39,9 @@ const BODIES_SQL = `select n.nspname, p.proname, pg_catalog.pg_get_functiondef(p
 /**
  * Functions that run when another runs without being named in its body: an aggregate's support functions, and the
  * function of an implicit or assignment cast to a type a user function takes (`takes(5::bigint)` with an implicit
- * cast bigint → t runs the cast function first: the function is taken to run it, whatever its arguments). What
+ * cast bigint → t runs the cast function first: the function is taken to run it, whatever its arguments). Kind
+ * 'd': a user type a user function takes; when it is (or is made of) a domain with a CHECK constraint, the
+ * function runs the constraint's calls (`takes_d(1)` coerces 1 to the domain: the check ran a writer). What
  * converting to a type runs is CONVERSIONS_SQL; implicit casts elsewhere in an expression, IMPLICIT_CASTS_SQL.
  */
 const LINKS_SQL = `select 'a', an.nspname || '.' || ap.proname, fn.nspname || '.' || f.proname
@@ -55,21 +57,45 @@ const LINKS_SQL = `select 'a', an.nspname || '.' || ap.proname, fn.nspname || '.
     join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
     join pg_catalog.pg_proc p on c.casttarget = any (p.proargtypes::oid[]) join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
     where c.castcontext in ('i', 'a') and fn.nspname not in ('pg_catalog', 'information_schema')
-      and pn.nspname not in ('pg_catalog', 'information_schema')`;
+      and pn.nspname not in ('pg_catalog', 'information_schema')
+  union
+  select distinct 'd', pn.nspname || '.' || p.proname, tn.nspname || '.' || t.typname
+    from pg_catalog.pg_proc p join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
+    join pg_catalog.pg_type t on t.oid = any (p.proargtypes::oid[]) join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
+    where pn.nspname not in ('pg_catalog', 'information_schema') and tn.nspname not in ('pg_catalog', 'information_schema')`;
 
 /**
  * What converting a value to a type runs, per type (schema.name), with a label naming why: the function of every
  * cast to it bound to a user function (pg_cast.castfunc; builtin casts are free), and its type modifier input
  * function (pg_type.typmodin: `'a'::t(5)` calls it at parse time; it may be PL/pgSQL or SQL, unlike the I/O
- * functions, which the server only takes in C). A domain over the type and an array of it reach the same
- * functions (`1::dom` applies the cast to the domain's base type, `array[1]::_t` the element cast to each element),
- * so they are listed under their own names too. The source type of `x::t` is not known to the broker: every user
+ * functions, which the server only takes in C). A domain over the type, an array of it and a composite type with
+ * a field of it reach the same functions (`1::dom` applies the cast to the domain's base type, `array[1]::_t` the
+ * element cast to each element, `row(1)::comp` the field's cast to the field), so they are listed under their own
+ * names too (`edges`). The source type of `x::t` is not known to the broker: every user
  * cast to t counts (fail closed). A cast from a user type to a system type (`CREATE CAST (s AS text)`) is not
  * listed under the system type (every `x::text` would count): it is decided where a value of its source type can
  * be (IMPLICIT_CASTS_SQL). Defends against a read grant's `SELECT 1::t` running a SECURITY DEFINER or VOLATILE
  * cast function that deletes rows.
  */
-const CONVERSIONS_SQL = `with recursive conv(typ, fn, label) as (
+/**
+ * Type `child` is made of type `parent`: a domain over it, its array type, a composite (or a relation's row type)
+ * with a field of it (user relations only: system ones hold no user type), and with `ranges`, a range over it or
+ * the multirange of a range. One list joined by hash in each recursion (not a scan of pg_type per row).
+ */
+const edges = (ranges: boolean) => `edges(parent, child) as (
+    select typbasetype, oid from pg_catalog.pg_type where typtype = 'd'
+    union all
+    select oid, typarray from pg_catalog.pg_type where typarray <> 0
+    union all
+    select a.atttypid, c.reltype from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      where c.reltype <> 0 and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'${ranges ? `
+    union all
+    select rngsubtype, rngtypid from pg_catalog.pg_range
+    union all
+    select rngtypid, rngmultitypid from pg_catalog.pg_range` : ''})`;
+
+const CONVERSIONS_SQL = `with recursive ${edges(false)}, conv(typ, fn, label) as (
     select c.casttarget, c.castfunc, 'cast (' || pg_catalog.format_type(c.castsource, null) || ' as '
         || pg_catalog.format_type(c.casttarget, null) || ')'
       from pg_catalog.pg_cast c join pg_catalog.pg_proc f on f.oid = c.castfunc
@@ -84,11 +110,27 @@ const CONVERSIONS_SQL = `with recursive conv(typ, fn, label) as (
       join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
       where fn.nspname not in ('pg_catalog', 'information_schema')
   union
-    select d.oid, x.fn, x.label from conv x join pg_catalog.pg_type d
-      on (d.typtype = 'd' and d.typbasetype = x.typ) or d.oid = (select b.typarray from pg_catalog.pg_type b where b.oid = x.typ))
+    select e.child, x.fn, x.label from conv x join edges e on e.parent = x.typ)
   select tn.nspname || '.' || t.typname, fn.nspname || '.' || f.proname, x.label from conv x
     join pg_catalog.pg_type t on t.oid = x.typ join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
     join pg_catalog.pg_proc f on f.oid = x.fn join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace`;
+
+/**
+ * The CHECK constraints of user domains, as expression text per type they are part of (the domain and the types
+ * made of it, `edges`): converting a value to a domain evaluates them (`1::d` with `CHECK (purge() > 0)`, or `nextval(…)`, ran
+ * as the read role and deleted rows / advanced the sequence). The text is read like a view's (Snapshot): user
+ * functions and operators it calls, and builtins with an effect, are what converting to the type calls.
+ */
+const DOMAIN_CHECKS_SQL = `with recursive ${edges(false)}, chk(typ, label, expr) as (
+    select k.contypid, 'check constraint ' || k.conname || ' of domain ' || pg_catalog.format_type(k.contypid, null),
+        pg_catalog.pg_get_expr(k.conbin, 0)
+      from pg_catalog.pg_constraint k join pg_catalog.pg_type t on t.oid = k.contypid
+      join pg_catalog.pg_namespace n on n.oid = t.typnamespace
+      where k.contypid <> 0 and k.contype = 'c' and n.nspname not in ('pg_catalog', 'information_schema')
+  union
+    select e.child, x.label, x.expr from chk x join edges e on e.parent = x.typ)
+  select tn.nspname || '.' || t.typname, x.label, x.expr from chk x
+    join pg_catalog.pg_type t on t.oid = x.typ join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace`;
 
 /**
  * Implicit and assignment casts bound to user functions (castcontext 'i' / 'a'): the server applies them without
@@ -104,7 +146,7 @@ const CONVERSIONS_SQL = `with recursive conv(typ, fn, label) as (
  * (int4 AS bytea) … AS IMPLICIT`) may apply to any expression. Each row: kind, the cast's label, its function,
  * the type / relation / function it marks, the type's oid.
  */
-const IMPLICIT_CASTS_SQL = `with recursive ic as (
+const IMPLICIT_CASTS_SQL = `with recursive ${edges(true)}, ic as (
     select c.oid, c.castsource, c.casttarget, fn.nspname || '.' || f.proname as fn,
       case c.castcontext when 'i' then 'implicit ' when 'a' then 'assignment ' else '' end || 'cast ('
         || pg_catalog.format_type(c.castsource, null) || ' as ' || pg_catalog.format_type(c.casttarget, null) || ')' as label
@@ -117,26 +159,38 @@ const IMPLICIT_CASTS_SQL = `with recursive ic as (
     select ic.oid, t.oid from ic join pg_catalog.pg_type t on t.oid in (ic.castsource, ic.casttarget)
       join pg_catalog.pg_namespace n on n.oid = t.typnamespace where n.nspname not in ('pg_catalog', 'information_schema')
     union
-    select k.cast_oid, d.oid from carriers k join pg_catalog.pg_type d
-      on (d.typtype = 'd' and d.typbasetype = k.typ)
-      or d.oid = (select b.typarray from pg_catalog.pg_type b where b.oid = k.typ)
-      or (d.typtype = 'c' and exists (select 1 from pg_catalog.pg_attribute a
-        where a.attrelid = d.typrelid and a.atttypid = k.typ and a.attnum > 0 and not a.attisdropped))
-      or exists (select 1 from pg_catalog.pg_range r
-        where (r.rngtypid = d.oid and r.rngsubtype = k.typ) or (r.rngmultitypid = d.oid and r.rngtypid = k.typ)))
-  select 't', ic.label, ic.fn, tn.nspname || '.' || t.typname, k.typ::text from carriers k join ic on ic.oid = k.cast_oid
+    select k.cast_oid, e.child from carriers k join edges e on e.parent = k.typ)
+  select distinct 't', ic.label, ic.fn, tn.nspname || '.' || t.typname, k.typ::text from carriers k join ic on ic.oid = k.cast_oid
       join pg_catalog.pg_type t on t.oid = k.typ join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
-    union
-    select 'r', ic.label, ic.fn, rn.nspname || '.' || rc.relname, null from carriers k join ic on ic.oid = k.cast_oid
+    union all
+    select 'g', ic.label, ic.fn, '', null from ic where not exists (select 1 from carriers k where k.cast_oid = ic.oid)`;
+
+/**
+ * The relations with a column of, and the functions returning or taking, the types (oids) IMPLICIT_CASTS_SQL listed:
+ * kind 'r' / 'f', the type's oid, the relation / function (schema.name). A second query, run only when there are
+ * such types: in one, the planner's estimates of the recursive list made it compile the query (JIT, seconds).
+ */
+const CARRIED_SQL = (oids: readonly string[]) => `with k(typ) as (select unnest('{${oids.map(Number).join(',')}}'::oid[]))
+  select distinct 'r', k.typ::text, rn.nspname || '.' || rc.relname from k
       join pg_catalog.pg_attribute a on a.atttypid = k.typ and a.attnum > 0 and not a.attisdropped
       join pg_catalog.pg_class rc on rc.oid = a.attrelid and rc.relkind in ('r', 'v', 'm', 'f', 'p')
       join pg_catalog.pg_namespace rn on rn.oid = rc.relnamespace
-    union
-    select 'f', ic.label, ic.fn, pn.nspname || '.' || p.proname, null from carriers k join ic on ic.oid = k.cast_oid
-      join pg_catalog.pg_proc p on p.prorettype = k.typ or k.typ = any (p.proargtypes::oid[]) or k.typ = any (p.proallargtypes)
-      join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
-    union
-    select 'g', ic.label, ic.fn, '', null from ic where not exists (select 1 from carriers k where k.cast_oid = ic.oid)`;
+  union all
+  select distinct 'f', k.typ::text, pn.nspname || '.' || p.proname from k
+      join (select p.proname, p.pronamespace, u.typ from pg_catalog.pg_proc p
+        cross join lateral unnest(p.proargtypes::oid[] || coalesce(p.proallargtypes, '{}') || p.prorettype) u(typ)) p on p.typ = k.typ
+      join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace`;
+
+/** IMPLICIT_CASTS_SQL's rows, with each type's relations and functions (CARRIED_SQL) as rows of kind 'r' / 'f'. */
+async function implicitRows(query: (sql: string) => Promise<Rows>): Promise<Rows> {
+  const rows = await query(IMPLICIT_CASTS_SQL);
+  const types = rows.filter((r) => r[0] === 't');
+  if (!types.length) return rows;
+  const carried = await query(CARRIED_SQL([...new Set(types.map((r) => r[4]!))]));
+  const out = [...rows];
+  for (const [kind, oid, ref] of carried) for (const t of types) if (t[4] === oid) out.push([kind!, t[1]!, t[2]!, ref!, null]);
+  return out;
+}
 
 /**
  * View queries and policy expressions as text: PostgreSQL records no dependency on pinned (built-in) functions, so
@@ -211,6 +265,7 @@ export interface SnapshotRows {
   bodies?: Rows;
   links?: Rows;
   conversions?: Rows;
+  domainChecks?: Rows;
   implicit?: Rows;
   definitions?: Rows;
   versions?: Rows;
@@ -293,6 +348,19 @@ export class Snapshot {
       }
     };
     for (const [type, fn, label] of r.conversions ?? []) push(this.castFns, [type!, keyName(type!)], { fn: fn!, via: `${label}, by a cast to ${type}` });
+    // a domain's CHECK runs what its expression calls: user functions and operators, builtins with an effect
+    const checkFns = new Map<string, Set<string>>();
+    for (const [type, label, expr] of r.domainChecks ?? []) {
+      const via = `${label}, by a cast to ${type}`;
+      const x = expr === null ? null : readSql(`select ${expr}`, false);
+      const fns = x === null || x.unparsed ? [`${label} (unreadable)`] : [
+        ...x.functions.filter((f) => !this.isBuiltin(f) || x.effectful.includes(f)),
+        ...x.operators.flatMap((o) => [...(this.operatorFns.get(o) ?? [])]),
+      ];
+      for (const fn of fns) push(this.castFns, [type!, keyName(type!)], { fn, via });
+      for (const fn of fns) link(checkFns, type!, this.isBuiltin(fn) ? WRITES : fn);
+    }
+    for (const [kind, fn, type] of r.links ?? []) if (kind === 'd') for (const f of checkFns.get(type!) ?? []) link(this.callees, fn!, f);
     for (const [kind, label, fn, ref, oid] of r.implicit ?? []) {
       if (kind === 'g') this.implicitAnywhere.push({ fn: fn!, via: `${label} between system types: any expression may apply it` });
       else if (kind === 't') {
@@ -319,7 +387,8 @@ export class Snapshot {
       // in a body, an operator bound to a volatile / SECURITY DEFINER function (builtins included) writes whatever
       // it is; a view's operators are listed as their functions (decided like direct calls by the session)
       ...x.operators.flatMap((o) => (body && this.operators.get(o) === 'writes' ? [WRITES] : [...(this.operatorFns.get(o) ?? [])])),
-      ...x.casts.flatMap((t) => this.castCalls(t).map((c) => c.fn)),
+      // a builtin here is one with an effect, from a domain's CHECK (nextval): it changes something
+      ...x.casts.flatMap((t) => this.castCalls(t).map((c) => (this.isBuiltin(c.fn) ? WRITES : c.fn))),
       // an implicit cast the body may apply without writing it (see IMPLICIT_CASTS_SQL): its function runs too
       ...x.reads.flatMap((rel) => this.relationKeys(rel).flatMap((k) => (this.implicitRel.get(k) ?? []).map((c) => c.fn))),
       ...x.functions.flatMap((f) => (this.implicitFn.get(f) ?? []).map((c) => c.fn)),
@@ -507,7 +576,7 @@ export class FunctionCatalog implements FunctionCatalogView {
         const rows = await this.catalog.exclusive(async (query): Promise<SnapshotRows> => ({
           functions: await query(FUNCTIONS_SQL), operators: await query(OPERATORS_SQL), relations: await query(RELATION_CALLS_SQL),
           bodies: await query(BODIES_SQL), links: await query(LINKS_SQL), conversions: await query(CONVERSIONS_SQL),
-          implicit: await query(IMPLICIT_CASTS_SQL), definitions: await query(DEFINITIONS_SQL),
+          implicit: await implicitRows(query), domainChecks: await query(DOMAIN_CHECKS_SQL), definitions: await query(DEFINITIONS_SQL),
           versions: await query(VERSIONS_SQL), nullable: await query(NULLABLE_SQL),
         }));
         this.snap = new Snapshot(rows, startedAt);
@@ -541,7 +610,7 @@ export class FunctionCatalog implements FunctionCatalogView {
     for (const st of statements) {
       for (const f of st.functions) if (!this.builtin(f)) direct.add(f);
       for (const o of st.operators ?? []) for (const f of s.operatorCalls(o)) direct.add(f);
-      for (const t of st.casts ?? []) for (const c of s.castCalls(t)) direct.add(c.fn);
+      for (const t of st.casts ?? []) for (const c of s.castCalls(t)) if (!this.builtin(c.fn)) direct.add(c.fn);
       for (const f of st.functions) for (const c of s.implicitCalls('function', f)) direct.add(c.fn);
       for (const o of st.operators ?? []) for (const c of s.implicitCalls('operator', o)) direct.add(c.fn);
       for (const t of st.tables) if (t.op === 'read') {

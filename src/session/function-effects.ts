@@ -102,7 +102,9 @@ export function withFunctionEffects(
     // calls too where a value they apply to can appear: a column read, a function's result, a conversion, a parameter
     // the client declared of such a type (Parse)
     const cast = (c: CastCall) => {
-      if (writes(c.fn)) add('write', `${c.fn} (${c.via})`);
+      // a builtin here comes from a domain's CHECK constraint: it has the effect it has when named (nextval)
+      const e = cat.builtin(c.fn) ? builtinEffect(c.fn) : writes(c.fn) ? 'write' : undefined;
+      if (e) add(e, `${c.fn} (${c.via})`);
     };
     for (const t of st.casts ?? []) for (const c of cat.castCalls?.(t) ?? []) cast(c);
     for (const f of st.functions) for (const c of cat.implicitCalls?.('function', f) ?? []) cast(c);
@@ -138,6 +140,8 @@ export interface SqlReading {
   operators: string[];
   /** relations read (a view's definition runs what it calls) */
   reads: string[];
+  /** builtins named that have an effect of their own (nextval, pg_read_file, …: sql/postgres-functions.ts) */
+  effectful: string[];
   /** types named (`x::t`, CAST(x AS t), typed literals): a user cast to one runs its function */
   casts: string[];
   /** the text could not be read */
@@ -166,6 +170,7 @@ export function readSql(text: string, definition: boolean): SqlReading {
   const r: SqlReading = {
     functions: [...new Set(facts.flatMap((f) => f.functions))],
     operators: [...new Set(facts.flatMap((f) => f.operators ?? []))],
+    effectful: [...new Set(facts.flatMap((f) => f.functions.filter((n) => functionEffect(n) !== undefined)))],
     reads: [...new Set(body.flatMap((f) => f.tables.filter((t) => t.op === 'read').map((t) => t.name)))],
     casts: [...new Set(facts.flatMap((f) => f.casts ?? []))],
     unparsed: !facts.length || facts.some((f) => f.kind === 'unparsed'),

@@ -57,6 +57,10 @@ describe('read grants and casts whose functions may write', () => {
         as $$ begin delete from ${S}.t; return 'u'; end $$;
       create cast (${S}.u as text) with function ${S}.u_to_text(${S}.u);
       create table ${S}.uholder (x ${S}.u); insert into ${S}.uholder values (row(1));
+      create function ${S}.wipe() returns int language plpgsql volatile security definer as $$ begin delete from ${S}.t; return 1; end $$;
+      create domain ${S}.dchk as int check (${S}.wipe() > 0);
+      create function ${S}.takes_dchk(${S}.dchk) returns int language plpgsql stable as $$ begin return 1; end $$;
+      create type ${S}.ct as (f ${S}.tt);
       create type ${S}.io;
       create function ${S}.io_in(cstring) returns ${S}.io language internal immutable strict as 'textin';
       create function ${S}.io_out(${S}.io) returns cstring language internal immutable strict as 'textout';
@@ -96,6 +100,9 @@ describe('read grants and casts whose functions may write', () => {
     ['an implicit cast applied to a converted value', `select length(row(1)::${S}.s)`, new RegExp(`${S}\\.s_to_text \\(implicit cast \\(${S}\\.s as text\\), on a value converted to ${S}\\.s\\)`)],
     ['an implicit cast inside a STABLE function body', `select ${S}.len_stable()`, new RegExp(`${S}\\.len_stable`)],
     ['an explicit cast from a user type to a system type', `select x::text from ${S}.uholder`, new RegExp(`${S}\\.u_to_text \\(cast \\(${S}\\.u as text\\), on values read from ${S}\\.uholder\\)`)],
+    ['a domain whose CHECK constraint calls a writer', `select 1::${S}.dchk`, new RegExp(`${S}\\.wipe \\(check constraint dchk_check of domain ${S}\\.dchk, by a cast to ${S}\\.dchk\\)`)],
+    ['a STABLE function taking that domain (its argument is coerced)', `select ${S}.takes_dchk(1)`, new RegExp(`${S}\\.takes_dchk, which may write`)],
+    ['a cast to a composite type applying a field\'s cast', `select row(1)::${S}.ct`, new RegExp(`${S}\\.int_to_tt \\(cast \\(integer as ${S}\\.tt\\), by a cast to ${S}\\.ct\\)`)],
     ['a type modifier input function', `select 'a'::${S}.io(5)`, new RegExp(`${S}\\.io_mod \\(type modifier input of ${S}\\.io, by a cast to ${S}\\.io\\)`)],
   ];
 

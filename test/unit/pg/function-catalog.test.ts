@@ -76,3 +76,23 @@ describe('Snapshot casts', () => {
     expect(snap().user.get('app.plain')).toBe('reads');
   });
 });
+
+describe('Snapshot domain checks', () => {
+  beforeAll(() => initSql());
+  const snap = () => new Snapshot({
+    functions: [['b', 'pg_catalog', 'nextval'], ['b', 'pg_catalog', 'length'], ['w', 'app', 'purge'], ['r', 'app', 'takes_d'], ['r', 'app', 'takes_ok']],
+    links: [['d', 'app.takes_d', 'app.d'], ['d', 'app.takes_ok', 'app.ok']],
+    domainChecks: [['app.d', 'check constraint d_check of domain app.d', '(app.purge() > VALUE)'], ['app._d', 'check constraint d_check of domain app.d', '(app.purge() > VALUE)'],
+      ['app.ds', 'check constraint ds_check of domain app.ds', "(nextval('s'::regclass) > 0)"], ['app.ok', 'check constraint ok_check of domain app.ok', '(length(VALUE) > 2)']],
+  }, Date.now());
+  it('converting to a domain calls what its CHECK calls: user functions, builtins with an effect; not plain builtins', () => {
+    const s = snap();
+    expect(s.castCalls('app._d')).toEqual([{ fn: 'app.purge', via: 'check constraint d_check of domain app.d, by a cast to app._d' }]);
+    expect(s.castCalls('ds').map((c) => c.fn)).toEqual(['nextval']);
+    expect(s.castCalls('app.ok')).toEqual([]);
+  });
+  it('a function taking such a domain runs its CHECK (its argument is coerced)', () => {
+    expect(snap().user.get('app.takes_d')).toBe('writes');
+    expect(snap().user.get('app.takes_ok')).toBe('reads');
+  });
+});
