@@ -51,6 +51,8 @@ describe('read grants and casts whose functions may write', () => {
       create table ${S}.holder (x ${S}.s); insert into ${S}.holder values (row(1));
       create view ${S}.vh as select x from ${S}.holder;
       create function ${S}.make_s() returns ${S}.s language sql stable as $$ select row(1)::${S}.s $$;
+      create function ${S}.s_plus(${S}.s, ${S}.s) returns ${S}.s language sql immutable as $$ select row(($1).v + ($2).v)::${S}.s $$;
+      create operator ${S}.#+# (function = ${S}.s_plus, leftarg = ${S}.s, rightarg = ${S}.s);
       create function ${S}.len_stable() returns int language sql stable as $$ select length(x) from ${S}.holder $$;
       create type ${S}.u as (v int);
       create function ${S}.u_to_text(${S}.u) returns text language plpgsql volatile security definer
@@ -97,6 +99,7 @@ describe('read grants and casts whose functions may write', () => {
     ['an implicit cast applied to a column read', `select length(x) from ${S}.holder`, new RegExp(`${S}\\.s_to_text \\(implicit cast \\(${S}\\.s as text\\), on values read from ${S}\\.holder\\)`)],
     ['an implicit cast applied to a view column', `select length(x) from ${S}.vh`, new RegExp(`${S}\\.s_to_text \\(implicit cast \\(${S}\\.s as text\\), on values read from ${S}\\.vh\\)`)],
     ['an implicit cast applied to a function result', `select length(${S}.make_s())`, new RegExp(`${S}\\.s_to_text \\(implicit cast \\(${S}\\.s as text\\), on values of ${S}\\.make_s\\)`)],
+    ['an implicit cast applied to an operator result over literals', `select length('(1)' operator(${S}.#+#) '(2)')`, new RegExp(`${S}\\.s_to_text \\(implicit cast \\(${S}\\.s as text\\), on values of ${S}\\.s_plus \\(operator ${S}\\.#\\+#\\)\\)`)],
     ['an implicit cast applied to a converted value', `select length(row(1)::${S}.s)`, new RegExp(`${S}\\.s_to_text \\(implicit cast \\(${S}\\.s as text\\), on a value converted to ${S}\\.s\\)`)],
     ['an implicit cast inside a STABLE function body', `select ${S}.len_stable()`, new RegExp(`${S}\\.len_stable`)],
     ['an explicit cast from a user type to a system type', `select x::text from ${S}.uholder`, new RegExp(`${S}\\.u_to_text \\(cast \\(${S}\\.u as text\\), on values read from ${S}\\.uholder\\)`)],

@@ -71,6 +71,15 @@ describe('Snapshot casts', () => {
     expect(s.implicitParams([25, 4242]).map((c) => c.fn)).toEqual(['app.s_to_text']);
     expect(s.implicitParams([25])).toEqual([]);
   });
+  it('an operator whose function returns or takes such a type makes such values (from literals): its name is marked', () => {
+    const s = new Snapshot({
+      functions: [['w', 'app', 's_to_text'], ['r', 'app', 's_plus']],
+      operators: [['app', '+++', 'app.s_plus', 'r']],
+      implicit: [['f', 'implicit cast (app.s as text)', 'app.s_to_text', 'app.s_plus', null]],
+    }, Date.now());
+    expect(s.implicitCalls('operator', 'app.+++').map((c) => c.via)).toEqual(['implicit cast (app.s as text), on values of app.s_plus (operator app.+++)']);
+    expect(s.implicitCalls('operator', '+++').map((c) => c.fn)).toEqual(['app.s_to_text']);
+  });
   it('a clean-flagged body reading a relation an implicit writing cast applies to writes', () => {
     expect(snap().user.get('app.len_stable')).toBe('writes');
     expect(snap().user.get('app.plain')).toBe('reads');
