@@ -39,7 +39,8 @@ export interface FunctionCatalogView {
   relationCalls?(name: string): readonly string[] | null;
   /**
    * PostgreSQL: the user functions converting a value to `type` (as written) may run: casts to it and to what it is
-   * a domain or array of (CREATE CAST … WITH FUNCTION), its typmod_in, and implicit casts from or to it
+   * a domain, array or composite of (CREATE CAST … WITH FUNCTION), its typmod_in, a domain's CHECK constraint calls
+   * (builtins with an effect among them), and implicit casts from or to it
    */
   castCalls?(type: string): readonly CastCall[];
   /**

@@ -41,8 +41,9 @@ interface Builder {
   operators?: Set<string>;
   /** the WHERE is scoped only if one of these column sets of the target is nullable (pg-where-scope.ts) */
   scopeIfNullable?: string[][];
-  /** cast target types as written (a user cast runs its function: read grants, session/function-effects.ts) */
+  /** types named, as written (a user cast to one runs its function: read grants, session/function-effects.ts) */
   casts?: Set<string>;
+  /** the statement has parameters ($n): a declared type may be one an implicit cast applies to */
   params?: boolean;
   where: WhereStatus | null;
   limit: LimitStatus | null;
