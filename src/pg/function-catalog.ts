@@ -3,7 +3,7 @@
 // one query over the catalog side connection (pg/catalog.ts), shared per target database and refreshed in the
 // background. Defends against a read grant writing through an existing volatile or SECURITY DEFINER function.
 import type { ColumnCatalog } from './catalog.js';
-import { readSql, type FunctionCatalogView, type FunctionVerdict, type SqlReading } from '../session/function-effects.js';
+import { readSql, type CastCall, type FunctionCatalogView, type FunctionVerdict, type SqlReading } from '../session/function-effects.js';
 import type { StatementFacts } from '../sql/facts.js';
 import { NullableColumns } from '../session/nullable-columns.js';
 
@@ -37,11 +37,12 @@ const BODIES_SQL = `select n.nspname, p.proname, pg_catalog.pg_get_functiondef(p
     and p.provolatile <> 'v' and l.lanname in ('sql', 'plpgsql')`;
 
 /**
- * Functions that run when another runs without being named in its body: an aggregate's support functions, the
- * function of a cast (kind 'c': `ref` is the cast's target type, schema.name), and the function of an implicit or
- * assignment cast to a type a user function takes (`takes(5::bigint)` with an implicit cast bigint → t runs the
- * cast function first: the function is taken to run it, whatever its arguments). Builtin operators and functions
- * over such a type reached by an implicit cast are not followed.
+ * Functions that run when another runs without being named in its body: an aggregate's support functions, and the
+ * function of an implicit or assignment cast to a type a user function takes (`takes(5::bigint)` with an implicit
+ * cast bigint → t runs the cast function first: the function is taken to run it, whatever its arguments). Kind
+ * 'd': a user type a user function takes; when it is (or is made of) a domain with a CHECK constraint, the
+ * function runs the constraint's calls (`takes_d(1)` coerces 1 to the domain: the check ran a writer). What
+ * converting to a type runs is CONVERSIONS_SQL; implicit casts elsewhere in an expression, IMPLICIT_CASTS_SQL.
  */
 const LINKS_SQL = `select 'a', an.nspname || '.' || ap.proname, fn.nspname || '.' || f.proname
     from pg_catalog.pg_aggregate a join pg_catalog.pg_proc ap on ap.oid = a.aggfnoid
@@ -51,18 +52,145 @@ const LINKS_SQL = `select 'a', an.nspname || '.' || ap.proname, fn.nspname || '.
     join pg_catalog.pg_proc f on f.oid = s.fid join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
     where an.nspname not in ('pg_catalog', 'information_schema')
   union
-  select 'c', tn.nspname || '.' || t.typname, fn.nspname || '.' || f.proname
-    from pg_catalog.pg_cast c join pg_catalog.pg_type t on t.oid = c.casttarget
-    join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
-    join pg_catalog.pg_proc f on f.oid = c.castfunc join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
-    where fn.nspname not in ('pg_catalog', 'information_schema')
-  union
   select 'a', pn.nspname || '.' || p.proname, fn.nspname || '.' || f.proname
     from pg_catalog.pg_cast c join pg_catalog.pg_proc f on f.oid = c.castfunc
     join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
     join pg_catalog.pg_proc p on c.casttarget = any (p.proargtypes::oid[]) join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
     where c.castcontext in ('i', 'a') and fn.nspname not in ('pg_catalog', 'information_schema')
-      and pn.nspname not in ('pg_catalog', 'information_schema')`;
+      and pn.nspname not in ('pg_catalog', 'information_schema')
+  union
+  select distinct 'd', pn.nspname || '.' || p.proname, tn.nspname || '.' || t.typname
+    from pg_catalog.pg_proc p join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
+    join pg_catalog.pg_type t on t.oid = any (p.proargtypes::oid[]) join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
+    where pn.nspname not in ('pg_catalog', 'information_schema') and tn.nspname not in ('pg_catalog', 'information_schema')`;
+
+/**
+ * What converting a value to a type runs, per type (schema.name), with a label naming why: the function of every
+ * cast to it bound to a user function (pg_cast.castfunc; builtin casts are free), and its type modifier input
+ * function (pg_type.typmodin: `'a'::t(5)` calls it at parse time; it may be PL/pgSQL or SQL, unlike the I/O
+ * functions, which the server only takes in C). A domain over the type, an array of it and a composite type with
+ * a field of it reach the same functions (`1::dom` applies the cast to the domain's base type, `array[1]::_t` the
+ * element cast to each element, `row(1)::comp` the field's cast to the field), so they are listed under their own
+ * names too (`edges`). The source type of `x::t` is not known to the broker: every user
+ * cast to t counts (fail closed). A cast from a user type to a system type (`CREATE CAST (s AS text)`) is not
+ * listed under the system type (every `x::text` would count): it is decided where a value of its source type can
+ * be (IMPLICIT_CASTS_SQL). Defends against a read grant's `SELECT 1::t` running a SECURITY DEFINER or VOLATILE
+ * cast function that deletes rows.
+ */
+/**
+ * Type `child` is made of type `parent`: a domain over it, its array type, a composite (or a relation's row type)
+ * with a field of it (user relations only: system ones hold no user type), and with `ranges`, a range over it or
+ * the multirange of a range. One list joined by hash in each recursion (not a scan of pg_type per row).
+ */
+const edges = (ranges: boolean) => `edges(parent, child) as (
+    select typbasetype, oid from pg_catalog.pg_type where typtype = 'd'
+    union all
+    select oid, typarray from pg_catalog.pg_type where typarray <> 0
+    union all
+    select a.atttypid, c.reltype from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      where c.reltype <> 0 and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'${ranges ? `
+    union all
+    select rngsubtype, rngtypid from pg_catalog.pg_range
+    union all
+    select rngtypid, rngmultitypid from pg_catalog.pg_range` : ''})`;
+
+const CONVERSIONS_SQL = `with recursive ${edges(false)}, conv(typ, fn, label) as (
+    select c.casttarget, c.castfunc, 'cast (' || pg_catalog.format_type(c.castsource, null) || ' as '
+        || pg_catalog.format_type(c.casttarget, null) || ')'
+      from pg_catalog.pg_cast c join pg_catalog.pg_proc f on f.oid = c.castfunc
+      join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
+      join pg_catalog.pg_type st on st.oid = c.castsource join pg_catalog.pg_namespace sn on sn.oid = st.typnamespace
+      join pg_catalog.pg_type tt on tt.oid = c.casttarget join pg_catalog.pg_namespace tn on tn.oid = tt.typnamespace
+      where fn.nspname not in ('pg_catalog', 'information_schema')
+        and (tn.nspname not in ('pg_catalog', 'information_schema') or sn.nspname in ('pg_catalog', 'information_schema'))
+    union all
+    select t.oid, t.typmodin, 'type modifier input of ' || pg_catalog.format_type(t.oid, null)
+      from pg_catalog.pg_type t join pg_catalog.pg_proc f on f.oid = t.typmodin
+      join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
+      where fn.nspname not in ('pg_catalog', 'information_schema')
+  union
+    select e.child, x.fn, x.label from conv x join edges e on e.parent = x.typ)
+  select tn.nspname || '.' || t.typname, fn.nspname || '.' || f.proname, x.label from conv x
+    join pg_catalog.pg_type t on t.oid = x.typ join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
+    join pg_catalog.pg_proc f on f.oid = x.fn join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace`;
+
+/**
+ * The CHECK constraints of user domains, as expression text per type they are part of (the domain and the types
+ * made of it, `edges`): converting a value to a domain evaluates them (`1::d` with `CHECK (purge() > 0)`, or `nextval(…)`, ran
+ * as the read role and deleted rows / advanced the sequence). The text is read like a view's (Snapshot): user
+ * functions and operators it calls, and builtins with an effect, are what converting to the type calls.
+ */
+const DOMAIN_CHECKS_SQL = `with recursive ${edges(false)}, chk(typ, label, expr) as (
+    select k.contypid, 'check constraint ' || k.conname || ' of domain ' || pg_catalog.format_type(k.contypid, null),
+        pg_catalog.pg_get_expr(k.conbin, 0)
+      from pg_catalog.pg_constraint k join pg_catalog.pg_type t on t.oid = k.contypid
+      join pg_catalog.pg_namespace n on n.oid = t.typnamespace
+      where k.contypid <> 0 and k.contype = 'c' and n.nspname not in ('pg_catalog', 'information_schema')
+  union
+    select e.child, x.label, x.expr from chk x join edges e on e.parent = x.typ)
+  select tn.nspname || '.' || t.typname, x.label, x.expr from chk x
+    join pg_catalog.pg_type t on t.oid = x.typ join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace`;
+
+/**
+ * Implicit and assignment casts bound to user functions (castcontext 'i' / 'a'): the server applies them without
+ * any cast in the text (`lower(col)` with an implicit cast from col's type to text; `coalesce(col, 'x'::text)`),
+ * so the broker cannot see where they run; and explicit casts from a user type to a system type, whose target
+ * (`x::text`) says nothing of the source. Such a cast can only apply to a value of its source or target type
+ * (user types only: a cast between two system types is kind 'g', below), and a statement only has such a value if
+ * it reads a column of such a type (or of a domain, array, range, multirange or composite type over one: kind
+ * 'r', the relation), calls a function returning one or taking one (kind 'f'), converts to such a type (kind
+ * 't', a type name as in CONVERSIONS_SQL, with its oid for a parameter the client declared of that type in Parse).
+ * A parameter the server types from its context takes the type of something else the statement has (a column, a
+ * function argument) and is decided with it. Kind 'g': a cast between system types (a superuser's `CREATE CAST
+ * (int4 AS bytea) … AS IMPLICIT`) may apply to any expression. Each row: kind, the cast's label, its function,
+ * the type / relation / function it marks, the type's oid.
+ */
+const IMPLICIT_CASTS_SQL = `with recursive ${edges(true)}, ic as (
+    select c.oid, c.castsource, c.casttarget, fn.nspname || '.' || f.proname as fn,
+      case c.castcontext when 'i' then 'implicit ' when 'a' then 'assignment ' else '' end || 'cast ('
+        || pg_catalog.format_type(c.castsource, null) || ' as ' || pg_catalog.format_type(c.casttarget, null) || ')' as label
+    from pg_catalog.pg_cast c join pg_catalog.pg_proc f on f.oid = c.castfunc join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
+      join pg_catalog.pg_type st on st.oid = c.castsource join pg_catalog.pg_namespace sn on sn.oid = st.typnamespace
+      join pg_catalog.pg_type tt on tt.oid = c.casttarget join pg_catalog.pg_namespace tn on tn.oid = tt.typnamespace
+    where fn.nspname not in ('pg_catalog', 'information_schema') and (c.castcontext in ('i', 'a')
+      or (tn.nspname in ('pg_catalog', 'information_schema') and sn.nspname not in ('pg_catalog', 'information_schema')))),
+  carriers(cast_oid, typ) as (
+    select ic.oid, t.oid from ic join pg_catalog.pg_type t on t.oid in (ic.castsource, ic.casttarget)
+      join pg_catalog.pg_namespace n on n.oid = t.typnamespace where n.nspname not in ('pg_catalog', 'information_schema')
+    union
+    select k.cast_oid, e.child from carriers k join edges e on e.parent = k.typ)
+  select distinct 't', ic.label, ic.fn, tn.nspname || '.' || t.typname, k.typ::text from carriers k join ic on ic.oid = k.cast_oid
+      join pg_catalog.pg_type t on t.oid = k.typ join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
+    union all
+    select 'g', ic.label, ic.fn, '', null from ic where not exists (select 1 from carriers k where k.cast_oid = ic.oid)`;
+
+/**
+ * The relations with a column of, and the functions returning or taking, the types (oids) IMPLICIT_CASTS_SQL listed:
+ * kind 'r' / 'f', the type's oid, the relation / function (schema.name). A second query, run only when there are
+ * such types: in one, the planner's estimates of the recursive list made it compile the query (JIT, seconds).
+ */
+const CARRIED_SQL = (oids: readonly string[]) => `with k(typ) as (select unnest('{${oids.map(Number).join(',')}}'::oid[]))
+  select distinct 'r', k.typ::text, rn.nspname || '.' || rc.relname from k
+      join pg_catalog.pg_attribute a on a.atttypid = k.typ and a.attnum > 0 and not a.attisdropped
+      join pg_catalog.pg_class rc on rc.oid = a.attrelid and rc.relkind in ('r', 'v', 'm', 'f', 'p')
+      join pg_catalog.pg_namespace rn on rn.oid = rc.relnamespace
+  union all
+  select distinct 'f', k.typ::text, pn.nspname || '.' || p.proname from k
+      join (select p.proname, p.pronamespace, u.typ from pg_catalog.pg_proc p
+        cross join lateral unnest(p.proargtypes::oid[] || coalesce(p.proallargtypes, '{}') || p.prorettype) u(typ)) p on p.typ = k.typ
+      join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace`;
+
+/** IMPLICIT_CASTS_SQL's rows, with each type's relations and functions (CARRIED_SQL) as rows of kind 'r' / 'f'. */
+async function implicitRows(query: (sql: string) => Promise<Rows>): Promise<Rows> {
+  const rows = await query(IMPLICIT_CASTS_SQL);
+  const types = rows.filter((r) => r[0] === 't');
+  if (!types.length) return rows;
+  const carried = await query(CARRIED_SQL([...new Set(types.map((r) => r[4]!))]));
+  const out = [...rows];
+  for (const [kind, oid, ref] of carried) for (const t of types) if (t[4] === oid) out.push([kind!, t[1]!, t[2]!, ref!, null]);
+  return out;
+}
 
 /**
  * View queries and policy expressions as text: PostgreSQL records no dependency on pinned (built-in) functions, so
@@ -136,6 +264,9 @@ export interface SnapshotRows {
   relations?: Rows;
   bodies?: Rows;
   links?: Rows;
+  conversions?: Rows;
+  domainChecks?: Rows;
+  implicit?: Rows;
   definitions?: Rows;
   versions?: Rows;
   nullable?: Rows;
@@ -152,8 +283,16 @@ export class Snapshot {
   readonly operators = new Map<string, FunctionVerdict>();
   /** operator name and schema.name → the functions (schema.name) behind operators of that name */
   private readonly operatorFns = new Map<string, Set<string>>();
-  /** cast target type (name and schema.name) → user functions casts to it run */
-  private readonly castFns = new Map<string, Set<string>>();
+  /** type (name and schema.name) → user functions converting to it runs (casts to it, its typmod_in), and why */
+  private readonly castFns = new Map<string, CastCall[]>();
+  /** implicit / assignment casts bound to user functions: relation (schema.name), function (name and schema.name) → them */
+  private readonly implicitRel = new Map<string, CastCall[]>();
+  private readonly implicitFn = new Map<string, CastCall[]>();
+  private readonly implicitOp = new Map<string, CastCall[]>();
+  /** such casts that may apply to a parameter declared of a type (by oid) */
+  private readonly implicitOid = new Map<string, CastCall[]>();
+  /** such casts between system types: any expression may apply them */
+  readonly implicitAnywhere: CastCall[] = [];
   /** function (schema.name) → the user functions it runs (body calls, operators, casts, aggregate support) */
   private readonly callees = new Map<string, Set<string>>();
   /** columns that may hold NULL */
@@ -201,9 +340,46 @@ export class Snapshot {
         if (kind === 'w') this.operators.set(k, 'writes');
       }
     }
-    for (const [kind, from, to] of r.links ?? []) {
-      if (kind === 'a') link(this.callees, from!, to!);
-      else for (const k of [from!, keyName(from!)]) link(this.castFns, k, to!);
+    for (const [kind, from, to] of r.links ?? []) if (kind === 'a') link(this.callees, from!, to!);
+    const push = (map: Map<string, CastCall[]>, keys: string[], c: CastCall) => {
+      for (const k of new Set(keys)) {
+        const list = map.get(k) ?? [];
+        if (!list.some((x) => x.fn === c.fn && x.via === c.via)) map.set(k, [...list, c]);
+      }
+    };
+    for (const [type, fn, label] of r.conversions ?? []) push(this.castFns, [type!, keyName(type!)], { fn: fn!, via: `${label}, by a cast to ${type}` });
+    // a domain's CHECK runs what its expression calls: user functions and operators, builtins with an effect
+    const checkFns = new Map<string, Set<string>>();
+    for (const [type, label, expr] of r.domainChecks ?? []) {
+      const via = `${label}, by a cast to ${type}`;
+      const x = expr === null ? null : readSql(`select ${expr}`, false);
+      const fns = x === null || x.unparsed ? [`${label} (unreadable)`] : [
+        ...x.functions.filter((f) => !this.isBuiltin(f) || x.effectful.includes(f)),
+        ...x.operators.flatMap((o) => [...(this.operatorFns.get(o) ?? [])]),
+      ];
+      for (const fn of fns) push(this.castFns, [type!, keyName(type!)], { fn, via });
+      for (const fn of fns) link(checkFns, type!, this.isBuiltin(fn) ? WRITES : fn);
+    }
+    for (const [kind, fn, type] of r.links ?? []) if (kind === 'd') for (const f of checkFns.get(type!) ?? []) link(this.callees, fn!, f);
+    for (const [kind, label, fn, ref, oid] of r.implicit ?? []) {
+      if (kind === 'g') this.implicitAnywhere.push({ fn: fn!, via: `${label} between system types: any expression may apply it` });
+      else if (kind === 't') {
+        push(this.castFns, [ref!, keyName(ref!)], { fn: fn!, via: `${label}, on a value converted to ${ref}` });
+        push(this.implicitOid, [oid!], { fn: fn!, via: `${label}, on a parameter declared ${ref}` });
+      }
+      else if (kind === 'r') {
+        push(this.implicitRel, [ref!], { fn: fn!, via: `${label}, on values read from ${ref}` });
+        // the unqualified name (search_path) may mean it too
+        const keys = this.relNames.get(keyName(ref!)) ?? [];
+        if (!keys.includes(ref!)) this.relNames.set(keyName(ref!), [...keys, ref!]);
+      }
+      else if (kind === 'f') push(this.implicitFn, [ref!, keyName(ref!)], { fn: fn!, via: `${label}, on values of ${ref}` });
+    }
+    // an operator is its function: one over such a type makes such values from literals (`'(1)' operator(s.+) '(2)'`)
+    if (this.implicitFn.size) {
+      for (const [op, fns] of this.operatorFns) {
+        for (const f of fns) for (const c of this.implicitFn.get(f) ?? []) push(this.implicitOp, [op], { fn: c.fn, via: `${c.via} (operator ${op})` });
+      }
     }
     /** a reading's user functions; unknown names are kept as written (resolve() fails them closed) */
     const called = (x: SqlReading, body = true): string[] => [
@@ -211,7 +387,13 @@ export class Snapshot {
       // in a body, an operator bound to a volatile / SECURITY DEFINER function (builtins included) writes whatever
       // it is; a view's operators are listed as their functions (decided like direct calls by the session)
       ...x.operators.flatMap((o) => (body && this.operators.get(o) === 'writes' ? [WRITES] : [...(this.operatorFns.get(o) ?? [])])),
-      ...x.casts.flatMap((t) => [...(this.castFns.get(t) ?? [])]),
+      // a builtin here is one with an effect, from a domain's CHECK (nextval): it changes something
+      ...x.casts.flatMap((t) => this.castCalls(t).map((c) => (this.isBuiltin(c.fn) ? WRITES : c.fn))),
+      // an implicit cast the body may apply without writing it (see IMPLICIT_CASTS_SQL): its function runs too
+      ...x.reads.flatMap((rel) => this.relationKeys(rel).flatMap((k) => (this.implicitRel.get(k) ?? []).map((c) => c.fn))),
+      ...x.functions.flatMap((f) => (this.implicitFn.get(f) ?? []).map((c) => c.fn)),
+      ...x.operators.flatMap((o) => (this.implicitOp.get(o) ?? []).map((c) => c.fn)),
+      ...(x.functions.length || x.operators.length || x.casts.length || x.reads.length ? this.implicitAnywhere.map((c) => c.fn) : []),
     ];
     // a function whose body cannot be read as plain calls (dynamic SQL) or that changes something itself writes
     for (const [schema, name, def] of r.bodies ?? []) {
@@ -294,9 +476,23 @@ export class Snapshot {
     return [...(this.operatorFns.get(op) ?? [])];
   }
 
-  /** user functions a cast to `type` (as written) may run */
-  castCalls(type: string): readonly string[] {
-    return [...(this.castFns.get(type.replace(/"/g, '')) ?? [])];
+  /** user functions converting to `type` (as written) may run */
+  castCalls(type: string): readonly CastCall[] {
+    return this.castFns.get(type.replace(/"/g, '')) ?? NONE;
+  }
+
+  /** implicit or assignment casts that may apply to parameters declared of these types (oids, from Parse) */
+  implicitParams(oids: readonly number[]): CastCall[] {
+    return this.implicitOid.size ? oids.flatMap((o) => this.implicitOid.get(String(o)) ?? []) : [];
+  }
+
+  /** implicit or assignment casts a statement reading `rel` (as written) or calling `fn` may apply */
+  implicitCalls(kind: 'relation' | 'function' | 'operator', name: string): readonly CastCall[] {
+    if (kind === 'function') return this.implicitFn.get(name.replace(/"/g, '')) ?? NONE;
+    if (kind === 'operator') return this.implicitOp.get(name) ?? NONE;
+    if (!this.implicitRel.size) return NONE;
+    const keys = this.relationKeys(name);
+    return keys.length === 1 ? this.implicitRel.get(keys[0]!) ?? NONE : keys.flatMap((k) => this.implicitRel.get(k) ?? []);
   }
 
   /** the user functions (schema.name) `key` runs, directly or not: what a decision trusting it depends on */
@@ -345,6 +541,7 @@ export class Snapshot {
   }
 }
 
+const NONE: readonly CastCall[] = [];
 /** a view or policy whose text the reader could not see into: reading it may run anything */
 const UNREADABLE = '\0unreadable';
 /** a callee known to write without a name of its own (an operator bound to a writing function) */
@@ -378,7 +575,8 @@ export class FunctionCatalog implements FunctionCatalogView {
       try {
         const rows = await this.catalog.exclusive(async (query): Promise<SnapshotRows> => ({
           functions: await query(FUNCTIONS_SQL), operators: await query(OPERATORS_SQL), relations: await query(RELATION_CALLS_SQL),
-          bodies: await query(BODIES_SQL), links: await query(LINKS_SQL), definitions: await query(DEFINITIONS_SQL),
+          bodies: await query(BODIES_SQL), links: await query(LINKS_SQL), conversions: await query(CONVERSIONS_SQL),
+          implicit: await implicitRows(query), domainChecks: await query(DOMAIN_CHECKS_SQL), definitions: await query(DEFINITIONS_SQL),
           versions: await query(VERSIONS_SQL), nullable: await query(NULLABLE_SQL),
         }));
         this.snap = new Snapshot(rows, startedAt);
@@ -412,8 +610,14 @@ export class FunctionCatalog implements FunctionCatalogView {
     for (const st of statements) {
       for (const f of st.functions) if (!this.builtin(f)) direct.add(f);
       for (const o of st.operators ?? []) for (const f of s.operatorCalls(o)) direct.add(f);
-      for (const t of st.casts ?? []) for (const f of s.castCalls(t)) direct.add(f);
-      for (const t of st.tables) if (t.op === 'read') for (const f of this.relationCalls(t.name) ?? []) if (!this.builtin(f)) direct.add(f);
+      for (const t of st.casts ?? []) for (const c of s.castCalls(t)) if (!this.builtin(c.fn)) direct.add(c.fn);
+      for (const f of st.functions) for (const c of s.implicitCalls('function', f)) direct.add(c.fn);
+      for (const o of st.operators ?? []) for (const c of s.implicitCalls('operator', o)) direct.add(c.fn);
+      for (const t of st.tables) if (t.op === 'read') {
+        for (const f of this.relationCalls(t.name) ?? []) if (!this.builtin(f)) direct.add(f);
+        for (const c of s.implicitCalls('relation', t.name)) direct.add(c.fn);
+      }
+      for (const c of s.implicitAnywhere) direct.add(c.fn);
     }
     if (!direct.size) return [];
     const names = new Set([...direct].map(keyName));
@@ -462,8 +666,20 @@ export class FunctionCatalog implements FunctionCatalogView {
     return s.user.get(name) ?? 'unknown';
   }
 
-  castCalls(type: string): readonly string[] {
-    return this.current()?.castCalls(type) ?? [];
+  castCalls(type: string): readonly CastCall[] {
+    return this.current()?.castCalls(type) ?? NONE;
+  }
+
+  implicitCalls(kind: 'relation' | 'function' | 'operator', name: string): readonly CastCall[] {
+    return this.current()?.implicitCalls(kind, name) ?? NONE;
+  }
+
+  implicitEverywhere(): readonly CastCall[] {
+    return this.current()?.implicitAnywhere ?? NONE;
+  }
+
+  implicitParams(oids: readonly number[]): readonly CastCall[] {
+    return oids.length ? this.current()?.implicitParams(oids) ?? NONE : NONE;
   }
 
   /** The column may hold NULL by the snapshot (false when unknown, or without a snapshot). */

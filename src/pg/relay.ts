@@ -313,7 +313,14 @@ export class PgRelay {
       case FrontendCode.Parse: {
         this.unsynced = true;
         const { name, start, end } = this.decode(() => parseTextBounds(body));
-        const d = this.decideText(() => body.toString('utf8', start, end), body.subarray(start, end), true);
+        // declared parameter types: an implicit cast from or to one may run unseen (session/function-effects.ts)
+        this.session.parseParamTypes = this.session.checksFunctions ? declaredTypes(body, end + 1) : [];
+        let d: Decision;
+        try {
+          d = this.decideText(() => body.toString('utf8', start, end), body.subarray(start, end), true);
+        } finally {
+          this.session.parseParamTypes = [];
+        }
         this.tracker?.onParse(name, this.derivedMask(d));
         const refusal = this.refused(d) ? null : this.rowRefusal(d);
         if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
@@ -732,4 +739,16 @@ export class PgRelay {
     this.clientBytes = 0;
     this.upstreamBytes = 0;
   }
+}
+
+/** The non-zero parameter type oids a Parse body declares after its text (malformed counts read as none). */
+function declaredTypes(body: Buffer, at: number): number[] {
+  if (at + 2 > body.length) return [];
+  const n = body.readUInt16BE(at);
+  const out: number[] = [];
+  for (let i = 0; i < n && at + 6 + 4 * i <= body.length; i++) {
+    const oid = body.readUInt32BE(at + 2 + 4 * i);
+    if (oid) out.push(oid);
+  }
+  return out;
 }

@@ -17,6 +17,12 @@ import { analyze } from '../sql/analyze.js';
 /** What a catalog knows about one called name. */
 export type FunctionVerdict = 'builtin' | 'reads' | 'writes' | 'unknown';
 
+/** A user function a cast (or a type's modifier input) runs, and why it runs: named in the refusal. */
+export interface CastCall {
+  fn: string;
+  via: string;
+}
+
 export interface FunctionCatalogView {
   /** null while the catalog cannot be read (then every user function is treated as writing: fail closed) */
   verdict(name: string): FunctionVerdict | null;
@@ -31,8 +37,22 @@ export interface FunctionCatalogView {
    * definition cannot be read (then reading it may run anything: fail closed).
    */
   relationCalls?(name: string): readonly string[] | null;
-  /** PostgreSQL: the user functions a cast to `type` (as written) may run (CREATE CAST … WITH FUNCTION) */
-  castCalls?(type: string): readonly string[];
+  /**
+   * PostgreSQL: the user functions converting a value to `type` (as written) may run: casts to it and to what it is
+   * a domain, array or composite of (CREATE CAST … WITH FUNCTION), its typmod_in, a domain's CHECK constraint calls
+   * (builtins with an effect among them), and implicit casts from or to it
+   */
+  castCalls?(type: string): readonly CastCall[];
+  /**
+   * PostgreSQL: implicit or assignment casts bound to user functions that may apply, unseen in the text, to the
+   * values of relation `name` (a column of their source or target type), of function `name` (returns or takes one)
+   * or of operator `name` (its function does)
+   */
+  implicitCalls?(kind: 'relation' | 'function' | 'operator', name: string): readonly CastCall[];
+  /** PostgreSQL: implicit or assignment casts between system types, which any expression may apply */
+  implicitEverywhere?(): readonly CastCall[];
+  /** PostgreSQL: implicit or assignment casts that may apply to parameters the client declared of these types (oids) */
+  implicitParams?(oids: readonly number[]): readonly CastCall[];
   /**
    * PostgreSQL: the user functions (by name) a decision of `statements` trusts, and a check of them against the
    * live catalog that reads a new snapshot when one changed (pg/function-catalog.ts)
@@ -51,6 +71,7 @@ export function withFunctionEffects(
   cat: FunctionCatalogView,
   clean: readonly string[],
   dialect: Dialect,
+  paramTypes: readonly number[] = [],
 ): { statements: StatementFacts[]; names: string[] } | undefined {
   const names: string[] = [];
   let changed = false;
@@ -64,8 +85,10 @@ export function withFunctionEffects(
   /** a builtin reached through a relation has the effect it has when named (nextval, pg_read_file, …) */
   const builtinEffect = dialect === 'postgres' ? functionEffect : mysqlFunctionEffect;
   const out = statements.map((st) => {
-    const reads = cat.relationCalls ? st.tables.filter((t) => t.op === 'read') : [];
-    if ((!st.functions.length && !st.operators?.length && !st.casts?.length && !reads.length) || st.effects.includes('write')) return st;
+    const reads = cat.relationCalls || cat.implicitCalls ? st.tables.filter((t) => t.op === 'read') : [];
+    const anywhere = cat.implicitEverywhere?.() ?? [];
+    const typed = st.params && paramTypes.length ? cat.implicitParams?.(paramTypes) ?? [] : [];
+    if ((!st.functions.length && !st.operators?.length && !st.casts?.length && !reads.length && !anywhere.length && !typed.length) || st.effects.includes('write')) return st;
     const added = new Set<Effect>();
     const why: string[] = [];
     const add = (e: Effect, name: string) => {
@@ -75,9 +98,22 @@ export function withFunctionEffects(
     // an existing operator is the function behind it (pg_operator.oprcode): `1 @@@ 2` may be a DELETE
     for (const o of st.operators ?? []) if (cat.operator?.(o) === 'writes' && !isClean(o)) add('write', `operator ${o}`);
     for (const f of st.functions) if (writes(f)) add('write', f);
-    // a cast to a type whose cast function may write is a call of that function (`SELECT 1::app.t`)
-    for (const t of st.casts ?? []) for (const f of cat.castCalls?.(t) ?? []) if (writes(f)) add('write', `${f} (cast to ${t})`);
-    for (const t of reads) {
+    // a cast to a type whose cast function may write is a call of that function (`SELECT 1::app.t`, also through a
+    // domain or array of the type, and a type modifier's typmod_in); implicit casts the server applies unseen are
+    // calls too where a value they apply to can appear: a column read, a function's result, a conversion, a parameter
+    // the client declared of such a type (Parse)
+    const cast = (c: CastCall) => {
+      // a builtin here comes from a domain's CHECK constraint: it has the effect it has when named (nextval)
+      const e = cat.builtin(c.fn) ? builtinEffect(c.fn) : writes(c.fn) ? 'write' : undefined;
+      if (e) add(e, `${c.fn} (${c.via})`);
+    };
+    for (const t of st.casts ?? []) for (const c of cat.castCalls?.(t) ?? []) cast(c);
+    for (const f of st.functions) for (const c of cat.implicitCalls?.('function', f) ?? []) cast(c);
+    for (const o of st.operators ?? []) for (const c of cat.implicitCalls?.('operator', o) ?? []) cast(c);
+    for (const t of reads) if (!isClean(t.name)) for (const c of cat.implicitCalls?.('relation', t.name) ?? []) cast(c);
+    for (const c of typed) cast(c);
+    if (st.functions.length || st.operators?.length || st.casts?.length || reads.length || st.params) for (const c of anywhere) cast(c);
+    for (const t of cat.relationCalls ? reads : []) {
       if (isClean(t.name)) continue;
       const calls = cat.relationCalls!(t.name);
       if (calls === null) {
@@ -105,7 +141,9 @@ export interface SqlReading {
   operators: string[];
   /** relations read (a view's definition runs what it calls) */
   reads: string[];
-  /** casts written (`x::t`, CAST(x AS t)): a user cast runs its function */
+  /** builtins named that have an effect of their own (nextval, pg_read_file, …: sql/postgres-functions.ts) */
+  effectful: string[];
+  /** types named (`x::t`, CAST(x AS t), typed literals): a user cast to one runs its function */
   casts: string[];
   /** the text could not be read */
   unparsed: boolean;
@@ -133,6 +171,7 @@ export function readSql(text: string, definition: boolean): SqlReading {
   const r: SqlReading = {
     functions: [...new Set(facts.flatMap((f) => f.functions))],
     operators: [...new Set(facts.flatMap((f) => f.operators ?? []))],
+    effectful: [...new Set(facts.flatMap((f) => f.functions.filter((n) => functionEffect(n) !== undefined)))],
     reads: [...new Set(body.flatMap((f) => f.tables.filter((t) => t.op === 'read').map((t) => t.name)))],
     casts: [...new Set(facts.flatMap((f) => f.casts ?? []))],
     unparsed: !facts.length || facts.some((f) => f.kind === 'unparsed'),

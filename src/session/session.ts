@@ -172,6 +172,13 @@ export class Session {
     return d.action === 'block' || d.action === 'review';
   }
 
+  /**
+   * PostgreSQL: the parameter type oids the Parse being decided declares (set by the relay around that decision,
+   * empty otherwise). A parameter declared of a type an implicit cast bound to a writing function converts from or
+   * to makes that cast run unseen (`SELECT length($1)` with $1 declared of the cast's source type).
+   */
+  parseParamTypes: readonly number[] = [];
+
   /** Whether functionCheck may ask for a wait (a read grant with a catalog that re-validates): callers skip decoding otherwise. */
   get checksFunctions(): boolean {
     return this.guard.ctx.access === 'read' && this.functionCatalog?.revalidate !== undefined;
@@ -221,7 +228,7 @@ export class Session {
    */
   private called(decision: Decision): Decision {
     if (!this.functionCatalog || this.guard.ctx.access !== 'read') return decision;
-    const w = withFunctionEffects(decision.statements, this.functionCatalog, this.guard.clean, this.guard.ctx.dialect);
+    const w = withFunctionEffects(decision.statements, this.functionCatalog, this.guard.clean, this.guard.ctx.dialect, this.parseParamTypes);
     if (!w) return decision;
     const d = this.guard.evaluateFacts(w.statements);
     if (d.action === 'allow' || d.action === 'warn') return d;

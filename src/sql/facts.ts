@@ -33,8 +33,13 @@ export interface StatementFacts {
   functions: string[];
   /** PostgreSQL operators used (A_Expr names, schema-qualified if written OPERATOR(schema.op)); absent when none */
   operators?: string[];
-  /** PostgreSQL cast target types as written (`x::app.t`, CAST(x AS t)); absent when none: a user cast runs its function */
+  /**
+   * PostgreSQL types named, as written (cast targets `x::app.t`, CAST(x AS t), typed literals, column definition
+   * lists); absent when none: a user cast to the type runs its function, a type modifier its typmod_in
+   */
   casts?: string[];
+  /** PostgreSQL: the statement has parameters ($n), whose types the client may declare; absent when none */
+  params?: boolean;
   /** only for update/delete (and merge): null elsewhere */
   where: WhereStatus | null;
   limit: LimitStatus | null;

@@ -41,8 +41,10 @@ interface Builder {
   operators?: Set<string>;
   /** the WHERE is scoped only if one of these column sets of the target is nullable (pg-where-scope.ts) */
   scopeIfNullable?: string[][];
-  /** cast target types as written (a user cast runs its function: read grants, session/function-effects.ts) */
+  /** types named, as written (a user cast to one runs its function: read grants, session/function-effects.ts) */
   casts?: Set<string>;
+  /** the statement has parameters ($n): a declared type may be one an implicit cast applies to */
+  params?: boolean;
   where: WhereStatus | null;
   limit: LimitStatus | null;
   drops: boolean;
@@ -514,10 +516,15 @@ function walk(node: Ast, b: Builder, op: TableOp, skip: readonly string[] = NO_S
       const op = (v.name as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.').toLowerCase();
       if (op) (b.operators ??= new Set()).add(op);
     }
-    if (key === 'TypeCast') {
-      const t = ((v.typeName?.names ?? []) as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.');
+    // every type the statement names (TypeCast and typed literals, column definition lists, XMLSERIALIZE, PREPARE
+    // argument types, …): converting to a type runs the user functions of casts to it, and a type written with
+    // modifiers (`'a'::t(5)`) runs its typmod_in function at parse time (session/function-effects.ts)
+    if (key === 'typeName' || key === 'TypeName') {
+      const t = ((v.names ?? []) as Ast[]).map((p) => String(p?.String?.sval ?? '')).join('.');
       if (t) (b.casts ??= new Set()).add(t);
     }
+    // a parameter's type is the client's to declare (Parse): it may be a user type an implicit cast converts
+    if (key === 'ParamRef') b.params = true;
     if (key === 'FuncCall') {
       addFunction(v, b);
       walk(v, b, 'read');
@@ -625,6 +632,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
     functions: [...b.functions],
     ...(b.operators?.size ? { operators: [...b.operators] } : {}),
     ...(b.casts?.size ? { casts: [...b.casts] } : {}),
+    ...(b.params ? { params: true } : {}),
     where: b.where,
     limit: b.limit,
     nested,

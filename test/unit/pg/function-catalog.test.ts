@@ -46,3 +46,62 @@ describe('Snapshot propagation', () => {
     expect([...snap().closure(['wrap2'])].sort()).toEqual(['app.purge', 'app.wrap', 'app.wrap2']);
   });
 });
+
+describe('Snapshot casts', () => {
+  beforeAll(() => initSql());
+  const snap = () => new Snapshot({
+    functions: [['b', 'pg_catalog', 'length'], ['w', 'app', 'wcast'], ['r', 'app', 'hcast'], ['w', 'app', 's_to_text'], ['r', 'app', 'make_s'], ['r', 'app', 'len_stable'], ['r', 'app', 'plain']],
+    conversions: [['app.t', 'app.wcast', 'cast (integer as app.t)'], ['app.dt', 'app.wcast', 'cast (integer as app.t)'], ['app.ht', 'app.hcast', 'cast (integer as app.ht)']],
+    implicit: [['t', 'implicit cast (app.s as text)', 'app.s_to_text', 'app.s', '4242'], ['r', 'implicit cast (app.s as text)', 'app.s_to_text', 'app.holder', null],
+      ['f', 'implicit cast (app.s as text)', 'app.s_to_text', 'app.make_s', null]],
+    bodies: [
+      ['app', 'len_stable', def('len_stable', 'sql', ' select length(x) from app.holder ')],
+      ['app', 'plain', def('plain', 'sql', ' select length(x) from app.other ')],
+    ],
+  }, Date.now());
+  it('conversions are looked up by the type as written, qualified or not', () => {
+    expect(snap().castCalls('app.dt').map((c) => c.fn)).toEqual(['app.wcast']);
+    expect(snap().castCalls('dt')[0]?.via).toBe('cast (integer as app.t), by a cast to app.dt');
+    expect(snap().castCalls('app.s').map((c) => c.via)).toEqual(['implicit cast (app.s as text), on a value converted to app.s']);
+  });
+  it('implicit casts by relation (unqualified names too), function and declared parameter type', () => {
+    const s = snap();
+    expect(s.implicitCalls('relation', 'holder').map((c) => c.fn)).toEqual(['app.s_to_text']);
+    expect(s.implicitCalls('function', 'make_s').map((c) => c.fn)).toEqual(['app.s_to_text']);
+    expect(s.implicitParams([25, 4242]).map((c) => c.fn)).toEqual(['app.s_to_text']);
+    expect(s.implicitParams([25])).toEqual([]);
+  });
+  it('an operator whose function returns or takes such a type makes such values (from literals): its name is marked', () => {
+    const s = new Snapshot({
+      functions: [['w', 'app', 's_to_text'], ['r', 'app', 's_plus']],
+      operators: [['app', '+++', 'app.s_plus', 'r']],
+      implicit: [['f', 'implicit cast (app.s as text)', 'app.s_to_text', 'app.s_plus', null]],
+    }, Date.now());
+    expect(s.implicitCalls('operator', 'app.+++').map((c) => c.via)).toEqual(['implicit cast (app.s as text), on values of app.s_plus (operator app.+++)']);
+    expect(s.implicitCalls('operator', '+++').map((c) => c.fn)).toEqual(['app.s_to_text']);
+  });
+  it('a clean-flagged body reading a relation an implicit writing cast applies to writes', () => {
+    expect(snap().user.get('app.len_stable')).toBe('writes');
+    expect(snap().user.get('app.plain')).toBe('reads');
+  });
+});
+
+describe('Snapshot domain checks', () => {
+  beforeAll(() => initSql());
+  const snap = () => new Snapshot({
+    functions: [['b', 'pg_catalog', 'nextval'], ['b', 'pg_catalog', 'length'], ['w', 'app', 'purge'], ['r', 'app', 'takes_d'], ['r', 'app', 'takes_ok']],
+    links: [['d', 'app.takes_d', 'app.d'], ['d', 'app.takes_ok', 'app.ok']],
+    domainChecks: [['app.d', 'check constraint d_check of domain app.d', '(app.purge() > VALUE)'], ['app._d', 'check constraint d_check of domain app.d', '(app.purge() > VALUE)'],
+      ['app.ds', 'check constraint ds_check of domain app.ds', "(nextval('s'::regclass) > 0)"], ['app.ok', 'check constraint ok_check of domain app.ok', '(length(VALUE) > 2)']],
+  }, Date.now());
+  it('converting to a domain calls what its CHECK calls: user functions, builtins with an effect; not plain builtins', () => {
+    const s = snap();
+    expect(s.castCalls('app._d')).toEqual([{ fn: 'app.purge', via: 'check constraint d_check of domain app.d, by a cast to app._d' }]);
+    expect(s.castCalls('ds').map((c) => c.fn)).toEqual(['nextval']);
+    expect(s.castCalls('app.ok')).toEqual([]);
+  });
+  it('a function taking such a domain runs its CHECK (its argument is coerced)', () => {
+    expect(snap().user.get('app.takes_d')).toBe('writes');
+    expect(snap().user.get('app.takes_ok')).toBe('reads');
+  });
+});

@@ -105,3 +105,46 @@ describe('operators on read grants (PostgreSQL)', () => {
     expect(withFunctionEffects(analyze('postgres', 'select * from t where a = 1 and b || c like $1'), view, [], 'postgres')).toBeUndefined();
   });
 });
+
+describe('casts on read grants (PostgreSQL)', () => {
+  beforeAll(() => initSql());
+  it('the AST walk lists every type named: casts, typed literals, CAST(… AS t[]), array types by name, column definition lists, PREPARE types; and parameters', () => {
+    const f = (sql: string) => analyze('postgres', sql)[0]!;
+    expect(f(`select 1::app.t, cast(x as app.u[]), app.v '(1)', array[1]::app._w from tab`).casts?.sort()).toEqual(['app._w', 'app.t', 'app.u', 'app.v']);
+    expect(f(`select 'a'::app.io(5)`).casts).toEqual(['app.io']);
+    expect(f(`select * from app.f() as x(a app.s)`).casts).toEqual(['app.s']);
+    expect(f(`select xmlserialize(content '<a/>' as text)`).casts).toEqual(['text']);
+    expect(analyze('postgres', `prepare p(app.s) as select 1`).flatMap((s) => s.casts ?? [])).toContain('app.s');
+    expect(f(`select length($1)`).params).toBe(true);
+    expect(f(`select 1`).casts).toBeUndefined();
+    expect(f(`select 1`).params).toBeUndefined();
+  });
+  const calls: Record<string, { fn: string; via: string }[]> = {
+    'app.dt': [{ fn: 'app.wcast', via: 'cast (integer as app.t), by a cast to app.dt' }],
+    'app.ht': [{ fn: 'app.hcast', via: 'cast (integer as app.ht), by a cast to app.ht' }],
+  };
+  const view: FunctionCatalogView = {
+    ...pgView({ 'app.wcast': 'writes', 'app.hcast': 'reads', 'app.s_to_text': 'writes', 'app.make_s': 'reads' }),
+    castCalls: (t) => calls[t] ?? [],
+    implicitCalls: (kind, name) => (kind === 'relation' && name === 'app.holder') || (kind === 'function' && name === 'app.make_s')
+      ? [{ fn: 'app.s_to_text', via: `implicit cast (app.s as text), on values of ${name}` }] : [],
+    implicitParams: (oids) => (oids.includes(4242) ? [{ fn: 'app.s_to_text', via: 'implicit cast (app.s as text), on a parameter declared app.s' }] : []),
+  };
+  const names = (sql: string, oids: number[] = []) => withFunctionEffects(analyze('postgres', sql), view, [], 'postgres', oids)?.names;
+  it('a conversion to a type whose cast function may write is a write, naming the cast and its function', () => {
+    expect(names('select 1::app.dt')).toEqual(['app.wcast (cast (integer as app.t), by a cast to app.dt)']);
+    expect(names('select 1::app.ht')).toBeUndefined();
+  });
+  it('an implicit cast is a write where a value it applies to appears: a relation read, a function result, a declared parameter', () => {
+    expect(names('select lower(x) from app.holder')).toEqual(['app.s_to_text (implicit cast (app.s as text), on values of app.holder)']);
+    expect(names('select lower(app.make_s())')).toEqual(['app.s_to_text (implicit cast (app.s as text), on values of app.make_s)']);
+    expect(names('select lower($1)', [4242])).toEqual(['app.s_to_text (implicit cast (app.s as text), on a parameter declared app.s)']);
+    expect(names('select lower($1)', [25])).toBeUndefined();
+    expect(names('select * from app.other')).toBeUndefined();
+  });
+  it('a cast between system types bound to a writing function may apply to any expression', () => {
+    const anywhere: FunctionCatalogView = { ...view, implicitEverywhere: () => [{ fn: 'app.s_to_text', via: 'implicit cast (integer as bytea) between system types: any expression may apply it' }] };
+    expect(withFunctionEffects(analyze('postgres', 'select 1 + 1'), anywhere, [], 'postgres')?.names).toEqual(['app.s_to_text (implicit cast (integer as bytea) between system types: any expression may apply it)']);
+    expect(withFunctionEffects(analyze('postgres', 'select * from app.other'), anywhere, ['app.s_to_text'], 'postgres')).toBeUndefined();
+  });
+});
