@@ -5,6 +5,7 @@ import type { Effect, StatementFacts } from './facts.js';
 import type { Token } from './mysql-tokens.js';
 import { wordsAt } from './mysql-tokens.js';
 import { unscopedReason } from './mysql-where-scope.js';
+import type { AstNode as Ast } from './ast.js';
 
 // Defends against the same effect reached through another door (issue 12):
 //   CREATE|ALTER DEFINER=`root`@`localhost` VIEW/PROCEDURE/FUNCTION/EVENT/TRIGGER — the object runs with the
@@ -16,9 +17,6 @@ import { unscopedReason } from './mysql-where-scope.js';
 //   INSERT INTO t … SELECT … FROM t ON DUPLICATE KEY UPDATE / REPLACE INTO t SELECT … FROM t — every row read
 //     conflicts with itself and is rewritten: an UPDATE of the whole table;
 //   CALL sys.execute_prepared_stmt('…') and the other sys./mysql. procedures that PREPARE text — dynamic SQL.
-
-// sqlparser-rs's AST is serde JSON walked by variant name
-type Ast = any;
 
 export interface MysqlOptionEffects {
   effects: Effect[];

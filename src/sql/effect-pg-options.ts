@@ -5,6 +5,7 @@
 import type { Effect, StatementFacts } from './facts.js';
 import { ADMIN_SETTINGS, PRIVILEGE_SETTINGS, functionEffect } from './postgres-functions.js';
 import { pgUnscopedReason } from './pg-where-scope.js';
+import type { AstNode as Ast } from './ast.js';
 
 // Defends against the same effect reached through another door than the statement kind the rules name:
 //   CREATE FUNCTION f() … SECURITY DEFINER / SET role = postgres  — code that runs as the privileged owner, callable
@@ -20,9 +21,6 @@ import { pgUnscopedReason } from './pg-where-scope.js';
 //     the function without naming it, so the binding carries the function's effect now;
 //   CREATE EXTENSION file_fdw / adminpack / pg_surgery / dblink / refint, untrusted languages, and FDW objects
 //     with `filename` / `program` options — server files, programs, tuple surgery or SQL the broker never sees.
-
-// libpg-query's AST is JSON walked by node name
-type Ast = any;
 
 export interface OptionEffects {
   effects: Effect[];

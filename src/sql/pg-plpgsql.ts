@@ -4,9 +4,8 @@
 // EXECUTE, RETURN QUERY EXECUTE) or anything the reader cannot turn into SQL stays unreadable: the caller keeps the
 // statement `dynamic`, which safe-defaults refuses. Defends against code the broker would otherwise not see.
 import { parsePlPgSQLSync, parseSync } from 'libpg-query';
+import type { AstNode as Ast } from './ast.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Ast = any;
 
 /** PL/pgSQL statements that repeat their body. */
 const LOOPS = new Set(['PLpgSQL_stmt_loop', 'PLpgSQL_stmt_while', 'PLpgSQL_stmt_fori', 'PLpgSQL_stmt_fors', 'PLpgSQL_stmt_forc', 'PLpgSQL_stmt_foreach_a']);

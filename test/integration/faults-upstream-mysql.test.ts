@@ -106,14 +106,16 @@ describe('MariaDB upstream restarted under a live session', () => {
     c.on('error', () => undefined);
     let rows = 0;
     // 1 KiB rows, produced slowly, so the server sends them in many packets while the statement runs
-    const stream = c.connection.query("SELECT seq, REPEAT('x', 1024) AS pad, SLEEP(0.002) AS s FROM seq_1_to_200000").stream();
+    // the callback connection under the promise wrapper streams rows (the promise API buffers them)
+    const raw = (c as unknown as { connection: import('mysql2').Connection }).connection;
+    const stream = raw.query("SELECT seq, REPEAT('x', 1024) AS pad, SLEEP(0.002) AS s FROM seq_1_to_200000").stream();
     // mysql2 reports a connection lost mid-stream on the connection, not on the row stream (as it does direct)
     const outcome = new Promise<Error | 'end'>((resolve) => {
       stream.on('data', () => void rows++);
       stream.on('error', (e: Error) => resolve(e));
       stream.on('end', () => resolve('end'));
-      c.connection.on('error', (e: Error) => resolve(e));
-      c.connection.on('end', () => resolve(new Error('connection closed')));
+      raw.on('error', (e: Error) => resolve(e));
+      raw.on('end', () => resolve(new Error('connection closed')));
     });
     await waitFor(() => rows > 200, 15_000);
     await db.restart();
