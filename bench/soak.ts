@@ -74,6 +74,10 @@ export interface Usage {
   rssMb: number;
   fds: number;
   handles: number;
+  /** live timers (prom-client's nodejs_active_resources of type Timeout) */
+  timers?: number;
+  /** V8 heap in use: what RSS holds beyond it is memory V8 keeps for reuse, not live objects */
+  heapUsedMb?: number;
 }
 
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
@@ -97,7 +101,9 @@ async function usage(pid: number, adminUrl: string): Promise<Usage> {
   const metrics = await fetch(`${adminUrl}/metrics`).then((r) => r.text());
   let handles = 0;
   for (const m of metrics.matchAll(/^nodejs_active_handles\{[^}]*\} (\d+)/gm)) handles += Number(m[1]);
-  return { rssMb: Math.round(rss * 10) / 10, fds, handles };
+  const timers = Number(/^nodejs_active_resources\{type="Timeout"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+  const heap = Number(/^nodejs_heap_size_used_bytes (\d+)/m.exec(metrics)?.[1] ?? 0) / (1 << 20);
+  return { rssMb: Math.round(rss * 10) / 10, fds, handles, timers, heapUsedMb: Math.round(heap * 10) / 10 };
 }
 
 interface LiveGrant {
@@ -416,7 +422,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
     const sampler = setInterval(() => {
       void usage(child.pid!, adminUrl).then((u) => {
-        report.peak = { rssMb: Math.max(report.peak.rssMb, u.rssMb), fds: Math.max(report.peak.fds, u.fds), handles: Math.max(report.peak.handles, u.handles) };
+        const p = report.peak;
+        report.peak = { rssMb: Math.max(p.rssMb, u.rssMb), fds: Math.max(p.fds, u.fds), handles: Math.max(p.handles, u.handles), timers: Math.max(p.timers ?? 0, u.timers ?? 0), heapUsedMb: Math.max(p.heapUsedMb ?? 0, u.heapUsedMb ?? 0) };
       }, () => undefined);
     }, 1000);
 

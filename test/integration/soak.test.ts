@@ -6,11 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { percentile, runSoak } from '../../bench/soak.js';
 import { ensureMysqlFixtures } from '../helpers/mysql.js';
 
-// 60 s by default; the issue's 3 minutes with DBW_SOAK_SECONDS=180. On this 2-core machine the 3-minute run passed
-// beside other work at load 3-4 (p95 183 ms, max 193 ms) but failed inside the full suite on a fresh clone: one
-// revoke of a MySQL read grant ended its 8 sessions after 1.7 s (p95 240 ms). Until that is explained, the suite keeps
-// the length that holds.
-const SECONDS = Number(process.env.DBW_SOAK_SECONDS ?? 60);
+// The issue's 3 minutes by default (DBW_SOAK_SECONDS to change it). An earlier fresh-clone run of the full suite
+// saw one revoke land after 1.7 s; a revoke then waited behind every grant request queued for the store, each
+// computing PBKDF2 on the event loop. Revokes now go first and verifiers are computed on the thread pool; the soak
+// prints what any slow end was doing (login, statement in flight) so a late one explains itself.
+const SECONDS = Number(process.env.DBW_SOAK_SECONDS ?? 180);
 
 describe('soak: churn of grants under a mixed workload', () => {
   it(`${SECONDS} s, 30 sessions`, async () => {
@@ -24,7 +24,7 @@ describe('soak: churn of grants under a mixed workload', () => {
     });
     const dist = (xs: number[]) => ({ n: xs.length, p50: percentile(xs, 50), p95: percentile(xs, 95), max: Math.max(0, ...xs) });
     const summary = JSON.stringify({ ...r, endLatencies: dist(r.endLatencies), releaseLatencies: dist(r.releaseLatencies) });
-    console.log(`soak: client-seen ends ${JSON.stringify(dist(r.endLatencies))}, released ${JSON.stringify(dist(r.releaseLatencies))}, slow ${JSON.stringify(r.slowEnds)}`);
+    console.log(`soak: client-seen ends ${JSON.stringify(dist(r.endLatencies))}, released ${JSON.stringify(dist(r.releaseLatencies))}, slow ${JSON.stringify(r.slowEnds)}, usage ${JSON.stringify({ baseline: r.baseline, peak: r.peak, after: r.after })}`);
     expect(r.wrongEnds, summary).toEqual([]);
     expect(r.missedEnds, summary).toEqual([]);
     expect(r.grants.revoked + r.grants.expired, summary).toBeGreaterThan(0);
@@ -36,6 +36,7 @@ describe('soak: churn of grants under a mixed workload', () => {
     expect(r.statementsAudited, summary).toBeLessThanOrEqual(r.statementsSent);
     expect(r.after.fds, summary).toBeLessThanOrEqual(r.baseline.fds + 4);
     expect(r.after.handles, summary).toBeLessThanOrEqual(r.baseline.handles + 4);
+    expect(r.after.timers ?? 0, summary).toBeLessThanOrEqual((r.baseline.timers ?? 0) + 4);
     expect(r.after.rssMb, summary).toBeLessThan(r.baseline.rssMb + 200);
   }, SECONDS * 1000 + 90_000);
 });
