@@ -86,3 +86,60 @@ describe('MariaDB mask-or-block decided by the core', () => {
     expect(e.message).toMatch(/dbwarden: blocked by rule mask-.*statistics tables cannot be read/);
   });
 });
+
+describe('MariaDB server records of earlier statements', () => {
+  // the optimizer reads a const table's row while planning (u.id = 1 on the primary key) and writes its values
+  // into the trace of the statement: the email comes back as a constant of the join condition
+  const planned = `SELECT a.id FROM ${T2} a JOIN ${T} u ON a.note = u.email WHERE u.id = 1`;
+  it('the optimizer trace holds a masked value read by the optimizer (direct connection)', async () => {
+    const rows = await myAdmin(`SET optimizer_trace = 'enabled=on'; ${planned}; SELECT TRACE FROM information_schema.OPTIMIZER_TRACE`, 'dbw_my');
+    expect(leaks(rows)).toBe(true);
+  });
+  it('reading the optimizer trace is refused while masks apply, however it is named', async () => {
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: read.login, password: read.password, database: 'dbw_my' });
+    try {
+      await c.query(`SET optimizer_trace = 'enabled=on'`);
+      await c.query(planned);
+      for (const sql of [
+        'SELECT TRACE FROM information_schema.OPTIMIZER_TRACE',
+        'select * from INFORMATION_SCHEMA.`optimizer_trace`',
+        'SELECT LENGTH(t.TRACE) FROM (SELECT TRACE FROM information_schema.OPTIMIZER_TRACE) t',
+      ]) {
+        for (const binary of [false, true]) {
+          const e = await (binary ? c.execute(sql) : c.query(sql)).then(() => undefined, (x) => x);
+          expect(e, sql).toBeInstanceOf(Error);
+          expect(e.errno).toBe(1227);
+          expect(e.message).toMatch(/dbwarden: blocked by rule mask-.*the optimizer trace cannot be read while columns are masked/);
+        }
+      }
+    } finally {
+      await c.end();
+    }
+  });
+});
+
+describe('MariaDB reads that already follow the mask (regression: each leaks on a direct connection)', () => {
+  const doors: [string, string][] = [
+    ['HANDLER … READ FIRST', `HANDLER ${T} OPEN AS h1; HANDLER h1 READ FIRST; HANDLER h1 CLOSE`],
+    ['HANDLER … AS alias READ index = (…)', `HANDLER ${T} OPEN AS h; HANDLER h READ \`PRIMARY\` = (1); HANDLER h CLOSE`],
+    ['JSON_TABLE over a masked aggregate', `SELECT * FROM JSON_TABLE((SELECT JSON_ARRAYAGG(email) FROM ${T}), '$[*]' COLUMNS (e VARCHAR(100) PATH '$')) jt`],
+    ['WITH RECURSIVE', `WITH RECURSIVE r AS (SELECT email AS e, 1 AS n FROM ${T} UNION ALL SELECT e, n + 1 FROM r WHERE n < 2) SELECT * FROM r`],
+    ['LAG() OVER', `SELECT LAG(email) OVER (ORDER BY id) AS l, email FROM ${T}`],
+    ['MAX()', `SELECT MAX(email) AS m FROM ${T}`],
+    ['VALUES joined to the table', `SELECT * FROM (VALUES (1)) v, ${T}`],
+    ['EXPLAIN FORMAT=JSON of a const-table join', `EXPLAIN FORMAT=JSON SELECT a.id FROM ${T2} a JOIN ${T} u ON a.note = u.email WHERE u.id = 1`],
+    ['ANALYZE FORMAT=JSON of a const-table join', `ANALYZE FORMAT=JSON SELECT a.id FROM ${T2} a JOIN ${T} u ON a.note = u.email WHERE u.id = 1`],
+    ['SELECT … INTO @v, then SELECT @v', `SELECT email FROM ${T} WHERE id = 1 INTO @v; SELECT @v AS v`],
+    ['GET DIAGNOSTICS of a conversion warning', `SELECT CAST(email AS DECIMAL) FROM ${T}; GET DIAGNOSTICS CONDITION 1 @m = MESSAGE_TEXT; SELECT @m AS m`],
+  ];
+  it.each(doors)('%s', async (_what, sql) => {
+    expect(leaks(await myAdmin(sql, 'dbw_my'))).toBe(true);
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: read.login, password: read.password, database: 'dbw_my', multipleStatements: true });
+    try {
+      const out = await c.query(sql).then(([rows]) => rows, (x) => x);
+      expect(leaks(out)).toBe(false);
+    } finally {
+      await c.end();
+    }
+  });
+});
