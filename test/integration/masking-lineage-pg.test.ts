@@ -159,6 +159,35 @@ describe('errors and notices are scrubbed of values while masks apply', () => {
   });
 });
 
+describe('numbers an error computes from a masked value are scrubbed', () => {
+  // one character of the secret per statement: its code point comes back printed in the message
+  const c = SECRET_EMAIL.charCodeAt(5);
+  const ch = `ascii(substr(email, 6, 1))`;
+  const numeric: [string, string, string][] = [
+    ['chr() past the encoding', `select chr(${ch} + 1114112) from ${T}`, String(c + 1114112)],
+    ['make_date() out of range', `select make_date(${ch}, 13, 1) from ${T}`, `${c}-13-01`],
+    ['setseed() out of range', `select setseed(${ch}) from ${T}`, `parameter ${c} `],
+    ['txid_status() in the future', `select txid_status(${ch} * 1000000000000) from ${T}`, `${c}000000000000`],
+  ];
+  const text = (e: Record<string, unknown>) => [e.message, e.detail, e.where, e.hint].join(' | ');
+  it.each(numeric)('%s', async (_what, sql, number) => {
+    const d = await direct(sql).catch((e) => e);
+    expect(d).toBeInstanceOf(Error);
+    expect(text(d)).toContain(number);
+    const e = await viaBroker(sql).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.code).toBe(d.code);
+    expect(text(e)).not.toContain(number);
+    expect(text(e)).not.toContain(String(c));
+    expect(e.message).toMatch(/\[redacted\]/);
+  });
+  it('routine code places in CONTEXT keep their line numbers', async () => {
+    const e = await viaBroker(`do $$ begin raise exception 'stop'; end $$`).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.where).toMatch(/line 1 at RAISE/);
+  });
+});
+
 describe('cursors carry their statement\'s mask plan', () => {
   it('DECLARE … FETCH / MOVE / WITH HOLD, simple and extended protocol', async () => {
     const decl = `declare c cursor for select e || '' as v, upper(e) as w from ${T} u(i, n, e)`;
