@@ -62,6 +62,35 @@ describe('MariaDB error redaction while masks apply', () => {
   });
 });
 
+describe('MariaDB numbers computed from a masked value are scrubbed from warnings and errors', () => {
+  // one character of the secret per statement: its code point comes back as a position in the warning
+  const c = SECRET_EMAIL.charCodeAt(5);
+  const ch = 'ASCII(SUBSTR(email, 6, 1))';
+  const numeric: [string, string, string][] = [
+    ['JSON text position', `SELECT JSON_EXTRACT(CONCAT(REPEAT(' ', ${ch}), 'x'), '$') AS v FROM ${T}`, `position ${c + 1}`],
+    ['base64 position', `SELECT FROM_BASE64(CONCAT(REPEAT('A', ${ch}), '!')) AS v FROM ${T}`, `position ${c}`],
+  ];
+  it.each(numeric)('%s: SHOW WARNINGS', async (_what, sql, number) => {
+    const direct = await myAdmin(`${sql}; SHOW WARNINGS`, 'dbw_my');
+    expect(JSON.stringify(direct)).toContain(number);
+    const conn = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: read.login, password: read.password, database: 'dbw_my' });
+    try {
+      await conn.query(sql);
+      const [w] = (await conn.query('SHOW WARNINGS')) as [{ Message: string }[], unknown];
+      expect(w.length).toBeGreaterThan(0);
+      expect(JSON.stringify(w)).not.toContain(String(c));
+      expect(JSON.stringify(w)).not.toContain(String(c + 1));
+      expect(w[0]!.Message).toMatch(/position \[redacted\]/);
+    } finally {
+      await conn.end();
+    }
+  });
+  it('names keep their digits and a trailing row number stays', () => {
+    expect(redactErrorMessage("Incorrect integer value: 'x' for column `db1`.`t2`.`age` at row 3")).toBe("Incorrect integer value: '[redacted]' for column `db1`.`t2`.`age` at row 3");
+    expect(redactErrorMessage('Bad base64 data as position 122')).toBe('Bad base64 data as position [redacted]');
+  });
+});
+
 describe('MariaDB mask-or-block decided by the core', () => {
   it('UPDATE … JOIN a derived table copying a renamed masked column is refused', async () => {
     const sql = `UPDATE ${T2} a JOIN (SELECT id, email AS e FROM ${T}) b ON a.id = b.id SET a.note = b.e WHERE a.id = 1`;
