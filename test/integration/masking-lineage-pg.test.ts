@@ -55,7 +55,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int);`);
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int);`);
 });
 
 async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
@@ -166,7 +166,7 @@ describe('numbers an error computes from a masked value are scrubbed', () => {
   const numeric: [string, string, string][] = [
     ['chr() past the encoding', `select chr(${ch} + 1114112) from ${T}`, String(c + 1114112)],
     ['make_date() out of range', `select make_date(${ch}, 13, 1) from ${T}`, `${c}-13-01`],
-    ['setseed() out of range', `select setseed(${ch}) from ${T}`, `parameter ${c} `],
+    ['make_time() out of range', `select make_time(${ch}, 0, 0) from ${T}`, `${c}:00:00`],
     ['txid_status() in the future', `select txid_status(${ch} * 1000000000000) from ${T}`, `${c}000000000000`],
   ];
   const text = (e: Record<string, unknown>) => [e.message, e.detail, e.where, e.hint].join(' | ');
@@ -185,6 +185,60 @@ describe('numbers an error computes from a masked value are scrubbed', () => {
     const e = await viaBroker(`do $$ begin raise exception 'stop'; end $$`).catch((x) => x);
     expect(e).toBeInstanceOf(Error);
     expect(e.where).toMatch(/line 1 at RAISE/);
+  });
+});
+
+describe('server state keyed by a masked value is refused (mask-or-block)', () => {
+  const c = SECRET_EMAIL.charCodeAt(5);
+  const ch = `ascii(substr(email, 6, 1))`;
+  const mine = `select objid from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()`;
+  it('an advisory lock key is read back from pg_locks (direct connection)', async () => {
+    const c0 = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/dbw_app' });
+    await c0.connect();
+    try {
+      await c0.query(`select pg_advisory_lock(${ch}) from ${T}`);
+      expect((await c0.query(mine)).rows).toEqual([{ objid: c }]);
+    } finally {
+      await c0.end();
+    }
+  });
+  it('a seed from a masked value is recovered from random() by trying the candidates (direct connection)', async () => {
+    const seeded = await direct(`select setseed(${ch} / 1000.0) from ${T}; select random() as r`);
+    const guess = await direct(`select setseed(${c} / 1000.0); select random() as r`);
+    expect(seeded.at(-1)).toEqual(guess.at(-1));
+  });
+  const refused: [string, string][] = [
+    ['pg_advisory_lock in the select list', `select pg_advisory_lock(${ch}) from ${T}`],
+    ['pg_try_advisory_xact_lock in WHERE', `select id from ${T} where id = 1 and pg_try_advisory_xact_lock(${ch})`],
+    ['the two-key form, shared', `select pg_advisory_lock_shared(1, ${ch}) from ${T}`],
+    ['setseed (random() replays the seed)', `select setseed(${ch} / 1000.0) from ${T}`],
+  ];
+  it.each(refused)('%s: refused, no lock taken', async (_what, sql) => {
+    const cl = new pg.Client({ connectionString: b.url(read) });
+    await cl.connect();
+    try {
+      const e = await cl.query(sql).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.code).toBe('42501');
+      expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+      expect((await cl.query(mine)).rows).toEqual([]);
+    } finally {
+      await cl.end();
+    }
+  });
+  it('setval from a masked value on a write grant is refused; the sequence keeps its value', async () => {
+    await adminSql(`create sequence ${S}_seq; alter sequence ${S}_seq owner to dbw_rw`);
+    const d = await direct(`begin; select setval('${S}_seq', ${ch}) from ${T}; select last_value from ${S}_seq; rollback`);
+    expect(d).toContainEqual({ last_value: String(c) });
+    // setval is not undone by a rollback: back to 1 before the broker is tried
+    await adminSql(`select setval('${S}_seq', 1)`);
+    const e = await viaBroker(`select setval('${S}_seq', ${ch}) from ${T}`, write).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+    expect(await direct(`select last_value from ${S}_seq`)).toEqual([{ last_value: '1' }]);
+  });
+  it('locks on clean keys still run', async () => {
+    expect(await viaBroker(`select pg_try_advisory_xact_lock(id) as ok from ${T} where id = 1`)).toEqual([{ ok: true }]);
   });
 });
 
