@@ -265,8 +265,8 @@ export function redactQuoted(message: string): string {
 }
 
 /**
- * Numbers a message prints unquoted (decimal, with fraction and exponent, or 0x…), not inside a name, and not the
- * row count of a trailing `at row N` (it counts the statement's rows, not a value).
+ * Numbers a message prints unquoted (decimal, with fraction and exponent, or 0x…), not inside a name, and not a
+ * trailing `at row N` / `at line N` (the statement's row count and a syntax error's line in the text, not values).
  *
  * Security: the server prints numbers it computed from values, so a function of a masked column reads it back
  * one character at a time: `JSON_EXTRACT(CONCAT(REPEAT(' ', ASCII(SUBSTR(email, 1, 1))), 'x'), '$')` warns
@@ -274,7 +274,7 @@ export function redactQuoted(message: string): string {
  * base64 data as position 122". The broker cannot tell a constant of the message from a value: every number goes.
  */
 export function redactNumbers(message: string): string {
-  const row = / at row \d+$/.exec(message);
+  const row = / at (?:row|line) \d+$/.exec(message);
   const body = row ? message.slice(0, row.index) : message;
   return body.replace(/(?<![\p{L}\p{N}_$@#])(?:0x[0-9a-f]+|\d+(?:\.\d+)?(?:e[+-]?\d+)?)(?![\p{L}_])/giu, '[redacted]') + (row ? row[0] : '');
 }

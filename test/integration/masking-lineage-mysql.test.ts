@@ -88,6 +88,7 @@ describe('MariaDB numbers computed from a masked value are scrubbed from warning
   it('names keep their digits and a trailing row number stays', () => {
     expect(redactErrorMessage("Incorrect integer value: 'x' for column `db1`.`t2`.`age` at row 3")).toBe("Incorrect integer value: '[redacted]' for column `db1`.`t2`.`age` at row 3");
     expect(redactErrorMessage('Bad base64 data as position 122')).toBe('Bad base64 data as position [redacted]');
+    expect(redactErrorMessage("You have an error in your SQL syntax; check the manual … near 'x' at line 2")).toMatch(/near '\[redacted\]' at line 2$/);
   });
 });
 
