@@ -10,6 +10,8 @@ import { redactErrorMessage } from '../../src/mysql/row-masker.js';
 const S = `lin_${randomBytes(4).toString('hex')}`;
 const T = `dbw_my.${S}_users`;
 const T2 = `dbw_my.${S}_sink`;
+/** shares `id` and `email` with T: a NATURAL JOIN compares the email without naming it */
+const T3 = `dbw_my.${S}_nat`;
 const MARK = `q${randomBytes(3).toString('hex')}x`;
 const SECRET_EMAIL = `zed.${MARK}@secret.example`;
 let b: MysqlTestBroker;
@@ -20,14 +22,16 @@ beforeAll(async () => {
   await myAdmin(`CREATE TABLE ${T} (id INT PRIMARY KEY, name VARCHAR(50), email VARCHAR(100)) DEFAULT CHARSET utf8mb4;
     INSERT INTO ${T} VALUES (1, 'Zed', '${SECRET_EMAIL}');
     CREATE TABLE ${T2} (id INT PRIMARY KEY, note VARCHAR(100));
-    INSERT INTO ${T2} VALUES (1, 'plain');`);
+    INSERT INTO ${T2} VALUES (1, 'plain');
+    CREATE TABLE ${T3} (id INT, email VARCHAR(100));
+    INSERT INTO ${T3} VALUES (1, 'x'), (2, 'y');`);
   b = await startMysqlTestBroker({}, { rulesets: ['safe-defaults', 'pii-masking'] });
   read = await b.grant({ access: 'read' });
   write = await b.grant({ access: 'write' });
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await myAdmin(`DROP TABLE IF EXISTS ${T}, ${T2}`);
+  await myAdmin(`DROP TABLE IF EXISTS ${T}, ${T2}, ${T3}`);
 });
 
 async function viaBroker(sql: string, opts: { binary?: boolean; cred?: typeof read } = {}): Promise<unknown> {
@@ -145,6 +149,26 @@ describe('MariaDB server records of earlier statements', () => {
     } finally {
       await c.end();
     }
+  });
+});
+
+describe('MariaDB plans printed as text carry values of columns the statement does not name', () => {
+  // NATURAL JOIN compares the email without naming it; u is a const table (u.id = 1), so MariaDB reads its row
+  // while planning and prints `n.email = 'zed…'` in the plan's conditions
+  const natural = `SELECT 1 FROM ${T} u NATURAL JOIN ${T3} n WHERE u.id = 1`;
+  const forms = [`EXPLAIN FORMAT=JSON ${natural}`, `ANALYZE FORMAT=JSON ${natural}`, `EXPLAIN /*!50000 FORMAT=JSON */ ${natural}`];
+  it.each(forms)('%s: clear directly, redacted through the broker (text and binary)', async (sql) => {
+    expect(leaks(await myAdmin(sql, 'dbw_my'))).toBe(true);
+    for (const binary of [false, true]) {
+      const rows = (await viaBroker(sql, { binary })) as Record<string, unknown>[];
+      expect(leaks(rows)).toBe(false);
+      expect(Object.values(rows[0]!)).toEqual(['[redacted]']);
+    }
+  });
+  it('the traditional table of the same plan is not masked (it prints no values)', async () => {
+    const rows = (await viaBroker(`EXPLAIN ${natural}`)) as { table: string; type: string }[];
+    expect(rows.map((r) => r.table)).toEqual(['u', 'n']);
+    expect(rows[0]!.type).toBe('const');
   });
 });
 
