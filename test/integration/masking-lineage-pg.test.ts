@@ -237,6 +237,16 @@ describe('server state keyed by a masked value is refused (mask-or-block)', () =
     expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
     expect(await direct(`select last_value from ${S}_seq`)).toEqual([{ last_value: '1' }]);
   });
+  it('lo_create(oid) from a masked value on a write grant is refused; no large object is made', async () => {
+    const probe = `select oid::bigint - 900000000 as c from pg_largeobject_metadata where oid between 900000000 and 900000300`;
+    expect(await direct(`begin; select lo_create(${ch} + 900000000) from ${T}; ${probe}; rollback`)).toContainEqual({ c: String(c) });
+    const e = await viaBroker(`select lo_create(${ch} + 900000000) from ${T}`, write).catch((x) => x);
+    const left = (await direct(probe)) as { c: string }[];
+    for (const r of left) await adminSql(`select lo_unlink(${Number(r.c) + 900000000})`);
+    expect(left).toEqual([]);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+  });
   it('locks on clean keys still run', async () => {
     expect(await viaBroker(`select pg_try_advisory_xact_lock(id) as ok from ${T} where id = 1`)).toEqual([{ ok: true }]);
   });
