@@ -79,14 +79,25 @@ export function redactField(code: string, text: string): string {
   return out;
 }
 
+/**
+ * A CONTEXT frame of routine code (PL/pgSQL, SQL or another language's function, a DO block): the message was
+ * raised by code that may format any value it holds into its text.
+ */
+const ROUTINE_FRAME = /^(?:PL\/\S+ function|SQL function|.* at RAISE\b)/m;
+export const RAISED_IN_ROUTINE = '[redacted: raised in routine code while columns are masked]';
+
 /** The message with every data-carrying field redacted; null when nothing changed. */
 export function redactErrorMessage(code: number, body: Buffer): Buffer | null {
   if (code !== BackendCode.ErrorResponse && code !== BackendCode.NoticeResponse) return null;
   const fields = decodeFields(body);
+  // Security: `RAISE NOTICE 'processing %', x` in a function the grant may call (`SELECT log_it(email) …`)
+  // prints the argument unquoted, in any form the code chooses: text raised inside routine code cannot be
+  // redacted by its form, so its message, detail and hint go whole (SQLSTATE and the CONTEXT frames stay)
+  const routine = [...fields].some(([k, v]) => k === 'W' && ROUTINE_FRAME.test(v));
   let changed = false;
   const parts: Buffer[] = [];
   for (const [k, v] of fields) {
-    const nv = TEXT_FIELDS.has(k) ? redactField(k, v) : v;
+    const nv = routine && (k === 'M' || k === 'D' || k === 'H') ? RAISED_IN_ROUTINE : TEXT_FIELDS.has(k) ? redactField(k, v) : v;
     if (nv !== v) changed = true;
     parts.push(Buffer.from(k + nv + '\0', 'utf8'));
   }

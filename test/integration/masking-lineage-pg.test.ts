@@ -33,6 +33,8 @@ beforeAll(async () => {
     create function ${S}_plpgsql(i int) returns text language plpgsql stable as $$ begin return (select email from ${T} where id = i); end $$;
     create function ${S}_setof() returns setof ${T} language sql stable as 'select * from ${T}';
     create function ${S}_clean(i int) returns text language sql stable as 'select name from ${T} where id = i';
+    create function ${S}_log(x text) returns int language plpgsql stable as $$ begin raise notice 'processing %', x; return 1; end $$;
+    create function ${S}_check(x text) returns int language plpgsql stable as $$ begin raise exception 'rejected %', x using detail = x, hint = x; end $$;
     create schema ${S}_ops;
     create function ${S}_ops.leak(int, int) returns text language sql stable as 'select email from ${T} limit 1';
     create operator ${S}_ops.@#@ (leftarg = int, rightarg = int, function = ${S}_ops.leak);
@@ -55,7 +57,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int);`);
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text);`);
 });
 
 async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
@@ -180,6 +182,38 @@ describe('numbers an error computes from a masked value are scrubbed', () => {
     expect(text(e)).not.toContain(number);
     expect(text(e)).not.toContain(String(c));
     expect(e.message).toMatch(/\[redacted\]/);
+  });
+  it('a notice or error raised in routine code with a masked argument: clear directly, message dropped through the broker', async () => {
+    const notices: string[] = [];
+    const c0 = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/dbw_app' });
+    c0.on('notice', (n) => notices.push(JSON.stringify({ m: n.message, w: n.where })));
+    await c0.connect();
+    try {
+      await c0.query(`select ${S}_log(email) from ${T}`);
+      const d = await c0.query(`select 1 from ${T} where ${S}_check(email) = 1`).catch((x) => x);
+      expect(leaks(notices)).toBe(true);
+      expect(leaks(text(d))).toBe(true);
+    } finally {
+      await c0.end();
+    }
+    const seen: { m?: string; w?: string }[] = [];
+    const c = new pg.Client({ connectionString: b.url(read) });
+    c.on('notice', (n) => seen.push({ m: n.message, w: n.where }));
+    await c.connect();
+    try {
+      await c.query(`select ${S}_log(email) from ${T}`);
+      await c.query(`select id from ${T} where ${S}_log(email) = 1`);
+      expect(seen.length).toBe(2);
+      expect(leaks(seen)).toBe(false);
+      expect(seen[0]!.m).toBe('[redacted: raised in routine code while columns are masked]');
+      expect(seen[0]!.w).toMatch(/PL\/pgSQL function .*_log\(text\) line 1 at RAISE/);
+      const e = await c.query(`select 1 from ${T} where ${S}_check(email) = 1`).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.code).toBe('P0001');
+      expect(leaks(text(e))).toBe(false);
+    } finally {
+      await c.end();
+    }
   });
   it('routine code places in CONTEXT keep their line numbers', async () => {
     const e = await viaBroker(`do $$ begin raise exception 'stop'; end $$`).catch((x) => x);
