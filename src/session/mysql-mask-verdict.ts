@@ -6,7 +6,7 @@
 import type { ColumnMask } from '../rules/mask.js';
 import type { Decision, RuleMatch } from '../rules/types.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
-import { alterColumnMoves } from '../sql/mysql-lineage.js';
+import { UNKNOWN_SOURCE, alterColumnMoves } from '../sql/mysql-lineage.js';
 import { matchName } from '../rules/glob.js';
 import { MASK_OR_BLOCK_SUFFIX } from './mask-plan.js';
 import { mysqlMasksFor, type MysqlSchema } from './mysql-schema.js';
@@ -43,6 +43,21 @@ export function mysqlMaskVerdict(text: string, d: Decision, masks: readonly Colu
       const names = [`${m.table}.${m.column}`, ...(ctx?.database && !m.table.includes('.') ? [`${ctx.database}.${m.table}.${m.column}`] : [])];
       const hit = masks.find((k) => k.columns.some((p) => names.some((n) => matchName(p, n))));
       if (hit) return refuse(d, hit, 'masked columns cannot be renamed or redefined');
+    }
+  }
+  // Security: a stored function whose body the broker cannot read (BEGIN … END) can print its argument in an error
+  // or warning of its own (`SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = x`, with any errno and SQLSTATE it likes),
+  // where no form tells the value apart: `SELECT check_it(email) FROM users` returned the email as the error text.
+  // A statement reading masked columns by name may not call one (mask-or-block). Traced `RETURN <expr>` bodies
+  // cannot signal and stay allowed.
+  if (ctx?.schema && d.action === 'mask') {
+    const schema = ctx.schema;
+    const reading = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => d.statements[r.statement]?.index));
+    const opaque = d.statements.filter((st) => reading.has(st.index)).flatMap((st) => st.functions).find((f) => schema.callSources(f, ctx.database ?? null).has(UNKNOWN_SOURCE));
+    if (opaque) {
+      const rule = d.rules.find((r) => r.action === 'mask')!;
+      const mask = masks.find((m) => m.ruleId === rule.id) ?? masks[0]!;
+      return refuse(d, mask, `a statement reading masked columns cannot call ${opaque}, whose body cannot be traced (its errors and warnings may print the values)`, rule.message);
     }
   }
   if (ctx) d = throughViewsAndFunctions(d, masks, ctx);

@@ -24,14 +24,16 @@ beforeAll(async () => {
     CREATE TABLE ${T2} (id INT PRIMARY KEY, note VARCHAR(100));
     INSERT INTO ${T2} VALUES (1, 'plain');
     CREATE TABLE ${T3} (id INT, email VARCHAR(100));
-    INSERT INTO ${T3} VALUES (1, '${SECRET_EMAIL}'), (2, 'y');`);
+    INSERT INTO ${T3} VALUES (1, '${SECRET_EMAIL}'), (2, 'y');
+    CREATE FUNCTION dbw_my.${S}_sig(x VARCHAR(200)) RETURNS INT DETERMINISTIC READS SQL DATA
+      BEGIN SIGNAL SQLSTATE '45000' SET MYSQL_ERRNO = 1062, MESSAGE_TEXT = x; RETURN 1; END;`);
   b = await startMysqlTestBroker({}, { rulesets: ['safe-defaults', 'pii-masking'] });
   read = await b.grant({ access: 'read' });
   write = await b.grant({ access: 'write' });
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await myAdmin(`DROP TABLE IF EXISTS ${T}, ${T2}, ${T3}`);
+  await myAdmin(`DROP TABLE IF EXISTS ${T}, ${T2}, ${T3}; DROP FUNCTION IF EXISTS dbw_my.${S}_sig`);
 });
 
 async function viaBroker(sql: string, opts: { binary?: boolean; cred?: typeof read } = {}): Promise<unknown> {
@@ -214,6 +216,26 @@ describe('MariaDB plans of another session are not shown on shared upstream role
       await a.end();
       for (const v of watchers) await v.end();
     }
+  });
+});
+
+describe('MariaDB routine code the broker cannot read may print a masked argument', () => {
+  // SIGNAL picks any errno (1062 here, as if a duplicate key) and prints its MESSAGE_TEXT as it is
+  const calls = [`SELECT dbw_my.${S}_sig(email) FROM ${T}`, `SELECT id FROM ${T} WHERE id = 1 AND dbw_my.${S}_sig(email) = 1`];
+  it.each(calls)('%s: the error text is the value directly, refused through the broker', async (sql) => {
+    const d = await myAdmin(sql, 'dbw_my').catch((x) => x);
+    expect(d).toBeInstanceOf(Error);
+    expect(d.message).toBe(SECRET_EMAIL);
+    const e = await viaBroker(sql, { cred: write }).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.errno).toBe(1227);
+    expect(leaks(e)).toBe(false);
+    expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot call .*_sig, whose body cannot be traced/);
+  });
+  it('a clean argument still reaches the routine (its own error comes back)', async () => {
+    const e = await viaBroker(`SELECT dbw_my.${S}_sig(name) FROM ${T}`, { cred: write }).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toBe('Zed');
   });
 });
 
