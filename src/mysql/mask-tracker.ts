@@ -7,27 +7,7 @@ import { derivedMask, strictestMask } from '../session/verdict.js';
 import type { StatementFacts } from '../sql/facts.js';
 import type { ErrSpec } from './codes.js';
 import { decodeErr, encodeErr } from './packets.js';
-import { tokenize } from '../sql/mysql-tokens.js';
 import { ResultMasker, mergeMasking, redactErrorMessage, type ColumnDef, type RowPlan, type StatementMasking } from './row-masker.js';
-
-const EXPLAINED_STATEMENT = new Set(['SELECT', 'WITH', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'VALUES', 'TABLE']);
-
-/**
- * Whether an EXPLAIN/ANALYZE answers with the plan as text the optimizer wrote (FORMAT=JSON and any other
- * format, MySQL's EXPLAIN ANALYZE, EXPLAIN FOR CONNECTION): MariaDB reads a const table's row while planning
- * and writes its values into the conditions it prints (`… NATURAL JOIN t2 WHERE u.id = 1` prints
- * `t2.email = 'alice@…'`), whether or not the statement names the column. The traditional table (and DESCRIBE
- * of a table) carries no values. A comment in the head is not read (`EXPLAIN /*!50000 FORMAT=JSON *\/ …`): text.
- */
-export function explainPrintsText(text: string): boolean {
-  const tokens = tokenize(text);
-  let k = 0;
-  while (k < tokens.length && !(tokens[k]!.type === 'word' && EXPLAINED_STATEMENT.has(tokens[k]!.value)) && !(tokens[k]!.type === 'symbol' && tokens[k]!.value === '(')) k++;
-  const head = tokens.slice(0, k);
-  const end = k < tokens.length ? tokens[k]!.start : text.length;
-  if (/\/\*|#|--/.test(text.slice(0, end))) return true;
-  return head.some((t, i) => t.type === 'word' && (t.value === 'FORMAT' || t.value === 'FOR' || (i === 1 && t.value === 'ANALYZE')));
-}
 
 /** The packet roles of a response as mysql/response-tracker.ts reads them. */
 export type PacketRole = 'count' | 'column' | 'row' | 'end' | string;
@@ -73,9 +53,9 @@ export class MysqlMaskTracker {
         // a CALL's results come from a body the broker does not trace: any value without a base-table origin is
         // masked (fail closed; `SELECT CONCAT(email, '')` in a procedure reports no origin)
         // values not straight from a base-table column may be shaped by the client: redacted whole (derivedMask)
-        // a plan printed as text may carry values of any column of the tables it reads (explainPrintsText): every
+        // a plan printed as text may carry values of any column of the tables it reads (sql/mysql-explain.ts): every
         // value without a base-table origin is masked (fail closed), named columns or not
-        derived: derivedMask(ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : facts.some((f) => f.kind === 'call' || (f.kind === 'explain' && f.tables.length > 0 && (f.text === undefined || explainPrintsText(f.text)))) ? strictestMask(masks) : null),
+        derived: derivedMask(ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : facts.some((f) => f.kind === 'call' || (f.kind === 'explain' && f.tables.length > 0 && f.planText !== false)) ? strictestMask(masks) : null),
         tables: new Set(facts.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
         // a second query block (subquery, derived table, UNION, CTE, VALUES) or text read without the parser:
         // origins the statement names itself (facts of every reading of the text count)

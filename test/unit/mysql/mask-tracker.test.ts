@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze, initSql } from '../../../src/sql/analyze.js';
 import { decodeErr, encodeErr, lenencBytes, lenencInt } from '../../../src/mysql/packets.js';
-import { MysqlMaskTracker, explainPrintsText } from '../../../src/mysql/mask-tracker.js';
+import { MysqlMaskTracker } from '../../../src/mysql/mask-tracker.js';
 import type { ResultMasker } from '../../../src/mysql/row-masker.js';
 import type { ColumnMask, Decision } from '../../../src/session/verdict.js';
 
@@ -126,22 +126,5 @@ describe('MysqlMaskTracker: server errors', () => {
     expect([out.errno, out.sqlState]).toEqual([1062, '23000']);
     expect(out.message).not.toContain('ann@example.com');
     expect(tracker([]).redactError(err)).toBeNull();
-  });
-});
-
-describe('explainPrintsText', () => {
-  it.each([
-    ['EXPLAIN FORMAT=JSON SELECT 1 FROM t', true],
-    ['ANALYZE FORMAT = JSON SELECT 1 FROM t', true],
-    ['EXPLAIN /*!50000 FORMAT=JSON */ SELECT 1 FROM t', true],
-    ['EXPLAIN ANALYZE SELECT 1 FROM t', true],
-    ['EXPLAIN FOR CONNECTION 5', true],
-    ['EXPLAIN SELECT 1 FROM t', false],
-    ['EXPLAIN EXTENDED SELECT 1 FROM t', false],
-    ['ANALYZE SELECT 1 FROM t', false],
-    ["EXPLAIN SELECT 'FORMAT' FROM t", false],
-    ['DESC users', false],
-  ])('%s → %s', (sql, text) => {
-    expect(explainPrintsText(sql)).toBe(text);
   });
 });
