@@ -48,16 +48,23 @@ export function mysqlMaskVerdict(text: string, d: Decision, masks: readonly Colu
   // Security: a stored function whose body the broker cannot read (BEGIN … END) can print its argument in an error
   // or warning of its own (`SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = x`, with any errno and SQLSTATE it likes),
   // where no form tells the value apart: `SELECT check_it(email) FROM users` returned the email as the error text.
-  // A statement reading masked columns by name may not call one (mask-or-block). Traced `RETURN <expr>` bodies
-  // cannot signal and stay allowed.
-  if (ctx?.schema && d.action === 'mask') {
+  // A statement reading masked columns, by name or through a view (or a relation the snapshot does not know), may
+  // not call one (mask-or-block). Traced `RETURN <expr>` bodies cannot signal and stay allowed.
+  if (ctx?.schema) {
     const schema = ctx.schema;
-    const reading = new Set(d.rules.filter((r) => r.action === 'mask').map((r) => d.statements[r.statement]?.index));
+    const reading = new Set(d.action === 'mask' ? d.rules.filter((r) => r.action === 'mask').map((r) => d.statements[r.statement]?.index) : []);
+    for (const st of d.statements) {
+      const masked = st.tables.some((t) => (t.op === 'read' && schema.unknownRelation(t.name, ctx.database ?? null)) || schema.viewKeys(t.name).some((k) => {
+        const cols = schema.viewSources(k);
+        return !cols || [...cols.values()].some((src) => mysqlMasksFor(src, masks).rules.length > 0);
+      }));
+      if (masked) reading.add(st.index);
+    }
     const opaque = d.statements.filter((st) => reading.has(st.index)).flatMap((st) => st.functions).find((f) => schema.callSources(f, ctx.database ?? null).has(UNKNOWN_SOURCE));
     if (opaque) {
-      const rule = d.rules.find((r) => r.action === 'mask')!;
-      const mask = masks.find((m) => m.ruleId === rule.id) ?? masks[0]!;
-      return refuse(d, mask, `a statement reading masked columns cannot call ${opaque}, whose body cannot be traced (its errors and warnings may print the values)`, rule.message);
+      const rule = d.rules.find((r) => r.action === 'mask');
+      const mask = masks.find((m) => m.ruleId === rule?.id) ?? masks[0]!;
+      return refuse(d, mask, `a statement reading masked columns cannot call ${opaque}, whose body cannot be traced (its errors and warnings may print the values)`, rule?.message);
     }
   }
   if (ctx) d = throughViewsAndFunctions(d, masks, ctx);

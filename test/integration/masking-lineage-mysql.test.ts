@@ -26,14 +26,15 @@ beforeAll(async () => {
     CREATE TABLE ${T3} (id INT, email VARCHAR(100));
     INSERT INTO ${T3} VALUES (1, '${SECRET_EMAIL}'), (2, 'y');
     CREATE FUNCTION dbw_my.${S}_sig(x VARCHAR(200)) RETURNS INT DETERMINISTIC READS SQL DATA
-      BEGIN SIGNAL SQLSTATE '45000' SET MYSQL_ERRNO = 1062, MESSAGE_TEXT = x; RETURN 1; END;`);
+      BEGIN SIGNAL SQLSTATE '45000' SET MYSQL_ERRNO = 1062, MESSAGE_TEXT = x; RETURN 1; END;
+    CREATE VIEW dbw_my.${S}_contacts AS SELECT id, email AS contact FROM ${T};`);
   b = await startMysqlTestBroker({}, { rulesets: ['safe-defaults', 'pii-masking'] });
   read = await b.grant({ access: 'read' });
   write = await b.grant({ access: 'write' });
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await myAdmin(`DROP TABLE IF EXISTS ${T}, ${T2}, ${T3}; DROP FUNCTION IF EXISTS dbw_my.${S}_sig`);
+  await myAdmin(`DROP TABLE IF EXISTS ${T}, ${T2}, ${T3}; DROP FUNCTION IF EXISTS dbw_my.${S}_sig; DROP VIEW IF EXISTS dbw_my.${S}_contacts`);
 });
 
 async function viaBroker(sql: string, opts: { binary?: boolean; cred?: typeof read } = {}): Promise<unknown> {
@@ -221,7 +222,7 @@ describe('MariaDB plans of another session are not shown on shared upstream role
 
 describe('MariaDB routine code the broker cannot read may print a masked argument', () => {
   // SIGNAL picks any errno (1062 here, as if a duplicate key) and prints its MESSAGE_TEXT as it is
-  const calls = [`SELECT dbw_my.${S}_sig(email) FROM ${T}`, `SELECT id FROM ${T} WHERE id = 1 AND dbw_my.${S}_sig(email) = 1`];
+  const calls = [`SELECT dbw_my.${S}_sig(email) FROM ${T}`, `SELECT id FROM ${T} WHERE id = 1 AND dbw_my.${S}_sig(email) = 1`, `SELECT dbw_my.${S}_sig(contact) FROM dbw_my.${S}_contacts`];
   it.each(calls)('%s: the error text is the value directly, refused through the broker', async (sql) => {
     const d = await myAdmin(sql, 'dbw_my').catch((x) => x);
     expect(d).toBeInstanceOf(Error);
