@@ -53,7 +53,9 @@ export class MysqlMaskTracker {
         // a CALL's results come from a body the broker does not trace: any value without a base-table origin is
         // masked (fail closed; `SELECT CONCAT(email, '')` in a procedure reports no origin)
         // values not straight from a base-table column may be shaped by the client: redacted whole (derivedMask)
-        derived: derivedMask(ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : facts.some((f) => f.kind === 'call') ? strictestMask(masks) : null),
+        // a plan printed as text may carry values of any column of the tables it reads (sql/mysql-explain.ts): every
+        // value without a base-table origin is masked (fail closed), named columns or not
+        derived: derivedMask(ruleIds.size ? strictestMask(masks.filter((m) => ruleIds.has(m.ruleId))) : facts.some((f) => f.kind === 'call' || (f.kind === 'explain' && f.tables.length > 0 && f.planText !== false)) ? strictestMask(masks) : null),
         tables: new Set(facts.flatMap((st) => st.tables.map((t) => t.name.split('.').pop()!.replace(/`/g, '').toLowerCase()))),
         // a second query block (subquery, derived table, UNION, CTE, VALUES) or text read without the parser:
         // origins the statement names itself (facts of every reading of the text count)

@@ -157,7 +157,7 @@ function maskValue(kind: MaskKind | 'message', value: Buffer, col: ColumnDef | u
   if (!col || !isTextual(col)) return null;
   const enc: BufferEncoding = SINGLE_BYTE_CHARSETS.has(col.charset) ? 'latin1' : 'utf8';
   const text = value.toString(enc);
-  const masked = kind === 'message' ? redactQuoted(text) : maskText(kind, text, hashKey);
+  const masked = kind === 'message' ? redactNumbers(redactQuoted(text)) : maskText(kind, text, hashKey);
   if (masked === null) return null;
   // a client that parses JSON columns must still get a JSON document
   return Buffer.from(isJson(col) ? JSON.stringify(masked) : masked, enc);
@@ -265,11 +265,30 @@ export function redactQuoted(message: string): string {
 }
 
 /**
+ * Numbers a message prints unquoted (decimal, with fraction and exponent, or 0x…), not inside a name, and not a
+ * trailing `at row N` / `at line N` (the statement's row count and a syntax error's line in the text, not values).
+ *
+ * Security: the server prints numbers it computed from values, so a function of a masked column reads it back
+ * one character at a time: `JSON_EXTRACT(CONCAT(REPEAT(' ', ASCII(SUBSTR(email, 1, 1))), 'x'), '$')` warns
+ * "Syntax error in JSON text … at position 123", `FROM_BASE64(CONCAT(REPEAT('A', ASCII(…)), '!'))` warns "Bad
+ * base64 data as position 122". The broker cannot tell a constant of the message from a value: every number goes.
+ */
+export function redactNumbers(message: string): string {
+  const row = / at (?:row|line) \d+$/.exec(message);
+  const body = row ? message.slice(0, row.index) : message;
+  return body.replace(/(?<![\p{L}\p{N}_$@#])(?:0x[0-9a-f]+|\d+(?:\.\d+)?(?:e[+-]?\d+)?)(?![\p{L}_])/giu, '[redacted]') + (row ? row[0] : '');
+}
+
+/**
  * Error texts that quote a stored or computed value: the quoted value is redacted, the rest (key and column
  * names) kept. Defends against reading a masked value back through a constraint violation or a failed
  * conversion (`INSERT … SELECT email` into a unique key, `CAST(email AS SIGNED)` under strict mode).
  */
 export function redactErrorMessage(message: string): string {
+  return redactNumbers(redactValues(message));
+}
+
+function redactValues(message: string): string {
   // ER_DUP_ENTRY / ER_DUP_ENTRY_WITH_KEY_NAME: the value may itself contain "' for key '", the key name cannot
   const dup = /^Duplicate entry '.*' for key (.*)$/s.exec(message);
   if (dup) return `Duplicate entry ${REDACTED_QUOTED} for key ${dup[1]}`;

@@ -36,9 +36,34 @@ function redactQuoted(s: string): string {
     .replace(/Failing row contains \(.*\)\.?/gs, `Failing row contains (${REDACTED_VALUE}).`);
 }
 
+/**
+ * Numbers a message prints unquoted: decimal (with fraction and exponent) and the `0x..` byte dumps of encoding
+ * errors. Not inside a name (`int4`, `t1`, `utf8` stay).
+ *
+ * Security: a server computes these from the statement's values, so a function of a masked column reads it
+ * back one character at a time: `chr(ascii(substr(email, 1, 1)) + 1114112)` → "requested character too large
+ * for encoding: 1114234", `make_date(ascii(…), 13, 1)` → "date field value out of range: 122-13-01",
+ * `setseed(ascii(…))`, `txid_status(…)`, and `convert_from('\xc3' || convert_to(…))` → "invalid byte
+ * sequence …: 0xc3 0x7a". The broker cannot tell a constant of the message from a value, so every number goes.
+ */
+const ECHOED_NUMBER = /(?<![\p{L}\p{N}_$])(?:0x[0-9a-f]+|\d+(?:\.\d+)?(?:e[+-]?\d+)?)(?![\p{L}_])/giu;
+/** Where a CONTEXT line names a place in routine code (a line or statement number of the code, not data). */
+const CODE_PLACE = /^((?:PL\/pgSQL function .* line|SQL function .* statement) )(\d+)(.*)$/;
+
+function redactNumbers(code: string, text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const place = code === 'W' ? CODE_PLACE.exec(line) : null;
+      if (place) return `${place[1]}${place[2]}${place[3]!.replace(ECHOED_NUMBER, REDACTED_VALUE)}`;
+      return line.replace(ECHOED_NUMBER, REDACTED_VALUE);
+    })
+    .join('\n');
+}
+
 /** One field's text, redacted. Lines that echo input (after `line N:`, JSON data, a caret line) are dropped. */
 export function redactField(code: string, text: string): string {
-  let out = redactQuoted(text);
+  let out = redactNumbers(code, redactQuoted(text));
   // text after "…: " in a CONTEXT/DETAIL line that names input data (JSON data, line 1: <value>)
   out = out.replace(/^(JSON data, line \d+:).*$/gm, `$1 ${REDACTED_VALUE}`);
   out = out.replace(/^(line \d+:)(.*)$/gm, (_m, head: string, rest: string) => `${head}${rest.includes(REDACTED_VALUE) ? rest : ` ${REDACTED_VALUE}`}`);
@@ -54,14 +79,25 @@ export function redactField(code: string, text: string): string {
   return out;
 }
 
+/**
+ * A CONTEXT frame of routine code (PL/pgSQL, SQL or another language's function, a DO block): the message was
+ * raised by code that may format any value it holds into its text.
+ */
+const ROUTINE_FRAME = /^(?:PL\/\S+ function|SQL function|.* at RAISE\b)/m;
+export const RAISED_IN_ROUTINE = '[redacted: raised in routine code while columns are masked]';
+
 /** The message with every data-carrying field redacted; null when nothing changed. */
 export function redactErrorMessage(code: number, body: Buffer): Buffer | null {
   if (code !== BackendCode.ErrorResponse && code !== BackendCode.NoticeResponse) return null;
   const fields = decodeFields(body);
+  // Security: `RAISE NOTICE 'processing %', x` in a function the grant may call (`SELECT log_it(email) …`)
+  // prints the argument unquoted, in any form the code chooses: text raised inside routine code cannot be
+  // redacted by its form, so its message, detail and hint go whole (SQLSTATE and the CONTEXT frames stay)
+  const routine = [...fields].some(([k, v]) => k === 'W' && ROUTINE_FRAME.test(v));
   let changed = false;
   const parts: Buffer[] = [];
   for (const [k, v] of fields) {
-    const nv = TEXT_FIELDS.has(k) ? redactField(k, v) : v;
+    const nv = routine && (k === 'M' || k === 'D' || k === 'H') ? RAISED_IN_ROUTINE : TEXT_FIELDS.has(k) ? redactField(k, v) : v;
     if (nv !== v) changed = true;
     parts.push(Buffer.from(k + nv + '\0', 'utf8'));
   }

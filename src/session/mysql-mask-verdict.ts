@@ -1,11 +1,12 @@
 // The core's final mask-or-block verdict for MySQL/MariaDB texts: what the MySQL relay used to judge again by
 // its own rules. A statement that reads masked columns and sends values where the row masker cannot follow
 // (a table, a file, a user variable, a statement prepared or run later) is refused as `block` by the mask
-// rule that refused it; statistics tables (samples of column contents) are refused while masks apply.
+// rule that refused it; statistics tables (samples of column contents) and the optimizer trace (the optimizer's
+// notes on earlier statements, values it read included) are refused while masks apply.
 import type { ColumnMask } from '../rules/mask.js';
 import type { Decision, RuleMatch } from '../rules/types.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
-import { alterColumnMoves } from '../sql/mysql-lineage.js';
+import { UNKNOWN_SOURCE, alterColumnMoves } from '../sql/mysql-lineage.js';
 import { matchName } from '../rules/glob.js';
 import { MASK_OR_BLOCK_SUFFIX } from './mask-plan.js';
 import { mysqlMasksFor, type MysqlSchema } from './mysql-schema.js';
@@ -14,6 +15,14 @@ const EXPORTING_KINDS = new Set<string>(['copy', 'prepare', 'execute', 'set', 'l
 const EXPORTING_EFFECTS = new Set<string>(['write', 'ddl', 'file', 'session', 'dynamic']);
 /** MariaDB engine-independent statistics and InnoDB persistent statistics: values sampled from columns. */
 const STATISTICS_TABLES = new Set(['column_stats', 'table_stats', 'index_stats', 'innodb_table_stats', 'innodb_index_stats']);
+/**
+ * Server tables whose text holds values of earlier statements with no origin a result column can report:
+ * information_schema.OPTIMIZER_TRACE records the plan of the session's last statement, and MariaDB reads a
+ * const table's row while planning and writes its values into the trace (`… JOIN users u ON o.note = u.email
+ * WHERE u.id = 1` traces `o.note = 'alice@…'`). Defends against reading a masked value back through the trace
+ * after `SET optimizer_trace = 'enabled=on'` (or with the trace enabled globally).
+ */
+const TRACE_TABLES = new Set(['optimizer_trace']);
 
 /** What the verdict may know beyond the text: the target's views and stored functions, the reading options. */
 export interface MysqlLineageContext {
@@ -36,12 +45,37 @@ export function mysqlMaskVerdict(text: string, d: Decision, masks: readonly Colu
       if (hit) return refuse(d, hit, 'masked columns cannot be renamed or redefined');
     }
   }
+  // Security: a stored function whose body the broker cannot read (BEGIN … END) can print its argument in an error
+  // or warning of its own (`SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = x`, with any errno and SQLSTATE it likes),
+  // where no form tells the value apart: `SELECT check_it(email) FROM users` returned the email as the error text.
+  // A statement reading masked columns, by name or through a view (or a relation the snapshot does not know), may
+  // not call one (mask-or-block). Traced `RETURN <expr>` bodies cannot signal and stay allowed.
+  if (ctx?.schema) {
+    const schema = ctx.schema;
+    const reading = new Set(d.action === 'mask' ? d.rules.filter((r) => r.action === 'mask').map((r) => d.statements[r.statement]?.index) : []);
+    for (const st of d.statements) {
+      const masked = st.tables.some((t) => (t.op === 'read' && schema.unknownRelation(t.name, ctx.database ?? null)) || schema.viewKeys(t.name).some((k) => {
+        const cols = schema.viewSources(k);
+        return !cols || [...cols.values()].some((src) => mysqlMasksFor(src, masks).rules.length > 0);
+      }));
+      if (masked) reading.add(st.index);
+    }
+    const opaque = d.statements.filter((st) => reading.has(st.index)).flatMap((st) => st.functions).find((f) => schema.callSources(f, ctx.database ?? null).has(UNKNOWN_SOURCE));
+    if (opaque) {
+      const rule = d.rules.find((r) => r.action === 'mask');
+      const mask = masks.find((m) => m.ruleId === rule?.id) ?? masks[0]!;
+      return refuse(d, mask, `a statement reading masked columns cannot call ${opaque}, whose body cannot be traced (its errors and warnings may print the values)`, rule?.message);
+    }
+  }
   if (ctx) d = throughViewsAndFunctions(d, masks, ctx);
-  const stats = d.statements.flatMap((st) => st.tables).find((t) => {
+  // an unqualified name counts too: the session may have made `mysql` or `information_schema` its default
+  // database with USE, which the facts do not follow (a user table of the same name is refused as well)
+  const named = (set: ReadonlySet<string>, schema: string) => d.statements.flatMap((st) => st.tables).some((t) => {
     const parts = t.name.replace(/`/g, '').toLowerCase().split('.');
-    return parts.length === 2 && parts[0] === 'mysql' && STATISTICS_TABLES.has(parts[1]!);
+    return set.has(parts[parts.length - 1]!) && (parts.length === 1 || (parts.length === 2 && parts[0] === schema));
   });
-  if (stats) return refuse(d, masks[0]!, 'statistics tables cannot be read while columns are masked');
+  if (named(STATISTICS_TABLES, 'mysql')) return refuse(d, masks[0]!, 'statistics tables cannot be read while columns are masked');
+  if (named(TRACE_TABLES, 'information_schema')) return refuse(d, masks[0]!, 'the optimizer trace cannot be read while columns are masked (it records values the optimizer read)');
   if (d.action !== 'mask') {
     // an UPDATE/DELETE copying from a derived table: the copied value's origin is not a table the facts name,
     // so it cannot be told clean (`UPDATE a JOIN (SELECT email AS e …) b SET a.x = b.e`)

@@ -63,6 +63,11 @@ export interface StatementFacts {
   /** source text of a top-level statement (trimmed), for audit; nested facts leave it out */
   text?: string;
   /**
+   * MySQL EXPLAIN/ANALYZE only: whether the plan comes back as text the optimizer wrote (FORMAT=JSON and other
+   * formats), which can carry values read while planning; false for the traditional table (sql/mysql-explain.ts)
+   */
+  planText?: boolean;
+  /**
    * MySQL named prepared statements (SQL-level PREPARE / EXECUTE / DEALLOCATE), for the protocol module that tracks
    * them per session: `text` is the literal a PREPARE read (absent when prepared from a variable or expression).
    */

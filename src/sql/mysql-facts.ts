@@ -5,6 +5,7 @@ import { fallbackFacts, hasScopeWord, type FallbackFacts } from './mysql-fallbac
 import { killFacts } from './mysql-kill.js';
 import { useDatabase } from './mysql-use.js';
 import { showSources } from './mysql-show-sources.js';
+import { explainPrintsText } from './mysql-explain.js';
 import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEffect } from './mysql-functions.js';
 import { modeledSqlMode, mysqlReadingChanges } from './mysql-reading.js';
 import { lexMysql, versionGates, type LexedStatement, type ServerModel } from './mysql-lexer.js';
@@ -182,6 +183,7 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
     const top = facts[0];
     if (top) readRoutineBody(top, s.text, facts, ctx);
     if (top && depth === 0) top.text = s.source;
+    if (top && depth === 0 && top.kind === 'explain') top.planText = explainPrintsText(s.source) || explainPrintsText(s.text);
     const reading = depth === 0 ? mysqlReadingChanges(s.text) : undefined;
     if (top && reading) top.reading = reading;
     out.push(...facts);

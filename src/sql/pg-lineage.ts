@@ -76,10 +76,20 @@ export const TABLE_READERS = new Set([
   'database_to_xml', 'database_to_xmlschema', 'database_to_xml_and_xmlschema',
 ]);
 
-/** Functions that store or send their argument values outside the result (session state, notifications, …). */
+/**
+ * Functions that store or send their argument values outside the result (session state, notifications, …).
+ * Advisory locks keep their key where any session reads it back (`pg_locks.classid/objid`, 64 bits per
+ * call: `pg_advisory_lock(ascii(email))` then `SELECT objid FROM pg_locks` returned the code point through the
+ * broker); `setseed` fixes what `random()` returns next (a seed from a masked value is recovered by trying the
+ * candidates); `setval` stores its value in a sequence read back by `currval`/`last_value`; `lo_create(oid)`
+ * makes a large object whose OID is the value (listed in `pg_largeobject_metadata`).
+ */
 const SINK_FUNCTIONS = new Set([
   'set_config', 'pg_notify', 'lo_from_bytea', 'lo_put', 'lowrite', 'pg_logical_emit_message', 'dblink', 'dblink_exec',
   'dblink_send_query', 'dblink_open', 'pg_file_write', 'pg_catalog.set_config',
+  'pg_advisory_lock', 'pg_advisory_lock_shared', 'pg_advisory_xact_lock', 'pg_advisory_xact_lock_shared',
+  'pg_try_advisory_lock', 'pg_try_advisory_lock_shared', 'pg_try_advisory_xact_lock', 'pg_try_advisory_xact_lock_shared',
+  'pg_advisory_unlock', 'pg_advisory_unlock_shared', 'setseed', 'setval', 'lo_create',
 ]);
 
 /** Statistics relations: their values are samples of other columns. */

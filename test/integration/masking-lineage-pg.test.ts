@@ -33,6 +33,8 @@ beforeAll(async () => {
     create function ${S}_plpgsql(i int) returns text language plpgsql stable as $$ begin return (select email from ${T} where id = i); end $$;
     create function ${S}_setof() returns setof ${T} language sql stable as 'select * from ${T}';
     create function ${S}_clean(i int) returns text language sql stable as 'select name from ${T} where id = i';
+    create function ${S}_log(x text) returns int language plpgsql stable as $$ begin raise notice 'processing %', x; return 1; end $$;
+    create function ${S}_check(x text) returns int language plpgsql stable as $$ begin raise exception 'rejected %', x using detail = x, hint = x; end $$;
     create schema ${S}_ops;
     create function ${S}_ops.leak(int, int) returns text language sql stable as 'select email from ${T} limit 1';
     create operator ${S}_ops.@#@ (leftarg = int, rightarg = int, function = ${S}_ops.leak);
@@ -55,7 +57,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int);`);
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text);`);
 });
 
 async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
@@ -156,6 +158,131 @@ describe('errors and notices are scrubbed of values while masks apply', () => {
     const r = await run('psql', [b.url(read), '-X', '-v', 'VERBOSITY=verbose', '-c', `select xmlparse(document e) from ${T} u(i, n, e)`]).catch((e) => e);
     expect(String(r.stderr)).toMatch(/ERROR/);
     expect(leaks(String(r.stderr))).toBe(false);
+  });
+});
+
+describe('numbers an error computes from a masked value are scrubbed', () => {
+  // one character of the secret per statement: its code point comes back printed in the message
+  const c = SECRET_EMAIL.charCodeAt(5);
+  const ch = `ascii(substr(email, 6, 1))`;
+  const numeric: [string, string, string][] = [
+    ['chr() past the encoding', `select chr(${ch} + 1114112) from ${T}`, String(c + 1114112)],
+    ['make_date() out of range', `select make_date(${ch}, 13, 1) from ${T}`, `${c}-13-01`],
+    ['make_time() out of range', `select make_time(${ch}, 0, 0) from ${T}`, `${c}:00:00`],
+    ['txid_status() in the future', `select txid_status(${ch} * 1000000000000) from ${T}`, `${c}000000000000`],
+  ];
+  const text = (e: Record<string, unknown>) => [e.message, e.detail, e.where, e.hint].join(' | ');
+  it.each(numeric)('%s', async (_what, sql, number) => {
+    const d = await direct(sql).catch((e) => e);
+    expect(d).toBeInstanceOf(Error);
+    expect(text(d)).toContain(number);
+    const e = await viaBroker(sql).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.code).toBe(d.code);
+    expect(text(e)).not.toContain(number);
+    expect(text(e)).not.toContain(String(c));
+    expect(e.message).toMatch(/\[redacted\]/);
+  });
+  it('a notice or error raised in routine code with a masked argument: clear directly, message dropped through the broker', async () => {
+    const notices: string[] = [];
+    const c0 = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/dbw_app' });
+    c0.on('notice', (n) => notices.push(JSON.stringify({ m: n.message, w: n.where })));
+    await c0.connect();
+    try {
+      await c0.query(`select ${S}_log(email) from ${T}`);
+      const d = await c0.query(`select 1 from ${T} where ${S}_check(email) = 1`).catch((x) => x);
+      expect(leaks(notices)).toBe(true);
+      expect(leaks(text(d))).toBe(true);
+    } finally {
+      await c0.end();
+    }
+    const seen: { m?: string; w?: string }[] = [];
+    const c = new pg.Client({ connectionString: b.url(read) });
+    c.on('notice', (n) => seen.push({ m: n.message, w: n.where }));
+    await c.connect();
+    try {
+      await c.query(`select ${S}_log(email) from ${T}`);
+      await c.query(`select id from ${T} where ${S}_log(email) = 1`);
+      expect(seen.length).toBe(2);
+      expect(leaks(seen)).toBe(false);
+      expect(seen[0]!.m).toBe('[redacted: raised in routine code while columns are masked]');
+      expect(seen[0]!.w).toMatch(/PL\/pgSQL function .*_log\(text\) line 1 at RAISE/);
+      const e = await c.query(`select 1 from ${T} where ${S}_check(email) = 1`).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.code).toBe('P0001');
+      expect(leaks(text(e))).toBe(false);
+    } finally {
+      await c.end();
+    }
+  });
+  it('routine code places in CONTEXT keep their line numbers', async () => {
+    const e = await viaBroker(`do $$ begin raise exception 'stop'; end $$`).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.where).toMatch(/line 1 at RAISE/);
+  });
+});
+
+describe('server state keyed by a masked value is refused (mask-or-block)', () => {
+  const c = SECRET_EMAIL.charCodeAt(5);
+  const ch = `ascii(substr(email, 6, 1))`;
+  const mine = `select objid from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()`;
+  it('an advisory lock key is read back from pg_locks (direct connection)', async () => {
+    const c0 = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/dbw_app' });
+    await c0.connect();
+    try {
+      await c0.query(`select pg_advisory_lock(${ch}) from ${T}`);
+      expect((await c0.query(mine)).rows).toEqual([{ objid: c }]);
+    } finally {
+      await c0.end();
+    }
+  });
+  it('a seed from a masked value is recovered from random() by trying the candidates (direct connection)', async () => {
+    const seeded = await direct(`select setseed(${ch} / 1000.0) from ${T}; select random() as r`);
+    const guess = await direct(`select setseed(${c} / 1000.0); select random() as r`);
+    expect(seeded.at(-1)).toEqual(guess.at(-1));
+  });
+  const refused: [string, string][] = [
+    ['pg_advisory_lock in the select list', `select pg_advisory_lock(${ch}) from ${T}`],
+    ['pg_try_advisory_xact_lock in WHERE', `select id from ${T} where id = 1 and pg_try_advisory_xact_lock(${ch})`],
+    ['the two-key form, shared', `select pg_advisory_lock_shared(1, ${ch}) from ${T}`],
+    ['setseed (random() replays the seed)', `select setseed(${ch} / 1000.0) from ${T}`],
+  ];
+  it.each(refused)('%s: refused, no lock taken', async (_what, sql) => {
+    const cl = new pg.Client({ connectionString: b.url(read) });
+    await cl.connect();
+    try {
+      const e = await cl.query(sql).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.code).toBe('42501');
+      expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+      expect((await cl.query(mine)).rows).toEqual([]);
+    } finally {
+      await cl.end();
+    }
+  });
+  it('setval from a masked value on a write grant is refused; the sequence keeps its value', async () => {
+    await adminSql(`create sequence ${S}_seq; alter sequence ${S}_seq owner to dbw_rw`);
+    const d = await direct(`begin; select setval('${S}_seq', ${ch}) from ${T}; select last_value from ${S}_seq; rollback`);
+    expect(d).toContainEqual({ last_value: String(c) });
+    // setval is not undone by a rollback: back to 1 before the broker is tried
+    await adminSql(`select setval('${S}_seq', 1)`);
+    const e = await viaBroker(`select setval('${S}_seq', ${ch}) from ${T}`, write).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+    expect(await direct(`select last_value from ${S}_seq`)).toEqual([{ last_value: '1' }]);
+  });
+  it('lo_create(oid) from a masked value on a write grant is refused; no large object is made', async () => {
+    const probe = `select oid::bigint - 900000000 as c from pg_largeobject_metadata where oid between 900000000 and 900000300`;
+    expect(await direct(`begin; select lo_create(${ch} + 900000000) from ${T}; ${probe}; rollback`)).toContainEqual({ c: String(c) });
+    const e = await viaBroker(`select lo_create(${ch} + 900000000) from ${T}`, write).catch((x) => x);
+    const left = (await direct(probe)) as { c: string }[];
+    for (const r of left) await adminSql(`select lo_unlink(${Number(r.c) + 900000000})`);
+    expect(left).toEqual([]);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+  });
+  it('locks on clean keys still run', async () => {
+    expect(await viaBroker(`select pg_try_advisory_xact_lock(id) as ok from ${T} where id = 1`)).toEqual([{ ok: true }]);
   });
 });
 
