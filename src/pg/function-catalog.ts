@@ -640,10 +640,21 @@ export class FunctionCatalog implements FunctionCatalogView {
       const rows = await this.catalog.exclusive((query) => query(`${VERSIONS_SQL.replace(' group by', ` and p.proname = any (array[${list}]::text[]) group by`)}`));
       live = new Map(rows.map(([n, v]) => [n!, v ?? '']));
     } catch {
-      await this.fresh();
+      await this.freshOrNothing();
       return;
     }
-    if (names.some((n) => (live.get(n) ?? '') !== (s.versions.get(n) ?? ''))) await this.fresh();
+    if (names.some((n) => (live.get(n) ?? '') !== (s.versions.get(n) ?? ''))) await this.freshOrNothing();
+  }
+
+  /**
+   * A fresh snapshot, or none at all: when the catalog cannot be read right now, the old snapshot (which may hold a
+   * function's replaced, harmless entry) is dropped, so every user function counts as writing until a read
+   * succeeds. Fail closed: a broken side connection must not let a decision trust what could not be re-checked.
+   */
+  private async freshOrNothing(): Promise<void> {
+    const need = this.started + 1;
+    await this.fresh();
+    if (this.snapGen < need) this.snap = null;
   }
 
   builtin(name: string): boolean {

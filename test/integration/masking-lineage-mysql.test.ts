@@ -224,17 +224,17 @@ describe('MariaDB routine code the broker cannot read may print a masked argumen
   // SIGNAL picks any errno (1062 here, as if a duplicate key) and prints its MESSAGE_TEXT as it is
   const calls = [`SELECT dbw_my.${S}_sig(email) FROM ${T}`, `SELECT id FROM ${T} WHERE id = 1 AND dbw_my.${S}_sig(email) = 1`, `SELECT dbw_my.${S}_sig(contact) FROM dbw_my.${S}_contacts`];
   it.each(calls)('%s: the error text is the value directly, refused through the broker', async (sql) => {
-    const d = await myAdmin(sql, 'dbw_my').catch((x) => x);
+    const d = (await myAdmin(sql, 'dbw_my').catch((x: unknown) => x)) as Error;
     expect(d).toBeInstanceOf(Error);
     expect(d.message).toBe(SECRET_EMAIL);
-    const e = await viaBroker(sql, { cred: write }).catch((x) => x);
+    const e = (await viaBroker(sql, { cred: write }).catch((x: unknown) => x)) as Error & { errno?: number };
     expect(e).toBeInstanceOf(Error);
     expect(e.errno).toBe(1227);
     expect(leaks(e)).toBe(false);
     expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot call .*_sig, whose body cannot be traced/);
   });
   it('a clean argument still reaches the routine (its own error comes back)', async () => {
-    const e = await viaBroker(`SELECT dbw_my.${S}_sig(name) FROM ${T}`, { cred: write }).catch((x) => x);
+    const e = (await viaBroker(`SELECT dbw_my.${S}_sig(name) FROM ${T}`, { cred: write }).catch((x: unknown) => x)) as Error;
     expect(e).toBeInstanceOf(Error);
     expect(e.message).toBe('Zed');
   });

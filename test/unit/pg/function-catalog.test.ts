@@ -1,7 +1,7 @@
 // The PostgreSQL function snapshot's effect propagation (issue 12 class 5): what a clean-flagged body calls decides.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initSql } from '../../../src/sql/analyze.js';
-import { Snapshot } from '../../../src/pg/function-catalog.js';
+import { FunctionCatalog, Snapshot } from '../../../src/pg/function-catalog.js';
 
 const def = (name: string, lang: string, body: string) =>
   `CREATE OR REPLACE FUNCTION app.${name}()\n RETURNS integer\n LANGUAGE ${lang}\n STABLE\nAS $function$${body}$function$\n`;
@@ -103,5 +103,41 @@ describe('Snapshot domain checks', () => {
   it('a function taking such a domain runs its CHECK (its argument is coerced)', () => {
     expect(snap().user.get('app.takes_d')).toBe('writes');
     expect(snap().user.get('app.takes_ok')).toBe('reads');
+  });
+});
+
+describe('FunctionCatalog revalidation when the catalog cannot be read', () => {
+  beforeAll(() => initSql());
+  // a side connection scripted by SQL text: the function list and row versions, empty for the rest
+  const fake = { failing: false, version: 'app:1:100' };
+  const catalog = {
+    exclusive: async <T>(fn: (query: (sql: string) => Promise<(string | null)[][]>) => Promise<T>): Promise<T> =>
+      fn(async (sql) => {
+        if (fake.failing) throw new Error('side connection lost');
+        if (sql.startsWith("select case when n.nspname in ('pg_catalog'")) return [['r', 'app', 'f']];
+        if (sql.startsWith('select p.proname, string_agg')) return [['f', fake.version]];
+        return [];
+      }),
+  };
+
+  it('drops a snapshot it could not re-check (every user function then counts as writing), and recovers', async () => {
+    const c = new FunctionCatalog(catalog as never);
+    await c.loaded();
+    expect(c.verdict('app.f')).toBe('reads');
+    // the version check itself fails: nothing it trusted can be confirmed
+    fake.failing = true;
+    await c.revalidate(['f']);
+    expect(c.verdict('app.f')).toBeNull();
+    fake.failing = false;
+    // a read that was already under way when the connection came back may still fail; the next one succeeds
+    for (let i = 0; i < 3 && c.verdict('app.f') !== 'reads'; i++) await c.loaded();
+    expect(c.verdict('app.f')).toBe('reads');
+    // the function was replaced (new row version) and the fresh read fails: the old entry is not trusted
+    fake.version = 'app:1:101';
+    const check = c.revalidate(['f']);
+    fake.failing = true;
+    await check;
+    expect(c.verdict('app.f')).toBeNull();
+    fake.failing = false;
   });
 });
