@@ -159,6 +159,18 @@ export class MysqlCatalog {
     if (this.readGen < need) await this.refresh();
   }
 
+  /**
+   * A fresh read, or no stored-function knowledge at all: when the catalog cannot be read right now, the function
+   * entries of the old snapshot (a routine may have been replaced since) are dropped, so every stored function
+   * counts as writing until a read succeeds. Fail closed: a broken side connection must not let a read grant's
+   * decision trust what could not be re-checked.
+   */
+  async freshOrNothing(): Promise<void> {
+    const need = this.started + 1;
+    await this.fresh();
+    if (this.readGen < need) this.functions = null;
+  }
+
   refresh(): Promise<MysqlSchema | null> {
     if (!this.loading) {
       this.attemptedAt = Date.now();
@@ -297,7 +309,7 @@ export async function decideFunctionCalls(session: Session, base: CatalogOptions
     revalidate: async (names) => {
       // names the snapshot does not list as stored functions: ask the server whether they are native
       const unknown = names.filter((n) => !n.includes('.') && view().builtin(n));
-      await Promise.all([catalog.fresh(), unknown.length ? catalog.probeNatives(unknown).catch(() => undefined) : undefined]);
+      await Promise.all([catalog.freshOrNothing(), unknown.length ? catalog.probeNatives(unknown).catch(() => undefined) : undefined]);
     },
   };
 }
