@@ -374,6 +374,10 @@ export function mentionsTarget(node: Ast, names: ReadonlySet<string>): boolean {
     }
     if (key === 'ColumnRef') {
       const fields: string[] = (v.fields ?? []).map((f: Ast) => (typeof f?.String?.sval === 'string' ? f.String.sval.toLowerCase() : '*'));
+      // Defends against `WHERE tableoid > 0` / `WHERE tableoid = 't'::regclass`: the system column holds the
+      // table's own oid, the same value in every row of a table (at most one partition's worth in a hierarchy),
+      // so a test of it selects all rows or none. No user column can take the name (the server refuses it).
+      if (fields[fields.length - 1] === 'tableoid') continue;
       if (fields.length === 1) return true;
       if (fields.length >= 2 && names.has(fields[fields.length - 2]!)) return true;
       continue;

@@ -46,6 +46,15 @@ function fold(node: Ast): Folded {
     }
     case 'BooleanTest': return booleanTest(body);
     case 'SubLink': return subLink(body);
+    case 'CaseExpr': {
+      // Defends against `WHERE CASE WHEN id > 0 THEN true ELSE true END`: when every branch (a missing ELSE is NULL)
+      // gives the same constant, the conditions only choose between equal answers, so the CASE is that constant
+      // for every row, however much the conditions look at the row.
+      const results: Ast[] = [...(body.args ?? []).map((w: Ast) => w?.CaseWhen?.result), body.defresult ?? { A_Const: { isnull: true } }];
+      const values = results.map(fold);
+      if (values.some((v) => v === UNKNOWN)) return UNKNOWN;
+      return values.every((v) => v === values[0]) ? values[0]! : UNKNOWN;
+    }
     case 'CoalesceExpr': {
       for (const arg of body.args ?? []) {
         const v = fold(arg);
@@ -177,6 +186,13 @@ function aExpr(e: Ast): Folded {
       }
       return UNKNOWN;
     }
+    case 'AEXPR_OP_ANY':
+    case 'AEXPR_OP_ALL': {
+      // Defends against `WHERE id <> ALL('{}')` / `id <> ALL(ARRAY[]::int[])`: ALL over an empty array is true for
+      // every row (even a NULL id), ANY over one false; the column on the left narrows nothing.
+      if (!emptyArray(e.rexpr)) return UNKNOWN;
+      return e.kind === 'AEXPR_OP_ALL';
+    }
     case 'AEXPR_IN': {
       const items: Ast[] = e.rexpr?.List?.items ?? (Array.isArray(e.rexpr) ? e.rexpr : []);
       const negate = op === '<>';
@@ -294,7 +310,38 @@ function booleanTest(b: Ast): Folded {
   }
 }
 
+/** `ARRAY[]`, `ARRAY[]::int[]`, `'{}'::int[]`, `'{}'`: an array constant without elements. */
+function emptyArray(node: Ast): boolean {
+  const arg = node?.TypeCast ? node.TypeCast.arg : node;
+  if (arg?.A_ArrayExpr) return (arg.A_ArrayExpr.elements ?? []).length === 0;
+  const text = arg?.A_Const?.sval;
+  return text !== undefined && /^\s*\{\s*\}\s*$/.test(String(text.sval ?? ''));
+}
+
+/**
+ * A subquery that returns no row whatever the tables hold: WHERE folds to false or NULL, or LIMIT 0, with no
+ * GROUP BY / HAVING and only plain columns and constants selected (an aggregate without GROUP BY returns a row).
+ */
+function emptySubquery(sel: Ast): boolean {
+  if (!sel || sel.op !== 'SETOP_NONE' || sel.groupClause || sel.havingClause) return false;
+  const plain = (sel.targetList ?? []).every((t: Ast) => {
+    const v = t?.ResTarget?.val;
+    return v?.ColumnRef !== undefined || fold(v) !== UNKNOWN;
+  });
+  if (!plain) return false;
+  const w = sel.whereClause === undefined ? UNKNOWN : fold(sel.whereClause);
+  const limit = sel.limitCount === undefined ? UNKNOWN : fold(sel.limitCount);
+  return w === false || w === null || (limit !== UNKNOWN && limit !== null && toNumber(limit)?.isZero() === true);
+}
+
 function subLink(s: Ast): Folded {
+  // Defends against `WHERE id NOT IN (SELECT 1 WHERE false)` / `id <> ALL (SELECT … LIMIT 0)`: ALL over no row is
+  // true for every row, ANY / IN over no row false. (EXISTS over no row stays unfolded: a condition of no column of the
+  // target, not proven scoped, as before.)
+  if (emptySubquery(s.subselect?.SelectStmt)) {
+    if (s.subLinkType === 'ALL_SUBLINK') return true;
+    if (s.subLinkType === 'ANY_SUBLINK') return false;
+  }
   const sel = s.subselect?.SelectStmt;
   if (!sel || sel.fromClause || sel.whereClause || sel.havingClause || sel.limitCount || sel.groupClause || sel.op !== 'SETOP_NONE') {
     return UNKNOWN;

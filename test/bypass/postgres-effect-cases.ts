@@ -109,4 +109,19 @@ const byEffect: BypassCase[] = [
   allow(W, 'DELETE FROM t WHERE id = 1 OR id = 2', 'two scoped disjuncts'),
 ];
 
-export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect];
+/** Doors found by the doors2 hunt: conditions that read the row but answer the same for every row. */
+const doors2: BypassCase[] = [
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE CASE WHEN id > 0 THEN true ELSE true END', 'deletes every row: both branches are true', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'x' WHERE CASE v WHEN 'a' THEN true ELSE true END", 'rewrites every row: a simple CASE with equal branches', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE id <> ALL('{}')", 'deletes every row: ALL over an empty array is true', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id <> ALL(ARRAY[]::int[])', 'deletes every row: ALL over an empty ARRAY[]', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id NOT IN (SELECT 1 WHERE false)', 'deletes every row: NOT IN over no row is true', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id NOT IN (SELECT id FROM accounts LIMIT 0)', 'deletes every row: NOT IN over LIMIT 0', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE tableoid > 0', 'deletes every row: tableoid is the same in every row', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'x' WHERE t.tableoid = 't'::regclass", 'rewrites every row: the row is in its own table', DATA),
+  allow(W, "DELETE FROM t WHERE tableoid = 't'::regclass AND id = 1", 'tableoid beside a real condition'),
+  allow(W, "DELETE FROM t WHERE CASE WHEN id > 1 THEN true ELSE false END AND v = 'nothing'", 'a CASE whose branches differ, narrowed'),
+  allow(W, 'DELETE FROM t WHERE id = ANY(ARRAY[1, 2])', 'ANY over a real array'),
+];
+
+export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect, ...doors2];

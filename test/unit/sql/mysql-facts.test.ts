@@ -493,3 +493,57 @@ describe('client connect statements', () => {
     expect(d.action === 'allow' || d.action === 'mask', JSON.stringify(d.rules)).toBe(true);
   });
 });
+
+describe('a WITH clause before a write (MySQL 8 syntax)', () => {
+  // MariaDB 10.11 rejects `WITH … DELETE`, MySQL 8 runs it; the parser hangs the write under a Query, which used to be
+  // read as a SELECT, so a read grant could delete every row on a MySQL 8 target. Refused as unparsed now.
+  const MYSQL8: ReadOptions = { serverVersion: 80036, mariadb: false, ansiQuotes: false, noBackslashEscapes: false };
+  it.each([
+    'WITH x AS (SELECT 1) DELETE FROM t',
+    'WITH x AS (SELECT id FROM t) UPDATE t SET v = 1 WHERE id IN (SELECT id FROM x)',
+  ])('%s is refused on both servers and both grants', (sql) => {
+    for (const opts of [MARIADB, MYSQL8]) {
+      expect(one(sql, opts).kind).toBe('unparsed');
+      for (const access of ['read', 'write'] as const) expect(decide(sql, access, opts).action).toBe('block');
+    }
+  });
+  it('a WITH clause before a SELECT still reads', () => {
+    expect(decide('WITH x AS (SELECT id FROM t) SELECT * FROM x', 'read', MYSQL8).action).toBe('allow');
+  });
+});
+
+describe('doors2: effects behind other spellings', () => {
+  it.each([
+    'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 1 END',
+    "UPDATE t SET v = 'x' WHERE IF(v IS NULL, 1, 1)",
+    'DELETE FROM t WHERE id NOT IN (SELECT 1 FROM DUAL WHERE 0)',
+  ])('%s never narrows: unscoped', (sql) => {
+    expect(decide(sql, 'write').rules[0]?.id).toBe('unscoped-write');
+  });
+  it.each([
+    'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 0 END',
+    'DELETE FROM t WHERE IF(id > 0, 1, 0)',
+    'DELETE FROM t WHERE id NOT IN (SELECT id FROM u WHERE u.a = 1)',
+  ])('%s narrows', (sql) => {
+    expect(decide(sql, 'write').action).toBe('allow');
+  });
+  it.each([
+    'SET STATEMENT sql_log_bin = 0 FOR DELETE FROM t WHERE id = 1',
+    'SET STATEMENT max_statement_time = 1, server_id = 5 FOR SELECT 1',
+    'SET STATEMENT @@session.gtid_domain_id = 5 FOR SELECT 1',
+    'SET STATEMENT `pseudo_slave_mode` := 1 FOR SELECT 1',
+  ])('%s sets a server-admin variable for one statement', (sql) => {
+    expect(one(sql).effects).toContain('admin');
+    expect(decide(sql, 'write').rules[0]?.id).toBe('server-admin');
+  });
+  it('SET STATEMENT of ordinary variables stays a session setting', () => {
+    expect(decide("SET STATEMENT max_statement_time = 1, sql_mode = 'STRICT_ALL_TABLES' FOR SELECT 1", 'read').action).toBe('allow');
+  });
+  it.each(['ALTER TABLE t ENGINE = BLACKHOLE', 'ALTER TABLE t ENGINE MRG_MyISAM', "ALTER TABLE t COMMENT 'x', ENGINE = 'MERGE'"])(
+    '%s keeps no rows: a drop', (sql) => {
+      expect(decide(sql, 'write').rules[0]?.id).toBe('alter-drop');
+    });
+  it.each(['ALTER TABLE t ENGINE = InnoDB', 'ALTER TABLE t ENGINE = Aria'])('%s keeps the rows', (sql) => {
+    expect(decide(sql, 'write').action).toBe('allow');
+  });
+});
