@@ -225,10 +225,14 @@ function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>, ctes: M
  */
 function nullnessOnly(cond: Ast, names: ReadonlySet<string>): ScopeVerdict {
   const n = cond.NullTest;
-  if (n?.nulltesttype === 'IS_NULL' && (n.arg?.ColumnRef || n.arg?.RowExpr)) return {};
+  let arg = n?.arg;
+  while (arg?.TypeCast) arg = arg.TypeCast.arg;
+  if (n?.nulltesttype === 'IS_NULL' && (arg?.ColumnRef || arg?.RowExpr || arg?.FuncCall)) return {};
   if (cond.A_Expr?.kind === 'AEXPR_NOT_DISTINCT' && (isNull(cond.A_Expr.lexpr) || isNull(cond.A_Expr.rexpr))) return {};
   const cols = new Set<string>();
   if (!nullTestedOnly(cond, names, cols) || !cols.size) return {};
+  // the row value is never NULL: no catalog answer makes this scoped
+  if (cols.has(WHOLE_ROW)) return { why: 'the whole row (or a function of it) tested for NULL: a row value is never NULL' };
   const list = [...cols];
   return {
     why: `${list.join(', ')} tested only for NULL: true for every row if ${list.length > 1 ? 'they are' : 'it is'} declared NOT NULL (not known to be nullable)`,
@@ -238,11 +242,22 @@ function nullnessOnly(cond: Ast, names: ReadonlySet<string>): ScopeVerdict {
 
 const isNull = (x: Ast): boolean => x?.A_Const?.isnull === true;
 
+/** Marks a null test of the whole row in nullTestedOnly's column set (no column name can hold a NUL). */
+const WHOLE_ROW = '\u0000row';
+
 /** True when every target column in `node` (outside subqueries) sits directly under a null test; collects them. */
 function nullTestedOnly(node: Ast, names: ReadonlySet<string>, cols: Set<string>): boolean {
   if (Array.isArray(node)) return node.every((x) => nullTestedOnly(x, names, cols));
   if (node === null || typeof node !== 'object') return true;
   const tested = (x: Ast): boolean => {
+    // Defends against null tests that wrap the column or the whole row: `id::text IS NOT NULL` is null exactly when
+    // id is (a cast keeps NULL and nothing else), and `to_jsonb(t)`, `row_to_json(t)`, `t::text` of the row itself
+    // are never NULL: each holds for every row of a NOT NULL column, or every row at all.
+    while (x?.TypeCast) x = x.TypeCast.arg;
+    if (wholeRow(x, names) || (x?.FuncCall && (x.FuncCall.args ?? []).length > 0 && x.FuncCall.args.every((a: Ast) => wholeRow(a, names)))) {
+      cols.add(WHOLE_ROW);
+      return true;
+    }
     const items: Ast[] = x?.RowExpr ? x.RowExpr.args ?? [] : [x];
     const refs = items.map((i) => targetColumn(i, names));
     if (refs.some((r) => r === undefined)) return false;
@@ -266,6 +281,16 @@ function nullTestedOnly(node: Ast, names: ReadonlySet<string>, cols: Set<string>
     if (!nullTestedOnly(v, names, cols)) return false;
   }
   return true;
+}
+
+/** `t` or `t.*` naming the written table (its alias): the row value itself, never NULL as a datum. */
+function wholeRow(x: Ast, names: ReadonlySet<string>): boolean {
+  while (x?.TypeCast) x = x.TypeCast.arg;
+  const fields: Ast[] | undefined = x?.ColumnRef?.fields;
+  if (!fields) return false;
+  const first = fields[0]?.String?.sval;
+  if (typeof first !== 'string' || !names.has(first.toLowerCase())) return false;
+  return fields.length === 1 || (fields.length === 2 && fields[1]?.A_Star !== undefined);
 }
 
 /** The column name of a plain reference to a target column, else undefined. */

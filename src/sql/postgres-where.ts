@@ -40,6 +40,12 @@ function fold(node: Ast): Folded {
     case 'BoolExpr': return boolExpr(body);
     case 'A_Expr': return aExpr(body);
     case 'NullTest': {
+      // Defends against `WHERE coalesce(v, 'x') IS NOT NULL`: a COALESCE with a non-null constant among its
+      // arguments is never NULL, whatever the row holds, so the test is a constant.
+      const co = body.arg?.CoalesceExpr;
+      if (co && (co.args ?? []).some((a: Ast) => { const c = fold(a); return c !== UNKNOWN && c !== null; })) {
+        return body.nulltesttype === 'IS_NOT_NULL';
+      }
       const v = fold(body.arg);
       if (v === UNKNOWN) return UNKNOWN;
       return body.nulltesttype === 'IS_NOT_NULL' ? v !== null : v === null;

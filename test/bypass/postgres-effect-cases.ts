@@ -122,6 +122,12 @@ const doors2: BypassCase[] = [
   allow(W, "DELETE FROM t WHERE tableoid = 't'::regclass AND id = 1", 'tableoid beside a real condition'),
   allow(W, "DELETE FROM t WHERE CASE WHEN id > 1 THEN true ELSE false END AND v = 'nothing'", 'a CASE whose branches differ, narrowed'),
   allow(W, 'DELETE FROM t WHERE id = ANY(ARRAY[1, 2])', 'ANY over a real array'),
+  // null tests that wrap the column or the row
+  block(W, 'unscoped-write', "DELETE FROM t WHERE coalesce(v, 'x') IS NOT NULL", 'deletes every row: COALESCE with a constant is never NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE to_jsonb(t) IS NOT NULL', 'deletes every row: a function of the row value is never NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE t::text IS NOT NULL', 'deletes every row: the row cast to text', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id::text IS NOT NULL', 'deletes every row: a cast of the primary key is never NULL', DATA),
+  allow(W, "DELETE FROM t WHERE v::text IS NULL AND id = 1", 'a null test through a cast, narrowed'),
 ];
 
 export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect, ...doors2];
