@@ -109,7 +109,12 @@ export function fallbackFacts(text: string, tokens: readonly Token[]): FallbackF
       if (!tokens.some((t) => t.type === 'word' && t.value === 'TABLE') || hasSubquery()) return null;
       return f('other', ['write'], { tables: tablesAfter(tokens, 'TABLE', 'write') });
     case 'XA':
-      return hasSubquery() ? null : f('transaction', []);
+      if (hasSubquery()) return null;
+      // Defends against a read grant finishing another session's work: a prepared XA transaction outlives its
+      // connection, and MariaDB lets any account XA COMMIT or XA ROLLBACK it by its xid (XA RECOVER lists them) —
+      // a SELECT-only account commits, or throws away, the rows a write grant prepared. Finishing one is a write.
+      if (w(1) === 'COMMIT' || w(1) === 'ROLLBACK') return f('transaction', ['write']);
+      return f('transaction', []);
     case 'SHOW':
       if (tokens.some((t) => t.type === 'symbol' && t.value === '(')) return null;
       return f('show', ['read']);

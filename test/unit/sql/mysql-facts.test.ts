@@ -547,3 +547,14 @@ describe('doors2: effects behind other spellings', () => {
     expect(decide(sql, 'write').action).toBe('allow');
   });
 });
+
+describe('doors2: finishing a prepared XA transaction', () => {
+  it.each(["XA COMMIT 'x'", "XA ROLLBACK 'x'", "XA COMMIT 'x' ONE PHASE"])('%s is a write (any account may finish any prepared xid)', (sql) => {
+    expect(one(sql).effects).toContain('write');
+    expect(decide(sql, 'read').rules[0]?.id).toBe('read-only-writes');
+    expect(decide(sql, 'write').action).toBe('allow');
+  });
+  it.each(["XA START 'x'", "XA END 'x'", "XA PREPARE 'x'", 'XA RECOVER'])('%s stays allowed on a read grant', (sql) => {
+    expect(decide(sql, 'read').action).toBe('allow');
+  });
+});
