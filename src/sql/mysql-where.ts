@@ -84,14 +84,12 @@ function fold(node: Ast): Folded {
   if (node.Cast) return cast(node.Cast);
   if (node.Case) return caseExpr(node.Case);
   if (node.Function) return ifFunction(node.Function);
-  if (node.InSubquery) return inEmptySubquery(node.InSubquery);
   return UNKNOWN;
 }
 
 // Defends against conditions that read the row but answer the same for every row (issue 12 follow-up):
 // `CASE WHEN id > 0 THEN 1 ELSE 1 END`, `IF(id > 0, 1, 1)` (every branch the same constant: the tests only choose
-// between equal answers), and `id NOT IN (SELECT 1 FROM DUAL WHERE 0)` (NOT IN over no row is true for every row,
-// even a NULL id; IN over no row false). Each deletes every row on MariaDB 10.11 (test/bypass/mysql-effect-cases.ts).
+// between equal answers). Each deletes every row on MariaDB 10.11 (test/bypass/mysql-effect-cases.ts).
 
 /** CASE whose every result (a missing ELSE is NULL) folds to the same value is that value. */
 function caseExpr(c: Ast): Folded {
@@ -112,23 +110,6 @@ function ifFunction(f: Ast): Folded {
   return a !== UNKNOWN && a === b ? a : UNKNOWN;
 }
 
-/** x [NOT] IN (subquery that returns no row whatever the tables hold). */
-function inEmptySubquery(e: Ast): Folded {
-  const q = e.subquery;
-  const sel = q?.body?.Select;
-  if (!sel || sel.having || (sel.group_by?.Expressions?.[0] ?? []).length > 0 || sel.group_by?.All !== undefined) return UNKNOWN;
-  // an aggregate without GROUP BY still returns one row: only columns and constants may be selected
-  const plain = (sel.projection ?? []).every((p: Ast) => {
-    const x = p?.UnnamedExpr ?? p?.ExprWithAlias?.expr;
-    return x?.Identifier !== undefined || x?.CompoundIdentifier !== undefined || fold(x) !== UNKNOWN;
-  });
-  if (!plain) return UNKNOWN;
-  const where = sel.selection === undefined || sel.selection === null ? UNKNOWN : truth(fold(sel.selection));
-  const limit = q.limit_clause?.LimitOffset?.limit;
-  const none = where === false || where === null || (limit !== undefined && limit !== null && fold(limit) === 0);
-  if (!none) return UNKNOWN;
-  return e.negated ? 1 : 0;
-}
 
 function literal(v: Ast): Folded {
   if (v === 'Null') return null;

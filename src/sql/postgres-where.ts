@@ -324,30 +324,7 @@ function emptyArray(node: Ast): boolean {
   return text !== undefined && /^\s*\{\s*\}\s*$/.test(String(text.sval ?? ''));
 }
 
-/**
- * A subquery that returns no row whatever the tables hold: WHERE folds to false or NULL, or LIMIT 0, with no
- * GROUP BY / HAVING and only plain columns and constants selected (an aggregate without GROUP BY returns a row).
- */
-function emptySubquery(sel: Ast): boolean {
-  if (!sel || sel.op !== 'SETOP_NONE' || sel.groupClause || sel.havingClause) return false;
-  const plain = (sel.targetList ?? []).every((t: Ast) => {
-    const v = t?.ResTarget?.val;
-    return v?.ColumnRef !== undefined || fold(v) !== UNKNOWN;
-  });
-  if (!plain) return false;
-  const w = sel.whereClause === undefined ? UNKNOWN : fold(sel.whereClause);
-  const limit = sel.limitCount === undefined ? UNKNOWN : fold(sel.limitCount);
-  return w === false || w === null || (limit !== UNKNOWN && limit !== null && toNumber(limit)?.isZero() === true);
-}
-
 function subLink(s: Ast): Folded {
-  // Defends against `WHERE id NOT IN (SELECT 1 WHERE false)` / `id <> ALL (SELECT … LIMIT 0)`: ALL over no row is
-  // true for every row, ANY / IN over no row false. (EXISTS over no row stays unfolded: a condition of no column of the
-  // target, not proven scoped, as before.)
-  if (emptySubquery(s.subselect?.SelectStmt)) {
-    if (s.subLinkType === 'ALL_SUBLINK') return true;
-    if (s.subLinkType === 'ANY_SUBLINK') return false;
-  }
   const sel = s.subselect?.SelectStmt;
   if (!sel || sel.fromClause || sel.whereClause || sel.havingClause || sel.limitCount || sel.groupClause || sel.op !== 'SETOP_NONE') {
     return UNKNOWN;

@@ -115,8 +115,6 @@ const doors2: BypassCase[] = [
   block(W, 'unscoped-write', "UPDATE t SET v = 'x' WHERE CASE v WHEN 'a' THEN true ELSE true END", 'rewrites every row: a simple CASE with equal branches', DATA),
   block(W, 'unscoped-write', "DELETE FROM t WHERE id <> ALL('{}')", 'deletes every row: ALL over an empty array is true', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE id <> ALL(ARRAY[]::int[])', 'deletes every row: ALL over an empty ARRAY[]', DATA),
-  block(W, 'unscoped-write', 'DELETE FROM t WHERE id NOT IN (SELECT 1 WHERE false)', 'deletes every row: NOT IN over no row is true', DATA),
-  block(W, 'unscoped-write', 'DELETE FROM t WHERE id NOT IN (SELECT id FROM accounts LIMIT 0)', 'deletes every row: NOT IN over LIMIT 0', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE tableoid > 0', 'deletes every row: tableoid is the same in every row', DATA),
   block(W, 'unscoped-write', "UPDATE t SET v = 'x' WHERE t.tableoid = 't'::regclass", 'rewrites every row: the row is in its own table', DATA),
   allow(W, "DELETE FROM t WHERE tableoid = 't'::regclass AND id = 1", 'tableoid beside a real condition'),
