@@ -259,6 +259,12 @@ function nullTestedOnly(node: Ast, names: ReadonlySet<string>, cols: Set<string>
       return true;
     }
     const items: Ast[] = x?.RowExpr ? x.RowExpr.args ?? [] : [x];
+    // `ROW(t.*) IS NOT NULL` tests every column for NULL, like `t.* IS NOT NULL`: the columns are not listed here,
+    // so no catalog answer can make it scoped (true for every row of a table whose columns are all NOT NULL)
+    if (items.some((i) => wholeRow(i, names))) {
+      cols.add(WHOLE_ROW);
+      return true;
+    }
     const refs = items.map((i) => targetColumn(i, names));
     if (refs.some((r) => r === undefined)) return false;
     for (const r of refs) cols.add(r!);

@@ -125,6 +125,8 @@ const doors2: BypassCase[] = [
   block(W, 'unscoped-write', 'DELETE FROM t WHERE to_jsonb(t) IS NOT NULL', 'deletes every row: a function of the row value is never NULL', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE t::text IS NOT NULL', 'deletes every row: the row cast to text', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE id::text IS NOT NULL', 'deletes every row: a cast of the primary key is never NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM accounts WHERE ROW(accounts.*) IS NOT NULL',
+    'deletes every row whose columns are all set (a table of NOT NULL columns loses every row)', DATA),
   allow(W, "DELETE FROM t WHERE v::text IS NULL AND id = 1", 'a null test through a cast, narrowed'),
 ];
 

@@ -32,7 +32,7 @@ describe('always-true conditions', () => {
     'CASE WHEN id > 0 THEN true ELSE true END', "CASE x WHEN 'a' THEN true ELSE true END", "id <> ALL('{}')",
     'id <> ALL(ARRAY[]::int[])', "id <> ALL('{}'::int[])", 'id <> ALL (SELECT 1 WHERE false)', 'tableoid > 0',
     "t.tableoid = 't'::regclass", "coalesce(x, 'a') IS NOT NULL", 'to_jsonb(t) IS NOT NULL', 't::text IS NOT NULL',
-    '(t.*)::text IS NOT NULL', 'row_to_json(t) IS NOT NULL', 'id::text IS NOT NULL',
+    '(t.*)::text IS NOT NULL', 'row_to_json(t) IS NOT NULL', 'id::text IS NOT NULL', 'ROW(t.*) IS NOT NULL',
     'id > ALL (SELECT 1 WHERE false)', 'id IN (SELECT id FROM t UNION SELECT 1)', 'id IN (WITH c AS (SELECT id FROM t) SELECT id FROM c)',
   ])('%s', (cond) => {
     expect(whereOf(cond)).toBe('always-true');
