@@ -259,7 +259,9 @@ function nullTestedColumns(n: Ast, targets: ReadonlySet<string>): string[] | und
     if (args.length !== 1) return undefined;
     arg = args[0]?.Unnamed?.Expr;
   } else return undefined;
-  while (arg?.Nested) arg = arg.Nested;
+  // Defends against `CAST(id AS CHAR) IS NOT NULL`: a cast is NULL exactly when its operand is, so the test is the
+  // column's own null test (true for every row of a NOT NULL column)
+  while (arg?.Nested || arg?.Cast) arg = arg.Nested ?? arg.Cast.expr;
   const col = targetColumn(arg, targets);
   return col === undefined ? undefined : [col];
 }

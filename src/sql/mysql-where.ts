@@ -99,8 +99,35 @@ function caseExpr(c: Ast): Folded {
   return values.every((v) => v === values[0]) ? values[0]! : UNKNOWN;
 }
 
-/** IF(cond, a, b) with a and b the same constant. */
+/** The name of an unqualified built-in call and its plain arguments, or undefined. */
+function builtinCall(f: Ast): { name: string; args: Ast[] } | undefined {
+  const parts: Ast[] = f?.name ?? [];
+  const list = f?.args?.List;
+  if (parts.length !== 1 || !list || (list.clauses ?? []).length > 0) return undefined;
+  const args: Ast[] = (list.args ?? []).map((a: Ast) => a?.Unnamed?.Expr);
+  if (args.some((a) => a === undefined)) return undefined;
+  return { name: String(parts[0]?.Identifier?.value ?? '').toUpperCase(), args };
+}
+
+/**
+ * Defends against `WHERE COALESCE(v, 'x') IS NOT NULL` / `IFNULL(v, 1) IS NOT NULL` / `NOT ISNULL(CONCAT_WS('', v))`:
+ * COALESCE and IFNULL with a non-null constant among their arguments, and CONCAT_WS with a non-null separator
+ * (it skips NULL arguments), are never NULL whatever the row holds, so a null test of them is a constant.
+ */
+function neverNull(expr: Ast): boolean {
+  while (expr?.Nested) expr = expr.Nested;
+  const call = expr?.Function ? builtinCall(expr.Function) : undefined;
+  if (!call) return false;
+  const constant = (a: Ast): boolean => { const v = fold(a); return v !== UNKNOWN && v !== null; };
+  if (call.name === 'COALESCE' || call.name === 'IFNULL') return call.args.some(constant);
+  if (call.name === 'CONCAT_WS') return call.args.length > 0 && constant(call.args[0]);
+  return false;
+}
+
+/** IF(cond, a, b) with a and b the same constant; ISNULL(x) of a never-NULL x. */
 function ifFunction(f: Ast): Folded {
+  const call = builtinCall(f);
+  if (call?.name === 'ISNULL' && call.args.length === 1 && neverNull(call.args[0])) return 0;
   const parts: Ast[] = f.name ?? [];
   const name = String(parts[parts.length - 1]?.Identifier?.value ?? '').toUpperCase();
   const args: Ast[] = f.args?.List?.args ?? [];
@@ -245,6 +272,7 @@ function compare(op: string, l: Value, r: Value): Folded {
 }
 
 function isNull(expr: Ast, wantNull: boolean): Folded {
+  if (neverNull(expr)) return bool(!wantNull);
   const v = fold(expr);
   if (v === UNKNOWN) return UNKNOWN;
   return bool((v === null) === wantNull);

@@ -126,6 +126,12 @@ const doors2: BypassCase[] = [
   // every branch the same constant
   block(W, 'unscoped-write', 'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 1 END', 'deletes every row: both branches are true', DATA),
   block(W, 'unscoped-write', "UPDATE t SET v = 'x' WHERE IF(v IS NULL, 1, 1)", 'rewrites every row: IF with equal branches', DATA),
+  // null tests of a cast (the column's own test) and of never-NULL calls
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE CAST(id AS CHAR) IS NOT NULL', 'deletes every row: a cast of the primary key is never NULL', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE COALESCE(v, 'x') IS NOT NULL", 'deletes every row: COALESCE with a constant is never NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE IFNULL(v, 1) IS NOT NULL', 'deletes every row: IFNULL with a constant', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE NOT ISNULL(CONCAT_WS('', v))", 'deletes every row: CONCAT_WS skips NULLs', DATA),
+  allow(W, "DELETE FROM t WHERE COALESCE(v, 'x') IS NULL", 'a null test that is never true touches nothing'),
   allow(W, "DELETE FROM t WHERE CASE WHEN id > 1 THEN 1 ELSE 0 END AND v = 'nothing'", 'a CASE whose branches differ, narrowed'),
   allow(W, "DELETE FROM t WHERE id NOT IN (SELECT id FROM accounts) AND v = 'nothing'", 'NOT IN over a real subquery, narrowed'),
 ];

@@ -516,12 +516,18 @@ describe('doors2: effects behind other spellings', () => {
   it.each([
     'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 1 END',
     "UPDATE t SET v = 'x' WHERE IF(v IS NULL, 1, 1)",
+    'DELETE FROM t WHERE CAST(id AS CHAR) IS NOT NULL',
+    "DELETE FROM t WHERE COALESCE(v, 'x') IS NOT NULL",
+    'DELETE FROM t WHERE IFNULL(v, 1) IS NOT NULL',
+    "DELETE FROM t WHERE NOT ISNULL(CONCAT_WS('', v))",
   ])('%s never narrows: unscoped', (sql) => {
     expect(decide(sql, 'write').rules[0]?.id).toBe('unscoped-write');
   });
   it.each([
     'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 0 END',
     'DELETE FROM t WHERE IF(id > 0, 1, 0)',
+    'DELETE FROM t WHERE CAST(v AS CHAR) IS NULL',
+    'DELETE FROM t WHERE COALESCE(v, a) IS NOT NULL AND id = 1',
     'DELETE FROM t WHERE id NOT IN (SELECT id FROM u WHERE u.a = 1)',
   ])('%s narrows', (sql) => {
     expect(decide(sql, 'write').action).toBe('allow');
