@@ -156,6 +156,13 @@ function collect(node: Ast, visit: (key: string, v: Ast) => void): void {
 function subquerySetReason(cond: Ast, names: ReadonlySet<string>, negated: boolean): string | undefined {
   const not = cond.BoolExpr;
   if (not?.boolop === 'NOT_EXPR' && not.args?.length === 1) return subquerySetReason(not.args[0], names, !negated);
+  // Defends against `id = ANY(ARRAY(SELECT id FROM t))` and `id <> ALL(ARRAY(SELECT … WHERE false))`: an ARRAY
+  // subquery under ANY/ALL is the same set as the subquery under IN/ALL, spelled as an array
+  const e = cond.A_Expr;
+  const arr = e?.rexpr?.SubLink?.subLinkType === 'ARRAY_SUBLINK' ? e.rexpr.SubLink : undefined;
+  if (arr && (e.kind === 'AEXPR_OP_ANY' || e.kind === 'AEXPR_OP_ALL')) {
+    return subquerySetReason({ SubLink: { subLinkType: e.kind === 'AEXPR_OP_ANY' ? 'ANY_SUBLINK' : 'ALL_SUBLINK', testexpr: e.lexpr, operName: e.name, subselect: arr.subselect } }, names, negated);
+  }
   const sl = cond.SubLink;
   if (!sl) return undefined;
   const sel = sl.subselect?.SelectStmt;

@@ -128,6 +128,10 @@ const doors2: BypassCase[] = [
   block(W, 'unscoped-write', 'DELETE FROM accounts WHERE ROW(accounts.*) IS NOT NULL',
     'deletes every row whose columns are all set (a table of NOT NULL columns loses every row)', DATA),
   allow(W, "DELETE FROM t WHERE v::text IS NULL AND id = 1", 'a null test through a cast, narrowed'),
+  // ARRAY(subquery) under ANY / ALL is the IN / ALL subquery spelled as an array
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id = ANY(ARRAY(SELECT id FROM t))', 'deletes every row: every id of the table, as an array', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id <> ALL(ARRAY(SELECT 1 WHERE false))', 'deletes every row: ALL over an empty array subquery', DATA),
+  allow(W, "DELETE FROM t WHERE id = ANY(ARRAY(SELECT id FROM t WHERE v = 'nothing'))", 'an array subquery narrowed by its own WHERE'),
 ];
 
 export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect, ...doors2];
