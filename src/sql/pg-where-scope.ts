@@ -174,7 +174,14 @@ function subquerySetReason(cond: Ast, names: ReadonlySet<string>, negated: boole
   }
   if (any && !negated && (sl.operName === undefined || sl.operName?.[0]?.String?.sval === '=')) {
     const col = columnName(sl.testexpr);
-    if (col !== undefined && everyValueOf(sel, col, names)) return `${col} IN (SELECT ${col} FROM the same table) holds for every row whose ${col} is not null`;
+    if (col !== undefined && everyValueOf(sel, [col], names)) return `${col} IN (SELECT ${col} FROM the same table) holds for every row whose ${col} is not null`;
+    // Defends against `(id, v) IN (SELECT id, v FROM t)`: a row of the table's own columns in the set of those
+    // columns of every row holds for every row whose columns are not null
+    const row: Ast[] | undefined = sl.testexpr?.RowExpr?.args;
+    const cols = row?.map(columnName);
+    if (cols && cols.length > 0 && cols.every((c) => c !== undefined) && everyValueOf(sel, cols as string[], names)) {
+      return `(${cols.join(', ')}) IN (SELECT ${cols.join(', ')} FROM the same table) holds for every row whose columns are not null`;
+    }
   }
   return undefined;
 }
@@ -194,24 +201,24 @@ function columnName(node: Ast): string | undefined {
   return typeof last === 'string' ? last.toLowerCase() : undefined;
 }
 
-/** Whether `sel` yields `col` of every row of a written table (no narrowing WHERE, LIMIT, HAVING or set operation). */
-function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>, ctes: Map<string, Ast> = new Map()): boolean {
+/** Whether `sel` yields `cols` (in order) of every row of a written table (no narrowing WHERE, LIMIT, HAVING or set operation). */
+function everyValueOf(sel: Ast, cols: readonly string[], names: ReadonlySet<string>, ctes: Map<string, Ast> = new Map()): boolean {
   for (const c of sel.withClause?.ctes ?? []) {
     const cte = c?.CommonTableExpr;
     if (cte?.ctename && cte.ctequery?.SelectStmt) ctes = new Map([...ctes, [String(cte.ctename).toLowerCase(), cte.ctequery.SelectStmt]]);
   }
   // a UNION holds every value one of its sides holds (INTERSECT and EXCEPT may remove some)
-  if (sel.op === 'SETOP_UNION') return everyValueOf(sel.larg, col, names, ctes) || everyValueOf(sel.rarg, col, names, ctes);
+  if (sel.op === 'SETOP_UNION') return everyValueOf(sel.larg, cols, names, ctes) || everyValueOf(sel.rarg, cols, names, ctes);
   if ((sel.op && sel.op !== 'SETOP_NONE') || sel.limitCount !== undefined || sel.limitOffset !== undefined || sel.havingClause !== undefined) return false;
-  if (sel.fromClause?.length !== 1 || sel.targetList?.length !== 1) return false;
+  if (sel.fromClause?.length !== 1 || sel.targetList?.length !== cols.length) return false;
   const from = sel.fromClause[0];
-  const out = sel.targetList[0]?.ResTarget?.val;
-  const star = out?.ColumnRef?.fields?.some((f: Ast) => f?.A_Star !== undefined) === true;
-  if (!star && columnName(out) !== col) return false;
+  const outs: Ast[] = sel.targetList.map((t: Ast) => t?.ResTarget?.val);
+  const star = outs.some((out) => out?.ColumnRef?.fields?.some((f: Ast) => f?.A_Star !== undefined) === true);
+  if (!star && outs.some((out, i) => columnName(out) !== cols[i])) return false;
   const rv = from.RangeVar;
   const inner = new Set<string>();
   const cte = rv && rv.schemaname === undefined ? ctes.get(String(rv.relname).toLowerCase()) : undefined;
-  if (cte) return sel.whereClause === undefined && !star && everyValueOf(cte, col, names, ctes);
+  if (cte) return sel.whereClause === undefined && !star && everyValueOf(cte, cols, names, ctes);
   if (rv) {
     if (!names.has(String(rv.relname).toLowerCase())) return false;
     inner.add(String(rv.relname).toLowerCase());
@@ -220,7 +227,7 @@ function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>, ctes: M
     return sel.whereClause === undefined || pgUnscopedReason(sel.whereClause, inner) !== undefined;
   }
   const derived = from.RangeSubselect?.subquery?.SelectStmt;
-  return derived !== undefined && sel.whereClause === undefined && everyValueOf(derived, col, names, ctes);
+  return derived !== undefined && sel.whereClause === undefined && everyValueOf(derived, cols, names, ctes);
 }
 
 

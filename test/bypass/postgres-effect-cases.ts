@@ -132,6 +132,8 @@ const doors2: BypassCase[] = [
   block(W, 'unscoped-write', 'DELETE FROM t WHERE id = ANY(ARRAY(SELECT id FROM t))', 'deletes every row: every id of the table, as an array', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE id <> ALL(ARRAY(SELECT 1 WHERE false))', 'deletes every row: ALL over an empty array subquery', DATA),
   allow(W, "DELETE FROM t WHERE id = ANY(ARRAY(SELECT id FROM t WHERE v = 'nothing'))", 'an array subquery narrowed by its own WHERE'),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM t)', 'deletes every row whose columns are set: a row IN its own table', DATA),
+  allow(W, "DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM t WHERE v = 'nothing')", 'a row IN a narrowed set of its own table'),
 ];
 
 export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect, ...doors2];
