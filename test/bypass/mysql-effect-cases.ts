@@ -132,6 +132,11 @@ const doors2: BypassCase[] = [
   block(W, 'unscoped-write', 'DELETE FROM t WHERE IFNULL(v, 1) IS NOT NULL', 'deletes every row: IFNULL with a constant', DATA),
   block(W, 'unscoped-write', "DELETE FROM t WHERE NOT ISNULL(CONCAT_WS('', v))", 'deletes every row: CONCAT_WS skips NULLs', DATA),
   allow(W, "DELETE FROM t WHERE COALESCE(v, 'x') IS NULL", 'a null test that is never true touches nothing'),
+  // a row of the table's own columns IN those columns of every row (through a derived table: MariaDB refuses the
+  // written table directly in the subquery)
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM (SELECT id, v FROM t) x)', 'deletes every row whose columns are set', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE ROW(id, v) IN (SELECT * FROM (SELECT id, v FROM t) x)', 'the same with ROW() and a star over the derived table', DATA),
+  allow(W, "DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM (SELECT id, v FROM t WHERE v = 'nothing') x)", 'a row IN a narrowed set of its own table'),
   allow(W, "DELETE FROM t WHERE CASE WHEN id > 1 THEN 1 ELSE 0 END AND v = 'nothing'", 'a CASE whose branches differ, narrowed'),
   allow(W, "DELETE FROM t WHERE id NOT IN (SELECT id FROM accounts) AND v = 'nothing'", 'NOT IN over a real subquery, narrowed'),
 ];

@@ -520,6 +520,8 @@ describe('doors2: effects behind other spellings', () => {
     "DELETE FROM t WHERE COALESCE(v, 'x') IS NOT NULL",
     'DELETE FROM t WHERE IFNULL(v, 1) IS NOT NULL',
     "DELETE FROM t WHERE NOT ISNULL(CONCAT_WS('', v))",
+    'DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM (SELECT id, v FROM t) x)',
+    'DELETE FROM t WHERE ROW(id, v) IN (SELECT * FROM (SELECT id, v FROM t) x)',
   ])('%s never narrows: unscoped', (sql) => {
     expect(decide(sql, 'write').rules[0]?.id).toBe('unscoped-write');
   });
@@ -527,6 +529,7 @@ describe('doors2: effects behind other spellings', () => {
     'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 0 END',
     'DELETE FROM t WHERE IF(id > 0, 1, 0)',
     'DELETE FROM t WHERE CAST(v AS CHAR) IS NULL',
+    'DELETE FROM t WHERE (v, id) IN (SELECT id, v FROM (SELECT id, v FROM t) x)',
     'DELETE FROM t WHERE COALESCE(v, a) IS NOT NULL AND id = 1',
     'DELETE FROM t WHERE id NOT IN (SELECT id FROM u WHERE u.a = 1)',
   ])('%s narrows', (sql) => {
