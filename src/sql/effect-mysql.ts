@@ -16,6 +16,7 @@ import type { AstNode as Ast } from './ast.js';
 //     value silently: data is lost, like a DROP of what does not fit;
 //   INSERT INTO t … SELECT … FROM t ON DUPLICATE KEY UPDATE / REPLACE INTO t SELECT … FROM t — every row read
 //     conflicts with itself and is rewritten: an UPDATE of the whole table;
+//   ALTER TABLE t ENGINE = BLACKHOLE / MRG_MyISAM — the table is rebuilt in an engine that keeps no rows: a DROP;
 //   CALL sys.execute_prepared_stmt('…') and the other sys./mysql. procedures that PREPARE text — dynamic SQL.
 
 export interface MysqlOptionEffects {
@@ -33,12 +34,32 @@ export function mysqlTokenEffects(tokens: readonly Token[], relaxedSession = fal
     if (at > 0 && tokens[at + 1]?.value === '=' && !isCurrentUser(tokens, at + 2)) out.effects.push('dcl');
   }
   if (wordsAt(tokens, 0, 'ALTER', 'IGNORE') && addsUniqueKey(tokens)) out.drops = true;
+  if (first === 'ALTER' && tokens[0]!.type === 'word' && rowlessEngine(tokens)) out.drops = true;
   const statementMode = setStatementMode(tokens);
   if (statementMode !== undefined && !strictSqlMode(statementMode.mode) && changesColumnType(tokens, statementMode.body)) out.drops = true;
   // the session's own sql_mode is relaxed (SET sql_mode = '' earlier, or the server's setting): the same loss
   if (relaxedSession && statementMode === undefined && changesColumnType(tokens, 0)) out.drops = true;
   if (first === 'CALL' && SYSTEM_SCHEMAS.has(callSchema(tokens))) out.effects.push('dynamic');
   return out;
+}
+
+/**
+ * Storage engines that keep none of the rows an ALTER TABLE … ENGINE = x copies into them. Defends against a drop
+ * in disguise: `ALTER TABLE t ENGINE = MRG_MyISAM` leaves an empty MERGE table over no tables (every row is gone,
+ * proven on MariaDB 10.11), `ENGINE = BLACKHOLE` discards the copied rows and every later write. Engines that keep
+ * the rows (InnoDB, Aria, MyISAM, MEMORY, ARCHIVE, CSV, …) stay ordinary DDL.
+ */
+const ROWLESS_ENGINES = new Set(['BLACKHOLE', 'MRG_MYISAM', 'MERGE', 'MRG_ISAM']);
+
+/** `ENGINE [=] x` / `STORAGE ENGINE` … at any depth of an ALTER (table options, partition options). */
+function rowlessEngine(tokens: readonly Token[]): boolean {
+  for (let i = 1; i < tokens.length - 1; i++) {
+    const t = tokens[i]!;
+    if (t.type !== 'word' || t.value !== 'ENGINE') continue;
+    const v = tokens[i + 1]!.type === 'symbol' && tokens[i + 1]!.value === '=' ? tokens[i + 2] : tokens[i + 1];
+    if (v && ROWLESS_ENGINES.has(v.value.toUpperCase())) return true;
+  }
+  return false;
 }
 
 /**

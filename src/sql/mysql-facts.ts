@@ -367,6 +367,12 @@ function withNesting(f: StatementFacts, ctx: Context, nested: boolean): Statemen
 function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[]): string | undefined {
   switch (variant) {
     case 'Query':
+      // `WITH x AS (…) DELETE FROM t` / `WITH … UPDATE …`: the parser hangs the write under a Query, which would be
+      // read as a SELECT — a read grant could then delete every row on MySQL 8 (MariaDB 10.11 rejects the syntax).
+      // Only query bodies that read are described here; a write body is refused as unparsed (fail closed).
+      if (s.body && !s.body.Select && !s.body.Query && !s.body.SetOperation && !s.body.Values && !s.body.Table) {
+        return `a WITH clause before ${Object.keys(s.body)[0]?.toUpperCase() ?? 'this statement'} is not read`;
+      }
       query(s, b, true, tokens);
       return undefined;
     case 'Insert':

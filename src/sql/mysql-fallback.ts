@@ -1,6 +1,6 @@
 // MySQL statements the parser does not know, read from their leading keywords (closed syntax only).
 import type { Effect, StatementKind, TableRef } from './facts.js';
-import { GLOBAL_PREFIXES, GLOBAL_SCOPES } from './mysql-functions.js';
+import { ADMIN_VARIABLES, GLOBAL_PREFIXES, GLOBAL_SCOPES, PRIVILEGE_VARIABLES } from './mysql-functions.js';
 import { findTopLevelWord, wordsAt, type Token } from './mysql-tokens.js';
 
 // sqlparser-rs does not read every MySQL statement (CREATE USER, LOAD DATA, PREPARE … FROM, HANDLER,
@@ -109,7 +109,12 @@ export function fallbackFacts(text: string, tokens: readonly Token[]): FallbackF
       if (!tokens.some((t) => t.type === 'word' && t.value === 'TABLE') || hasSubquery()) return null;
       return f('other', ['write'], { tables: tablesAfter(tokens, 'TABLE', 'write') });
     case 'XA':
-      return hasSubquery() ? null : f('transaction', []);
+      if (hasSubquery()) return null;
+      // Defends against a read grant finishing another session's work: a prepared XA transaction outlives its
+      // connection, and MariaDB lets any account XA COMMIT or XA ROLLBACK it by its xid (XA RECOVER lists them) —
+      // a SELECT-only account commits, or throws away, the rows a write grant prepared. Finishing one is a write.
+      if (w(1) === 'COMMIT' || w(1) === 'ROLLBACK') return f('transaction', ['write']);
+      return f('transaction', []);
     case 'SHOW':
       if (tokens.some((t) => t.type === 'symbol' && t.value === '(')) return null;
       return f('show', ['read']);
@@ -165,13 +170,46 @@ function setStatement(text: string, tokens: readonly Token[], f: Make): Fallback
     if (at < 0 || !tokens[at + 1]) return null;
     const effects: Effect[] = ['session'];
     if (isGlobal(tokens.slice(0, at))) effects.push('admin');
-    return f('set', effects, { nestedCanonical: text.slice(tokens[at + 1]!.start) });
+    // The per-statement assignments are the same session variables a plain SET changes, for the length of one
+    // statement: `SET STATEMENT sql_log_bin=0 FOR DELETE …` hides that write from the binary log (replicas,
+    // audits) exactly like `SET sql_log_bin=0`, so each assigned name is held to the same lists as SET's.
+    let object: string | undefined;
+    for (const name of setStatementVariables(tokens.slice(2, at))) {
+      if (ADMIN_VARIABLES.has(name) && !effects.includes('admin')) effects.push('admin');
+      if (PRIVILEGE_VARIABLES.has(name)) {
+        if (!effects.includes('dcl')) effects.push('dcl');
+        object = name === 'password' ? 'user' : 'role';
+      }
+    }
+    return f('set', effects, { nestedCanonical: text.slice(tokens[at + 1]!.start), ...(object ? { object } : {}) });
   }
   if (isGlobal(tokens)) return f('set', ['admin']);
   if ((w(1) === 'CHARACTER' && w(2) === 'SET') || w(1) === 'CHARSET') {
     return tokens.some((t) => t.type === 'symbol' && t.value === '(') ? null : f('set', ['session']);
   }
   return null;
+}
+
+/**
+ * The variables `SET STATEMENT a = 1, @@b = 2, session.c = 3 FOR` assigns (lower-case, without `@@` or a scope
+ * prefix): each word right before a top-level `=` / `:=`.
+ */
+function setStatementVariables(tokens: readonly Token[]): string[] {
+  const names: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.type === 'symbol' && t.value === '(') depth++;
+    else if (t.type === 'symbol' && t.value === ')') depth--;
+    else if (depth === 0 && t.type === 'symbol' && t.value === '=' && i > 0) {
+      // `:=` arrives as two symbols
+      const at = tokens[i - 1]!.type === 'symbol' && tokens[i - 1]!.value === ':' ? i - 2 : i - 1;
+      if (at < 0) continue;
+      const raw = tokens[at]!.value.toLowerCase().replace(/^@@/, '');
+      names.push(raw.slice(raw.lastIndexOf('.') + 1));
+    }
+  }
+  return names;
 }
 
 /** A bare GLOBAL / PERSIST / PERSIST_ONLY word: MySQL applies it to every later assignment. */

@@ -186,9 +186,27 @@ function subquerySetReason(where: Ast, targets: ReadonlySet<string>, negated: bo
   }
   if (isIn && !neg) {
     const col = columnName(inq?.expr ?? anyq?.left);
-    if (col !== undefined && everyValueOf(query, col, targets)) return `${col} IN (SELECT ${col} FROM the same table) holds for every row whose ${col} is not null`;
+    if (col !== undefined && everyValueOf(query, [col], targets)) return `${col} IN (SELECT ${col} FROM the same table) holds for every row whose ${col} is not null`;
+    // Defends against `(id, v) IN (SELECT id, v FROM (SELECT id, v FROM t) x)` / `ROW(id, v) IN (…)`: a row of the
+    // table's own columns in the set of those columns of every row holds for every row whose columns are not null
+    const cols = rowColumns(inq?.expr ?? anyq?.left);
+    if (cols && everyValueOf(query, cols, targets)) {
+      return `(${cols.join(', ')}) IN (SELECT ${cols.join(', ')} FROM the same table) holds for every row whose columns are not null`;
+    }
   }
   return undefined;
+}
+
+/** The column names of `(a, b)` / `ROW(a, b)` when every item is a plain column, else undefined. */
+function rowColumns(n: Ast): string[] | undefined {
+  while (n?.Nested) n = n.Nested;
+  const fn = n?.Function;
+  const fnName = String(fn?.name?.[fn.name.length - 1]?.Identifier?.value ?? '').toUpperCase();
+  const items: Ast[] | undefined = Array.isArray(n?.Tuple) ? n.Tuple
+    : fnName === 'ROW' && fn.name.length === 1 ? (fn.args?.List?.args ?? []).map((a: Ast) => a?.Unnamed?.Expr) : undefined;
+  if (!items || items.length === 0) return undefined;
+  const cols = items.map(columnName);
+  return cols.every((c) => c !== undefined) ? (cols as string[]) : undefined;
 }
 
 function emptyQuery(query: Ast): boolean {
@@ -210,13 +228,14 @@ function columnName(n: Ast): string | undefined {
   return Array.isArray(parts) && parts.length ? String(parts[parts.length - 1]?.value ?? '').toLowerCase() : undefined;
 }
 
-/** Whether `query` yields `col` of every row of a written table (no narrowing WHERE, HAVING, LIMIT or join). */
-function everyValueOf(query: Ast, col: string, targets: ReadonlySet<string>): boolean {
+/** Whether `query` yields `cols` (in order) of every row of a written table (no narrowing WHERE, HAVING, LIMIT or join). */
+function everyValueOf(query: Ast, cols: readonly string[], targets: ReadonlySet<string>): boolean {
   const sel = query?.body?.Select;
-  if (!sel || query.limit_clause || sel.having || sel.from?.length !== 1 || sel.from[0].joins?.length || sel.projection?.length !== 1) return false;
-  const out = sel.projection[0];
-  const star = out?.Wildcard !== undefined || out?.QualifiedWildcard !== undefined;
-  if (!star && columnName(out?.UnnamedExpr ?? out?.ExprWithAlias?.expr) !== col) return false;
+  if (!sel || query.limit_clause || sel.having || sel.from?.length !== 1 || sel.from[0].joins?.length || !sel.projection?.length) return false;
+  const outs: Ast[] = sel.projection;
+  // one `*` stands for the derived table's whole row (checked below); else one column per name, in order
+  const star = outs.length === 1 && (outs[0]?.Wildcard !== undefined || outs[0]?.QualifiedWildcard !== undefined);
+  if (!star && (outs.length !== cols.length || outs.some((out, i) => columnName(out?.UnnamedExpr ?? out?.ExprWithAlias?.expr) !== cols[i]))) return false;
   const rel = sel.from[0].relation;
   if (rel?.Table) {
     const name = rel.Table.name?.[rel.Table.name.length - 1];
@@ -226,7 +245,7 @@ function everyValueOf(query: Ast, col: string, targets: ReadonlySet<string>): bo
     return sel.selection === undefined || sel.selection === null || unscopedReason(sel.selection, inner) !== undefined;
   }
   const derived = rel?.Derived?.subquery;
-  return derived !== undefined && (sel.selection === undefined || sel.selection === null) && everyValueOf(derived, col, targets);
+  return derived !== undefined && (sel.selection === undefined || sel.selection === null) && everyValueOf(derived, cols, targets);
 }
 
 
@@ -259,7 +278,9 @@ function nullTestedColumns(n: Ast, targets: ReadonlySet<string>): string[] | und
     if (args.length !== 1) return undefined;
     arg = args[0]?.Unnamed?.Expr;
   } else return undefined;
-  while (arg?.Nested) arg = arg.Nested;
+  // Defends against `CAST(id AS CHAR) IS NOT NULL`: a cast is NULL exactly when its operand is, so the test is the
+  // column's own null test (true for every row of a NOT NULL column)
+  while (arg?.Nested || arg?.Cast) arg = arg.Nested ?? arg.Cast.expr;
   const col = targetColumn(arg, targets);
   return col === undefined ? undefined : [col];
 }

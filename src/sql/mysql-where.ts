@@ -82,8 +82,61 @@ function fold(node: Ast): Folded {
   if (node.Exists) return exists(node.Exists);
   if (node.Subquery) return scalarSubquery(node.Subquery);
   if (node.Cast) return cast(node.Cast);
+  if (node.Case) return caseExpr(node.Case);
+  if (node.Function) return ifFunction(node.Function);
   return UNKNOWN;
 }
+
+// Defends against conditions that read the row but answer the same for every row (issue 12 follow-up):
+// `CASE WHEN id > 0 THEN 1 ELSE 1 END`, `IF(id > 0, 1, 1)` (every branch the same constant: the tests only choose
+// between equal answers). Each deletes every row on MariaDB 10.11 (test/bypass/mysql-effect-cases.ts).
+
+/** CASE whose every result (a missing ELSE is NULL) folds to the same value is that value. */
+function caseExpr(c: Ast): Folded {
+  const results: Ast[] = [...(c.conditions ?? []).map((w: Ast) => w?.result), c.else_result ?? { Value: { value: 'Null' } }];
+  const values = results.map(fold);
+  if (values.some((v) => v === UNKNOWN)) return UNKNOWN;
+  return values.every((v) => v === values[0]) ? values[0]! : UNKNOWN;
+}
+
+/** The name of an unqualified built-in call and its plain arguments, or undefined. */
+function builtinCall(f: Ast): { name: string; args: Ast[] } | undefined {
+  const parts: Ast[] = f?.name ?? [];
+  const list = f?.args?.List;
+  if (parts.length !== 1 || !list || (list.clauses ?? []).length > 0) return undefined;
+  const args: Ast[] = (list.args ?? []).map((a: Ast) => a?.Unnamed?.Expr);
+  if (args.some((a) => a === undefined)) return undefined;
+  return { name: String(parts[0]?.Identifier?.value ?? '').toUpperCase(), args };
+}
+
+/**
+ * Defends against `WHERE COALESCE(v, 'x') IS NOT NULL` / `IFNULL(v, 1) IS NOT NULL` / `NOT ISNULL(CONCAT_WS('', v))`:
+ * COALESCE and IFNULL with a non-null constant among their arguments, and CONCAT_WS with a non-null separator
+ * (it skips NULL arguments), are never NULL whatever the row holds, so a null test of them is a constant.
+ */
+function neverNull(expr: Ast): boolean {
+  while (expr?.Nested) expr = expr.Nested;
+  const call = expr?.Function ? builtinCall(expr.Function) : undefined;
+  if (!call) return false;
+  const constant = (a: Ast): boolean => { const v = fold(a); return v !== UNKNOWN && v !== null; };
+  if (call.name === 'COALESCE' || call.name === 'IFNULL') return call.args.some(constant);
+  if (call.name === 'CONCAT_WS') return call.args.length > 0 && constant(call.args[0]);
+  return false;
+}
+
+/** IF(cond, a, b) with a and b the same constant; ISNULL(x) of a never-NULL x. */
+function ifFunction(f: Ast): Folded {
+  const call = builtinCall(f);
+  if (call?.name === 'ISNULL' && call.args.length === 1 && neverNull(call.args[0])) return 0;
+  const parts: Ast[] = f.name ?? [];
+  const name = String(parts[parts.length - 1]?.Identifier?.value ?? '').toUpperCase();
+  const args: Ast[] = f.args?.List?.args ?? [];
+  if (parts.length !== 1 || name !== 'IF' || args.length !== 3 || (f.args?.List?.clauses ?? []).length > 0) return UNKNOWN;
+  const a = fold(args[1]?.Unnamed?.Expr);
+  const b = fold(args[2]?.Unnamed?.Expr);
+  return a !== UNKNOWN && a === b ? a : UNKNOWN;
+}
+
 
 function literal(v: Ast): Folded {
   if (v === 'Null') return null;
@@ -219,6 +272,7 @@ function compare(op: string, l: Value, r: Value): Folded {
 }
 
 function isNull(expr: Ast, wantNull: boolean): Folded {
+  if (neverNull(expr)) return bool(!wantNull);
   const v = fold(expr);
   if (v === UNKNOWN) return UNKNOWN;
   return bool((v === null) === wantNull);

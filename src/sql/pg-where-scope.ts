@@ -156,6 +156,13 @@ function collect(node: Ast, visit: (key: string, v: Ast) => void): void {
 function subquerySetReason(cond: Ast, names: ReadonlySet<string>, negated: boolean): string | undefined {
   const not = cond.BoolExpr;
   if (not?.boolop === 'NOT_EXPR' && not.args?.length === 1) return subquerySetReason(not.args[0], names, !negated);
+  // Defends against `id = ANY(ARRAY(SELECT id FROM t))` and `id <> ALL(ARRAY(SELECT … WHERE false))`: an ARRAY
+  // subquery under ANY/ALL is the same set as the subquery under IN/ALL, spelled as an array
+  const e = cond.A_Expr;
+  const arr = e?.rexpr?.SubLink?.subLinkType === 'ARRAY_SUBLINK' ? e.rexpr.SubLink : undefined;
+  if (arr && (e.kind === 'AEXPR_OP_ANY' || e.kind === 'AEXPR_OP_ALL')) {
+    return subquerySetReason({ SubLink: { subLinkType: e.kind === 'AEXPR_OP_ANY' ? 'ANY_SUBLINK' : 'ALL_SUBLINK', testexpr: e.lexpr, operName: e.name, subselect: arr.subselect } }, names, negated);
+  }
   const sl = cond.SubLink;
   if (!sl) return undefined;
   const sel = sl.subselect?.SelectStmt;
@@ -167,7 +174,14 @@ function subquerySetReason(cond: Ast, names: ReadonlySet<string>, negated: boole
   }
   if (any && !negated && (sl.operName === undefined || sl.operName?.[0]?.String?.sval === '=')) {
     const col = columnName(sl.testexpr);
-    if (col !== undefined && everyValueOf(sel, col, names)) return `${col} IN (SELECT ${col} FROM the same table) holds for every row whose ${col} is not null`;
+    if (col !== undefined && everyValueOf(sel, [col], names)) return `${col} IN (SELECT ${col} FROM the same table) holds for every row whose ${col} is not null`;
+    // Defends against `(id, v) IN (SELECT id, v FROM t)`: a row of the table's own columns in the set of those
+    // columns of every row holds for every row whose columns are not null
+    const row: Ast[] | undefined = sl.testexpr?.RowExpr?.args;
+    const cols = row?.map(columnName);
+    if (cols && cols.length > 0 && cols.every((c) => c !== undefined) && everyValueOf(sel, cols as string[], names)) {
+      return `(${cols.join(', ')}) IN (SELECT ${cols.join(', ')} FROM the same table) holds for every row whose columns are not null`;
+    }
   }
   return undefined;
 }
@@ -187,24 +201,24 @@ function columnName(node: Ast): string | undefined {
   return typeof last === 'string' ? last.toLowerCase() : undefined;
 }
 
-/** Whether `sel` yields `col` of every row of a written table (no narrowing WHERE, LIMIT, HAVING or set operation). */
-function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>, ctes: Map<string, Ast> = new Map()): boolean {
+/** Whether `sel` yields `cols` (in order) of every row of a written table (no narrowing WHERE, LIMIT, HAVING or set operation). */
+function everyValueOf(sel: Ast, cols: readonly string[], names: ReadonlySet<string>, ctes: Map<string, Ast> = new Map()): boolean {
   for (const c of sel.withClause?.ctes ?? []) {
     const cte = c?.CommonTableExpr;
     if (cte?.ctename && cte.ctequery?.SelectStmt) ctes = new Map([...ctes, [String(cte.ctename).toLowerCase(), cte.ctequery.SelectStmt]]);
   }
   // a UNION holds every value one of its sides holds (INTERSECT and EXCEPT may remove some)
-  if (sel.op === 'SETOP_UNION') return everyValueOf(sel.larg, col, names, ctes) || everyValueOf(sel.rarg, col, names, ctes);
+  if (sel.op === 'SETOP_UNION') return everyValueOf(sel.larg, cols, names, ctes) || everyValueOf(sel.rarg, cols, names, ctes);
   if ((sel.op && sel.op !== 'SETOP_NONE') || sel.limitCount !== undefined || sel.limitOffset !== undefined || sel.havingClause !== undefined) return false;
-  if (sel.fromClause?.length !== 1 || sel.targetList?.length !== 1) return false;
+  if (sel.fromClause?.length !== 1 || sel.targetList?.length !== cols.length) return false;
   const from = sel.fromClause[0];
-  const out = sel.targetList[0]?.ResTarget?.val;
-  const star = out?.ColumnRef?.fields?.some((f: Ast) => f?.A_Star !== undefined) === true;
-  if (!star && columnName(out) !== col) return false;
+  const outs: Ast[] = sel.targetList.map((t: Ast) => t?.ResTarget?.val);
+  const star = outs.some((out) => out?.ColumnRef?.fields?.some((f: Ast) => f?.A_Star !== undefined) === true);
+  if (!star && outs.some((out, i) => columnName(out) !== cols[i])) return false;
   const rv = from.RangeVar;
   const inner = new Set<string>();
   const cte = rv && rv.schemaname === undefined ? ctes.get(String(rv.relname).toLowerCase()) : undefined;
-  if (cte) return sel.whereClause === undefined && !star && everyValueOf(cte, col, names, ctes);
+  if (cte) return sel.whereClause === undefined && !star && everyValueOf(cte, cols, names, ctes);
   if (rv) {
     if (!names.has(String(rv.relname).toLowerCase())) return false;
     inner.add(String(rv.relname).toLowerCase());
@@ -213,7 +227,7 @@ function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>, ctes: M
     return sel.whereClause === undefined || pgUnscopedReason(sel.whereClause, inner) !== undefined;
   }
   const derived = from.RangeSubselect?.subquery?.SelectStmt;
-  return derived !== undefined && sel.whereClause === undefined && everyValueOf(derived, col, names, ctes);
+  return derived !== undefined && sel.whereClause === undefined && everyValueOf(derived, cols, names, ctes);
 }
 
 
@@ -225,10 +239,14 @@ function everyValueOf(sel: Ast, col: string, names: ReadonlySet<string>, ctes: M
  */
 function nullnessOnly(cond: Ast, names: ReadonlySet<string>): ScopeVerdict {
   const n = cond.NullTest;
-  if (n?.nulltesttype === 'IS_NULL' && (n.arg?.ColumnRef || n.arg?.RowExpr)) return {};
+  let arg = n?.arg;
+  while (arg?.TypeCast) arg = arg.TypeCast.arg;
+  if (n?.nulltesttype === 'IS_NULL' && (arg?.ColumnRef || arg?.RowExpr || arg?.FuncCall)) return {};
   if (cond.A_Expr?.kind === 'AEXPR_NOT_DISTINCT' && (isNull(cond.A_Expr.lexpr) || isNull(cond.A_Expr.rexpr))) return {};
   const cols = new Set<string>();
   if (!nullTestedOnly(cond, names, cols) || !cols.size) return {};
+  // the row value is never NULL: no catalog answer makes this scoped
+  if (cols.has(WHOLE_ROW)) return { why: 'the whole row (or a function of it) tested for NULL: a row value is never NULL' };
   const list = [...cols];
   return {
     why: `${list.join(', ')} tested only for NULL: true for every row if ${list.length > 1 ? 'they are' : 'it is'} declared NOT NULL (not known to be nullable)`,
@@ -238,12 +256,29 @@ function nullnessOnly(cond: Ast, names: ReadonlySet<string>): ScopeVerdict {
 
 const isNull = (x: Ast): boolean => x?.A_Const?.isnull === true;
 
+/** Marks a null test of the whole row in nullTestedOnly's column set (no column name can hold a NUL). */
+const WHOLE_ROW = '\u0000row';
+
 /** True when every target column in `node` (outside subqueries) sits directly under a null test; collects them. */
 function nullTestedOnly(node: Ast, names: ReadonlySet<string>, cols: Set<string>): boolean {
   if (Array.isArray(node)) return node.every((x) => nullTestedOnly(x, names, cols));
   if (node === null || typeof node !== 'object') return true;
   const tested = (x: Ast): boolean => {
+    // Defends against null tests that wrap the column or the whole row: `id::text IS NOT NULL` is null exactly when
+    // id is (a cast keeps NULL and nothing else), and `to_jsonb(t)`, `row_to_json(t)`, `t::text` of the row itself
+    // are never NULL: each holds for every row of a NOT NULL column, or every row at all.
+    while (x?.TypeCast) x = x.TypeCast.arg;
+    if (wholeRow(x, names) || (x?.FuncCall && (x.FuncCall.args ?? []).length > 0 && x.FuncCall.args.every((a: Ast) => wholeRow(a, names)))) {
+      cols.add(WHOLE_ROW);
+      return true;
+    }
     const items: Ast[] = x?.RowExpr ? x.RowExpr.args ?? [] : [x];
+    // `ROW(t.*) IS NOT NULL` tests every column for NULL, like `t.* IS NOT NULL`: the columns are not listed here,
+    // so no catalog answer can make it scoped (true for every row of a table whose columns are all NOT NULL)
+    if (items.some((i) => wholeRow(i, names))) {
+      cols.add(WHOLE_ROW);
+      return true;
+    }
     const refs = items.map((i) => targetColumn(i, names));
     if (refs.some((r) => r === undefined)) return false;
     for (const r of refs) cols.add(r!);
@@ -266,6 +301,16 @@ function nullTestedOnly(node: Ast, names: ReadonlySet<string>, cols: Set<string>
     if (!nullTestedOnly(v, names, cols)) return false;
   }
   return true;
+}
+
+/** `t` or `t.*` naming the written table (its alias): the row value itself, never NULL as a datum. */
+function wholeRow(x: Ast, names: ReadonlySet<string>): boolean {
+  while (x?.TypeCast) x = x.TypeCast.arg;
+  const fields: Ast[] | undefined = x?.ColumnRef?.fields;
+  if (!fields) return false;
+  const first = fields[0]?.String?.sval;
+  if (typeof first !== 'string' || !names.has(first.toLowerCase())) return false;
+  return fields.length === 1 || (fields.length === 2 && fields[1]?.A_Star !== undefined);
 }
 
 /** The column name of a plain reference to a target column, else undefined. */
@@ -374,6 +419,10 @@ export function mentionsTarget(node: Ast, names: ReadonlySet<string>): boolean {
     }
     if (key === 'ColumnRef') {
       const fields: string[] = (v.fields ?? []).map((f: Ast) => (typeof f?.String?.sval === 'string' ? f.String.sval.toLowerCase() : '*'));
+      // Defends against `WHERE tableoid > 0` / `WHERE tableoid = 't'::regclass`: the system column holds the
+      // table's own oid, the same value in every row of a table (at most one partition's worth in a hierarchy),
+      // so a test of it selects all rows or none. No user column can take the name (the server refuses it).
+      if (fields[fields.length - 1] === 'tableoid') continue;
       if (fields.length === 1) return true;
       if (fields.length >= 2 && names.has(fields[fields.length - 2]!)) return true;
       continue;

@@ -40,12 +40,27 @@ function fold(node: Ast): Folded {
     case 'BoolExpr': return boolExpr(body);
     case 'A_Expr': return aExpr(body);
     case 'NullTest': {
+      // Defends against `WHERE coalesce(v, 'x') IS NOT NULL`: a COALESCE with a non-null constant among its
+      // arguments is never NULL, whatever the row holds, so the test is a constant.
+      const co = body.arg?.CoalesceExpr;
+      if (co && (co.args ?? []).some((a: Ast) => { const c = fold(a); return c !== UNKNOWN && c !== null; })) {
+        return body.nulltesttype === 'IS_NOT_NULL';
+      }
       const v = fold(body.arg);
       if (v === UNKNOWN) return UNKNOWN;
       return body.nulltesttype === 'IS_NOT_NULL' ? v !== null : v === null;
     }
     case 'BooleanTest': return booleanTest(body);
     case 'SubLink': return subLink(body);
+    case 'CaseExpr': {
+      // Defends against `WHERE CASE WHEN id > 0 THEN true ELSE true END`: when every branch (a missing ELSE is NULL)
+      // gives the same constant, the conditions only choose between equal answers, so the CASE is that constant
+      // for every row, however much the conditions look at the row.
+      const results: Ast[] = [...(body.args ?? []).map((w: Ast) => w?.CaseWhen?.result), body.defresult ?? { A_Const: { isnull: true } }];
+      const values = results.map(fold);
+      if (values.some((v) => v === UNKNOWN)) return UNKNOWN;
+      return values.every((v) => v === values[0]) ? values[0]! : UNKNOWN;
+    }
     case 'CoalesceExpr': {
       for (const arg of body.args ?? []) {
         const v = fold(arg);
@@ -177,6 +192,13 @@ function aExpr(e: Ast): Folded {
       }
       return UNKNOWN;
     }
+    case 'AEXPR_OP_ANY':
+    case 'AEXPR_OP_ALL': {
+      // Defends against `WHERE id <> ALL('{}')` / `id <> ALL(ARRAY[]::int[])`: ALL over an empty array is true for
+      // every row (even a NULL id), ANY over one false; the column on the left narrows nothing.
+      if (!emptyArray(e.rexpr)) return UNKNOWN;
+      return e.kind === 'AEXPR_OP_ALL';
+    }
     case 'AEXPR_IN': {
       const items: Ast[] = e.rexpr?.List?.items ?? (Array.isArray(e.rexpr) ? e.rexpr : []);
       const negate = op === '<>';
@@ -292,6 +314,14 @@ function booleanTest(b: Ast): Folded {
     case 'IS_NOT_UNKNOWN': return v !== null;
     default: return UNKNOWN;
   }
+}
+
+/** `ARRAY[]`, `ARRAY[]::int[]`, `'{}'::int[]`, `'{}'`: an array constant without elements. */
+function emptyArray(node: Ast): boolean {
+  const arg = node?.TypeCast ? node.TypeCast.arg : node;
+  if (arg?.A_ArrayExpr) return (arg.A_ArrayExpr.elements ?? []).length === 0;
+  const text = arg?.A_Const?.sval;
+  return text !== undefined && /^\s*\{\s*\}\s*$/.test(String(text.sval ?? ''));
 }
 
 function subLink(s: Ast): Folded {

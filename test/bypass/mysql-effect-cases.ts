@@ -107,4 +107,38 @@ const byEffect: BypassCase[] = [
   allow(W, "DELETE FROM t WHERE v LIKE 'row 1%'", 'a LIKE with a prefix is scoped'),
 ];
 
-export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped, ...disguised, ...byEffect];
+/**
+ * Doors found by the doors2 hunt: a server-admin variable set for one statement, tables rebuilt in engines that
+ * keep no rows, and conditions that read the row but answer the same for every row.
+ */
+const doors2: BypassCase[] = [
+  // SET STATEMENT: the same session variables a plain SET changes, for one statement (the server refuses to change
+  // sql_log_bin inside a transaction, so these run outside one)
+  { ...block(W, 'server-admin', "SET STATEMENT sql_log_bin = 0 FOR SELECT IF(@@sql_log_bin = 0, 'binlog-off', 'binlog-on') AS s",
+    'turns the binary log off for the statement: its writes never reach replicas or binlog audits', { kind: 'returns', match: /binlog-off/ }), ...NOTXN },
+  { ...block(W, 'server-admin', "SET STATEMENT max_statement_time = 10, server_id = 4242 FOR SELECT IF(@@server_id = 4242, 'as-server-4242', 'own') AS s",
+    "writes the statement's binlog events as another server's, behind a harmless first assignment", { kind: 'returns', match: /as-server-4242/ }), ...NOTXN },
+  { ...allow(W, 'SET STATEMENT max_statement_time = 10 FOR SELECT id FROM t WHERE id = 1', 'a per-statement time limit'), ...NOTXN },
+  // storage engines that keep no rows (effect-mysql.ts, ROWLESS_ENGINES)
+  { ...block(W, 'alter-drop', 'ALTER TABLE t ENGINE = MRG_MyISAM', 'rebuilds t as a MERGE table over no tables: every row is gone', DATA), ...NOTXN },
+  { ...block(W, 'alter-drop', "ALTER TABLE t COMMENT 'archived', ENGINE MRG_MyISAM", 'the same behind another table option, without =', DATA), ...NOTXN },
+  { ...allow(W, 'ALTER TABLE t ENGINE = InnoDB', 'rebuilds t in an engine that keeps its rows'), ...NOTXN },
+  // every branch the same constant
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 1 END', 'deletes every row: both branches are true', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'x' WHERE IF(v IS NULL, 1, 1)", 'rewrites every row: IF with equal branches', DATA),
+  // null tests of a cast (the column's own test) and of never-NULL calls
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE CAST(id AS CHAR) IS NOT NULL', 'deletes every row: a cast of the primary key is never NULL', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE COALESCE(v, 'x') IS NOT NULL", 'deletes every row: COALESCE with a constant is never NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE IFNULL(v, 1) IS NOT NULL', 'deletes every row: IFNULL with a constant', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE NOT ISNULL(CONCAT_WS('', v))", 'deletes every row: CONCAT_WS skips NULLs', DATA),
+  allow(W, "DELETE FROM t WHERE COALESCE(v, 'x') IS NULL", 'a null test that is never true touches nothing'),
+  // a row of the table's own columns IN those columns of every row (through a derived table: MariaDB refuses the
+  // written table directly in the subquery)
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM (SELECT id, v FROM t) x)', 'deletes every row whose columns are set', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE ROW(id, v) IN (SELECT * FROM (SELECT id, v FROM t) x)', 'the same with ROW() and a star over the derived table', DATA),
+  allow(W, "DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM (SELECT id, v FROM t WHERE v = 'nothing') x)", 'a row IN a narrowed set of its own table'),
+  allow(W, "DELETE FROM t WHERE CASE WHEN id > 1 THEN 1 ELSE 0 END AND v = 'nothing'", 'a CASE whose branches differ, narrowed'),
+  allow(W, "DELETE FROM t WHERE id NOT IN (SELECT id FROM accounts) AND v = 'nothing'", 'NOT IN over a real subquery, narrowed'),
+];
+
+export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped, ...disguised, ...byEffect, ...doors2];

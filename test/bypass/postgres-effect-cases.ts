@@ -109,4 +109,31 @@ const byEffect: BypassCase[] = [
   allow(W, 'DELETE FROM t WHERE id = 1 OR id = 2', 'two scoped disjuncts'),
 ];
 
-export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect];
+/** Doors found by the doors2 hunt: conditions that read the row but answer the same for every row. */
+const doors2: BypassCase[] = [
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE CASE WHEN id > 0 THEN true ELSE true END', 'deletes every row: both branches are true', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'x' WHERE CASE v WHEN 'a' THEN true ELSE true END", 'rewrites every row: a simple CASE with equal branches', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE id <> ALL('{}')", 'deletes every row: ALL over an empty array is true', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id <> ALL(ARRAY[]::int[])', 'deletes every row: ALL over an empty ARRAY[]', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE tableoid > 0', 'deletes every row: tableoid is the same in every row', DATA),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'x' WHERE t.tableoid = 't'::regclass", 'rewrites every row: the row is in its own table', DATA),
+  allow(W, "DELETE FROM t WHERE tableoid = 't'::regclass AND id = 1", 'tableoid beside a real condition'),
+  allow(W, "DELETE FROM t WHERE CASE WHEN id > 1 THEN true ELSE false END AND v = 'nothing'", 'a CASE whose branches differ, narrowed'),
+  allow(W, 'DELETE FROM t WHERE id = ANY(ARRAY[1, 2])', 'ANY over a real array'),
+  // null tests that wrap the column or the row
+  block(W, 'unscoped-write', "DELETE FROM t WHERE coalesce(v, 'x') IS NOT NULL", 'deletes every row: COALESCE with a constant is never NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE to_jsonb(t) IS NOT NULL', 'deletes every row: a function of the row value is never NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE t::text IS NOT NULL', 'deletes every row: the row cast to text', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id::text IS NOT NULL', 'deletes every row: a cast of the primary key is never NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM accounts WHERE ROW(accounts.*) IS NOT NULL',
+    'deletes every row whose columns are all set (a table of NOT NULL columns loses every row)', DATA),
+  allow(W, "DELETE FROM t WHERE v::text IS NULL AND id = 1", 'a null test through a cast, narrowed'),
+  // ARRAY(subquery) under ANY / ALL is the IN / ALL subquery spelled as an array
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id = ANY(ARRAY(SELECT id FROM t))', 'deletes every row: every id of the table, as an array', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id <> ALL(ARRAY(SELECT 1 WHERE false))', 'deletes every row: ALL over an empty array subquery', DATA),
+  allow(W, "DELETE FROM t WHERE id = ANY(ARRAY(SELECT id FROM t WHERE v = 'nothing'))", 'an array subquery narrowed by its own WHERE'),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM t)', 'deletes every row whose columns are set: a row IN its own table', DATA),
+  allow(W, "DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM t WHERE v = 'nothing')", 'a row IN a narrowed set of its own table'),
+];
+
+export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect, ...doors2];

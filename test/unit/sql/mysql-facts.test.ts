@@ -493,3 +493,76 @@ describe('client connect statements', () => {
     expect(d.action === 'allow' || d.action === 'mask', JSON.stringify(d.rules)).toBe(true);
   });
 });
+
+describe('a WITH clause before a write (MySQL 8 syntax)', () => {
+  // MariaDB 10.11 rejects `WITH … DELETE`, MySQL 8 runs it; the parser hangs the write under a Query, which used to be
+  // read as a SELECT, so a read grant could delete every row on a MySQL 8 target. Refused as unparsed now.
+  const MYSQL8: ReadOptions = { serverVersion: 80036, mariadb: false, ansiQuotes: false, noBackslashEscapes: false };
+  it.each([
+    'WITH x AS (SELECT 1) DELETE FROM t',
+    'WITH x AS (SELECT id FROM t) UPDATE t SET v = 1 WHERE id IN (SELECT id FROM x)',
+  ])('%s is refused on both servers and both grants', (sql) => {
+    for (const opts of [MARIADB, MYSQL8]) {
+      expect(one(sql, opts).kind).toBe('unparsed');
+      for (const access of ['read', 'write'] as const) expect(decide(sql, access, opts).action).toBe('block');
+    }
+  });
+  it('a WITH clause before a SELECT still reads', () => {
+    expect(decide('WITH x AS (SELECT id FROM t) SELECT * FROM x', 'read', MYSQL8).action).toBe('allow');
+  });
+});
+
+describe('doors2: effects behind other spellings', () => {
+  it.each([
+    'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 1 END',
+    "UPDATE t SET v = 'x' WHERE IF(v IS NULL, 1, 1)",
+    'DELETE FROM t WHERE CAST(id AS CHAR) IS NOT NULL',
+    "DELETE FROM t WHERE COALESCE(v, 'x') IS NOT NULL",
+    'DELETE FROM t WHERE IFNULL(v, 1) IS NOT NULL',
+    "DELETE FROM t WHERE NOT ISNULL(CONCAT_WS('', v))",
+    'DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM (SELECT id, v FROM t) x)',
+    'DELETE FROM t WHERE ROW(id, v) IN (SELECT * FROM (SELECT id, v FROM t) x)',
+  ])('%s never narrows: unscoped', (sql) => {
+    expect(decide(sql, 'write').rules[0]?.id).toBe('unscoped-write');
+  });
+  it.each([
+    'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 0 END',
+    'DELETE FROM t WHERE IF(id > 0, 1, 0)',
+    'DELETE FROM t WHERE CAST(v AS CHAR) IS NULL',
+    'DELETE FROM t WHERE (v, id) IN (SELECT id, v FROM (SELECT id, v FROM t) x)',
+    'DELETE FROM t WHERE COALESCE(v, a) IS NOT NULL AND id = 1',
+    'DELETE FROM t WHERE id NOT IN (SELECT id FROM u WHERE u.a = 1)',
+  ])('%s narrows', (sql) => {
+    expect(decide(sql, 'write').action).toBe('allow');
+  });
+  it.each([
+    'SET STATEMENT sql_log_bin = 0 FOR DELETE FROM t WHERE id = 1',
+    'SET STATEMENT max_statement_time = 1, server_id = 5 FOR SELECT 1',
+    'SET STATEMENT @@session.gtid_domain_id = 5 FOR SELECT 1',
+    'SET STATEMENT `pseudo_slave_mode` := 1 FOR SELECT 1',
+  ])('%s sets a server-admin variable for one statement', (sql) => {
+    expect(one(sql).effects).toContain('admin');
+    expect(decide(sql, 'write').rules[0]?.id).toBe('server-admin');
+  });
+  it('SET STATEMENT of ordinary variables stays a session setting', () => {
+    expect(decide("SET STATEMENT max_statement_time = 1, sql_mode = 'STRICT_ALL_TABLES' FOR SELECT 1", 'read').action).toBe('allow');
+  });
+  it.each(['ALTER TABLE t ENGINE = BLACKHOLE', 'ALTER TABLE t ENGINE MRG_MyISAM', "ALTER TABLE t COMMENT 'x', ENGINE = 'MERGE'"])(
+    '%s keeps no rows: a drop', (sql) => {
+      expect(decide(sql, 'write').rules[0]?.id).toBe('alter-drop');
+    });
+  it.each(['ALTER TABLE t ENGINE = InnoDB', 'ALTER TABLE t ENGINE = Aria'])('%s keeps the rows', (sql) => {
+    expect(decide(sql, 'write').action).toBe('allow');
+  });
+});
+
+describe('doors2: finishing a prepared XA transaction', () => {
+  it.each(["XA COMMIT 'x'", "XA ROLLBACK 'x'", "XA COMMIT 'x' ONE PHASE"])('%s is a write (any account may finish any prepared xid)', (sql) => {
+    expect(one(sql).effects).toContain('write');
+    expect(decide(sql, 'read').rules[0]?.id).toBe('read-only-writes');
+    expect(decide(sql, 'write').action).toBe('allow');
+  });
+  it.each(["XA START 'x'", "XA END 'x'", "XA PREPARE 'x'", 'XA RECOVER'])('%s stays allowed on a read grant', (sql) => {
+    expect(decide(sql, 'read').action).toBe('allow');
+  });
+});

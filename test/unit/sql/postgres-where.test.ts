@@ -28,6 +28,11 @@ describe('always-true conditions', () => {
     // sets that contain every row's value, or no value at all
     'id IN (SELECT id FROM t)', 'id = ANY (SELECT id FROM t)', 'id IN (SELECT id FROM t WHERE 1 = 1)',
     'id IN (SELECT * FROM (SELECT id FROM t) x)', 'id NOT IN (SELECT 1 WHERE false)', 'id NOT IN (SELECT 1 FROM u LIMIT 0)',
+    // every branch the same constant; ALL over an empty array or no row; tableoid is the same in every row
+    'CASE WHEN id > 0 THEN true ELSE true END', "CASE x WHEN 'a' THEN true ELSE true END", "id <> ALL('{}')",
+    'id <> ALL(ARRAY[]::int[])', "id <> ALL('{}'::int[])", 'id <> ALL (SELECT 1 WHERE false)', 'tableoid > 0',
+    "t.tableoid = 't'::regclass", "coalesce(x, 'a') IS NOT NULL", 'to_jsonb(t) IS NOT NULL', 't::text IS NOT NULL',
+    '(t.*)::text IS NOT NULL', 'row_to_json(t) IS NOT NULL', 'id::text IS NOT NULL', 'ROW(t.*) IS NOT NULL', 'id = ANY(ARRAY(SELECT id FROM t))', 'id <> ALL(ARRAY(SELECT 1 WHERE false))', '(id, x) IN (SELECT id, x FROM t)',
     'id > ALL (SELECT 1 WHERE false)', 'id IN (SELECT id FROM t UNION SELECT 1)', 'id IN (WITH c AS (SELECT id FROM t) SELECT id FROM c)',
   ])('%s', (cond) => {
     expect(whereOf(cond)).toBe('always-true');
@@ -42,7 +47,8 @@ describe('conditions that stay present', () => {
     'now() > now()', "'maybe'", 'NULL IS NOT NULL', 'x = 1 OR NOT (y = 1)',
     '3 BETWEEN 0 AND 2', 'CURRENT OF c',
     'id BETWEEN id AND 3', 'id IN (SELECT id FROM t WHERE x = 5)', 'id IN (SELECT tid FROM o WHERE o.x = 1)',
-    'id = (SELECT max(id) FROM t)', 'id IN (SELECT 5)', 'id IN (SELECT id FROM t INTERSECT SELECT 1)', 'id NOT IN (SELECT tid FROM o)', 'id IN (SELECT t2.id FROM t t2 WHERE t2.x = 1)',
+    'id = (SELECT max(id) FROM t)', 'id IN (SELECT 5)', 'CASE WHEN id > 0 THEN true ELSE false END', 'id = ANY(ARRAY[1, 2])',
+    "id <> ALL('{1}')", "tableoid = 't'::regclass AND id = 1", 'x::text IS NULL', "id = ANY(ARRAY(SELECT id FROM t WHERE x = 'a'))", "(id, x) IN (SELECT id, x FROM t WHERE x = 'a')", '(x, id) IN (SELECT id, x FROM t)', 'lower(x) IS NULL', 'to_jsonb(t) IS NULL', 'id IN (SELECT id FROM t INTERSECT SELECT 1)', 'id NOT IN (SELECT tid FROM o)', 'id IN (SELECT t2.id FROM t t2 WHERE t2.x = 1)',
   ])('%s', (cond) => {
     expect(whereOf(cond)).toBe('present');
   });
