@@ -16,7 +16,8 @@ import type { AstNode as Ast } from './ast.js';
 //     value silently: data is lost, like a DROP of what does not fit;
 //   INSERT INTO t … SELECT … FROM t ON DUPLICATE KEY UPDATE / REPLACE INTO t SELECT … FROM t — every row read
 //     conflicts with itself and is rewritten: an UPDATE of the whole table;
-//   ALTER TABLE t ENGINE = BLACKHOLE / MRG_MyISAM — the table is rebuilt in an engine that keeps no rows: a DROP;
+//   ALTER TABLE t ENGINE = BLACKHOLE / MRG_MyISAM / FEDERATED / … — the table is rebuilt in an engine that does not
+//     keep its rows here: a DROP;
 //   CALL sys.execute_prepared_stmt('…') and the other sys./mysql. procedures that PREPARE text — dynamic SQL.
 
 export interface MysqlOptionEffects {
@@ -44,12 +45,14 @@ export function mysqlTokenEffects(tokens: readonly Token[], relaxedSession = fal
 }
 
 /**
- * Storage engines that keep none of the rows an ALTER TABLE … ENGINE = x copies into them. Defends against a drop
- * in disguise: `ALTER TABLE t ENGINE = MRG_MyISAM` leaves an empty MERGE table over no tables (every row is gone,
- * proven on MariaDB 10.11), `ENGINE = BLACKHOLE` discards the copied rows and every later write. Engines that keep
- * the rows (InnoDB, Aria, MyISAM, MEMORY, ARCHIVE, CSV, …) stay ordinary DDL.
+ * Storage engines that keep, in this server's files, the rows an ALTER TABLE … ENGINE = x copies into them. Any
+ * other engine is a drop in disguise, decided by what the engine does with the rows, not by a list of known bad
+ * names: `ENGINE = MRG_MyISAM` leaves an empty MERGE table over no tables (every row gone, proven on MariaDB 10.11
+ * with the name bare, quoted and back-quoted), BLACKHOLE discards them and every later write, FEDERATED / CONNECT /
+ * SPIDER / S3 move them to another server or file, SEQUENCE and engines this list does not know are refused too
+ * (fail closed). MEMORY loses every row at the next server restart: not listed either.
  */
-const ROWLESS_ENGINES = new Set(['BLACKHOLE', 'MRG_MYISAM', 'MERGE', 'MRG_ISAM']);
+const ROW_KEEPING_ENGINES = new Set(['INNODB', 'XTRADB', 'ARIA', 'MYISAM', 'ARCHIVE', 'CSV', 'ROCKSDB', 'TOKUDB', 'COLUMNSTORE', 'MROONGA']);
 
 /** `ENGINE [=] x` / `STORAGE ENGINE` … at any depth of an ALTER (table options, partition options). */
 function rowlessEngine(tokens: readonly Token[]): boolean {
@@ -57,7 +60,7 @@ function rowlessEngine(tokens: readonly Token[]): boolean {
     const t = tokens[i]!;
     if (t.type !== 'word' || t.value !== 'ENGINE') continue;
     const v = tokens[i + 1]!.type === 'symbol' && tokens[i + 1]!.value === '=' ? tokens[i + 2] : tokens[i + 1];
-    if (v && ROWLESS_ENGINES.has(v.value.toUpperCase())) return true;
+    if (v && !ROW_KEEPING_ENGINES.has(v.value.toUpperCase())) return true;
   }
   return false;
 }

@@ -119,9 +119,10 @@ const doors2: BypassCase[] = [
   { ...block(W, 'server-admin', "SET STATEMENT max_statement_time = 10, server_id = 4242 FOR SELECT IF(@@server_id = 4242, 'as-server-4242', 'own') AS s",
     "writes the statement's binlog events as another server's, behind a harmless first assignment", { kind: 'returns', match: /as-server-4242/ }), ...NOTXN },
   { ...allow(W, 'SET STATEMENT max_statement_time = 10 FOR SELECT id FROM t WHERE id = 1', 'a per-statement time limit'), ...NOTXN },
-  // storage engines that keep no rows (effect-mysql.ts, ROWLESS_ENGINES)
+  // storage engines that do not keep the rows here (effect-mysql.ts, ROW_KEEPING_ENGINES is the allow-list)
   { ...block(W, 'alter-drop', 'ALTER TABLE t ENGINE = MRG_MyISAM', 'rebuilds t as a MERGE table over no tables: every row is gone', DATA), ...NOTXN },
   { ...block(W, 'alter-drop', "ALTER TABLE t COMMENT 'archived', ENGINE MRG_MyISAM", 'the same behind another table option, without =', DATA), ...NOTXN },
+  { ...block(W, 'alter-drop', "ALTER TABLE t ENGINE = 'MRG_MyISAM'", 'the same with the engine name as a string', DATA), ...NOTXN },
   { ...allow(W, 'ALTER TABLE t ENGINE = InnoDB', 'rebuilds t in an engine that keeps its rows'), ...NOTXN },
   // every branch the same constant
   block(W, 'unscoped-write', 'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 1 END', 'deletes every row: both branches are true', DATA),

@@ -547,11 +547,15 @@ describe('doors2: effects behind other spellings', () => {
   it('SET STATEMENT of ordinary variables stays a session setting', () => {
     expect(decide("SET STATEMENT max_statement_time = 1, sql_mode = 'STRICT_ALL_TABLES' FOR SELECT 1", 'read').action).toBe('allow');
   });
-  it.each(['ALTER TABLE t ENGINE = BLACKHOLE', 'ALTER TABLE t ENGINE MRG_MyISAM', "ALTER TABLE t COMMENT 'x', ENGINE = 'MERGE'"])(
-    '%s keeps no rows: a drop', (sql) => {
+  it.each([
+    'ALTER TABLE t ENGINE = BLACKHOLE', 'ALTER TABLE t ENGINE MRG_MyISAM', "ALTER TABLE t COMMENT 'x', ENGINE = 'MERGE'", 'ALTER TABLE t ENGINE = `MRG_MyISAM`',
+    "ALTER TABLE t ENGINE = FEDERATED CONNECTION = 'mysql://u@h/d/t'", 'ALTER TABLE t ENGINE = CONNECT', 'ALTER TABLE t ENGINE = SPIDER', 'ALTER TABLE t ENGINE = S3',
+    'ALTER TABLE t ENGINE = MEMORY', 'ALTER TABLE t ENGINE = SomeFutureEngine',
+  ])(
+    '%s does not keep the rows here: a drop', (sql) => {
       expect(decide(sql, 'write').rules[0]?.id).toBe('alter-drop');
     });
-  it.each(['ALTER TABLE t ENGINE = InnoDB', 'ALTER TABLE t ENGINE = Aria'])('%s keeps the rows', (sql) => {
+  it.each(['ALTER TABLE t ENGINE = InnoDB', 'ALTER TABLE t ENGINE = Aria', "ALTER TABLE t ENGINE = 'MyISAM'", 'ALTER TABLE t ENGINE = `innodb`'])('%s keeps the rows', (sql) => {
     expect(decide(sql, 'write').action).toBe('allow');
   });
 });
