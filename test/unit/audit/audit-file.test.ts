@@ -51,7 +51,7 @@ function writeLines(path: string, lines: string[]): void {
 }
 
 describe('AuditFile', () => {
-  it('writes the lines of a busy turn in a few writes, every line whole and chained (more than one write holds)', async () => {
+  it('writes every line of a busy turn whole, in order and chained (more lines than one coalesced write takes)', async () => {
     const path = join(dir, 'audit.jsonl');
     const f = AuditFile.open(path);
     for (let i = 0; i < 1200; i++) f.record(event(i));
