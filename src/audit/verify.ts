@@ -4,7 +4,7 @@
 // What it proves: every line is unchanged and in place relative to its predecessors. What it cannot prove
 // alone: that nothing was cut from the end, or that the whole chain was not rewritten from some line on;
 // compare `lastHash` with an anchor kept elsewhere (each event's hash also goes to the pino log).
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { canonicalLine, GENESIS_HASH, sha256Hex } from './chain.js';
 import { trailFiles } from './trail-files.js';
 
@@ -17,6 +17,12 @@ export interface AuditVerifyResult {
   /** 1-based line number of the first broken line */
   firstBrokenLine?: number;
   reason?: string;
+  /**
+   * The broken line is the file's last and has no newline: a write cut short by a crash (kill -9 can stop a write
+   * between two pages). Nothing after it was written and no caller was told it was recorded; the broker drops it
+   * when it next opens the file. Still reported as broken: an edit can look the same.
+   */
+  tornTail?: boolean;
   /** hash of the last line when the chain verifies */
   lastHash?: string;
 }
@@ -73,7 +79,19 @@ export interface AuditTrailVerifyResult extends AuditVerifyResult {
   firstBrokenFile?: string;
 }
 
-type Broken = Pick<AuditTrailVerifyResult, 'firstBrokenSeq' | 'firstBrokenLine' | 'reason' | 'firstBrokenFile'>;
+type Broken = Pick<AuditTrailVerifyResult, 'firstBrokenSeq' | 'firstBrokenLine' | 'reason' | 'firstBrokenFile' | 'tornTail'>;
+
+/** Whether the file's last byte is a newline (an empty file counts as ending cleanly). */
+function endsWithNewline(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(1);
+    const size = fstatSync(fd).size;
+    return size === 0 || (readSync(fd, buf, 0, 1, size - 1) === 1 && buf[0] === 0x0a);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** One chain over several files: seq and prev run on from one file into the next. */
 function verifyFiles(files: string[], allowPruned = false): { count: number; prev: string; broken?: Broken } {
@@ -84,8 +102,9 @@ function verifyFiles(files: string[], allowPruned = false): { count: number; pre
   let base = 0;
   let startPrev = GENESIS_HASH;
   let prunedProof = false;
+  let lineNo = 0;
   for (const file of files) {
-    let lineNo = 0;
+    lineNo = 0;
     for (const text of lines(file)) {
       count += 1;
       lineNo += 1;
@@ -107,6 +126,11 @@ function verifyFiles(files: string[], allowPruned = false): { count: number; pre
       }
       prev = r.hash!;
     }
+  }
+  const last = files[files.length - 1];
+  if (broken && broken.firstBrokenFile === last && broken.firstBrokenLine === lineNo && !endsWithNewline(last!)) {
+    broken.tornTail = true;
+    broken.reason = `${broken.reason}; the file ends inside this line (a write cut short by a crash; the broker drops it on its next start)`;
   }
   if (!broken && base > 0 && !prunedProof) {
     broken = { firstBrokenFile: files[0], firstBrokenLine: 1, firstBrokenSeq: base + 1, reason: `seq ${base + 1} where 1 was expected (older files missing and no audit.pruned line accounts for them)` };
