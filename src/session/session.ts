@@ -1,4 +1,5 @@
 // Session: one authenticated client connection on a grant; decides statements and can be told to end.
+import { withinDatabases } from './database-scope.js';
 import type { AuditSink } from '../audit/events.js';
 import type { Grant } from '../grants/model.js';
 import type { Logger } from '../log.js';
@@ -154,7 +155,7 @@ export class Session {
   /** Checks one client text, records it (audit + metrics) and returns the decision. */
   decide(text: string, opts?: ReadOptions, inspect?: (d: Decision) => Decision | null): Decision {
     const refusal = this.auditable();
-    let decision = refusal ?? this.masked(text, this.reviewed(text, this.called(this.nullScoped(this.guard.decide(text, opts)))), opts);
+    let decision = refusal ?? this.scoped(this.masked(text, this.reviewed(text, this.called(this.nullScoped(this.guard.decide(text, opts)))), opts));
     // the protocol's own checks of the facts (e.g. reading barriers) may refuse what the rules allow; audited as such
     if (!refusal && inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
@@ -235,6 +236,12 @@ export class Session {
     return { ...d, rules: d.rules.map((r) => ({ ...r, message: `${r.message} (calls ${w.names.join(', ')}, which may write)` })) };
   }
 
+  /** MySQL: a statement naming a database outside the grant is refused, whatever the rules said (database-scope.ts). */
+  private scoped(decision: Decision): Decision {
+    if (this.protocol !== 'mysql' || !decision.statements.some((st) => st.databases)) return decision;
+    return withinDatabases(decision, this.grant.databases);
+  }
+
   /** With masks in force, the core's final mask plan (lineage where the protocol traces it) or MySQL's mask verdict. */
   private masked(text: string, decision: Decision, opts?: ReadOptions): Decision {
     if (!this.guard.masks.length) return decision;
@@ -263,7 +270,7 @@ export class Session {
     }
     const cached = this.guard.decide(text, opts);
     const facts = expand(cached.statements, (t) => analyze(this.guard.ctx.dialect, t, opts));
-    let decision = this.masked(text, this.reviewed(text, this.called(this.nullScoped(facts ? this.guard.evaluateFacts(facts) : cached))), opts);
+    let decision = this.scoped(this.masked(text, this.reviewed(text, this.called(this.nullScoped(facts ? this.guard.evaluateFacts(facts) : cached))), opts));
     if (inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;
@@ -272,7 +279,7 @@ export class Session {
   /** Decides facts the protocol built itself (e.g. a FunctionCall message, which has no SQL text). */
   decideFacts(text: string, statements: StatementFacts[], inspect?: (d: Decision) => Decision | null): Decision {
     const refusal = this.auditable();
-    let decision = refusal ?? this.reviewed(text, this.called(this.guard.evaluateFacts(statements)));
+    let decision = refusal ?? this.scoped(this.reviewed(text, this.called(this.guard.evaluateFacts(statements))));
     if (!refusal && inspect) decision = inspect(decision) ?? decision;
     this.record(text, decision);
     return decision;

@@ -4,6 +4,7 @@
 // here, never from rules/: they translate the answer into bytes and do not judge it again.
 import { ErrorCode } from '../errors.js';
 import type { Decision } from '../rules/types.js';
+import { DATABASE_SCOPE_RULE } from './database-scope.js';
 
 export type { Decision as Verdict, Decision, MaskKind, RowLimit, RuleMatch } from '../rules/types.js';
 export { derivedMask, maskFor, maskText, strictestMask, type ColumnMask } from './mask.js';
@@ -11,7 +12,7 @@ export { effectiveLimit, needsEstimate, rowLimitMessage } from './row-limit.js';
 
 /** A refused statement, protocol-neutral. */
 export interface StatementRefusal {
-  code: typeof ErrorCode.STATEMENT_BLOCKED | typeof ErrorCode.REVIEW_REQUIRED;
+  code: typeof ErrorCode.STATEMENT_BLOCKED | typeof ErrorCode.REVIEW_REQUIRED | typeof ErrorCode.DATABASE_NOT_GRANTED;
   message: string;
   /** what the client can do: the review's approve command (PostgreSQL's hint field; MySQL appends it) */
   hint?: string;
@@ -54,7 +55,9 @@ export function refusalOf(d: Decision): StatementRefusal {
   }
   // text the broker could not read: why, when the reader said (a NUL, a reading barrier, …)
   const why = st?.kind === 'unparsed' && st.error && !(r?.message ?? '').includes(st.error) ? ` (${st.error})` : '';
-  const refusal: StatementRefusal = { code: ErrorCode.STATEMENT_BLOCKED, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}${why}` };
+  // a database outside the grant is refused as the server refuses a database the account may not use (1044)
+  const code = id === DATABASE_SCOPE_RULE ? ErrorCode.DATABASE_NOT_GRANTED : ErrorCode.STATEMENT_BLOCKED;
+  const refusal: StatementRefusal = { code, message: `dbwarden: blocked by rule ${id}: ${r?.message ?? 'statement not allowed'}${why}` };
   if (st?.kind === 'unparsed' && st.syntaxError) {
     refusal.syntaxError = { message: st.error ?? 'syntax error', ...(st.syntaxError.position ? { position: st.syntaxError.position } : {}) };
   }

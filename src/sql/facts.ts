@@ -53,6 +53,11 @@ export interface StatementFacts {
   predicates?: string[];
   /** columns whose values an UPDATE's SET list copies into the table (masking must not let them move) */
   copies?: string[];
+  /**
+   * MySQL: databases the statement names explicitly (qualified table, view, routine and sequence names, database
+   * DDL, SHOW … FROM db); the session refuses any the grant does not cover (session/database-scope.ts). Absent when none.
+   */
+  databases?: string[];
   /** parser error for kind 'unparsed' */
   error?: string;
   /**

@@ -4,6 +4,7 @@ import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, T
 import { fallbackFacts, hasScopeWord, type FallbackFacts } from './mysql-fallback.js';
 import { killFacts } from './mysql-kill.js';
 import { useDatabase } from './mysql-use.js';
+import { tokenDatabases } from './mysql-databases.js';
 import { showSources } from './mysql-show-sources.js';
 import { explainPrintsText } from './mysql-explain.js';
 import { ADMIN_VARIABLES, GLOBAL_PREFIXES, PRIVILEGE_VARIABLES, mysqlFunctionEffect } from './mysql-functions.js';
@@ -56,6 +57,8 @@ interface Builder {
   predicateRefs?: string[][];
   columns: Set<string>;
   functions: Set<string>;
+  /** databases named by qualified table and routine names (StatementFacts.databases) */
+  databases: Set<string>;
   where: WhereStatus | null;
   limit: LimitStatus | null;
   drops: boolean;
@@ -266,7 +269,7 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
     replaceIsDrop(tokens, b);
     optionEffects(tokens, b);
     for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
-    return [withDiagnostics(finish(b, nested), tokens), ...b.nested];
+    return [withDatabases(withDiagnostics(finish(b, nested), tokens), tokens), ...b.nested];
   }
   const fb = fallbackFacts(text, tokens);
   if (!fb) return [withNesting(unparsed(error), ctx, nested)];
@@ -276,7 +279,8 @@ function analyzeStatement(text: string, ctx: Context, nested: boolean, planOnly:
   for (const t of showSources(tokens)) b.tables.set(`${t.op}:${t.name}`, t);
   // read without the parser: its query blocks are unknown (fail closed for the row masker)
   b.composite = true;
-  const top = withDiagnostics(finish(b, nested), tokens);
+  // read without the parser: every qualified name in it counts as naming a database
+  const top = withDatabases(withDiagnostics(finish(b, nested), tokens), tokens, true);
   if (fb.clientFile) top.clientFile = true;
   return [top, ...b.nested];
 }
@@ -340,7 +344,7 @@ function parserInputs(text: string, tokens: readonly Token[]): Array<{ text: str
 function newBuilder(ctx: Context, planOnly: boolean): Builder {
   return {
     kind: 'other', effects: new Set(), tables: new Map(), aliases: new Map(), cteNames: new Set(), columnRefs: [],
-    columns: new Set(), functions: new Set(), where: null, limit: null, drops: false, nested: [], planOnly, ctx,
+    columns: new Set(), functions: new Set(), databases: new Set(), where: null, limit: null, drops: false, nested: [], planOnly, ctx,
   };
 }
 
@@ -353,6 +357,13 @@ function withDiagnostics(f: StatementFacts, tokens: readonly Token[]): Statement
   if (!wordsAt(tokens, 0, 'SHOW')) return f;
   const k = wordsAt(tokens, 1, 'COUNT') && ['(', '*', ')'].every((v, i) => tokens[2 + i]?.type === 'symbol' && tokens[2 + i]!.value === v) ? 5 : 1;
   if (wordsAt(tokens, k, 'WARNINGS') || wordsAt(tokens, k, 'ERRORS')) f.diagnostics = true;
+  return f;
+}
+
+/** Adds the databases the tokens name (mysql-databases.ts) to those the parser's names gave. */
+function withDatabases(f: StatementFacts, tokens: readonly Token[], tokenRead = false): StatementFacts {
+  const named = tokenDatabases(tokens, tokenRead ? 'other' : f.kind);
+  if (named.length) f.databases = [...new Set([...(f.databases ?? []), ...named])];
   return f;
 }
 
@@ -895,6 +906,15 @@ function objectNameText(name: Ast): string {
 function addObjectName(name: Ast, b: Builder, op: TableOp): void {
   const text = objectNameText(name);
   if (text !== '') addTableName(text, b, op);
+  addQualifier(name, b);
+}
+
+/** The database of a qualified name (`db.t`, `db.f`), for the grant's database scope. */
+function addQualifier(name: Ast, b: Builder): void {
+  if (!Array.isArray(name) || name.length < 2) return;
+  const db = identValue(name[0]);
+  // a name the parser split oddly counts as naming a database nobody granted: fail closed
+  b.databases.add(db === '' ? '?' : db);
 }
 
 function addTableNode(t: Ast, b: Builder, op: TableOp): void {
@@ -902,6 +922,7 @@ function addTableNode(t: Ast, b: Builder, op: TableOp): void {
   if (name === '') return;
   if (op === 'read' && !name.includes('.') && b.cteNames.has(name.toLowerCase())) return;
   addTableName(name, b, op);
+  addQualifier(t.name, b);
   const alias = t.alias?.name?.value;
   if (typeof alias === 'string') b.aliases.set(alias.toLowerCase(), name);
   b.aliases.set(name.split('.').pop()!.toLowerCase(), name);
@@ -915,6 +936,7 @@ function addFunction(fn: Ast, b: Builder): void {
   const name = objectNameText(fn.name).toLowerCase();
   if (name === '') return;
   b.functions.add(name);
+  addQualifier(fn.name, b);
   const effect = mysqlFunctionEffect(name);
   if (effect) addEffect(b, effect);
 }
@@ -947,6 +969,7 @@ function finish(b: Builder, nested: boolean): StatementFacts {
   if (b.scopeIfNullable) facts.scopeIfNullable = b.scopeIfNullable;
   if (b.prepared !== undefined) facts.prepared = b.prepared;
   if (b.composite) facts.composite = true;
+  if (b.databases.size) facts.databases = [...b.databases];
   const predicates = (b.predicateRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);
   if (predicates.length) facts.predicates = [...new Set(predicates)];
   const copies = (b.copyRefs ?? []).map((ref) => resolveColumn(ref, b, tableNames)).filter((c): c is string => c !== undefined);
