@@ -255,8 +255,9 @@ function ddlStatement(head: string, tokens: readonly Token[], f: Make): Fallback
   if (obj === 'SERVER') return f(kind, ['ddl', 'admin'], { object: 'server' });
   if (head === 'ALTER' && obj === 'TABLE') {
     const name = tableName(tokens, k + 1);
-    // DROP COLUMN/INDEX/PARTITION, TRUNCATE PARTITION and DISCARD TABLESPACE lose data or integrity
-    const drops = tokens.some((t, i) => i > k + 1 && t.type === 'word' && ['DROP', 'TRUNCATE', 'DISCARD'].includes(t.value));
+    // DROP COLUMN/INDEX/PARTITION, TRUNCATE PARTITION and DISCARD TABLESPACE lose data or integrity; EXCHANGE
+    // PARTITION moves the partition's rows out into another table (and that table's rows in) without a DELETE
+    const drops = tokens.some((t, i) => i > k + 1 && t.type === 'word' && ['DROP', 'TRUNCATE', 'DISCARD', 'EXCHANGE'].includes(t.value));
     return f('alter', ['ddl'], { object: 'table', tables: name ? [{ name, op: 'ddl' }] : [], drops });
   }
   if (obj === 'DATABASE' || obj === 'SCHEMA') return f(kind, ['ddl'], { object: 'database' });

@@ -69,6 +69,13 @@ interface Builder {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** ALTER TABLE subcommands that lose a table's rows or switch off what its triggers and rules enforce. */
+const DROPS_IN_DISGUISE = new Set([
+  'AT_DetachPartition', 'AT_DetachPartitionFinalize', 'AT_DropInherit',
+  'AT_DisableTrig', 'AT_DisableTrigAll', 'AT_DisableTrigUser', 'AT_EnableReplicaTrig',
+  'AT_DisableRule', 'AT_EnableReplicaRule',
+]);
+
 /** Facts for every statement in `text`; requires the libpg-query module to be loaded. */
 export function postgresFacts(text: string, opts: ReadOptions = {}): StatementFacts[] {
   if (text.includes('\0')) return [unparsed('NUL byte in statement text', text)];
@@ -230,6 +237,8 @@ function describe(type: string, s: Ast, b: Builder): void {
       return walk(s, b, 'ddl', ['query', 'into']);
     case 'RuleStmt':
       addTable(s.relation, b, 'ddl');
+      // DO INSTEAD NOTHING on INSERT/UPDATE/DELETE: every later write to the table silently does nothing
+      if (s.instead && s.event !== 'CMD_SELECT' && !(s.actions ?? []).length) b.drops = true;
       for (const action of s.actions ?? []) nest(action, b);
       return walk(s, b, 'read', ['relation', 'actions']);
     case 'CreateFunctionStmt':
@@ -263,6 +272,10 @@ function describe(type: string, s: Ast, b: Builder): void {
         // DROP COLUMN / CONSTRAINT, and constraints dropped in disguise: DROP NOT NULL / DEFAULT / IDENTITY / EXPRESSION
         if (sub === 'AT_DropColumn' || sub === 'AT_DropConstraint' || sub === 'AT_DropNotNull' || sub === 'AT_DropIdentity' || sub === 'AT_DropExpression') b.drops = true;
         if (sub === 'AT_ColumnDefault' && cmd.AlterTableCmd.def === undefined) b.drops = true;
+        // rows leaving the table without a DELETE (DETACH PARTITION, NO INHERIT), and the table's triggers and rules
+        // switched off or made to fire only in replica sessions (ENABLE REPLICA): what they enforced (audit history,
+        // integrity, soft deletes) silently stops for every later statement
+        if (DROPS_IN_DISGUISE.has(sub)) b.drops = true;
         // handing a table to another role is a privilege change, as ALTER … OWNER TO on other objects is
         if (sub === 'AT_ChangeOwner') b.effects.add('dcl');
       }

@@ -124,6 +124,10 @@ const doors2: BypassCase[] = [
   { ...block(W, 'alter-drop', "ALTER TABLE t COMMENT 'archived', ENGINE MRG_MyISAM", 'the same behind another table option, without =', DATA), ...NOTXN },
   { ...block(W, 'alter-drop', "ALTER TABLE t ENGINE = 'MRG_MyISAM'", 'the same with the engine name as a string', DATA), ...NOTXN },
   { ...allow(W, 'ALTER TABLE t ENGINE = InnoDB', 'rebuilds t in an engine that keeps its rows'), ...NOTXN },
+  // rows leaving the table without a DELETE (mysql-fallback.ts: EXCHANGE beside DROP / TRUNCATE / DISCARD)
+  { ...block(W, 'alter-drop', 'ALTER TABLE pt EXCHANGE PARTITION p0 WITH TABLE pt_x',
+    "the partition's rows move out to another table (and that table's rows in), no DELETE and no row count",
+    { kind: 'then', check: `SELECT COUNT(*) = 1 FROM ${MY_BYPASS_DB}.pt` }), ...NOTXN },
   // every branch the same constant
   block(W, 'unscoped-write', 'DELETE FROM t WHERE CASE WHEN id > 0 THEN 1 ELSE 1 END', 'deletes every row: both branches are true', DATA),
   block(W, 'unscoped-write', "UPDATE t SET v = 'x' WHERE IF(v IS NULL, 1, 1)", 'rewrites every row: IF with equal branches', DATA),

@@ -43,6 +43,9 @@ export async function resetFixture(c: mysql.Connection): Promise<void> {
     CREATE VIEW v_t AS SELECT id, v FROM t;
     CREATE SEQUENCE seq_t;
     CREATE PROCEDURE dbw_p() SELECT 1;
+    CREATE TABLE pt (id INT) ENGINE=InnoDB PARTITION BY RANGE (id) (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE);
+    INSERT INTO pt VALUES (1), (2), (11);
+    CREATE TABLE pt_x (id INT) ENGINE=InnoDB;
   `);
 }
 

@@ -136,4 +136,23 @@ const doors2: BypassCase[] = [
   allow(W, "DELETE FROM t WHERE (id, v) IN (SELECT id, v FROM t WHERE v = 'nothing')", 'a row IN a narrowed set of its own table'),
 ];
 
-export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect, ...doors2];
+/**
+ * Rows leaving a table without a DELETE, and triggers or rules switched off (postgres-facts.ts DROPS_IN_DISGUISE and
+ * RuleStmt): each makes later statements lose data or skip what protected it.
+ */
+const quietLosses: BypassCase[] = [
+  block(W, 'alter-drop', 'CREATE TABLE dbw_pp (id int) PARTITION BY LIST (id); CREATE TABLE dbw_pp1 PARTITION OF dbw_pp FOR VALUES IN (1); INSERT INTO dbw_pp VALUES (1); ALTER TABLE dbw_pp DETACH PARTITION dbw_pp1',
+    'every row of the partition leaves the table, no DELETE and no row count', then('select count(*) = 0 from dbw_pp')),
+  block(W, 'alter-drop', 'CREATE TABLE dbw_par (id int); CREATE TABLE dbw_chi () INHERITS (dbw_par); INSERT INTO dbw_chi VALUES (1); ALTER TABLE dbw_chi NO INHERIT dbw_par',
+    "the child's rows vanish from the parent", then('select count(*) = 0 from dbw_par')),
+  block(W, 'alter-drop', 'CREATE TRIGGER dbw_tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger(); ALTER TABLE t DISABLE TRIGGER ALL',
+    "the table's triggers (and foreign-key checks) stop firing", then("select tgenabled = 'D' from pg_trigger where tgname = 'dbw_tr'")),
+  block(W, 'alter-drop', 'CREATE TRIGGER dbw_tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger(); ALTER TABLE t ENABLE REPLICA TRIGGER dbw_tr',
+    'the trigger fires only in replica sessions: never for ordinary ones', then("select tgenabled = 'R' from pg_trigger where tgname = 'dbw_tr'")),
+  block(W, 'alter-drop', "CREATE RULE dbw_swallow AS ON INSERT TO t DO INSTEAD NOTHING; INSERT INTO t (id, v) VALUES (999, 'lost')",
+    'every later INSERT into the table silently does nothing', then('select not exists (select 1 from t where id = 999)')),
+  allow(W, 'CREATE RULE dbw_also AS ON INSERT TO t DO ALSO NOTHING', 'an ALSO rule with no action changes nothing'),
+  allow(W, 'ALTER TABLE t ENABLE TRIGGER ALL', 'turning triggers on'),
+];
+
+export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect, ...doors2, ...quietLosses];
