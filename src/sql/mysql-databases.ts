@@ -14,6 +14,8 @@ const DATABASE_OPTION_WORDS = new Set(['DEFAULT', 'CHARACTER', 'CHARSET', 'COLLA
 /** Statements the parser does not read for table names: every `a.b` in them names database `a`. */
 const TOKEN_READ_KINDS = new Set(['show', 'other', 'load', 'unparsed']);
 const SEQUENCE_FUNCTIONS = new Set(['NEXTVAL', 'LASTVAL', 'SETVAL']);
+/** Words only ever followed by an object name (never by a column): a qualified name after one names a database. */
+const OBJECT_KEYWORDS = ['TABLE', 'TABLES', 'VIEW', 'SEQUENCE', 'PROCEDURE', 'FUNCTION', 'TRIGGER', 'EVENT', 'CALL', 'REFERENCES', 'JOIN', 'INTO'];
 
 /** A token split where the server splits names: `a.b` is one lexer word here, three pieces to the server. */
 interface Piece {
@@ -95,6 +97,9 @@ export function tokenDatabases(tokens: readonly Token[], kind: string): string[]
   }
   // DO is read by the parser (its subqueries may use table aliases: `DO (SELECT a.x FROM t a)`)
   const tokenRead = TOKEN_READ_KINDS.has(kind) && !isWord(ps[0], 'DO');
+  // trigger bodies name the row being written as NEW.col / OLD.col
+  const trigger = isWord(ps[0], 'CREATE') && ps.some((p) => isWord(p, 'TRIGGER'));
+  const createLike = isWord(ps[0], 'CREATE') && !ps.some((p) => isWord(p, 'SELECT'));
   for (let j = 0; j + 2 < ps.length; j++) {
     if (ps[j]!.kind !== 'name' || ps[j + 1]!.kind !== 'dot' || ps[j + 2]!.kind !== 'name') continue;
     // a chain's first name only
@@ -102,7 +107,12 @@ export function tokenDatabases(tokens: readonly Token[], kind: string): string[]
     const threePart = ps[j + 3]?.kind === 'dot' && ps[j + 4]?.kind === 'name';
     const sequence = wordsFrom(ps, j - 3, 'NEXT', 'VALUE', 'FOR') || wordsFrom(ps, j - 3, 'PREVIOUS', 'VALUE', 'FOR')
       || (ps[j - 1]?.kind === 'other' && ps[j - 1]!.value === '(' && isWord(ps[j - 2], ...SEQUENCE_FUNCTIONS));
-    if (tokenRead || threePart || sequence || (kind === 'show' && wordsFrom(ps, 0, 'SHOW', 'CREATE'))) add(ps[j]);
+    if (trigger && isWord(ps[j], 'NEW', 'OLD')) continue;
+    // a keyword that only ever precedes an object name (`ALTER VIEW db.v`, `CREATE SEQUENCE db.s`, `REFERENCES db.t`,
+    // `CREATE TABLE t LIKE db.t`, `JOIN db.t`, `INSERT INTO db.t`): the parser does not report every one of them
+    const objectPosition = isWord(ps[j - 1], ...OBJECT_KEYWORDS) || (createLike && isWord(ps[j - 1], 'LIKE'))
+      || (isWord(ps[j - 1], 'UPDATE') && !isWord(ps[j - 2], 'KEY'));
+    if (tokenRead || threePart || sequence || objectPosition || (kind === 'show' && wordsFrom(ps, 0, 'SHOW', 'CREATE'))) add(ps[j]);
   }
   return out;
 }

@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await b?.close();
-  await myAdmin('DROP TABLE IF EXISTS dbw_my_other.scope_secret; DROP SEQUENCE IF EXISTS dbw_my_other.scope_seq; DROP FUNCTION IF EXISTS dbw_my_other.scope_fn; DROP TABLE IF EXISTS dbw_my.scope_mine; DROP DATABASE IF EXISTS dbw_my_scope_new');
+  await myAdmin('DROP TABLE IF EXISTS dbw_my.scope_copy; DROP TABLE IF EXISTS dbw_my_other.scope_secret; DROP SEQUENCE IF EXISTS dbw_my_other.scope_seq; DROP FUNCTION IF EXISTS dbw_my_other.scope_fn; DROP TABLE IF EXISTS dbw_my.scope_mine; DROP DATABASE IF EXISTS dbw_my_scope_new');
 });
 
 async function connect(access: 'read' | 'write', databases: string[]): Promise<mysql.Connection> {
@@ -54,6 +54,7 @@ const OUTSIDE = [
   'DELETE FROM dbw_my_other.scope_secret WHERE id = 3',
   'INSERT INTO scope_mine (id, v) SELECT id + 100, v FROM dbw_my_other.scope_secret WHERE id = 1',
   "PREPARE scope_p FROM 'SELECT v FROM dbw_my_other.scope_secret'",
+  'CREATE TABLE scope_copy LIKE dbw_my_other.scope_secret',
 ];
 /** Names a database no grant covers (the upstream role may not create it either; the broker refuses it first). */
 const NEW_DATABASE = 'CREATE DATABASE dbw_my_scope_new';
@@ -65,6 +66,7 @@ describe('a grant for dbw_my cannot reach dbw_my_other without USE', () => {
       // the row-count and rules are not what is tested here: each must simply run upstream
       await expect(c.query(sql).then(() => 'ran'), sql).resolves.toBe('ran');
       if (sql.startsWith('INSERT')) await c.query('DELETE FROM scope_mine WHERE id > 100');
+      if (sql.startsWith('CREATE TABLE')) await myAdmin('DROP TABLE IF EXISTS dbw_my.scope_copy');
     }
     await c.end();
   });
