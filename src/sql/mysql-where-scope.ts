@@ -9,7 +9,7 @@
 
 import { foldMysqlConstant, mysqlTruth } from './mysql-where.js';
 import type { AstNode as Ast } from './ast.js';
-import { coversDomain, type Polarity, type ScopeVerdict } from './where-domain.js';
+import { coversDomain, NULL_PRESERVING_FUNCTIONS, preservingAll, type Nullness, type Polarity, type ScopeVerdict } from './where-domain.js';
 
 // sqlparser-rs's AST is serde JSON walked by variant name
 
@@ -256,9 +256,13 @@ function everyValueOf(query: Ast, cols: readonly string[], targets: ReadonlySet<
  * exempt (false for every row of a NOT NULL column, or the rows the server's zero-date rule picks).
  */
 function nullnessOnly(where: Ast, targets: ReadonlySet<string>): ScopeVerdict {
+  // `CONCAT(v, NULL) IS NULL`: NULL propagates from a constant, so the test holds for every row
+  const positive = positiveNullArg(where);
+  if (positive !== undefined && mysqlNullness(positive, targets) === 'always') return { why: 'the tested expression is NULL for every row (a NULL operand propagates)' };
   if (nullTestedColumns(where, targets) !== undefined) return {};
   const cols = new Set<string>();
   if (!nullTestedOnly(where, targets, cols) || !cols.size) return {};
+  if (cols.has(NEVER_NULL)) return { why: 'an expression that is never NULL (CONCAT_WS, IFNULL/COALESCE with a constant, ISNULL, <=>) tested for NULL' };
   const list = [...cols];
   return {
     why: `${list.join(', ')} tested only for NULL: true for every row if ${list.length > 1 ? 'they are' : 'it is'} declared NOT NULL (not known to be nullable)`,
@@ -266,23 +270,69 @@ function nullnessOnly(where: Ast, targets: ReadonlySet<string>): ScopeVerdict {
   };
 }
 
+/** The operand of a positive null test (`x IS NULL`, `ISNULL(x)`, `x <=> NULL`), else undefined. */
+function positiveNullArg(n: Ast): Ast | undefined {
+  while (n?.Nested) n = n.Nested;
+  if (n?.IsNull !== undefined) return n.IsNull;
+  if (n?.BinaryOp?.op === 'Spaceship' && n.BinaryOp.right?.Value?.value === 'Null') return n.BinaryOp.left;
+  if (n?.BinaryOp?.op === 'Spaceship' && n.BinaryOp.left?.Value?.value === 'Null') return n.BinaryOp.right;
+  if (n?.Function && functionName(n.Function) === 'isnull') {
+    const args: Ast[] = n.Function.args?.List?.args ?? [];
+    return args.length === 1 ? args[0]?.Unnamed?.Expr : undefined;
+  }
+  return undefined;
+}
+
+function functionName(f: Ast): string {
+  return String(f.name?.[f.name.length - 1]?.value ?? f.name?.[f.name.length - 1]?.Identifier?.value ?? '').toLowerCase();
+}
+
+/** Marks a null test of an expression that is never NULL in nullTestedOnly's column set. */
+const NEVER_NULL = '\u0000never';
+
 /** The target column(s) a positive null test (`x IS NULL`, `ISNULL(x)`, `x <=> NULL`) tests, else undefined. */
 function nullTestedColumns(n: Ast, targets: ReadonlySet<string>): string[] | undefined {
-  while (n?.Nested) n = n.Nested;
-  let arg: Ast;
-  if (n?.IsNull !== undefined) arg = n.IsNull;
-  else if (n?.BinaryOp?.op === 'Spaceship' && n.BinaryOp.right?.Value?.value === 'Null') arg = n.BinaryOp.left;
-  else if (n?.BinaryOp?.op === 'Spaceship' && n.BinaryOp.left?.Value?.value === 'Null') arg = n.BinaryOp.right;
-  else if (n?.Function && String(n.Function.name?.[n.Function.name.length - 1]?.value ?? n.Function.name?.[n.Function.name.length - 1]?.Identifier?.value ?? '').toLowerCase() === 'isnull') {
-    const args: Ast[] = n.Function.args?.List?.args ?? [];
-    if (args.length !== 1) return undefined;
-    arg = args[0]?.Unnamed?.Expr;
-  } else return undefined;
-  // Defends against `CAST(id AS CHAR) IS NOT NULL`: a cast is NULL exactly when its operand is, so the test is the
-  // column's own null test (true for every row of a NOT NULL column)
-  while (arg?.Nested || arg?.Cast) arg = arg.Nested ?? arg.Cast.expr;
-  const col = targetColumn(arg, targets);
-  return col === undefined ? undefined : [col];
+  const arg = positiveNullArg(n);
+  if (arg === undefined) return undefined;
+  // Defends against null tests wrapped in casts, functions and operators (`CAST(id AS CHAR) IS NOT NULL`,
+  // `LOWER(v) IS NOT NULL`, `id + 0 IS NOT NULL`, `CONCAT_WS('', v) IS NOT NULL`): each is NULL exactly when the
+  // columns are (or never), so the test is the columns' own, true for every row of a NOT NULL column
+  const k = mysqlNullness(arg, targets);
+  if (k === 'never') return [NEVER_NULL];
+  if (k === 'value' || k === 'always' || k.cols.size === 0) return undefined;
+  return [...k.cols];
+}
+
+/** Operators whose result is NULL exactly when an operand is (division is not: by zero it is NULL). */
+const PRESERVING_BINARY = new Set(['Plus', 'Minus', 'Multiply', 'Eq', 'NotEq', 'Lt', 'Gt', 'LtEq', 'GtEq', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'StringConcat']);
+
+/** How `x`'s NULLs relate to the target's columns (where-domain.ts Nullness). */
+function mysqlNullness(x: Ast, targets: ReadonlySet<string>): Nullness {
+  while (x?.Nested || x?.Cast) x = x.Nested ?? x.Cast.expr;
+  if (x?.Value !== undefined) return x.Value?.value === 'Null' ? 'always' : 'never';
+  if (x?.Identifier || x?.CompoundIdentifier) {
+    const col = targetColumn(x, targets);
+    return col === undefined ? 'value' : { cols: new Set([col]) };
+  }
+  const b = x?.BinaryOp;
+  if (b) {
+    if (b.op === 'Spaceship') return 'never';
+    return PRESERVING_BINARY.has(b.op) ? preservingAll([mysqlNullness(b.left, targets), mysqlNullness(b.right, targets)]) : 'value';
+  }
+  if (x?.UnaryOp && ['Minus', 'Plus', 'Not'].includes(x.UnaryOp.op)) return mysqlNullness(x.UnaryOp.expr, targets);
+  const f = x?.Function;
+  if (f && (f.name?.length ?? 0) === 1 && f.over == null) {
+    const name = functionName(f);
+    const args: Ast[] = (f.args?.List?.args ?? []).map((a: Ast) => a?.Unnamed?.Expr);
+    if (args.length === 0 || args.some((a) => a === undefined)) return 'value';
+    const kinds = args.map((a) => mysqlNullness(a, targets));
+    if (name === 'isnull') return 'never';
+    // CONCAT is NULL when any argument is; CONCAT_WS skips NULL values (NULL only for a NULL separator)
+    if (name === 'concat' || NULL_PRESERVING_FUNCTIONS.has(name)) return preservingAll(kinds);
+    if (name === 'concat_ws' && kinds[0] === 'never') return 'never';
+    if ((name === 'ifnull' || name === 'coalesce' || name === 'nvl') && kinds.includes('never')) return 'never';
+  }
+  return 'value';
 }
 
 /** True when every target column in `node` (outside subqueries) sits directly under a null test; collects them. */
@@ -334,8 +384,12 @@ function domainTautology(where: Ast): string | undefined {
 }
 
 function isCondition(n: Ast): boolean {
-  return n?.BinaryOp !== undefined || n?.IsNull !== undefined || n?.IsNotNull !== undefined || n?.InList !== undefined || n?.Like !== undefined || n?.UnaryOp?.op === 'Not';
+  // value operators (`->>`, `+`, `DIV`) are not conditions: their null tests are judged by mysqlNullness()
+  if (n?.BinaryOp !== undefined) return CONDITION_BINARY.has(n.BinaryOp.op);
+  return n?.IsNull !== undefined || n?.IsNotNull !== undefined || n?.InList !== undefined || n?.Like !== undefined || n?.UnaryOp?.op === 'Not';
 }
+
+const CONDITION_BINARY = new Set(['Eq', 'NotEq', 'Lt', 'Gt', 'LtEq', 'GtEq', 'Spaceship', 'And', 'Or', 'Xor', 'Regexp', 'RLike']);
 
 function disjuncts(where: Ast): Ast[] {
   if (where?.Nested) return disjuncts(where.Nested);

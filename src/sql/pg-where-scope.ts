@@ -9,7 +9,7 @@
 
 import { foldConstant } from './postgres-where.js';
 import type { AstNode as Ast } from './ast.js';
-import { coversDomain, type Polarity, type ScopeVerdict } from './where-domain.js';
+import { coversDomain, NULL_PRESERVING_FUNCTIONS, preservingAll, type Nullness, type Polarity, type ScopeVerdict } from './where-domain.js';
 
 export type { ScopeVerdict };
 
@@ -241,12 +241,15 @@ function nullnessOnly(cond: Ast, names: ReadonlySet<string>): ScopeVerdict {
   const n = cond.NullTest;
   let arg = n?.arg;
   while (arg?.TypeCast) arg = arg.TypeCast.arg;
+  // `(v || NULL) IS NULL`: NULL propagates from a constant, so the test holds for every row
+  if (n?.nulltesttype === 'IS_NULL' && arg !== undefined && nullness(arg, names) === 'always') return { why: 'the tested expression is NULL for every row (a NULL operand propagates)' };
   if (n?.nulltesttype === 'IS_NULL' && (arg?.ColumnRef || arg?.RowExpr || arg?.FuncCall)) return {};
   if (cond.A_Expr?.kind === 'AEXPR_NOT_DISTINCT' && (isNull(cond.A_Expr.lexpr) || isNull(cond.A_Expr.rexpr))) return {};
   const cols = new Set<string>();
   if (!nullTestedOnly(cond, names, cols) || !cols.size) return {};
   // the row value is never NULL: no catalog answer makes this scoped
   if (cols.has(WHOLE_ROW)) return { why: 'the whole row (or a function of it) tested for NULL: a row value is never NULL' };
+  if (cols.has(NEVER_NULL)) return { why: 'an expression that is never NULL (concat, concat_ws, format) tested for NULL' };
   const list = [...cols];
   return {
     why: `${list.join(', ')} tested only for NULL: true for every row if ${list.length > 1 ? 'they are' : 'it is'} declared NOT NULL (not known to be nullable)`,
@@ -258,6 +261,44 @@ const isNull = (x: Ast): boolean => x?.A_Const?.isnull === true;
 
 /** Marks a null test of the whole row in nullTestedOnly's column set (no column name can hold a NUL). */
 const WHOLE_ROW = '\u0000row';
+/** Marks a null test of an expression that is never NULL. */
+const NEVER_NULL = '\u0000never';
+
+/** Operators whose result is NULL exactly when an operand is (arithmetic, concatenation, comparison). */
+const PRESERVING_OPS = new Set(['+', '-', '*', '||', '=', '<>', '!=', '<', '>', '<=', '>=', '^', '|/', '@']);
+const NEVER_NULL_FUNCTIONS = new Set(['format', 'concat_ws']);
+
+/**
+ * How `x`'s NULLs relate to the target's columns (where-domain.ts Nullness). Defends against null tests wrapped in
+ * functions and operators (`lower(v) IS NOT NULL`, `id + 0 IS NOT NULL`, `concat(v) IS NOT NULL`): each holds for
+ * every row of a NOT NULL column, or every row at all, like the column's own test.
+ */
+function nullness(x: Ast, names: ReadonlySet<string>): Nullness {
+  while (x?.TypeCast) x = x.TypeCast.arg;
+  if (x?.A_Const) return x.A_Const.isnull === true ? 'always' : 'never';
+  if (x?.ColumnRef) {
+    const col = targetColumn(x, names);
+    return col === undefined ? 'value' : { cols: new Set([col]) };
+  }
+  const e = x?.A_Expr;
+  if (e) {
+    const op = String(e.name?.[e.name.length - 1]?.String?.sval ?? '');
+    if (e.kind !== 'AEXPR_OP' || !PRESERVING_OPS.has(op)) return 'value';
+    return preservingAll([e.lexpr, e.rexpr].filter((o) => o !== undefined).map((o) => nullness(o, names)));
+  }
+  const f = x?.FuncCall;
+  if (f && !f.agg_star && !f.over && !f.agg_filter) {
+    const name = String(f.funcname?.[f.funcname.length - 1]?.String?.sval ?? '').toLowerCase();
+    const schema = f.funcname?.length > 1 ? String(f.funcname[0]?.String?.sval ?? '').toLowerCase() : 'pg_catalog';
+    if (schema !== 'pg_catalog') return 'value';
+    const args: Ast[] = f.args ?? [];
+    // concat skips NULL arguments; format and concat_ws are NULL only for a NULL format / separator
+    if (name === 'concat' && args.length > 0) return 'never';
+    if (NEVER_NULL_FUNCTIONS.has(name) && args.length > 0 && nullness(args[0], names) === 'never') return 'never';
+    if (NULL_PRESERVING_FUNCTIONS.has(name) && args.length > 0) return preservingAll(args.map((a) => nullness(a, names)));
+  }
+  return 'value';
+}
 
 /** True when every target column in `node` (outside subqueries) sits directly under a null test; collects them. */
 function nullTestedOnly(node: Ast, names: ReadonlySet<string>, cols: Set<string>): boolean {
@@ -279,9 +320,12 @@ function nullTestedOnly(node: Ast, names: ReadonlySet<string>, cols: Set<string>
       cols.add(WHOLE_ROW);
       return true;
     }
-    const refs = items.map((i) => targetColumn(i, names));
-    if (refs.some((r) => r === undefined)) return false;
-    for (const r of refs) cols.add(r!);
+    const kinds = items.map((i) => nullness(i, names));
+    if (kinds.some((k) => k === 'value' || k === 'always')) return false;
+    for (const k of kinds) {
+      if (k === 'never') cols.add(NEVER_NULL);
+      else for (const c of (k as { cols: Set<string> }).cols) cols.add(c);
+    }
     return true;
   };
   if (node.NullTest && tested(node.NullTest.arg)) return true;
@@ -355,10 +399,21 @@ function domainTautology(cond: Ast): string | undefined {
   return undefined;
 }
 
-/** Boolean-valued expressions (a null test of a plain column is a real filter on nullable columns). */
+/**
+ * Boolean-valued expressions (a null test of a plain column is a real filter on nullable columns). Value operators
+ * (`->>`, `+`, NULLIF) are not conditions: their null tests are judged by nullness().
+ */
 function isCondition(node: Ast): boolean {
-  return node?.A_Expr !== undefined || node?.BoolExpr !== undefined || node?.NullTest !== undefined || node?.BooleanTest !== undefined;
+  const e = node?.A_Expr;
+  if (e) {
+    if (e.kind === 'AEXPR_NULLIF') return false;
+    if (e.kind !== 'AEXPR_OP') return true;
+    return CONDITION_OPS.has(String(e.name?.[e.name.length - 1]?.String?.sval ?? ''));
+  }
+  return node?.BoolExpr !== undefined || node?.NullTest !== undefined || node?.BooleanTest !== undefined;
 }
+
+const CONDITION_OPS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=', '~', '~*', '!~', '!~*', '~~', '~~*', '!~~', '!~~*', '@>', '<@', '&&', '?', '?|', '?&', '@@']);
 
 function disjuncts(cond: Ast): Ast[] {
   const b = cond?.BoolExpr;

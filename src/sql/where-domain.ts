@@ -34,3 +34,37 @@ export interface ScopeVerdict {
   ifNullable?: string[][];
 }
 
+
+/**
+ * What a null test of an expression shows about the rows (family c, null tests through functions):
+ * - `cols`: the expression is NULL exactly when one of these target columns is (`lower(v)`, `id + 0`, `v || 'x'`,
+ *   `(v = 'a')`): its null test is the columns' own, true for every row when they are declared NOT NULL;
+ * - `never`: never NULL (`concat(v)`, `concat_ws(',', v)`): IS NOT NULL holds for every row;
+ * - `always`: always NULL (`v || NULL`): IS NULL holds for every row;
+ * - `value`: NULL for some values only (`data ->> 'k'`, `nullif(v, '')`, unknown functions): a real filter.
+ */
+export type Nullness = { cols: Set<string> } | 'never' | 'always' | 'value';
+
+/** Combines the operands of an expression that is NULL exactly when one of its operands is. */
+export function preservingAll(parts: readonly Nullness[]): Nullness {
+  const cols = new Set<string>();
+  let value = false;
+  for (const p of parts) {
+    if (p === 'always') return 'always';
+    if (p === 'value') value = true;
+    else if (p !== 'never') for (const c of p.cols) cols.add(c);
+  }
+  return value ? 'value' : { cols };
+}
+
+/**
+ * Built-in functions (both dialects, lower-case) that return NULL exactly when an argument is NULL and never for
+ * non-null arguments. Only functions whose every argument is a value (not a pattern that may fail to match).
+ */
+export const NULL_PRESERVING_FUNCTIONS = new Set([
+  'lower', 'upper', 'lcase', 'ucase', 'length', 'char_length', 'character_length', 'octet_length', 'bit_length',
+  'md5', 'sha1', 'sha', 'sha224', 'sha256', 'sha384', 'sha512', 'btrim', 'ltrim', 'rtrim', 'trim', 'initcap',
+  'reverse', 'ascii', 'hex', 'quote_literal', 'abs', 'ceil', 'ceiling', 'floor', 'round', 'trunc', 'truncate', 'sign',
+  'left', 'right', 'repeat', 'replace', 'translate', 'substr', 'strpos', 'to_hex', 'crc32',
+  'soundex', 'space',
+]);

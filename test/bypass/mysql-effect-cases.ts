@@ -124,6 +124,11 @@ const doors2: BypassCase[] = [
   { ...block(W, 'alter-drop', "ALTER TABLE t COMMENT 'archived', ENGINE MRG_MyISAM", 'the same behind another table option, without =', DATA), ...NOTXN },
   { ...block(W, 'alter-drop', "ALTER TABLE t ENGINE = 'MRG_MyISAM'", 'the same with the engine name as a string', DATA), ...NOTXN },
   { ...allow(W, 'ALTER TABLE t ENGINE = InnoDB', 'rebuilds t in an engine that keeps its rows'), ...NOTXN },
+  // null tests through functions and operators (mysql-where-scope.ts mysqlNullness)
+  block(W, 'unscoped-write', 'DELETE FROM accounts WHERE LOWER(owner) IS NOT NULL', 'deletes every row: owner is NOT NULL and LOWER() is NULL only for NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE NOT ISNULL(id + 0)', 'deletes every row: arithmetic on the primary key', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE CONCAT_WS('', v) IS NOT NULL", 'deletes every row: CONCAT_WS skips NULLs and is never NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE CONCAT(v, NULL) IS NULL', 'deletes every row: CONCAT with a NULL is NULL', DATA),
   // rows leaving the table without a DELETE (mysql-fallback.ts: EXCHANGE beside DROP / TRUNCATE / DISCARD)
   { ...block(W, 'alter-drop', 'ALTER TABLE pt EXCHANGE PARTITION p0 WITH TABLE pt_x',
     "the partition's rows move out to another table (and that table's rows in), no DELETE and no row count",

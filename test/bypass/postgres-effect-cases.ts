@@ -152,6 +152,13 @@ const quietLosses: BypassCase[] = [
   block(W, 'alter-drop', "CREATE RULE dbw_swallow AS ON INSERT TO t DO INSTEAD NOTHING; INSERT INTO t (id, v) VALUES (999, 'lost')",
     'every later INSERT into the table silently does nothing', then('select not exists (select 1 from t where id = 999)')),
   allow(W, 'CREATE RULE dbw_also AS ON INSERT TO t DO ALSO NOTHING', 'an ALSO rule with no action changes nothing'),
+  // null tests through functions and operators (pg-where-scope.ts nullness): the column's own test, or always true
+  block(W, 'unscoped-write', 'DELETE FROM accounts WHERE lower(owner) IS NOT NULL', 'deletes every row: owner is NOT NULL and lower() is NULL only for NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id + 0 IS NOT NULL', 'deletes every row: arithmetic on the primary key', DATA),
+  block(W, 'unscoped-write', 'UPDATE accounts SET note = NULL WHERE NOT (length(owner || note) IS NULL) OR true IS NOT NULL', 'updates every row: one disjunct is a constant', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE concat(v) IS NOT NULL', 'deletes every row: concat() is never NULL', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE (v || NULL) IS NULL', 'deletes every row: a NULL operand makes the value NULL', DATA),
+  allow(W, "DELETE FROM t WHERE (to_jsonb(v) ->> 'k') IS NOT NULL", 'a JSON key test narrows by value'),
   allow(W, 'ALTER TABLE t ENABLE TRIGGER ALL', 'turning triggers on'),
 ];
 
