@@ -287,10 +287,13 @@ export async function decideFunctionCalls(session: Session, base: CatalogOptions
   };
   // an unqualified name is native only when the server said so (MysqlCatalog.probeNatives); until then it may be a
   // stored function created since the snapshot: decided by a fresh read and a probe, never taken as a built-in
+  // A stored function named like a native one (`count`, `lower` in any schema) does not change what an unqualified
+  // call runs: the server resolves it to the native function, so the probe's answer decides, not the snapshot (a
+  // `count` routine in some other database made every COUNT(*) a possible write on read grants).
   const builtin = (n: string): boolean => {
-    if (!view().builtin(n)) return false;
     const bare = n.replace(/`/g, '').toLowerCase();
-    return bare.includes('.') || catalog.natives.has(bare);
+    if (bare.includes('.')) return view().builtin(n);
+    return catalog.natives.has(bare);
   };
   /** stored functions (not native ones) a decision trusts: called, or reached through a view it reads */
   const trusted = (statements: readonly StatementFacts[]): string[] => {
@@ -307,8 +310,9 @@ export async function decideFunctionCalls(session: Session, base: CatalogOptions
   session.functionCatalog = {
     builtin, verdict: (n) => view().verdict(n), relationCalls, trusted,
     revalidate: async (names) => {
-      // names the snapshot does not list as stored functions: ask the server whether they are native
-      const unknown = names.filter((n) => !n.includes('.') && view().builtin(n));
+      // unqualified names not yet known to be native: ask the server (a stored function of the same name, in any
+      // schema, does not decide it: the native one takes precedence for unqualified calls)
+      const unknown = names.filter((n) => !n.includes('.') && !catalog.natives.has(n.replace(/`/g, '').toLowerCase()));
       await Promise.all([catalog.freshOrNothing(), unknown.length ? catalog.probeNatives(unknown).catch(() => undefined) : undefined]);
     },
   };

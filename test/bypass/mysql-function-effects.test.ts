@@ -147,6 +147,21 @@ describe('read grants and stored functions that may write (MariaDB)', () => {
     expect([(a as Record<string, unknown>[])[0]!.v, (b7 as Record<string, unknown>[])[0]!.v]).toEqual([3, 7]);
   });
 
+  it('a stored function named like a native one (in another schema) does not make the native call a write', async () => {
+    // MariaDB resolves an unqualified count(…) / lower(…) to the native function whatever routines exist
+    await myAdmin(`CREATE DATABASE IF NOT EXISTS ${P}_shadow;
+      CREATE FUNCTION ${P}_shadow.count(x INT) RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM ${T}; RETURN 1; END;
+      CREATE FUNCTION ${P}_shadow.lower(x TEXT) RETURNS TEXT MODIFIES SQL DATA BEGIN DELETE FROM ${T}; RETURN x; END`);
+    try {
+      await new Promise((r) => setTimeout(r, 5_500)); // the catalog snapshot (read every 5 s) now lists both routines
+      const [rows] = await reader.query(`SELECT COUNT(*) AS n, LOWER('AB') AS c FROM ${T}`);
+      expect((rows as Record<string, unknown>[])[0]).toEqual({ n: 3, c: 'ab' });
+      expect(await count()).toBe(3);
+    } finally {
+      await myAdmin(`DROP DATABASE IF EXISTS ${P}_shadow`);
+    }
+  }, 20_000);
+
   it('a function created by another connection right before its first call is not taken for a native one', async () => {
     // native calls the session has not made before are asked of the server once (nothing runs), then allowed
     const [nat] = await reader.query("SELECT SUBSTRING_INDEX('a@b', '@', -1) AS d, JSON_EXTRACT('[5]', '$[0]') AS j, DATE_FORMAT('2020-01-02', '%Y') AS y");
