@@ -95,8 +95,10 @@ export function tokenDatabases(tokens: readonly Token[], kind: string): string[]
       else add(ps[j + 1]);
     }
   }
-  // DO is read by the parser (its subqueries may use table aliases: `DO (SELECT a.x FROM t a)`)
-  const tokenRead = TOKEN_READ_KINDS.has(kind) && !isWord(ps[0], 'DO');
+  // DO is read by the parser (its subqueries may use table aliases: `DO (SELECT a.x FROM t a)`), and a statement
+  // around a query (`ANALYZE FORMAT=JSON SELECT … FROM t u WHERE u.id = 1`) has that query read as a nested
+  // statement, whose names the parser reports: its `alias.column` names are not databases
+  const tokenRead = TOKEN_READ_KINDS.has(kind) && !isWord(ps[0], 'DO') && !ps.some((p) => isWord(p, 'SELECT'));
   // trigger bodies name the row being written as NEW.col / OLD.col
   const trigger = isWord(ps[0], 'CREATE') && ps.some((p) => isWord(p, 'TRIGGER'));
   const createLike = isWord(ps[0], 'CREATE') && !ps.some((p) => isWord(p, 'SELECT'));

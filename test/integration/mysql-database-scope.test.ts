@@ -50,6 +50,7 @@ const OUTSIDE = [
   'CHECKSUM TABLE dbw_my_other.scope_secret',
   'ANALYZE TABLE dbw_my_other.scope_secret',
   'EXPLAIN SELECT * FROM dbw_my_other.scope_secret',
+  'ANALYZE FORMAT=JSON SELECT s.v FROM dbw_my_other.scope_secret s WHERE s.id = 1',
   'UPDATE dbw_my_other.scope_secret SET v = v WHERE id = 2',
   'DELETE FROM dbw_my_other.scope_secret WHERE id = 3',
   'INSERT INTO scope_mine (id, v) SELECT id + 100, v FROM dbw_my_other.scope_secret WHERE id = 1',
@@ -86,6 +87,8 @@ describe('a grant for dbw_my cannot reach dbw_my_other without USE', () => {
       // its own database, system schemas and ordinary aliases still work
       expect((await c.query('SELECT m.v FROM scope_mine AS m WHERE m.id = 1'))[0]).toEqual([{ v: 'mine' }]);
       expect((await c.query('SELECT d.x FROM (SELECT 1 AS x) AS d'))[0]).toEqual([{ x: 1 }]);
+      // a statement around a query (read without the parser) keeps its aliases as aliases
+      await c.query('ANALYZE FORMAT=JSON SELECT m.v FROM scope_mine m WHERE m.id = 1');
       expect((await c.query('SELECT dbw_my.scope_mine.v FROM dbw_my.scope_mine'))[0]).toEqual([{ v: 'mine' }]);
       await c.query('SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()');
       await c.query('SELECT @@session.sql_mode AS m');
