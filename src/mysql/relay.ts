@@ -290,9 +290,13 @@ export class MysqlRelay {
    */
   private functionCheck(payload: Buffer, raw: Buffer): boolean {
     const cmd = payload[0];
-    if (!this.session.checksFunctions) return false;
     let wait: Promise<void> | undefined;
-    if (cmd === Command.StmtExecute || cmd === Command.StmtBulkExecute) {
+    // a text sent before the server answered the reading probe after a barrier waits for that answer, then goes
+    // through every check as if it had just arrived (the probe may also end the session: an unreadable sql_mode)
+    const afterProbe = (cmd === Command.Query || cmd === Command.StmtPrepare) && this.reading.unconfirmed;
+    if (afterProbe) wait = this.reading.confirmed();
+    else if (!this.session.checksFunctions) return false;
+    else if (cmd === Command.StmtExecute || cmd === Command.StmtBulkExecute) {
       const t = payload.length >= 5 ? this.trustedPrepared.get(this.stmtId(payload)) : undefined;
       wait = t ? this.session.functionCatalog?.revalidate?.(t.names) : undefined;
     } else if (cmd === Command.Query || cmd === Command.StmtPrepare) {
@@ -313,8 +317,9 @@ export class MysqlRelay {
       this.upstream.cork();
       this.client.cork();
       try {
-        this.onClientPacket(heldPayload, heldRaw, true);
-        this.clientScanner.resume();
+        // paused again by a function check the packet now waits for: that check resumes the scanner
+        this.onClientPacket(heldPayload, heldRaw, !afterProbe);
+        if (!this.checking) this.clientScanner.resume();
       } catch (e) {
         const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
         this.beginEnd(err.code, `dbwarden: ${err.message}`);
@@ -642,7 +647,8 @@ export class MysqlRelay {
         const v = e.collected![0]?.[0] === PacketHeader.Err ? null : firstTextValue(e.collected!, this.deprecateEof);
         const [charset, mode] = v === null ? [null, null] : splitReadingProbe(v);
         if (mode !== null) this.applySqlMode(mode);
-        const bad = this.reading.probeAnswered(charset);
+        // a mode the reader does not follow (PIPES_AS_CONCAT, …) reached through a SET whose value was not literal
+        const bad = this.reading.probeAnswered(charset) ?? (mode !== null ? MysqlReadingState.modeRefusal(mode) : null);
         // set through a door the broker did not see: the session can no longer be read safely
         if (bad) this.beginEnd(ErrorCode.SESSION_UNREADABLE, bad);
       },

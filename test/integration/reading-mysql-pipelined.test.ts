@@ -95,4 +95,18 @@ describe('MySQL reading barriers, pipelined on a raw socket', () => {
     expect(await count()).toBe(3);
     expect(r.packets.some((p) => p[0] === 0xff && /dbwarden/.test(decodeErr(p).message))).toBe(true);
   });
+
+  it('pipelined SET sql_mode to a value the broker cannot know, landing in PIPES_AS_CONCAT, then a DELETE: deletes every row directly; through the broker the DELETE waits for the probe and the session ends', async () => {
+    // the broker's default reading: id = 1 OR id = 0 (one row); the server's under PIPES_AS_CONCAT: (id = CONCAT(1, id)) = 0
+    const set = "SET sql_mode = CONCAT(@@sql_mode, ',PIPES_AS_CONCAT')";
+    const del = `DELETE FROM ${T} WHERE id = 1 || id = 0`;
+    await pipelined(3306, 'root', '', [set, del]);
+    expect(await count()).toBe(0);
+    await myAdmin(`INSERT INTO ${T} VALUES (1), (2), (3)`, 'dbw_my');
+    const g = await b.grant({ access: 'write' });
+    const r = await pipelined(b.myPort, g.login, g.password, [set, del]);
+    expect(await count()).toBe(3);
+    const errors = r.packets.filter((p) => p[0] === 0xff).map((p) => decodeErr(p).message);
+    expect(errors.join('\n')).toMatch(/sql_mode PIPES_AS_CONCAT .* not supported through the broker/);
+  });
 });

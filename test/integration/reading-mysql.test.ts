@@ -146,6 +146,61 @@ describe('reading barriers', () => {
   });
 });
 
+describe('sql_mode flags the reader does not follow (PIPES_AS_CONCAT, ANSI, ORACLE, EMPTY_STRING_IS_NULL, HIGH_NOT_PRECEDENCE)', () => {
+  // the broker reads `id = 1 OR id = 0` (one row); under PIPES_AS_CONCAT the server reads (id = CONCAT(1, id)) = 0: every row
+  const pipes = () => `DELETE FROM ${T} WHERE id = 1 || id = 0`;
+
+  it('proof: after SET sql_mode = PIPES_AS_CONCAT (or ANSI, ORACLE) a DELETE scoped under the default reading deletes every row', async () => {
+    for (const mode of ['PIPES_AS_CONCAT', 'ANSI', 'ORACLE']) {
+      await refill();
+      const c = await direct();
+      await c.query(`SET sql_mode = '${mode}'`);
+      await c.query(pipes());
+      await c.end();
+      expect(await rows(), mode).toBe(0);
+    }
+    await refill();
+    const c = await direct();
+    await c.query("SET sql_mode = 'EMPTY_STRING_IS_NULL'");
+    await c.query(`DELETE FROM ${T} WHERE id = 1 OR '' IS NULL`);
+    await c.end();
+    expect(await rows()).toBe(0);
+    await refill();
+  });
+
+  it('through the broker a literal SET of such a mode is refused in every spelling and the session keeps reading as the server does', async () => {
+    await refill();
+    const c = await viaBroker();
+    for (const sql of [
+      "SET sql_mode = 'PIPES_AS_CONCAT'", "SET SESSION sql_mode = 'ANSI'", "SET @@session.sql_mode = 'ORACLE'", "SET @@sql_mode := 'STRICT_TRANS_TABLES,EMPTY_STRING_IS_NULL'",
+      "SET sql_mode = 'HIGH_NOT_PRECEDENCE'", "SET LOCAL sql_mode = 'postgresql'", "/*!100000 SET sql_mode = 'MSSQL' */",
+    ]) {
+      const e = await c.query(sql).catch((x) => x);
+      expect(e.errno, sql).toBe(1227);
+      expect(e.message, sql).toMatch(/sql_mode \w+.* is not supported through the broker/);
+    }
+    const [[m]] = (await c.query('SELECT @@sql_mode AS m')) as unknown as [[{ m: string }]];
+    expect(m.m).not.toMatch(/PIPES|ORACLE|EMPTY_STRING|HIGH_NOT/);
+    await c.query(pipes()); // read alike by both: id = 1 OR id = 0
+    expect(await rows()).toBe(2);
+    await c.end();
+    await refill();
+  });
+
+  it('a SET whose value the broker cannot know (CONCAT, a variable) that lands in such a mode ends the session before the next text is read', async () => {
+    await refill();
+    for (const set of ["SET sql_mode = CONCAT(@@sql_mode, ',PIPES_AS_CONCAT')", "SET @m = 'ANSI'; SET sql_mode = @m"]) {
+      const c = await viaBroker({ multipleStatements: true });
+      c.on('error', () => undefined);
+      const first = await c.query(set).then(() => null, (x) => x);
+      const e = first ?? (await c.query(pipes()).catch((x) => x));
+      expect(String(e?.message), set).toMatch(/is not supported through the broker|closed|ended/);
+      c.destroy();
+      expect(await rows(), set).toBe(3);
+    }
+  });
+});
+
 describe('NUL bytes and syntax errors', () => {
   it('a NUL inside a COM_QUERY text is refused, never forwarded', async () => {
     const c = await viaBroker({ multipleStatements: true });
