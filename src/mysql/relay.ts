@@ -28,6 +28,8 @@ import type { PendingStatement } from '../session/statement-outcome.js';
 import { MysqlReadingState } from './reading-state.js';
 import { READING_PROBE, splitReadingProbe } from './upstream-connection.js';
 
+const PREPARED_BARRIER = 'dbwarden: a statement that changes how later text is read (SET sql_mode, NAMES, CHARACTER SET, character_set_client) cannot be prepared through the broker: it would apply at each execute, where the broker cannot follow it; send it as a plain query';
+
 export interface MysqlRelayOptions {
   metrics: Metrics;
   maxQueryBytes: number;
@@ -412,7 +414,16 @@ export class MysqlRelay {
           }
           return this.reply(cmd, ErrorCode.STATEMENT_BLOCKED, why);
         }
-        if (barrier.hit) this.probeSqlMode();
+        // a prepared reading barrier would apply at every COM_STMT_EXECUTE, which the broker does not read (and the
+        // server flags only NO_BACKSLASH_ESCAPES in its answers): `SET sql_mode = 'ANSI_QUOTES'` executed that way
+        // makes `DELETE … WHERE v = "v"` compare the row with itself. Refused: send such a SET as a plain query
+        if (barrier.hit) {
+          if (stmt) {
+            stmt.refusedBy = 'reading-prepared';
+            this.session.completeStatement(stmt);
+          }
+          return this.reply(cmd, ErrorCode.STATEMENT_BLOCKED, PREPARED_BARRIER);
+        }
         this.upstream.write(raw);
         const names = this.session.checksFunctions ? this.session.functionCatalog?.trusted?.(d.statements) ?? [] : [];
         this.expect('prepare', cmd, undefined, {

@@ -201,6 +201,41 @@ describe('sql_mode flags the reader does not follow (PIPES_AS_CONCAT, ANSI, ORAC
   });
 });
 
+describe('a reading barrier prepared with COM_STMT_PREPARE and executed later', () => {
+  // default mode: v = 'v' (no row); under ANSI_QUOTES: v = v, every row
+  const quoted = () => `DELETE FROM ${T} WHERE v = "v"`;
+
+  it('proof: SET sql_mode = ANSI_QUOTES run by COM_STMT_EXECUTE makes a scoped-looking DELETE delete every row', async () => {
+    await refill();
+    const c = await direct();
+    await c.execute("SET sql_mode = 'ANSI_QUOTES'");
+    await c.query(quoted());
+    await c.end();
+    expect(await rows()).toBe(0);
+    await refill();
+  });
+
+  it('through the broker the prepare is refused and the DELETE is read as the server reads it', async () => {
+    await refill();
+    const c = await viaBroker();
+    const e = await c.execute("SET sql_mode = 'ANSI_QUOTES'").catch((x) => x);
+    await c.query(quoted()).catch(() => undefined);
+    expect(await rows()).toBe(3);
+    expect(String(e?.message)).toMatch(/cannot be prepared through the broker/);
+    const [[m]] = (await c.query('SELECT @@sql_mode AS m')) as unknown as [[{ m: string }]];
+    expect(m.m).not.toMatch(/ANSI_QUOTES/);
+    for (const sql of ['SET NAMES latin1', "SET @@session.sql_mode = 'NO_BACKSLASH_ESCAPES'", "SET character_set_client = 'utf8mb4'"]) {
+      const e2 = await c.execute(sql).catch((x) => x);
+      expect(e2.message, sql).toMatch(/cannot be prepared through the broker/);
+    }
+    // a plain query SET is followed: the same DELETE is then refused (it compares the row with itself)
+    await c.query("SET sql_mode = 'ANSI_QUOTES'");
+    await expect(c.query(quoted())).rejects.toThrow(/blocked by rule unscoped-write/);
+    await c.end();
+    expect(await rows()).toBe(3);
+  });
+});
+
 describe('NUL bytes and syntax errors', () => {
   it('a NUL inside a COM_QUERY text is refused, never forwarded', async () => {
     const c = await viaBroker({ multipleStatements: true });
