@@ -236,6 +236,37 @@ describe('a reading barrier prepared with COM_STMT_PREPARE and executed later', 
   });
 });
 
+describe('SET STATEMENT … FOR SET: the inner SET stays', () => {
+  const quoted = () => `DELETE FROM ${T} WHERE v = "v"`;
+  const outer = 'SET STATEMENT max_statement_time = 100 FOR ';
+
+  it('proof: SET STATEMENT … FOR SET sql_mode = ANSI_QUOTES leaves the session in ANSI_QUOTES (every row deleted)', async () => {
+    await refill();
+    const c = await direct();
+    await c.query(`${outer}SET sql_mode = 'ANSI_QUOTES'`);
+    await c.query(quoted());
+    await c.end();
+    expect(await rows()).toBe(0);
+    await refill();
+  });
+
+  it('through the broker the inner SET is a reading barrier: followed, or refused like the same SET on its own', async () => {
+    await refill();
+    const c = await viaBroker();
+    await c.query(`${outer}SET sql_mode = 'ANSI_QUOTES'`);
+    await expect(c.query(quoted())).rejects.toThrow(/blocked by rule unscoped-write/);
+    expect(await rows()).toBe(3);
+    for (const sql of [`${outer}SET NAMES gbk`, `SET STATEMENT sql_mode = '' FOR SET sql_mode = 'PIPES_AS_CONCAT'`]) {
+      const e = await c.query(sql).catch((x) => x);
+      expect(e.errno, sql).toBe(1227);
+      expect(e.message, sql).toMatch(/gbk is not supported|PIPES_AS_CONCAT .* not supported/);
+    }
+    const [[cs]] = (await c.query('SELECT @@character_set_client AS cs')) as unknown as [[{ cs: string }]];
+    expect(cs.cs).toMatch(/^utf8/);
+    await c.end();
+  });
+});
+
 describe('NUL bytes and syntax errors', () => {
   it('a NUL inside a COM_QUERY text is refused, never forwarded', async () => {
     const c = await viaBroker({ multipleStatements: true });
