@@ -53,9 +53,17 @@ export function mysqlReadingChanges(canonical: string): ReadingChange[] | undefi
       out.push({ setting: 'character_set_client', value: literal(item.slice(at, at + 1), item.length > at + 1) });
       continue;
     }
-    const name = w(k).replace(/^@@(?:SESSION\.|LOCAL\.|GLOBAL\.)?/, '');
+    // the variable's name is every token before `=` / `:=`, however written: `sql_mode`, a backtick-quoted
+    // \`sql_mode\`, @@session.\`sql_mode\`, `@@SESSION . sql_mode` (the server takes each; a name read from the
+    // first word only let a quoted or spaced one change the reading unseen)
+    let v = k;
+    const parts: string[] = [];
+    for (; v < item.length && !(item[v]!.type === 'symbol' && (item[v]!.value === '=' || item[v]!.value === ':')); v++) {
+      const t = item[v]!;
+      parts.push(t.type === 'word' || t.type === 'quoted' ? t.value.toUpperCase() : t.value);
+    }
+    const name = parts.join('').replace(/^@@(?:SESSION\.|LOCAL\.|GLOBAL\.)?/, '');
     if (name !== 'SQL_MODE' && name !== 'CHARACTER_SET_CLIENT') continue;
-    let v = k + 1;
     if (item[v]?.value === ':') v++;
     if (item[v]?.value !== '=') continue;
     out.push({ setting: name.toLowerCase(), value: literal(item.slice(v + 1, v + 2), item.length > v + 2) });

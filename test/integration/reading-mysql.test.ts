@@ -267,6 +267,38 @@ describe('SET STATEMENT … FOR SET: the inner SET stays', () => {
   });
 });
 
+describe('SET of a reading setting named in any spelling the server takes', () => {
+  const quoted = () => `DELETE FROM ${T} WHERE v = "v"`;
+  const spellings = ['SET `sql_mode` = \'ANSI_QUOTES\'', 'SET SESSION `sql_mode` = \'ANSI_QUOTES\'', 'SET @@SESSION.`sql_mode` = \'ANSI_QUOTES\'', "SET @@SESSION . sql_mode = 'ANSI_QUOTES'"];
+
+  it('proof: a backtick-quoted or spaced sql_mode name sets ANSI_QUOTES on the server (every row deleted)', async () => {
+    for (const set of spellings) {
+      await refill();
+      const c = await direct();
+      await c.query(set);
+      await c.query(quoted());
+      await c.end();
+      expect(await rows(), set).toBe(0);
+    }
+    await refill();
+  });
+
+  it('through the broker each spelling is a reading barrier: the DELETE is read under ANSI_QUOTES (refused); gbk is refused', async () => {
+    await refill();
+    for (const set of spellings) {
+      const c = await viaBroker();
+      await c.query(set);
+      await expect(c.query(quoted()), set).rejects.toThrow(/blocked by rule unscoped-write/);
+      await c.end();
+    }
+    expect(await rows()).toBe(3);
+    const c = await viaBroker();
+    const e = await c.query("SET @@session.`character_set_client` = 'gbk'").catch((x) => x);
+    expect(e.message).toMatch(/gbk is not supported/);
+    await c.end();
+  });
+});
+
 describe('NUL bytes and syntax errors', () => {
   it('a NUL inside a COM_QUERY text is refused, never forwarded', async () => {
     const c = await viaBroker({ multipleStatements: true });
