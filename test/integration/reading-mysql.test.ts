@@ -299,6 +299,32 @@ describe('SET of a reading setting named in any spelling the server takes', () =
   });
 });
 
+describe('EXECUTE IMMEDIATE of a reading barrier', () => {
+  const quoted = () => `DELETE FROM ${T} WHERE v = "v"`;
+  const imm = "EXECUTE IMMEDIATE 'SET sql_mode = ''ANSI_QUOTES'''";
+
+  it('proof: EXECUTE IMMEDIATE of SET sql_mode = ANSI_QUOTES changes the session (every row deleted)', async () => {
+    await refill();
+    const c = await direct();
+    await c.query(imm);
+    await c.query(quoted());
+    await c.end();
+    expect(await rows()).toBe(0);
+    await refill();
+  });
+
+  it("through the broker it is the SET's barrier: the DELETE is read under ANSI_QUOTES (refused); NAMES gbk is refused", async () => {
+    await refill();
+    const c = await viaBroker();
+    await c.query(imm);
+    await expect(c.query(quoted())).rejects.toThrow(/blocked by rule unscoped-write/);
+    const e = await c.query("EXECUTE IMMEDIATE 'SET NAMES gbk'").catch((x) => x);
+    expect(e.message).toMatch(/gbk is not supported/);
+    await c.end();
+    expect(await rows()).toBe(3);
+  });
+});
+
 describe('NUL bytes and syntax errors', () => {
   it('a NUL inside a COM_QUERY text is refused, never forwarded', async () => {
     const c = await viaBroker({ multipleStatements: true });
