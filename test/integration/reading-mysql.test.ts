@@ -323,6 +323,26 @@ describe('EXECUTE IMMEDIATE of a reading barrier', () => {
     await c.end();
     expect(await rows()).toBe(3);
   });
+  it('PREPARE s FROM a SET sql_mode, then EXECUTE s and a DELETE in one text: deletes every row on the server, refused through the broker', async () => {
+    const prep = "PREPARE s FROM 'SET sql_mode = ''ANSI_QUOTES'''";
+    await refill();
+    const d = await direct();
+    await d.query(prep);
+    await d.query(`EXECUTE s; ${quoted()}`);
+    await d.end();
+    expect(await rows()).toBe(0);
+    await refill();
+    const c = await viaBroker({ multipleStatements: true });
+    await c.query(prep);
+    const e = await c.query(`EXECUTE s; ${quoted()}`).catch((x) => x);
+    expect(e.message).toMatch(/blocked by rule unparsed/);
+    expect(await rows()).toBe(3);
+    // EXECUTE s on its own is followed: the DELETE after it is read under ANSI_QUOTES (refused)
+    await c.query('EXECUTE s');
+    await expect(c.query(quoted())).rejects.toThrow(/blocked by rule unscoped-write/);
+    await c.end();
+    expect(await rows()).toBe(3);
+  });
 });
 
 describe('NUL bytes and syntax errors', () => {
