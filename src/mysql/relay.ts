@@ -258,10 +258,7 @@ export class MysqlRelay {
         this.expect('fields', first);
         return 'send';
       case Command.ResetConnection:
-        this.namedPrepares.clear();
-        this.trustedPrepared.clear();
-        this.expect('single', first, () => this.probeSqlMode());
-        return 'send';
+        return 'fetch';
       case Command.Ping:
       case Command.Statistics:
       case Command.SetOption:
@@ -467,6 +464,16 @@ export class MysqlRelay {
         this.queue[this.queue.length - 1]!.tracker!.fetchRows = cursor.rewrite;
         return;
       }
+      case Command.ResetConnection:
+        // the server goes back to its default sql_mode and character set. The probe follows the reset at once, so
+        // a text the client pipelines after the reset waits for the answer (before, it was decided under the
+        // session's old reading while the server read it under the reset one)
+        this.namedPrepares.clear();
+        this.trustedPrepared.clear();
+        this.upstream.write(raw);
+        this.expect('single', cmd);
+        this.probeSqlMode();
+        return;
       case Command.InitDb: {
         const db = payload.toString('utf8', 1);
         if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ErrorCode.DATABASE_NOT_GRANTED, this.dbDenied(db));
