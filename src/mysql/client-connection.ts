@@ -140,6 +140,14 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       ending('change user refused');
       return refuse(ErrorCode.ENCODING_UNSAFE, unsafeCharset);
     }
+    // a sql_mode the broker cannot read under (PIPES_AS_CONCAT, ORACLE, … from the server's or account's default)
+    const unreadableMode = MysqlReadingState.modeRefusal(upstream.sqlMode);
+    if (unreadableMode) {
+      upstream.socket.destroy();
+      count(grant.target, 'rejected');
+      ending('change user refused');
+      return refuse(ErrorCode.SESSION_UNREADABLE, unreadableMode);
+    }
     state.sawGreeting(grant.target, upstream.greeting);
     deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
     count(grant.target, 'ok');

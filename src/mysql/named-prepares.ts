@@ -43,6 +43,16 @@ export class NamedPrepares {
         delete g.text;
         return g;
       });
+      // an EXECUTE of a prepared SET sql_mode / NAMES / character_set_client changes how the rest of this text is
+      // read, and the rest was read before it ran (`EXECUTE s; DELETE … WHERE v = "v"` after PREPARE s FROM
+      // 'SET sql_mode=''ANSI_QUOTES'''): like such a SET itself, it must be sent on its own
+      if (inner.some((f) => f.reading) && statements.some((t) => !t.nested && t.index > s.index)) {
+        return [{
+          kind: 'unparsed', effects: [], tables: [], columns: [], functions: [], where: null, limit: null, nested: false,
+          multiStatement: true, index: 0,
+          error: `EXECUTE ${p!.name} runs a statement that changes how text is read (SET sql_mode, NAMES, character_set_client): send it on its own, the statements after it in the same text could be read differently by the server`,
+        }];
+      }
       const first = inner[0];
       out.push({ ...s, effects: [...new Set([...s.effects.filter((e) => e !== 'dynamic'), ...(first?.effects ?? [])])] }, ...inner);
     }

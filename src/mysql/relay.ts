@@ -28,6 +28,8 @@ import type { PendingStatement } from '../session/statement-outcome.js';
 import { MysqlReadingState } from './reading-state.js';
 import { READING_PROBE, splitReadingProbe } from './upstream-connection.js';
 
+const PREPARED_BARRIER = 'dbwarden: a statement that changes how later text is read (SET sql_mode, NAMES, CHARACTER SET, character_set_client) cannot be prepared through the broker: it would apply at each execute, where the broker cannot follow it; send it as a plain query';
+
 export interface MysqlRelayOptions {
   metrics: Metrics;
   maxQueryBytes: number;
@@ -256,10 +258,7 @@ export class MysqlRelay {
         this.expect('fields', first);
         return 'send';
       case Command.ResetConnection:
-        this.namedPrepares.clear();
-        this.trustedPrepared.clear();
-        this.expect('single', first, () => this.probeSqlMode());
-        return 'send';
+        return 'fetch';
       case Command.Ping:
       case Command.Statistics:
       case Command.SetOption:
@@ -290,9 +289,13 @@ export class MysqlRelay {
    */
   private functionCheck(payload: Buffer, raw: Buffer): boolean {
     const cmd = payload[0];
-    if (!this.session.checksFunctions) return false;
     let wait: Promise<void> | undefined;
-    if (cmd === Command.StmtExecute || cmd === Command.StmtBulkExecute) {
+    // a text sent before the server answered the reading probe after a barrier waits for that answer, then goes
+    // through every check as if it had just arrived (the probe may also end the session: an unreadable sql_mode)
+    const afterProbe = (cmd === Command.Query || cmd === Command.StmtPrepare) && this.reading.unconfirmed;
+    if (afterProbe) wait = this.reading.confirmed();
+    else if (!this.session.checksFunctions) return false;
+    else if (cmd === Command.StmtExecute || cmd === Command.StmtBulkExecute) {
       const t = payload.length >= 5 ? this.trustedPrepared.get(this.stmtId(payload)) : undefined;
       wait = t ? this.session.functionCatalog?.revalidate?.(t.names) : undefined;
     } else if (cmd === Command.Query || cmd === Command.StmtPrepare) {
@@ -313,8 +316,9 @@ export class MysqlRelay {
       this.upstream.cork();
       this.client.cork();
       try {
-        this.onClientPacket(heldPayload, heldRaw, true);
-        this.clientScanner.resume();
+        // paused again by a function check the packet now waits for: that check resumes the scanner
+        this.onClientPacket(heldPayload, heldRaw, !afterProbe);
+        if (!this.checking) this.clientScanner.resume();
       } catch (e) {
         const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
         this.beginEnd(err.code, `dbwarden: ${err.message}`);
@@ -407,7 +411,16 @@ export class MysqlRelay {
           }
           return this.reply(cmd, ErrorCode.STATEMENT_BLOCKED, why);
         }
-        if (barrier.hit) this.probeSqlMode();
+        // a prepared reading barrier would apply at every COM_STMT_EXECUTE, which the broker does not read (and the
+        // server flags only NO_BACKSLASH_ESCAPES in its answers): `SET sql_mode = 'ANSI_QUOTES'` executed that way
+        // makes `DELETE … WHERE v = "v"` compare the row with itself. Refused: send such a SET as a plain query
+        if (barrier.hit) {
+          if (stmt) {
+            stmt.refusedBy = 'reading-prepared';
+            this.session.completeStatement(stmt);
+          }
+          return this.reply(cmd, ErrorCode.STATEMENT_BLOCKED, PREPARED_BARRIER);
+        }
         this.upstream.write(raw);
         const names = this.session.checksFunctions ? this.session.functionCatalog?.trusted?.(d.statements) ?? [] : [];
         this.expect('prepare', cmd, undefined, {
@@ -451,6 +464,16 @@ export class MysqlRelay {
         this.queue[this.queue.length - 1]!.tracker!.fetchRows = cursor.rewrite;
         return;
       }
+      case Command.ResetConnection:
+        // the server goes back to its default sql_mode and character set. The probe follows the reset at once, so
+        // a text the client pipelines after the reset waits for the answer (before, it was decided under the
+        // session's old reading while the server read it under the reset one)
+        this.namedPrepares.clear();
+        this.trustedPrepared.clear();
+        this.upstream.write(raw);
+        this.expect('single', cmd);
+        this.probeSqlMode();
+        return;
       case Command.InitDb: {
         const db = payload.toString('utf8', 1);
         if (!this.session.grant.databases.includes(db)) return this.reply(cmd, ErrorCode.DATABASE_NOT_GRANTED, this.dbDenied(db));
@@ -642,7 +665,8 @@ export class MysqlRelay {
         const v = e.collected![0]?.[0] === PacketHeader.Err ? null : firstTextValue(e.collected!, this.deprecateEof);
         const [charset, mode] = v === null ? [null, null] : splitReadingProbe(v);
         if (mode !== null) this.applySqlMode(mode);
-        const bad = this.reading.probeAnswered(charset);
+        // a mode the reader does not follow (PIPES_AS_CONCAT, …) reached through a SET whose value was not literal
+        const bad = this.reading.probeAnswered(charset) ?? (mode !== null ? MysqlReadingState.modeRefusal(mode) : null);
         // set through a door the broker did not see: the session can no longer be read safely
         if (bad) this.beginEnd(ErrorCode.SESSION_UNREADABLE, bad);
       },

@@ -19,6 +19,13 @@ export class PgReadingState {
   private scs: boolean;
   /** a barrier was forwarded in a Parse since the last Sync: its effect is not known yet */
   private uncertain = false;
+  /**
+   * an Execute was forwarded since the last Sync. What it ran may have changed the reading where the broker cannot
+   * see it (a prepared SET Parsed in an earlier pipeline, EXECUTE of a prepared set_config, a function or trigger
+   * calling set_config), and PostgreSQL reports such a change only at the next ReadyForQuery: until the Sync, later
+   * texts must read the same under every reading.
+   */
+  private executed = false;
   /** pause the client stream after the message being handled */
   private pauseRequested = false;
   /** the client stream is paused until every outstanding ReadyForQuery has arrived */
@@ -69,12 +76,10 @@ export class PgReadingState {
   decode(bytes: Buffer): Decoded {
     // a NUL inside the text: the server would read a different (shorter or longer) text than the message holds
     if (bytes.includes(0)) return { ok: false, error: 'NUL byte in statement text' };
-    if (this.uncertain) {
-      for (const b of bytes) {
-        if (b === 0x5c || b >= 0x80) {
-          return { ok: false, error: 'this text follows a change of client_encoding, standard_conforming_strings or backslash_quote in the same pipeline and could read differently once it applies; send it after the Sync that completes the SET' };
-        }
-      }
+    if ((this.uncertain || this.executed) && PgReadingState.sensitive(bytes)) {
+      return this.uncertain
+        ? { ok: false, error: 'this text follows a change of client_encoding, standard_conforming_strings or backslash_quote in the same pipeline and could read differently once it applies; send it after the Sync that completes the SET' }
+        : { ok: false, error: 'this text follows an Execute in the same pipeline whose statement may have changed client_encoding or standard_conforming_strings (the server reports that only at the Sync), so it could read differently; send it after the Sync' };
     }
     return this.decoder(bytes);
   }
@@ -102,8 +107,18 @@ export class PgReadingState {
     return null;
   }
 
-  /** At a Sync: a barrier Parsed before it is acknowledged by this Sync's ReadyForQuery. */
+  /** An Execute is forwarded: until the Sync, later texts of the pipeline must read the same under every reading. */
+  onExecute(): void {
+    this.executed = true;
+  }
+
+  /**
+   * At a Sync: a barrier Parsed before it is acknowledged by this Sync's ReadyForQuery. (After a plain Execute the
+   * stream is not paused: the relay holds a later text that could read differently until every ReadyForQuery
+   * before it has come, with the ParameterStatus reports ahead of it.)
+   */
   onSync(): void {
+    this.executed = false;
     if (this.uncertain) {
       this.uncertain = false;
       this.pauseRequested = true;

@@ -41,7 +41,8 @@ export interface RelayOptions {
   masking?: { masks: ColumnMask[]; catalog: ColumnCatalog; hashKey: Buffer };
 }
 
-const CLIENT_FETCH = [FrontendCode.Query, FrontendCode.Parse, FrontendCode.FunctionCall, FrontendCode.Terminate, FrontendCode.Sync];
+// Execute is read to know that a statement ran before the Sync (it may change the reading: PgReadingState.onExecute)
+const CLIENT_FETCH = [FrontendCode.Query, FrontendCode.Parse, FrontendCode.Execute, FrontendCode.FunctionCall, FrontendCode.Terminate, FrontendCode.Sync];
 const UPSTREAM_FETCH = [BackendCode.ErrorResponse, BackendCode.ReadyForQuery, BackendCode.ParameterStatus, BackendCode.CommandComplete];
 /** With a row limit in force, extended-protocol units are held until Sync (see PgRowGuard). */
 const CLIENT_FETCH_ROW_GUARD = [FrontendCode.Bind, FrontendCode.Describe, FrontendCode.Execute, FrontendCode.Close, FrontendCode.Flush];
@@ -119,8 +120,11 @@ export class PgRelay {
       onForward: (b) => this.upstream.write(b),
       onMessage: (code, body, raw) => {
         // a text that would read differently under another encoding or quoting waits until what runs before it is
-        // done (a function can change client_encoding where the broker cannot see it)
-        if (code === FrontendCode.Query && (this.pendingSyncs > 0 || this.unsynced) && PgReadingState.sensitive(body)) {
+        // done (a function can change client_encoding where the broker cannot see it). A Parse waits for the answers
+        // of earlier pipelines the same way: their Executes' setting changes arrive just before their ReadyForQuery
+        // (a Query or Parse after unsynced messages cannot wait for a Sync that has not been sent: PgReadingState
+        // refuses it instead when an Execute or a barrier came before it)
+        if ((code === FrontendCode.Query || code === FrontendCode.Parse) && this.pendingSyncs > 0 && sensitiveText(code, body)) {
           this.deferred = { code, body: Buffer.from(body), raw: Buffer.from(raw) };
           this.reading.holding = true;
           return true;
@@ -379,6 +383,7 @@ export class PgRelay {
         return;
       case FrontendCode.Execute:
         this.unsynced = true;
+        this.reading.onExecute();
         this.decode(() => this.tracker?.onExecute(body));
         this.decode(() => this.up(code, body, raw));
         return;
@@ -751,4 +756,15 @@ function declaredTypes(body: Buffer, at: number): number[] {
     if (oid) out.push(oid);
   }
   return out;
+}
+
+/** Whether the statement text of a Query or Parse could read differently under another reading (malformed: no). */
+function sensitiveText(code: number, body: Buffer): boolean {
+  if (code === FrontendCode.Query) return PgReadingState.sensitive(body);
+  try {
+    const { start, end } = parseTextBounds(body);
+    return PgReadingState.sensitive(body.subarray(start, end));
+  } catch {
+    return false; // refused as malformed when handled
+  }
 }

@@ -1,6 +1,6 @@
 // MySQL/MariaDB dialect: statement text → StatementFacts[] via our lexer, sqlparser-rs and a keyword fallback.
 import { parse as parseSqlparser } from '@guanmingchiu/sqlparser-ts';
-import type { Effect, LimitStatus, ReadOptions, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
+import type { Effect, LimitStatus, ReadOptions, ReadingChange, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
 import { fallbackFacts, hasScopeWord, type FallbackFacts } from './mysql-fallback.js';
 import { killFacts } from './mysql-kill.js';
 import { useDatabase } from './mysql-use.js';
@@ -187,15 +187,15 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
     if (top) readRoutineBody(top, s.text, facts, ctx);
     if (top && depth === 0) top.text = s.source;
     if (top && depth === 0 && top.kind === 'explain') top.planText = explainPrintsText(s.source) || explainPrintsText(s.text);
-    const reading = depth === 0 ? mysqlReadingChanges(s.text) : undefined;
+    const reading = depth === 0 ? readingChanges(s.text, opts) : undefined;
     if (top && reading) top.reading = reading;
     out.push(...facts);
   });
   if (depth > 0) return out;
-  const at = statements.findIndex((s) => mysqlReadingChanges(s.text) !== undefined);
+  const at = statements.findIndex((s) => readingChanges(s.text, opts) !== undefined);
   if (at < 0 || at === statements.length - 1) return out;
   // a known sql_mode made of modeled flags: the rest of the text is read again, exactly as the server will read it
-  const mode = mysqlReadingChanges(statements[at]!.text)!;
+  const mode = readingChanges(statements[at]!.text, opts)!;
   const sqlMode = mode.length === 1 && mode[0]!.setting === 'sql_mode' && modeledSqlMode(mode[0]!.value) ? String(mode[0]!.value).toUpperCase() : undefined;
   if (sqlMode !== undefined && !/[\u0080-\uffff]/.test(statements.slice(at + 1).map((s) => s.source).join(';'))) {
     const flags = new Set(sqlMode.split(',').map((f) => f.trim()));
@@ -203,7 +203,7 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
     if (rest.some((f) => f.kind === 'unparsed')) return rest;
     return [...out.filter((f) => f.index <= at), ...rest.map((f) => ({ ...f, index: f.index + at + 1, multiStatement: true }))];
   }
-  const barrier = unreadableAfterBarrier(statements);
+  const barrier = unreadableAfterBarrier(statements, opts);
   return barrier ? [unparsed(barrier, statements.map((s) => s.source).join('; '))] : out;
 }
 
@@ -212,16 +212,38 @@ function factsOf(statements: LexedStatement[], opts: ReadOptions, depth: number)
  * after a reading barrier must read the same under every reading it can produce (no double quote, backslash,
  * pipe or non-ASCII character, and a sql_mode made only of flags the broker models), or the text is refused.
  */
-function unreadableAfterBarrier(statements: LexedStatement[]): string | undefined {
-  const at = statements.findIndex((s) => mysqlReadingChanges(s.text) !== undefined);
+function unreadableAfterBarrier(statements: LexedStatement[], opts: ReadOptions): string | undefined {
+  const at = statements.findIndex((s) => readingChanges(s.text, opts) !== undefined);
   if (at < 0 || at === statements.length - 1) return undefined;
-  const changes = mysqlReadingChanges(statements[at]!.text)!;
+  const changes = readingChanges(statements[at]!.text, opts)!;
   const rest = statements.slice(at + 1).map((s) => s.source).join(';');
   const exotic = changes.some((c) => c.setting === 'sql_mode' && !modeledSqlMode(c.value));
   if (exotic || /["\\|\u0080-\uffff]/.test(rest)) {
     return 'a statement that changes how text is read (SET sql_mode, NAMES, CHARACTER SET, character_set_client) must be sent on its own: the statements after it in the same text could be read differently by the server';
   }
   return undefined;
+}
+
+/**
+ * The reading changes of a canonical statement, and those of the statement a MariaDB `EXECUTE IMMEDIATE 'literal'`
+ * runs: `EXECUTE IMMEDIATE 'SET sql_mode=''ANSI_QUOTES'''` changes the session like the SET sent on its own (it let
+ * `DELETE … WHERE v = "v"` delete every row while the broker kept reading '"v"' as a string). A literal that cannot be
+ * lexed counts as an unknown sql_mode change (the relay asks the server).
+ */
+function readingChanges(canonical: string, opts: ReadOptions, depth = 0): ReadingChange[] | undefined {
+  const own = mysqlReadingChanges(canonical);
+  if (own) return own;
+  const tokens = tokenize(canonical);
+  if (!(wordsAt(tokens, 0, 'EXECUTE', 'IMMEDIATE') && tokens.length === 3 && tokens[2]!.type === 'string')) return undefined;
+  const inner = tokens[2]!.value;
+  if (depth >= MAX_DEPTH) return [{ setting: 'sql_mode' }];
+  const out: ReadingChange[] = [];
+  for (const mode of readingModes(inner, opts)) {
+    const r = lexMysql(inner, mode);
+    if (!r.ok) return [{ setting: 'sql_mode' }];
+    for (const st of r.statements) out.push(...(readingChanges(st.text, opts, depth + 1) ?? []));
+  }
+  return out.length ? out : undefined;
 }
 
 /** One canonical statement → its fact followed by the facts of statements nested in it. */

@@ -13,8 +13,19 @@ export function mysqlReadingChanges(canonical: string): ReadingChange[] | undefi
   if (!/^\s*SET\b/i.test(canonical)) return undefined;
   const tokens = tokenize(canonical);
   // SET STATEMENT … FOR stmt: the server reads stmt under the session's mode (proven in reading-mysql.test.ts) and
-  // restores the variables afterwards: no barrier
-  if (tokens[1]?.type === 'word' && tokens[1].value === 'STATEMENT') return undefined;
+  // restores the variables it lists afterwards: no barrier of its own. But stmt may itself be a SET, whose change
+  // stays (`SET STATEMENT max_statement_time=1 FOR SET sql_mode='ANSI_QUOTES'` leaves the session in ANSI_QUOTES,
+  // even when the list names sql_mode): stmt's changes are the statement's
+  if (tokens[1]?.type === 'word' && tokens[1].value === 'STATEMENT') {
+    let d = 0;
+    for (let i = 2; i < tokens.length; i++) {
+      const t = tokens[i]!;
+      if (t.type === 'symbol' && t.value === '(') d++;
+      if (t.type === 'symbol' && t.value === ')') d--;
+      if (d === 0 && t.type === 'word' && t.value === 'FOR' && tokens[i + 1]) return mysqlReadingChanges(canonical.slice(tokens[i + 1]!.start));
+    }
+    return undefined;
+  }
   const out: ReadingChange[] = [];
   // split the assignment list at top-level commas
   let depth = 0;
@@ -42,9 +53,17 @@ export function mysqlReadingChanges(canonical: string): ReadingChange[] | undefi
       out.push({ setting: 'character_set_client', value: literal(item.slice(at, at + 1), item.length > at + 1) });
       continue;
     }
-    const name = w(k).replace(/^@@(?:SESSION\.|LOCAL\.|GLOBAL\.)?/, '');
+    // the variable's name is every token before `=` / `:=`, however written: `sql_mode`, a backtick-quoted
+    // \`sql_mode\`, @@session.\`sql_mode\`, `@@SESSION . sql_mode` (the server takes each; a name read from the
+    // first word only let a quoted or spaced one change the reading unseen)
+    let v = k;
+    const parts: string[] = [];
+    for (; v < item.length && !(item[v]!.type === 'symbol' && (item[v]!.value === '=' || item[v]!.value === ':')); v++) {
+      const t = item[v]!;
+      parts.push(t.type === 'word' || t.type === 'quoted' ? t.value.toUpperCase() : t.value);
+    }
+    const name = parts.join('').replace(/^@@(?:SESSION\.|LOCAL\.|GLOBAL\.)?/, '');
     if (name !== 'SQL_MODE' && name !== 'CHARACTER_SET_CLIENT') continue;
-    let v = k + 1;
     if (item[v]?.value === ':') v++;
     if (item[v]?.value !== '=') continue;
     out.push({ setting: name.toLowerCase(), value: literal(item.slice(v + 1, v + 2), item.length > v + 2) });

@@ -1,6 +1,6 @@
 // PostgreSQL dialect: statement text → StatementFacts[] from the libpg-query AST (the server's own grammar).
 import { plpgsqlStatements } from './pg-plpgsql.js';
-import { parseSync } from 'libpg-query';
+import { parseSync, scanSync } from 'libpg-query';
 import type { Effect, LimitStatus, ReadOptions, ReadingChange, StatementFacts, StatementKind, TableRef, WhereStatus } from './facts.js';
 import { ADMIN_SETTINGS, PRIVILEGE_SETTINGS, functionEffect } from './postgres-functions.js';
 import { RELATION_OBJECTS, classifyStatement, objectName } from './postgres-statements.js';
@@ -344,6 +344,7 @@ function createFunction(s: Ast, b: Builder): void {
     }
   }
   if (s.sql_body !== undefined) language ??= 'sql';
+  if ((language === 'sql' || language === 'plpgsql') && body !== undefined) rereadBodyCheck(body);
   if (language === 'plpgsql' && nestPlpgsql(b)) {
     // a PL/pgSQL body without dynamic SQL: its statements are nested facts, decided as if sent (sql/pg-plpgsql.ts)
   } else if (language !== 'sql') {
@@ -361,6 +362,31 @@ function createFunction(s: Ast, b: Builder): void {
     for (const st of stmts ?? []) nest(st.stmt, b);
   }
   walk(s, b, 'ddl', ['options']);
+}
+
+/**
+ * A SQL or PL/pgSQL function body given as a string is read again by the server at every call (SQL) or first call
+ * in a session (PL/pgSQL), under that session's standard_conforming_strings, not the creator's. A backslash in a
+ * plain '…' literal ends the literal in a different place under off than under on, so the statements the broker
+ * decided at CREATE could run as different ones (`v = 'x\' AND id = 1 -- ' OR true` is scoped under on and deletes
+ * every row under off). Such a body is refused; E'…' and dollar-quoted strings, comments and identifiers read the
+ * same under both settings. Throws (postgresFacts turns it into an unparsed fact: fail closed).
+ */
+function rereadBodyCheck(body: string): void {
+  if (!body.includes('\\')) return;
+  let tokens: { text: string; tokenName: string }[];
+  try {
+    tokens = scanSync(body).tokens;
+  } catch {
+    throw new Error('the function body could not be scanned');
+  }
+  for (const t of tokens) {
+    if (!t.text.includes('\\')) continue;
+    const head = t.text.replace(/^[nN](?=')/, '');
+    if (head.startsWith("'") || /^[uU]&'/.test(head) || /^[bBxX]'/.test(head)) {
+      throw new Error("a backslash in a '…' string of a function body: the server reads the body again at each call under the caller's standard_conforming_strings, where it can end the string elsewhere; write E'…' or a dollar-quoted string");
+    }
+  }
 }
 
 /** DO's language (default plpgsql). */

@@ -34,7 +34,7 @@ async function count(): Promise<number> {
 }
 
 /** Logs in on a raw socket (native or caching_sha2 after a switch), then writes `queries` back to back in one write. */
-async function pipelined(port: number, user: string, password: string, queries: string[]): Promise<{ packets: Buffer[] }> {
+async function pipelined(port: number, user: string, password: string, queries: (string | Buffer)[], first?: string): Promise<{ packets: Buffer[] }> {
   const sock: Socket = await new Promise((resolve, reject) => {
     const s = netConnect({ host: '127.0.0.1', port }, () => resolve(s));
     s.once('error', reject);
@@ -59,7 +59,13 @@ async function pipelined(port: number, user: string, password: string, queries: 
       }
     }
     // every command in one write: the second arrives before the first is answered
-    sock.write(Buffer.concat(queries.map((q) => encodePacket(0, encodeComQuery(q)))));
+    if (first !== undefined) {
+      // sent on its own and answered before the pipelined write
+      sock.write(encodePacket(0, encodeComQuery(first)));
+      while (await reader.read(1000).catch(() => null));
+    }
+    // a Buffer is a command payload of its own (e.g. COM_RESET_CONNECTION)
+    sock.write(Buffer.concat(queries.map((q) => encodePacket(0, typeof q === 'string' ? encodeComQuery(q) : q))));
     const packets: Buffer[] = [];
     // read until the socket has been quiet for a while (responses of every command, or an error)
     for (;;) {
@@ -94,5 +100,34 @@ describe('MySQL reading barriers, pipelined on a raw socket', () => {
     const r = await pipelined(b.myPort, g.login, g.password, [text]);
     expect(await count()).toBe(3);
     expect(r.packets.some((p) => p[0] === 0xff && /dbwarden/.test(decodeErr(p).message))).toBe(true);
+  });
+
+  it('pipelined SET sql_mode to a value the broker cannot know, landing in PIPES_AS_CONCAT, then a DELETE: deletes every row directly; through the broker the DELETE waits for the probe and the session ends', async () => {
+    // the broker's default reading: id = 1 OR id = 0 (one row); the server's under PIPES_AS_CONCAT: (id = CONCAT(1, id)) = 0
+    const set = "SET sql_mode = CONCAT(@@sql_mode, ',PIPES_AS_CONCAT')";
+    const del = `DELETE FROM ${T} WHERE id = 1 || id = 0`;
+    await pipelined(3306, 'root', '', [set, del]);
+    expect(await count()).toBe(0);
+    await myAdmin(`INSERT INTO ${T} VALUES (1), (2), (3)`, 'dbw_my');
+    const g = await b.grant({ access: 'write' });
+    const r = await pipelined(b.myPort, g.login, g.password, [set, del]);
+    expect(await count()).toBe(3);
+    const errors = r.packets.filter((p) => p[0] === 0xff).map((p) => decodeErr(p).message);
+    expect(errors.join('\n')).toMatch(/sql_mode PIPES_AS_CONCAT .* not supported through the broker/);
+  });
+
+  it('SET sql_mode = ANSI_QUOTES, then COM_RESET_CONNECTION and a DELETE pipelined: the DELETE runs under the reset mode directly; through the broker it is decided under it too (refused)', async () => {
+    // under ANSI_QUOTES "1" is a column (the broker's old reading: a condition on it); after the reset it is the string '1': true for every row
+    const RESET = Buffer.from([0x1f]);
+    const set = "SET sql_mode = 'ANSI_QUOTES'";
+    const cmds = [RESET, `DELETE FROM ${T} WHERE "1"`];
+    await pipelined(3306, 'root', '', cmds, set);
+    expect(await count()).toBe(0);
+    await myAdmin(`INSERT INTO ${T} VALUES (1), (2), (3)`, 'dbw_my');
+    const g = await b.grant({ access: 'write' });
+    const r = await pipelined(b.myPort, g.login, g.password, cmds, set);
+    expect(await count()).toBe(3);
+    const errors = r.packets.filter((p) => p[0] === 0xff).map((p) => decodeErr(p).message);
+    expect(errors.join('\n')).toMatch(/blocked by rule unscoped-write/);
   });
 });

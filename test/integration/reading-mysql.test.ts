@@ -146,6 +146,205 @@ describe('reading barriers', () => {
   });
 });
 
+describe('sql_mode flags the reader does not follow (PIPES_AS_CONCAT, ANSI, ORACLE, EMPTY_STRING_IS_NULL, HIGH_NOT_PRECEDENCE)', () => {
+  // the broker reads `id = 1 OR id = 0` (one row); under PIPES_AS_CONCAT the server reads (id = CONCAT(1, id)) = 0: every row
+  const pipes = () => `DELETE FROM ${T} WHERE id = 1 || id = 0`;
+
+  it('proof: after SET sql_mode = PIPES_AS_CONCAT (or ANSI, ORACLE) a DELETE scoped under the default reading deletes every row', async () => {
+    for (const mode of ['PIPES_AS_CONCAT', 'ANSI', 'ORACLE']) {
+      await refill();
+      const c = await direct();
+      await c.query(`SET sql_mode = '${mode}'`);
+      await c.query(pipes());
+      await c.end();
+      expect(await rows(), mode).toBe(0);
+    }
+    await refill();
+    const c = await direct();
+    await c.query("SET sql_mode = 'EMPTY_STRING_IS_NULL'");
+    await c.query(`DELETE FROM ${T} WHERE id = 1 OR '' IS NULL`);
+    await c.end();
+    expect(await rows()).toBe(0);
+    await refill();
+  });
+
+  it('through the broker a literal SET of such a mode is refused in every spelling and the session keeps reading as the server does', async () => {
+    await refill();
+    const c = await viaBroker();
+    for (const sql of [
+      "SET sql_mode = 'PIPES_AS_CONCAT'", "SET SESSION sql_mode = 'ANSI'", "SET @@session.sql_mode = 'ORACLE'", "SET @@sql_mode := 'STRICT_TRANS_TABLES,EMPTY_STRING_IS_NULL'",
+      "SET sql_mode = 'HIGH_NOT_PRECEDENCE'", "SET LOCAL sql_mode = 'postgresql'", "/*!100000 SET sql_mode = 'MSSQL' */",
+    ]) {
+      const e = await c.query(sql).catch((x) => x);
+      expect(e.errno, sql).toBe(1227);
+      expect(e.message, sql).toMatch(/sql_mode \w+.* is not supported through the broker/);
+    }
+    const [[m]] = (await c.query('SELECT @@sql_mode AS m')) as unknown as [[{ m: string }]];
+    expect(m.m).not.toMatch(/PIPES|ORACLE|EMPTY_STRING|HIGH_NOT/);
+    await c.query(pipes()); // read alike by both: id = 1 OR id = 0
+    expect(await rows()).toBe(2);
+    await c.end();
+    await refill();
+  });
+
+  it('a SET whose value the broker cannot know (CONCAT, a variable) that lands in such a mode ends the session before the next text is read', async () => {
+    await refill();
+    for (const set of ["SET sql_mode = CONCAT(@@sql_mode, ',PIPES_AS_CONCAT')", "SET @m = 'ANSI'; SET sql_mode = @m"]) {
+      const c = await viaBroker({ multipleStatements: true });
+      c.on('error', () => undefined);
+      const first = await c.query(set).then(() => null, (x) => x);
+      const e = first ?? (await c.query(pipes()).catch((x) => x));
+      expect(String(e?.message), set).toMatch(/is not supported through the broker|closed|ended/);
+      c.destroy();
+      expect(await rows(), set).toBe(3);
+    }
+  });
+});
+
+describe('a reading barrier prepared with COM_STMT_PREPARE and executed later', () => {
+  // default mode: v = 'v' (no row); under ANSI_QUOTES: v = v, every row
+  const quoted = () => `DELETE FROM ${T} WHERE v = "v"`;
+
+  it('proof: SET sql_mode = ANSI_QUOTES run by COM_STMT_EXECUTE makes a scoped-looking DELETE delete every row', async () => {
+    await refill();
+    const c = await direct();
+    await c.execute("SET sql_mode = 'ANSI_QUOTES'");
+    await c.query(quoted());
+    await c.end();
+    expect(await rows()).toBe(0);
+    await refill();
+  });
+
+  it('through the broker the prepare is refused and the DELETE is read as the server reads it', async () => {
+    await refill();
+    const c = await viaBroker();
+    const e = await c.execute("SET sql_mode = 'ANSI_QUOTES'").catch((x) => x);
+    await c.query(quoted()).catch(() => undefined);
+    expect(await rows()).toBe(3);
+    expect(String(e?.message)).toMatch(/cannot be prepared through the broker/);
+    const [[m]] = (await c.query('SELECT @@sql_mode AS m')) as unknown as [[{ m: string }]];
+    expect(m.m).not.toMatch(/ANSI_QUOTES/);
+    for (const sql of ['SET NAMES latin1', "SET @@session.sql_mode = 'NO_BACKSLASH_ESCAPES'", "SET character_set_client = 'utf8mb4'"]) {
+      const e2 = await c.execute(sql).catch((x) => x);
+      expect(e2.message, sql).toMatch(/cannot be prepared through the broker/);
+    }
+    // a plain query SET is followed: the same DELETE is then refused (it compares the row with itself)
+    await c.query("SET sql_mode = 'ANSI_QUOTES'");
+    await expect(c.query(quoted())).rejects.toThrow(/blocked by rule unscoped-write/);
+    await c.end();
+    expect(await rows()).toBe(3);
+  });
+});
+
+describe('SET STATEMENT … FOR SET: the inner SET stays', () => {
+  const quoted = () => `DELETE FROM ${T} WHERE v = "v"`;
+  const outer = 'SET STATEMENT max_statement_time = 100 FOR ';
+
+  it('proof: SET STATEMENT … FOR SET sql_mode = ANSI_QUOTES leaves the session in ANSI_QUOTES (every row deleted)', async () => {
+    await refill();
+    const c = await direct();
+    await c.query(`${outer}SET sql_mode = 'ANSI_QUOTES'`);
+    await c.query(quoted());
+    await c.end();
+    expect(await rows()).toBe(0);
+    await refill();
+  });
+
+  it('through the broker the inner SET is a reading barrier: followed, or refused like the same SET on its own', async () => {
+    await refill();
+    const c = await viaBroker();
+    await c.query(`${outer}SET sql_mode = 'ANSI_QUOTES'`);
+    await expect(c.query(quoted())).rejects.toThrow(/blocked by rule unscoped-write/);
+    expect(await rows()).toBe(3);
+    for (const sql of [`${outer}SET NAMES gbk`, `SET STATEMENT sql_mode = '' FOR SET sql_mode = 'PIPES_AS_CONCAT'`]) {
+      const e = await c.query(sql).catch((x) => x);
+      expect(e.errno, sql).toBe(1227);
+      expect(e.message, sql).toMatch(/gbk is not supported|PIPES_AS_CONCAT .* not supported/);
+    }
+    const [[cs]] = (await c.query('SELECT @@character_set_client AS cs')) as unknown as [[{ cs: string }]];
+    expect(cs.cs).toMatch(/^utf8/);
+    await c.end();
+  });
+});
+
+describe('SET of a reading setting named in any spelling the server takes', () => {
+  const quoted = () => `DELETE FROM ${T} WHERE v = "v"`;
+  const spellings = ['SET `sql_mode` = \'ANSI_QUOTES\'', 'SET SESSION `sql_mode` = \'ANSI_QUOTES\'', 'SET @@SESSION.`sql_mode` = \'ANSI_QUOTES\'', "SET @@SESSION . sql_mode = 'ANSI_QUOTES'"];
+
+  it('proof: a backtick-quoted or spaced sql_mode name sets ANSI_QUOTES on the server (every row deleted)', async () => {
+    for (const set of spellings) {
+      await refill();
+      const c = await direct();
+      await c.query(set);
+      await c.query(quoted());
+      await c.end();
+      expect(await rows(), set).toBe(0);
+    }
+    await refill();
+  });
+
+  it('through the broker each spelling is a reading barrier: the DELETE is read under ANSI_QUOTES (refused); gbk is refused', async () => {
+    await refill();
+    for (const set of spellings) {
+      const c = await viaBroker();
+      await c.query(set);
+      await expect(c.query(quoted()), set).rejects.toThrow(/blocked by rule unscoped-write/);
+      await c.end();
+    }
+    expect(await rows()).toBe(3);
+    const c = await viaBroker();
+    const e = await c.query("SET @@session.`character_set_client` = 'gbk'").catch((x) => x);
+    expect(e.message).toMatch(/gbk is not supported/);
+    await c.end();
+  });
+});
+
+describe('EXECUTE IMMEDIATE of a reading barrier', () => {
+  const quoted = () => `DELETE FROM ${T} WHERE v = "v"`;
+  const imm = "EXECUTE IMMEDIATE 'SET sql_mode = ''ANSI_QUOTES'''";
+
+  it('proof: EXECUTE IMMEDIATE of SET sql_mode = ANSI_QUOTES changes the session (every row deleted)', async () => {
+    await refill();
+    const c = await direct();
+    await c.query(imm);
+    await c.query(quoted());
+    await c.end();
+    expect(await rows()).toBe(0);
+    await refill();
+  });
+
+  it("through the broker it is the SET's barrier: the DELETE is read under ANSI_QUOTES (refused); NAMES gbk is refused", async () => {
+    await refill();
+    const c = await viaBroker();
+    await c.query(imm);
+    await expect(c.query(quoted())).rejects.toThrow(/blocked by rule unscoped-write/);
+    const e = await c.query("EXECUTE IMMEDIATE 'SET NAMES gbk'").catch((x) => x);
+    expect(e.message).toMatch(/gbk is not supported/);
+    await c.end();
+    expect(await rows()).toBe(3);
+  });
+  it('PREPARE s FROM a SET sql_mode, then EXECUTE s and a DELETE in one text: deletes every row on the server, refused through the broker', async () => {
+    const prep = "PREPARE s FROM 'SET sql_mode = ''ANSI_QUOTES'''";
+    await refill();
+    const d = await direct();
+    await d.query(prep);
+    await d.query(`EXECUTE s; ${quoted()}`);
+    await d.end();
+    expect(await rows()).toBe(0);
+    await refill();
+    const c = await viaBroker({ multipleStatements: true });
+    await c.query(prep);
+    const e = await c.query(`EXECUTE s; ${quoted()}`).catch((x) => x);
+    expect(e.message).toMatch(/blocked by rule unparsed/);
+    expect(await rows()).toBe(3);
+    // EXECUTE s on its own is followed: the DELETE after it is read under ANSI_QUOTES (refused)
+    await c.query('EXECUTE s');
+    await expect(c.query(quoted())).rejects.toThrow(/blocked by rule unscoped-write/);
+    await c.end();
+    expect(await rows()).toBe(3);
+  });
+});
+
 describe('NUL bytes and syntax errors', () => {
   it('a NUL inside a COM_QUERY text is refused, never forwarded', async () => {
     const c = await viaBroker({ multipleStatements: true });

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminSql, startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { RawPg, SYNC, errorsOf, extended, query, run } from '../helpers/raw-pg.js';
+import { RawPg, SYNC, cstr, errorsOf, extended, int32, query, run, typed } from '../helpers/raw-pg.js';
 
 const T = `reading_${randomBytes(4).toString('hex')}`;
 /** `さ\` in UTF-8 is E3 81 95 5C; in SJIS E3 81 and 95 5C are two characters: the backslash is gone */
@@ -198,6 +198,97 @@ describe('reading barriers in a pipeline', () => {
     expect(errorsOf(out)).toEqual([]);
     expect(out.find((m) => m.name === 'dataRow')?.fields).toEqual(['x\\']);
     c.end();
+  });
+});
+
+describe('reading changed by what an Execute runs (the server reports it only at the Sync)', () => {
+  // one statement (a Parse takes only one): under on, v = 'x\' AND id = 1 (scoped); under off, v = 'x'' …' OR true
+  const single = () => `DELETE FROM ${T} WHERE v = 'x\\' AND id = 1 -- ' OR true --`;
+  const parseNamed = (name: string, text: string) => typed('P', Buffer.concat([cstr(name), cstr(text), Buffer.from([0, 0])]));
+  const bindExecute = (name: string) => Buffer.concat([
+    typed('B', Buffer.concat([cstr(''), cstr(name), Buffer.from([0, 0, 0, 0, 0, 0])])),
+    typed('E', Buffer.concat([cstr(''), int32(0)])),
+  ]);
+  const setsOff = () => adminSql(`create or replace function ${T}_off() returns text language plpgsql as $f$ begin perform set_config('standard_conforming_strings', 'off', false); return 'x'; end $f$; grant execute on function ${T}_off() to dbw_rw`);
+
+  it('proof: a SET prepared in one pipeline and executed in the next, before a smuggled Parse, deletes every row on the real server', async () => {
+    await refill();
+    const c = await direct();
+    c.write(Buffer.concat([parseNamed('s1', 'SET standard_conforming_strings = off'), SYNC]));
+    await c.untilReady();
+    c.write(Buffer.concat([bindExecute('s1'), extended(single()), SYNC]));
+    expect(errorsOf(await c.untilReady())).toEqual([]);
+    expect(await rows()).toBe(0);
+    c.end();
+    await refill();
+  });
+
+  it('through the broker the Parse after the Execute must read the same under every reading (refused, nothing deleted)', async () => {
+    const c = await broker();
+    c.write(Buffer.concat([parseNamed('s1', 'SET standard_conforming_strings = off'), SYNC]));
+    await c.untilReady();
+    c.write(Buffer.concat([bindExecute('s1'), extended(single()), SYNC]));
+    const out = await c.untilReady();
+    expect(errorsOf(out)[0]?.message).toMatch(/blocked by rule unparsed/);
+    expect(await rows()).toBe(5);
+    // a Parse of the next pipeline sent at once waits for the ReadyForQuery and is decided under off (refused)
+    c.write(query('RESET standard_conforming_strings'));
+    await c.untilReady();
+    c.write(Buffer.concat([bindExecute('s1'), SYNC, extended(single()), SYNC]));
+    const next = await c.untilReady(2);
+    expect(errorsOf(next).map((e) => e.message).join('\n')).toMatch(/standard_conforming_strings is off|blocked by rule unparsed/);
+    expect(await rows()).toBe(5);
+    // ASCII text without a backslash after an Execute reads the same under every reading: it runs
+    c.write(Buffer.concat([bindExecute('s1'), extended('SELECT 7'), SYNC]));
+    const ok = await c.untilReady();
+    expect(errorsOf(ok)).toEqual([]);
+    expect(ok.filter((m) => m.name === 'dataRow').map((m) => m.fields)).toEqual([['7']]);
+    c.end();
+  });
+
+  it('a function that calls set_config, executed before a smuggled Parse in one pipeline: deletes on the server, refused through the broker', async () => {
+    await refill();
+    await setsOff();
+    const d = await direct();
+    d.write(Buffer.concat([extended(`select ${T}_off()`), extended(single()), SYNC]));
+    expect(errorsOf(await d.untilReady())).toEqual([]);
+    expect(await rows()).toBe(0);
+    d.end();
+    await refill();
+    const c = await broker();
+    c.write(Buffer.concat([extended(`select ${T}_off()`), extended(single()), SYNC]));
+    expect(errorsOf(await c.untilReady())[0]?.message).toMatch(/blocked by rule unparsed/);
+    expect(await rows()).toBe(5);
+    c.end();
+    await adminSql(`drop function ${T}_off()`);
+  });
+
+  it('a SQL function body is read again at each call under the caller\'s standard_conforming_strings: a backslash in a \'…\' string of a body is refused', async () => {
+    await refill();
+    const create = `CREATE FUNCTION ${T}_g() RETURNS void LANGUAGE sql AS $f$ DELETE FROM ${T} WHERE v = 'x\\' AND id = 1 -- ' OR true --\n $f$`;
+    // proof on the server: created under on (scoped), called under off (every row deleted)
+    const x = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'dbw_rw', database: 'dbw_app' });
+    await x.connect();
+    await x.query(create);
+    await x.query('SET standard_conforming_strings = off');
+    await x.query(`SELECT ${T}_g()`);
+    await x.query(`DROP FUNCTION ${T}_g()`);
+    await x.end();
+    expect(await rows()).toBe(0);
+    await refill();
+    const c = new pg.Client({ connectionString: b.url(write) });
+    await c.connect();
+    const e = await c.query(create).catch((err) => err);
+    expect(e.message).toMatch(/blocked by rule unparsed/);
+    const e2 = await c.query(`CREATE FUNCTION ${T}_p() RETURNS text LANGUAGE plpgsql AS $f$ begin return 'a\\'; end $f$`).catch((err) => err);
+    expect(e2.message).toMatch(/blocked by rule unparsed/);
+    // E'…' and dollar-quoted strings read the same under both settings: allowed, and the function runs
+    await c.query(`CREATE FUNCTION ${T}_h() RETURNS text LANGUAGE sql AS $f$ SELECT E'a\\\\' || $$b\\$$ $f$`);
+    await c.query('SET standard_conforming_strings = off');
+    expect((await c.query(`SELECT ${T}_h() AS v`)).rows).toEqual([{ v: 'a\\b\\' }]);
+    await c.end();
+    await adminSql(`drop function ${T}_h()`);
+    expect(await rows()).toBe(5);
   });
 });
 
