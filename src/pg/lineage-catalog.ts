@@ -2,6 +2,7 @@
 // read in one snapshot (session/schema-snapshot.ts) over the catalog side connection, refreshed in the background.
 import { UNKNOWN } from '../session/mask-plan.js';
 import { SYSTEM_SCHEMAS, SchemaSnapshot } from '../session/schema-snapshot.js';
+import type { LineageSchema } from '../sql/pg-lineage.js';
 import type { ColumnCatalog } from './catalog.js';
 import type { ColumnMask } from '../session/verdict.js';
 import type { MaskKind } from '../session/verdict.js';
@@ -114,9 +115,9 @@ export class SessionLineage {
     await Promise.race([this.lc.fresh(0), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
-  schema(): SchemaSnapshot | null {
-    if (this.tainted) return null;
+  schema(): LineageSchema | null {
     const snap = this.lc.current();
+    if (this.tainted) return snap ? snap.untrusted() : null;
     if (!snap) return null;
     if (this.last?.snap !== snap) this.last = { snap, view: snap.withClean(this.clean) };
     return this.last.view;
@@ -148,7 +149,7 @@ export class SessionLineage {
 
   /** A view column (schema.view.column) → the mask its traced sources call for; undefined when not a view. */
   viewMask(qualified: string): MaskKind | null | undefined {
-    const schema = this.schema();
+    const schema = this.tainted ? null : this.schema();
     if (!schema) return undefined;
     const a = qualified.indexOf('.');
     const b = qualified.lastIndexOf('.');

@@ -106,7 +106,7 @@ export class PgRelay {
     const m = opts.masking;
     this.lineage = m && m.masks.length ? new SessionLineage(m.catalog, m.masks) : null;
     this.tracker = m && m.masks.length && this.lineage
-      ? new MaskTracker(m.masks, m.catalog, m.hashKey, derivedMask(strictestMask(m.masks)), (col) => this.lineage!.viewMask(col), (status) => this.lineage!.ready(status))
+      ? new MaskTracker(m.masks, m.catalog, m.hashKey, derivedMask(strictestMask(m.masks)), (col) => this.lineage!.viewMask(col), (status) => this.lineage!.ready(status), (op) => this.session.cursorConfirmed(op))
       : null;
     if (this.lineage) session.lineage = () => this.lineage!.schema();
     this.rowGuard = session.guard.hasRowLimits ? this.createRowGuard() : null;

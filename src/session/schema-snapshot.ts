@@ -55,6 +55,18 @@ export class SchemaSnapshot implements LineageSchema {
     return this.clean.some((p) => matchName(p, `${schema}.${name}`));
   }
 
+  /**
+   * While the session's own DDL is not in a snapshot yet: no relation or user function is known (all lineage unknown),
+   * but the builtins still are, so that a call to a routine of the session's own making (`CREATE FUNCTION f(x) …
+   * plpgsql` storing x, then `SELECT f(email)` in the same transaction block) counts as untraceable, not as a builtin.
+   */
+  untrusted(): LineageSchema {
+    return {
+      relation: () => undefined,
+      func: (schema, name) => ((schema === null || SYSTEM_SCHEMAS.has(schema)) && this.builtins.has(name) && !this.functions.has(name) ? { kind: 'builtin' } : undefined),
+    };
+  }
+
   relation(schema: string | null, name: string): LineageRelation | undefined {
     const all = this.relations.get(name) ?? [];
     // unqualified: any schema on a search path could be meant (temporary tables shadow everything)

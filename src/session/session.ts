@@ -11,7 +11,7 @@ import type { Guard } from './guard.js';
 import type { PartialWatch } from './partial-watch.js';
 import { withFunctionEffects, type FunctionCatalogView } from './function-effects.js';
 import type { LineageSchema } from '../sql/pg-lineage.js';
-import { planMasks, type LineageState } from './mask-plan.js';
+import { applyCursorOp, planMasks, type LineageState } from './mask-plan.js';
 import { mysqlMaskVerdict } from './mysql-mask-verdict.js';
 import type { MysqlSchema } from './mysql-schema.js';
 import { StatementLog, finishEvent, type PendingStatement, type StatementEvent } from './statement-outcome.js';
@@ -233,6 +233,11 @@ export class Session {
     const d = this.guard.evaluateFacts(w.statements);
     if (d.action === 'allow' || d.action === 'warn') return d;
     return { ...d, rules: d.rules.map((r) => ({ ...r, message: `${r.message} (calls ${w.names.join(', ')}, which may write)` })) };
+  }
+
+  /** A DECLARE/CLOSE of a cursor the server confirmed (its CommandComplete): FETCH results follow its plan. */
+  cursorConfirmed(op: import('../rules/types.js').CursorOp): void {
+    applyCursorOp(this.lineageState, op);
   }
 
   /** With masks in force, the core's final mask plan (lineage where the protocol traces it) or MySQL's mask verdict. */

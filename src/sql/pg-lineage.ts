@@ -19,7 +19,12 @@ export const UNKNOWN = '?';
  * function's result, a VALUES item): the mask plan redacts such values whole (rules/mask.ts derivedMask).
  */
 export const DERIVED = '\u0000derived';
-/** A set of base columns (schema.table.column), possibly containing UNKNOWN and DERIVED. */
+/**
+ * Marks, inside a function body, a value that comes from the function's caller (a parameter): a sink of the body
+ * that carries it carries whatever the caller passes (functionSrc substitutes the call's arguments).
+ */
+export const PARAM = '\u0000param';
+/** A set of base columns (schema.table.column), possibly containing UNKNOWN, DERIVED and PARAM. */
 export type Src = Set<string>;
 
 export interface LineageRelation {
@@ -45,6 +50,11 @@ export interface LineageSchema {
   func(schema: string | null, name: string): LineageFunction | undefined;
   /** false when an operator of that name is user-defined (its function is not traced: unknown) */
   builtinOperator?(name: string): boolean;
+  /**
+   * false when the schema knows no functions at all (no catalog read yet): a function it cannot name is then not
+   * taken for a user routine whose body may store its arguments
+   */
+  knowsFunctions?: boolean;
 }
 
 export interface Sink {
@@ -67,6 +77,8 @@ export interface StatementLineage {
   cursor?: string;
   /** FETCH/MOVE: the cursor whose rows come back */
   fetch?: string;
+  /** CLOSE: the cursor closed (null: CLOSE ALL) */
+  close?: string | null;
 }
 
 /** Functions that read a table (or a query, or a cursor) by name and return its rows. */
@@ -160,6 +172,7 @@ export function statementLineage(node: Ast, schema: LineageSchema, body: boolean
     }
     if (node?.DeclareCursorStmt) out.cursor = String(node.DeclareCursorStmt.portalname ?? '');
     if (node?.FetchStmt) out.fetch = String(node.FetchStmt.portalname ?? '');
+    if (node?.ClosePortalStmt) out.close = node.ClosePortalStmt.portalname === undefined ? null : String(node.ClosePortalStmt.portalname);
   } catch {
     // an AST shape this module does not know: nothing it says can be trusted
     out.outputs = null;
@@ -171,11 +184,36 @@ export function statementLineage(node: Ast, schema: LineageSchema, body: boolean
   return out;
 }
 
+/**
+ * The keys of the statement nodes this module reads, as the parser (libpg-query) names them. Security: the AST changes
+ * between parser versions (17 → 18 renamed `returningList` to `returningClause`, and RETURNING went untraced); a
+ * statement node with a key not listed is a shape this module has not been taught, so its lineage is unknown and
+ * everything it could move is refused or redacted (fail closed), instead of silently skipping the new part.
+ */
+const KNOWN_KEYS: Record<string, ReadonlySet<string>> = {
+  SelectStmt: new Set(['distinctClause', 'intoClause', 'targetList', 'fromClause', 'whereClause', 'groupClause', 'groupDistinct', 'havingClause',
+    'windowClause', 'valuesLists', 'sortClause', 'limitOffset', 'limitCount', 'limitOption', 'lockingClause', 'withClause', 'op', 'all', 'larg', 'rarg']),
+  InsertStmt: new Set(['relation', 'cols', 'selectStmt', 'onConflictClause', 'returningClause', 'withClause', 'override']),
+  UpdateStmt: new Set(['relation', 'targetList', 'whereClause', 'fromClause', 'returningClause', 'withClause']),
+  DeleteStmt: new Set(['relation', 'usingClause', 'whereClause', 'returningClause', 'withClause']),
+  MergeStmt: new Set(['relation', 'sourceRelation', 'joinCondition', 'mergeWhenClauses', 'returningClause', 'withClause']),
+  CopyStmt: new Set(['relation', 'query', 'attlist', 'is_from', 'is_program', 'filename', 'options', 'whereClause']),
+  DeclareCursorStmt: new Set(['portalname', 'options', 'query']),
+  FetchStmt: new Set(['direction', 'howMany', 'portalname', 'ismove']),
+};
+
+function knownShape(type: string, s: Ast): void {
+  const keys = KNOWN_KEYS[type];
+  if (!keys || s === null || typeof s !== 'object') return;
+  for (const k in s) if (!keys.has(k)) throw new Error(`${type}.${k} is not traced`);
+}
+
 /** One statement node; returns its result columns (if it has a result). */
 function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
   const type = Object.keys(node ?? {})[0];
   if (type === undefined) return null;
   const s = node[type] ?? {};
+  knownShape(type, s);
   switch (type) {
     case 'SelectStmt': {
       const r = select(s, scope, ctx);
@@ -196,7 +234,7 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
         if (oc?.targetList) ctx.sinks.push({ what: 'INSERT … ON CONFLICT', src: targetListSrc(oc.targetList, conflictScope, ctx) });
         if (oc?.whereClause) expr(oc.whereClause, conflictScope, ctx);
       }
-      return returning(s.returningList, { items: [target], parent: inner, ctes: new Map() }, ctx);
+      return returning(returningList(s), { items: [target], parent: inner, ctes: new Map() }, ctx);
     }
     case 'UpdateStmt': {
       const inner = withCtes(s.withClause, scope, ctx);
@@ -205,14 +243,14 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       const sc: Scope = { items: [...items, ...from], parent: inner, ctes: new Map() };
       ctx.sinks.push({ what: 'UPDATE', src: targetListSrc(s.targetList, sc, ctx) });
       if (s.whereClause) expr(s.whereClause, sc, ctx);
-      return returning(s.returningList, sc, ctx);
+      return returning(returningList(s), sc, ctx);
     }
     case 'DeleteStmt': {
       const inner = withCtes(s.withClause, scope, ctx);
       const items = [relationItem(s.relation, inner, ctx), ...fromItems(s.usingClause, inner, ctx)];
       const sc: Scope = { items, parent: inner, ctes: new Map() };
       if (s.whereClause) expr(s.whereClause, sc, ctx);
-      return returning(s.returningList, sc, ctx);
+      return returning(returningList(s), sc, ctx);
     }
     case 'MergeStmt': {
       const inner = withCtes(s.withClause, scope, ctx);
@@ -227,7 +265,7 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
         if (m.condition) expr(m.condition, sc, ctx);
       }
       ctx.sinks.push({ what: 'MERGE', src });
-      return returning(s.returningList, sc, ctx);
+      return returning(returningList(s), sc, ctx);
     }
     case 'CopyStmt': {
       if (s.is_from) {
@@ -290,9 +328,18 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       if (src.size) ctx.sinks.push({ what: 'ALTER TABLE', src });
       return null;
     }
+    case 'CreateTrigStmt': {
+      // Security: a trigger function gets every column of the row (NEW/OLD) where no lineage follows it: a PL/pgSQL
+      // body `INSERT INTO sink VALUES (NEW.id, NEW.email)` reads NEW as one of its own variables, so its creation was
+      // allowed, and `UPDATE users SET name = name WHERE id = 1` then copied the email into a clean table. A trigger
+      // on a relation with masked (or unknown) columns moves those values like a rule does.
+      const item = relationItem(s.relation, scope, ctx);
+      ctx.sinks.push({ what: 'CREATE TRIGGER', src: wholeRow(item) });
+      if (s.whenClause) expr(s.whenClause, { items: [item], parent: scope, ctes: new Map() }, ctx);
+      return null;
+    }
     case 'CreateFunctionStmt':
     case 'ViewStmt':
-    case 'CreateTrigStmt':
       // definitions read nothing now; their bodies are traced where they are used
       return null;
     case 'CallStmt':
@@ -308,6 +355,18 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       expr(s, scope, ctx);
       return null;
   }
+}
+
+/**
+ * The RETURNING expressions of an INSERT/UPDATE/DELETE/MERGE node. Security: libpg-query 18 moved them from
+ * `returningList` to `returningClause.exprs`; read under the old key only, `UPDATE … RETURNING lower(email)` (and a
+ * `set_config(…, email, …)` in RETURNING) went untraced and came back in clear. `RETURNING WITH (OLD AS o, NEW AS n)`
+ * names rows this module does not model: unknown (fail closed).
+ */
+function returningList(s: Ast): Ast[] | undefined {
+  const rc = s.returningClause;
+  if (rc?.options?.length) throw new Error('RETURNING WITH options are not traced');
+  return rc?.exprs ?? s.returningList;
 }
 
 function returning(list: Ast[] | undefined, scope: Scope, ctx: Ctx): Rel | null {
@@ -354,6 +413,7 @@ function renamed(cols: Col[], names: string[]): Col[] {
 }
 
 function select(s: Ast, outer: Scope, ctx: Ctx): Rel {
+  knownShape('SelectStmt', s);
   if (++ctx.depth > 200) throw new Error('statement nested too deeply');
   try {
     const scope = withCtes(s.withClause, outer, ctx);
@@ -533,7 +593,9 @@ function columnRef(fields: Ast[], scope: Scope, ctx: Ctx): Src {
       const whole = s.items.filter((i) => i.alias === n);
       if (whole.length) return union(...whole.map(wholeRow));
     }
-    if (SYSTEM_COLUMNS.has(n) || ctx.body) return new Set();
+    if (SYSTEM_COLUMNS.has(n)) return new Set();
+    // inside a body, a name that resolves nowhere is a parameter (or a variable): the caller's value
+    if (ctx.body) return new Set([PARAM]);
     return unknown();
   }
   // qualifier.column (or schema.table.column, or a composite column's field)
@@ -586,6 +648,8 @@ function visit(node: Ast, scope: Scope, ctx: Ctx, out: Src): void {
       const op = String(v.name[v.name.length - 1]?.String?.sval ?? '');
       if (ctx.schema.builtinOperator && !ctx.schema.builtinOperator(op)) out.add(UNKNOWN);
       visit(v, scope, ctx, out);
+    } else if (key === 'ParamRef') {
+      if (ctx.body) out.add(PARAM);
     } else if (key === 'SubLink') {
       if (v.testexpr) visit(v.testexpr, scope, ctx, out);
       const r = stmt(v.subselect, scope, ctx);
@@ -610,10 +674,25 @@ function functionSrc(fc: Ast, args: Src, ctx: Ctx): Src {
   }
   if (builtinSchema && SINK_FUNCTIONS.has(fn.name)) ctx.sinks.push({ what: fn.name, src: args });
   const f = ctx.schema.func(fn.schema, fn.name);
-  if (!f) return unknown();
+  if (!f) {
+    // Security: a function whose body cannot be read (PL/pgSQL, C, …) may store what it is given where no row
+    // masker follows: `f(x)` doing `INSERT INTO sink VALUES (x)` or `set_config('a', x, false)`, called as
+    // `SELECT f(email) FROM users`, copied the email into a clean table. Its arguments count as leaving (mask-or-
+    // block): the call is refused when they carry a masked or untraceable value.
+    if (args.size && ctx.schema.knowsFunctions !== false) ctx.sinks.push({ what: `${fn.name}() (its body cannot be traced)`, src: args });
+    return unknown();
+  }
   if (f.kind === 'body') {
-    if (f.sinks.size) ctx.sinks.push({ what: `function ${fn.name}`, src: f.sinks });
-    return f.result;
+    if (f.sinks.size) {
+      // a body sink fed by a parameter carries the call's arguments (`CREATE FUNCTION keep(x text) … AS
+      // 'SELECT set_config(''a'', x, false)'` then `SELECT keep(email)`)
+      const src = new Set(f.sinks);
+      if (src.delete(PARAM)) addAll(src, args);
+      ctx.sinks.push({ what: `function ${fn.name}`, src });
+    }
+    const result = new Set(f.result);
+    result.delete(PARAM);
+    return result;
   }
   return new Set();
 }
