@@ -383,6 +383,9 @@ function targetListSrc(list: Ast[] | undefined, scope: Scope, ctx: Ctx): Src {
 function withCtes(w: Ast, scope: Scope, ctx: Ctx): Scope {
   if (!w?.ctes?.length) return scope;
   const inner: Scope = { items: [], parent: scope, ctes: new Map() };
+  // Security: WITH RECURSIVE lets a CTE name one defined after it; read in order, that name fell through to a relation
+  // of the same name (`pg_class`, a clean table). Every name of the list stands first for an unknown relation.
+  if (w.recursive) for (const c of w.ctes) if (c?.CommonTableExpr) inner.ctes.set(String(c.CommonTableExpr.ctename), { alias: String(c.CommonTableExpr.ctename), cols: [], open: unknown() });
   for (const c of w.ctes) {
     const cte = c?.CommonTableExpr;
     if (!cte) continue;
@@ -392,14 +395,18 @@ function withCtes(w: Ast, scope: Scope, ctx: Ctx): Scope {
     let rel: Rel | null = null;
     if (w.recursive && q?.SelectStmt && q.SelectStmt.op && q.SelectStmt.op !== 'SETOP_NONE') {
       // recursive: start from the non-recursive term, then widen until the sources stop growing
+      // Security: a value moves one column per round (`SELECT f, a, b, c, d, e … FROM r` rotates the email from a to f
+      // in five rounds); stopped after four rounds, the sixth column was traced clean. Widen until nothing grows; a
+      // term still growing after the bound makes every column unknown (fail closed).
       rel = select(q.SelectStmt.larg, inner, ctx);
-      for (let i = 0; i < 4; i++) {
+      let settled = false;
+      for (let i = 0; i < 64 && !settled; i++) {
         inner.ctes.set(name, { alias: name, cols: renamed(rel.cols, rename) });
         const next = select(q.SelectStmt, inner, ctx);
-        const grew = next.cols.some((c, k) => c.src.size !== (rel!.cols[k]?.src.size ?? -1));
+        settled = next.cols.length === rel.cols.length && next.cols.every((c, k) => c.src.size === rel!.cols[k]!.src.size);
         rel = next;
-        if (!grew) break;
       }
+      if (!settled) rel = { cols: rel.cols.map((c) => ({ name: c.name, src: unknown() })), exact: rel.exact };
     } else {
       rel = stmt(q, inner, ctx);
     }

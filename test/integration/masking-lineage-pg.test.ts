@@ -453,6 +453,17 @@ describe('mask-or-block by lineage', () => {
 });
 
 describe('doors closed by the atk-mask review', () => {
+  it.each([
+    ['a recursive CTE rotating the value through six columns', `with recursive r(a, b, c, d, e, f, n) as (select email, '', '', '', '', '', 1 from ${T} union all select f, a, b, c, d, e, n + 1 from r where n < 7) select f || '' as v from r`],
+    ['WITH RECURSIVE naming a later CTE called like a system relation', `with recursive v(x) as (select relname::text from pg_class), pg_class(relname) as (select email from ${T}) select x || '' as v from v`],
+    ['WITH RECURSIVE naming a later CTE called like a clean table', `with recursive v(x) as (select note from ${T2}), ${T2}(note) as (select email from ${T}) select x as v from v`],
+  ])('%s: clear directly, masked through the broker', async (_what, sql) => {
+    expect(leaks(await direct(sql))).toBe(true);
+    const rows = await viaBroker(sql);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(leaks(rows)).toBe(false);
+  });
+
   it('RETURNING expressions on a write grant are traced (libpg-query 18 returningClause)', async () => {
     const sql = `update ${T} set name = name where id = 1 returning lower(email) as e, ssn || '' as s, id, name || '!' as n`;
     expect(leaks(await direct(`begin; ${sql}; rollback`))).toBe(true);
