@@ -61,6 +61,8 @@ export interface Sink {
   /** what moves the values: INSERT, UPDATE, MERGE, COPY, CREATE TABLE AS, SELECT INTO, set_config, … */
   what: string;
   src: Src;
+  /** moved by a function call (which the planner may run while planning, EXPLAIN included) */
+  call?: boolean;
 }
 
 export interface StatementLineage {
@@ -134,6 +136,8 @@ interface Ctx {
   /** inside a function body: names that resolve nowhere are the function's parameters */
   body: boolean;
   depth: number;
+  /** what the user routines (and user operators) called can return: the planner may fold their calls into constants */
+  calls: Src;
 }
 interface Rel {
   cols: Col[];
@@ -162,7 +166,7 @@ export function pgLineage(text: string, schema: LineageSchema, opts: { body?: bo
 }
 
 export function statementLineage(node: Ast, schema: LineageSchema, body: boolean, depth: number): StatementLineage {
-  const ctx: Ctx = { schema, sinks: [], tableReaders: new Set(), statistics: new Set(), body, depth };
+  const ctx: Ctx = { schema, sinks: [], tableReaders: new Set(), statistics: new Set(), body, depth, calls: new Set() };
   const out: StatementLineage = { outputs: null, exact: true, sinks: ctx.sinks, tableReaders: [], statistics: [] };
   try {
     const r = stmt(node, { items: [], parent: null, ctes: new Map() }, ctx);
@@ -297,9 +301,24 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       return null;
     }
     case 'ExplainStmt': {
+      // Security: planning runs code. The planner folds an immutable function of constants into its result, so the
+      // plan prints it (`EXPLAIN VERBOSE SELECT f(1)` with f returning a user's email showed `Output: '<email>'::text`)
+      // and runs what f does (`set_config('x', (SELECT email …), false)` in f stored the email, read back by
+      // current_setting). Without ANALYZE the statement's own writes do not run, but its calls' sinks count; the plan
+      // text carries what the called routines may return (redacted whole when that is masked or unknown).
       const analyze = (s.options ?? []).some((o: Ast) => o?.DefElem?.defname === 'analyze');
-      if (analyze) stmt(s.query, scope, ctx);
-      return null;
+      const from = ctx.sinks.length;
+      const outer = ctx.calls;
+      ctx.calls = new Set();
+      stmt(s.query, scope, ctx);
+      const calls = ctx.calls;
+      ctx.calls = outer;
+      addAll(outer, calls);
+      if (!analyze) {
+        const kept = ctx.sinks.slice(from).filter((x) => x.call);
+        ctx.sinks.splice(from, ctx.sinks.length - from, ...kept);
+      }
+      return { cols: [{ name: 'QUERY PLAN', src: union(calls, new Set([DERIVED])) }], exact: true };
     }
     case 'RuleStmt': {
       // a rule's actions run later, inside other statements, where no lineage sees them
@@ -653,7 +672,10 @@ function visit(node: Ast, scope: Scope, ctx: Ctx, out: Src): void {
     } else if (key === 'A_Expr' && Array.isArray(v.name)) {
       // a user-defined operator runs a function of its author's choosing: its result is not traced
       const op = String(v.name[v.name.length - 1]?.String?.sval ?? '');
-      if (ctx.schema.builtinOperator && !ctx.schema.builtinOperator(op)) out.add(UNKNOWN);
+      if (ctx.schema.builtinOperator && !ctx.schema.builtinOperator(op)) {
+        out.add(UNKNOWN);
+        ctx.calls.add(UNKNOWN);
+      }
       visit(v, scope, ctx, out);
     } else if (key === 'ParamRef') {
       if (ctx.body) out.add(PARAM);
@@ -679,14 +701,15 @@ function functionSrc(fc: Ast, args: Src, ctx: Ctx): Src {
     ctx.tableReaders.add(fn.name);
     return unknown();
   }
-  if (builtinSchema && SINK_FUNCTIONS.has(fn.name)) ctx.sinks.push({ what: fn.name, src: args });
+  if (builtinSchema && SINK_FUNCTIONS.has(fn.name)) ctx.sinks.push({ what: fn.name, src: args, call: true });
   const f = ctx.schema.func(fn.schema, fn.name);
   if (!f) {
     // Security: a function whose body cannot be read (PL/pgSQL, C, …) may store what it is given where no row
     // masker follows: `f(x)` doing `INSERT INTO sink VALUES (x)` or `set_config('a', x, false)`, called as
     // `SELECT f(email) FROM users`, copied the email into a clean table. Its arguments count as leaving (mask-or-
     // block): the call is refused when they carry a masked or untraceable value.
-    if (args.size && ctx.schema.knowsFunctions !== false) ctx.sinks.push({ what: `${fn.name}() (its body cannot be traced)`, src: args });
+    if (args.size && ctx.schema.knowsFunctions !== false) ctx.sinks.push({ what: `${fn.name}() (its body cannot be traced)`, src: args, call: true });
+    ctx.calls.add(UNKNOWN);
     return unknown();
   }
   if (f.kind === 'body') {
@@ -695,10 +718,11 @@ function functionSrc(fc: Ast, args: Src, ctx: Ctx): Src {
       // 'SELECT set_config(''a'', x, false)'` then `SELECT keep(email)`)
       const src = new Set(f.sinks);
       if (src.delete(PARAM)) addAll(src, args);
-      ctx.sinks.push({ what: `function ${fn.name}`, src });
+      ctx.sinks.push({ what: `function ${fn.name}`, src, call: true });
     }
     const result = new Set(f.result);
     result.delete(PARAM);
+    addAll(ctx.calls, result);
     return result;
   }
   return new Set();

@@ -39,6 +39,8 @@ beforeAll(async () => {
     create function ${S}_checkself(i int) returns int language plpgsql stable as $$ declare x text; begin select email into x from ${T} where id = i; raise exception 'rejected %', x using detail = x, hint = x; end $$;
     create function ${S}_cp(x text) returns int language plpgsql as $$ begin insert into ${T2} values (5, x); return 1; end $$;
     create function ${S}_keep(x text) returns text language sql as 'select set_config(''lin.k'', x, false)';
+    create function ${S}_imm(i int) returns text language sql immutable as 'select email from ${T} where id = i';
+    create function ${S}_immset(i int) returns text language sql immutable as 'select set_config(''lin.e'', (select email from ${T} where id = i), false)';
     create schema ${S}_ops;
     create function ${S}_ops.leak(int, int) returns text language sql stable as 'select email from ${T} limit 1';
     create operator ${S}_ops.@#@ (leftarg = int, rightarg = int, function = ${S}_ops.leak);
@@ -61,7 +63,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_trg() cascade; drop view if exists ${S}_vn;`);
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_imm(int), ${S}_immset(int), ${S}_trg() cascade; drop view if exists ${S}_vn;`);
 });
 
 async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
@@ -462,6 +464,29 @@ describe('doors closed by the atk-mask review', () => {
     const rows = await viaBroker(sql);
     expect(rows.length).toBeGreaterThan(0);
     expect(leaks(rows)).toBe(false);
+  });
+
+  it('EXPLAIN without ANALYZE: constants the planner folds from routine calls are redacted, their sinks refused', async () => {
+    for (const sql of [`explain verbose select ${S}_imm(1)`, `explain select * from ${T2} where note = ${S}_imm(1)`]) {
+      expect(leaks(await direct(sql))).toBe(true);
+      const rows = await viaBroker(sql);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(leaks(rows)).toBe(false);
+    }
+    expect(leaks(await direct(`explain select ${S}_immset(1); select current_setting('lin.e') as v`))).toBe(true);
+    const c = new pg.Client({ connectionString: b.url(write) });
+    await c.connect();
+    try {
+      const e = await c.query(`explain select ${S}_immset(1)`).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+      expect(leaks((await c.query(`select current_setting('lin.e', true) as v`)).rows)).toBe(false);
+      // ordinary plans still print
+      const plain = (await c.query(`explain select * from ${T} where email = 'x'`)).rows as { 'QUERY PLAN': string }[];
+      expect(plain.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Filter: \(email = 'x'::text\)/);
+    } finally {
+      await c.end();
+    }
   });
 
   it('RETURNING expressions on a write grant are traced (libpg-query 18 returningClause)', async () => {
