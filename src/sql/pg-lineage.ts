@@ -357,6 +357,18 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       if (s.whenClause) expr(s.whenClause, { items: [item], parent: scope, ctes: new Map() }, ctx);
       return null;
     }
+    case 'CreateStmt':
+    case 'CreateDomainStmt': {
+      // Security: DEFAULT and GENERATED expressions are stored now and evaluated into rows later, where no lineage
+      // follows: `CREATE TABLE x (id int, n text DEFAULT f(1), g text GENERATED ALWAYS AS (f(id)) STORED)` with f
+      // returning a user's email filled clean-named columns with it on a plain INSERT. The expressions' sources count
+      // as moved (the new table's own columns, which its expressions may name, are clean).
+      const own: Col[] = type === 'CreateDomainStmt' ? [{ name: 'value', src: new Set<string>() }] : (s.tableElts ?? []).filter((e: Ast) => e?.ColumnDef).map((e: Ast) => ({ name: String(e.ColumnDef.colname ?? ''), src: new Set<string>() }));
+      const src = expr([s.tableElts, s.constraints, s.nnconstraints, s.partbound, s.partspec], { items: [{ alias: null, cols: own }], parent: scope, ctes: new Map() }, ctx);
+      if (s.inhRelations || s.ofTypename) expr([s.inhRelations], scope, ctx);
+      if (src.size) ctx.sinks.push({ what: type === 'CreateStmt' ? 'CREATE TABLE' : 'CREATE DOMAIN', src });
+      return null;
+    }
     case 'CreateFunctionStmt':
     case 'ViewStmt':
       // definitions read nothing now; their bodies are traced where they are used

@@ -63,7 +63,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_imm(int), ${S}_immset(int), ${S}_trg() cascade; drop view if exists ${S}_vn;`);
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_imm(int), ${S}_immset(int), ${S}_trg() cascade; drop view if exists ${S}_vn; drop table if exists ${S}_dx, ${S}_dy; drop domain if exists ${S}_dd;`);
 });
 
 async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
@@ -487,6 +487,21 @@ describe('doors closed by the atk-mask review', () => {
     } finally {
       await c.end();
     }
+  });
+
+  it('DEFAULT and GENERATED expressions of a new table or domain that carry masked values are refused', async () => {
+    for (const sql of [
+      `create table ${S}_dx (id int, n text default ${S}_imm(1))`,
+      `create table ${S}_dx (id int, g text generated always as (${S}_imm(id)) stored)`,
+      `create domain ${S}_dd as text default ${S}_imm(1)`,
+    ]) {
+      const e = await viaBroker(sql, write).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+    }
+    expect(await direct(`select to_regclass('${S}_dx') as r`)).toEqual([{ r: null }]);
+    // ordinary definitions still run
+    await viaBroker(`create table ${S}_dy (id int primary key, g text generated always as (lower(id::text)) stored, d text default 'x' check (d <> ''), t timestamptz default now())`, write);
   });
 
   it('RETURNING expressions on a write grant are traced (libpg-query 18 returningClause)', async () => {
