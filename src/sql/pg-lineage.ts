@@ -685,6 +685,9 @@ function visit(node: Ast, scope: Scope, ctx: Ctx, out: Src): void {
       // a user-defined operator runs a function of its author's choosing: its result is not traced
       const op = String(v.name[v.name.length - 1]?.String?.sval ?? '');
       if (ctx.schema.builtinOperator && !ctx.schema.builtinOperator(op)) {
+        // its function gets the operands like any untraceable routine gets its arguments (it may store them)
+        const operands = expr([v.lexpr, v.rexpr], scope, ctx);
+        if (operands.size) ctx.sinks.push({ what: `operator ${op} (its function cannot be traced)`, src: operands, call: true });
         out.add(UNKNOWN);
         ctx.calls.add(UNKNOWN);
       }

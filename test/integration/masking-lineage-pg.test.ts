@@ -42,9 +42,11 @@ beforeAll(async () => {
     create function ${S}_imm(i int) returns text language sql immutable as 'select email from ${T} where id = i';
     create function ${S}_immset(i int) returns text language sql immutable as 'select set_config(''lin.e'', (select email from ${T} where id = i), false)';
     create schema ${S}_ops;
+    create function ${S}_ops.store(a text, b text) returns boolean language plpgsql as $$ begin insert into ${T2} values (9, a); return true; end $$;
+    create operator ${S}_ops.#~# (leftarg = text, rightarg = text, function = ${S}_ops.store);
     create function ${S}_ops.leak(int, int) returns text language sql stable as 'select email from ${T} limit 1';
     create operator ${S}_ops.@#@ (leftarg = int, rightarg = int, function = ${S}_ops.leak);
-    grant usage on schema ${S}_ops to dbw_ro;
+    grant usage on schema ${S}_ops to dbw_ro, dbw_rw;
     alter table ${T} owner to dbw_rw; alter table ${T2} owner to dbw_rw;
     grant select on ${T}, ${T2}, ${S}_v1, ${S}_v2, ${S}_v3 to dbw_ro;`);
   const targets = {
@@ -603,7 +605,7 @@ describe('doors closed by the atk-mask review', () => {
   });
 
   it('a masked value passed to a routine that may store it is refused (untraceable body, SQL body feeding a sink)', async () => {
-    for (const [sql, cred] of [[`select ${S}_cp(email) from ${T} where id = 1`, write], [`select ${S}_keep(email) from ${T}`, write], [`select ${S}_keep(upper(e)) from ${T} u(i, n, e)`, write]] as const) {
+    for (const [sql, cred] of [[`select id from ${T} where email operator(${S}_ops.#~#) 'x'`, write], [`select ${S}_cp(email) from ${T} where id = 1`, write], [`select ${S}_keep(email) from ${T}`, write], [`select ${S}_keep(upper(e)) from ${T} u(i, n, e)`, write]] as const) {
       const e = await viaBroker(sql, cred).catch((x) => x);
       expect(e).toBeInstanceOf(Error);
       expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
