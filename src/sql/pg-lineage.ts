@@ -227,17 +227,21 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
     case 'InsertStmt': {
       const inner = withCtes(s.withClause, scope, ctx);
       const target = relationItem(s.relation, inner, ctx);
+      let src: Src = new Set();
       if (s.selectStmt) {
         const r = stmt(s.selectStmt, inner, ctx);
-        const src = union(...(r?.cols ?? []).map((c) => c.src));
+        src = union(...(r?.cols ?? []).map((c) => c.src));
         ctx.sinks.push({ what: 'INSERT', src });
-        // ON CONFLICT DO UPDATE SET x = excluded.y: excluded carries the inserted values
-        const excluded: Item = { alias: 'excluded', cols: [], open: src };
-        const conflictScope: Scope = { items: [target, excluded], parent: inner, ctes: new Map() };
-        const oc = s.onConflictClause;
-        if (oc?.targetList) ctx.sinks.push({ what: 'INSERT … ON CONFLICT', src: targetListSrc(oc.targetList, conflictScope, ctx) });
-        if (oc?.whereClause) expr(oc.whereClause, conflictScope, ctx);
       }
+      // ON CONFLICT DO UPDATE SET x = excluded.y: excluded carries the inserted values. Security: traced whatever the
+      // inserted rows are — with DEFAULT VALUES there is no selectStmt, and `ON CONFLICT (id) DO UPDATE SET note =
+      // (SELECT email …)` copied an email into a clean column untraced.
+      const excluded: Item = { alias: 'excluded', cols: [], open: src };
+      const conflictScope: Scope = { items: [target, excluded], parent: inner, ctes: new Map() };
+      const oc = s.onConflictClause;
+      if (oc?.targetList) ctx.sinks.push({ what: 'INSERT … ON CONFLICT', src: targetListSrc(oc.targetList, conflictScope, ctx) });
+      if (oc?.whereClause) expr(oc.whereClause, conflictScope, ctx);
+      if (oc?.infer) expr(oc.infer, conflictScope, ctx);
       return returning(returningList(s), { items: [target], parent: inner, ctes: new Map() }, ctx);
     }
     case 'UpdateStmt': {

@@ -65,7 +65,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_imm(int), ${S}_immset(int), ${S}_trg() cascade; drop view if exists ${S}_vn; drop table if exists ${S}_dx, ${S}_dy; drop domain if exists ${S}_dd;`);
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_imm(int), ${S}_immset(int), ${S}_trg() cascade; drop view if exists ${S}_vn; drop table if exists ${S}_dx, ${S}_dy, ${S}_pk; drop domain if exists ${S}_dd;`);
 });
 
 async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
@@ -504,6 +504,16 @@ describe('doors closed by the atk-mask review', () => {
     expect(await direct(`select to_regclass('${S}_dx') as r`)).toEqual([{ r: null }]);
     // ordinary definitions still run
     await viaBroker(`create table ${S}_dy (id int primary key, g text generated always as (lower(id::text)) stored, d text default 'x' check (d <> ''), t timestamptz default now())`, write);
+  });
+
+  it('INSERT … DEFAULT VALUES ON CONFLICT DO UPDATE copying a masked value is refused', async () => {
+    await adminSql(`create table ${S}_pk (id int primary key default 1, note text); insert into ${S}_pk values (1, 'x'); alter table ${S}_pk owner to dbw_rw`);
+    const e = await viaBroker(`insert into ${S}_pk default values on conflict (id) do update set note = (select email from ${T} limit 1)`, write).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+    expect(await direct(`select note from ${S}_pk`)).toEqual([{ note: 'x' }]);
+    await viaBroker(`insert into ${S}_pk default values on conflict (id) do update set note = 'y'`, write);
+    expect(await direct(`select note from ${S}_pk`)).toEqual([{ note: 'y' }]);
   });
 
   it('RETURNING expressions on a write grant are traced (libpg-query 18 returningClause)', async () => {
