@@ -139,6 +139,8 @@ export class MaskTracker {
         }
         return { out: this.redact(code, body) };
       }
+      case BackendCode.NotificationResponse:
+        return { out: redactNotification(body) };
       case BackendCode.ReadyForQuery:
         this.current = null;
         this.onReady(String.fromCharCode(body[0] ?? 0x49));
@@ -247,3 +249,23 @@ export class MaskTracker {
 
 }
 
+
+/**
+ * A NOTIFY payload with its text replaced (channel and sender kept), or null when it is empty.
+ *
+ * Security: a payload is written by any session — an application trigger's `pg_notify('users', NEW.email)` — and
+ * reaches every listener; its lineage is unknown to this session, so while masks apply it is redacted whole:
+ * `LISTEN users` on a masked read grant received the emails in clear.
+ */
+export function redactNotification(body: Buffer): Buffer | null {
+  const [channel, o1] = readCString(body, 4);
+  const [payload] = readCString(body, o1);
+  if (payload === '') return null;
+  const pid = body.subarray(0, 4);
+  const rest = Buffer.concat([pid, Buffer.from(channel + '\0' + REDACTED_PAYLOAD + '\0', 'utf8')]);
+  const head = Buffer.allocUnsafe(5);
+  head[0] = BackendCode.NotificationResponse;
+  head.writeInt32BE(rest.length + 4, 1);
+  return Buffer.concat([head, rest]);
+}
+const REDACTED_PAYLOAD = '[redacted]';

@@ -50,6 +50,7 @@ const CLIENT_FETCH_MASKING = [FrontendCode.Bind, FrontendCode.Describe, Frontend
 const UPSTREAM_FETCH_MASKING = [
   BackendCode.ParseComplete, BackendCode.BindComplete, BackendCode.CloseComplete, BackendCode.NoData, BackendCode.RowDescription,
   BackendCode.DataRow, BackendCode.CommandComplete, BackendCode.EmptyQueryResponse, BackendCode.PortalSuspended, BackendCode.NoticeResponse,
+  BackendCode.NotificationResponse,
 ];
 /** Upstream messages the relay inspects are small; anything this large is not a real ErrorResponse. */
 const MAX_UPSTREAM_FETCH = 64 << 20;

@@ -516,6 +516,27 @@ describe('doors closed by the atk-mask review', () => {
     expect(await direct(`select note from ${S}_pk`)).toEqual([{ note: 'y' }]);
   });
 
+  it('a NOTIFY payload another session sends (an application trigger) is redacted for a masked listener', async () => {
+    const chan = `${S}_chan`;
+    const c = new pg.Client({ connectionString: b.url(read) });
+    const got: { channel: string; payload?: string }[] = [];
+    c.on('notification', (n) => got.push({ channel: n.channel, payload: n.payload }));
+    await c.connect();
+    try {
+      await c.query(`listen ${chan}`);
+      await adminSql(`select pg_notify('${chan}', email) from ${T}`);
+      for (let i = 0; i < 20 && got.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        await c.query('select 1');
+      }
+      expect(got.length).toBe(1);
+      expect(got[0]!.channel).toBe(chan);
+      expect(leaks(got)).toBe(false);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('RETURNING expressions on a write grant are traced (libpg-query 18 returningClause)', async () => {
     const sql = `update ${T} set name = name where id = 1 returning lower(email) as e, ssn || '' as s, id, name || '!' as n`;
     expect(leaks(await direct(`begin; ${sql}; rollback`))).toBe(true);
