@@ -23,6 +23,8 @@ const FUNCTIONS_SQL = `select n.nspname, p.proname, l.lanname,
   where n.nspname not in ('pg_catalog', 'information_schema')`;
 const OPERATORS_SQL = `select distinct o.oprname from pg_catalog.pg_operator o
   join pg_catalog.pg_namespace n on n.oid = o.oprnamespace where n.nspname not in ('pg_catalog', 'information_schema')`;
+const TYPES_SQL = `select distinct t.typname, case when n.nspname in ('pg_catalog', 'information_schema') then 'b' else 'u' end
+  from pg_catalog.pg_type t join pg_catalog.pg_namespace n on n.oid = t.typnamespace`;
 const BUILTINS_SQL = `select distinct p.proname from pg_catalog.pg_proc p
   where p.pronamespace in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)`;
 
@@ -71,7 +73,9 @@ export class LineageCatalog {
         }));
         const builtins = new Set((await query(BUILTINS_SQL)).map(([n]) => n!));
         const operators = new Set((await query(OPERATORS_SQL)).map(([n]) => n!));
-        return new SchemaSnapshot(rels, fns, builtins, [], startedAt, operators);
+        const typeRows = await query(TYPES_SQL);
+        const types = { builtin: new Set(typeRows.filter(([, k]) => k === 'b').map(([n]) => n!)), user: new Set(typeRows.filter(([, k]) => k === 'u').map(([n]) => n!)) };
+        return new SchemaSnapshot(rels, fns, builtins, [], startedAt, operators, types);
       });
       if (!this.snap || this.snap.startedAt <= startedAt) this.snap = snap;
       return snap;

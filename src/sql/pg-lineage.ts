@@ -55,6 +55,8 @@ export interface LineageSchema {
    * taken for a user routine whose body may store its arguments
    */
   knowsFunctions?: boolean;
+  /** true when a cast to the named type may run user code (domain CHECK, user-defined cast or input function) */
+  userType?(schema: string | null, name: string): boolean;
 }
 
 export interface Sink {
@@ -696,6 +698,16 @@ function visit(node: Ast, scope: Scope, ctx: Ctx, out: Src): void {
         ctx.calls.add(UNKNOWN);
       }
       visit(v, scope, ctx, out);
+    } else if (key === 'TypeCast') {
+      // Security: a cast to a user type runs user code on the value — a domain's CHECK (`CHECK (store(VALUE))`), a
+      // user-defined cast's function — which may store it like any untraceable routine given it as an argument
+      const arg = expr(v.arg, scope, ctx);
+      addAll(out, arg);
+      const names: string[] = (v.typeName?.names ?? []).map((n: Ast) => String(n?.String?.sval ?? ''));
+      const tname = names[names.length - 1] ?? '';
+      if (arg.size && ctx.schema.userType?.(names.length > 1 ? names[names.length - 2]! : null, tname)) {
+        ctx.sinks.push({ what: `cast to ${tname} (user code may run)`, src: arg, call: true });
+      }
     } else if (key === 'ParamRef') {
       if (ctx.body) out.add(PARAM);
     } else if (key === 'SubLink') {

@@ -44,6 +44,8 @@ beforeAll(async () => {
     create schema ${S}_ops;
     create function ${S}_ops.store(a text, b text) returns boolean language plpgsql as $$ begin insert into ${T2} values (9, a); return true; end $$;
     create operator ${S}_ops.#~# (leftarg = text, rightarg = text, function = ${S}_ops.store);
+    create function ${S}_ops.vstore(a text) returns boolean language plpgsql as $$ begin insert into ${T2} values (10, a); return true; end $$;
+    create domain ${S}_ops.dom as text check (${S}_ops.vstore(value));
     create function ${S}_ops.leak(int, int) returns text language sql stable as 'select email from ${T} limit 1';
     create operator ${S}_ops.@#@ (leftarg = int, rightarg = int, function = ${S}_ops.leak);
     grant usage on schema ${S}_ops to dbw_ro, dbw_rw;
@@ -636,7 +638,7 @@ describe('doors closed by the atk-mask review', () => {
   });
 
   it('a masked value passed to a routine that may store it is refused (untraceable body, SQL body feeding a sink)', async () => {
-    for (const [sql, cred] of [[`select id from ${T} where email operator(${S}_ops.#~#) 'x'`, write], [`select ${S}_cp(email) from ${T} where id = 1`, write], [`select ${S}_keep(email) from ${T}`, write], [`select ${S}_keep(upper(e)) from ${T} u(i, n, e)`, write]] as const) {
+    for (const [sql, cred] of [[`select id from ${T} where email operator(${S}_ops.#~#) 'x'`, write], [`select email::${S}_ops.dom as v from ${T}`, write], [`select length(cast(email as ${S}_ops.dom)) as v from ${T}`, write], [`select ${S}_cp(email) from ${T} where id = 1`, write], [`select ${S}_keep(email) from ${T}`, write], [`select ${S}_keep(upper(e)) from ${T} u(i, n, e)`, write]] as const) {
       const e = await viaBroker(sql, cred).catch((x) => x);
       expect(e).toBeInstanceOf(Error);
       expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
@@ -655,7 +657,8 @@ describe('doors closed by the atk-mask review', () => {
       await c.end();
     }
     expect(leaks(await direct(`select * from ${T2}`))).toBe(false);
-    // clean arguments still run
+    // clean arguments and builtin casts still run
     expect(await viaBroker(`select ${S}_keep(name) as v from ${T}`, write)).toEqual([{ v: 'Zed' }]);
+    expect(await viaBroker(`select id::text as i, name::varchar(10) as n, cast(id as bigint) as b, '2024-01-01'::date::text as d from ${T}`)).toEqual([{ i: '1', n: 'Zed', b: '1', d: '2024-01-01' }]);
   });
 });
