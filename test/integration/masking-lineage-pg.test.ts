@@ -607,6 +607,16 @@ describe('doors closed by the atk-mask review', () => {
       await c.query('close e');
       await c.query(`declare e cursor for select upper(name) as x from ${T}`);
       expect((await c.query('fetch all from e')).rows).toEqual([{ x: 'ZED' }]);
+      // extended protocol: the plan follows the Execute's CommandComplete
+      await c.query({ text: `declare x cursor for select name || '?' as x from ${T}`, values: [] });
+      expect((await c.query({ text: 'fetch all from x', values: [] })).rows).toEqual([{ x: 'Zed?' }]);
+      await c.query({ text: `declare y cursor for select lower(email) as x from ${T}`, values: [] });
+      await c.query('savepoint s2');
+      expect(await c.query({ text: `declare y cursor for select 'x'::text as x`, values: [] }).catch((x) => x)).toBeInstanceOf(Error);
+      await c.query('rollback to s2');
+      const y = await c.query({ text: 'fetch all from y', values: [] });
+      expect(y.rows.length).toBe(1);
+      expect(leaks(y.rows)).toBe(false);
       await c.query('commit');
     } finally {
       await c.end();
