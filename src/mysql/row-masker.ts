@@ -157,7 +157,9 @@ function maskValue(kind: MaskKind | 'message', value: Buffer, col: ColumnDef | u
   if (!col || !isTextual(col)) return null;
   const enc: BufferEncoding = SINGLE_BYTE_CHARSETS.has(col.charset) ? 'latin1' : 'utf8';
   const text = value.toString(enc);
-  const masked = kind === 'message' ? redactNumbers(redactQuoted(text)) : maskText(kind, text, hashKey);
+  // Security: a warning's Message is an error text like any other: the same redaction as ERR packets (quoted spans from
+  // the first quote to the last, the `value: '…'` forms), not one quoted span at a time
+  const masked = kind === 'message' ? redactErrorMessage(text) : maskText(kind, text, hashKey);
   if (masked === null) return null;
   // a client that parses JSON columns must still get a JSON document
   return Buffer.from(isJson(col) ? JSON.stringify(masked) : masked, enc);
@@ -298,7 +300,21 @@ function redactValues(message: string): string {
   // "Incorrect … value '…'", "… found during parsing", JSON and regexp errors quoting their argument
   // any other message (XPATH syntax error: '…' from EXTRACTVALUE/UPDATEXML, JSON, regexp, unknown-name errors
   // quoting a computed argument): every quoted part goes, whatever the errno — the form, not a list of codes
-  return redactQuoted(message).replace(/"(?:[^"\\]|\\.|"")*"/gs, '"[redacted]"');
+  return redactSpan(redactSpan(message, "'"), '"');
+}
+
+/**
+ * Everything from the first `q` of the message to its last (to the end when there is one).
+ *
+ * Security: the server prints a value inside quotes without escaping the quotes it holds, so quoted spans matched one
+ * at a time let a value carrying its own quotes step outside them: `CAST(CONCAT('x'' ', email, ' ''') AS DATE)`
+ * warned "Incorrect datetime value: 'x' <the email> ''" and the email stood between two redacted spans.
+ */
+function redactSpan(message: string, q: string): string {
+  const a = message.indexOf(q);
+  if (a < 0) return message;
+  const z = message.lastIndexOf(q);
+  return message.slice(0, a) + `${q}[redacted]${q}` + (z > a ? message.slice(z + 1) : '');
 }
 
 /** Follows the result sets of one response: collects each one's column definitions, then rewrites its rows. */

@@ -15,21 +15,24 @@ export const REDACTED_VALUE = '[redacted]';
 const TEXT_FIELDS = new Set(['M', 'D', 'W', 'H', 'q']);
 
 /**
- * Quoted spans, per line from the first quote to the last (a value may itself contain quotes: `Token ""x" is
- * invalid`), or to the end of the line when a quote is never closed; and the (…) lists of key/row details.
+ * Quoted spans, from the first quote of the field to its last (a value may itself contain quotes: `Token ""x" is
+ * invalid`), or to the end of the field when a quote is never closed; and the (…) lists of key/row details.
+ *
+ * Security: the span is taken over the whole field, not line by line. A value can hold line breaks of its own:
+ * `(E'\n' || email || E'\n')::int` fails with `invalid input syntax for type integer: "` + newline + the email +
+ * newline + `"`, and per line neither the opening nor the closing line showed the email, so it went out in clear.
+ * Every line of a quoted value lies between the field's first and last quote, whatever the value contains.
  */
 function redactQuoted(s: string): string {
-  const lines = s.split('\n').map((line) => {
-    let out = line;
-    for (const q of ['"', "'"]) {
-      const a = out.indexOf(q);
-      if (a < 0) continue;
-      const z = out.lastIndexOf(q);
-      const marked = `${q}${REDACTED_VALUE}${q}`;
-      out = z > a ? out.slice(0, a) + marked + out.slice(z + 1) : out.slice(0, a) + marked;
-    }
-    return out;
-  });
+  let out = s;
+  for (const q of ['"', "'"]) {
+    const a = out.indexOf(q);
+    if (a < 0) continue;
+    const z = out.lastIndexOf(q);
+    const marked = `${q}${REDACTED_VALUE}${q}`;
+    out = z > a ? out.slice(0, a) + marked + out.slice(z + 1) : out.slice(0, a) + marked;
+  }
+  const lines = out.split('\n');
   return lines
     .join('\n')
     .replace(/\bKey \(([^)]*)\)=\(.*?\)( already exists| is not present| conflicts|\.|$)/gs, (_m, cols: string, tail: string) => `Key (${cols})=(${REDACTED_VALUE})${tail}`)
@@ -67,10 +70,15 @@ export function redactField(code: string, text: string): string {
   // text after "…: " in a CONTEXT/DETAIL line that names input data (JSON data, line 1: <value>)
   out = out.replace(/^(JSON data, line \d+:).*$/gm, `$1 ${REDACTED_VALUE}`);
   out = out.replace(/^(line \d+:)(.*)$/gm, (_m, head: string, rest: string) => `${head}${rest.includes(REDACTED_VALUE) ? rest : ` ${REDACTED_VALUE}`}`);
-  if ((code === 'D' || code === 'W' || code === 'H' || code === 'q') && out.includes('\n')) {
-    // multi-line details quote the offending input (XML parser output: the line and a caret under it)
+  if ((code === 'W' || code === 'q') && out.includes('\n')) {
+    // multi-line context quotes the offending input (XML parser output: the line and a caret under it)
     const lines = out.split('\n');
     out = lines.map((l, i) => (i === 0 || /^(SQL|PL\/pgSQL|JSON|XML|SQL function|SQL statement)\b/.test(l) ? l : REDACTED_VALUE)).join('\n');
+  } else if ((code === 'D' || code === 'H') && out.includes('\n')) {
+    // Security: a detail or hint names no routine frames, and the XML parser prints the offending input line there
+    // unquoted: `xmlparse(document E'\nSQL ' || email)` made that line start with "SQL", which the context rule
+    // above keeps. Only the first line stays.
+    out = out.split('\n').map((l, i) => (i === 0 ? l : REDACTED_VALUE)).join('\n');
   }
   if (code === 'M') {
     // messages that append the value unquoted after a colon (e.g. "invalid input syntax for type json: …" forms)

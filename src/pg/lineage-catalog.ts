@@ -2,6 +2,7 @@
 // read in one snapshot (session/schema-snapshot.ts) over the catalog side connection, refreshed in the background.
 import { UNKNOWN } from '../session/mask-plan.js';
 import { SYSTEM_SCHEMAS, SchemaSnapshot } from '../session/schema-snapshot.js';
+import type { LineageSchema } from '../sql/pg-lineage.js';
 import type { ColumnCatalog } from './catalog.js';
 import type { ColumnMask } from '../session/verdict.js';
 import type { MaskKind } from '../session/verdict.js';
@@ -22,6 +23,8 @@ const FUNCTIONS_SQL = `select n.nspname, p.proname, l.lanname,
   where n.nspname not in ('pg_catalog', 'information_schema')`;
 const OPERATORS_SQL = `select distinct o.oprname from pg_catalog.pg_operator o
   join pg_catalog.pg_namespace n on n.oid = o.oprnamespace where n.nspname not in ('pg_catalog', 'information_schema')`;
+const TYPES_SQL = `select distinct t.typname, case when n.nspname in ('pg_catalog', 'information_schema') then 'b' else 'u' end
+  from pg_catalog.pg_type t join pg_catalog.pg_namespace n on n.oid = t.typnamespace`;
 const BUILTINS_SQL = `select distinct p.proname from pg_catalog.pg_proc p
   where p.pronamespace in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)`;
 
@@ -70,7 +73,9 @@ export class LineageCatalog {
         }));
         const builtins = new Set((await query(BUILTINS_SQL)).map(([n]) => n!));
         const operators = new Set((await query(OPERATORS_SQL)).map(([n]) => n!));
-        return new SchemaSnapshot(rels, fns, builtins, [], startedAt, operators);
+        const typeRows = await query(TYPES_SQL);
+        const types = { builtin: new Set(typeRows.filter(([, k]) => k === 'b').map(([n]) => n!)), user: new Set(typeRows.filter(([, k]) => k === 'u').map(([n]) => n!)) };
+        return new SchemaSnapshot(rels, fns, builtins, [], startedAt, operators, types);
       });
       if (!this.snap || this.snap.startedAt <= startedAt) this.snap = snap;
       return snap;
@@ -114,9 +119,9 @@ export class SessionLineage {
     await Promise.race([this.lc.fresh(0), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
-  schema(): SchemaSnapshot | null {
-    if (this.tainted) return null;
+  schema(): LineageSchema | null {
     const snap = this.lc.current();
+    if (this.tainted) return snap ? snap.untrusted() : null;
     if (!snap) return null;
     if (this.last?.snap !== snap) this.last = { snap, view: snap.withClean(this.clean) };
     return this.last.view;
@@ -148,7 +153,7 @@ export class SessionLineage {
 
   /** A view column (schema.view.column) → the mask its traced sources call for; undefined when not a view. */
   viewMask(qualified: string): MaskKind | null | undefined {
-    const schema = this.schema();
+    const schema = this.tainted ? null : this.schema();
     if (!schema) return undefined;
     const a = qualified.indexOf('.');
     const b = qualified.lastIndexOf('.');

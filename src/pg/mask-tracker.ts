@@ -15,7 +15,7 @@ export type Plan = NonNullable<Decision['maskPlan']>;
 
 /** What each client message will be answered with, in order (the server answers in the order it reads). */
 type Expect =
-  | { k: 'query'; derived: Plan | null }
+  | { k: 'query'; derived: Plan | null; done?: number }
   | { k: 'parse'; name: string; derived: Plan | null }
   | { k: 'bind'; portal: string; stmt: string }
   | { k: 'describe'; what: 'S' | 'P'; name: string }
@@ -58,6 +58,8 @@ export class MaskTracker {
     private readonly viewMask: (qualifiedColumn: string) => MaskKind | null | undefined = () => undefined,
     /** called at every ReadyForQuery with the transaction status ('I' idle, 'T' in a block, 'E' failed) */
     private readonly onReady: (status: string) => void = () => undefined,
+    /** a DECLARE/CLOSE of the plan confirmed by the server's CommandComplete */
+    private readonly onCursor: (op: NonNullable<Plan['cursors']>[number]) => void = () => undefined,
   ) {}
 
   // ---- client messages, in the order they are sent ----
@@ -123,6 +125,8 @@ export class MaskTracker {
       case BackendCode.CommandComplete:
       case BackendCode.EmptyQueryResponse:
       case BackendCode.PortalSuspended:
+        if (code === BackendCode.CommandComplete) this.confirmCursor(head, readCString(body, 0)[0]);
+        if (head?.k === 'query' && code !== BackendCode.PortalSuspended) head.done = (head.done ?? 0) + 1;
         if (head?.k === 'execute') this.expect.shift();
         else this.current = null;
         return { out: null };
@@ -135,6 +139,8 @@ export class MaskTracker {
         }
         return { out: this.redact(code, body) };
       }
+      case BackendCode.NotificationResponse:
+        return { out: redactNotification(body) };
       case BackendCode.ReadyForQuery:
         this.current = null;
         this.onReady(String.fromCharCode(body[0] ?? 0x49));
@@ -146,6 +152,27 @@ export class MaskTracker {
       default:
         return { out: null };
     }
+  }
+
+  /**
+   * Security: a cursor's plan follows what the server did, not what the text asked for — a DECLARE that failed
+   * leaves the earlier cursor of that name (and its plan) in place; see session/mask-plan.ts.
+   */
+  private confirmCursor(head: Expect | undefined, tag: string): void {
+    if (!tag.startsWith('DECLARE CURSOR') && !tag.startsWith('CLOSE CURSOR')) return;
+    let ops: Plan['cursors'];
+    let at = 0;
+    if (head?.k === 'query') {
+      ops = head.derived?.cursors;
+      at = head.done ?? 0;
+    } else if (head?.k === 'execute') {
+      const p = this.portals.get(head.portal);
+      ops = p ? this.statements.get(p.stmt)?.derived?.cursors : undefined;
+    }
+    const op = ops?.find((o) => o.stmt === at);
+    if (op) this.onCursor(op);
+    // a cursor declared by text the plan does not describe: its FETCH results are masked strictly (unknown cursor)
+    else if (tag.startsWith('CLOSE CURSOR ALL')) this.onCursor({ stmt: at, close: null });
   }
 
   /** Records a RowDescription's shape where it belongs; the message itself passes unchanged. */
@@ -184,9 +211,14 @@ export class MaskTracker {
       const col = this.catalog.resolve(oid, attnum);
       if (col === undefined) return undefined;
       const own = maskFor(this.masks, col.name);
-      if (own) return own.mask;
       // a view column: what lineage traced it to (views over views included), else every base column the view reads
       const traced = this.viewMask(col.name);
+      // Security: a view column named like a masked column is not that column's value as it is. Masked by its name
+      // alone, `CREATE VIEW v AS SELECT split_part(email,'@',2) || '@' || split_part(email,'@',1) AS email` showed the
+      // local part through the `email` mask, and `substr(phone, 1, 10) AS phone` more digits through `partial`. What
+      // lineage traced wins when it is stricter or different; a view lineage cannot trace yet is redacted whole.
+      if (own && traced !== undefined) return traced === null || traced === own.mask ? own.mask : own.mask === 'null' || traced === 'null' ? 'null' : 'redact';
+      if (own) return col.sources !== undefined ? derivedMask(own.mask) : own.mask;
       if (traced !== undefined) return traced;
       const viaView = (col.sources ?? []).map((src) => maskFor(this.masks, src)).filter((m): m is ColumnMask => !!m);
       // sources the catalog lists for a view column say nothing of how the view computes it
@@ -217,3 +249,23 @@ export class MaskTracker {
 
 }
 
+
+/**
+ * A NOTIFY payload with its text replaced (channel and sender kept), or null when it is empty.
+ *
+ * Security: a payload is written by any session — an application trigger's `pg_notify('users', NEW.email)` — and
+ * reaches every listener; its lineage is unknown to this session, so while masks apply it is redacted whole:
+ * `LISTEN users` on a masked read grant received the emails in clear.
+ */
+export function redactNotification(body: Buffer): Buffer | null {
+  const [channel, o1] = readCString(body, 4);
+  const [payload] = readCString(body, o1);
+  if (payload === '') return null;
+  const pid = body.subarray(0, 4);
+  const rest = Buffer.concat([pid, Buffer.from(channel + '\0' + REDACTED_PAYLOAD + '\0', 'utf8')]);
+  const head = Buffer.allocUnsafe(5);
+  head[0] = BackendCode.NotificationResponse;
+  head.writeInt32BE(rest.length + 4, 1);
+  return Buffer.concat([head, rest]);
+}
+const REDACTED_PAYLOAD = '[redacted]';

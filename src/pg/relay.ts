@@ -51,6 +51,7 @@ const CLIENT_FETCH_MASKING = [FrontendCode.Bind, FrontendCode.Describe, Frontend
 const UPSTREAM_FETCH_MASKING = [
   BackendCode.ParseComplete, BackendCode.BindComplete, BackendCode.CloseComplete, BackendCode.NoData, BackendCode.RowDescription,
   BackendCode.DataRow, BackendCode.CommandComplete, BackendCode.EmptyQueryResponse, BackendCode.PortalSuspended, BackendCode.NoticeResponse,
+  BackendCode.NotificationResponse,
 ];
 /** Upstream messages the relay inspects are small; anything this large is not a real ErrorResponse. */
 const MAX_UPSTREAM_FETCH = 64 << 20;
@@ -107,7 +108,7 @@ export class PgRelay {
     const m = opts.masking;
     this.lineage = m && m.masks.length ? new SessionLineage(m.catalog, m.masks) : null;
     this.tracker = m && m.masks.length && this.lineage
-      ? new MaskTracker(m.masks, m.catalog, m.hashKey, derivedMask(strictestMask(m.masks)), (col) => this.lineage!.viewMask(col), (status) => this.lineage!.ready(status))
+      ? new MaskTracker(m.masks, m.catalog, m.hashKey, derivedMask(strictestMask(m.masks)), (col) => this.lineage!.viewMask(col), (status) => this.lineage!.ready(status), (op) => this.session.cursorConfirmed(op))
       : null;
     if (this.lineage) session.lineage = () => this.lineage!.schema();
     this.rowGuard = session.guard.hasRowLimits ? this.createRowGuard() : null;

@@ -37,6 +37,20 @@ export interface RuleMatch {
  * block/review → refuse the whole text; mask → forward and rewrite rows; warn → notice then forward;
  * allow → forward the same bytes.
  */
+/**
+ * A cursor the text declares or closes (PostgreSQL), applied to the session's cursor plans only when the server
+ * confirms it (its CommandComplete), never when the text is merely read: a DECLARE that fails (the name is taken,
+ * inside a savepoint later rolled back) leaves the cursor that already had the name, with its own plan.
+ */
+export interface CursorOp {
+  /** position of the statement in the text (its CommandComplete is the stmt-th of the text's answers) */
+  stmt: number;
+  /** DECLARE: the cursor name and the plan its FETCH results carry */
+  declare?: { name: string; plan: { outputs: (MaskKind | null)[] | null; derived: MaskKind | null } };
+  /** CLOSE: the cursor name, null for CLOSE ALL */
+  close?: string | null;
+}
+
 export interface Decision {
   action: Action;
   /** every matched rule (all are audited); `rules[0]` is the one that decided when action != allow */
@@ -51,7 +65,7 @@ export interface Decision {
    * Set by the session when column masks apply (session/mask-plan.ts): the mask of every result column, from
    * the lineage of its value. Protocol modules carry it out as it is.
    */
-  maskPlan?: { outputs: (MaskKind | null)[] | null; derived: MaskKind | null };
+  maskPlan?: { outputs: (MaskKind | null)[] | null; derived: MaskKind | null; cursors?: CursorOp[] };
   /**
    * Present when a rule with `maxRows`/`maxFraction` matched a statement that changes rows: the protocol module
    * runs the text inside a transaction boundary of its own and refuses it when the server's count is over.

@@ -4,7 +4,7 @@
 import type { ColumnMask } from '../rules/mask.js';
 import { derivedMask, strictestMask } from './mask.js';
 import { matchName } from '../rules/glob.js';
-import type { Decision, MaskKind, RuleMatch } from '../rules/types.js';
+import type { CursorOp, Decision, MaskKind, RuleMatch } from '../rules/types.js';
 import { DERIVED, UNKNOWN, pgLineage, type LineageSchema, type Src, type StatementLineage } from '../sql/pg-lineage.js';
 import { plpgsqlStatements } from '../sql/pg-plpgsql.js';
 
@@ -13,6 +13,8 @@ export interface MaskPlan {
   outputs: (MaskKind | null)[] | null;
   /** the mask for any result column not coming straight from a table when `outputs` cannot be used */
   derived: MaskKind | null;
+  /** cursors the text declares or closes, applied when the server confirms them (applyCursorOp) */
+  cursors?: CursorOp[];
 }
 
 /** Session state lineage needs beyond one statement: the plans of open cursors. */
@@ -20,7 +22,7 @@ export interface LineageState {
   cursors: Map<string, MaskPlan>;
 }
 
-const NOTHING_KNOWN: LineageSchema = { relation: () => undefined, func: () => undefined };
+const NOTHING_KNOWN: LineageSchema = { relation: () => undefined, func: () => undefined, knowsFunctions: false };
 
 export const MASK_OR_BLOCK_SUFFIX = 'masked columns cannot be copied or exported';
 
@@ -86,6 +88,14 @@ export function planMasks(text: string, d: Decision, masks: readonly ColumnMask[
     const plan = state.cursors.get(fetch) ?? { outputs: null, derived: derivedMask(strictestMask(masks)) };
     return withPlan(d, plan, plan.outputs?.some((m) => m) || plan.derived ? [...masks] : []);
   }
+  // Security: a FETCH sharing a text with other statements (`FETCH ALL FROM c; SELECT 1`) returns the cursor's rows
+  // under the text's plan, which the other statements made: a cursor whose plan masks anything (or that the session
+  // does not know) makes the whole text's results unknown (strictest mask)
+  const cursorRisk = lineage.some((l) => {
+    if (l.fetch === undefined) return false;
+    const p = state.cursors.get(l.fetch);
+    return !p || !!p.derived || !!p.outputs?.some((m) => m);
+  });
   let plan: MaskPlan;
   const results = lineage.filter((l) => l.outputs);
   if (results.length === 1 && lineage.length === 1 && results[0]!.exact) {
@@ -98,17 +108,46 @@ export function planMasks(text: string, d: Decision, masks: readonly ColumnMask[
   } else {
     const all = new Set<string>();
     for (const l of results) for (const o of l.outputs!) for (const x of o) all.add(x);
-    if (results.some((l) => !l.exact)) all.add(UNKNOWN);
+    if (results.some((l) => !l.exact) || cursorRisk) all.add(UNKNOWN);
     const h = masksFor(all, masks);
     used.push(...h.rules);
     plan = { outputs: null, derived: h.kind };
   }
-  const cursor = lineage.find((l) => l.cursor !== undefined)?.cursor;
-  if (cursor !== undefined) {
-    state.cursors.set(cursor, plan);
-    plan = { outputs: null, derived: null };
-  }
+  // Security: cursor plans change only when the server confirms the DECLARE/CLOSE (applyCursorOp, called by the
+  // protocol module). Recorded when the text was read, a DECLARE that then failed (`DECLARE c … lower(email)`,
+  // `SAVEPOINT s`, `DECLARE c CURSOR FOR SELECT 'x'` → "already exists", `ROLLBACK TO s`) left the clean plan on
+  // the masked cursor, and only the first DECLARE of a text was recorded at all: FETCH returned emails in clear.
+  const cursors: CursorOp[] = [];
+  lineage.forEach((l, i) => {
+    if (l.cursor !== undefined) cursors.push({ stmt: i, declare: { name: l.cursor, plan: cursorPlan(l, masks, used) } });
+    if (l.close !== undefined) cursors.push({ stmt: i, close: l.close });
+  });
+  if (cursors.length) plan = { ...plan, cursors };
   return withPlan(d, plan, used);
+}
+
+/** The plan a DECLAREd cursor's FETCH results carry: its query's outputs. */
+function cursorPlan(l: StatementLineage, masks: readonly ColumnMask[], used: ColumnMask[]): { outputs: (MaskKind | null)[] | null; derived: MaskKind | null } {
+  if (l.outputs && l.exact) {
+    return { outputs: l.outputs.map((src) => {
+      const h = masksFor(src, masks);
+      for (const r of h.rules) if (!used.includes(r)) used.push(r);
+      return h.kind;
+    }), derived: null };
+  }
+  const all = new Set<string>(l.exact ? [] : [UNKNOWN]);
+  for (const o of l.outputs ?? [UNKNOWN_SRC]) for (const x of o) all.add(x);
+  const h = masksFor(all, masks);
+  for (const r of h.rules) if (!used.includes(r)) used.push(r);
+  return { outputs: null, derived: h.kind };
+}
+const UNKNOWN_SRC: Src = new Set([UNKNOWN]);
+
+/** A DECLARE or CLOSE the server confirmed: the session's cursor plans follow it. */
+export function applyCursorOp(state: LineageState, op: CursorOp): void {
+  if (op.declare) state.cursors.set(op.declare.name, op.declare.plan);
+  else if (op.close === null) state.cursors.clear();
+  else if (op.close !== undefined) state.cursors.delete(op.close);
 }
 
 function ruleMatch(m: ColumnMask, action: RuleMatch['action'], message: string): RuleMatch {

@@ -37,6 +37,8 @@ export class SchemaSnapshot implements LineageSchema {
     readonly startedAt: number,
     /** operator names defined outside the system schemas */
     private readonly userOperators: ReadonlySet<string> = new Set(),
+    /** type names: those of the system schemas (builtin) and the rest (user types: domains, composites, enums, base types) */
+    private readonly types: { builtin: ReadonlySet<string>; user: ReadonlySet<string> } | null = null,
   ) {
     for (const r of rels) this.relations.set(r.name, [...(this.relations.get(r.name) ?? []), r]);
     for (const f of fns) this.functions.set(f.name, [...(this.functions.get(f.name) ?? []), f]);
@@ -44,7 +46,14 @@ export class SchemaSnapshot implements LineageSchema {
 
   withClean(clean: readonly string[]): SchemaSnapshot {
     if (clean === this.clean || (clean.length === 0 && this.clean.length === 0)) return this;
-    return new SchemaSnapshot([...this.relations.values()].flat(), [...this.functions.values()].flat(), this.builtins, clean, this.startedAt, this.userOperators);
+    return new SchemaSnapshot([...this.relations.values()].flat(), [...this.functions.values()].flat(), this.builtins, clean, this.startedAt, this.userOperators, this.types);
+  }
+
+  /** A cast to this type may run user code (a domain CHECK, a user cast or input function); unknown names count. */
+  userType(schema: string | null, name: string): boolean {
+    if (!this.types) return false;
+    if (schema !== null && SYSTEM_SCHEMAS.has(schema)) return false;
+    return this.types.user.has(name) || !this.types.builtin.has(name);
   }
 
   builtinOperator(name: string): boolean {
@@ -53,6 +62,19 @@ export class SchemaSnapshot implements LineageSchema {
 
   private isClean(schema: string, name: string): boolean {
     return this.clean.some((p) => matchName(p, `${schema}.${name}`));
+  }
+
+  /**
+   * While the session's own DDL is not in a snapshot yet: no relation or user function is known (all lineage unknown),
+   * but the builtins still are, so that a call to a routine of the session's own making (`CREATE FUNCTION f(x) …
+   * plpgsql` storing x, then `SELECT f(email)` in the same transaction block) counts as untraceable, not as a builtin.
+   */
+  untrusted(): LineageSchema {
+    return {
+      relation: () => undefined,
+      func: (schema, name) => ((schema === null || SYSTEM_SCHEMAS.has(schema)) && this.builtins.has(name) && !this.functions.has(name) ? { kind: 'builtin' } : undefined),
+      userType: (schema, name) => this.userType(schema, name),
+    };
   }
 
   relation(schema: string | null, name: string): LineageRelation | undefined {

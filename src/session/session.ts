@@ -12,7 +12,7 @@ import type { Guard } from './guard.js';
 import type { PartialWatch } from './partial-watch.js';
 import { withFunctionEffects, type FunctionCatalogView } from './function-effects.js';
 import type { LineageSchema } from '../sql/pg-lineage.js';
-import { planMasks, type LineageState } from './mask-plan.js';
+import { applyCursorOp, planMasks, type LineageState } from './mask-plan.js';
 import { mysqlMaskVerdict } from './mysql-mask-verdict.js';
 import type { MysqlSchema } from './mysql-schema.js';
 import { StatementLog, finishEvent, type PendingStatement, type StatementEvent } from './statement-outcome.js';
@@ -240,6 +240,11 @@ export class Session {
   private scoped(decision: Decision): Decision {
     if (this.protocol !== 'mysql' || !decision.statements.some((st) => st.databases)) return decision;
     return withinDatabases(decision, this.grant.databases);
+  }
+
+  /** A DECLARE/CLOSE of a cursor the server confirmed (its CommandComplete): FETCH results follow its plan. */
+  cursorConfirmed(op: import('../rules/types.js').CursorOp): void {
+    applyCursorOp(this.lineageState, op);
   }
 
   /** With masks in force, the core's final mask plan (lineage where the protocol traces it) or MySQL's mask verdict. */

@@ -19,7 +19,12 @@ export const UNKNOWN = '?';
  * function's result, a VALUES item): the mask plan redacts such values whole (rules/mask.ts derivedMask).
  */
 export const DERIVED = '\u0000derived';
-/** A set of base columns (schema.table.column), possibly containing UNKNOWN and DERIVED. */
+/**
+ * Marks, inside a function body, a value that comes from the function's caller (a parameter): a sink of the body
+ * that carries it carries whatever the caller passes (functionSrc substitutes the call's arguments).
+ */
+export const PARAM = '\u0000param';
+/** A set of base columns (schema.table.column), possibly containing UNKNOWN, DERIVED and PARAM. */
 export type Src = Set<string>;
 
 export interface LineageRelation {
@@ -45,12 +50,21 @@ export interface LineageSchema {
   func(schema: string | null, name: string): LineageFunction | undefined;
   /** false when an operator of that name is user-defined (its function is not traced: unknown) */
   builtinOperator?(name: string): boolean;
+  /**
+   * false when the schema knows no functions at all (no catalog read yet): a function it cannot name is then not
+   * taken for a user routine whose body may store its arguments
+   */
+  knowsFunctions?: boolean;
+  /** true when a cast to the named type may run user code (domain CHECK, user-defined cast or input function) */
+  userType?(schema: string | null, name: string): boolean;
 }
 
 export interface Sink {
   /** what moves the values: INSERT, UPDATE, MERGE, COPY, CREATE TABLE AS, SELECT INTO, set_config, … */
   what: string;
   src: Src;
+  /** moved by a function call (which the planner may run while planning, EXPLAIN included) */
+  call?: boolean;
 }
 
 export interface StatementLineage {
@@ -67,6 +81,8 @@ export interface StatementLineage {
   cursor?: string;
   /** FETCH/MOVE: the cursor whose rows come back */
   fetch?: string;
+  /** CLOSE: the cursor closed (null: CLOSE ALL) */
+  close?: string | null;
 }
 
 /** Functions that read a table (or a query, or a cursor) by name and return its rows. */
@@ -122,6 +138,8 @@ interface Ctx {
   /** inside a function body: names that resolve nowhere are the function's parameters */
   body: boolean;
   depth: number;
+  /** what the user routines (and user operators) called can return: the planner may fold their calls into constants */
+  calls: Src;
 }
 interface Rel {
   cols: Col[];
@@ -150,7 +168,7 @@ export function pgLineage(text: string, schema: LineageSchema, opts: { body?: bo
 }
 
 export function statementLineage(node: Ast, schema: LineageSchema, body: boolean, depth: number): StatementLineage {
-  const ctx: Ctx = { schema, sinks: [], tableReaders: new Set(), statistics: new Set(), body, depth };
+  const ctx: Ctx = { schema, sinks: [], tableReaders: new Set(), statistics: new Set(), body, depth, calls: new Set() };
   const out: StatementLineage = { outputs: null, exact: true, sinks: ctx.sinks, tableReaders: [], statistics: [] };
   try {
     const r = stmt(node, { items: [], parent: null, ctes: new Map() }, ctx);
@@ -160,6 +178,7 @@ export function statementLineage(node: Ast, schema: LineageSchema, body: boolean
     }
     if (node?.DeclareCursorStmt) out.cursor = String(node.DeclareCursorStmt.portalname ?? '');
     if (node?.FetchStmt) out.fetch = String(node.FetchStmt.portalname ?? '');
+    if (node?.ClosePortalStmt) out.close = node.ClosePortalStmt.portalname === undefined ? null : String(node.ClosePortalStmt.portalname);
   } catch {
     // an AST shape this module does not know: nothing it says can be trusted
     out.outputs = null;
@@ -171,11 +190,36 @@ export function statementLineage(node: Ast, schema: LineageSchema, body: boolean
   return out;
 }
 
+/**
+ * The keys of the statement nodes this module reads, as the parser (libpg-query) names them. Security: the AST changes
+ * between parser versions (17 → 18 renamed `returningList` to `returningClause`, and RETURNING went untraced); a
+ * statement node with a key not listed is a shape this module has not been taught, so its lineage is unknown and
+ * everything it could move is refused or redacted (fail closed), instead of silently skipping the new part.
+ */
+const KNOWN_KEYS: Record<string, ReadonlySet<string>> = {
+  SelectStmt: new Set(['distinctClause', 'intoClause', 'targetList', 'fromClause', 'whereClause', 'groupClause', 'groupDistinct', 'havingClause',
+    'windowClause', 'valuesLists', 'sortClause', 'limitOffset', 'limitCount', 'limitOption', 'lockingClause', 'withClause', 'op', 'all', 'larg', 'rarg']),
+  InsertStmt: new Set(['relation', 'cols', 'selectStmt', 'onConflictClause', 'returningClause', 'withClause', 'override']),
+  UpdateStmt: new Set(['relation', 'targetList', 'whereClause', 'fromClause', 'returningClause', 'withClause']),
+  DeleteStmt: new Set(['relation', 'usingClause', 'whereClause', 'returningClause', 'withClause']),
+  MergeStmt: new Set(['relation', 'sourceRelation', 'joinCondition', 'mergeWhenClauses', 'returningClause', 'withClause']),
+  CopyStmt: new Set(['relation', 'query', 'attlist', 'is_from', 'is_program', 'filename', 'options', 'whereClause']),
+  DeclareCursorStmt: new Set(['portalname', 'options', 'query']),
+  FetchStmt: new Set(['direction', 'howMany', 'portalname', 'ismove']),
+};
+
+function knownShape(type: string, s: Ast): void {
+  const keys = KNOWN_KEYS[type];
+  if (!keys || s === null || typeof s !== 'object') return;
+  for (const k in s) if (!keys.has(k)) throw new Error(`${type}.${k} is not traced`);
+}
+
 /** One statement node; returns its result columns (if it has a result). */
 function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
   const type = Object.keys(node ?? {})[0];
   if (type === undefined) return null;
   const s = node[type] ?? {};
+  knownShape(type, s);
   switch (type) {
     case 'SelectStmt': {
       const r = select(s, scope, ctx);
@@ -185,18 +229,22 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
     case 'InsertStmt': {
       const inner = withCtes(s.withClause, scope, ctx);
       const target = relationItem(s.relation, inner, ctx);
+      let src: Src = new Set();
       if (s.selectStmt) {
         const r = stmt(s.selectStmt, inner, ctx);
-        const src = union(...(r?.cols ?? []).map((c) => c.src));
+        src = union(...(r?.cols ?? []).map((c) => c.src));
         ctx.sinks.push({ what: 'INSERT', src });
-        // ON CONFLICT DO UPDATE SET x = excluded.y: excluded carries the inserted values
-        const excluded: Item = { alias: 'excluded', cols: [], open: src };
-        const conflictScope: Scope = { items: [target, excluded], parent: inner, ctes: new Map() };
-        const oc = s.onConflictClause;
-        if (oc?.targetList) ctx.sinks.push({ what: 'INSERT … ON CONFLICT', src: targetListSrc(oc.targetList, conflictScope, ctx) });
-        if (oc?.whereClause) expr(oc.whereClause, conflictScope, ctx);
       }
-      return returning(s.returningList, { items: [target], parent: inner, ctes: new Map() }, ctx);
+      // ON CONFLICT DO UPDATE SET x = excluded.y: excluded carries the inserted values. Security: traced whatever the
+      // inserted rows are — with DEFAULT VALUES there is no selectStmt, and `ON CONFLICT (id) DO UPDATE SET note =
+      // (SELECT email …)` copied an email into a clean column untraced.
+      const excluded: Item = { alias: 'excluded', cols: [], open: src };
+      const conflictScope: Scope = { items: [target, excluded], parent: inner, ctes: new Map() };
+      const oc = s.onConflictClause;
+      if (oc?.targetList) ctx.sinks.push({ what: 'INSERT … ON CONFLICT', src: targetListSrc(oc.targetList, conflictScope, ctx) });
+      if (oc?.whereClause) expr(oc.whereClause, conflictScope, ctx);
+      if (oc?.infer) expr(oc.infer, conflictScope, ctx);
+      return returning(returningList(s), { items: [target], parent: inner, ctes: new Map() }, ctx);
     }
     case 'UpdateStmt': {
       const inner = withCtes(s.withClause, scope, ctx);
@@ -205,14 +253,14 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       const sc: Scope = { items: [...items, ...from], parent: inner, ctes: new Map() };
       ctx.sinks.push({ what: 'UPDATE', src: targetListSrc(s.targetList, sc, ctx) });
       if (s.whereClause) expr(s.whereClause, sc, ctx);
-      return returning(s.returningList, sc, ctx);
+      return returning(returningList(s), sc, ctx);
     }
     case 'DeleteStmt': {
       const inner = withCtes(s.withClause, scope, ctx);
       const items = [relationItem(s.relation, inner, ctx), ...fromItems(s.usingClause, inner, ctx)];
       const sc: Scope = { items, parent: inner, ctes: new Map() };
       if (s.whereClause) expr(s.whereClause, sc, ctx);
-      return returning(s.returningList, sc, ctx);
+      return returning(returningList(s), sc, ctx);
     }
     case 'MergeStmt': {
       const inner = withCtes(s.withClause, scope, ctx);
@@ -227,7 +275,7 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
         if (m.condition) expr(m.condition, sc, ctx);
       }
       ctx.sinks.push({ what: 'MERGE', src });
-      return returning(s.returningList, sc, ctx);
+      return returning(returningList(s), sc, ctx);
     }
     case 'CopyStmt': {
       if (s.is_from) {
@@ -259,9 +307,24 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       return null;
     }
     case 'ExplainStmt': {
+      // Security: planning runs code. The planner folds an immutable function of constants into its result, so the
+      // plan prints it (`EXPLAIN VERBOSE SELECT f(1)` with f returning a user's email showed `Output: '<email>'::text`)
+      // and runs what f does (`set_config('x', (SELECT email …), false)` in f stored the email, read back by
+      // current_setting). Without ANALYZE the statement's own writes do not run, but its calls' sinks count; the plan
+      // text carries what the called routines may return (redacted whole when that is masked or unknown).
       const analyze = (s.options ?? []).some((o: Ast) => o?.DefElem?.defname === 'analyze');
-      if (analyze) stmt(s.query, scope, ctx);
-      return null;
+      const from = ctx.sinks.length;
+      const outer = ctx.calls;
+      ctx.calls = new Set();
+      stmt(s.query, scope, ctx);
+      const calls = ctx.calls;
+      ctx.calls = outer;
+      addAll(outer, calls);
+      if (!analyze) {
+        const kept = ctx.sinks.slice(from).filter((x) => x.call);
+        ctx.sinks.splice(from, ctx.sinks.length - from, ...kept);
+      }
+      return { cols: [{ name: 'QUERY PLAN', src: union(calls, new Set([DERIVED])) }], exact: true };
     }
     case 'RuleStmt': {
       // a rule's actions run later, inside other statements, where no lineage sees them
@@ -290,9 +353,30 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       if (src.size) ctx.sinks.push({ what: 'ALTER TABLE', src });
       return null;
     }
+    case 'CreateTrigStmt': {
+      // Security: a trigger function gets every column of the row (NEW/OLD) where no lineage follows it: a PL/pgSQL
+      // body `INSERT INTO sink VALUES (NEW.id, NEW.email)` reads NEW as one of its own variables, so its creation was
+      // allowed, and `UPDATE users SET name = name WHERE id = 1` then copied the email into a clean table. A trigger
+      // on a relation with masked (or unknown) columns moves those values like a rule does.
+      const item = relationItem(s.relation, scope, ctx);
+      ctx.sinks.push({ what: 'CREATE TRIGGER', src: wholeRow(item) });
+      if (s.whenClause) expr(s.whenClause, { items: [item], parent: scope, ctes: new Map() }, ctx);
+      return null;
+    }
+    case 'CreateStmt':
+    case 'CreateDomainStmt': {
+      // Security: DEFAULT and GENERATED expressions are stored now and evaluated into rows later, where no lineage
+      // follows: `CREATE TABLE x (id int, n text DEFAULT f(1), g text GENERATED ALWAYS AS (f(id)) STORED)` with f
+      // returning a user's email filled clean-named columns with it on a plain INSERT. The expressions' sources count
+      // as moved (the new table's own columns, which its expressions may name, are clean).
+      const own: Col[] = type === 'CreateDomainStmt' ? [{ name: 'value', src: new Set<string>() }] : (s.tableElts ?? []).filter((e: Ast) => e?.ColumnDef).map((e: Ast) => ({ name: String(e.ColumnDef.colname ?? ''), src: new Set<string>() }));
+      const src = expr([s.tableElts, s.constraints, s.nnconstraints, s.partbound, s.partspec], { items: [{ alias: null, cols: own }], parent: scope, ctes: new Map() }, ctx);
+      if (s.inhRelations || s.ofTypename) expr([s.inhRelations], scope, ctx);
+      if (src.size) ctx.sinks.push({ what: type === 'CreateStmt' ? 'CREATE TABLE' : 'CREATE DOMAIN', src });
+      return null;
+    }
     case 'CreateFunctionStmt':
     case 'ViewStmt':
-    case 'CreateTrigStmt':
       // definitions read nothing now; their bodies are traced where they are used
       return null;
     case 'CallStmt':
@@ -310,6 +394,18 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
   }
 }
 
+/**
+ * The RETURNING expressions of an INSERT/UPDATE/DELETE/MERGE node. Security: libpg-query 18 moved them from
+ * `returningList` to `returningClause.exprs`; read under the old key only, `UPDATE … RETURNING lower(email)` (and a
+ * `set_config(…, email, …)` in RETURNING) went untraced and came back in clear. `RETURNING WITH (OLD AS o, NEW AS n)`
+ * names rows this module does not model: unknown (fail closed).
+ */
+function returningList(s: Ast): Ast[] | undefined {
+  const rc = s.returningClause;
+  if (rc?.options?.length) throw new Error('RETURNING WITH options are not traced');
+  return rc?.exprs ?? s.returningList;
+}
+
 function returning(list: Ast[] | undefined, scope: Scope, ctx: Ctx): Rel | null {
   if (!list?.length) return null;
   return targetList(list, scope, ctx);
@@ -324,6 +420,9 @@ function targetListSrc(list: Ast[] | undefined, scope: Scope, ctx: Ctx): Src {
 function withCtes(w: Ast, scope: Scope, ctx: Ctx): Scope {
   if (!w?.ctes?.length) return scope;
   const inner: Scope = { items: [], parent: scope, ctes: new Map() };
+  // Security: WITH RECURSIVE lets a CTE name one defined after it; read in order, that name fell through to a relation
+  // of the same name (`pg_class`, a clean table). Every name of the list stands first for an unknown relation.
+  if (w.recursive) for (const c of w.ctes) if (c?.CommonTableExpr) inner.ctes.set(String(c.CommonTableExpr.ctename), { alias: String(c.CommonTableExpr.ctename), cols: [], open: unknown() });
   for (const c of w.ctes) {
     const cte = c?.CommonTableExpr;
     if (!cte) continue;
@@ -333,14 +432,18 @@ function withCtes(w: Ast, scope: Scope, ctx: Ctx): Scope {
     let rel: Rel | null = null;
     if (w.recursive && q?.SelectStmt && q.SelectStmt.op && q.SelectStmt.op !== 'SETOP_NONE') {
       // recursive: start from the non-recursive term, then widen until the sources stop growing
+      // Security: a value moves one column per round (`SELECT f, a, b, c, d, e … FROM r` rotates the email from a to f
+      // in five rounds); stopped after four rounds, the sixth column was traced clean. Widen until nothing grows; a
+      // term still growing after the bound makes every column unknown (fail closed).
       rel = select(q.SelectStmt.larg, inner, ctx);
-      for (let i = 0; i < 4; i++) {
+      let settled = false;
+      for (let i = 0; i < 64 && !settled; i++) {
         inner.ctes.set(name, { alias: name, cols: renamed(rel.cols, rename) });
         const next = select(q.SelectStmt, inner, ctx);
-        const grew = next.cols.some((c, k) => c.src.size !== (rel!.cols[k]?.src.size ?? -1));
+        settled = next.cols.length === rel.cols.length && next.cols.every((c, k) => c.src.size === rel!.cols[k]!.src.size);
         rel = next;
-        if (!grew) break;
       }
+      if (!settled) rel = { cols: rel.cols.map((c) => ({ name: c.name, src: unknown() })), exact: rel.exact };
     } else {
       rel = stmt(q, inner, ctx);
     }
@@ -354,6 +457,7 @@ function renamed(cols: Col[], names: string[]): Col[] {
 }
 
 function select(s: Ast, outer: Scope, ctx: Ctx): Rel {
+  knownShape('SelectStmt', s);
   if (++ctx.depth > 200) throw new Error('statement nested too deeply');
   try {
     const scope = withCtes(s.withClause, outer, ctx);
@@ -533,7 +637,9 @@ function columnRef(fields: Ast[], scope: Scope, ctx: Ctx): Src {
       const whole = s.items.filter((i) => i.alias === n);
       if (whole.length) return union(...whole.map(wholeRow));
     }
-    if (SYSTEM_COLUMNS.has(n) || ctx.body) return new Set();
+    if (SYSTEM_COLUMNS.has(n)) return new Set();
+    // inside a body, a name that resolves nowhere is a parameter (or a variable): the caller's value
+    if (ctx.body) return new Set([PARAM]);
     return unknown();
   }
   // qualifier.column (or schema.table.column, or a composite column's field)
@@ -584,8 +690,26 @@ function visit(node: Ast, scope: Scope, ctx: Ctx, out: Src): void {
     } else if (key === 'A_Expr' && Array.isArray(v.name)) {
       // a user-defined operator runs a function of its author's choosing: its result is not traced
       const op = String(v.name[v.name.length - 1]?.String?.sval ?? '');
-      if (ctx.schema.builtinOperator && !ctx.schema.builtinOperator(op)) out.add(UNKNOWN);
+      if (ctx.schema.builtinOperator && !ctx.schema.builtinOperator(op)) {
+        // its function gets the operands like any untraceable routine gets its arguments (it may store them)
+        const operands = expr([v.lexpr, v.rexpr], scope, ctx);
+        if (operands.size) ctx.sinks.push({ what: `operator ${op} (its function cannot be traced)`, src: operands, call: true });
+        out.add(UNKNOWN);
+        ctx.calls.add(UNKNOWN);
+      }
       visit(v, scope, ctx, out);
+    } else if (key === 'TypeCast') {
+      // Security: a cast to a user type runs user code on the value — a domain's CHECK (`CHECK (store(VALUE))`), a
+      // user-defined cast's function — which may store it like any untraceable routine given it as an argument
+      const arg = expr(v.arg, scope, ctx);
+      addAll(out, arg);
+      const names: string[] = (v.typeName?.names ?? []).map((n: Ast) => String(n?.String?.sval ?? ''));
+      const tname = names[names.length - 1] ?? '';
+      if (arg.size && ctx.schema.userType?.(names.length > 1 ? names[names.length - 2]! : null, tname)) {
+        ctx.sinks.push({ what: `cast to ${tname} (user code may run)`, src: arg, call: true });
+      }
+    } else if (key === 'ParamRef') {
+      if (ctx.body) out.add(PARAM);
     } else if (key === 'SubLink') {
       if (v.testexpr) visit(v.testexpr, scope, ctx, out);
       const r = stmt(v.subselect, scope, ctx);
@@ -608,12 +732,29 @@ function functionSrc(fc: Ast, args: Src, ctx: Ctx): Src {
     ctx.tableReaders.add(fn.name);
     return unknown();
   }
-  if (builtinSchema && SINK_FUNCTIONS.has(fn.name)) ctx.sinks.push({ what: fn.name, src: args });
+  if (builtinSchema && SINK_FUNCTIONS.has(fn.name)) ctx.sinks.push({ what: fn.name, src: args, call: true });
   const f = ctx.schema.func(fn.schema, fn.name);
-  if (!f) return unknown();
+  if (!f) {
+    // Security: a function whose body cannot be read (PL/pgSQL, C, …) may store what it is given where no row
+    // masker follows: `f(x)` doing `INSERT INTO sink VALUES (x)` or `set_config('a', x, false)`, called as
+    // `SELECT f(email) FROM users`, copied the email into a clean table. Its arguments count as leaving (mask-or-
+    // block): the call is refused when they carry a masked or untraceable value.
+    if (args.size && ctx.schema.knowsFunctions !== false) ctx.sinks.push({ what: `${fn.name}() (its body cannot be traced)`, src: args, call: true });
+    ctx.calls.add(UNKNOWN);
+    return unknown();
+  }
   if (f.kind === 'body') {
-    if (f.sinks.size) ctx.sinks.push({ what: `function ${fn.name}`, src: f.sinks });
-    return f.result;
+    if (f.sinks.size) {
+      // a body sink fed by a parameter carries the call's arguments (`CREATE FUNCTION keep(x text) … AS
+      // 'SELECT set_config(''a'', x, false)'` then `SELECT keep(email)`)
+      const src = new Set(f.sinks);
+      if (src.delete(PARAM)) addAll(src, args);
+      ctx.sinks.push({ what: `function ${fn.name}`, src, call: true });
+    }
+    const result = new Set(f.result);
+    result.delete(PARAM);
+    addAll(ctx.calls, result);
+    return result;
   }
   return new Set();
 }

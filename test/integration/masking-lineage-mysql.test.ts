@@ -69,6 +69,32 @@ describe('MariaDB error redaction while masks apply', () => {
   });
 });
 
+describe('MariaDB warnings whose value carries its own quotes (atk-mask review)', () => {
+  // the server prints the value inside quotes without escaping the quotes it holds: matched one quoted span at a time,
+  // the email stood outside both spans
+  const cases: [string, string][] = [
+    ['single quotes around the value', `SELECT CAST(CONCAT('x'' ', email, ' ''') AS DATE) AS d FROM ${T}; SHOW WARNINGS`],
+    ['double quotes around the value', `SELECT CAST(CONCAT('x" ', email, ' "') AS DATE) AS d FROM ${T}; SHOW WARNINGS`],
+    ['a comparison in WHERE', `SELECT 1 FROM ${T} WHERE id = CONCAT('x'' ', email, ' '''); SHOW WARNINGS`],
+  ];
+  it.each(cases)('%s: clear directly, redacted through the broker (text and binary)', async (_what, sql) => {
+    expect(leaks(await myAdmin(sql, 'dbw_my'))).toBe(true);
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: read.login, password: read.password, database: 'dbw_my', multipleStatements: true });
+    try {
+      const [rows] = await c.query(sql);
+      expect(JSON.stringify(rows)).toMatch(/Incorrect|Truncated/);
+      expect(leaks(rows)).toBe(false);
+      const [first, warnings] = sql.split('; ');
+      await c.execute(first!);
+      const [w] = await c.execute(warnings!);
+      expect(JSON.stringify(w)).toMatch(/Incorrect|Truncated/);
+      expect(leaks(w)).toBe(false);
+    } finally {
+      await c.end();
+    }
+  });
+});
+
 describe('MariaDB numbers computed from a masked value are scrubbed from warnings and errors', () => {
   // one character of the secret per statement: its code point comes back as a position in the warning
   const c = SECRET_EMAIL.charCodeAt(5);

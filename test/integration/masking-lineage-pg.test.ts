@@ -35,10 +35,20 @@ beforeAll(async () => {
     create function ${S}_clean(i int) returns text language sql stable as 'select name from ${T} where id = i';
     create function ${S}_log(x text) returns int language plpgsql stable as $$ begin raise notice 'processing %', x; return 1; end $$;
     create function ${S}_check(x text) returns int language plpgsql stable as $$ begin raise exception 'rejected %', x using detail = x, hint = x; end $$;
+    create function ${S}_logself(i int) returns int language plpgsql stable as $$ begin raise notice 'processing %', (select email from ${T} where id = i); return 1; end $$;
+    create function ${S}_checkself(i int) returns int language plpgsql stable as $$ declare x text; begin select email into x from ${T} where id = i; raise exception 'rejected %', x using detail = x, hint = x; end $$;
+    create function ${S}_cp(x text) returns int language plpgsql as $$ begin insert into ${T2} values (5, x); return 1; end $$;
+    create function ${S}_keep(x text) returns text language sql as 'select set_config(''lin.k'', x, false)';
+    create function ${S}_imm(i int) returns text language sql immutable as 'select email from ${T} where id = i';
+    create function ${S}_immset(i int) returns text language sql immutable as 'select set_config(''lin.e'', (select email from ${T} where id = i), false)';
     create schema ${S}_ops;
+    create function ${S}_ops.store(a text, b text) returns boolean language plpgsql as $$ begin insert into ${T2} values (9, a); return true; end $$;
+    create operator ${S}_ops.#~# (leftarg = text, rightarg = text, function = ${S}_ops.store);
+    create function ${S}_ops.vstore(a text) returns boolean language plpgsql as $$ begin insert into ${T2} values (10, a); return true; end $$;
+    create domain ${S}_ops.dom as text check (${S}_ops.vstore(value));
     create function ${S}_ops.leak(int, int) returns text language sql stable as 'select email from ${T} limit 1';
     create operator ${S}_ops.@#@ (leftarg = int, rightarg = int, function = ${S}_ops.leak);
-    grant usage on schema ${S}_ops to dbw_ro;
+    grant usage on schema ${S}_ops to dbw_ro, dbw_rw;
     alter table ${T} owner to dbw_rw; alter table ${T2} owner to dbw_rw;
     grant select on ${T}, ${T2}, ${S}_v1, ${S}_v2, ${S}_v3 to dbw_ro;`);
   const targets = {
@@ -57,7 +67,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text);`);
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_imm(int), ${S}_immset(int), ${S}_trg() cascade; drop view if exists ${S}_vn; drop table if exists ${S}_dx, ${S}_dy, ${S}_pk; drop domain if exists ${S}_dd;`);
 });
 
 async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
@@ -183,15 +193,17 @@ describe('numbers an error computes from a masked value are scrubbed', () => {
     expect(text(e)).not.toContain(String(c));
     expect(e.message).toMatch(/\[redacted\]/);
   });
-  it('a notice or error raised in routine code with a masked argument: clear directly, message dropped through the broker', async () => {
+  it('a notice or error raised in routine code: clear directly; through the broker a masked argument is refused, a value the code reads itself loses its message', async () => {
     const notices: string[] = [];
     const c0 = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/dbw_app' });
     c0.on('notice', (n) => notices.push(JSON.stringify({ m: n.message, w: n.where })));
     await c0.connect();
     try {
       await c0.query(`select ${S}_log(email) from ${T}`);
+      await c0.query(`select ${S}_logself(1)`);
       const d = await c0.query(`select 1 from ${T} where ${S}_check(email) = 1`).catch((x) => x);
       expect(leaks(notices)).toBe(true);
+      expect(notices.length).toBe(2);
       expect(leaks(text(d))).toBe(true);
     } finally {
       await c0.end();
@@ -201,13 +213,19 @@ describe('numbers an error computes from a masked value are scrubbed', () => {
     c.on('notice', (n) => seen.push({ m: n.message, w: n.where }));
     await c.connect();
     try {
-      await c.query(`select ${S}_log(email) from ${T}`);
-      await c.query(`select id from ${T} where ${S}_log(email) = 1`);
+      // a masked value handed to a routine whose body cannot be traced: refused before it runs (it may store or print it)
+      for (const q of [`select ${S}_log(email) from ${T}`, `select id from ${T} where ${S}_log(email) = 1`, `select 1 from ${T} where ${S}_check(email) = 1`]) {
+        const e = await c.query(q).catch((x) => x);
+        expect(e).toBeInstanceOf(Error);
+        expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+      }
+      await c.query(`select ${S}_logself(1)`);
+      await c.query(`select id from ${T} where ${S}_logself(id) = 1`);
       expect(seen.length).toBe(2);
       expect(leaks(seen)).toBe(false);
       expect(seen[0]!.m).toBe('[redacted: raised in routine code while columns are masked]');
-      expect(seen[0]!.w).toMatch(/PL\/pgSQL function .*_log\(text\) line 1 at RAISE/);
-      const e = await c.query(`select 1 from ${T} where ${S}_check(email) = 1`).catch((x) => x);
+      expect(seen[0]!.w).toMatch(/PL\/pgSQL function .*_logself\(integer\) line 1 at RAISE/);
+      const e = await c.query(`select ${S}_checkself(1)`).catch((x) => x);
       expect(e).toBeInstanceOf(Error);
       expect(e.code).toBe('P0001');
       expect(leaks(text(e))).toBe(false);
@@ -437,5 +455,220 @@ describe('mask-or-block by lineage', () => {
     const masked = events.filter((e) => e.type === 'statement' && String(e.text).startsWith(`select e || '' as v from ${T} u(i, n, e)`)).pop();
     expect(masked.action).toBe('mask');
     expect(masked.rules).toContain('mask-email');
+  });
+});
+
+describe('doors closed by the atk-mask review', () => {
+  it.each([
+    ['a recursive CTE rotating the value through six columns', `with recursive r(a, b, c, d, e, f, n) as (select email, '', '', '', '', '', 1 from ${T} union all select f, a, b, c, d, e, n + 1 from r where n < 7) select f || '' as v from r`],
+    ['WITH RECURSIVE naming a later CTE called like a system relation', `with recursive v(x) as (select relname::text from pg_class), pg_class(relname) as (select email from ${T}) select x || '' as v from v`],
+    ['WITH RECURSIVE naming a later CTE called like a clean table', `with recursive v(x) as (select note from ${T2}), ${T2}(note) as (select email from ${T}) select x as v from v`],
+  ])('%s: clear directly, masked through the broker', async (_what, sql) => {
+    expect(leaks(await direct(sql))).toBe(true);
+    const rows = await viaBroker(sql);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(leaks(rows)).toBe(false);
+  });
+
+  it('EXPLAIN without ANALYZE: constants the planner folds from routine calls are redacted, their sinks refused', async () => {
+    for (const sql of [`explain verbose select ${S}_imm(1)`, `explain select * from ${T2} where note = ${S}_imm(1)`]) {
+      expect(leaks(await direct(sql))).toBe(true);
+      const rows = await viaBroker(sql);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(leaks(rows)).toBe(false);
+    }
+    expect(leaks(await direct(`explain select ${S}_immset(1); select current_setting('lin.e') as v`))).toBe(true);
+    const c = new pg.Client({ connectionString: b.url(write) });
+    await c.connect();
+    try {
+      const e = await c.query(`explain select ${S}_immset(1)`).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+      expect(leaks((await c.query(`select current_setting('lin.e', true) as v`)).rows)).toBe(false);
+      // ordinary plans still print
+      const plain = (await c.query(`explain select * from ${T} where email = 'x'`)).rows as { 'QUERY PLAN': string }[];
+      expect(plain.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Filter: \(email = 'x'::text\)/);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('DEFAULT and GENERATED expressions of a new table or domain that carry masked values are refused', async () => {
+    for (const sql of [
+      `create table ${S}_dx (id int, n text default ${S}_imm(1))`,
+      `create table ${S}_dx (id int, g text generated always as (${S}_imm(id)) stored)`,
+      `create domain ${S}_dd as text default ${S}_imm(1)`,
+    ]) {
+      const e = await viaBroker(sql, write).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+    }
+    expect(await direct(`select to_regclass('${S}_dx') as r`)).toEqual([{ r: null }]);
+    // ordinary definitions still run
+    await viaBroker(`create table ${S}_dy (id int primary key, g text generated always as (lower(id::text)) stored, d text default 'x' check (d <> ''), t timestamptz default now())`, write);
+  });
+
+  it('INSERT … DEFAULT VALUES ON CONFLICT DO UPDATE copying a masked value is refused', async () => {
+    await adminSql(`create table ${S}_pk (id int primary key default 1, note text); insert into ${S}_pk values (1, 'x'); alter table ${S}_pk owner to dbw_rw`);
+    const e = await viaBroker(`insert into ${S}_pk default values on conflict (id) do update set note = (select email from ${T} limit 1)`, write).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+    expect(await direct(`select note from ${S}_pk`)).toEqual([{ note: 'x' }]);
+    await viaBroker(`insert into ${S}_pk default values on conflict (id) do update set note = 'y'`, write);
+    expect(await direct(`select note from ${S}_pk`)).toEqual([{ note: 'y' }]);
+  });
+
+  it('a NOTIFY payload another session sends (an application trigger) is redacted for a masked listener', async () => {
+    const chan = `${S}_chan`;
+    const c = new pg.Client({ connectionString: b.url(read) });
+    const got: { channel: string; payload?: string }[] = [];
+    c.on('notification', (n) => got.push({ channel: n.channel, payload: n.payload }));
+    await c.connect();
+    try {
+      await c.query(`listen ${chan}`);
+      await adminSql(`select pg_notify('${chan}', email) from ${T}`);
+      for (let i = 0; i < 20 && got.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        await c.query('select 1');
+      }
+      expect(got.length).toBe(1);
+      expect(got[0]!.channel).toBe(chan);
+      expect(leaks(got)).toBe(false);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('RETURNING expressions on a write grant are traced (libpg-query 18 returningClause)', async () => {
+    const sql = `update ${T} set name = name where id = 1 returning lower(email) as e, ssn || '' as s, id, name || '!' as n`;
+    expect(leaks(await direct(`begin; ${sql}; rollback`))).toBe(true);
+    const rows = (await viaBroker(sql, write)) as { e: string; s: string; id: number; n: string }[];
+    expect(rows.length).toBe(1);
+    expect(leaks(rows)).toBe(false);
+    expect(rows[0]).toMatchObject({ id: 1, n: 'Zed!' });
+    const del = (await viaBroker({ text: `delete from ${T2} where id = -1 returning note || '' as v`, binary: true } as pg.QueryConfig, write)) as unknown[];
+    expect(del).toEqual([]);
+    const c = new pg.Client({ connectionString: b.url(write) });
+    await c.connect();
+    try {
+      const e = await c.query(`update ${T} set name = name where id = 1 returning set_config('lin.r', email, false)`).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+      expect(leaks((await c.query(`select current_setting('lin.r', true) as v`)).rows)).toBe(false);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('an error whose quoted value holds line breaks is redacted on every line of it', async () => {
+    const text = (e: Record<string, unknown>) => [e.message, e.detail, e.where, e.hint].join(' | ');
+    for (const sql of [
+      `select (E'\\n' || email || E'\\n')::int from ${T}`,
+      `select (E'x"\\n' || email || E'\\n"')::date from ${T}`,
+      `select current_setting(E'\\n' || email || E'\\n') from ${T}`,
+      `select xmlparse(document E'<a/>\\nSQL ' || email) from ${T}`,
+    ]) {
+      const d = await direct(sql).catch((x) => x);
+      expect(d).toBeInstanceOf(Error);
+      expect(leaks(text(d))).toBe(true);
+      const e = await viaBroker(sql).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.code).toBe(d.code);
+      expect(leaks(text(e))).toBe(false);
+    }
+  });
+
+  it('a cursor keeps the plan of the DECLARE the server ran (failed re-DECLARE, several in one text, FETCH beside a SELECT)', async () => {
+    const c = new pg.Client({ connectionString: b.url(read) });
+    await c.connect();
+    try {
+      await c.query('begin');
+      await c.query(`declare c cursor for select lower(email) as x from ${T}`);
+      await c.query('savepoint s');
+      expect(await c.query(`declare c cursor for select 'x'::text as x`).catch((x) => x)).toBeInstanceOf(Error);
+      await c.query('rollback to s');
+      const f = await c.query('fetch all from c');
+      expect(f.rows.length).toBe(1);
+      expect(leaks(f.rows)).toBe(false);
+      await c.query(`declare k cursor for select name::text as x from ${T}`);
+      await c.query(`close k; declare a cursor for select 1; declare k cursor for select lower(email) as x from ${T}`);
+      const k = await c.query('fetch all from k');
+      expect(k.rows.length).toBe(1);
+      expect(leaks(k.rows)).toBe(false);
+      await c.query('move absolute 0 in k');
+      const both = (await c.query('fetch all from k; select 1 as one')) as unknown as pg.QueryResult[];
+      expect(leaks(both.map((r) => r.rows))).toBe(false);
+      const mixed = (await c.query(`declare d cursor for select 1; select lower(email) as x from ${T}`)) as unknown as pg.QueryResult[];
+      expect(mixed[1]!.rows.length).toBe(1);
+      expect(leaks(mixed[1]!.rows)).toBe(false);
+      // clean cursors stay clean, re-declared after CLOSE
+      await c.query(`declare e cursor for select name || '!' as x from ${T}`);
+      expect((await c.query('fetch all from e')).rows).toEqual([{ x: 'Zed!' }]);
+      await c.query('close e');
+      await c.query(`declare e cursor for select upper(name) as x from ${T}`);
+      expect((await c.query('fetch all from e')).rows).toEqual([{ x: 'ZED' }]);
+      // extended protocol: the plan follows the Execute's CommandComplete
+      await c.query({ text: `declare x cursor for select name || '?' as x from ${T}`, values: [] });
+      expect((await c.query({ text: 'fetch all from x', values: [] })).rows).toEqual([{ x: 'Zed?' }]);
+      await c.query({ text: `declare y cursor for select lower(email) as x from ${T}`, values: [] });
+      await c.query('savepoint s2');
+      expect(await c.query({ text: `declare y cursor for select 'x'::text as x`, values: [] }).catch((x) => x)).toBeInstanceOf(Error);
+      await c.query('rollback to s2');
+      const y = await c.query({ text: 'fetch all from y', values: [] });
+      expect(y.rows.length).toBe(1);
+      expect(leaks(y.rows)).toBe(false);
+      await c.query('commit');
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('a view column named like a masked column but computed from it is redacted, not masked by its name', async () => {
+    const c = new pg.Client({ connectionString: b.url(write) });
+    await c.connect();
+    try {
+      await c.query(`create view ${S}_vn as select id, split_part(email, '@', 2) || '@' || split_part(email, '@', 1) as email, name from ${T}`);
+      const r = await c.query(`select email, name from ${S}_vn`);
+      expect(r.rows.length).toBe(1);
+      expect(leaks(r.rows)).toBe(false);
+      expect(r.rows[0]).toMatchObject({ name: 'Zed' });
+    } finally {
+      await c.end();
+    }
+    // the same view read directly shows the swapped parts, which the email mask (domain kept) would print
+    expect(leaks(await direct(`select email from ${S}_vn`))).toBe(true);
+  });
+
+  it('CREATE TRIGGER on a table with masked columns is refused (the trigger function sees NEW/OLD unseen)', async () => {
+    await adminSql(`create or replace function ${S}_trg() returns trigger language plpgsql as $$ begin insert into ${T2} values (NEW.id, NEW.email); return NEW; end $$`);
+    const e = await viaBroker(`create trigger ${S}_t after update on ${T} for each row execute function ${S}_trg()`, write).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+    expect(await direct(`select tgname from pg_trigger where tgname = '${S}_t'`)).toEqual([]);
+  });
+
+  it('a masked value passed to a routine that may store it is refused (untraceable body, SQL body feeding a sink)', async () => {
+    for (const [sql, cred] of [[`select id from ${T} where email operator(${S}_ops.#~#) 'x'`, write], [`select email::${S}_ops.dom as v from ${T}`, write], [`select length(cast(email as ${S}_ops.dom)) as v from ${T}`, write], [`select ${S}_cp(email) from ${T} where id = 1`, write], [`select ${S}_keep(email) from ${T}`, write], [`select ${S}_keep(upper(e)) from ${T} u(i, n, e)`, write]] as const) {
+      const e = await viaBroker(sql, cred).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+    }
+    // the session's own routine, called in the transaction block that made it (lineage not re-read yet)
+    const c = new pg.Client({ connectionString: b.url(write) });
+    await c.connect();
+    try {
+      await c.query('begin');
+      await c.query(`create function ${S}_cp2(x text) returns int language plpgsql as $$ begin insert into ${T2} values (6, x); return 1; end $$`);
+      const e = await c.query(`select ${S}_cp2(email) from ${T} where id = 1`).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message).toMatch(/dbwarden: blocked by rule mask-email: .*cannot be copied or exported/);
+    } finally {
+      await c.query('rollback').catch(() => undefined);
+      await c.end();
+    }
+    expect(leaks(await direct(`select * from ${T2}`))).toBe(false);
+    // clean arguments and builtin casts still run
+    expect(await viaBroker(`select ${S}_keep(name) as v from ${T}`, write)).toEqual([{ v: 'Zed' }]);
+    expect(await viaBroker(`select id::text as i, name::varchar(10) as n, cast(id as bigint) as b, '2024-01-01'::date::text as d from ${T}`)).toEqual([{ i: '1', n: 'Zed', b: '1', d: '2024-01-01' }]);
   });
 });

@@ -7,7 +7,7 @@ import { loadModule } from 'libpg-query';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DERIVED, UNKNOWN, pgLineage, type LineageSchema } from '../../../src/sql/pg-lineage.js';
 import { SchemaSnapshot } from '../../../src/session/schema-snapshot.js';
-import { planMasks } from '../../../src/session/mask-plan.js';
+import { applyCursorOp, planMasks } from '../../../src/session/mask-plan.js';
 import { lintRules } from '../../../src/rules/check.js';
 import type { Decision } from '../../../src/rules/types.js';
 
@@ -121,7 +121,10 @@ describe('mask plan', () => {
   });
   it('carries a cursor plan to FETCH', () => {
     const st = { cursors: new Map() };
-    planMasks('declare c cursor for select n, e from users u(i, n, e)', allow(''), masks, schema, st);
+    // the plan applies once the server confirms the DECLARE (the protocol module calls applyCursorOp)
+    const declared = planMasks('declare c cursor for select n, e from users u(i, n, e)', allow(''), masks, schema, st);
+    expect(st.cursors.size).toBe(0);
+    for (const op of declared.maskPlan?.cursors ?? []) applyCursorOp(st, op);
     expect(planMasks('fetch 1 from c', allow(''), masks, schema, st).maskPlan).toEqual({ outputs: [null, 'email'], derived: null });
     expect(planMasks('fetch 1 from unknown_cursor', allow(''), masks, schema, st).maskPlan).toEqual({ outputs: null, derived: 'redact' });
   });
