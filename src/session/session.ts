@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Tally } from '../metrics/statement-tally.js';
 import { analyze } from '../sql/analyze.js';
 import type { ReadOptions, StatementFacts } from '../sql/facts.js';
-import type { Decision } from '../rules/types.js';
+import type { CursorOp, Decision } from '../rules/types.js';
 import type { Guard } from './guard.js';
 import type { PartialWatch } from './partial-watch.js';
 import { withFunctionEffects, type FunctionCatalogView } from './function-effects.js';
@@ -243,7 +243,7 @@ export class Session {
   }
 
   /** A DECLARE/CLOSE of a cursor the server confirmed (its CommandComplete): FETCH results follow its plan. */
-  cursorConfirmed(op: import('../rules/types.js').CursorOp): void {
+  cursorConfirmed(op: CursorOp): void {
     applyCursorOp(this.lineageState, op);
   }
 
