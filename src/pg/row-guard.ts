@@ -72,13 +72,22 @@ export class PgRowGuard {
   private mode: 'begin' | 'savepoint' = 'begin';
   private limit: RowLimit | null = null;
   private estimate: number | undefined;
+  private estAsked = false;
   private simplePrefix = true;
   private prefixLeft = 0;
   private held: HeldMsg[] = [];
   private heldBytes = 0;
   private refused = false;
   private followLeft = 0;
-  private followError: 'forward' | 'swallow' = 'swallow';
+  private followError: 'forward' | 'swallow' | 'check' = 'swallow';
+  /** rows updated or deleted in the transaction before the unit (pg_stat_xact_user_tables), read in the prefix */
+  private baseline: number | undefined;
+  /** DataRows of the prefix so far (the estimate first when asked for, then the baseline) */
+  private prefixRows: Array<number | undefined> = [];
+  /** write completions of the unit, and the largest count among them */
+  private writes = 0;
+  /** the hidden-rows check failed: the rows it counted, or null when it could not count */
+  private lateRows: number | null | undefined;
   private heldReady: HeldMsg | null = null;
   private lastStatus: number = TxStatus.Idle;
   /** the unit's ReadyForQuery already went to the client; the follow-up's answer is only swallowed */
@@ -258,6 +267,12 @@ export class PgRowGuard {
     const texts = [this.mode === 'begin' ? 'BEGIN' : `SAVEPOINT ${this.savepoint}`];
     const est = needsEstimate(limit) ? estimateQuery(limit.tables) : null;
     if (est) texts.push(est);
+    texts.push(BASELINE_SQL);
+    this.baseline = undefined;
+    this.prefixRows = [];
+    this.writes = 0;
+    this.lateRows = undefined;
+    this.estAsked = est !== null;
     this.host.fetchAll(true);
     if (lead) {
       for (const b of lead.bytes) this.host.writeUpstream(b);
@@ -295,14 +310,29 @@ export class PgRowGuard {
       return false;
     }
     if (this.phase === 'prefix') {
-      if (code === BackendCode.DataRow) this.estimate = firstNumber(body);
+      if (code === BackendCode.DataRow) this.prefixRows.push(firstNumber(body));
       if (code === BackendCode.ParameterStatus || code === BackendCode.NotificationResponse) return false;
       const end = this.simplePrefix ? code === BackendCode.ReadyForQuery : code === BackendCode.CloseComplete;
-      if (end && --this.prefixLeft === 0) this.phase = 'unit';
+      if (end && --this.prefixLeft === 0) {
+        this.phase = 'unit';
+        this.estimate = this.estAsked ? this.prefixRows[0] : undefined;
+        this.baseline = this.prefixRows[this.estAsked ? 1 : 0];
+      }
       return true;
     }
     if (this.phase === 'follow') {
       if (code === BackendCode.ParameterStatus || code === BackendCode.NotificationResponse) return false;
+      if (code === BackendCode.ErrorResponse && this.followError === 'check') {
+        // the hidden-rows check refused (its error carries the count) or could not run: fail closed
+        const m = /dbwarden_rows:(\d+)/.exec(body.toString('utf8'));
+        this.lateRows = m ? Number(m[1]) : null;
+        return true;
+      }
+      if (code === BackendCode.ReadyForQuery && this.followError === 'check') {
+        this.lastStatus = body[0]!;
+        this.afterCheck();
+        return true;
+      }
       if (code === BackendCode.ErrorResponse && this.followError === 'forward') {
         // COMMIT failed (a deferred constraint): the client sees it as a direct connection would, at its Sync
         this.host.deliver(code, body, raw);
@@ -330,6 +360,7 @@ export class PgRowGuard {
       case BackendCode.CommandComplete: {
         const m = WRITE_TAG.exec(readCString(body, 0)[0]);
         const rows = m ? Number(m[2]) : 0;
+        if (m) this.writes++;
         const lim = m ? effectiveLimit(this.limit!, this.estimate) : null;
         if (lim && rows > lim.limit) {
           this.refuse(rows, lim.rule, lim.limit, m![1]!.split(' ')[0]!);
@@ -379,6 +410,49 @@ export class PgRowGuard {
   private unitEnd(code: number, body: Buffer, raw: Buffer): void {
     const status = body[0]!;
     this.heldReady = { code, body: Buffer.from(body), raw: Buffer.from(raw) };
+    if (!this.refused && status === TxStatus.InBlock) {
+      // Defends against rows the command tag does not count: ON DELETE/UPDATE CASCADE and SET NULL foreign keys,
+      // triggers and DO ALSO rules that update or delete other rows (`DELETE FROM parent WHERE id = 1` reports
+      // DELETE 1 and cascades to 50,000 children). The server's own per-transaction counters of updated and deleted
+      // rows in every user table (pg_stat_xact_user_tables, which include subtransactions) are read against the
+      // baseline taken in the prefix before anything commits; rows added by triggers (audit logs) are not losses
+      // and are not counted here. Each write of the unit may change up to the limit.
+      const lim = effectiveLimit(this.limit!, this.estimate);
+      if (lim && this.baseline !== undefined) {
+        this.host.writeUpstream(encodeQuery(checkQuery(this.baseline, lim.limit * Math.max(1, this.writes))));
+        this.followError = 'check';
+        this.followLeft = 1;
+        this.phase = 'follow';
+        return;
+      }
+      if (lim) {
+        // no baseline (the prefix gave no row): the hidden rows cannot be counted, fail closed
+        this.lateRows = null;
+        return this.afterCheck();
+      }
+    }
+    this.afterCheck();
+  }
+
+  /** The hidden-rows check answered (or was not needed): refuse late, or end the unit as before. */
+  private afterCheck(): void {
+    const r = this.heldReady!;
+    const code = r.code;
+    const body = r.body;
+    const raw = r.raw;
+    const status = body[0]!;
+    if (this.lateRows !== undefined) {
+      const lim = effectiveLimit(this.limit!, this.estimate);
+      const rule = lim?.rule ?? this.limit!.limits[0]!.rule;
+      const limit = lim?.limit ?? 0;
+      const why = this.lateRows === null
+        ? `dbwarden: blocked by rule ${rule}: the rows this ${this.limit!.kind} changed through foreign keys, triggers or rules could not be counted; nothing was changed`
+        : rowLimitMessage(rule, this.limit!.kind, this.lateRows, limit, ' (rows changed through foreign-key actions, triggers or rules count too)');
+      this.refused = true;
+      this.host.session.refuseLateByRows(rule, this.lateRows, limit);
+      this.lateRows = undefined;
+      this.host.writeClient(encodeErrorResponse(brokerFields('ERROR', ErrorCode.STATEMENT_BLOCKED, why)));
+    }
     const q = (t: string) => this.host.writeUpstream(encodeQuery(t));
     this.followError = 'swallow';
     if (this.mode === 'begin') {
@@ -458,6 +532,16 @@ function estimateQuery(tables: string[]): string | null {
   const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
   const quoted = tables.map((t) => lit(t.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.')));
   return `SELECT max(reltuples)::bigint FROM pg_catalog.pg_class WHERE oid IN (${quoted.map((q) => `pg_catalog.to_regclass(${q})`).join(', ')}) AND reltuples >= 0`;
+}
+
+/** Rows updated or deleted so far in this transaction, in every user table (server-side counters). */
+const XACT_CHANGED = 'SELECT pg_catalog.int8pl(pg_catalog.int8pl(n_tup_upd, n_tup_del), 0) AS n FROM pg_catalog.pg_stat_xact_user_tables';
+const BASELINE_SQL = `SELECT COALESCE(pg_catalog.sum(n), 0)::pg_catalog.int8 FROM (${XACT_CHANGED}) dbwarden_rg`;
+
+/** Fails (with the count in its message) when more than `limit` rows were updated or deleted since `base`. */
+function checkQuery(base: number, limit: number): string {
+  const n = `pg_catalog.int8mi(COALESCE(pg_catalog.sum(n), 0)::pg_catalog.int8, ${Math.trunc(base)})`;
+  return `SELECT pg_catalog.int4(pg_catalog.concat('dbwarden_rows:', ${n})) FROM (${XACT_CHANGED}) dbwarden_rg HAVING pg_catalog.int8gt(${n}, ${Math.trunc(limit)})`;
 }
 
 function firstNumber(body: Buffer): number | undefined {

@@ -373,6 +373,12 @@ export class Session {
     this.deps.metrics.rowLimitRefusals.inc({ target: this.grant.target, rule });
   }
 
+  /** A write refused after its answer went out (rows the command tag did not count): counted in metrics and logged. */
+  refuseLateByRows(rule: string, rows: number | null, limit: number): void {
+    this.deps.metrics.rowLimitRefusals.inc({ target: this.grant.target, rule });
+    this.log.warn({ rule, rows, limit }, 'write refused by its row limit after counting rows changed through foreign keys, triggers or rules');
+  }
+
   /** Completes a statement the protocol module followed itself (a MySQL command's response). */
   completeStatement(p: PendingStatement): void {
     const e = finishEvent(p);
