@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { ruleFileSchema } from './rule-set.js';
 import type { Rule, RuleCondition, RuleSet } from './rule-set.js';
 
-const LIMITABLE_KINDS = new Set<string>(['insert', 'update', 'delete', 'merge']);
+const LIMITABLE_KINDS = new Set<string>(['insert', 'update', 'delete', 'merge', 'call']);
 
 export interface RuleError {
   file: string;
@@ -109,7 +109,7 @@ export function parseRuleSet(text: string, file: string): ParseResult {
       // makes sense on a rule that lets the statement through, and only for statements that change rows
       if (r.action !== 'allow' && r.action !== 'warn') err(`maxRows/maxFraction need action allow or warn (the limit is what refuses), not ${r.action}`, ['action']);
       const kinds = r.when.statement;
-      if (kinds && !kinds.some((k) => LIMITABLE_KINDS.has(k))) err('maxRows/maxFraction only apply to statements that change rows (insert, update, delete, merge)', ['when', 'statement']);
+      if (kinds && !kinds.some((k) => LIMITABLE_KINDS.has(k))) err('maxRows/maxFraction only apply to statements that change rows (insert, update, delete, merge, call)', ['when', 'statement']);
       if (r.when.effect && !r.when.effect.includes('write')) err('maxRows/maxFraction only apply to statements with effect write', ['when', 'effect']);
     }
     const rule: Rule = {

@@ -13,10 +13,15 @@ const CHANGING = new Set<string>(['insert', 'update', 'delete', 'merge']);
  * own in the server's answer, so the text is marked uncountable and refused: defends against hiding a mass
  * DELETE behind a SELECT whose completion reports only the rows it returned.
  */
-export function addRowLimit(acc: RowLimit | undefined, rule: Rule, statements: StatementFacts[], i: number): RowLimit | undefined {
+export function addRowLimit(acc: RowLimit | undefined, rule: Rule, statements: StatementFacts[], i: number, dialect?: string): RowLimit | undefined {
   if (rule.maxRows === undefined && rule.maxFraction === undefined) return acc;
   const st = statements[i]!;
-  if (!CHANGING.has(st.kind)) return acc;
+  // A PostgreSQL CALL runs a procedure whose writes have no count in its answer (`CALL`): it is wrapped like a write
+  // and the row guard counts what it changed in the server's per-transaction counters (pg/row-guard.ts). Defends
+  // against `CREATE PROCEDURE wipe() … DELETE FROM t WHERE id > 0` then `CALL wipe()` removing every row on a write
+  // grant past the limit. (MySQL's CALL answers with the last statement's count only: not wrapped there.)
+  const call = st.kind === 'call' && dialect === 'postgres' && !st.nested;
+  if (!CHANGING.has(st.kind) && !call) return acc;
   if (st.kind === 'insert' && !st.tables.some((t) => t.op === 'read')) return acc;
   const out: RowLimit = acc ?? { kind: st.kind.toUpperCase(), tables: [], limits: [] };
   if (st.nested) {

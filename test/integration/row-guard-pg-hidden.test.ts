@@ -97,6 +97,27 @@ describe('rows the command tag does not count', () => {
     });
   }
 
+  it('CALL of a procedure created on the write grant: proven, refused by its count, small calls pass', async () => {
+    const c = await client(b.url(cred));
+    // the scope proof takes `id > 0` as a filter (rules/README.md, known limits): the row guard is the backstop
+    await c.query(`create procedure ${T}_wipe() language sql as $$ delete from ${T}_o where id > 0 $$`);
+    await c.query(`create procedure ${T}_trim() language sql as $$ delete from ${T}_o where id > 2990 $$`);
+    const direct = await client(DIRECT);
+    await direct.query('begin');
+    await direct.query(`call ${T}_wipe()`);
+    expect(Number((await direct.query(`select count(*) as n from ${T}_o`)).rows[0].n)).toBe(0);
+    await direct.query('rollback');
+    await direct.end();
+    const err = await c.query(`call ${T}_wipe()`).catch((e) => e);
+    expect(err.code).toBe('42501');
+    expect(err.message).toMatch(/^dbwarden: blocked by rule max-rows: this CALL would change 3,000 rows \(limit 1,000\); nothing was changed/);
+    expect(await n(`select count(*) as n from ${T}_o`)).toBe(3000);
+    await c.query(`call ${T}_trim()`);
+    expect(await n(`select count(*) as n from ${T}_o`)).toBe(2990);
+    await adminSql(`drop procedure ${T}_wipe(); drop procedure ${T}_trim()`);
+    await c.end();
+  });
+
   it('ordinary writes pass: small cascades, audit-log triggers adding rows, extended protocol', async () => {
     const c = await client(b.url(cred));
     await adminSql(`update ${T}_c set p = 5 where id <= 10`);

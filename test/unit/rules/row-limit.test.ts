@@ -14,7 +14,7 @@ describe('row limit rules', () => {
     const bad2 = parseRuleSet(file(`  - id: a\n    when: { statement: select }\n    action: block\n    maxRows: 2\n`), 'x.yaml');
     expect(bad2.errors.map((e) => e.message)).toEqual(expect.arrayContaining([
       'maxRows/maxFraction need action allow or warn (the limit is what refuses), not block',
-      'maxRows/maxFraction only apply to statements that change rows (insert, update, delete, merge)',
+      'maxRows/maxFraction only apply to statements that change rows (insert, update, delete, merge, call)',
     ]));
     const good = parseRuleSet(file(`  - id: m\n    when: { statement: [update, delete] }\n    action: allow\n    maxRows: 10\n    maxFraction: 0.1\n`), 'x.yaml');
     expect(good.errors).toEqual([]);
