@@ -214,6 +214,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     const functions = functionCatalogOf(catalog);
     await untilEnding(session, functions.loaded());
     if (readGrant) session.functionCatalog = functions;
+    else session.writeCallCatalog = functions;
     session.columnNullable = (table, column) => functions.nullable(table, column);
     // lineage needs the catalog before the first statement is decided (else everything is masked or refused)
     if (catalog && session.guard.masks.length) await untilEnding(session, new SessionLineage(catalog, session.guard.masks).loaded());

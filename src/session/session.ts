@@ -110,6 +110,8 @@ export class Session {
    * Set by the protocol module from its catalog snapshot (pg/function-catalog.ts, mysql/catalog.ts).
    */
   columnNullable?: (table: string, column: string) => boolean;
+  /** PostgreSQL write grants: the catalog that says which called functions may write (their statements are row-limited) */
+  writeCallCatalog?: FunctionCatalogView;
   private readonly lineageState: LineageState = { cursors: new Map() };
   private ended = false;
   /** set by the protocol module from the server's transaction status; a draining broker lets an open transaction finish */
@@ -228,12 +230,32 @@ export class Session {
    * make their statement a write, decided again by the rules (the read-only rule refuses it).
    */
   private called(decision: Decision): Decision {
+    if (this.writeCallCatalog && this.guard.ctx.access === 'write') return this.countedCalls(decision);
     if (!this.functionCatalog || this.guard.ctx.access !== 'read') return decision;
     const w = withFunctionEffects(decision.statements, this.functionCatalog, this.guard.clean, this.guard.ctx.dialect, this.parseParamTypes);
     if (!w) return decision;
     const d = this.guard.evaluateFacts(w.statements);
     if (d.action === 'allow' || d.action === 'warn') return d;
     return { ...d, rules: d.rules.map((r) => ({ ...r, message: `${r.message} (calls ${w.names.join(', ')}, which may write)` })) };
+  }
+
+  /**
+   * On a PostgreSQL write grant, a statement that is not itself a limited write but calls a user function that may
+   * write (`SELECT wipe()`, by the catalog as on read grants) gets the row limit a CALL would get: the row guard
+   * wraps it and counts the rows it changed in the server's per-transaction counters. Defends against a function
+   * created on the grant (`… DELETE FROM t WHERE id > 0`, a condition the scope proof takes as a filter) removing
+   * every row past the row-count guard, which only wrapped INSERT/UPDATE/DELETE/MERGE.
+   */
+  private countedCalls(decision: Decision): Decision {
+    if (decision.rowLimit || (decision.action !== 'allow' && decision.action !== 'warn')) return decision;
+    const w = withFunctionEffects(decision.statements, this.writeCallCatalog!, this.guard.clean, this.guard.ctx.dialect, this.parseParamTypes);
+    if (!w) return decision;
+    const changed = new Set(w.statements.filter((st, i) => st !== decision.statements[i]).map((st) => st.index));
+    const asCalls = decision.statements.map((st) => (changed.has(st.index) && !st.nested && st.kind !== 'call' ? { ...st, kind: 'call' as const } : st));
+    const rl = this.guard.evaluateFacts(asCalls).rowLimit;
+    if (!rl) return decision;
+    const first = decision.statements.find((st) => changed.has(st.index) && !st.nested);
+    return { ...decision, rowLimit: { ...rl, kind: first ? first.kind.toUpperCase() : rl.kind } };
   }
 
   /** MySQL: a statement naming a database outside the grant is refused, whatever the rules said (database-scope.ts). */

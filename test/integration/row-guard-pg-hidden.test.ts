@@ -118,6 +118,30 @@ describe('rows the command tag does not count', () => {
     await c.end();
   });
 
+  it('SELECT of a function created on the write grant: proven, refused by its count, small calls pass', async () => {
+    const c = await client(b.url(cred));
+    await c.query(`create function ${T}_purge() returns int language sql as $$ delete from ${T}_o where id > 0 returning 1 $$`);
+    await c.query(`create function ${T}_few() returns int language plpgsql as $$ begin delete from ${T}_o where id > 2980; return 1; end $$`);
+    const direct = await client(DIRECT);
+    await direct.query('begin');
+    await direct.query(`select ${T}_purge()`);
+    expect(Number((await direct.query(`select count(*) as n from ${T}_o`)).rows[0].n)).toBe(0);
+    await direct.query('rollback');
+    await direct.end();
+    const before = await n(`select count(*) as n from ${T}_o`);
+    const err = await c.query(`select ${T}_purge()`).catch((e) => e);
+    expect(err.code).toBe('42501');
+    expect(err.message).toMatch(new RegExp(`^dbwarden: blocked by rule max-rows: this SELECT would change ${before.toLocaleString('en-US')} rows \\(limit 1,000\\); nothing was changed`));
+    const err2 = await c.query({ text: `select ${T}_purge() where $1::int = 1`, values: [1] }).catch((e) => e);
+    expect(err2.code).toBe('42501');
+    expect(await n(`select count(*) as n from ${T}_o`)).toBe(before);
+    expect((await c.query(`select ${T}_few() as one`)).rows[0].one).toBe(1);
+    expect(await n(`select count(*) as n from ${T}_o`)).toBe(Math.min(before, 2980));
+    expect((await c.query(`select count(*)::int as k, lower('A') as l from ${T}_o`)).rows[0].l).toBe('a');
+    await adminSql(`drop function ${T}_purge(); drop function ${T}_few()`);
+    await c.end();
+  });
+
   it('ordinary writes pass: small cascades, audit-log triggers adding rows, extended protocol', async () => {
     const c = await client(b.url(cred));
     await adminSql(`update ${T}_c set p = 5 where id <= 10`);
