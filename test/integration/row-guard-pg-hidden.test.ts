@@ -43,7 +43,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await adminSql(`drop table if exists ${T}_c, ${T}_n, ${T}_log; drop table if exists ${T}_p, ${T}_o;
-    drop function if exists ${T}_f(); drop function if exists ${T}_a()`);
+    drop function if exists ${T}_f(); drop function if exists ${T}_a();
+    drop function if exists ${T}_purge(); drop function if exists ${T}_few();
+    drop procedure if exists ${T}_wipe(); drop procedure if exists ${T}_trim()`);
   await b?.close();
 });
 
@@ -114,7 +116,6 @@ describe('rows the command tag does not count', () => {
     expect(await n(`select count(*) as n from ${T}_o`)).toBe(3000);
     await c.query(`call ${T}_trim()`);
     expect(await n(`select count(*) as n from ${T}_o`)).toBe(2990);
-    await adminSql(`drop procedure ${T}_wipe(); drop procedure ${T}_trim()`);
     await c.end();
   });
 
@@ -138,7 +139,6 @@ describe('rows the command tag does not count', () => {
     expect((await c.query(`select ${T}_few() as one`)).rows[0].one).toBe(1);
     expect(await n(`select count(*) as n from ${T}_o`)).toBe(Math.min(before, 2980));
     expect((await c.query(`select count(*)::int as k, lower('A') as l from ${T}_o`)).rows[0].l).toBe('a');
-    await adminSql(`drop function ${T}_purge(); drop function ${T}_few()`);
     await c.end();
   });
 
