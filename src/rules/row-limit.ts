@@ -4,7 +4,8 @@ import type { StatementFacts } from '../sql/facts.js';
 import type { Rule } from './rule-set.js';
 import type { RowLimit } from './types.js';
 
-const CHANGING = new Set<string>(['insert', 'update', 'delete', 'merge']);
+// CALL: a procedure's writes are not in the statement's kind; the caller (evaluate.ts) limits it like a write
+const CHANGING = new Set<string>(['insert', 'update', 'delete', 'merge', 'call']);
 
 /**
  * Adds a matched limit rule for statement `i` to `acc`. Only statements that change rows count: INSERT … VALUES

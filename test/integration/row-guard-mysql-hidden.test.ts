@@ -40,6 +40,9 @@ beforeAll(async () => {
     CREATE TABLE ${DB}.f (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
     INSERT INTO ${DB}.f VALUES (1, 0);
     CREATE FUNCTION ${DB}.wipe() RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM ${DB}.o; RETURN 1; END;
+    CREATE PROCEDURE ${DB}.wipe_p() MODIFIES SQL DATA DELETE FROM ${DB}.o;
+    CREATE TABLE ${DB}.ins (id INT PRIMARY KEY) ENGINE=InnoDB;
+    CREATE TRIGGER ${DB}.ins_i AFTER INSERT ON ${DB}.ins FOR EACH ROW DELETE FROM ${DB}.o;
   `);
   b = await startMysqlTestBroker({}, { databases: [DB], roles: { read: ROLE, write: ROLE, admin: { user: 'root' } } });
   cred = await b.grant({ access: 'write', databases: [DB] });
@@ -96,6 +99,19 @@ describe('row guard: rows the OK packet does not count', () => {
     expect(err.errno).toBe(1227);
     expect(err.message).toMatch(/would change 3,001 rows/);
     expect(await count('o')).toBe(3000);
+    await c.end();
+  });
+
+  it('CALL of a procedure deleting 3,000 rows: counted and refused; a small one passes', async () => {
+    const c = await connect();
+    const err = await c.query('CALL wipe_p()').catch((e) => e);
+    expect(err.errno).toBe(1227);
+    expect(err.message).toMatch(/^dbwarden: blocked by rule max-rows: this CALL would change 3,000 rows \(limit 1,000\); nothing was changed/);
+    expect(await count('o')).toBe(3000);
+    await myAdmin(`DELETE FROM ${DB}.o WHERE id > 5`);
+    await c.query('CALL wipe_p()');
+    expect(await count('o')).toBe(0);
+    await myAdmin(`INSERT INTO ${DB}.o SELECT seq FROM ${DB}.seq_1_to_3000`);
     await c.end();
   });
 });
