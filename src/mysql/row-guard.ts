@@ -46,7 +46,7 @@ export function rowLimitRefusal(d: Decision): string | null {
 }
 
 /** onDelete/onUpdate: foreign keys of other tables reference it with a cascading action (CASCADE, SET NULL, SET DEFAULT) */
-interface TableInfo { engine: string; rows: number; onDelete: boolean; onUpdate: boolean }
+interface TableInfo { engine: string; rows: number; onDelete: boolean; onUpdate: boolean; triggers: boolean }
 
 // The session's row writes through the handler layer (triggers and stored functions included; internal temporary
 // tables are counted apart, in Handler_tmp_*). Cascading foreign-key actions are not in it.
@@ -78,8 +78,8 @@ export class MysqlRowGuard {
       if (packets[0]?.[0] !== PacketHeader.Err) {
         const v = firstTextValue(packets, host.deprecateEof) ?? '';
         for (const line of v.split('`').filter(Boolean)) {
-          const [name, engine, rows, onDelete, onUpdate] = line.split('\t');
-          this.engines.set(name!, { engine: (engine ?? '').toLowerCase(), rows: Number(rows) || 0, onDelete: onDelete !== '0', onUpdate: onUpdate !== '0' });
+          const [name, engine, rows, onDelete, onUpdate, triggers] = line.split('\t');
+          this.engines.set(name!, { engine: (engine ?? '').toLowerCase(), rows: Number(rows) || 0, onDelete: onDelete !== '0', onUpdate: onUpdate !== '0', triggers: triggers !== '0' });
         }
       }
       go();
@@ -91,6 +91,11 @@ export class MysqlRowGuard {
     const estimate = Math.max(0, ...infos.map((i) => i.info?.rows ?? 0));
     const lim = effectiveLimit(limit, limit.limits.some((l) => l.maxFraction !== undefined) ? estimate : undefined);
     if (!lim) return void host.forwardHeld(raw, (held, t) => (held.forEach((b) => host.writeClient(b)), finish(t)));
+    // INSERT … VALUES calling no function: its rows are in the text; only a trigger can write more (a table not
+    // found, info null, is taken as possibly having one)
+    if (limit.valuesOnly && infos.every((i) => i.info && !i.info.triggers)) {
+      return void host.forwardHeld(raw, (held, t) => (held.forEach((b) => host.writeClient(b)), finish(t)));
+    }
     // Defends against ON DELETE/UPDATE CASCADE (and SET NULL / SET DEFAULT) foreign keys: InnoDB changes the child
     // rows below the handler layer, so neither the OK packet nor the session's counters include them (DELETE FROM
     // parent WHERE id = 1 deleting 5,000 child rows reports 1). information_schema.INNODB_TRX's count is a cache
@@ -189,7 +194,7 @@ function lookupQuery(tables: string[]): string {
     const p = k.split('.');
     const schema = p.length > 1 ? lit(p[0]!) : 'DATABASE()';
     const cascading = (col: string) => `(SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS rc WHERE rc.UNIQUE_CONSTRAINT_SCHEMA = tb.TABLE_SCHEMA AND rc.REFERENCED_TABLE_NAME = tb.TABLE_NAME AND rc.${col} NOT IN ('RESTRICT', 'NO ACTION'))`;
-    return `SELECT CONCAT(${lit(k)}, CHAR(9), IFNULL(tb.ENGINE, ''), CHAR(9), IFNULL(tb.TABLE_ROWS, 0), CHAR(9), ${cascading('DELETE_RULE')}, CHAR(9), ${cascading('UPDATE_RULE')}) AS x FROM information_schema.TABLES tb WHERE tb.TABLE_SCHEMA = ${schema} AND tb.TABLE_NAME = ${lit(p[p.length - 1]!)}`;
+    return `SELECT CONCAT(${lit(k)}, CHAR(9), IFNULL(tb.ENGINE, ''), CHAR(9), IFNULL(tb.TABLE_ROWS, 0), CHAR(9), ${cascading('DELETE_RULE')}, CHAR(9), ${cascading('UPDATE_RULE')}, CHAR(9), (SELECT COUNT(*) FROM information_schema.TRIGGERS tr WHERE tr.EVENT_OBJECT_SCHEMA = tb.TABLE_SCHEMA AND tr.EVENT_OBJECT_TABLE = tb.TABLE_NAME)) AS x FROM information_schema.TABLES tb WHERE tb.TABLE_SCHEMA = ${schema} AND tb.TABLE_NAME = ${lit(p[p.length - 1]!)}`;
   });
   return `SELECT GROUP_CONCAT(x SEPARATOR '\`') FROM (${parts.join(' UNION ALL ')}) AS dbwarden_tables`;
 }

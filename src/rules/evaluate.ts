@@ -26,7 +26,7 @@ export function evaluate(rulesets: readonly RuleSet[], statements: StatementFact
         if (rule.mask !== undefined) m.mask = rule.mask;
         if (rule.action === 'mask' && rule.when.columns) m.columns = rule.when.columns;
         matches.push(m);
-        rowLimit = addRowLimit(rowLimit, rule, statements, i);
+        rowLimit = addRowLimit(rowLimit, rule, statements, i, ctx.dialect);
       });
     }
   }

@@ -114,4 +114,22 @@ describe('row guard: rows the OK packet does not count', () => {
     await myAdmin(`INSERT INTO ${DB}.o SELECT seq FROM ${DB}.seq_1_to_3000`);
     await c.end();
   });
+
+  it('INSERT … VALUES: a trigger or a stored function deleting 3,000 rows is counted; a plain one passes as it is', async () => {
+    const c = await connect();
+    for (const q of ['INSERT INTO ins VALUES (1)', 'INSERT INTO f VALUES (2, wipe())']) {
+      const err = await c.query(q).catch((e) => e);
+      expect(err.errno, q).toBe(1227);
+      expect(err.message).toMatch(/^dbwarden: blocked by rule max-rows: this INSERT would change 3,001 rows/);
+      expect(await count('o')).toBe(3000);
+    }
+    expect(await count('ins')).toBe(0);
+    // no trigger, no function: the same answer as a direct connection, parent tables of cascading keys included
+    const [ok] = await c.query('INSERT INTO o VALUES (5001), (5002)');
+    expect((ok as mysql.ResultSetHeader).affectedRows).toBe(2);
+    const [okp] = await c.query('INSERT INTO p VALUES (20)');
+    expect((okp as mysql.ResultSetHeader).affectedRows).toBe(1);
+    await myAdmin(`DELETE FROM ${DB}.o WHERE id > 5000; DELETE FROM ${DB}.p WHERE id = 20`);
+    await c.end();
+  });
 });
