@@ -797,7 +797,8 @@ export class MysqlRelay {
     }
     const status = head.tracker!.status;
     if (head.kind === 'upstream' && !head.held && status >= 0) this.lastStatus = status;
-    if (head.command === Command.StmtPrepare && head.rowLimit && head.stmtId !== undefined) this.preparedLimits.set(head.stmtId, head.rowLimit);
+    // a prepared INSERT … VALUES keeps no limit (drivers pipeline and bulk-send its executions): text protocol only
+    if (head.command === Command.StmtPrepare && head.rowLimit && !head.rowLimit.valuesOnly && head.stmtId !== undefined) this.preparedLimits.set(head.stmtId, head.rowLimit);
     if (head.stmt) this.finishStatement(head.stmt, head.tracker);
     if (status >= 0) {
       this.session.inTransaction = (status & ServerStatus.InTrans) !== 0;

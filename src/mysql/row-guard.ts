@@ -45,7 +45,12 @@ export function rowLimitRefusal(d: Decision): string | null {
   return null;
 }
 
-interface TableInfo { engine: string; rows: number }
+/** onDelete/onUpdate: foreign keys of other tables reference it with a cascading action (CASCADE, SET NULL, SET DEFAULT) */
+interface TableInfo { engine: string; rows: number; onDelete: boolean; onUpdate: boolean; triggers: boolean }
+
+// The session's row writes through the handler layer (triggers and stored functions included; internal temporary
+// tables are counted apart, in Handler_tmp_*). Cascading foreign-key actions are not in it.
+const HANDLER_ROWS = "SELECT SUM(VARIABLE_VALUE) FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME IN ('HANDLER_WRITE', 'HANDLER_UPDATE', 'HANDLER_DELETE')";
 
 export class MysqlRowGuard {
   private readonly savepoint = `dbwarden_rg_${randomBytes(6).toString('hex')}`;
@@ -73,8 +78,8 @@ export class MysqlRowGuard {
       if (packets[0]?.[0] !== PacketHeader.Err) {
         const v = firstTextValue(packets, host.deprecateEof) ?? '';
         for (const line of v.split('`').filter(Boolean)) {
-          const [name, engine, rows] = line.split('\t');
-          this.engines.set(name!, { engine: (engine ?? '').toLowerCase(), rows: Number(rows) || 0 });
+          const [name, engine, rows, onDelete, onUpdate, triggers] = line.split('\t');
+          this.engines.set(name!, { engine: (engine ?? '').toLowerCase(), rows: Number(rows) || 0, onDelete: onDelete !== '0', onUpdate: onUpdate !== '0', triggers: triggers !== '0' });
         }
       }
       go();
@@ -86,6 +91,27 @@ export class MysqlRowGuard {
     const estimate = Math.max(0, ...infos.map((i) => i.info?.rows ?? 0));
     const lim = effectiveLimit(limit, limit.limits.some((l) => l.maxFraction !== undefined) ? estimate : undefined);
     if (!lim) return void host.forwardHeld(raw, (held, t) => (held.forEach((b) => host.writeClient(b)), finish(t)));
+    // INSERT … VALUES calling no function: its rows are in the text; only a trigger can write more (a table not
+    // found, info null, is taken as possibly having one)
+    if (limit.valuesOnly && infos.every((i) => i.info && !i.info.triggers)) {
+      return void host.forwardHeld(raw, (held, t) => (held.forEach((b) => host.writeClient(b)), finish(t)));
+    }
+    // Defends against ON DELETE/UPDATE CASCADE (and SET NULL / SET DEFAULT) foreign keys: InnoDB changes the child
+    // rows below the handler layer, so neither the OK packet nor the session's counters include them (DELETE FROM
+    // parent WHERE id = 1 deleting 5,000 child rows reports 1). information_schema.INNODB_TRX's count is a cache
+    // refreshed at most every 0.1 s, so it cannot count them either: a DELETE from a table referenced with a
+    // cascading ON DELETE is refused before running. Not an UPDATE of a table referenced with ON UPDATE CASCADE:
+    // that cascades only when the key itself changes, and refusing every such UPDATE refused ORMs' ordinary updates
+    // (Prisma declares ON UPDATE CASCADE by default). An INSERT … SELECT is refused like a DELETE: REPLACE … SELECT
+    // deletes the rows it replaces, and the facts do not tell REPLACE from INSERT.
+    const cascading = limit.kind !== 'UPDATE' ? infos.find((i) => i.info?.onDelete) : undefined;
+    if (cascading) {
+      const rule = 'ON DELETE';
+      const msg = `dbwarden: blocked by rule ${lim.rule}: this ${limit.kind} writes table ${cascading.table}, which other tables' foreign keys reference with ${rule} CASCADE / SET NULL / SET DEFAULT; the rows those change are not in the server's count, so it was not run (change the referencing rows first, or ask for an admin grant)`;
+      if (pending) host.session.refuseByRows(pending, lim.rule, 0, lim.limit);
+      host.writeClient(encodePacket(host.replySeq, encodeBrokerErr(ErrorCode.STATEMENT_BLOCKED, msg)));
+      return finish(null);
+    }
     const plain = infos.filter((i) => i.info && i.info.engine && !TRANSACTIONAL.has(i.info.engine));
     if (plain.length) {
       // a table that cannot roll back: the count must be known to be within the limit before anything runs
@@ -102,34 +128,56 @@ export class MysqlRowGuard {
     const status = host.status();
     const begin = (status & ServerStatus.InTrans) === 0 && (status & ServerStatus.Autocommit) !== 0;
     host.internal(begin ? 'START TRANSACTION' : `SAVEPOINT ${this.savepoint}`, () => undefined);
-    host.forwardHeld(raw, (held, t) => {
-      const over = t.errno === 0 && t.affected > lim.limit;
-      const release = (fixStatus: boolean) => {
-        for (const b of held) host.writeClient(fixStatus ? clearInTrans(b, host.deprecateEof) : b);
-        finish(t);
-      };
-      if (over) {
-        if (pending) host.session.refuseByRows(pending, lim.rule, t.affected, lim.limit);
-        const err = encodePacket(held[0]?.[3] ?? host.replySeq, encodeBrokerErr(ErrorCode.STATEMENT_BLOCKED, rowLimitMessage(lim.rule, limit.kind, t.affected, lim.limit)));
-        host.internal(begin ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${this.savepoint}`, () => {
-          host.writeClient(err);
+    // Defends against a write whose OK packet counts fewer rows than it changed. Triggers writing other rows and
+    // stored functions that write (UPDATE t SET v = f() WHERE id = 1 where f deletes 5,000 rows) are counted by the
+    // session's Handler_write/update/delete counters (no privilege needed), read before and after the statement.
+    const before = { handler: null as number | null };
+    host.internal(HANDLER_ROWS, (packets) => (before.handler = numberAnswer(packets, host.deprecateEof)));
+    host.forwardHeld(raw, (held, t) => host.internal(HANDLER_ROWS, (hp) => {
+      const afterHandler = numberAnswer(hp, host.deprecateEof);
+      const decide = () => {
+        const byHandler = before.handler === null || afterHandler === null ? null : Math.max(0, afterHandler - before.handler);
+        if (t.errno === 0 && byHandler === null) {
+          // trigger and function writes could not be counted: fail closed
+          const msg = `dbwarden: blocked by rule ${lim.rule}: this ${limit.kind} could not be counted (the session's Handler_write/update/delete counters, which count trigger and stored-function writes, could not be read); nothing was changed`;
+          if (pending) host.session.refuseByRows(pending, lim.rule, t.affected, lim.limit);
+          host.internal(begin ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${this.savepoint}`, () => {
+            host.writeClient(encodePacket(held[0]?.[3] ?? host.replySeq, encodeBrokerErr(ErrorCode.STATEMENT_BLOCKED, msg)));
+            finish(t);
+          });
+          return;
+        }
+        const changed = Math.max(t.affected, byHandler ?? 0);
+        const over = t.errno === 0 && changed > lim.limit;
+        const release = (fixStatus: boolean) => {
+          for (const b of held) host.writeClient(fixStatus ? clearInTrans(b, host.deprecateEof) : b);
           finish(t);
-        });
-        return;
-      }
-      if (begin) {
-        host.internal(t.errno ? 'ROLLBACK' : 'COMMIT', (packets) => {
-          if (packets[0]?.[0] === PacketHeader.Err) {
-            // COMMIT failed: what a direct autocommit statement would have answered
-            host.writeClient(encodePacket(held[0]?.[3] ?? host.replySeq, packets[0]));
-            return finish(t);
-          }
-          release(true);
-        });
-      } else {
-        host.internal(`RELEASE SAVEPOINT ${this.savepoint}`, () => release(false));
-      }
-    });
+        };
+        if (over) {
+          if (pending) host.session.refuseByRows(pending, lim.rule, changed, lim.limit);
+          const extra = changed > t.affected ? ` (${t.affected.toLocaleString('en-US')} in the statement's own count; the rest by triggers or stored functions)` : '';
+          const err = encodePacket(held[0]?.[3] ?? host.replySeq, encodeBrokerErr(ErrorCode.STATEMENT_BLOCKED, rowLimitMessage(lim.rule, limit.kind, changed, lim.limit, extra)));
+          host.internal(begin ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${this.savepoint}`, () => {
+            host.writeClient(err);
+            finish(t);
+          });
+          return;
+        }
+        if (begin) {
+          host.internal(t.errno ? 'ROLLBACK' : 'COMMIT', (packets) => {
+            if (packets[0]?.[0] === PacketHeader.Err) {
+              // COMMIT failed: what a direct autocommit statement would have answered
+              host.writeClient(encodePacket(held[0]?.[3] ?? host.replySeq, packets[0]));
+              return finish(t);
+            }
+            release(true);
+          });
+        } else {
+          host.internal(`RELEASE SAVEPOINT ${this.savepoint}`, () => release(false));
+        }
+      };
+      decide();
+    }));
   }
 
   private info(table: string): TableInfo | null {
@@ -148,9 +196,18 @@ function lookupQuery(tables: string[]): string {
     const k = key(t);
     const p = k.split('.');
     const schema = p.length > 1 ? lit(p[0]!) : 'DATABASE()';
-    return `SELECT CONCAT(${lit(k)}, CHAR(9), IFNULL(ENGINE, ''), CHAR(9), IFNULL(TABLE_ROWS, 0)) AS x FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${lit(p[p.length - 1]!)}`;
+    const cascading = (col: string) => `(SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS rc WHERE rc.UNIQUE_CONSTRAINT_SCHEMA = tb.TABLE_SCHEMA AND rc.REFERENCED_TABLE_NAME = tb.TABLE_NAME AND rc.${col} NOT IN ('RESTRICT', 'NO ACTION'))`;
+    return `SELECT CONCAT(${lit(k)}, CHAR(9), IFNULL(tb.ENGINE, ''), CHAR(9), IFNULL(tb.TABLE_ROWS, 0), CHAR(9), ${cascading('DELETE_RULE')}, CHAR(9), ${cascading('UPDATE_RULE')}, CHAR(9), (SELECT COUNT(*) FROM information_schema.TRIGGERS tr WHERE tr.EVENT_OBJECT_SCHEMA = tb.TABLE_SCHEMA AND tr.EVENT_OBJECT_TABLE = tb.TABLE_NAME)) AS x FROM information_schema.TABLES tb WHERE tb.TABLE_SCHEMA = ${schema} AND tb.TABLE_NAME = ${lit(p[p.length - 1]!)}`;
   });
   return `SELECT GROUP_CONCAT(x SEPARATOR '\`') FROM (${parts.join(' UNION ALL ')}) AS dbwarden_tables`;
+}
+
+/** The number in a one-value answer (HANDLER_ROWS), or null when it could not be read. */
+function numberAnswer(packets: Buffer[], deprecateEof: boolean): number | null {
+  if (!packets.length || packets[0]![0] === PacketHeader.Err) return null;
+  const v = firstTextValue(packets, deprecateEof);
+  const n = v === null ? NaN : Number(v);
+  return Number.isFinite(n) ? n : null;
 }
 
 /** The OK/EOF packet with the IN_TRANS flag of the broker's own transaction cleared. */

@@ -82,4 +82,9 @@ export interface RowLimit {
   limits: Array<{ rule: string; maxRows?: number; maxFraction?: number }>;
   /** set when a limited write's count cannot be read from the server's answer (data-modifying CTE, EXPLAIN ANALYZE) */
   uncountable?: { rule: string; why: string };
+  /**
+   * only INSERT … VALUES without function calls: their rows are in the text, so the guard counts them only when a
+   * written table has triggers (MySQL: looked up by the row guard), else forwards them as they are
+   */
+  valuesOnly?: boolean;
 }
