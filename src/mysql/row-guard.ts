@@ -45,8 +45,8 @@ export function rowLimitRefusal(d: Decision): string | null {
   return null;
 }
 
-/** onDelete/onUpdate: foreign keys of other tables reference it with a cascading action (CASCADE, SET NULL, SET DEFAULT) */
-interface TableInfo { engine: string; rows: number; onDelete: boolean; onUpdate: boolean; triggers: boolean }
+/** onDelete: foreign keys of other tables reference it with a cascading ON DELETE (CASCADE, SET NULL, SET DEFAULT) */
+interface TableInfo { engine: string; rows: number; onDelete: boolean; triggers: boolean }
 
 // The session's row writes through the handler layer (triggers and stored functions included; internal temporary
 // tables are counted apart, in Handler_tmp_*). Cascading foreign-key actions are not in it.
@@ -78,8 +78,8 @@ export class MysqlRowGuard {
       if (packets[0]?.[0] !== PacketHeader.Err) {
         const v = firstTextValue(packets, host.deprecateEof) ?? '';
         for (const line of v.split('`').filter(Boolean)) {
-          const [name, engine, rows, onDelete, onUpdate, triggers] = line.split('\t');
-          this.engines.set(name!, { engine: (engine ?? '').toLowerCase(), rows: Number(rows) || 0, onDelete: onDelete !== '0', onUpdate: onUpdate !== '0', triggers: triggers !== '0' });
+          const [name, engine, rows, onDelete, triggers] = line.split('\t');
+          this.engines.set(name!, { engine: (engine ?? '').toLowerCase(), rows: Number(rows) || 0, onDelete: onDelete !== '0', triggers: triggers !== '0' });
         }
       }
       go();
@@ -106,8 +106,7 @@ export class MysqlRowGuard {
     // deletes the rows it replaces, and the facts do not tell REPLACE from INSERT.
     const cascading = limit.kind !== 'UPDATE' ? infos.find((i) => i.info?.onDelete) : undefined;
     if (cascading) {
-      const rule = 'ON DELETE';
-      const msg = `dbwarden: blocked by rule ${lim.rule}: this ${limit.kind} writes table ${cascading.table}, which other tables' foreign keys reference with ${rule} CASCADE / SET NULL / SET DEFAULT; the rows those change are not in the server's count, so it was not run (change the referencing rows first, or ask for an admin grant)`;
+      const msg = `dbwarden: blocked by rule ${lim.rule}: this ${limit.kind} writes table ${cascading.table}, which other tables' foreign keys reference with ON DELETE CASCADE / SET NULL / SET DEFAULT; the rows those change are not in the server's count, so it was not run (change the referencing rows first, or ask for an admin grant)`;
       if (pending) host.session.refuseByRows(pending, lim.rule, 0, lim.limit);
       host.writeClient(encodePacket(host.replySeq, encodeBrokerErr(ErrorCode.STATEMENT_BLOCKED, msg)));
       return finish(null);
@@ -135,48 +134,40 @@ export class MysqlRowGuard {
     host.internal(HANDLER_ROWS, (packets) => (before.handler = numberAnswer(packets, host.deprecateEof)));
     host.forwardHeld(raw, (held, t) => host.internal(HANDLER_ROWS, (hp) => {
       const afterHandler = numberAnswer(hp, host.deprecateEof);
-      const decide = () => {
-        const byHandler = before.handler === null || afterHandler === null ? null : Math.max(0, afterHandler - before.handler);
-        if (t.errno === 0 && byHandler === null) {
-          // trigger and function writes could not be counted: fail closed
-          const msg = `dbwarden: blocked by rule ${lim.rule}: this ${limit.kind} could not be counted (the session's Handler_write/update/delete counters, which count trigger and stored-function writes, could not be read); nothing was changed`;
-          if (pending) host.session.refuseByRows(pending, lim.rule, t.affected, lim.limit);
-          host.internal(begin ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${this.savepoint}`, () => {
-            host.writeClient(encodePacket(held[0]?.[3] ?? host.replySeq, encodeBrokerErr(ErrorCode.STATEMENT_BLOCKED, msg)));
-            finish(t);
-          });
-          return;
-        }
-        const changed = Math.max(t.affected, byHandler ?? 0);
-        const over = t.errno === 0 && changed > lim.limit;
-        const release = (fixStatus: boolean) => {
-          for (const b of held) host.writeClient(fixStatus ? clearInTrans(b, host.deprecateEof) : b);
+      const byHandler = before.handler === null || afterHandler === null ? null : Math.max(0, afterHandler - before.handler);
+      /** rolls the statement back and answers the refusal instead of its result */
+      const refuse = (rows: number, message: string) => {
+        if (pending) host.session.refuseByRows(pending, lim.rule, rows, lim.limit);
+        host.internal(begin ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${this.savepoint}`, () => {
+          host.writeClient(encodePacket(held[0]?.[3] ?? host.replySeq, encodeBrokerErr(ErrorCode.STATEMENT_BLOCKED, message)));
           finish(t);
-        };
-        if (over) {
-          if (pending) host.session.refuseByRows(pending, lim.rule, changed, lim.limit);
-          const extra = changed > t.affected ? ` (${t.affected.toLocaleString('en-US')} in the statement's own count; the rest by triggers or stored functions)` : '';
-          const err = encodePacket(held[0]?.[3] ?? host.replySeq, encodeBrokerErr(ErrorCode.STATEMENT_BLOCKED, rowLimitMessage(lim.rule, limit.kind, changed, lim.limit, extra)));
-          host.internal(begin ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${this.savepoint}`, () => {
-            host.writeClient(err);
-            finish(t);
-          });
-          return;
-        }
-        if (begin) {
-          host.internal(t.errno ? 'ROLLBACK' : 'COMMIT', (packets) => {
-            if (packets[0]?.[0] === PacketHeader.Err) {
-              // COMMIT failed: what a direct autocommit statement would have answered
-              host.writeClient(encodePacket(held[0]?.[3] ?? host.replySeq, packets[0]));
-              return finish(t);
-            }
-            release(true);
-          });
-        } else {
-          host.internal(`RELEASE SAVEPOINT ${this.savepoint}`, () => release(false));
-        }
+        });
       };
-      decide();
+      if (t.errno === 0 && byHandler === null) {
+        // trigger and function writes could not be counted: fail closed
+        return refuse(t.affected, `dbwarden: blocked by rule ${lim.rule}: this ${limit.kind} could not be counted (the session's Handler_write/update/delete counters, which count trigger and stored-function writes, could not be read); nothing was changed`);
+      }
+      const changed = Math.max(t.affected, byHandler ?? 0);
+      if (t.errno === 0 && changed > lim.limit) {
+        const extra = changed > t.affected ? ` (${t.affected.toLocaleString('en-US')} in the statement's own count; the rest by triggers or stored functions)` : '';
+        return refuse(changed, rowLimitMessage(lim.rule, limit.kind, changed, lim.limit, extra));
+      }
+      const release = (fixStatus: boolean) => {
+        for (const b of held) host.writeClient(fixStatus ? clearInTrans(b, host.deprecateEof) : b);
+        finish(t);
+      };
+      if (begin) {
+        host.internal(t.errno ? 'ROLLBACK' : 'COMMIT', (packets) => {
+          if (packets[0]?.[0] === PacketHeader.Err) {
+            // COMMIT failed: what a direct autocommit statement would have answered
+            host.writeClient(encodePacket(held[0]?.[3] ?? host.replySeq, packets[0]));
+            return finish(t);
+          }
+          release(true);
+        });
+      } else {
+        host.internal(`RELEASE SAVEPOINT ${this.savepoint}`, () => release(false));
+      }
     }));
   }
 
@@ -196,8 +187,8 @@ function lookupQuery(tables: string[]): string {
     const k = key(t);
     const p = k.split('.');
     const schema = p.length > 1 ? lit(p[0]!) : 'DATABASE()';
-    const cascading = (col: string) => `(SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS rc WHERE rc.UNIQUE_CONSTRAINT_SCHEMA = tb.TABLE_SCHEMA AND rc.REFERENCED_TABLE_NAME = tb.TABLE_NAME AND rc.${col} NOT IN ('RESTRICT', 'NO ACTION'))`;
-    return `SELECT CONCAT(${lit(k)}, CHAR(9), IFNULL(tb.ENGINE, ''), CHAR(9), IFNULL(tb.TABLE_ROWS, 0), CHAR(9), ${cascading('DELETE_RULE')}, CHAR(9), ${cascading('UPDATE_RULE')}, CHAR(9), (SELECT COUNT(*) FROM information_schema.TRIGGERS tr WHERE tr.EVENT_OBJECT_SCHEMA = tb.TABLE_SCHEMA AND tr.EVENT_OBJECT_TABLE = tb.TABLE_NAME)) AS x FROM information_schema.TABLES tb WHERE tb.TABLE_SCHEMA = ${schema} AND tb.TABLE_NAME = ${lit(p[p.length - 1]!)}`;
+    const cascading = "(SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS rc WHERE rc.UNIQUE_CONSTRAINT_SCHEMA = tb.TABLE_SCHEMA AND rc.REFERENCED_TABLE_NAME = tb.TABLE_NAME AND rc.DELETE_RULE NOT IN ('RESTRICT', 'NO ACTION'))";
+    return `SELECT CONCAT(${lit(k)}, CHAR(9), IFNULL(tb.ENGINE, ''), CHAR(9), IFNULL(tb.TABLE_ROWS, 0), CHAR(9), ${cascading}, CHAR(9), (SELECT COUNT(*) FROM information_schema.TRIGGERS tr WHERE tr.EVENT_OBJECT_SCHEMA = tb.TABLE_SCHEMA AND tr.EVENT_OBJECT_TABLE = tb.TABLE_NAME)) AS x FROM information_schema.TABLES tb WHERE tb.TABLE_SCHEMA = ${schema} AND tb.TABLE_NAME = ${lit(p[p.length - 1]!)}`;
   });
   return `SELECT GROUP_CONCAT(x SEPARATOR '\`') FROM (${parts.join(' UNION ALL ')}) AS dbwarden_tables`;
 }

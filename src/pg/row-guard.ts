@@ -84,7 +84,7 @@ export class PgRowGuard {
   private baseline: number | undefined;
   /** DataRows of the prefix so far (the estimate first when asked for, then the baseline) */
   private prefixRows: Array<number | undefined> = [];
-  /** write completions of the unit, and the largest count among them */
+  /** write completions (INSERT/UPDATE/DELETE/MERGE tags) in the unit: each may change up to the limit */
   private writes = 0;
   /** the hidden-rows check failed: the rows it counted, or null when it could not count */
   private lateRows: number | null | undefined;
@@ -535,7 +535,7 @@ function estimateQuery(tables: string[]): string | null {
 }
 
 /** Rows updated or deleted so far in this transaction, in every user table (server-side counters). */
-const XACT_CHANGED = 'SELECT pg_catalog.int8pl(pg_catalog.int8pl(n_tup_upd, n_tup_del), 0) AS n FROM pg_catalog.pg_stat_xact_user_tables';
+const XACT_CHANGED = 'SELECT pg_catalog.int8pl(n_tup_upd, n_tup_del) AS n FROM pg_catalog.pg_stat_xact_user_tables';
 const BASELINE_SQL = `SELECT COALESCE(pg_catalog.sum(n), 0)::pg_catalog.int8 FROM (${XACT_CHANGED}) dbwarden_rg`;
 
 /** Fails (with the count in its message) when more than `limit` rows were updated or deleted since `base`. */

@@ -30,21 +30,6 @@ export function evaluate(rulesets: readonly RuleSet[], statements: StatementFact
       });
     }
   }
-  // Defends against a write behind CALL (a procedure deleting 5,000 rows): a row limit that would apply to the
-  // grant's writes applies to the call too, so the row guard counts what it changes (MySQL: the session's
-  // Handler counters) and rolls it back over the limit, whether or not the rule lists `call` (PostgreSQL CALLs are
-  // limited when the rule lists `call`, as safe-defaults' max-rows does).
-  if (ctx.dialect === 'mysql') statements.forEach((st, i) => {
-    if (st.kind !== 'call' || !st.effects.includes('write')) return;
-    const asWrite: StatementFacts = { ...st, kind: 'update' };
-    for (const set of rulesets) {
-      for (const rule of set.rules) {
-        if (rule.maxRows === undefined && rule.maxFraction === undefined) continue;
-        if (!conditionMatches(rule.when, asWrite, ctx) || (rule.unless && conditionMatches(rule.unless, asWrite, ctx))) continue;
-        rowLimit = addRowLimit(rowLimit, rule, statements, i);
-      }
-    }
-  });
   // Array.prototype.sort is stable, so declaration order survives within one strength
   matches.sort((a, b) => ACTION_STRENGTH[b.action] - ACTION_STRENGTH[a.action]);
   const d: Decision = { action: matches[0]?.action ?? 'allow', rules: matches, statements };

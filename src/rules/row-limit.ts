@@ -4,7 +4,7 @@ import type { StatementFacts } from '../sql/facts.js';
 import type { Rule } from './rule-set.js';
 import type { RowLimit } from './types.js';
 
-// CALL: a procedure's writes are not in the statement's kind; the caller (evaluate.ts) limits it like a write
+// CALL: limited when the rule lists `call` (safe-defaults' max-rows does); the row guards count what it changed
 const CHANGING = new Set<string>(['insert', 'update', 'delete', 'merge', 'call']);
 
 /**

@@ -33,11 +33,6 @@ export interface RuleMatch {
 }
 
 /**
- * The result of checking one client text. Evaluated in a fixed order by the protocol module:
- * block/review → refuse the whole text; mask → forward and rewrite rows; warn → notice then forward;
- * allow → forward the same bytes.
- */
-/**
  * A cursor the text declares or closes (PostgreSQL), applied to the session's cursor plans only when the server
  * confirms it (its CommandComplete), never when the text is merely read: a DECLARE that fails (the name is taken,
  * inside a savepoint later rolled back) leaves the cursor that already had the name, with its own plan.
@@ -51,6 +46,11 @@ export interface CursorOp {
   close?: string | null;
 }
 
+/**
+ * The result of checking one client text. Evaluated in a fixed order by the protocol module:
+ * block/review → refuse the whole text; mask → forward and rewrite rows; warn → notice then forward;
+ * allow → forward the same bytes.
+ */
 export interface Decision {
   action: Action;
   /** every matched rule (all are audited); `rules[0]` is the one that decided when action != allow */
