@@ -93,7 +93,7 @@ async function startPaths(b: Bench, workDir: string): Promise<void> {
         workDir,
         upstream: { ...PG, ...ROLE },
         rulesets: opts.rulesets,
-        nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [],
+        nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : (process.env.BENCH_BROKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
         clientTls: b.tls,
       });
       const grant = await requestGrant(broker.adminUrl, broker.token, PG.database);

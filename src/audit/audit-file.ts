@@ -267,13 +267,12 @@ export class AuditFile implements AuditSink {
     const ts = isoNow();
     // statement events (one per client statement: the hot path) are rendered by their fixed shape, the same bytes
     const head = event.type === 'statement' ? statementLineHead(this.seq + 1, ts, fields, this.prev) : undefined;
-    let line: Record<string, unknown>;
+    let line: Record<string, unknown> | undefined;
     let hash: string;
     let bytes: Buffer;
     if (head !== undefined) {
       hash = sha256Hex(`${head}}`);
       bytes = Buffer.from(`${head},"hash":"${hash}"}\n`, 'utf8');
-      line = { seq: this.seq + 1, ts, ...fields, prev: this.prev };
     } else {
       line = { seq: this.seq + 1, ts, type: event.type };
       for (const [k, v] of Object.entries(fields)) if (!RESERVED_FIELDS.has(k)) line[k] = v;
@@ -286,8 +285,9 @@ export class AuditFile implements AuditSink {
       // not chained: the chain stays whole, the gap is counted and logged (only while the disk is failing)
       this.dropped++;
       if (this.dropped === 1 || this.dropped % 1000 === 0) this.logger.error({ path: this.path, dropped: this.dropped }, 'audit file unwritable and its buffer is full; dropping events');
-      return { ...line, hash } as AuditLine;
+      return line ? ({ ...line, hash } as AuditLine) : ({ seq: this.seq + 1, ts, ...fields, prev: this.prev, hash } as AuditLine);
     }
+    const prev = this.prev;
     this.seq += 1;
     this.prev = hash;
     this.pending.push(bytes);
@@ -309,7 +309,8 @@ export class AuditFile implements AuditSink {
         throw new Error(`audit file ${this.path} cannot be written (${this.failure.message}); event ${event.type} is held until it can`);
       }
     }
-    const written = { ...line, hash } as AuditLine;
+    // statement lines (rendered by their fixed shape) become an object once, here
+    const written = (line ? { ...line, hash } : { seq: this.seq, ts, ...fields, prev, hash }) as AuditLine;
     // the log carries every event too, but forwarded statements only at debug (one line each would swamp it)
     if (!deferrable) this.logger.info({ audit: written }, event.type);
     else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ audit: written }, event.type);

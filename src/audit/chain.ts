@@ -3,7 +3,7 @@
 // Canonical form = JSON with keys in a fixed order (seq, ts, type, event fields sorted by name with nested
 // objects sorted too, prev). Hashing the canonical form rather than the raw bytes means a verifier does not
 // depend on how a JSON library orders keys, while any change of content still changes the hash.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 /** Fields the writer owns; an event cannot set them. */
@@ -35,6 +35,10 @@ export function canonicalLine(line: Record<string, unknown>): string {
   return `{${parts.join(',')}}`;
 }
 
+/** One-shot hashing where the runtime has it (Node ≥ 20.12: about half the cost of a Hash object per line). */
+const oneShot = (crypto as { hash?: (alg: string, data: string | Buffer, enc: 'hex') => string }).hash;
+
 export function sha256Hex(s: string | Buffer): string {
-  return typeof s === 'string' ? createHash('sha256').update(s, 'utf8').digest('hex') : createHash('sha256').update(s).digest('hex');
+  if (oneShot) return oneShot('sha256', s, 'hex');
+  return typeof s === 'string' ? crypto.createHash('sha256').update(s, 'utf8').digest('hex') : crypto.createHash('sha256').update(s).digest('hex');
 }

@@ -657,6 +657,10 @@ export class FunctionCatalog implements FunctionCatalogView {
     if (this.snapGen < need) this.snap = null;
   }
 
+  epoch(): object | null {
+    return this.current();
+  }
+
   builtin(name: string): boolean {
     const dot = name.lastIndexOf('.');
     if (dot >= 0) return SYSTEM.has(name.slice(0, dot));

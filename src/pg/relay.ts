@@ -2,6 +2,7 @@
 // Query/Parse/FunctionCall, carries out the decision, and ends the session at a message boundary when told.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { joined } from '../wire/joined.js';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { ENDING_GRACE, runEnding } from '../wire/ending.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
@@ -524,7 +525,9 @@ export class PgRelay {
     const out = this.clientOut;
     this.clientOut = null;
     if (!out || out.length === 0) return;
-    if (out.length === 1) this.client.write(out[0]!);
+    if (out.length === 1) return void this.client.write(out[0]!);
+    const one = joined(out);
+    if (one) this.client.write(one);
     else if (out.length <= 4) {
       // a few parts (a forwarded run and a message or two): no copy, one writev
       this.client.cork();

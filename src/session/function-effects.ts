@@ -58,6 +58,11 @@ export interface FunctionCatalogView {
    * live catalog that reads a new snapshot when one changed (pg/function-catalog.ts)
    */
   trusted?(statements: readonly StatementFacts[]): string[];
+  /**
+   * The snapshot every answer of this view comes from right now (a new object with each snapshot read), or null
+   * without one: lets a caller reuse what it derived from the view while the snapshot is the same.
+   */
+  epoch?(): object | null;
   revalidate?(names: readonly string[]): Promise<void>;
 }
 

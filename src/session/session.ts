@@ -230,8 +230,27 @@ export class Session {
    * make their statement a write, decided again by the rules (the read-only rule refuses it).
    */
   private called(decision: Decision): Decision {
-    if (this.writeCallCatalog && this.guard.ctx.access === 'write') return this.countedCalls(decision);
-    if (!this.functionCatalog || this.guard.ctx.access !== 'read') return decision;
+    const write = this.writeCallCatalog !== undefined && this.guard.ctx.access === 'write';
+    const cat = write ? this.writeCallCatalog : this.guard.ctx.access === 'read' ? this.functionCatalog : undefined;
+    if (!cat) return decision;
+    // The answer depends only on the decision (cached and shared by the guard for texts of one shape), the
+    // catalog snapshot and the declared parameter types: reused while the snapshot is the same object. Without a
+    // snapshot, or with declared types, it is worked out every time.
+    const epoch = this.parseParamTypes.length ? null : cat.epoch?.() ?? null;
+    if (epoch) {
+      const hit = this.calledMemo.get(decision);
+      if (hit && hit.epoch === epoch) return hit.out;
+    }
+    const out = write ? this.countedCalls(decision) : this.readCalls(decision);
+    if (epoch) this.calledMemo.set(decision, { epoch, out });
+    return out;
+  }
+
+  /** called()'s answers by decision, for the catalog snapshot they were worked out with */
+  private readonly calledMemo = new WeakMap<Decision, { epoch: object; out: Decision }>();
+
+  private readCalls(decision: Decision): Decision {
+    if (!this.functionCatalog) return decision;
     const w = withFunctionEffects(decision.statements, this.functionCatalog, this.guard.clean, this.guard.ctx.dialect, this.parseParamTypes);
     if (!w) return decision;
     const d = this.guard.evaluateFacts(w.statements);
