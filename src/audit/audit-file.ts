@@ -173,7 +173,6 @@ export class AuditFile implements AuditSink {
   private pendingBytes = 0;
   /** bytes of pending[0] already written (a write that failed half-way resumes here, keeping the line whole) */
   private headWritten = 0;
-  private flushScheduled = false;
   private flushing = false;
   /** the last write error while the file cannot be written; null when healthy */
   private failure: Error | null = null;
@@ -297,9 +296,9 @@ export class AuditFile implements AuditSink {
     // ends thousands of sessions in a few turns then costs a write per turn instead of one per session.
     const batched = deferrable || event.type === 'session.ended';
     if (batched && !this.options.fsync) {
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
+      if (!this.turnEnd) {
+        this.turnEnd = true;
+        setImmediate(() => this.endTurn());
       }
     } else {
       this.flush();
@@ -343,9 +342,51 @@ export class AuditFile implements AuditSink {
     this.headWritten = rest;
   }
 
+  /** A batched write is due at the end of this event-loop turn (endTurn is queued). */
+  private turnEnd = false;
+  /** What waits for that write (whenWritten): sessions' client output held until its statements' lines are written. */
+  private waiters: Array<() => void> = [];
+
+  /**
+   * Runs `then` once every line recorded so far is written. While a batched write is due at the end of this turn,
+   * `then` waits for it: every session whose results complete in one turn shares one write, instead of one each.
+   * Otherwise the lines are written now and `then` runs at once. `then` runs even when the write fails (the lines
+   * stay pending and sessions refuse new statements, see writable()), like a flush() that failed.
+   */
+  whenWritten(then: () => void): void {
+    if (this.turnEnd) {
+      this.waiters.push(then);
+      return;
+    }
+    this.flush();
+    then();
+  }
+
+  private endTurn(): void {
+    this.turnEnd = false;
+    try {
+      this.flush();
+    } finally {
+      this.releaseWaiters();
+    }
+  }
+
+  private releaseWaiters(): void {
+    while (this.waiters.length) {
+      const ws = this.waiters;
+      this.waiters = [];
+      for (const w of ws) {
+        try {
+          w();
+        } catch (e) {
+          this.logger.error({ err: (e as Error).message }, 'audit: a caller waiting for a write failed');
+        }
+      }
+    }
+  }
+
   /** Writes every pending line now (rotating first when the file would grow past maxBytes). */
   flush(): void {
-    this.flushScheduled = false;
     // re-entered from prune() during a rotation: the outer loop writes what was just added
     if (!this.pending.length || this.flushing) return;
     const max = this.options.maxBytes ?? 0;
@@ -453,8 +494,9 @@ export class AuditFile implements AuditSink {
   }
 
   async close(): Promise<void> {
-    if (this.fd === undefined) return;
+    if (this.fd === undefined) return this.releaseWaiters();
     this.flush();
+    this.releaseWaiters();
     const fd = this.fd;
     this.fd = undefined;
     if (this.options.fsync) fsyncSync(fd);

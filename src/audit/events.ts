@@ -20,5 +20,11 @@ export interface AuditSink {
   writable?(): boolean;
   /** Writes events whose writing was deferred (statement completions) now: called before a result reaches a client. */
   flush?(): void;
+  /**
+   * Runs `then` once every event recorded so far is written: at the end of this event-loop turn when a batched
+   * write is due then (one write for the lines of every session that turn), at once otherwise. Absent = flush(),
+   * then `then`.
+   */
+  whenWritten?(then: () => void): void;
   close(): Promise<void>;
 }

@@ -488,7 +488,7 @@ export class MysqlRelay {
       case Command.Quit:
         this.closed = true;
         this.upstream.end(raw);
-        this.client.end();
+        this.endClient();
         return;
     }
   }
@@ -740,18 +740,22 @@ export class MysqlRelay {
     if (this.closed) return;
     this.upstreamBytes += chunk.length;
     this.client.cork();
+    const completed = this.session.completed;
     try {
       this.upstreamScanner.push(chunk);
     } catch (e) {
       this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
       this.upstreamScanner.stop();
       this.closed = true;
+      this.session.flushAudit();
       this.client.end(encodePacket(this.nextClientSeq(), encodeBrokerErr(ErrorCode.UPSTREAM_PROTOCOL_VIOLATION, 'dbwarden: upstream protocol error')));
       this.upstream.destroy();
     } finally {
-      // statement events completed by this chunk reach the disk before the client sees their answers
-      this.session.flushAudit();
-      this.client.uncork();
+      // Statement events completed by this chunk reach the disk before the client sees their answers: the
+      // answers stay in the corked client socket until the turn's one audit write (shared by every session
+      // answered in this turn) is done.
+      if (this.session.completed !== completed && !this.closed) this.session.afterAudit(() => this.client.uncork());
+      else this.client.uncork();
     }
     if (this.ending && this.upstreamScanner.atBoundary) this.endingRun?.finish(false);
     if (this.upstreamBytes > 1 << 20) this.flushByteCounters();
@@ -856,12 +860,19 @@ export class MysqlRelay {
     });
   }
 
+  /** Ends the client stream; end() sends what the corked socket holds, so the lines of what it answers go first. */
+  private endClient(last?: Buffer): void {
+    this.session.flushAudit();
+    if (last) this.client.end(last);
+    else this.client.end();
+  }
+
   private finishClient(cut = false): void {
     if (this.closed) return;
     this.closed = true;
     this.upstreamScanner.stop();
     if (cut) this.client.destroy();
-    else this.client.end(encodePacket(this.nextClientSeq(), encodeBrokerErr(this.ending?.code ?? ErrorCode.SESSION_TERMINATED, this.ending?.message ?? 'dbwarden: session ended')));
+    else this.endClient(encodePacket(this.nextClientSeq(), encodeBrokerErr(this.ending?.code ?? ErrorCode.SESSION_TERMINATED, this.ending?.message ?? 'dbwarden: session ended')));
   }
 
   private destroy(): void {
@@ -887,9 +898,9 @@ export class MysqlRelay {
       this.closed = true;
       // a server that said why it closes (an ERR before hanging up) is not contradicted by a second error
       if (!this.lastUpstreamFatal && this.upstreamScanner.atBoundary) {
-        this.client.end(encodePacket(this.nextClientSeq(), encodeBrokerErr(ErrorCode.UPSTREAM_LOST, 'dbwarden: upstream connection lost')));
+        this.endClient(encodePacket(this.nextClientSeq(), encodeBrokerErr(ErrorCode.UPSTREAM_LOST, 'dbwarden: upstream connection lost')));
       } else {
-        this.client.end();
+        this.endClient();
       }
       this.session.terminate('upstream');
     }

@@ -5,7 +5,7 @@ import type { NotifiableEvent } from './webhook-events.js';
 export interface RecordingSink<E extends NotifiableEvent> {
   record(event: E): void;
   flush?(): void;
-  statementText?(text: string, dialect: 'postgres' | 'mysql'): string;
+  whenWritten?(then: () => void): void;
   close(): Promise<void>;
   statementText?(text: string, dialect: 'postgres' | 'mysql'): string;
   writable?(): boolean;
@@ -23,7 +23,7 @@ export function notifyingSink<E extends NotifiableEvent>(sink: RecordingSink<E>,
       notifier.notify(event);
     },
     flush: () => sink.flush?.(),
-    ...(sink.statementText ? { statementText: (t: string, d: 'postgres' | 'mysql') => sink.statementText!(t, d) } : {}),
+    ...(sink.whenWritten ? { whenWritten: sink.whenWritten.bind(sink) } : {}),
     close: () => sink.close(),
     ...(sink.statementText ? { statementText: sink.statementText.bind(sink) } : {}),
     ...(sink.writable ? { writable: sink.writable.bind(sink) } : {}),

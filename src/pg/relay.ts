@@ -516,6 +516,8 @@ export class PgRelay {
 
   /** Ends the client stream after whatever is batched for it, in order. */
   private endClient(last?: Buffer): void {
+    // end() sends whatever a corked socket holds: the lines of the statements it answers are written first
+    this.session.flushAudit();
     this.flushClientOut();
     if (last) this.client.end(last);
     else this.client.end();
@@ -540,6 +542,7 @@ export class PgRelay {
     if (this.closed) return;
     this.upstreamBytes += chunk.length;
     this.clientOut = [];
+    const completed = this.session.completed;
     try {
       this.upstreamScanner.push(chunk);
     } catch (e) {
@@ -550,9 +553,18 @@ export class PgRelay {
       this.closed = true;
       this.upstream.destroy();
     } finally {
-      // statement events completed by this chunk reach the disk before the client sees their results
-      this.session.flushAudit();
-      this.flushClientOut();
+      // Statement events completed by this chunk reach the disk before the client sees their results: the bytes
+      // wait in the corked client socket (behind anything written before them, ahead of anything after) until
+      // the turn's one audit write is done. A chunk that completed nothing goes out now (or queues behind bytes
+      // still held from earlier in this turn).
+      if (this.session.completed !== completed && !this.closed) {
+        this.client.cork();
+        this.flushClientOut();
+        this.session.afterAudit(() => this.client.uncork());
+      } else {
+        if (this.closed) this.session.flushAudit();
+        this.flushClientOut();
+      }
     }
     if (this.upstreamScanner.atBoundary) this.atUpstreamBoundary();
     if (this.upstreamBytes > 1 << 20) this.flushByteCounters();

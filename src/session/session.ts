@@ -422,6 +422,7 @@ export class Session {
 
   /** Completes a statement the protocol module followed itself (a MySQL command's response). */
   completeStatement(p: PendingStatement): void {
+    this.completed++;
     const e = finishEvent(p);
     if (p.written > 0 && p.refusedBy === undefined && p.error === undefined) {
       this.deps.metrics.rowsWritten.inc({ protocol: this.protocol, target: this.grant.target }, p.written);
@@ -432,6 +433,21 @@ export class Session {
   /** Writes completed statement events now; protocol modules call it before results reach the client. */
   flushAudit(): void {
     this.deps.audit.flush?.();
+  }
+
+  /** Statements completed so far (their audit events recorded): a protocol module compares it around a read. */
+  completed = 0;
+
+  /**
+   * Runs `release` once the statement events completed so far are written: at the end of this event-loop turn,
+   * together with every other session's (one write for all of them), or at once. Protocol modules hold a result's
+   * bytes (the client socket corked) until then, so a client never sees a result whose audit line is not written.
+   */
+  afterAudit(release: () => void): void {
+    const audit = this.deps.audit;
+    if (audit.whenWritten) return audit.whenWritten(release);
+    audit.flush?.();
+    release();
   }
 
   terminate(reason: TerminationReason): void {

@@ -320,3 +320,46 @@ describe('verifyAuditFile detects tampering', () => {
     expect(() => verifyAuditFile(join(dir, 'nope.jsonl'))).toThrow(/ENOENT/);
   });
 });
+
+describe('whenWritten: one write per turn for every session', () => {
+  const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
+
+  it('holds each waiter until the lines recorded before it are in the file, and writes the turn once', async () => {
+    const path = join(dir, 'audit.jsonl');
+    const f = AuditFile.open(path);
+    const seen: number[] = [];
+    // three sessions complete a statement in one turn: their answers wait, nothing is written yet
+    for (let i = 1; i <= 3; i++) {
+      f.record(event(i));
+      f.whenWritten(() => seen.push(lines(path)));
+    }
+    expect(seen).toEqual([]);
+    expect(statSync(path).size).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    // each waiter ran after all three lines were written (one batched write at the end of the turn)
+    expect(seen).toEqual([3, 3, 3]);
+    await f.close();
+    expect(verifyAuditFile(path).ok).toBe(true);
+  });
+
+  it('runs a waiter at once when no batched write is due, after writing what is pending', async () => {
+    const path = join(dir, 'audit.jsonl');
+    const f = AuditFile.open(path);
+    f.record({ type: 'admin.x', actor: 'a' });
+    let ran = -1;
+    f.whenWritten(() => (ran = lines(path)));
+    expect(ran).toBe(1);
+    await f.close();
+  });
+
+  it('releases the waiters when the file closes', async () => {
+    const path = join(dir, 'audit.jsonl');
+    const f = AuditFile.open(path);
+    f.record(event(1));
+    let released = 0;
+    f.whenWritten(() => released++);
+    await f.close();
+    expect(released).toBe(1);
+    expect(lines(path)).toBe(1);
+  });
+});
