@@ -76,7 +76,7 @@ async function startPaths(b: Bench, workDir: string): Promise<void> {
       workDir,
       upstream: { host: MY.host, port: MY.port, database: MY.database, ...ROLE },
       rulesets: opts.rulesets,
-      nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [],
+      nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : (process.env.BENCH_BROKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     });
     b.broker = { adminUrl: broker.adminUrl, token: broker.token };
     b.audit = new AuditCounter(join(workDir, 'state', 'audit.jsonl'));

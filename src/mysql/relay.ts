@@ -2,6 +2,7 @@
 // every COM_QUERY / COM_STMT_PREPARE, answers refused commands itself in response order, follows each
 // response to its end, rewrites result rows where mask rules apply, and ends the session at a packet boundary
 // when told.
+import { joined } from '../wire/joined.js';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
@@ -157,7 +158,7 @@ export class MysqlRelay {
     });
     this.upstreamScanner = new PacketScanner(64 << 20, {
       onStart: (seq, len, first) => this.onUpstreamStart(seq, len, first),
-      onForward: (b) => this.client.write(b),
+      onForward: (b) => this.toClient(b),
       onPacket: (payload, raw, seq) => this.onUpstreamPacket(payload, raw, seq),
     });
     session.partials?.attach((message) => this.beginEnd(ErrorCode.PROTOCOL_VIOLATION, message));
@@ -525,7 +526,7 @@ export class MysqlRelay {
           onDone: (e) => done(e.held!, e.tracker!),
         });
       },
-      writeClient: (b) => this.client.write(b),
+      writeClient: (b) => this.toClient(b),
       status: () => this.lastStatus,
       resumeClient: () => this.resumeClient(),
     };
@@ -630,7 +631,7 @@ export class MysqlRelay {
       if (head.prepared) this.masks.preparedAs(head.stmtId, head.prepared);
       this.lastPrepared = head.stmtId;
     }
-    const emit = (b: Buffer) => (head.held ? head.held.push(Buffer.from(b)) : this.client.write(b));
+    const emit = (b: Buffer) => (head.held ? head.held.push(Buffer.from(b)) : this.toClient(b));
     if (out === null && this.seqShift === 0) return void emit(raw);
     const body = out ?? payload;
     emit(encodePacket((seq + this.seqShift) & 0xff, body));
@@ -651,7 +652,7 @@ export class MysqlRelay {
   private drainLocal(): void {
     while (this.queue[0]?.kind === 'local' && this.upstreamScanner.atBoundary && !this.closed) {
       const e = this.queue.shift()!;
-      this.client.write(encodePacket(e.replySeq, e.reply!));
+      this.toClient(encodePacket(e.replySeq, e.reply!));
     }
   }
 
@@ -736,10 +737,34 @@ export class MysqlRelay {
 
   // ---- upstream → client ----
 
+  /**
+   * Client-bound packets produced while one upstream chunk is handled: they leave as one write when it is done
+   * (adjacent views of the chunk joined without a copy), not as a writev of one buffer per packet.
+   */
+  private clientOut: Buffer[] | null = null;
+
+  private toClient(b: Buffer): void {
+    if (this.clientOut) this.clientOut.push(b);
+    else this.client.write(b);
+  }
+
+  private flushClientOut(): void {
+    const out = this.clientOut;
+    this.clientOut = null;
+    if (!out || out.length === 0) return;
+    if (out.length === 1) return void this.client.write(out[0]!);
+    const one = joined(out);
+    if (one) return void this.client.write(one);
+    this.client.cork();
+    for (const b of out) this.client.write(b);
+    this.client.uncork();
+  }
+
   private onUpstreamData(chunk: Buffer): void {
     if (this.closed) return;
     this.upstreamBytes += chunk.length;
     this.client.cork();
+    this.clientOut ??= [];
     const completed = this.session.completed;
     try {
       this.upstreamScanner.push(chunk);
@@ -747,13 +772,13 @@ export class MysqlRelay {
       this.session.log.warn({ err: (e as Error).message }, 'upstream protocol error');
       this.upstreamScanner.stop();
       this.closed = true;
-      this.session.flushAudit();
-      this.client.end(encodePacket(this.nextClientSeq(), encodeBrokerErr(ErrorCode.UPSTREAM_PROTOCOL_VIOLATION, 'dbwarden: upstream protocol error')));
+      this.endClient(encodePacket(this.nextClientSeq(), encodeBrokerErr(ErrorCode.UPSTREAM_PROTOCOL_VIOLATION, 'dbwarden: upstream protocol error')));
       this.upstream.destroy();
     } finally {
       // Statement events completed by this chunk reach the disk before the client sees their answers: the
       // answers stay in the corked client socket until the turn's one audit write (shared by every session
       // answered in this turn) is done.
+      this.flushClientOut();
       if (this.session.completed !== completed && !this.closed) this.session.afterAudit(() => this.client.uncork());
       else this.client.uncork();
     }
@@ -784,7 +809,7 @@ export class MysqlRelay {
     if (!head || head.kind === 'local') {
       // unsolicited (nothing was asked): an ERR here is the server's reason for closing the connection
       this.lastUpstreamFatal = payload[0] === PacketHeader.Err;
-      this.client.write(raw);
+      this.toClient(raw);
       return;
     }
     // until forwarded, this packet's sequence id is the one the client expects next (an ERR sent instead of it)
@@ -863,6 +888,7 @@ export class MysqlRelay {
   /** Ends the client stream; end() sends what the corked socket holds, so the lines of what it answers go first. */
   private endClient(last?: Buffer): void {
     this.session.flushAudit();
+    this.flushClientOut();
     if (last) this.client.end(last);
     else this.client.end();
   }
