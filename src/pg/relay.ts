@@ -119,7 +119,7 @@ export class PgRelay {
     this.upstreamFetch = upstreamFetch;
     this.upstreamFetchNormal = Uint8Array.from(upstreamFetch);
     this.clientScanner = new MessageScanner(clientFetch, opts.maxQueryBytes, {
-      onForward: (b) => this.upstream.write(b),
+      onForward: (b) => this.toUpstream(b),
       onMessage: (code, body, raw) => {
         // a text that would read differently under another encoding or quoting waits until what runs before it is
         // done (a function can change client_encoding where the broker cannot see it). A Parse waits for the answers
@@ -160,10 +160,41 @@ export class PgRelay {
 
   // ---- client → upstream ----
 
+  /**
+   * Upstream-bound bytes produced while one client chunk is handled: one write when it is done (an extended-protocol
+   * run — Parse, Bind, Describe, Execute, Sync — is usually adjacent in the chunk and leaves as one view, no copy).
+   * Every upstream write goes through toUpstream, so nothing can overtake what is collected here.
+   */
+  private upstreamOut: Buffer[] | null = null;
+
+  private toUpstream(b: Buffer): void {
+    if (this.upstreamOut) this.upstreamOut.push(b);
+    else this.upstream.write(b);
+  }
+
+  private flushUpstreamOut(): void {
+    const out = this.upstreamOut;
+    this.upstreamOut = null;
+    if (!out || out.length === 0) return;
+    if (out.length === 1) return void this.upstream.write(out[0]!);
+    const one = joined(out);
+    if (one) return void this.upstream.write(one);
+    this.upstream.cork();
+    for (const b of out) this.upstream.write(b);
+    this.upstream.uncork();
+  }
+
+  /** Ends the upstream stream after what is collected for it, in order. */
+  private endUpstream(last: Buffer): void {
+    this.flushUpstreamOut();
+    this.upstream.end(last);
+  }
+
   private onClientData(chunk: Buffer): void {
     if (this.ending || this.closed) return;
     this.clientBytes += chunk.length;
-    this.upstream.cork();
+    const outer = this.upstreamOut === null;
+    if (outer) this.upstreamOut = [];
     try {
       this.clientScanner.push(chunk);
     } catch (e) {
@@ -171,7 +202,7 @@ export class PgRelay {
       this.session.log.info({ err: err.message }, 'client protocol error');
       this.fail(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${err.message}`);
     } finally {
-      this.upstream.uncork();
+      if (outer) this.flushUpstreamOut();
     }
     this.trackPartials();
     // backpressure: stop reading the client while the upstream cannot take more
@@ -277,7 +308,7 @@ export class PgRelay {
   private createRowGuard(): PgRowGuard {
     return new PgRowGuard({
       session: this.session,
-      writeUpstream: (b) => this.upstream.write(b),
+      writeUpstream: (b) => this.toUpstream(b),
       writeClient: (b) => this.sendClient(b),
       deliver: (code, body, raw) => this.deliver(code, body, raw),
       marker: (fields) => this.markerFor(fields),
@@ -309,11 +340,11 @@ export class PgRelay {
         const refusal = this.refused(d) ? null : this.rowRefusal(d);
         if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
         this.session.statements.closeUnit();
-        if (refusal) return void this.upstream.write(encodeQuery(this.markerFor(refusal)));
-        if (this.refused(d)) return void this.upstream.write(encodeQuery(this.marker(d)));
+        if (refusal) return void this.toUpstream(encodeQuery(this.markerFor(refusal)));
+        if (this.refused(d)) return void this.toUpstream(encodeQuery(this.marker(d)));
         this.warnIfNeeded(d);
         if (this.rowGuard && d.rowLimit) return this.rowGuard.query(raw, d.rowLimit);
-        this.upstream.write(raw);
+        this.toUpstream(raw);
         return;
       }
       case FrontendCode.Parse: {
@@ -352,8 +383,8 @@ export class PgRelay {
         this.tracker?.onFunctionCall();
         this.rowGuard?.interrupt();
         this.session.statements.closeUnit();
-        if (this.refused(d)) return void this.upstream.write(encodeQuery(this.marker(d)));
-        this.upstream.write(raw);
+        if (this.refused(d)) return void this.toUpstream(encodeQuery(this.marker(d)));
+        this.toUpstream(raw);
         return;
       }
       case FrontendCode.Sync:
@@ -363,7 +394,7 @@ export class PgRelay {
         this.tracker?.onSync();
         this.session.statements.closeUnit();
         if (this.rowGuard) return this.rowGuard.sync(raw);
-        this.upstream.write(raw);
+        this.toUpstream(raw);
         return;
       // fetched only while masking: the tracker follows which rows belong to which statement
       case FrontendCode.Bind: {
@@ -399,20 +430,19 @@ export class PgRelay {
         this.up(code, body, raw);
         return;
       case FrontendCode.Terminate:
-        this.upstream.write(raw);
         this.closed = true;
-        this.upstream.end();
+        this.endUpstream(raw);
         this.endClient();
         return;
       default:
-        this.upstream.write(raw);
+        this.toUpstream(raw);
     }
   }
 
   /** An extended-protocol message on its way upstream: held by the row guard until Sync when one is in force. */
   private up(code: number, body: Buffer, raw: Buffer, d?: Decision): void {
     if (this.rowGuard) this.rowGuard.extended(code, body, raw, d);
-    else this.upstream.write(raw);
+    else this.toUpstream(raw);
   }
 
   /** A row-limited text that cannot be guarded (uncountable, or with transaction control): refused. */
@@ -708,7 +738,7 @@ export class PgRelay {
       cancelUpstream: () => (this.pendingSyncs > 0 || this.unsynced ? this.opts.cancel() : Promise.resolve()),
       atBoundary: () => this.upstreamScanner.atBoundary,
       finishClient: (cut) => this.finishClient(cut),
-      hangUp: () => this.upstream.end(TERMINATE),
+      hangUp: () => this.endUpstream(TERMINATE),
       destroy: () => this.destroy(),
     });
   }
@@ -731,7 +761,7 @@ export class PgRelay {
     if (!this.closed && !this.ending) {
       // client went away (possibly mid-COPY): the upstream aborts whatever was in progress when we hang up
       this.closed = true;
-      this.upstream.end(TERMINATE);
+      this.endUpstream(TERMINATE);
     }
     this.client.destroy();
     setTimeout(() => this.upstream.destroy(), ENDING_GRACE.closeMs).unref();
