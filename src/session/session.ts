@@ -201,7 +201,16 @@ export class Session {
     if (!this.checksFunctions || !cat?.trusted || !cat.revalidate) return undefined;
     // `expand`: SQL-level EXECUTE runs the text the session prepared, whose calls are the ones to check
     const ahead = this.guard.decideAhead(text, opts).statements;
-    const names = cat.trusted(expand?.(ahead, (t) => analyze(this.guard.ctx.dialect, t, opts)) ?? ahead);
+    const expanded = expand?.(ahead, (t) => analyze(this.guard.ctx.dialect, t, opts));
+    // the names depend only on the facts (shared by texts of one shape) and the catalog snapshot: reused while both are the same
+    const epoch = expanded ? null : cat.epoch?.() ?? null;
+    const hit = epoch ? this.trustedMemo.get(ahead) : undefined;
+    let names: string[];
+    if (hit && hit.epoch === epoch) names = hit.names;
+    else {
+      names = cat.trusted(expanded ?? ahead);
+      if (epoch) this.trustedMemo.set(ahead, { epoch, names });
+    }
     return names.length ? cat.revalidate(names) : undefined;
   }
 
@@ -245,6 +254,9 @@ export class Session {
     if (epoch) this.calledMemo.set(decision, { epoch, out });
     return out;
   }
+
+  /** functionCheck's trusted names by facts, for the catalog snapshot they were worked out with */
+  private readonly trustedMemo = new WeakMap<readonly StatementFacts[], { epoch: object; names: string[] }>();
 
   /** called()'s answers by decision, for the catalog snapshot they were worked out with */
   private readonly calledMemo = new WeakMap<Decision, { epoch: object; out: Decision }>();
