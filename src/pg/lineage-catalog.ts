@@ -35,9 +35,18 @@ export class LineageCatalog {
 
   constructor(private readonly catalog: ColumnCatalog) {}
 
+  /** the refresh current() started, until it ends */
+  private background: Promise<unknown> | null = null;
+
   /** The latest snapshot (null before the first load or after a failed one); refreshes it when old. */
   current(): SchemaSnapshot | null {
-    if (!this.snap || Date.now() - this.snap.startedAt > REFRESH_MS) void this.refresh();
+    // one background refresh at a time: every statement asks, and each ask while a read was under way chained one
+    // more full catalog read (refresh()), so a busy broker read the catalog dozens of times in a row every 5 s
+    if ((!this.snap || Date.now() - this.snap.startedAt > REFRESH_MS) && !this.background) {
+      this.background = this.refresh().finally(() => {
+        this.background = null;
+      });
+    }
     return this.snap;
   }
 

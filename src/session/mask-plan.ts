@@ -5,8 +5,11 @@ import type { ColumnMask } from '../rules/mask.js';
 import { derivedMask, strictestMask } from './mask.js';
 import { matchName } from '../rules/glob.js';
 import type { CursorOp, Decision, MaskKind, RuleMatch } from '../rules/types.js';
-import { DERIVED, UNKNOWN, pgLineage, type LineageSchema, type Src, type StatementLineage } from '../sql/pg-lineage.js';
+import { DERIVED, UNANALYSED, UNKNOWN, UNPARSED, pgLineage, type LineageSchema, type Src, type StatementLineage } from '../sql/pg-lineage.js';
 import { plpgsqlStatements } from '../sql/pg-plpgsql.js';
+import type { ReadOptions } from '../sql/facts.js';
+import { SchemaSnapshot } from './schema-snapshot.js';
+import { maskPlanCache, type MaskOutcome, type MaskPlanCache } from './mask-plan-cache.js';
 
 export interface MaskPlan {
   /** per result column of the statement (positions exact), the mask or null; null when positions are not known */
@@ -46,24 +49,59 @@ export function masksFor(src: Src, masks: readonly ColumnMask[]): Hit {
 /**
  * Decides masking for `text` under the session's masks. Returns the decision to carry out: the input one
  * with a mask plan attached (and raised to `mask` when lineage finds masked values the names did not show),
- * or a `block` naming the rule that refused it.
+ * or a `block` naming the rule that refused it. `opts`: the reading options the text was decided under (cache key);
+ * `cache`: where lineage outcomes are kept (session/mask-plan-cache.ts), null to compute every text afresh.
  */
-export function planMasks(text: string, d: Decision, masks: readonly ColumnMask[], schema: LineageSchema | null, state: LineageState): Decision {
+export function planMasks(
+  text: string,
+  d: Decision,
+  masks: readonly ColumnMask[],
+  schema: LineageSchema | null,
+  state: LineageState,
+  opts?: ReadOptions,
+  cache: MaskPlanCache | null = maskPlanCache,
+): Decision {
   if (!masks.length || d.action === 'block' || d.action === 'review') return d;
   // without a catalog to trace through (not read yet, or stale after this session's DDL) nothing is known:
   // every column reference is unknown, so derived values are masked and anything that moves values is refused
-  const lineage: StatementLineage[] = pgLineage(text, schema ?? NOTHING_KNOWN);
-  const used: ColumnMask[] = [];
-  // PL/pgSQL bodies (DO, CREATE FUNCTION … plpgsql) allowed because their statements were read: a value one of them
-  // reads lands in a variable, a table, a notice or the function's result, where no row masker follows it, so any
-  // embedded statement whose values or sinks carry a masked (or untraceable) column refuses the whole body
+  const known = schema ?? NOTHING_KNOWN;
+  // Security: a DO or CREATE FUNCTION text's outcome also depends on its body, read from the facts, which a literal
+  // (`DO 'begin … end'`, `AS 'select …'`) carries: such texts are neither looked up in nor stored to the cache
+  const bodies = d.statements.some((st) => st.kind === 'do' || st.kind === 'create');
+  if (bodies) {
+    const refused = plpgsqlRefusal(d, masks, known);
+    if (refused) return refused;
+  }
+  // only schema objects that never change once made are keyed by identity (see mask-plan-cache.ts)
+  const key = !bodies && cache && (schema === null || schema instanceof SchemaSnapshot) ? cache.key(text, masks, known, opts) : undefined;
+  const hit = key !== undefined ? cache!.get(key) : undefined;
+  if (hit) return carryOut(d, hit);
+  const lineage = pgLineage(text, known);
+  const outcome = lineageOutcome(lineage, masks, state);
+  // a FETCH's outcome is the session's cursor plan, not the text's: never shared. Nor is a text the parser refused
+  // (or whose tree lineage does not know): the grammar checks a few constants' values (`float(0)`), so another
+  // text of the shape may parse where this one did not
+  if (key !== undefined && lineage.every((l) => l.fetch === undefined && !l.sinks.some((x) => x.what === UNPARSED || x.what === UNANALYSED))) cache!.set(key, outcome);
+  return carryOut(d, outcome);
+}
+
+function carryOut(d: Decision, o: MaskOutcome): Decision {
+  return 'plan' in o ? withPlan(d, o.plan, o.used) : refuse(d, o.refuse, '', o.suffix);
+}
+
+/**
+ * PL/pgSQL bodies (DO, CREATE FUNCTION … plpgsql) allowed because their statements were read: a value one of them
+ * reads lands in a variable, a table, a notice or the function's result, where no row masker follows it, so any
+ * embedded statement whose values or sinks carry a masked (or untraceable) column refuses the whole body.
+ */
+function plpgsqlRefusal(d: Decision, masks: readonly ColumnMask[], schema: LineageSchema): Decision | undefined {
   for (const st of d.statements) {
     if (st.nested || !st.text || !(st.kind === 'do' || (st.kind === 'create' && (st.object === 'function' || st.object === 'procedure')))) continue;
     const body = plpgsqlStatements(st.text);
     if (!body) continue;
     for (const sql of body) {
       // names that resolve nowhere are the body's variables and parameters: values the checks here already saw
-      for (const l of pgLineage(sql, schema ?? NOTHING_KNOWN, { body: true })) {
+      for (const l of pgLineage(sql, schema, { body: true })) {
         const srcs = [...(l.outputs ?? []), ...l.sinks.map((x) => x.src)];
         if (l.outputs && !l.exact) srcs.push(new Set([UNKNOWN]));
         for (const src of srcs) {
@@ -74,19 +112,28 @@ export function planMasks(text: string, d: Decision, masks: readonly ColumnMask[
       }
     }
   }
+  return undefined;
+}
+
+/**
+ * What the lineage of a text's statements calls for under `masks`: a refusal, or the plan and the rules it applies.
+ * Reads nothing but the lineage, the masks and (for FETCH/MOVE only) the session's cursor plans.
+ */
+export function lineageOutcome(lineage: StatementLineage[], masks: readonly ColumnMask[], state: LineageState): MaskOutcome {
+  const used: ColumnMask[] = [];
   for (const l of lineage) {
-    if (l.tableReaders.length) return refuse(d, [...masks], `${l.tableReaders[0]}() returns whole tables`, 'functions that read whole tables cannot be used while columns are masked');
-    if (l.statistics.length) return refuse(d, [...masks], `${l.statistics[0]} shows column contents`, 'statistics views cannot be read while columns are masked');
+    if (l.tableReaders.length) return { refuse: [...masks], suffix: 'functions that read whole tables cannot be used while columns are masked' };
+    if (l.statistics.length) return { refuse: [...masks], suffix: 'statistics views cannot be read while columns are masked' };
     for (const s of l.sinks) {
       const h = masksFor(s.src, masks);
-      if (h.kind) return refuse(d, h.rules, `${s.what} would move masked values`);
+      if (h.kind) return { refuse: h.rules };
     }
   }
   // FETCH/MOVE of a cursor: the rows are the cursor's query's, masked by the plan made at DECLARE
   const fetch = lineage.length === 1 ? lineage[0]!.fetch : undefined;
   if (fetch !== undefined) {
     const plan = state.cursors.get(fetch) ?? { outputs: null, derived: derivedMask(strictestMask(masks)) };
-    return withPlan(d, plan, plan.outputs?.some((m) => m) || plan.derived ? [...masks] : []);
+    return { plan, used: plan.outputs?.some((m) => m) || plan.derived ? [...masks] : [] };
   }
   // Security: a FETCH sharing a text with other statements (`FETCH ALL FROM c; SELECT 1`) returns the cursor's rows
   // under the text's plan, which the other statements made: a cursor whose plan masks anything (or that the session
@@ -123,7 +170,7 @@ export function planMasks(text: string, d: Decision, masks: readonly ColumnMask[
     if (l.close !== undefined) cursors.push({ stmt: i, close: l.close });
   });
   if (cursors.length) plan = { ...plan, cursors };
-  return withPlan(d, plan, used);
+  return { plan, used };
 }
 
 /** The plan a DECLAREd cursor's FETCH results carry: its query's outputs. */
@@ -154,7 +201,7 @@ function ruleMatch(m: ColumnMask, action: RuleMatch['action'], message: string):
   return { id: m.ruleId, ruleset: m.ruleset ?? '', action, message, mask: m.mask, columns: m.columns, statement: 0 };
 }
 
-function withPlan(d: Decision, plan: MaskPlan, used: ColumnMask[]): Decision {
+function withPlan(d: Decision, plan: MaskPlan, used: readonly ColumnMask[]): Decision {
   const out: Decision = { ...d, maskPlan: plan };
   if (used.length && d.action !== 'mask') {
     // masked by lineage where the names did not show it: audited as the mask it is
@@ -166,7 +213,7 @@ function withPlan(d: Decision, plan: MaskPlan, used: ColumnMask[]): Decision {
 }
 
 /** Refused by mask-or-block: audited as `block` by the rule that refused it, each rule id once. */
-function refuse(d: Decision, rules: ColumnMask[], _why: string, suffix = MASK_OR_BLOCK_SUFFIX): Decision {
+function refuse(d: Decision, rules: readonly ColumnMask[], _why: string, suffix = MASK_OR_BLOCK_SUFFIX): Decision {
   const first = rules[0]!;
   const seen = new Set<string>([first.ruleId]);
   const rest = d.rules.filter((r) => !seen.has(r.id) && (seen.add(r.id), true));

@@ -9,8 +9,20 @@ export type { ColumnMask };
 
 /** First mask whose globs match `schema.table.column`. */
 export function maskFor(masks: readonly ColumnMask[], qualifiedColumn: string): ColumnMask | undefined {
-  return masks.find((m) => m.columns.some((p) => matchName(p, qualifiedColumn)));
+  // every column of every result row description asks this (each against every glob of every mask): remembered per
+  // masks array, which the rules make once per evaluation context and never change (a changed length starts over)
+  let memo = maskMemo.get(masks);
+  if (!memo || memo.n !== masks.length) maskMemo.set(masks, (memo = { n: masks.length, names: new Map() }));
+  const hit = memo.names.get(qualifiedColumn);
+  if (hit !== undefined) return hit ?? undefined;
+  const m = masks.find((x) => x.columns.some((p) => matchName(p, qualifiedColumn)));
+  // names may come from the client (MySQL derived-table aliases): the memo is bounded, emptied when full
+  if (memo.names.size >= MASK_MEMO_NAMES) memo.names.clear();
+  memo.names.set(qualifiedColumn, m ?? null);
+  return m;
 }
+const MASK_MEMO_NAMES = 4096;
+const maskMemo = new WeakMap<readonly ColumnMask[], { n: number; names: Map<string, ColumnMask | null> }>();
 
 /** When several masks could apply to one derived value, the one that reveals least wins. */
 const REVEAL_ORDER: MaskKind[] = ['null', 'redact', 'hash', 'email', 'partial'];

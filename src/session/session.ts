@@ -303,7 +303,7 @@ export class Session {
   /** With masks in force, the core's final mask plan (lineage where the protocol traces it) or MySQL's mask verdict. */
   private masked(text: string, decision: Decision, opts?: ReadOptions): Decision {
     if (!this.guard.masks.length) return decision;
-    if (this.lineage) return planMasks(text, decision, this.guard.masks, this.lineage(), this.lineageState);
+    if (this.lineage) return planMasks(text, decision, this.guard.masks, this.lineage(), this.lineageState, opts);
     if (this.protocol === 'mysql') {
       const ctx = this.mysqlSchema ? { schema: this.mysqlSchema(), database: this.database, opts } : undefined;
       return mysqlMaskVerdict(text, decision, this.guard.masks, ctx);

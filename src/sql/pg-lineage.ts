@@ -85,6 +85,10 @@ export interface StatementLineage {
   close?: string | null;
 }
 
+/** The sink (`what`) of a text the parser refused, and of a statement whose tree this module cannot read. */
+export const UNPARSED = 'unparsed statement';
+export const UNANALYSED = 'statement analysis';
+
 /** Functions that read a table (or a query, or a cursor) by name and return its rows. */
 export const TABLE_READERS = new Set([
   'table_to_xml', 'table_to_xmlschema', 'table_to_xml_and_xmlschema', 'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema',
@@ -162,7 +166,7 @@ export function pgLineage(text: string, schema: LineageSchema, opts: { body?: bo
   try {
     stmts = (parseSync(text) as Ast).stmts ?? [];
   } catch {
-    return [{ outputs: null, exact: false, sinks: [{ what: 'unparsed statement', src: unknown() }], tableReaders: [], statistics: [] }];
+    return [{ outputs: null, exact: false, sinks: [{ what: UNPARSED, src: unknown() }], tableReaders: [], statistics: [] }];
   }
   return stmts.map((s: Ast) => statementLineage(s.stmt, schema, opts.body ?? false, 0));
 }
@@ -183,7 +187,7 @@ export function statementLineage(node: Ast, schema: LineageSchema, body: boolean
     // an AST shape this module does not know: nothing it says can be trusted
     out.outputs = null;
     out.exact = false;
-    ctx.sinks.push({ what: 'statement analysis', src: unknown() });
+    ctx.sinks.push({ what: UNANALYSED, src: unknown() });
   }
   out.tableReaders = [...ctx.tableReaders];
   out.statistics = [...ctx.statistics];

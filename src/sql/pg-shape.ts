@@ -10,6 +10,11 @@
 import type { StatementFacts, StatementKind } from './facts.js';
 
 const PLACEHOLDER = '\u0001';
+/** pgLiteralShape's placeholders: an integer the server's scanner reads as an int4 constant, any other number, a string */
+const INT4 = '\u0001';
+const NUMERIC = '\u0002';
+const STRING = '\u0003';
+const SMALL = '\u0004';
 /** inside a string literal: the characters that end it or make the scanner give up */
 const STRING_STOP = /['\\]/g;
 
@@ -25,6 +30,38 @@ function isDigit(c: number): boolean {
 
 /** The text with every numeric and plain string literal replaced by a placeholder, or undefined (no shape). */
 export function pgShapeKey(text: string): string | undefined {
+  return scan(text, false);
+}
+
+/**
+ * Like pgShapeKey, but each placeholder says what class of constant it stands for: an integer that fits int4, any
+ * other number, a string; integers up to 100 are kept (see numberClass). Security (mask plans shared by shape,
+ * session/mask-plan-cache.ts): the grammar accepts some constants of one class only (`float(5)`, `FETCH 5`,
+ * `date 'x'`) and checks a few values (`float(0)`), so texts differing there differ in whether they parse at all;
+ * texts whose keys agree parse to the same tree apart from the constants' values. Also undefined for texts with NUL
+ * or UTF-16 surrogates anywhere, which may reach the parser altered.
+ */
+export function pgLiteralShape(text: string): string | undefined {
+  if (UNSAFE_CHARS.test(text)) return undefined;
+  return scan(text, true);
+}
+const UNSAFE_CHARS = /[\u0000\ud800-\udfff]/;
+
+/**
+ * A number's placeholder: INT4 when the server's scanner reads it as an integer constant (no point, fits int4),
+ * else NUMERIC. Integers up to 100 keep their value (between SMALL marks): the grammar itself checks a few small
+ * integer constants (`float(p)` parses for 1 ≤ p ≤ 53 only), so texts differing in one may differ in parsing at all.
+ */
+function numberClass(num: string): string {
+  if (num.includes('.')) return NUMERIC;
+  let i = 0;
+  while (i < num.length - 1 && num.charCodeAt(i) === 48) i++;
+  const n = num.length - i;
+  if (n <= 3 && Number(num.slice(i)) <= 100) return SMALL + num.slice(i) + SMALL;
+  return n < 10 || (n === 10 && num.slice(i) <= '2147483647') ? INT4 : NUMERIC;
+}
+
+function scan(text: string, typed: boolean): string | undefined {
   let out = '';
   let i = 0;
   const n = text.length;
@@ -50,7 +87,7 @@ export function pgShapeKey(text: string): string | undefined {
       }
       // exponents, hex/octal/binary forms and digits glued to a word are left to the real parser
       if (j < n && (isIdentPart(text.charCodeAt(j)) || text.charCodeAt(j) === 46 || text.charCodeAt(j) === 36)) return undefined;
-      out += text.slice(copyFrom, i) + PLACEHOLDER;
+      out += text.slice(copyFrom, i) + (typed ? numberClass(text.slice(i, j)) : PLACEHOLDER);
       i = j;
       copyFrom = j;
       continue;
@@ -75,7 +112,7 @@ export function pgShapeKey(text: string): string | undefined {
       let k = j + 1;
       while (k < n && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9 || text.charCodeAt(k) === 10 || text.charCodeAt(k) === 13)) k++;
       if (text.charCodeAt(k) === 39) return undefined;
-      out += text.slice(copyFrom, i) + PLACEHOLDER;
+      out += text.slice(copyFrom, i) + (typed ? STRING : PLACEHOLDER);
       i = j + 1;
       copyFrom = i;
       continue;

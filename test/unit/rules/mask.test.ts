@@ -1,6 +1,6 @@
 // Mask functions and the per-session mask list.
 import { describe, expect, it } from 'vitest';
-import { columnMasks } from '../../../src/rules/mask.js';
+import { columnMasks, type ColumnMask } from '../../../src/rules/mask.js';
 import { maskFor, maskText, strictestMask } from '../../../src/session/mask.js';
 import { parseRuleSet } from '../../../src/rules/load.js';
 
@@ -49,5 +49,24 @@ rules:
     expect(maskFor(dev, 'public.users.email')?.mask).toBe('email');
     expect(maskFor(dev, 'public.users.name')).toBeUndefined();
     expect(strictestMask(dev)).toBe('redact');
+  });
+});
+
+describe('maskFor memo', () => {
+  it('answers as the globs do, per masks array, and starts over when the array changed length', () => {
+    const email = { ruleId: 'e', mask: 'email' as const, columns: ['*.*.email'] };
+    const ssn = { ruleId: 's', mask: 'redact' as const, columns: ['*.users.ssn'] };
+    const masks: ColumnMask[] = [email];
+    expect(maskFor(masks, 'public.users.email')).toBe(email);
+    expect(maskFor(masks, 'public.users.ssn')).toBeUndefined();
+    expect(maskFor(masks, 'public.users.ssn')).toBeUndefined();
+    // another array with other masks never shares the first one's answers
+    expect(maskFor([ssn], 'public.users.ssn')).toBe(ssn);
+    expect(maskFor([ssn], 'public.users.email')).toBeUndefined();
+    masks.push(ssn);
+    expect(maskFor(masks, 'public.users.ssn')).toBe(ssn);
+    // many distinct names (client-chosen aliases on MySQL) keep answering right past the memo's bound
+    for (let i = 0; i < 5000; i++) expect(maskFor(masks, `db.t${i}.email`)).toBe(email);
+    expect(maskFor(masks, 'db.t1.name')).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ import type { RuleSet } from '../../../src/rules/rule-set.js';
 import type { AccessLevel } from '../../../src/rules/types.js';
 import { Guard } from '../../../src/session/guard.js';
 import { analyze, initSql } from '../../../src/sql/analyze.js';
-import { pgShapeKey } from '../../../src/sql/pg-shape.js';
+import { pgLiteralShape, pgShapeKey } from '../../../src/sql/pg-shape.js';
 import { POSTGRES_CASES } from '../../bypass/postgres-cases.js';
 
 let sets: RuleSet[];
@@ -108,5 +108,27 @@ describe('shape-shared decisions are the decisions each text gets on its own', (
     expect(guard.decide('DELETE FROM t WHERE 1 = 1').action).toBe('block');
     expect(guard.decide("SELECT set_config('search_path', 'x', false)").action).toBe('allow');
     expect(guard.decide("SELECT set_config('role', 'x', false)").action).toBe('block');
+  });
+});
+
+describe('pgLiteralShape', () => {
+  it('tells integers, other numbers and strings apart, so texts only the grammar tells apart never share a key', () => {
+    expect(pgLiteralShape('select 101 from t')).toBe(pgLiteralShape('select 12345 from t'));
+    expect(pgLiteralShape("select 'a' from t")).toBe(pgLiteralShape("select 'select email' from t"));
+    // `x::float(5)` parses, `x::float('5')` and `FETCH 1.5` do not; an integer past int4 is a numeric constant
+    expect(pgLiteralShape('select 101 from t')).not.toBe(pgLiteralShape("select '101' from t"));
+    expect(pgLiteralShape('select 101 from t')).not.toBe(pgLiteralShape('select 101.5 from t'));
+    expect(pgLiteralShape('select 2147483647 from t')).toBe(pgLiteralShape('select 0000000000200 from t'));
+    // integers up to 100 are kept as they are: `float(0)` and `float(54)` do not parse, `float(5)` does
+    expect(pgLiteralShape('select x::float(5) from t')).not.toBe(pgLiteralShape('select x::float(0) from t'));
+    expect(pgLiteralShape('select x::float(5) from t')).toBe(pgLiteralShape('select x::float(005) from t'));
+    expect(pgLiteralShape('select 2147483647 from t')).not.toBe(pgLiteralShape('select 2147483648 from t'));
+    // the guard's key does not tell them apart (its decisions do not depend on it), this one does
+    expect(pgShapeKey('select 1 from t')).toBe(pgShapeKey("select '1' from t"));
+  });
+  it('gives no shape where pgShapeKey gives none, nor for NUL or surrogates', () => {
+    for (const t of ['select a from t', 'select $1', "select E'x'", 'select 1 -- c', 'select "a" from t where b = 1']) expect(pgLiteralShape(t)).toBeUndefined();
+    expect(pgLiteralShape("select 'a\u0000' from t")).toBeUndefined();
+    expect(pgLiteralShape("select '\ud83d' from t")).toBeUndefined();
   });
 });
