@@ -8,7 +8,7 @@
 // PostgreSQL's variant: no channel binding is offered (we only advertise SCRAM-SHA-256, not -PLUS), so the
 // GS2 header is `n,,` (client cannot bind) or `y,,` (client could, but thinks the server cannot); the
 // username in client-first is ignored (the startup packet already named the user) and an authzid is refused.
-import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 const KEY_LEN = 32;
 export const SCRAM_DEFAULT_ITERATIONS = 4096;
@@ -137,12 +137,28 @@ function isValidNonce(s: string): boolean {
   return s.length > 0 && /^[\x21-\x2B\x2D-\x7E]+$/.test(s);
 }
 
+/**
+ * Nonce bytes are cut from a block filled by the CSPRNG 256 nonces at a time: one randomBytes call per login cost
+ * more than the rest of the nonce work. Every byte is handed out once and the block is refilled before reuse, so
+ * nonces stay unpredictable and never repeat (a repeated server nonce would let a recorded exchange be replayed).
+ */
+const noncePool = Buffer.allocUnsafe(NONCE_BYTES * 256);
+let noncePoolAt = noncePool.length;
+
+function poolNonceBytes(): Buffer {
+  if (noncePoolAt + NONCE_BYTES > noncePool.length) {
+    randomFillSync(noncePool);
+    noncePoolAt = 0;
+  }
+  return noncePool.subarray(noncePoolAt, (noncePoolAt += NONCE_BYTES));
+}
+
 function makeNonce(source: Buffer | string | undefined): string {
   if (typeof source === 'string') {
     if (!isValidNonce(source)) throw new Error('SCRAM nonce must be printable ASCII without commas');
     return source;
   }
-  return (source ?? randomBytes(NONCE_BYTES)).toString('base64');
+  return (source ?? poolNonceBytes()).toString('base64');
 }
 
 /** Splits `a=1,b=2` into ordered [name, value] pairs; undefined when an attribute is malformed. */
@@ -180,8 +196,27 @@ function verifierText(salted: Buffer, salt: Buffer, iterations: number): string 
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
+/**
+ * Parsed verifiers by their text: every login of a grant reads the same verifier, and parsing it (a regex and three
+ * base64 decodes) was a visible part of a login's cost. Keyed by the whole verifier text, so a grant whose verifier
+ * changes (or a new grant) is parsed afresh; it holds only what the store holds (salted keys, never a password).
+ * Bounded: the oldest entry goes first. Callers must not modify the returned buffers.
+ */
+const parsedVerifiers = new Map<string, ScramVerifier>();
+const PARSED_VERIFIERS_MAX = 1024;
+
 /** undefined when `v` is not a well-formed SCRAM-SHA-256 verifier. */
 export function parseScramVerifier(v: string): ScramVerifier | undefined {
+  const hit = parsedVerifiers.get(v);
+  if (hit) return hit;
+  const parsed = parseVerifierText(v);
+  if (!parsed) return undefined;
+  if (parsedVerifiers.size >= PARSED_VERIFIERS_MAX) parsedVerifiers.delete(parsedVerifiers.keys().next().value!);
+  parsedVerifiers.set(v, parsed);
+  return parsed;
+}
+
+function parseVerifierText(v: string): ScramVerifier | undefined {
   const m = /^SCRAM-SHA-256\$(\d{1,9}):([^$:]+)\$([^$:]+):([^$:]+)$/.exec(v);
   if (!m) return undefined;
   const iterations = Number(m[1]);

@@ -77,7 +77,9 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
   raw.setNoDelay(true);
   const address = raw.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown';
   const client = `${address}:${raw.remotePort ?? 0}`;
-  const log = deps.logger.child({ client, protocol: 'mysql' });
+  // created on first use: most connections never log, and a child logger per login was a visible share of its cost
+  let clientLog: Logger | undefined;
+  const log = () => (clientLog ??= deps.logger.child({ client, protocol: 'mysql' }));
   let sock: Duplex = raw;
   let reader = new PacketReader(sock);
   let secured = false;
@@ -127,7 +129,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       });
     } catch (e) {
       count(grant.target, 'upstream_error');
-      log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
+      log().warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
       ending('change user failed');
       return refused(upstreamUnavailable(grant.target));
     }
@@ -181,7 +183,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       killQuery: () => killUpstreamQuery(upstreamBase, upstream.threadId),
       maskHashKey: deps.maskHashKey,
       changeUser: (payload) => void changeUser(payload, session).catch((e: Error) => {
-        log.info({ err: e.message }, 'COM_CHANGE_USER failed');
+        log().info({ err: e.message }, 'COM_CHANGE_USER failed');
         session.end('change user failed');
         if (sock.writable) refuse(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${e.message}`);
         setTimeout(() => raw.destroy(), 1000).unref();
@@ -189,7 +191,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     });
     send(encodeOk({ status: upstream.status || ServerStatus.Autocommit }));
     relay.start(rest, upstream.rest);
-    log.debug({ session: session.id, threadId, upstreamThread: upstream.threadId }, 'mysql session relaying');
+    if (deps.logger.isLevelEnabled('debug')) log().debug({ session: session.id, threadId, upstreamThread: upstream.threadId }, 'mysql session relaying');
   }
 
   /**
@@ -303,7 +305,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
   } catch (e) {
     const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
     if (err.code === ErrorCode.PROTOCOL_VIOLATION || err.code === ErrorCode.MESSAGE_TOO_LARGE) count('', 'protocol_error');
-    log.info({ err: err.message }, 'connection refused during handshake');
+    log().info({ err: err.message }, 'connection refused during handshake');
     if (sock.writable) refuse(err.code, err.message.startsWith('dbwarden:') ? err.message : `dbwarden: ${err.message}`);
     setTimeout(() => raw.destroy(), 1000).unref();
   }

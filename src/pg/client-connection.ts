@@ -65,7 +65,9 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
   let sock: Duplex = raw;
   let reader = new MessageReader(sock);
   let secured = false;
-  const log = deps.logger.child({ client });
+  // created on first use: most connections never log, and a child logger per login was a visible share of its cost
+  let clientLog: Logger | undefined;
+  const log = () => (clientLog ??= deps.logger.child({ client }));
   /** A refusal as the FATAL ErrorResponse its BRK_* code maps to (pg/codes.ts). */
   const fatal = (code: ErrorCode, message: string, hint?: string) => {
     sock.end(encodeErrorResponse(brokerFields('FATAL', code, message, hint === undefined ? {} : { hint })));
@@ -149,8 +151,13 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     const authOk = secured && deps.passwordOverTls
       ? await passwordExchange(sock, reader, verifier)
       : await scramExchange(sock, reader, login, verifier, deps.authSecret);
+    // From here to the startup answer the client's bytes are held and go out in one write (SASLFinal, AuthenticationOk,
+    // ParameterStatus…, BackendKeyData, ReadyForQuery), as PostgreSQL sends them; a refusal's end() sends what is held
+    // first, so the client reads the same messages in the same order as before, in fewer packets and wake-ups.
+    sock.cork();
+    if (authOk instanceof Buffer) sock.write(authOk);
     const admission = await deps.admissions.admit({
-      protocol: 'postgres', login, address, client, database: params.get('database') || login, grant: found, proof: { ok: authOk && !!verifier },
+      protocol: 'postgres', login, address, client, database: params.get('database') || login, grant: found, proof: { ok: authOk !== false && !!verifier },
     });
     if (!admission.ok) return refuse(admission);
     const { grant, target, role, database } = admission;
@@ -179,7 +186,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       upstream = await connectUpstream({ ...upstreamOptions, params: clean.params });
     } catch (e) {
       deps.admissions.count('postgres', grant.target, 'upstream_error');
-      log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
+      log().warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
       return refuse(upstreamUnavailable(grant.target));
     }
     // the same for an encoding the upstream chose itself (ALTER ROLE/DATABASE … SET client_encoding)
@@ -205,6 +212,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     sock.pause();
     // The client sees the broker's key, never the upstream's: a CancelRequest must come through us.
     sock.write(Buffer.concat([...upstream.parameterStatus, encodeBackendKeyData(key.pid, key.secret), upstream.readyForQuery]));
+    sock.uncork();
     const catalogKey = `${grant.target}/${database}`;
     let catalog = deps.catalogs.get(catalogKey);
     const readGrant = session.guard.ctx.access === 'read';
@@ -212,7 +220,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     // the catalog snapshot: a read grant decides calls to user functions by their entries (volatile / SECURITY
     // DEFINER = write); every grant decides whether `col IS NOT NULL` narrows a write by the column's nullability
     const functions = functionCatalogOf(catalog);
-    await untilEnding(session, functions.loaded());
+    if (!functions.ready()) await untilEnding(session, functions.loaded());
     if (readGrant) session.functionCatalog = functions;
     else session.writeCallCatalog = functions;
     session.columnNullable = (table, column) => functions.nullable(table, column);
@@ -232,7 +240,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     if (err.code === ErrorCode.PROTOCOL_VIOLATION || err.code === ErrorCode.MESSAGE_TOO_LARGE) {
       deps.admissions.count('postgres', '', 'protocol_error');
     }
-    log.info({ err: err.message }, 'connection refused during handshake');
+    log().info({ err: err.message }, 'connection refused during handshake');
     if (e instanceof SilentClose) return void sock.destroy();
     if (sock.writable) fatal(err.code, err.message);
     setTimeout(() => raw.destroy(), 1000).unref();
@@ -281,9 +289,10 @@ const DECOY_VERIFIER = createScramVerifier(randomBytes(24).toString('hex'));
 
 /**
  * Runs SCRAM-SHA-256 (no channel binding). For an unknown login a decoy exchange with a stable fake salt runs
- * to the end, so the answer does not tell whether the login exists.
+ * to the end, so the answer does not tell whether the login exists. A proven login gets its SASLFinal message back
+ * for the caller to send (with what follows it); false otherwise.
  */
-async function scramExchange(sock: Duplex, reader: MessageReader, login: string, verifier: string | undefined, secret: Buffer): Promise<boolean> {
+async function scramExchange(sock: Duplex, reader: MessageReader, login: string, verifier: string | undefined, secret: Buffer): Promise<Buffer | false> {
   sock.write(encodeAuthenticationSASL(['SCRAM-SHA-256']));
   const first = await readPasswordMessage(reader);
   const [mechanism, off] = readCString(first, 0);
@@ -296,8 +305,7 @@ async function scramExchange(sock: Duplex, reader: MessageReader, login: string,
   const final = await readPasswordMessage(reader);
   const done = scramServerFinish(start.state, final.toString('utf8'));
   if (!done.ok || !verifier) return false;
-  sock.write(encodeAuthentication(AuthCode.SASLFinal, Buffer.from(done.serverFinal)));
-  return true;
+  return encodeAuthentication(AuthCode.SASLFinal, Buffer.from(done.serverFinal));
 }
 
 export function newAuthSecret(): Buffer {

@@ -553,6 +553,11 @@ export class FunctionCatalog implements FunctionCatalogView {
 
   constructor(private readonly catalog: ColumnCatalog) {}
 
+  /** A snapshot is there (a stale one is refreshed in the background, as on every use): a login need not wait. */
+  ready(): boolean {
+    return this.current() !== null;
+  }
+
   /** Waits (bounded) for the first snapshot, so a session's first calls are decided by it, not refused. */
   async loaded(timeoutMs = 5_000): Promise<void> {
     if (this.current()) return;

@@ -1,6 +1,6 @@
 // Registry of live sessions on this broker instance: open/end, cancel keys, termination by grant,
 // and the sweep that enforces grant deadlines and sends expiry warnings (run by the janitor, session/janitor.ts).
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { AuditSink } from '../audit/events.js';
 import type { Grant } from '../grants/model.js';
 import type { Logger } from '../log.js';
@@ -48,6 +48,14 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   partialBytesTotal: 256 << 20,
 };
 
+/**
+ * `ses_` and 12 hex digits (48 random bits) from randomInt, which draws from Node's cached CSPRNG block instead of a
+ * randomBytes call per login. Unpredictable as before: session ids name sessions in the API (kill) and the audit.
+ */
+function sessionId(): string {
+  return `ses_${randomInt(0, 0x1000000).toString(16).padStart(6, '0')}${randomInt(0, 0x1000000).toString(16).padStart(6, '0')}`;
+}
+
 /** ascending: find() picks the narrowest window a session is in */
 const WARN_MINUTES = [1, 5];
 
@@ -67,6 +75,8 @@ export interface SessionObserver {
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly cancelKeys = new Map<number, { secret: number; session: Session }>();
+  /** each session's cancel key pid, so ending a session finds its key without a scan */
+  private readonly cancelPids = new WeakMap<Session, number>();
   private nextPid = randomInt(1000, 1 << 20);
   private readonly now: () => number;
   private readonly mono: () => number;
@@ -118,7 +128,7 @@ export class SessionRegistry {
 
   open(args: { grant: Grant; protocol: Protocol; database: string; client: string; dialect: 'postgres' | 'mysql' }): Session {
     this.checkSessionLimit(args.grant);
-    const id = 'ses_' + randomBytes(6).toString('hex');
+    const id = sessionId();
     const guard = this.deps.guards.get({ dialect: args.dialect, target: args.grant.target, access: args.grant.access as AccessLevel, groups: args.grant.groups });
     const s = new Session(id, args.grant, args.protocol, args.database, args.client, this.deps.instanceId, guard, {
       audit: this.deps.audit,
@@ -138,7 +148,7 @@ export class SessionRegistry {
     this.perGrant.set(s.grant.id, (this.perGrant.get(s.grant.id) ?? 0) + 1);
     s.partials = new PartialWatch(this.buffers, s.grant.id, this.limits.partialMessageTimeoutMs);
     this.deps.metrics.clientConnectionsActive.inc({ protocol: s.protocol, target: s.grant.target });
-    s.log.info({ target: s.grant.target, database: s.database, client: s.client }, 'session started');
+    if (this.deps.logger.isLevelEnabled('info')) s.log.info({ target: s.grant.target, database: s.database, client: s.client }, 'session started');
     this.tell((o) => o.opened(s));
     // A login reads its grant before it authenticates and connects upstream; a revoke that lands in between has
     // already swept the sessions it could see. Without this check that session would outlive the revoke (until
@@ -160,6 +170,7 @@ export class SessionRegistry {
     if (this.nextPid > 0x7fffffff) this.nextPid = 1000;
     const secret = randomInt(0, 0x7fffffff);
     this.cancelKeys.set(pid, { secret, session });
+    this.cancelPids.set(session, pid);
     return { pid, secret };
   }
 
@@ -252,7 +263,10 @@ export class SessionRegistry {
     if (n > 0) this.perGrant.set(s.grant.id, n);
     else this.perGrant.delete(s.grant.id);
     s.partials?.release();
-    for (const [pid, e] of this.cancelKeys) if (e.session === s) this.cancelKeys.delete(pid);
+    // by the session's own key, not a scan of every live session's (a scan per close grew with the session count)
+    const pid = this.cancelPids.get(s);
+    if (pid !== undefined && this.cancelKeys.get(pid)?.session === s) this.cancelKeys.delete(pid);
+    this.cancelPids.delete(s);
     this.deps.metrics.clientConnectionsActive.dec({ protocol: s.protocol, target: s.grant.target });
     this.tell((o) => o.ended(s));
   }
