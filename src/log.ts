@@ -37,3 +37,24 @@ export function createLogger(
 
 /** A logger that drops everything: default for library use and tests. */
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+const LEVEL_METHODS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+const noop = () => undefined;
+
+/**
+ * A child logger that is only made when something is logged at an enabled level. Per connection and per session a
+ * child costs more than the rest of a login's bookkeeping, and at the usual levels most are never written to; below
+ * the level pino's methods do nothing, so the lazy child drops exactly what a real one would.
+ */
+export function lazyChild(parent: Logger, bindings: () => Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const real = () => (child ??= parent.child(bindings()));
+  return new Proxy({} as Logger, {
+    get(_, prop) {
+      if (child === undefined && typeof prop === 'string' && LEVEL_METHODS.has(prop) && !parent.isLevelEnabled(prop)) return noop;
+      const c = real();
+      const v = Reflect.get(c, prop, c) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(c) : v;
+    },
+  });
+}

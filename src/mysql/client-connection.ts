@@ -8,7 +8,7 @@ import type { AuditSink } from '../audit/events.js';
 import type { Config } from '../config/schema.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
 import type { Grant } from '../grants/model.js';
-import type { Logger } from '../log.js';
+import { lazyChild, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { upstreamUnavailable, type Admission, type Admissions, type Refusal } from '../session/admission.js';
 import type { SessionRegistry } from '../session/registry.js';
@@ -77,9 +77,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
   raw.setNoDelay(true);
   const address = raw.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown';
   const client = `${address}:${raw.remotePort ?? 0}`;
-  // created on first use: most connections never log, and a child logger per login was a visible share of its cost
-  let clientLog: Logger | undefined;
-  const log = () => (clientLog ??= deps.logger.child({ client, protocol: 'mysql' }));
+  const log = lazyChild(deps.logger, () => ({ client, protocol: 'mysql' }));
   let sock: Duplex = raw;
   let reader = new PacketReader(sock);
   let secured = false;
@@ -129,7 +127,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       });
     } catch (e) {
       count(grant.target, 'upstream_error');
-      log().warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
+      log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
       ending('change user failed');
       return refused(upstreamUnavailable(grant.target));
     }
@@ -183,7 +181,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
       killQuery: () => killUpstreamQuery(upstreamBase, upstream.threadId),
       maskHashKey: deps.maskHashKey,
       changeUser: (payload) => void changeUser(payload, session).catch((e: Error) => {
-        log().info({ err: e.message }, 'COM_CHANGE_USER failed');
+        log.info({ err: e.message }, 'COM_CHANGE_USER failed');
         session.end('change user failed');
         if (sock.writable) refuse(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${e.message}`);
         setTimeout(() => raw.destroy(), 1000).unref();
@@ -191,7 +189,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
     });
     send(encodeOk({ status: upstream.status || ServerStatus.Autocommit }));
     relay.start(rest, upstream.rest);
-    if (deps.logger.isLevelEnabled('debug')) log().debug({ session: session.id, threadId, upstreamThread: upstream.threadId }, 'mysql session relaying');
+    log.debug({ session: session.id, threadId, upstreamThread: upstream.threadId }, 'mysql session relaying');
   }
 
   /**
@@ -305,7 +303,7 @@ export async function handleMysqlClient(raw: Socket, deps: MysqlDeps, state: Mys
   } catch (e) {
     const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
     if (err.code === ErrorCode.PROTOCOL_VIOLATION || err.code === ErrorCode.MESSAGE_TOO_LARGE) count('', 'protocol_error');
-    log().info({ err: err.message }, 'connection refused during handshake');
+    log.info({ err: err.message }, 'connection refused during handshake');
     if (sock.writable) refuse(err.code, err.message.startsWith('dbwarden:') ? err.message : `dbwarden: ${err.message}`);
     setTimeout(() => raw.destroy(), 1000).unref();
   }

@@ -7,7 +7,7 @@
 // Tables that cannot roll back (MyISAM, Aria, MEMORY, … looked up in information_schema) are refused unless the
 // table's row count is within the limit. The client gets the same OK packet (status flags as a direct connection
 // would show them: no IN_TRANS from the broker's own transaction).
-import { randomBytes } from 'node:crypto';
+import { randomHex12 } from '../wire/random-hex.js';
 import { effectiveLimit, rowLimitMessage } from '../session/verdict.js';
 import type { Decision, RowLimit } from '../session/verdict.js';
 import type { Session } from '../session/session.js';
@@ -53,7 +53,7 @@ interface TableInfo { engine: string; rows: number; onDelete: boolean; triggers:
 const HANDLER_ROWS = "SELECT SUM(VARIABLE_VALUE) FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME IN ('HANDLER_WRITE', 'HANDLER_UPDATE', 'HANDLER_DELETE')";
 
 export class MysqlRowGuard {
-  private readonly savepoint = `dbwarden_rg_${randomBytes(6).toString('hex')}`;
+  private readonly savepoint = `dbwarden_rg_${randomHex12()}`;
   private readonly engines = new Map<string, TableInfo | null>();
   busy = false;
 

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { createScramVerifier, scramServerFinish, scramServerStart, scramServerStartUnknown, scramVerifyPassword } from '../auth/scram-sha-256.js';
 import type { Config } from '../config/schema.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { lazyChild, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AuditSink } from '../audit/events.js';
 import type { Admissions, Refusal } from '../session/admission.js';
@@ -65,9 +65,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
   let sock: Duplex = raw;
   let reader = new MessageReader(sock);
   let secured = false;
-  // created on first use: most connections never log, and a child logger per login was a visible share of its cost
-  let clientLog: Logger | undefined;
-  const log = () => (clientLog ??= deps.logger.child({ client }));
+  const log = lazyChild(deps.logger, () => ({ client }));
   /** A refusal as the FATAL ErrorResponse its BRK_* code maps to (pg/codes.ts). */
   const fatal = (code: ErrorCode, message: string, hint?: string) => {
     sock.end(encodeErrorResponse(brokerFields('FATAL', code, message, hint === undefined ? {} : { hint })));
@@ -186,7 +184,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       upstream = await connectUpstream({ ...upstreamOptions, params: clean.params });
     } catch (e) {
       deps.admissions.count('postgres', grant.target, 'upstream_error');
-      log().warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
+      log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
       return refuse(upstreamUnavailable(grant.target));
     }
     // the same for an encoding the upstream chose itself (ALTER ROLE/DATABASE … SET client_encoding)
@@ -240,7 +238,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
     if (err.code === ErrorCode.PROTOCOL_VIOLATION || err.code === ErrorCode.MESSAGE_TOO_LARGE) {
       deps.admissions.count('postgres', '', 'protocol_error');
     }
-    log().info({ err: err.message }, 'connection refused during handshake');
+    log.info({ err: err.message }, 'connection refused during handshake');
     if (e instanceof SilentClose) return void sock.destroy();
     if (sock.writable) fatal(err.code, err.message);
     setTimeout(() => raw.destroy(), 1000).unref();

@@ -77,11 +77,12 @@ export class MessageReader {
   }
 
   async readTyped(timeoutMs = 30_000): Promise<{ code: number; body: Buffer }> {
-    await this.need(5, timeoutMs);
+    // need() only when the bytes are not here yet: a login reads a dozen messages that arrived together
+    if (this.buf.length < 5) await this.need(5, timeoutMs);
     const code = this.buf[0]!;
     const len = this.buf.readInt32BE(1);
     if (len < 4 || len > this.maxBytes) throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `invalid message length ${len}`);
-    await this.need(1 + len, timeoutMs);
+    if (this.buf.length < 1 + len) await this.need(1 + len, timeoutMs);
     const msg = this.take(1 + len);
     return { code, body: msg.subarray(5) };
   }

@@ -1,6 +1,6 @@
 // The relay between an authenticated client and its upstream: forwards bytes as they lie, decides every
 // Query/Parse/FunctionCall, carries out the decision, and ends the session at a message boundary when told.
-import { randomBytes } from 'node:crypto';
+import { randomHex12 } from '../wire/random-hex.js';
 import type { Duplex } from 'node:stream';
 import { joined } from '../wire/joined.js';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
@@ -77,7 +77,7 @@ export class PgRelay {
   private pendingToClient: Buffer[] = [];
   /** marker token → the error the client must see instead of the upstream's syntax error */
   private readonly markers = new Map<string, ErrorFields>();
-  private readonly markerPrefix = `dbwarden_blocked_${randomBytes(6).toString('hex')}_`;
+  private readonly markerPrefix = `dbwarden_blocked_${randomHex12()}_`;
   private markerSeq = 0;
   /** Query/Sync/FunctionCall sent whose ReadyForQuery has not come back */
   private pendingSyncs = 0;

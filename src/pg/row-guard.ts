@@ -7,7 +7,7 @@
 // of the broker's; inside one between SAVEPOINT and RELEASE/ROLLBACK TO, after which a statement that fails at
 // parse time leaves the transaction aborted exactly as a server error would. The broker's own statements and their
 // answers never reach the client, and the ReadyForQuery status byte it gets is the one a direct connection gives.
-import { randomBytes } from 'node:crypto';
+import { randomHex12 } from '../wire/random-hex.js';
 import { ErrorCode } from '../errors.js';
 import { effectiveLimit, needsEstimate, rowLimitMessage } from '../session/verdict.js';
 import type { Decision, RowLimit } from '../session/verdict.js';
@@ -43,7 +43,7 @@ const LONE_BEGIN = /^\s*(begin|start\s+transaction)\b[^;]*;?\s*$/i;
 interface HeldMsg { code: number; body: Buffer; raw: Buffer }
 
 export class PgRowGuard {
-  private readonly tag = randomBytes(6).toString('hex');
+  private readonly tag = randomHex12();
   private readonly savepoint = `dbwarden_rg_${this.tag}`;
   /** transaction status after the last ReadyForQuery the client got */
   private tx: number = TxStatus.Idle;

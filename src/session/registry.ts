@@ -148,7 +148,7 @@ export class SessionRegistry {
     this.perGrant.set(s.grant.id, (this.perGrant.get(s.grant.id) ?? 0) + 1);
     s.partials = new PartialWatch(this.buffers, s.grant.id, this.limits.partialMessageTimeoutMs);
     this.deps.metrics.clientConnectionsActive.inc({ protocol: s.protocol, target: s.grant.target });
-    if (this.deps.logger.isLevelEnabled('info')) s.log.info({ target: s.grant.target, database: s.database, client: s.client }, 'session started');
+    s.log.info({ target: s.grant.target, database: s.database, client: s.client }, 'session started');
     this.tell((o) => o.opened(s));
     // A login reads its grant before it authenticates and connects upstream; a revoke that lands in between has
     // already swept the sessions it could see. Without this check that session would outlive the revoke (until

@@ -2,7 +2,7 @@
 import { withinDatabases } from './database-scope.js';
 import type { AuditSink } from '../audit/events.js';
 import type { Grant } from '../grants/model.js';
-import type { Logger } from '../log.js';
+import { lazyChild, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Tally } from '../metrics/statement-tally.js';
 import { analyze } from '../sql/analyze.js';
@@ -119,7 +119,7 @@ export class Session {
   private terminating: TerminationReason | null = null;
   /** expiry warnings already sent (minutes before expiry) */
   readonly warned = new Set<number>();
-  private logOf: Logger | undefined;
+  readonly log: Logger;
   /** forwarded statements waiting for their result to end (see statement-outcome.ts) */
   readonly statements: StatementLog;
 
@@ -134,12 +134,8 @@ export class Session {
     private readonly deps: SessionDeps,
   ) {
     this.expiresAt = Date.parse(grant.expiresAt);
+    this.log = lazyChild(deps.logger, () => ({ session: id, grant: grant.id, identity: grant.identity }));
     this.statements = new StatementLog((p) => this.completeStatement(p));
-  }
-
-  /** The session's logger, created on first use: most sessions never log at the configured level. */
-  get log(): Logger {
-    return (this.logOf ??= this.deps.logger.child({ session: this.id, grant: this.grant.id, identity: this.grant.identity }));
   }
 
   /** The protocol module's handle on the connection. A session told to end before it had one ends when it gets one. */
@@ -496,7 +492,7 @@ export class Session {
       // held by the audit file until it can be written; the registry must still let the session go
       this.log.error({ err: (e as Error).message }, 'session end not yet audited');
     }
-    if (this.deps.logger.isLevelEnabled('info')) this.log.info({ reason: this.terminating ?? reason }, 'session ended');
+    this.log.info({ reason: this.terminating ?? reason }, 'session ended');
     this.deps.onEnd(this);
   }
 

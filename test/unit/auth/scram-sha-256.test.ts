@@ -201,6 +201,38 @@ describe('client ↔ server round trip', () => {
   });
 });
 
+describe('per-login shortcuts (parsed-verifier cache, pooled nonce bytes)', () => {
+  it('server nonces never repeat across many exchanges (the pool is refilled, never reused)', () => {
+    const verifier = createScramVerifier('pool', 4096);
+    const c = scramClientStart();
+    const seen = new Set<string>();
+    // several refills of the 256-nonce block
+    for (let i = 0; i < 1000; i++) {
+      const s = startOk(verifier, c.clientFirst);
+      const serverPart = s.state.nonce.slice(c.state.clientNonce.length);
+      expect(serverPart).toMatch(/^[A-Za-z0-9+/]{24}$/);
+      seen.add(serverPart);
+    }
+    expect(seen.size).toBe(1000);
+  });
+
+  it('a verifier set again (new password) is checked against the new keys, not a cached parse of the old', () => {
+    const salt = Buffer.alloc(16, 7);
+    const before = createScramVerifier('old password', 4096, salt);
+    const after = createScramVerifier('new password', 4096, salt);
+    expect(roundTrip(before, 'old password').s2.ok).toBe(true);
+    expect(roundTrip(after, 'old password').s2.ok).toBe(false);
+    expect(roundTrip(after, 'new password').s2.ok).toBe(true);
+    expect(roundTrip(before, 'new password').s2.ok).toBe(false);
+    expect(parseScramVerifier(after)).toEqual(parseScramVerifier(after));
+    expect(parseScramVerifier(after)!.storedKey.equals(parseScramVerifier(before)!.storedKey)).toBe(false);
+  });
+
+  it('a malformed verifier stays refused however often it is asked for', () => {
+    for (let i = 0; i < 3; i++) expect(parseScramVerifier('SCRAM-SHA-256$4096:bad')).toBeUndefined();
+  });
+});
+
 describe('malformed client input never throws', () => {
   const verifier = rfcVerifier();
   it.each([
