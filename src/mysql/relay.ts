@@ -2,7 +2,7 @@
 // every COM_QUERY / COM_STMT_PREPARE, answers refused commands itself in response order, follows each
 // response to its end, rewrites result rows where mask rules apply, and ends the session at a packet boundary
 // when told.
-import { joined } from '../wire/joined.js';
+import { Outbox } from '../wire/outbox.js';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
@@ -146,6 +146,7 @@ export class MysqlRelay {
     private readonly session: Session,
     private readonly opts: MysqlRelayOptions,
   ) {
+    this.clientOut = new Outbox(client);
     this.deprecateEof = (opts.capabilities & Capability.DeprecateEof) !== 0;
     this.readOpts = { serverVersion: versionNumber(opts.serverVersion), mariadb: /mariadb/i.test(opts.serverVersion) };
     this.applySqlMode(opts.sqlMode);
@@ -158,7 +159,7 @@ export class MysqlRelay {
     });
     this.upstreamScanner = new PacketScanner(64 << 20, {
       onStart: (seq, len, first) => this.onUpstreamStart(seq, len, first),
-      onForward: (b) => this.toClient(b),
+      onForward: (b) => this.clientOut.write(b),
       onPacket: (payload, raw, seq) => this.onUpstreamPacket(payload, raw, seq),
     });
     session.partials?.attach((message) => this.beginEnd(ErrorCode.PROTOCOL_VIOLATION, message));
@@ -526,7 +527,7 @@ export class MysqlRelay {
           onDone: (e) => done(e.held!, e.tracker!),
         });
       },
-      writeClient: (b) => this.toClient(b),
+      writeClient: (b) => this.clientOut.write(b),
       status: () => this.lastStatus,
       resumeClient: () => this.resumeClient(),
     };
@@ -631,7 +632,7 @@ export class MysqlRelay {
       if (head.prepared) this.masks.preparedAs(head.stmtId, head.prepared);
       this.lastPrepared = head.stmtId;
     }
-    const emit = (b: Buffer) => (head.held ? head.held.push(Buffer.from(b)) : this.toClient(b));
+    const emit = (b: Buffer) => (head.held ? head.held.push(Buffer.from(b)) : this.clientOut.write(b));
     if (out === null && this.seqShift === 0) return void emit(raw);
     const body = out ?? payload;
     emit(encodePacket((seq + this.seqShift) & 0xff, body));
@@ -652,7 +653,7 @@ export class MysqlRelay {
   private drainLocal(): void {
     while (this.queue[0]?.kind === 'local' && this.upstreamScanner.atBoundary && !this.closed) {
       const e = this.queue.shift()!;
-      this.toClient(encodePacket(e.replySeq, e.reply!));
+      this.clientOut.write(encodePacket(e.replySeq, e.reply!));
     }
   }
 
@@ -737,34 +738,13 @@ export class MysqlRelay {
 
   // ---- upstream → client ----
 
-  /**
-   * Client-bound packets produced while one upstream chunk is handled: they leave as one write when it is done
-   * (adjacent views of the chunk joined without a copy), not as a writev of one buffer per packet.
-   */
-  private clientOut: Buffer[] | null = null;
-
-  private toClient(b: Buffer): void {
-    if (this.clientOut) this.clientOut.push(b);
-    else this.client.write(b);
-  }
-
-  private flushClientOut(): void {
-    const out = this.clientOut;
-    this.clientOut = null;
-    if (!out || out.length === 0) return;
-    if (out.length === 1) return void this.client.write(out[0]!);
-    const one = joined(out);
-    if (one) return void this.client.write(one);
-    this.client.cork();
-    for (const b of out) this.client.write(b);
-    this.client.uncork();
-  }
+  /** Client-bound packets of one upstream chunk: one write when it is done, not a writev of one buffer per packet. */
+  private readonly clientOut: Outbox;
 
   private onUpstreamData(chunk: Buffer): void {
     if (this.closed) return;
     this.upstreamBytes += chunk.length;
-    this.client.cork();
-    this.clientOut ??= [];
+    const outer = this.clientOut.open();
     const completed = this.session.completed;
     try {
       this.upstreamScanner.push(chunk);
@@ -778,9 +758,8 @@ export class MysqlRelay {
       // Statement events completed by this chunk reach the disk before the client sees their answers: the
       // answers stay in the corked client socket until the turn's one audit write (shared by every session
       // answered in this turn) is done.
-      this.flushClientOut();
-      if (this.session.completed !== completed && !this.closed) this.session.afterAudit(() => this.client.uncork());
-      else this.client.uncork();
+      if (this.session.completed !== completed && !this.closed) this.clientOut.hold((release) => this.session.afterAudit(release));
+      if (outer) this.clientOut.flush();
     }
     if (this.ending && this.upstreamScanner.atBoundary) this.endingRun?.finish(false);
     if (this.upstreamBytes > 1 << 20) this.flushByteCounters();
@@ -809,7 +788,7 @@ export class MysqlRelay {
     if (!head || head.kind === 'local') {
       // unsolicited (nothing was asked): an ERR here is the server's reason for closing the connection
       this.lastUpstreamFatal = payload[0] === PacketHeader.Err;
-      this.toClient(raw);
+      this.clientOut.write(raw);
       return;
     }
     // until forwarded, this packet's sequence id is the one the client expects next (an ERR sent instead of it)
@@ -888,9 +867,7 @@ export class MysqlRelay {
   /** Ends the client stream; end() sends what the corked socket holds, so the lines of what it answers go first. */
   private endClient(last?: Buffer): void {
     this.session.flushAudit();
-    this.flushClientOut();
-    if (last) this.client.end(last);
-    else this.client.end();
+    this.clientOut.end(last);
   }
 
   private finishClient(cut = false): void {

@@ -2,7 +2,7 @@
 // Query/Parse/FunctionCall, carries out the decision, and ends the session at a message boundary when told.
 import { randomHex12 } from '../wire/random-hex.js';
 import type { Duplex } from 'node:stream';
-import { joined } from '../wire/joined.js';
+import { Outbox } from '../wire/outbox.js';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
 import { ENDING_GRACE, runEnding } from '../wire/ending.js';
 import { BrokerError, ErrorCode, isBrokerError } from '../errors.js';
@@ -105,6 +105,8 @@ export class PgRelay {
     private readonly session: Session,
     private readonly opts: RelayOptions,
   ) {
+    this.upstreamOut = new Outbox(upstream);
+    this.clientOut = new Outbox(client);
     this.reading = new PgReadingState(opts.clientEncoding ?? 'UTF8', opts.standardConformingStrings);
     const m = opts.masking;
     this.lineage = m && m.masks.length ? new SessionLineage(m.catalog, m.masks) : null;
@@ -119,7 +121,7 @@ export class PgRelay {
     this.upstreamFetch = upstreamFetch;
     this.upstreamFetchNormal = Uint8Array.from(upstreamFetch);
     this.clientScanner = new MessageScanner(clientFetch, opts.maxQueryBytes, {
-      onForward: (b) => this.toUpstream(b),
+      onForward: (b) => this.upstreamOut.write(b),
       onMessage: (code, body, raw) => {
         // a text that would read differently under another encoding or quoting waits until what runs before it is
         // done (a function can change client_encoding where the broker cannot see it). A Parse waits for the answers
@@ -138,7 +140,7 @@ export class PgRelay {
       },
     });
     this.upstreamScanner = new MessageScanner(upstreamFetch, MAX_UPSTREAM_FETCH, {
-      onForward: (b) => this.sendClient(b),
+      onForward: (b) => this.clientOut.write(b),
       onMessage: (code, body, raw) => this.onUpstreamMessage(code, body, raw),
     });
     session.partials?.attach((message) => this.fail(ErrorCode.PROTOCOL_VIOLATION, message));
@@ -160,41 +162,13 @@ export class PgRelay {
 
   // ---- client → upstream ----
 
-  /**
-   * Upstream-bound bytes produced while one client chunk is handled: one write when it is done (an extended-protocol
-   * run — Parse, Bind, Describe, Execute, Sync — is usually adjacent in the chunk and leaves as one view, no copy).
-   * Every upstream write goes through toUpstream, so nothing can overtake what is collected here.
-   */
-  private upstreamOut: Buffer[] | null = null;
-
-  private toUpstream(b: Buffer): void {
-    if (this.upstreamOut) this.upstreamOut.push(b);
-    else this.upstream.write(b);
-  }
-
-  private flushUpstreamOut(): void {
-    const out = this.upstreamOut;
-    this.upstreamOut = null;
-    if (!out || out.length === 0) return;
-    if (out.length === 1) return void this.upstream.write(out[0]!);
-    const one = joined(out);
-    if (one) return void this.upstream.write(one);
-    this.upstream.cork();
-    for (const b of out) this.upstream.write(b);
-    this.upstream.uncork();
-  }
-
-  /** Ends the upstream stream after what is collected for it, in order. */
-  private endUpstream(last: Buffer): void {
-    this.flushUpstreamOut();
-    this.upstream.end(last);
-  }
+  /** Upstream-bound bytes of one client chunk: one write when it is done (an extended-protocol run is one view). */
+  private readonly upstreamOut: Outbox;
 
   private onClientData(chunk: Buffer): void {
     if (this.ending || this.closed) return;
     this.clientBytes += chunk.length;
-    const outer = this.upstreamOut === null;
-    if (outer) this.upstreamOut = [];
+    const outer = this.upstreamOut.open();
     try {
       this.clientScanner.push(chunk);
     } catch (e) {
@@ -202,7 +176,7 @@ export class PgRelay {
       this.session.log.info({ err: err.message }, 'client protocol error');
       this.fail(ErrorCode.PROTOCOL_VIOLATION, `dbwarden: ${err.message}`);
     } finally {
-      if (outer) this.flushUpstreamOut();
+      if (outer) this.upstreamOut.flush();
     }
     this.trackPartials();
     // backpressure: stop reading the client while the upstream cannot take more
@@ -308,8 +282,8 @@ export class PgRelay {
   private createRowGuard(): PgRowGuard {
     return new PgRowGuard({
       session: this.session,
-      writeUpstream: (b) => this.toUpstream(b),
-      writeClient: (b) => this.sendClient(b),
+      writeUpstream: (b) => this.upstreamOut.write(b),
+      writeClient: (b) => this.clientOut.write(b),
       deliver: (code, body, raw) => this.deliver(code, body, raw),
       marker: (fields) => this.markerFor(fields),
       outstanding: () => Math.max(0, this.pendingSyncs - 1),
@@ -340,11 +314,11 @@ export class PgRelay {
         const refusal = this.refused(d) ? null : this.rowRefusal(d);
         if (refusal || (this.refused(d) && d.action === 'mask')) this.session.refuseLast(d.rowLimit?.limits[0]?.rule ?? d.rules[0]?.id ?? 'unknown');
         this.session.statements.closeUnit();
-        if (refusal) return void this.toUpstream(encodeQuery(this.markerFor(refusal)));
-        if (this.refused(d)) return void this.toUpstream(encodeQuery(this.marker(d)));
+        if (refusal) return void this.upstreamOut.write(encodeQuery(this.markerFor(refusal)));
+        if (this.refused(d)) return void this.upstreamOut.write(encodeQuery(this.marker(d)));
         this.warnIfNeeded(d);
         if (this.rowGuard && d.rowLimit) return this.rowGuard.query(raw, d.rowLimit);
-        this.toUpstream(raw);
+        this.upstreamOut.write(raw);
         return;
       }
       case FrontendCode.Parse: {
@@ -383,8 +357,8 @@ export class PgRelay {
         this.tracker?.onFunctionCall();
         this.rowGuard?.interrupt();
         this.session.statements.closeUnit();
-        if (this.refused(d)) return void this.toUpstream(encodeQuery(this.marker(d)));
-        this.toUpstream(raw);
+        if (this.refused(d)) return void this.upstreamOut.write(encodeQuery(this.marker(d)));
+        this.upstreamOut.write(raw);
         return;
       }
       case FrontendCode.Sync:
@@ -394,7 +368,7 @@ export class PgRelay {
         this.tracker?.onSync();
         this.session.statements.closeUnit();
         if (this.rowGuard) return this.rowGuard.sync(raw);
-        this.toUpstream(raw);
+        this.upstreamOut.write(raw);
         return;
       // fetched only while masking: the tracker follows which rows belong to which statement
       case FrontendCode.Bind: {
@@ -431,18 +405,18 @@ export class PgRelay {
         return;
       case FrontendCode.Terminate:
         this.closed = true;
-        this.endUpstream(raw);
+        this.upstreamOut.end(raw);
         this.endClient();
         return;
       default:
-        this.toUpstream(raw);
+        this.upstreamOut.write(raw);
     }
   }
 
   /** An extended-protocol message on its way upstream: held by the row guard until Sync when one is in force. */
   private up(code: number, body: Buffer, raw: Buffer, d?: Decision): void {
     if (this.rowGuard) this.rowGuard.extended(code, body, raw, d);
-    else this.toUpstream(raw);
+    else this.upstreamOut.write(raw);
   }
 
   /** A row-limited text that cannot be guarded (uncountable, or with transaction control): refused. */
@@ -533,45 +507,23 @@ export class PgRelay {
   // ---- upstream → client ----
 
   /**
-   * Client-bound bytes produced while one upstream chunk (or one held message) is handled; they leave as one
-   * write when it is done. A masked result is one rewritten DataRow per row: handed to the socket one by one
-   * (even corked) they became a writev of thousands of small buffers, which cost more than the masking itself.
+   * Client-bound bytes produced while one upstream chunk (or one held message) is handled: one write when it is done.
+   * A masked result is one rewritten DataRow per row: written one by one (even corked) they became a writev of
+   * thousands of small buffers, which cost more than the masking itself.
    */
-  private clientOut: Buffer[] | null = null;
-
-  private sendClient(b: Buffer): void {
-    if (this.clientOut) this.clientOut.push(b);
-    else this.client.write(b);
-  }
+  private readonly clientOut: Outbox;
 
   /** Ends the client stream after whatever is batched for it, in order. */
   private endClient(last?: Buffer): void {
     // end() sends whatever a corked socket holds: the lines of the statements it answers are written first
     this.session.flushAudit();
-    this.flushClientOut();
-    if (last) this.client.end(last);
-    else this.client.end();
-  }
-
-  private flushClientOut(): void {
-    const out = this.clientOut;
-    this.clientOut = null;
-    if (!out || out.length === 0) return;
-    if (out.length === 1) return void this.client.write(out[0]!);
-    const one = joined(out);
-    if (one) this.client.write(one);
-    else if (out.length <= 4) {
-      // a few parts (a forwarded run and a message or two): no copy, one writev
-      this.client.cork();
-      for (const b of out) this.client.write(b);
-      this.client.uncork();
-    } else this.client.write(Buffer.concat(out));
+    this.clientOut.end(last);
   }
 
   private onUpstreamData(chunk: Buffer): void {
     if (this.closed) return;
     this.upstreamBytes += chunk.length;
-    this.clientOut = [];
+    const outer = this.clientOut.open();
     const completed = this.session.completed;
     try {
       this.upstreamScanner.push(chunk);
@@ -584,17 +536,11 @@ export class PgRelay {
       this.upstream.destroy();
     } finally {
       // Statement events completed by this chunk reach the disk before the client sees their results: the bytes
-      // wait in the corked client socket (behind anything written before them, ahead of anything after) until
-      // the turn's one audit write is done. A chunk that completed nothing goes out now (or queues behind bytes
-      // still held from earlier in this turn).
-      if (this.session.completed !== completed && !this.closed) {
-        this.client.cork();
-        this.flushClientOut();
-        this.session.afterAudit(() => this.client.uncork());
-      } else {
-        if (this.closed) this.session.flushAudit();
-        this.flushClientOut();
-      }
+      // wait in the corked client socket (behind anything written before them, ahead of anything after) until the
+      // turn's one audit write is done. A chunk that completed nothing goes out now (or queues behind bytes still
+      // held from earlier in this turn).
+      if (this.session.completed !== completed && !this.closed) this.clientOut.hold((release) => this.session.afterAudit(release));
+      if (outer) this.clientOut.flush();
     }
     if (this.upstreamScanner.atBoundary) this.atUpstreamBoundary();
     if (this.upstreamBytes > 1 << 20) this.flushByteCounters();
@@ -612,12 +558,12 @@ export class PgRelay {
       const held = Buffer.from(raw);
       const resume = (out: Buffer | null) => {
         if (this.closed) return;
-        this.clientOut = [];
+        const outer = this.clientOut.open();
         try {
           this.onUpstreamMessageAfterTracker(code, body, out ?? held);
         } finally {
           this.session.flushAudit();
-          this.flushClientOut();
+          if (outer) this.clientOut.flush();
         }
         this.upstreamScanner.resume();
         if (this.upstreamScanner.atBoundary) this.atUpstreamBoundary();
@@ -642,7 +588,7 @@ export class PgRelay {
       case BackendCode.CommandComplete: {
         const c = commandRows(body);
         this.session.statements.result(c.rows, c.written);
-        this.sendClient(raw);
+        this.clientOut.write(raw);
         return;
       }
       case BackendCode.ErrorResponse: {
@@ -655,12 +601,12 @@ export class PgRelay {
           const mine = m && this.markers.get(m[0]);
           if (mine) {
             this.markers.delete(m[0]);
-            this.sendClient(encodeErrorResponse(mine));
+            this.clientOut.write(encodeErrorResponse(mine));
             return;
           }
         }
         this.session.statements.result(null, false, fields.get('C') ?? sqlStateOf(ErrorCode.INTERNAL));
-        this.sendClient(raw);
+        this.clientOut.write(raw);
         return;
       }
       case BackendCode.ReadyForQuery:
@@ -669,27 +615,27 @@ export class PgRelay {
         // a marker whose error never came (e.g. the transaction was already aborted) must not linger
         if (this.pendingSyncs === 0 && !this.unsynced) this.markers.clear();
         this.session.statements.endUnit();
-        this.sendClient(raw);
+        this.clientOut.write(raw);
         this.rowGuard?.onReady(body[0]!);
         if (this.reading.holding && this.pendingSyncs === 0 && !this.ending) this.releaseHold();
         return;
       case BackendCode.ParameterStatus: {
         const [k, o1] = readCString(body, 0);
         const unreadable = this.reading.onParameterStatus(k, readCString(body, o1)[0]);
-        this.sendClient(raw);
+        this.clientOut.write(raw);
         // the session now reads text in a way the broker cannot follow (set through a door it did not see)
         if (unreadable) this.fail(ErrorCode.SESSION_UNREADABLE, unreadable);
         return;
       }
       default:
-        this.sendClient(raw);
+        this.clientOut.write(raw);
     }
   }
 
   /** Writes a message of the broker's own to the client, at an upstream message boundary. */
   private toClient(buf: Buffer): void {
     if (this.closed) return;
-    if (this.upstreamScanner.atBoundary) this.sendClient(buf);
+    if (this.upstreamScanner.atBoundary) this.clientOut.write(buf);
     else this.pendingToClient.push(buf);
   }
 
@@ -697,7 +643,7 @@ export class PgRelay {
     if (this.pendingToClient.length) {
       const bufs = this.pendingToClient;
       this.pendingToClient = [];
-      for (const b of bufs) this.sendClient(b);
+      for (const b of bufs) this.clientOut.write(b);
     }
     if (this.ending) this.endingRun?.finish(false);
   }
@@ -738,7 +684,7 @@ export class PgRelay {
       cancelUpstream: () => (this.pendingSyncs > 0 || this.unsynced ? this.opts.cancel() : Promise.resolve()),
       atBoundary: () => this.upstreamScanner.atBoundary,
       finishClient: (cut) => this.finishClient(cut),
-      hangUp: () => this.endUpstream(TERMINATE),
+      hangUp: () => this.upstreamOut.end(TERMINATE),
       destroy: () => this.destroy(),
     });
   }
@@ -761,7 +707,7 @@ export class PgRelay {
     if (!this.closed && !this.ending) {
       // client went away (possibly mid-COPY): the upstream aborts whatever was in progress when we hang up
       this.closed = true;
-      this.endUpstream(TERMINATE);
+      this.upstreamOut.end(TERMINATE);
     }
     this.client.destroy();
     setTimeout(() => this.upstream.destroy(), ENDING_GRACE.closeMs).unref();

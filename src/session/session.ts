@@ -250,7 +250,7 @@ export class Session {
       const hit = this.calledMemo.get(decision);
       if (hit && hit.epoch === epoch) return hit.out;
     }
-    const out = write ? this.countedCalls(decision) : this.readCalls(decision);
+    const out = write ? this.countedCalls(decision, cat) : this.readCalls(decision, cat);
     if (epoch) this.calledMemo.set(decision, { epoch, out });
     return out;
   }
@@ -261,9 +261,8 @@ export class Session {
   /** called()'s answers by decision, for the catalog snapshot they were worked out with */
   private readonly calledMemo = new WeakMap<Decision, { epoch: object; out: Decision }>();
 
-  private readCalls(decision: Decision): Decision {
-    if (!this.functionCatalog) return decision;
-    const w = withFunctionEffects(decision.statements, this.functionCatalog, this.guard.clean, this.guard.ctx.dialect, this.parseParamTypes);
+  private readCalls(decision: Decision, cat: FunctionCatalogView): Decision {
+    const w = withFunctionEffects(decision.statements, cat, this.guard.clean, this.guard.ctx.dialect, this.parseParamTypes);
     if (!w) return decision;
     const d = this.guard.evaluateFacts(w.statements);
     if (d.action === 'allow' || d.action === 'warn') return d;
@@ -277,9 +276,9 @@ export class Session {
    * created on the grant (`… DELETE FROM t WHERE id > 0`, a condition the scope proof takes as a filter) removing
    * every row past the row-count guard, which only wrapped INSERT/UPDATE/DELETE/MERGE.
    */
-  private countedCalls(decision: Decision): Decision {
+  private countedCalls(decision: Decision, cat: FunctionCatalogView): Decision {
     if (decision.rowLimit || (decision.action !== 'allow' && decision.action !== 'warn')) return decision;
-    const w = withFunctionEffects(decision.statements, this.writeCallCatalog!, this.guard.clean, this.guard.ctx.dialect, this.parseParamTypes);
+    const w = withFunctionEffects(decision.statements, cat, this.guard.clean, this.guard.ctx.dialect, this.parseParamTypes);
     if (!w) return decision;
     const changed = new Set(w.statements.filter((st, i) => st !== decision.statements[i]).map((st) => st.index));
     const asCalls = decision.statements.map((st) => (changed.has(st.index) && !st.nested && st.kind !== 'call' ? { ...st, kind: 'call' as const } : st));
