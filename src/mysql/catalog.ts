@@ -304,23 +304,20 @@ export async function decideFunctionCalls(session: Session, base: CatalogOptions
     }
     return [...names];
   };
-  // the race between snapshot reads: a routine dropped and created again (or altered) by another connection is
-  // decided by a snapshot read after the statement arrived (a new connection and a full read: stored function calls
-  // on read grants only; statements reaching only native functions never wait)
-  // a new object whenever an answer above may change: a new snapshot, or names the server confirmed native
-  // (the snapshot, its stored functions, the names confirmed native, the session's database)
-  let epochOf: { schema: unknown; fns: unknown; natives: number; db: string; epoch: object } | null = null;
+  // a new object whenever an answer above may change: a new snapshot or stored functions, or names the server
+  // confirmed native (lets the session reuse what it derived from them)
+  let epochOf: { schema: unknown; fns: unknown; natives: number; epoch: object } | null = null;
   const epoch = (): object | null => {
     const schema = catalog.current();
     const fns = catalog.functions;
     if (!schema || !fns) return null;
     const natives = catalog.natives.size;
-    const db = session.database;
-    if (!epochOf || epochOf.schema !== schema || epochOf.fns !== fns || epochOf.natives !== natives || epochOf.db !== db) {
-      epochOf = { schema, fns, natives, db, epoch: {} };
-    }
+    if (!epochOf || epochOf.schema !== schema || epochOf.fns !== fns || epochOf.natives !== natives) epochOf = { schema, fns, natives, epoch: {} };
     return epochOf.epoch;
   };
+  // the race between snapshot reads: a routine dropped and created again (or altered) by another connection is
+  // decided by a snapshot read after the statement arrived (a new connection and a full read: stored function calls
+  // on read grants only; statements reaching only native functions never wait)
   session.functionCatalog = {
     builtin, verdict: (n) => view().verdict(n), relationCalls, trusted, epoch,
     revalidate: async (names) => {
