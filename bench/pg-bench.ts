@@ -95,6 +95,7 @@ async function startPaths(b: Bench, workDir: string): Promise<void> {
         rulesets: opts.rulesets,
         nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : (process.env.BENCH_BROKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
         clientTls: b.tls,
+        upstreamSpares: opts.upstreamSpares,
       });
       const grant = await requestGrant(broker.adminUrl, broker.token, PG.database);
       endpoints.dbwarden = { port: broker.pgPort, user: grant.login, password: grant.password, pid: broker.pid, tls: Boolean(b.tls) };
@@ -251,7 +252,7 @@ async function addNotes(b: Bench, started: number, loadAtStart: number): Promise
   if (b.brokerAdminUrl) report.notes.push(await brokerCounters(b.brokerAdminUrl));
   const loadAtEnd = loadavg()[0]!;
   report.notes.push(
-    `paths: direct = PostgreSQL ${PG.host}:${PG.port}; dbwarden = \`dbwarden serve\`, rule sets ${opts.rulesets.join(', ') || 'none'}, a write grant mapped to role ${ROLE.user}; ` +
+    `paths: direct = PostgreSQL ${PG.host}:${PG.port}; dbwarden = \`dbwarden serve\`, rule sets ${opts.rulesets.join(', ') || 'none'}, a write grant mapped to role ${ROLE.user}${opts.upstreamSpares ? `, upstreamSpares ${opts.upstreamSpares} (fresh upstream connections opened ahead for the next login)` : ', upstreamSpares off (the default)'}; ` +
       `pgbouncer = pool_mode session, auth_type trust. ` +
       (b.tls ? 'Client TLS on relay and dbwarden (sslmode=require), plaintext elsewhere and upstream.' : 'All plaintext (sslmode=disable, broker tls.clients: disable, upstream tls: disable).'),
     `pgbench: ${opts.seconds} s per run, ${opts.rounds} rounds per row interleaved (direct, dbwarden, pgbouncer, direct, …), -n -S, scale ${PGBENCH_SCALE}; ` +

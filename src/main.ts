@@ -32,6 +32,8 @@ import { AuthFailureTracker } from './session/auth-failures.js';
 import { Admissions } from './session/admission.js';
 import { startPgListener, type PgListener } from './pg/listener.js';
 import type { ColumnCatalog } from './pg/catalog.js';
+import type { UpstreamConnection as PgUpstreamConnection } from './pg/upstream-connection.js';
+import { SpareConnections } from './wire/spares.js';
 import { startMysqlListener, type MysqlListener } from './mysql/listener.js';
 import { checkForTarget, type TargetCheckRequest } from './rules/check.js';
 import { loadRuleSets } from './rules/load.js';
@@ -170,6 +172,11 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
   // in the background: a slow or unreachable target must not delay the listeners (warnings follow within seconds)
   void upstreams.run();
   const catalogs = new Map<string, ColumnCatalog>();
+  // spare upstream connections of the PostgreSQL targets that ask for them (targets.<name>.upstreamSpares)
+  const pgSpares = new Map<string, SpareConnections<PgUpstreamConnection>>();
+  for (const [name, t] of Object.entries(config.targets)) {
+    if (t.protocol === 'postgres' && t.upstreamSpares > 0) pgSpares.set(name, new SpareConnections({ perKey: t.upstreamSpares, idleMs: t.upstreamSpareIdleMs }));
+  }
   // one key and one failed-login tracker for both protocols: a guesser gains nothing by switching listener
   const maskHashKey = config.masking.hashKey ? createHash('sha256').update(config.masking.hashKey).digest() : loadOrCreateKey(join(config.state.dir, 'mask-hash.key'));
   // files created just now (store, WAL, certificates, keys) get the same owner-only modes
@@ -205,7 +212,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
   let pg: PgListener | undefined;
   if (config.listen.postgres) {
     const { host, port } = hostPort(config.listen.postgres);
-    pg = await listenFailure('listen.postgres', config.listen.postgres, () => startPgListener(host, port, { ...listenerDeps, passwordOverTls: config.tls.passwordOverTls, authSecret: newAuthSecret(), catalogs }));
+    pg = await listenFailure('listen.postgres', config.listen.postgres, () => startPgListener(host, port, { ...listenerDeps, passwordOverTls: config.tls.passwordOverTls, authSecret: newAuthSecret(), catalogs, spares: pgSpares }));
     listeners.postgres = `${pg.host}:${pg.port}`;
     logger.info({ address: listeners.postgres }, 'postgres listener ready');
   }
@@ -282,6 +289,7 @@ export async function startBroker(config: Config, opts: { logger?: Logger; /** t
     if (closed) return;
     closed = true;
     draining = true;
+    for (const s of pgSpares.values()) s.close();
     // stop accepting first, then end the sessions; the audit file is closed last so every session.ended is in it
     pg?.stopAccepting();
     mysql?.stopAccepting();

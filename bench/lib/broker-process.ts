@@ -16,6 +16,8 @@ export interface BrokerOptions {
   nodeArgs?: string[];
   /** client-side TLS required with this certificate pair (the TLS rows); plaintext when absent */
   clientTls?: { certFile: string; keyFile: string };
+  /** the target's `upstreamSpares` (spare upstream connections per login key); absent = the default (off) */
+  upstreamSpares?: number;
 }
 
 export interface BrokerProcess {
@@ -53,6 +55,7 @@ export function brokerConfig(o: BrokerOptions, ports: { pg: number; admin: numbe
         databases: [o.upstream.database],
         tls: 'disable',
         rulesets: o.rulesets,
+        ...(o.upstreamSpares ? { upstreamSpares: o.upstreamSpares } : {}),
         roles: { write: { user: o.upstream.user, password: `\${${PASSWORD_ENV}}` } },
       },
     },

@@ -25,6 +25,7 @@ export const HELP = `npx tsx bench/pg-bench.ts [options]
   --no-throughput      skip the COPY / SELECT streaming part
   --no-results         do not rewrite bench/RESULTS.md
   --cpu-prof DIR       write the broker's V8 CPU profile (.cpuprofile) into DIR when it stops
+  --spares N           the broker target's upstreamSpares (spare upstream connections per login key; default 0 = off)
   --help               this text
 `;
 
@@ -46,6 +47,8 @@ export interface BenchOptions {
   maskedColumn: boolean;
   maskedSelect: boolean;
   tls: boolean;
+  /** the broker target's upstreamSpares; 0 = the product default (off) */
+  upstreamSpares: number;
 }
 
 /** Throws with a one-line message on a bad value, so the script can print it next to --help. */
@@ -68,6 +71,7 @@ export function parseOptions(args: string[]): BenchOptions {
       'masked-column': { type: 'boolean', default: false },
       'masked-select': { type: 'boolean', default: false },
       tls: { type: 'boolean', default: false },
+      spares: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -101,5 +105,6 @@ export function parseOptions(args: string[]): BenchOptions {
     maskedColumn: values['masked-column'] || values['masked-select'],
     maskedSelect: values['masked-select'],
     tls: values.tls,
+    upstreamSpares: values.spares === undefined || values.spares === '0' ? 0 : int(values.spares, 0, 'spares'),
   };
 }

@@ -194,10 +194,19 @@ const TargetSchema = z
      * firewall that drops packets must not hold a client forever). Duration such as "10s".
      */
     connectTimeout: durationString.default('10s'),
+    /**
+     * Spare upstream connections per role, database and client start-up parameters, opened in the background after
+     * a login so the next such login does not wait for the server to start a backend (connect-per-transaction
+     * workloads). Each spare is a fresh connection handed to one client only; used connections are never reused.
+     * 0 (the default) turns spares off. Each spare holds one upstream connection while it waits.
+     */
+    upstreamSpares: int(z.number().int().min(0).max(64)).default(0),
+    /** How long a spare upstream connection may wait for a login before it is closed. Duration such as "10s". */
+    upstreamSpareIdle: durationString.default('10s'),
     /** Grant access level → upstream credentials. A level without a role cannot be granted here. */
     roles: RolesSchema.prefault({}),
   })
-  .transform((t) => ({ ...t, port: t.port ?? (t.protocol === 'postgres' ? 5432 : 3306), connectTimeoutMs: parseDuration(t.connectTimeout) }));
+  .transform((t) => ({ ...t, port: t.port ?? (t.protocol === 'postgres' ? 5432 : 3306), connectTimeoutMs: parseDuration(t.connectTimeout), upstreamSpareIdleMs: parseDuration(t.upstreamSpareIdle) }));
 
 const IdentitySchema = z.strictObject({
   /** Hex sha256 of the identity's API token (`dbwarden token new` prints both); the token itself is never stored. */
@@ -407,6 +416,10 @@ function checkConsistency(c: Base, ctx: z.RefinementCtx): void {
   const targetNames = Object.keys(c.targets);
   for (const name of targetNames) {
     if (!NAME_PATTERN.test(name)) issue(['targets', name], `target name must use ${NAME_RULE}`);
+    // MySQL logins are cheap upstream (a thread, not a process) and their start-up carries per-client attributes
+    if (c.targets[name]!.protocol === 'mysql' && c.targets[name]!.upstreamSpares > 0) {
+      issue(['targets', name, 'upstreamSpares'], 'spare upstream connections are supported for postgres targets only');
+    }
   }
   for (const name of Object.keys(c.identities)) {
     if (!NAME_PATTERN.test(name)) issue(['identities', name], `identity name must use ${NAME_RULE}`);

@@ -33,7 +33,8 @@ import { PgRelay } from './relay.js';
 import { PgReadingState } from './reading-state.js';
 import { sanitizeStartupParams } from './startup-params.js';
 import { BAD_STARTUP_LAYOUT, SilentClose, encodeOldStyleFatal, unsupportedProtocol } from './startup-phase.js';
-import { cancelUpstream, connectUpstream, type UpstreamOptions } from './upstream-connection.js';
+import { cancelUpstream, connectUpstream, type UpstreamConnection, type UpstreamOptions } from './upstream-connection.js';
+import type { SpareConnections } from '../wire/spares.js';
 
 export interface PgDeps {
   registry: SessionRegistry;
@@ -53,6 +54,8 @@ export interface PgDeps {
   maskHashKey: Buffer;
   /** column-origin catalogs, one per target database, shared by its sessions */
   catalogs: Map<string, ColumnCatalog>;
+  /** spare upstream connections per target name (targets with `upstreamSpares` > 0) */
+  spares?: Map<string, SpareConnections<UpstreamConnection>>;
 }
 
 const PROTOCOL_MAJOR = 3;
@@ -178,10 +181,18 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       host: target.host, port: target.port, user: role.user, password: role.password, database, tls: target.tls,
       caFile: target.caFile, serverName: target.serverName, params: new Map<string, string>(), timeoutMs: target.connectTimeoutMs,
     };
-    const t0 = process.hrtime.bigint();
-    let upstream;
+    const spares = deps.spares?.get(grant.target);
+    // the spare key: everything the upstream start-up depends on (role, database, every parameter the client sent)
+    const spareKey = spares && JSON.stringify([role.user, database, [...clean.params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+    const open = async () => {
+      const t0 = process.hrtime.bigint();
+      const c = await connectUpstream({ ...upstreamOptions, params: clean.params });
+      deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
+      return c;
+    };
+    let upstream = spares && spareKey ? spares.take(spareKey) : undefined;
     try {
-      upstream = await connectUpstream({ ...upstreamOptions, params: clean.params });
+      upstream ??= await open();
     } catch (e) {
       deps.admissions.count('postgres', grant.target, 'upstream_error');
       log.warn({ target: grant.target, err: (e as Error).message }, 'upstream connection failed');
@@ -194,7 +205,6 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       deps.admissions.count('postgres', grant.target, 'rejected');
       return fatal(ErrorCode.ENCODING_UNSAFE, upstreamEncoding);
     }
-    deps.metrics.upstreamConnectSeconds.observe({ target: grant.target }, Number(process.hrtime.bigint() - t0) / 1e9);
     deps.admissions.count('postgres', grant.target, 'ok');
 
     let session: Session;
@@ -233,6 +243,8 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       cancel: () => cancelUpstream(target.host, target.port, upstream.pid, upstream.secret),
     });
     relay.start(rest, upstream.rest);
+    // after the session is running, so the spare's start-up does not compete with this login's
+    if (spares && spareKey) spares.replenish(spareKey, open);
   } catch (e) {
     const err = isBrokerError(e) ? e : new BrokerError(ErrorCode.PROTOCOL_VIOLATION, (e as Error).message);
     if (err.code === ErrorCode.PROTOCOL_VIOLATION || err.code === ErrorCode.MESSAGE_TOO_LARGE) {

@@ -125,6 +125,18 @@ describe('parseConfig', () => {
     expect(c.targets.app!.port).toBe(3306);
   });
 
+  it('takes upstreamSpares on a postgres target and refuses it on a mysql target, naming the line and key', () => {
+    const spares = MINIMAL.replace('    databases: [app]', '    databases: [app]\n    upstreamSpares: 2\n    upstreamSpareIdle: 30s');
+    const c = parseConfig(spares, 'dbwarden.yaml', {});
+    expect(c.targets.app!.upstreamSpares).toBe(2);
+    expect(c.targets.app!.upstreamSpareIdleMs).toBe(30_000);
+    expect(parseConfig(MINIMAL, 'dbwarden.yaml', {}).targets.app!.upstreamSpares).toBe(0);
+    expect(configError(spares.replace('protocol: postgres', 'protocol: mysql')).message).toBe(
+      'dbwarden.yaml:7: targets.app.upstreamSpares: spare upstream connections are supported for postgres targets only',
+    );
+    expect(configError(spares.replace('upstreamSpares: 2', 'upstreamSpares: -1')).message).toMatch(/^dbwarden\.yaml:7: targets\.app\.upstreamSpares: /);
+  });
+
   it('reports an enum problem as file:line: key.path: problem', () => {
     const text = MINIMAL.replace('    databases: [app]', '    databases: [app]\n    tls: sometimes');
     expect(configError(text).message).toBe('dbwarden.yaml:7: targets.app.tls: expected one of disable|prefer|require|verify-full');
