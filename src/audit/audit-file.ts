@@ -188,7 +188,11 @@ export class AuditFile implements AuditSink {
     private size: number,
   ) {
     this.fd = fd;
+    this.debugLog = logger.isLevelEnabled('debug');
   }
+
+  /** forwarded statements' lines also go to the log (the level is fixed for the process's life) */
+  private readonly debugLog: boolean;
 
   /** Opens (or creates) the file and continues its chain. Throws if the last line is not a chain line. */
   static open(path: string, logger: Logger = silentLogger, options: AuditFileOptions = {}): AuditFile {
@@ -257,7 +261,8 @@ export class AuditFile implements AuditSink {
    * one batch: by flush(), which the protocol module calls before it lets the result reach the client (the client
    * socket is corked meanwhile), or at the end of the current event-loop turn at the latest, so no event whose
    * result a client saw can be lost. Everything else (refusals answered at once, grant and admin
-   * events whose API answer may go out in this turn) is written before record() returns.
+   * events whose API answer may go out in this turn) is written before record() returns. Returns the line; for a
+   * forwarded statement only its seq, ts, type, prev and hash (all its fields when debug logging is on).
    */
   record(event: AuditEvent): AuditLine {
     if (this.fd === undefined && !this.failure) throw new Error(`audit file ${this.path} is closed; event ${event.type} not recorded`);
@@ -308,11 +313,14 @@ export class AuditFile implements AuditSink {
         throw new Error(`audit file ${this.path} cannot be written (${this.failure.message}); event ${event.type} is held until it can`);
       }
     }
+    // the log carries every event too, but forwarded statements only at debug (one line each would swamp it). Their
+    // line is returned without its fields unless it is logged: no caller reads them, and a copy of every field per
+    // statement is work on the hot path.
+    if (deferrable && !this.debugLog) return { seq: this.seq, ts, type: event.type, prev, hash };
     // statement lines (rendered by their fixed shape) become an object once, here
     const written = (line ? { ...line, hash } : { seq: this.seq, ts, ...fields, prev, hash }) as AuditLine;
-    // the log carries every event too, but forwarded statements only at debug (one line each would swamp it)
     if (!deferrable) this.logger.info({ audit: written }, event.type);
-    else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ audit: written }, event.type);
+    else this.logger.debug({ audit: written }, event.type);
     return written;
   }
 

@@ -29,6 +29,9 @@ export type TerminationReason = keyof typeof TerminationReason;
 export type Protocol = 'postgres' | 'mysql';
 
 /** What every statement gets while the audit trail cannot be written (rendered like any blocking rule). */
+/** the rules of a statement no rule matched (most of them): one frozen list, not a new one per statement */
+const NO_RULES: string[] = Object.freeze([]) as unknown as string[];
+
 const AUDIT_UNAVAILABLE: Decision = {
   action: 'block',
   rules: [{
@@ -120,6 +123,8 @@ export class Session {
   /** expiry warnings already sent (minutes before expiry) */
   readonly warned = new Set<number>();
   readonly log: Logger;
+  /** the per-statement debug line is written (the level is fixed for the process's life) */
+  private readonly debugLog: boolean;
   /** forwarded statements waiting for their result to end (see statement-outcome.ts) */
   readonly statements: StatementLog;
 
@@ -135,6 +140,7 @@ export class Session {
   ) {
     this.expiresAt = Date.parse(grant.expiresAt);
     this.log = lazyChild(deps.logger, () => ({ session: id, grant: grant.id, identity: grant.identity }));
+    this.debugLog = deps.logger.isLevelEnabled('debug');
     this.statements = new StatementLog((p) => this.completeStatement(p));
   }
 
@@ -386,10 +392,13 @@ export class Session {
       text: this.deps.audit.statementText?.(text, this.protocol) ?? text,
       kind: decision.statements[0]?.kind ?? 'empty',
       action: decision.action,
-      rules: decision.rules.map((r) => r.id),
-      ...(decision.review ? { review: decision.review.id } : {}),
-      ...(decision.review?.approvedBy ? { approvedBy: decision.review.approvedBy } : {}),
+      rules: decision.rules.length === 0 ? NO_RULES : decision.rules.map((r) => r.id),
     };
+    // added only when present (no spread of empty objects: one object shape for every statement event)
+    if (decision.review) {
+      event.review = decision.review.id;
+      if (decision.review.approvedBy) event.approvedBy = decision.review.approvedBy;
+    }
     if (decision.action === 'block' || decision.action === 'review') {
       // refused before anything ran: recorded now (the client's error goes out in this turn)
       event.outcome = 'refused';
@@ -401,7 +410,7 @@ export class Session {
     }
     if (decision.action === 'block' || decision.action === 'review') {
       this.log.info({ action: decision.action, rules: decision.rules.map((r) => r.id) }, 'statement refused');
-    } else {
+    } else if (this.debugLog) {
       this.log.debug({ action: decision.action }, 'statement');
     }
   }
