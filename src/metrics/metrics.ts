@@ -40,6 +40,10 @@ export function createMetrics() {
       name: 'dbwarden_upstream_connect_seconds', help: 'Time to connect and authenticate upstream', labelNames: ['target'] as const, registers: r,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
+    upstreamSpareLogins: new Counter({
+      name: 'dbwarden_upstream_spare_logins_total', help: 'Logins on targets with upstreamSpares, by whether a spare upstream connection served them (spare) or one was opened for them (fresh)',
+      labelNames: ['target', 'upstream'] as const, registers: r,
+    }),
     bytesTotal: new Counter({ name: 'dbwarden_bytes_total', help: 'Bytes relayed', labelNames: ['protocol', 'direction'] as const, registers: r }),
     rowsWritten: new Counter({ name: 'dbwarden_rows_written_total', help: 'Rows changed by forwarded statements (server counts: INSERT/UPDATE/DELETE/MERGE/COPY, MySQL affected rows)', labelNames: ['protocol', 'target'] as const, registers: r }),
     rowLimitRefusals: new Counter({ name: 'dbwarden_row_limit_refusals_total', help: 'Statements rolled back and refused because they would change more rows than their rule allows (maxRows/maxFraction)', labelNames: ['target', 'rule'] as const, registers: r }),

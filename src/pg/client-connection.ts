@@ -191,6 +191,7 @@ export async function handlePgClient(raw: Socket, deps: PgDeps): Promise<void> {
       return c;
     };
     let upstream = spares && spareKey ? spares.take(spareKey) : undefined;
+    if (spares) deps.metrics.upstreamSpareLogins.inc({ target: grant.target, upstream: upstream ? 'spare' : 'fresh' });
     try {
       upstream ??= await open();
     } catch (e) {

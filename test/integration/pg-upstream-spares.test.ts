@@ -67,6 +67,10 @@ describe('spare upstream connections (PostgreSQL)', () => {
     // the first session's backend is gone with it, so its lock is free
     expect((await second.query('select pg_try_advisory_lock(4242) as ok')).rows[0].ok).toBe(true);
     expect((await second.query('show application_name')).rows[0].application_name).toBe(app);
+    // the operator sees which logins a spare served
+    const metrics = await (await fetch(`${b.admin.url}/metrics`)).text();
+    expect(Number(/dbwarden_upstream_spare_logins_total\{target="app",upstream="spare"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/dbwarden_upstream_spare_logins_total\{target="app",upstream="fresh"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     // and the first backend is not kept as a spare for anyone
     await until('the first backend to end', async () => ((await idleBackends(app)).includes(firstPid) ? undefined : true));
     await second.end();
