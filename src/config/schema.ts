@@ -198,7 +198,8 @@ const TargetSchema = z
      * Spare upstream connections per role, database and client start-up parameters, opened in the background after
      * a login so the next such login does not wait for the server to start a backend (connect-per-transaction
      * workloads). Each spare is a fresh connection handed to one client only; used connections are never reused.
-     * 0 (the default) turns spares off. Each spare holds one upstream connection while it waits.
+     * 0 (the default) turns spares off. Each spare holds one upstream connection while it waits; at most 4 × this
+     * many are kept per target in all.
      */
     upstreamSpares: int(z.number().int().min(0).max(64)).default(0),
     /** How long a spare upstream connection may wait for a login before it is closed. Duration such as "10s". */

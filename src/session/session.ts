@@ -28,10 +28,10 @@ export type TerminationReason = keyof typeof TerminationReason;
 
 export type Protocol = 'postgres' | 'mysql';
 
-/** What every statement gets while the audit trail cannot be written (rendered like any blocking rule). */
 /** the rules of a statement no rule matched (most of them): one frozen list, not a new one per statement */
 const NO_RULES: string[] = Object.freeze([]) as unknown as string[];
 
+/** What every statement gets while the audit trail cannot be written (rendered like any blocking rule). */
 const AUDIT_UNAVAILABLE: Decision = {
   action: 'block',
   rules: [{

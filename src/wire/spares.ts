@@ -13,6 +13,12 @@ import type { Duplex } from 'node:stream';
 export interface SpareOptions {
   /** most spares kept (idle or being opened) per key; 0 turns spares off */
   perKey: number;
+  /**
+   * most spares in all, over every key (default 4 × perKey). Defends the upstream's connection slots: a client
+   * varying its start-up parameters (application_name, options) at each login would otherwise make a new key, and
+   * perKey more idle connections, every time.
+   */
+  total?: number;
   /** a spare unused for this long is closed */
   idleMs: number;
 }
@@ -47,7 +53,8 @@ export class SpareConnections<C extends { socket: Duplex; rest: Buffer }> {
   replenish(key: string, open: () => Promise<C>): void {
     if (this.closed || this.o.perKey <= 0) return;
     const have = (this.idle.get(key)?.length ?? 0) + (this.opening.get(key) ?? 0);
-    for (let i = have; i < this.o.perKey; i++) {
+    let room = (this.o.total ?? 4 * this.o.perKey) - this.size - this.openingCount();
+    for (let i = have; i < this.o.perKey && room > 0; i++, room--) {
       this.opening.set(key, (this.opening.get(key) ?? 0) + 1);
       const settle = () => {
         const n = (this.opening.get(key) ?? 1) - 1;
@@ -68,6 +75,12 @@ export class SpareConnections<C extends { socket: Duplex; rest: Buffer }> {
   get size(): number {
     let n = 0;
     for (const list of this.idle.values()) n += list.length;
+    return n;
+  }
+
+  private openingCount(): number {
+    let n = 0;
+    for (const v of this.opening.values()) n += v;
     return n;
   }
 
