@@ -92,6 +92,11 @@ describe('spare upstream connections (PostgreSQL)', () => {
     expect((await reader.query('select current_user as u')).rows[0].u).toBe('dbw_ro');
     expect(await idleBackends(app, [firstPid])).toContain(spare);
     await Promise.all([first.end(), other.end(), reader.end()]);
+    // four spares now wait (this file's logins so far): the target's cap (4 × upstreamSpares); let them close (3 s)
+    await until('this file\'s spares to close', async () => {
+      const r = (await adminSql(`select count(*)::int as n from pg_stat_activity where application_name like '${tag}%'`, 'postgres')) as pg.QueryResult;
+      return r.rows[0].n === 0 ? true : undefined;
+    });
   });
 
   it('a spare the server ends while it waits is not handed out; the login connects afresh', async () => {
