@@ -42,8 +42,13 @@ export interface UpstreamAction {
   wait?: Promise<Buffer | null>;
 }
 
+/** The answer for a message forwarded as it is (shared: read at once by the relay, never changed). */
+const AS_IS: UpstreamAction = Object.freeze({ out: null });
+
 export class MaskTracker {
   private readonly expect: Expect[] = [];
+  /** The answer for a DataRow, reused row after row: the relay reads it before the next message is handed over. */
+  private readonly row: UpstreamAction = { out: null };
   private readonly statements = new Map<string, Shape>();
   private readonly portals = new Map<string, { stmt: string; shape?: Shape }>();
   /** the plan of a simple-query result set in progress */
@@ -101,19 +106,19 @@ export class MaskTracker {
           this.expect.shift();
           this.statements.set(head.name, { fields: [], derived: head.derived });
         }
-        return { out: null };
+        return AS_IS;
       case BackendCode.BindComplete:
         if (head?.k === 'bind') {
           this.expect.shift();
           this.portals.set(head.portal, { stmt: head.stmt });
         }
-        return { out: null };
+        return AS_IS;
       case BackendCode.CloseComplete:
         if (head?.k === 'close') this.expect.shift();
-        return { out: null };
+        return AS_IS;
       case BackendCode.NoData:
         if (head?.k === 'describe') this.expect.shift();
-        return { out: null };
+        return AS_IS;
       case BackendCode.RowDescription: {
         const fields = decodeRowDescription(body);
         const missing = this.catalog.missing([...new Set(fields.map((f) => f.tableOid))]);
@@ -121,7 +126,8 @@ export class MaskTracker {
         return { out: this.rowDescription(fields) };
       }
       case BackendCode.DataRow:
-        return { out: this.dataRow(body) };
+        this.row.out = this.dataRow(body);
+        return this.row;
       case BackendCode.CommandComplete:
       case BackendCode.EmptyQueryResponse:
       case BackendCode.PortalSuspended:
@@ -129,7 +135,7 @@ export class MaskTracker {
         if (head?.k === 'query' && code !== BackendCode.PortalSuspended) head.done = (head.done ?? 0) + 1;
         if (head?.k === 'execute') this.expect.shift();
         else this.current = null;
-        return { out: null };
+        return AS_IS;
       case BackendCode.ErrorResponse:
       case BackendCode.NoticeResponse: {
         if (code === BackendCode.ErrorResponse) {
@@ -148,9 +154,9 @@ export class MaskTracker {
           const e = this.expect.shift()!;
           if (e.k === 'sync' || e.k === 'query' || e.k === 'fcall') break;
         }
-        return { out: null };
+        return AS_IS;
       default:
-        return { out: null };
+        return AS_IS;
     }
   }
 

@@ -55,17 +55,50 @@ export function planRow(fields: readonly FieldDesc[], resolve: (oid: number, att
   return any ? plan : null;
 }
 
+/** Per-row scratch of maskDataRow (it never yields): how each column leaves, and what replaces it. */
+const AS_IS = 0;
+const SQL_NULL = 1;
+const TEXT = 2;
+/** the email mask done on the bytes: the first byte, `***`, then the bytes from the last `@` (emailAt) on */
+const EMAIL_BYTES = 3;
+let how: number[] = [];
+let replaced: string[] = [];
+let replacedBytes: number[] = [];
+let emailAt: number[] = [];
+
+/**
+ * Where the email mask of the value in body[start, end) may be done on its bytes: the offset of its last `@`, or
+ * -1 when the value must go through maskText. Only for values whose output is then byte for byte what maskText
+ * gives: an ASCII first character other than `@`, an `@` after it, and only ASCII from that `@` on (UTF-8 never
+ * uses bytes below 0x80 inside a multi-byte character, so the last 0x40 byte is the last `@` however the rest
+ * decodes, and ASCII re-encodes as itself).
+ */
+function emailFastAt(body: Buffer, start: number, end: number): number {
+  const first = body[start]!;
+  if (end - start < 2 || first >= 0x80 || first === 0x40) return -1;
+  let at = end - 1;
+  while (at > start && body[at] !== 0x40) {
+    if (body[at]! >= 0x80) return -1;
+    at--;
+  }
+  return at > start ? at : -1;
+}
+
 /**
  * Rewrites one DataRow body under `plan`. `types` are the column type OIDs (text-like types keep masked
  * text, others become NULL). A row with more columns than the plan is fully masked (fail closed).
  * On the streaming path of every masked result: one pass finds the masked values, one allocation holds the
- * row, and the columns that pass unmasked are copied as byte ranges.
+ * row, and each run of columns that pass unmasked is copied as one byte range; no other allocation per row
+ * (an email mask of an ASCII address is cut from the bytes without decoding them).
  */
 export function maskDataRow(body: Buffer, plan: RowPlan | null, types: readonly number[] | null, hashKey: Buffer, fallback: MaskKind): Buffer {
   const n = body.readInt16BE(0);
-  // per masked column: its replacement text (null: SQL NULL) and its UTF-8 length; undefined: passes as it is
-  const replaced: (string | null | undefined)[] = new Array(n);
-  const replacedBytes: number[] = new Array(n);
+  if (how.length < n) {
+    how = new Array(n).fill(AS_IS);
+    replaced = new Array(n).fill('');
+    replacedBytes = new Array(n).fill(0);
+    emailAt = new Array(n).fill(0);
+  }
   let size = 2;
   let off = 2;
   for (let i = 0; i < n; i++) {
@@ -73,15 +106,29 @@ export function maskDataRow(body: Buffer, plan: RowPlan | null, types: readonly 
     const start = off + 4;
     off = start + Math.max(0, len);
     const mask = plan ? (i < plan.length ? plan[i]! : fallback) : fallback;
-    if (mask && len >= 0) {
-      const textual = types ? TEXT_TYPES.has(types[i] ?? 0) : false;
-      const masked = textual ? maskText(mask, body.toString('utf8', start, start + len), hashKey) : null;
+    if (!mask || len < 0) {
+      how[i] = AS_IS;
+      size += 4 + Math.max(0, len);
+      continue;
+    }
+    const textual = types ? TEXT_TYPES.has(types[i] ?? 0) : false;
+    const at = textual && mask === 'email' ? emailFastAt(body, start, off) : -1;
+    if (at >= 0) {
+      how[i] = EMAIL_BYTES;
+      emailAt[i] = at;
+      size += 4 + 4 + (off - at);
+      continue;
+    }
+    const masked = textual ? maskText(mask, body.toString('utf8', start, off), hashKey) : null;
+    if (masked === null) {
+      how[i] = SQL_NULL;
+      size += 4;
+    } else {
+      how[i] = TEXT;
       replaced[i] = masked;
-      const bytes = masked === null ? 0 : Buffer.byteLength(masked, 'utf8');
+      const bytes = Buffer.byteLength(masked, 'utf8');
       replacedBytes[i] = bytes;
       size += 4 + bytes;
-    } else {
-      size += 4 + Math.max(0, len);
     }
   }
   const msg = Buffer.allocUnsafe(5 + size);
@@ -90,21 +137,37 @@ export function maskDataRow(body: Buffer, plan: RowPlan | null, types: readonly 
   msg.writeInt16BE(n, 5);
   let at = 7;
   off = 2;
+  // start of the run of unmasked columns not copied yet (their bytes are contiguous in body and in msg)
+  let run = off;
   for (let i = 0; i < n; i++) {
     const whole = 4 + Math.max(0, body.readInt32BE(off));
-    const out = replaced[i];
-    if (out === undefined) {
-      at += body.copy(msg, at, off, off + whole);
-    } else if (out === null) {
-      msg.writeInt32BE(-1, at);
-      at += 4;
-    } else {
-      msg.writeInt32BE(replacedBytes[i]!, at);
-      at += 4;
-      at += msg.write(out, at, 'utf8');
+    const h = how[i];
+    if (h !== AS_IS) {
+      if (off > run) at += body.copy(msg, at, run, off);
+      if (h === SQL_NULL) {
+        msg.writeInt32BE(-1, at);
+        at += 4;
+      } else if (h === TEXT) {
+        msg.writeInt32BE(replacedBytes[i]!, at);
+        at += 4;
+        at += msg.write(replaced[i]!, at, 'utf8');
+        replaced[i] = '';
+      } else {
+        const end = off + whole;
+        const tail = end - emailAt[i]!;
+        msg.writeInt32BE(4 + tail, at);
+        msg[at + 4] = body[off + 4]!;
+        msg[at + 5] = 0x2a; // ***
+        msg[at + 6] = 0x2a;
+        msg[at + 7] = 0x2a;
+        at += 8;
+        at += body.copy(msg, at, emailAt[i]!, end);
+      }
+      run = off + whole;
     }
     off += whole;
   }
+  if (off > run) body.copy(msg, at, run, off);
   return msg;
 }
 

@@ -8,6 +8,13 @@ import type { Writable } from 'node:stream';
 
 /** Below this many bytes in all, parts that are not adjacent are copied into one buffer. */
 const COPY_MAX = 16 * 1024;
+/**
+ * Above this many parts they are copied into one buffer whatever their size: a masked result is one rewritten
+ * DataRow per row, hundreds per read, and a writev of hundreds of small buffers costs far more (per part in the
+ * stream machinery and the kernel) than one copy of the read's worth of bytes. Few large parts are written as
+ * they are (a copy of a multi-megabyte row would cost more than the writev).
+ */
+const PARTS_MAX = 8;
 
 /** One buffer with the bytes of `parts` in order, or undefined when they are better written as they are. */
 export function joined(parts: readonly Buffer[]): Buffer | undefined {
@@ -23,7 +30,7 @@ export function joined(parts: readonly Buffer[]): Buffer | undefined {
     }
   }
   if (adjacent) return Buffer.from(first.buffer, first.byteOffset, total);
-  if (total <= COPY_MAX) return Buffer.concat(parts as Buffer[], total);
+  if (total <= COPY_MAX || parts.length > PARTS_MAX) return Buffer.concat(parts as Buffer[], total);
   return undefined;
 }
 

@@ -45,17 +45,27 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
+/** A write grant's first login with application_name `<tag>_<suffix>`, and the spare opened after it. */
+async function firstLogin(suffix: string): Promise<{ g: { login: string; password: string }; app: string; first: pg.Client; firstPid: number; spare: number }> {
+  const g = await b.grant({ access: 'write' });
+  const app = `${tag}_${suffix}`;
+  const first = await login(g, app);
+  const firstPid = await pidOf(first);
+  const [spare] = await until('a spare', async () => {
+    const pids = await idleBackends(app, [firstPid]);
+    return pids.length ? pids : undefined;
+  });
+  return { g, app, first, firstPid, spare: spare! };
+}
+
+
 describe('spare upstream connections (PostgreSQL)', () => {
   it('the next login gets the spare opened after the last one, and nothing of the earlier session', async () => {
-    const g = await b.grant({ access: 'write' });
-    const app = `${tag}_a`;
-    const first = await login(g, app);
-    const firstPid = await pidOf(first);
+    // the spare opened after the first login waits beside it
+    const { g, app, first, firstPid, spare } = await firstLogin('a');
     await first.query(`set work_mem = '7MB'`);
     await first.query('create temp table spare_probe (x int)');
     await first.query('select pg_advisory_lock(4242)');
-    // the spare opened after this login waits beside it
-    const [spare] = await until('a spare', async () => ((await idleBackends(app, [firstPid])).length ? await idleBackends(app, [firstPid]) : undefined));
     await first.end();
 
     const second = await login(g, app);
@@ -77,11 +87,7 @@ describe('spare upstream connections (PostgreSQL)', () => {
   });
 
   it('a spare serves only logins with the same start-up parameters', async () => {
-    const g = await b.grant({ access: 'write' });
-    const app = `${tag}_b`;
-    const first = await login(g, app);
-    const firstPid = await pidOf(first);
-    const [spare] = await until('a spare', async () => ((await idleBackends(app, [firstPid])).length ? await idleBackends(app, [firstPid]) : undefined));
+    const { g, app, first, firstPid, spare } = await firstLogin('b');
     const other = await login(g, `${tag}_other`);
     expect(await pidOf(other)).not.toBe(spare);
     expect((await other.query('show application_name')).rows[0].application_name).toBe(`${tag}_other`);
@@ -100,13 +106,9 @@ describe('spare upstream connections (PostgreSQL)', () => {
   });
 
   it('a spare the server ends while it waits is not handed out; the login connects afresh', async () => {
-    const g = await b.grant({ access: 'write' });
-    const app = `${tag}_c`;
-    const first = await login(g, app);
-    const firstPid = await pidOf(first);
-    const [spare] = await until('a spare', async () => ((await idleBackends(app, [firstPid])).length ? await idleBackends(app, [firstPid]) : undefined));
+    const { g, app, first, firstPid, spare } = await firstLogin('c');
     await adminSql(`select pg_terminate_backend(${spare})`, 'postgres');
-    await until('the spare to end', async () => ((await idleBackends(app)).includes(spare!) ? undefined : true));
+    await until('the spare to end', async () => ((await idleBackends(app)).includes(spare) ? undefined : true));
     await new Promise((r) => setTimeout(r, 100));
     const second = await login(g, app);
     const pid = await pidOf(second);
@@ -116,11 +118,7 @@ describe('spare upstream connections (PostgreSQL)', () => {
   });
 
   it('an unused spare is closed after upstreamSpareIdle', async () => {
-    const g = await b.grant({ access: 'write' });
-    const app = `${tag}_d`;
-    const first = await login(g, app);
-    const firstPid = await pidOf(first);
-    await until('a spare', async () => ((await idleBackends(app, [firstPid])).length ? true : undefined));
+    const { app, first } = await firstLogin('d');
     await first.end();
     // 3 s idle limit: gone within a few seconds more, and no spare is opened in its place
     await until('the idle spare to close', async () => ((await idleBackends(app)).length === 0 ? true : undefined), 8_000);

@@ -1,6 +1,8 @@
 // PostgreSQL row masking, table-driven: the plan per column origin, and DataRow rewriting for each mask kind.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { maskDataRow, planRow, type FieldDesc } from '../../../src/pg/row-masker.js';
+import { maskText } from '../../../src/session/mask.js';
 
 const key = Buffer.alloc(32, 7);
 const field = (tableOid: number, attnum: number, typeOid = 25): FieldDesc => ({ name: 'c', tableOid, attnum, typeOid, format: 0 });
@@ -84,5 +86,53 @@ describe('maskDataRow', () => {
       });
       expect(values(out)).toEqual(want);
     }
+  });
+});
+
+/** The column values of a DataRow body, as bytes (null: SQL NULL). */
+function columns(body: Buffer): (Buffer | null)[] {
+  const out: (Buffer | null)[] = [];
+  for (let i = 0, n = body.readInt16BE(0), off = 2; i < n; i++) {
+    const len = body.readInt32BE(off);
+    off += 4;
+    out.push(len < 0 ? null : Buffer.from(body.subarray(off, off + len)));
+    if (len > 0) off += len;
+  }
+  return out;
+}
+
+describe('maskDataRow against maskText (the email mask cut from the bytes)', () => {
+  // the byte path must give exactly what the text path gives, for every value: addresses, non-ASCII, several or no
+  // `@`, empty, invalid UTF-8 (bytes the client encoding may hand over)
+  const value = fc.oneof(
+    fc.emailAddress(),
+    fc.string({ unit: 'grapheme' }),
+    fc.string({ unit: fc.constantFrom('a', '@', 'é', '😀', '.', ' ', 'Z') }),
+    fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a).toString('latin1')),
+  );
+  it('gives the same row for every value and column layout', () => {
+    fc.assert(
+      fc.property(fc.array(fc.option(value, { nil: null }), { minLength: 1, maxLength: 5 }), fc.nat(4), fc.boolean(), (cols, which, raw) => {
+        const i = which % cols.length;
+        const plan = cols.map((_, j) => (j === i ? ('email' as const) : null));
+        // raw: the value's bytes as latin1 (possibly invalid UTF-8), else its UTF-8 encoding
+        const body = raw
+          ? Buffer.concat([Buffer.from([0, cols.length]), ...cols.flatMap((v) => {
+            const len = Buffer.alloc(4);
+            const bytes = v === null ? null : Buffer.from(v, 'latin1');
+            len.writeInt32BE(bytes === null ? -1 : bytes.length, 0);
+            return bytes === null ? [len] : [len, bytes];
+          })])
+          : dataRow(cols);
+        const msg = maskDataRow(body, plan, cols.map(() => 25), key, 'redact');
+        expect(msg.readInt32BE(1)).toBe(msg.length - 1);
+        // compared as bytes: the masked column is maskText's output in UTF-8, every other column its own bytes
+        const out = columns(msg.subarray(5));
+        const sent = columns(body);
+        const expected = sent.map((b, j) => (j === i && b !== null ? Buffer.from(maskText('email', b.toString('utf8'), key)!, 'utf8') : b));
+        expect(out).toEqual(expected);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

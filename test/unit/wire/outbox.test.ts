@@ -20,7 +20,7 @@ function sink(): { socket: Writable; writes: Buffer[] } {
 }
 
 describe('joined', () => {
-  it('joins adjacent views of one read without copying, copies small others, leaves large scattered parts', () => {
+  it('joins adjacent views of one read without copying, copies small others and many parts, leaves a few large scattered parts', () => {
     const read = Buffer.from('ABCDEFGHIJ');
     const one = joined([read.subarray(0, 3), read.subarray(3, 7), read.subarray(7)])!;
     expect(one.toString()).toBe('ABCDEFGHIJ');
@@ -31,6 +31,11 @@ describe('joined', () => {
     expect(joined([read.subarray(0, 2), read.subarray(3, 4)])!.toString()).toBe('ABD');
     const big = Buffer.alloc(20_000, 1);
     expect(joined([big, Buffer.alloc(10, 2)])).toBeUndefined();
+    // many parts (a masked result's rewritten rows) are copied into one buffer whatever their size
+    const rows = Array.from({ length: 400 }, (_, i) => Buffer.alloc(100, i % 256));
+    const all = joined(rows)!;
+    expect(all.length).toBe(40_000);
+    expect(all.equals(Buffer.concat(rows))).toBe(true);
   });
 });
 
