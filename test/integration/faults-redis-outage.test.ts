@@ -125,7 +125,9 @@ describe('Redis stopped and started under load', () => {
       rev1: await loaded(b1, toRevoke), rev2: await loaded(b2, toRevoke),
       short1: await loaded(b1, short),
     };
-    await sleep(300);
+    // every session is live before the outage (under a loaded suite a first answer can take longer than a moment)
+    await until('every session to answer', () => Object.values(sessions).every((s) => s.answered > 0 || s.error !== undefined), 10_000);
+    for (const s of Object.values(sessions)) expect(s.error).toBeUndefined();
     for (const s of Object.values(sessions)) expect(s.answered).toBeGreaterThan(0);
 
     // ---- Redis goes down (clean shutdown) ----
