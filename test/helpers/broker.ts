@@ -93,3 +93,21 @@ export async function startTestBroker(overrides: Record<string, unknown> = {}): 
     },
   });
 }
+
+/**
+ * A broker whose PostgreSQL target masks (rule sets safe-defaults and pii-masking), with a read and a write grant
+ * issued without approval: the masking suites' common start.
+ */
+export async function startMaskingTestBroker(): Promise<{ b: TestBroker; read: Credentials; write: Credentials }> {
+  const base = testConfigObject('unused') as { targets: { app: Record<string, unknown> } };
+  const b = await startTestBroker({
+    targets: { app: { ...base.targets.app, databases: ['dbw_app'], rulesets: ['safe-defaults', 'pii-masking'], roles: { read: { user: 'dbw_ro', password: 'dbw_ro_secret' }, write: { user: 'dbw_rw', password: 'dbw_rw_secret' } } } },
+    access: [
+      { name: 'read', requesters: ['*'], access: ['read'], maxTtl: '8h', approvals: 0 },
+      { name: 'write', requesters: ['*'], access: ['write'], maxTtl: '2h', approvals: 0 },
+    ],
+  });
+  return { b, read: await b.grant({ access: 'read' }), write: await b.grant({ access: 'write' }) };
+}
+
+type Credentials = Awaited<ReturnType<TestBroker['grant']>>;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { adminSql, startMaskingTestBroker, type TestBroker } from '../helpers/broker.js';
 
 const run = promisify(execFile);
 const S = `lin_${randomBytes(4).toString('hex')}`;
@@ -51,19 +51,7 @@ beforeAll(async () => {
     grant usage on schema ${S}_ops to dbw_ro, dbw_rw;
     alter table ${T} owner to dbw_rw; alter table ${T2} owner to dbw_rw;
     grant select on ${T}, ${T2}, ${S}_v1, ${S}_v2, ${S}_v3 to dbw_ro;`);
-  const targets = {
-    app: {
-      protocol: 'postgres', host: '127.0.0.1', port: 5432, databases: ['dbw_app'], tls: 'disable',
-      rulesets: ['safe-defaults', 'pii-masking'],
-      roles: { read: { user: 'dbw_ro', password: 'dbw_ro_secret' }, write: { user: 'dbw_rw', password: 'dbw_rw_secret' } },
-    },
-  };
-  b = await startTestBroker({ targets, access: [
-    { name: 'read', requesters: ['*'], access: ['read'], maxTtl: '8h', approvals: 0 },
-    { name: 'write', requesters: ['*'], access: ['write'], maxTtl: '2h', approvals: 0 },
-  ] });
-  read = await b.grant({ access: 'read' });
-  write = await b.grant({ access: 'write' });
+  ({ b, read, write } = await startMaskingTestBroker());
 }, 60_000);
 afterAll(async () => {
   await b?.close();

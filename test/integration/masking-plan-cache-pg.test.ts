@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskPlanCache } from '../../src/session/mask-plan-cache.js';
-import { adminSql, startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { adminSql, startMaskingTestBroker, type TestBroker } from '../helpers/broker.js';
 
 const S = `dbw_mc_${randomBytes(4).toString('hex')}`;
 const T = `${S}_users`;
@@ -25,19 +25,7 @@ beforeAll(async () => {
     create function ${S}_f(int) returns text language sql stable as 'select email from ${T} where id = $1';
     alter table ${T} owner to dbw_rw; alter table ${SINK} owner to dbw_rw; alter view ${S}_v owner to dbw_rw;
     grant select on ${T}, ${SINK}, ${S}_v to dbw_ro;`);
-  const targets = {
-    app: {
-      protocol: 'postgres', host: '127.0.0.1', port: 5432, databases: ['dbw_app'], tls: 'disable',
-      rulesets: ['safe-defaults', 'pii-masking'],
-      roles: { read: { user: 'dbw_ro', password: 'dbw_ro_secret' }, write: { user: 'dbw_rw', password: 'dbw_rw_secret' } },
-    },
-  };
-  b = await startTestBroker({ targets, access: [
-    { name: 'read', requesters: ['*'], access: ['read'], maxTtl: '8h', approvals: 0 },
-    { name: 'write', requesters: ['*'], access: ['write'], maxTtl: '2h', approvals: 0 },
-  ] });
-  read = await b.grant({ access: 'read' });
-  write = await b.grant({ access: 'write' });
+  ({ b, read, write } = await startMaskingTestBroker());
 }, 60_000);
 afterAll(async () => {
   await b?.close();

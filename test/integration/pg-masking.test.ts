@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { adminSql, startMaskingTestBroker, startTestBroker, type TestBroker } from '../helpers/broker.js';
 
 const run = promisify(execFile);
 let b: TestBroker;
@@ -20,19 +20,7 @@ beforeAll(async () => {
     insert into mask_users values (1, 'Alice', '${SECRET_EMAIL}', '${SECRET_PHONE}', '${SECRET_SSN}', 41), (2, 'Bob', 'bob@example.net', '+44 20 7946 0958', '123-45-6789', 37);
     alter table mask_users owner to dbw_rw; grant select on mask_users to dbw_ro;
     create or replace view mask_users_v as select id, email as contact from mask_users; alter view mask_users_v owner to dbw_rw; grant select on mask_users_v to dbw_ro;`);
-  const targets = {
-    app: {
-      protocol: 'postgres', host: '127.0.0.1', port: 5432, databases: ['dbw_app'], tls: 'disable',
-      rulesets: ['safe-defaults', 'pii-masking'],
-      roles: { read: { user: 'dbw_ro', password: 'dbw_ro_secret' }, write: { user: 'dbw_rw', password: 'dbw_rw_secret' } },
-    },
-  };
-  b = await startTestBroker({ targets, access: [
-    { name: 'read', requesters: ['*'], access: ['read'], maxTtl: '8h', approvals: 0 },
-    { name: 'write', requesters: ['*'], access: ['write'], maxTtl: '2h', approvals: 0 },
-  ] });
-  read = await b.grant({ access: 'read' });
-  write = await b.grant({ access: 'write' });
+  ({ b, read, write } = await startMaskingTestBroker());
 });
 afterAll(async () => {
   await b?.close();
