@@ -7,7 +7,7 @@
 // Tables that cannot roll back (MyISAM, Aria, MEMORY, … looked up in information_schema) are refused unless the
 // table's row count is within the limit. The client gets the same OK packet (status flags as a direct connection
 // would show them: no IN_TRANS from the broker's own transaction).
-import { randomHex12 } from '../wire/random-hex.js';
+import { randomHex12 } from '../session/random-hex.js';
 import { effectiveLimit, rowLimitMessage } from '../session/verdict.js';
 import type { Decision, RowLimit } from '../session/verdict.js';
 import type { Session } from '../session/session.js';

@@ -1,6 +1,6 @@
 // The relay between an authenticated client and its upstream: forwards bytes as they lie, decides every
 // Query/Parse/FunctionCall, carries out the decision, and ends the session at a message boundary when told.
-import { randomHex12 } from '../wire/random-hex.js';
+import { randomHex12 } from '../session/random-hex.js';
 import type { Duplex } from 'node:stream';
 import { Outbox } from '../wire/outbox.js';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';

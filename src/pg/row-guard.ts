@@ -7,7 +7,7 @@
 // of the broker's; inside one between SAVEPOINT and RELEASE/ROLLBACK TO, after which a statement that fails at
 // parse time leaves the transaction aborted exactly as a server error would. The broker's own statements and their
 // answers never reach the client, and the ReadyForQuery status byte it gets is the one a direct connection gives.
-import { randomHex12 } from '../wire/random-hex.js';
+import { randomHex12 } from '../session/random-hex.js';
 import { ErrorCode } from '../errors.js';
 import { effectiveLimit, needsEstimate, rowLimitMessage } from '../session/verdict.js';
 import type { Decision, RowLimit } from '../session/verdict.js';

@@ -1,6 +1,7 @@
 // Registry of live sessions on this broker instance: open/end, cancel keys, termination by grant,
 // and the sweep that enforces grant deadlines and sends expiry warnings (run by the janitor, session/janitor.ts).
 import { randomInt } from 'node:crypto';
+import { randomHex12 } from './random-hex.js';
 import type { AuditSink } from '../audit/events.js';
 import type { Grant } from '../grants/model.js';
 import type { Logger } from '../log.js';
@@ -48,13 +49,6 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   partialBytesTotal: 256 << 20,
 };
 
-/**
- * `ses_` and 12 hex digits (48 random bits) from randomInt, which draws from Node's cached CSPRNG block instead of a
- * randomBytes call per login. Unpredictable as before: session ids name sessions in the API (kill) and the audit.
- */
-function sessionId(): string {
-  return `ses_${randomInt(0, 0x1000000).toString(16).padStart(6, '0')}${randomInt(0, 0x1000000).toString(16).padStart(6, '0')}`;
-}
 
 /** ascending: find() picks the narrowest window a session is in */
 const WARN_MINUTES = [1, 5];
@@ -128,7 +122,8 @@ export class SessionRegistry {
 
   open(args: { grant: Grant; protocol: Protocol; database: string; client: string; dialect: 'postgres' | 'mysql' }): Session {
     this.checkSessionLimit(args.grant);
-    const id = sessionId();
+    // unpredictable: session ids name sessions in the API (kill) and the audit
+    const id = `ses_${randomHex12()}`;
     const guard = this.deps.guards.get({ dialect: args.dialect, target: args.grant.target, access: args.grant.access as AccessLevel, groups: args.grant.groups });
     const s = new Session(id, args.grant, args.protocol, args.database, args.client, this.deps.instanceId, guard, {
       audit: this.deps.audit,
