@@ -6,6 +6,8 @@
 // Usage (after `npm run build` in each checkout named):
 //   VARIANTS='base=REPO:/tmp/base-checkout;new=' npx tsx bench/ab.ts
 //   VARIANTS='a=;b=SOME_ENV:1' MODES=simple,extended CLIENTS=1,16 SECS=2 ROUNDS=8 npx tsx bench/ab.ts
+//   MODES='sql:SELECT * FROM big_masked' RULESETS=safe-defaults,pii-masking …: a statement run through psql per
+//   round instead of pgbench (CPU ms per run; the table comes from pg-bench.ts --masked-select)
 // A variant is NAME=KEY:VALUE,KEY:VALUE: REPO picks the checkout whose dist/ runs (default: this one); every other
 // key is set in the broker's environment. Uses the pgbench data set of pg-bench.ts (run it once first).
 import { spawnSync } from 'node:child_process';
@@ -54,6 +56,13 @@ try {
     }
   }
   const run = (arm: Arm, mode: string, c: number, t: string): number => {
+    if (mode.startsWith('sql:')) {
+      // a streaming statement through psql (output discarded): the arm's CPU ms per run
+      const before = readCpuMs(arm.pid)!;
+      const r = spawnSync('sh', ['-c', 'psql -X -At -h 127.0.0.1 -p "$1" -U "$2" -d "$3" -c "$4" > /dev/null', 'psql', String(arm.port), arm.login, PG.database, mode.slice(4)], { env: { ...env, PGPASSWORD: arm.password }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`psql through ${arm.name} failed: ${r.stderr.trim().split('\n')[0]}`);
+      return readCpuMs(arm.pid)! - before;
+    }
     const args = ['-h', '127.0.0.1', '-p', String(arm.port), '-U', arm.login, '-n', '-S', '-M', mode, '-T', t, '-c', String(c), '-j', String(Math.min(c, 2)), PG.database];
     const before = readCpuMs(arm.pid)!;
     const r = spawnSync('pgbench', args, { env: { ...env, PGPASSWORD: arm.password }, encoding: 'utf8' });
@@ -62,23 +71,23 @@ try {
     return ((readCpuMs(arm.pid)! - before) * 1000) / tx;
   };
   // warm-up: every arm, mode and client count once
-  for (const mode of modes) for (const c of clients) for (const arm of arms) run(arm, mode, c, '1');
+  for (const mode of modes) for (const c of mode.startsWith('sql:') ? [1] : clients) for (const arm of arms) run(arm, mode, c, '1');
   const figures = new Map<string, number[]>();
   for (let r = 0; r < rounds; r++) {
-    for (const mode of modes) for (const c of clients) for (const arm of arms) {
+    for (const mode of modes) for (const c of mode.startsWith('sql:') ? [1] : clients) for (const arm of arms) {
       const key = `${mode} ${c} ${arm.name}`;
       figures.set(key, [...(figures.get(key) ?? []), run(arm, mode, c, seconds)]);
     }
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  for (const mode of modes) for (const c of clients) {
+  for (const mode of modes) for (const c of mode.startsWith('sql:') ? [1] : clients) {
     const relayMean = mean(figures.get(`${mode} ${c} relay`)!);
     const cells = arms.map((a) => {
       const xs = figures.get(`${mode} ${c} ${a.name}`)!;
       const m = mean(xs);
       return `${a.name} ${m.toFixed(1)}${a.name === 'relay' ? '' : ` (${(m / relayMean).toFixed(2)}×)`} [${xs.map((x) => x.toFixed(0)).join('/')}]`;
     });
-    process.stdout.write(`${mode}, ${c} client${c > 1 ? 's' : ''}: CPU µs/tx ${cells.join('  ')}\n`);
+    process.stdout.write(`${mode}, ${c} client${c > 1 ? 's' : ''}: CPU ${mode.startsWith('sql:') ? 'ms per run' : 'µs/tx'} ${cells.join('  ')}\n`);
   }
 } finally {
   await children.stopAll();

@@ -66,8 +66,9 @@ async function startPaths(b: Bench, workDir: string): Promise<void> {
   const { opts, children, report, endpoints } = b;
   if (opts.paths.includes('direct')) endpoints.direct = { port: MY.port, ...ROLE };
   if (opts.paths.includes('relay')) {
-    const relay = await startRelayProcess(children, MY);
+    const relay = await startRelayProcess(children, MY, process.env.BENCH_RELAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []);
     endpoints.relay = { port: relay.port, ...ROLE, pid: relay.pid };
+    log(`relay pid ${relay.pid} on 127.0.0.1:${relay.port}`);
   }
   if (!opts.paths.includes('dbwarden')) return;
   try {
@@ -137,10 +138,12 @@ async function sysbench(b: Bench, ep: Endpoint, test: SysbenchTest, psMode: PsMo
 async function measure(b: Bench, active: MysqlPathName[]): Promise<void> {
   const { opts, report, endpoints } = b;
   // Warm-up: InnoDB buffer pool, the broker's JIT and statement cache, so round 1 is not special.
+  // Every test, ps-mode and thread count for --warmup seconds: the proxies' optimising compiler is done before round 1.
   log(`warm-up on ${active.join(', ')}`);
   for (const p of active) {
-    for (const mode of opts.psModes) for (const test of opts.tests) await sysbench(b, endpoints[p]!, test, mode, Math.min(4, Math.max(...opts.threads)), 1).catch(() => undefined);
+    for (const mode of opts.psModes) for (const test of opts.tests) for (const t of opts.threads) await sysbench(b, endpoints[p]!, test, mode, t, opts.warmup).catch(() => undefined);
   }
+  log('measuring');
   for (const test of opts.tests) {
     for (const psMode of opts.psModes) {
       for (const threads of opts.threads) {
@@ -219,7 +222,7 @@ async function addNotes(b: Bench, started: number, loadAtStart: number): Promise
   report.notes.push(
     `paths: direct = MariaDB ${MY.host}:${MY.port} as role ${ROLE.user} (mysql_native_password, SELECT on ${MY.database}); dbwarden = \`dbwarden serve\` with a MySQL listener, rule sets ${opts.rulesets.join(', ') || 'none'}, ` +
       `a read grant requested through POST /v1/requests whose login and password sysbench uses, mapped to the same role upstream. All plaintext (broker tls.clients: disable, upstream tls: disable).`,
-    `sysbench: ${opts.seconds} s per run (--time), ${opts.rounds} rounds per row interleaved (direct, dbwarden, direct, …) after a 1 s warm-up per path, test and ps-mode; ` +
+    `sysbench: ${opts.seconds} s per run (--time), ${opts.rounds} rounds per row interleaved (direct, dbwarden, direct, …) after a ${opts.warmup} s warm-up per path, test, ps-mode and thread count; ` +
       `${DATA.tables} tables of ${DATA.tableSize.toLocaleString('en-US')} rows (\`sysbench oltp_read_only --tables=${DATA.tables} --table-size=${DATA.tableSize} prepare\`), default --rand-type; TPS and latency exclude the logins (made in sysbench's thread_init).`,
     `MariaDB, the broker and sysbench share the same ${availableParallelism()} CPUs, so the broker's CPU time is taken from the server and the client; the ratios hold for this machine.`,
     `total run time ${((Date.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end.`,

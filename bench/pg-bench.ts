@@ -74,8 +74,9 @@ async function startPaths(b: Bench, workDir: string): Promise<void> {
   const { opts, children, report, endpoints } = b;
   if (opts.paths.includes('direct')) endpoints.direct = { port: PG.port, user: ROLE.user };
   if (opts.paths.includes('relay')) {
-    const relay = await startRelayProcess(children, PG, [], b.tls);
+    const relay = await startRelayProcess(children, PG, process.env.BENCH_RELAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [], b.tls);
     endpoints.relay = { port: relay.port, user: ROLE.user, pid: relay.pid, tls: Boolean(b.tls) };
+    log(`relay pid ${relay.pid} on 127.0.0.1:${relay.port}`);
   }
   if (opts.paths.includes('pgbouncer')) {
     try {
@@ -132,12 +133,15 @@ async function pgbench(b: Bench, ep: Endpoint, mode: string, clients: number, jo
 /** pgbench -S for every mode and client count, paths interleaved within each round so drift hits all alike. */
 async function measurePgbench(b: Bench, active: PathName[]): Promise<void> {
   const { opts, report, endpoints } = b;
-  // Warm-up: shared buffers, the broker's JIT and statement cache, so round 1 is not special.
+  // Warm-up: shared buffers, the proxies' JIT and the broker's statement cache, so round 1 is not special. A proxy's
+  // optimising compiler still ran for a fifth of its CPU in the first seconds of a cell after a 1 s warm-up (perf),
+  // which a long-running broker does not pay; every mode and client count is run for --warmup seconds.
   log(`warm-up on ${active.join(', ')}`);
-  for (const p of active) {
-    for (const mode of opts.modes) await pgbench(b, endpoints[p]!, mode, Math.min(4, Math.max(...opts.clients)), 1, 1).catch(() => undefined);
-  }
   const nproc = availableParallelism();
+  for (const p of active) {
+    for (const mode of opts.modes) for (const c of opts.clients) await pgbench(b, endpoints[p]!, mode, c, Math.min(c, nproc), opts.warmup).catch(() => undefined);
+  }
+  log('measuring');
   for (const mode of opts.modes) {
     for (const clients of opts.clients) {
       const jobs = Math.min(clients, nproc);
@@ -203,6 +207,7 @@ async function measureThroughput(b: Bench, active: PathName[]): Promise<void> {
       const ep = endpoints[p]!;
       await children.run('psql', ['-X', '-At', ...connArgs(ep), '-d', PG.database, '-c', warmSql], { env: clientEnv(ep), discardStdout: true, timeoutMs: 300_000 });
     }
+    log(`streaming: ${sql}`);
     const row: ThroughputRow = { test: sql, rows: opts.rows, bytes, cells: {} };
     report.throughput.push(row);
     const windows = new Map<PathName, RssWindow[]>();
@@ -263,7 +268,7 @@ async function addNotes(b: Bench, started: number, loadAtStart: number): Promise
     `paths: direct = PostgreSQL ${PG.host}:${PG.port}; dbwarden = \`dbwarden serve\`, rule sets ${opts.rulesets.join(', ') || 'none'}, a write grant mapped to role ${ROLE.user}${opts.upstreamSpares ? `, upstreamSpares ${opts.upstreamSpares} (fresh upstream connections opened ahead for the next login)` : ', upstreamSpares off (the default)'}; ` +
       `pgbouncer = pool_mode session, auth_type trust. ` +
       (b.tls ? 'Client TLS on relay and dbwarden (sslmode=require), plaintext elsewhere and upstream.' : 'All plaintext (sslmode=disable, broker tls.clients: disable, upstream tls: disable).'),
-    `pgbench: ${opts.seconds} s per run, ${opts.rounds} rounds per row interleaved (direct, dbwarden, pgbouncer, direct, …), -n -S, scale ${PGBENCH_SCALE}; ` +
+    `pgbench: ${opts.seconds} s per run, ${opts.rounds} rounds per row interleaved (direct, dbwarden, pgbouncer, direct, …) after a ${opts.warmup} s warm-up per path, mode and client count, -n -S, scale ${PGBENCH_SCALE}; ` +
       (opts.throughput
         ? `streaming: ${opts.throughputRounds} round(s) after an untimed warm-up of a sixth of the rows per path, ${opts.rows.toLocaleString('en-US')} rows (${(bigTableTextBytes(opts.rows) / 1e6).toFixed(0)} MB as text).`
         : 'streaming: skipped.'),

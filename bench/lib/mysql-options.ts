@@ -6,6 +6,8 @@ import { MYSQL_PATHS, PS_MODES, SYSBENCH_TESTS, type MysqlPathName, type PsMode,
 export const MYSQL_HELP = `npx tsx bench/mysql-bench.ts [options]
   --quick              smoke run under ~90 s (2 s runs, 2 rounds)
   --seconds N          sysbench --time of each run (default 4)
+  --warmup N           untimed sysbench seconds per path, test, ps-mode and thread count before the first round,
+                       so the proxies' JIT has compiled what the rounds run (default 3; --quick 1)
   --rounds N           interleaved rounds per configuration, median reported (default 3, minimum 2)
   --tests LIST         sysbench tests (default oltp_point_select,oltp_read_only)
   --threads LIST       sysbench --threads values (default 1,16)
@@ -22,6 +24,8 @@ export interface MysqlBenchOptions {
   help: boolean;
   quick: boolean;
   seconds: number;
+  /** untimed seconds per path, test, ps-mode and thread count before round 1 */
+  warmup: number;
   rounds: number;
   tests: SysbenchTest[];
   threads: number[];
@@ -41,6 +45,7 @@ export function parseMysqlOptions(argv: string[]): MysqlBenchOptions {
     options: {
       quick: { type: 'boolean', default: false },
       seconds: { type: 'string' },
+      warmup: { type: 'string' },
       rounds: { type: 'string' },
       tests: { type: 'string' },
       threads: { type: 'string' },
@@ -69,6 +74,7 @@ export function parseMysqlOptions(argv: string[]): MysqlBenchOptions {
     help: values.help,
     quick,
     seconds: int(values.seconds, quick ? 2 : 4, 'seconds'),
+    warmup: int(values.warmup, quick ? 1 : 3, 'warmup'),
     // one round cannot show whether a difference is noise; the median of two is their mean
     rounds: Math.max(2, int(values.rounds, quick ? 2 : 3, 'rounds')),
     tests: oneOf(list(values.tests, SYSBENCH_TESTS.join(',')), SYSBENCH_TESTS, 'tests'),

@@ -10,6 +10,8 @@ export const HELP = `npx tsx bench/pg-bench.ts [options]
   --quick              smoke run under ~90 s (2 s runs, modes simple+prepared, one throughput round)
   --seconds N          length of each pgbench run (default 4)
   --rounds N           interleaved rounds per pgbench configuration, median reported (default 3, minimum 2)
+  --warmup N           untimed pgbench seconds per path, mode and client count before the first round, so the
+                       proxies' JIT has compiled what the rounds run (default 3; --quick 1)
   --modes LIST         pgbench -M modes, and connect (-M simple -C: a login per transaction) (default all four)
   --masked-column      add a text column 'email' to pgbench_accounts (not selected by pgbench); with
                        --rulesets safe-defaults,pii-masking this measures masking in force on a masked table
@@ -33,6 +35,8 @@ export interface BenchOptions {
   help: boolean;
   quick: boolean;
   seconds: number;
+  /** untimed seconds per path, mode and client count before round 1 */
+  warmup: number;
   rounds: number;
   throughputRounds: number;
   modes: Mode[];
@@ -58,6 +62,7 @@ export function parseOptions(args: string[]): BenchOptions {
     options: {
       quick: { type: 'boolean', default: false },
       seconds: { type: 'string' },
+      warmup: { type: 'string' },
       rounds: { type: 'string' },
       modes: { type: 'string' },
       clients: { type: 'string' },
@@ -90,6 +95,7 @@ export function parseOptions(args: string[]): BenchOptions {
     help: values.help,
     quick,
     seconds: int(values.seconds, quick ? 2 : 4, 'seconds'),
+    warmup: int(values.warmup, quick ? 1 : 3, 'warmup'),
     // one round cannot show whether a difference is noise; the median of two is their mean
     rounds: Math.max(2, int(values.rounds, quick ? 2 : 3, 'rounds')),
     throughputRounds: quick ? 1 : 2,
