@@ -47,13 +47,17 @@ describe('postgres: pg_stat_activity and its functions', () => {
     const secret = `bounds_secret_${randomBytes(6).toString('hex')}`;
     const victim = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'dbw_ro', password: 'dbw_ro_secret', database: 'dbw_app' });
     await victim.connect();
-    const running = victim.query(`SELECT pg_sleep(6), '${secret}' AS s`);
+    const victimPid = (await victim.query('SELECT pg_backend_pid() AS p')).rows[0].p as number;
+    // runs until the test cancels it (a fixed short sleep could end before a loaded run got to look)
+    const running = victim.query(`SELECT pg_sleep(120), '${secret}' AS s`).catch(() => undefined); // ends cancelled
     try {
-      await new Promise((r) => setTimeout(r, 500));
-      // the harm, on a direct connection as the shared read role
+      // the harm, on a direct connection as the shared read role (polled until the statement is running)
       const spy = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'dbw_ro', password: 'dbw_ro_secret', database: 'dbw_app' });
       await spy.connect();
-      const seen = await spy.query(`SELECT query FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()`, [secret]);
+      let seen: pg.QueryResult = { rows: [] } as unknown as pg.QueryResult;
+      for (const until = Date.now() + 10_000; !seen.rows.length && Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+        seen = await spy.query(`SELECT query FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()`, [secret]);
+      }
       await spy.end();
       expect(seen.rows.length).toBe(1);
       expect(seen.rows[0].query).toContain(secret);
@@ -85,6 +89,10 @@ describe('postgres: pg_stat_activity and its functions', () => {
       expect(r.rows.some((x: { query: string }) => x.query.includes(secret))).toBe(true);
       await a.end();
     } finally {
+      const admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'dbw_app' });
+      await admin.connect();
+      await admin.query('SELECT pg_cancel_backend($1)', [victimPid]);
+      await admin.end();
       await running.catch(() => undefined);
       await victim.end();
     }
@@ -95,13 +103,17 @@ describe('mariadb: PROCESSLIST and performance_schema', () => {
   it('a direct dbw_my_ro connection sees another dbw_my_ro session\'s literal; through the broker read and write grants are refused, admin is not', async () => {
     const secret = `bounds_secret_${randomBytes(6).toString('hex')}`;
     const victim = await mysql.createConnection({ host: '127.0.0.1', port: 3306, ...MY_ROLES.ro, database: 'dbw_my' });
-    const running = victim.query(`SELECT SLEEP(6), '${secret}' AS s`);
+    // runs until the test kills it (a fixed short sleep could end before a loaded run got to look)
+    const running = victim.query(`SELECT SLEEP(120), '${secret}' AS s`).catch(() => undefined); // ends killed
     try {
-      await new Promise((r) => setTimeout(r, 500));
       const spy = await mysql.createConnection({ host: '127.0.0.1', port: 3306, ...MY_ROLES.ro, database: 'dbw_my' });
-      const [rows] = await spy.query('SHOW FULL PROCESSLIST');
+      let shown = false;
+      for (const until = Date.now() + 10_000; !shown && Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+        const [rows] = await spy.query('SHOW FULL PROCESSLIST');
+        shown = (rows as { Info: string | null }[]).some((r) => r.Info?.includes(secret));
+      }
       await spy.end();
-      expect((rows as { Info: string | null }[]).some((r) => r.Info?.includes(secret))).toBe(true);
+      expect(shown).toBe(true);
 
       for (const access of ['read', 'write'] as const) {
         const g = await grant('my', access);
@@ -132,6 +144,9 @@ describe('mariadb: PROCESSLIST and performance_schema', () => {
       expect((all as { Info: string | null }[]).some((r) => r.Info?.includes(secret))).toBe(true);
       await a.end();
     } finally {
+      const root = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
+      await root.query(`KILL QUERY ${victim.threadId}`);
+      await root.end();
       await running.catch(() => undefined);
       await victim.end();
     }

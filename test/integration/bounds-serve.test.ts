@@ -151,7 +151,13 @@ describe('dbwarden serve bounds', () => {
       sock.write(Buffer.concat([head, Buffer.alloc(14 * MiB, 0x20)]));
       stalled.push(sock);
     }));
-    await new Promise((r) => setTimeout(r, 3000));
+    // the broker reads the stalled sessions' bytes and ends those over the cap: polled (up to 60 s), sampling RSS
+    for (const until = Date.now() + 60_000; Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      peak = Math.max(peak, rssOf(pid));
+      if (endedByBroker > 0 && stalled.length - endedByBroker <= 5) break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
     peak = Math.max(peak, rssOf(pid));
     const growth = peak - rss0;
     // still answering, to a fresh grant

@@ -109,7 +109,13 @@ describe('dbwarden serve with the CLI and psql', () => {
     const info = (await (await fetch(`${adminUrl}/v1/info`, { headers: { authorization: `Bearer ${TOKENS.alice}` } })).json()) as { listen: { postgres: string } };
     const pgUrl = `postgresql://${g.login}:${g.password}@${info.listen.postgres}/dbw_app`;
     const sleeper = spawnLogged('psql', [pgUrl, '-Xc', 'select pg_sleep(60)']);
-    await new Promise((r) => setTimeout(r, 700));
+    // revoke once the broker holds the session (a fixed wait let a slow login meet the revoked grant instead)
+    for (const deadline = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 100))) {
+      const list = (await (await fetch(`${adminUrl}/v1/sessions`, { headers: { authorization: `Bearer ${TOKENS.alice}` } })).json()) as Array<{ grantId: string }>;
+      if (list.some((x) => x.grantId === g.grantId)) break;
+      if (Date.now() > deadline) throw new Error(`no session of ${g.grantId} after 20 s: ${sleeper.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 200)); // and psql has sent its statement
     let exitedAt = 0;
     void sleeper.exited.then(() => (exitedAt = Date.now()));
     await run('node', [MAIN, 'revoke', g.grantId], { env: { ...process.env, ...env() } });

@@ -163,8 +163,8 @@ describe.each([
       child.stdin!.write(`SET application_name = '${appName}';\n`);
       expect(await waitFor(async () => /\nSET\r?\n/.test(out), 5000)).toBe(true); // the command tag, not the echo
       child.stdin!.write('SELECT pg_sleep(30);\n');
-      await sleep(1000);
-      expect(await upstreamCount("select count(*)::int as n from pg_stat_activity where application_name = $1 and query like 'SELECT pg_sleep%'", [appName])).toBe(1);
+      // running upstream (polled: a fixed wait failed whenever the statement took longer than that to arrive)
+      expect(await waitFor(async () => (await upstreamCount("select count(*)::int as n from pg_stat_activity where application_name = $1 and query like 'SELECT pg_sleep%'", [appName])) === 1, 10_000)).toBe(true);
       const t0 = Date.now();
       // `exec` in the script command makes psql the direct child of script
       const psqlPid = await childPid(child.pid!);

@@ -119,7 +119,8 @@ describe('Redis stopped and started under load', () => {
     const [{ b: b1, dir: d1 }, { b: b2, dir: d2 }] = brokers as [{ b: TestBroker; dir: string }, { b: TestBroker; dir: string }];
     const long = await grantFor(b1, 'alice', { access: 'read', ttl: '10m' });
     const toRevoke = await grantFor(b1, 'alice', { access: 'read', ttl: '10m' });
-    const short = await grantFor(b2, 'alice', { access: 'read', ttl: '9s' });
+    // runs out during the outage: long enough for every session to answer first on a loaded machine (up to 10 s)
+    const short = await grantFor(b2, 'alice', { access: 'read', ttl: '20s' });
     const sessions = {
       long1: await loaded(b1, long), long2: await loaded(b2, long),
       rev1: await loaded(b1, toRevoke), rev2: await loaded(b2, toRevoke),

@@ -86,7 +86,9 @@ describe('Prometheus scraping the broker', () => {
         const have = new Set(r.map((x) => x.metric.__name__!));
         const missing = Object.entries(SPEC_METRICS).flatMap(([n, s]) => (s.type === 'histogram' ? [`${n}_bucket`, `${n}_sum`, `${n}_count`] : [n])).filter((n) => !have.has(n));
         const revoked = await query('dbwarden_session_terminations_total{reason="revoked"} > 0');
-        return missing.length === 0 && revoked.length === 1 ? have : undefined;
+        // the revoked session's counter rises when it starts ending, the connection gauge falls once its socket closed
+        const open = await query('sum(dbwarden_client_connections_active) > 0');
+        return missing.length === 0 && revoked.length === 1 && open.length === 0 ? have : undefined;
       });
       expect(names.size).toBeGreaterThanOrEqual(Object.keys(SPEC_METRICS).length);
 

@@ -12,7 +12,7 @@ const tag = `dbw_spare_${randomBytes(4).toString('hex')}`;
 
 beforeAll(async () => {
   const base = testConfigObject('unused') as { targets: { app: Record<string, unknown> } };
-  b = await startTestBroker({ targets: { app: { ...base.targets.app, upstreamSpares: 1, upstreamSpareIdle: '3s' } } });
+  b = await startTestBroker({ targets: { app: { ...base.targets.app, upstreamSpares: 1, upstreamSpareIdle: '8s' } } });
 });
 afterAll(async () => {
   await b?.close();
@@ -74,15 +74,14 @@ describe('spare upstream connections (PostgreSQL)', () => {
     expect(secondPid).not.toBe(firstPid);
     expect((await second.query('show work_mem')).rows[0].work_mem).not.toBe('7MB');
     expect((await second.query(`select to_regclass('pg_temp.spare_probe') as t`)).rows[0].t).toBeNull();
-    // the first session's backend is gone with it, so its lock is free
+    // the first session's backend is gone with it (the broker ends it after the client), so its lock is free
+    await until('the first backend to end', async () => ((await idleBackends(app)).includes(firstPid) ? undefined : true));
     expect((await second.query('select pg_try_advisory_lock(4242) as ok')).rows[0].ok).toBe(true);
     expect((await second.query('show application_name')).rows[0].application_name).toBe(app);
     // the operator sees which logins a spare served
     const metrics = await (await fetch(`${b.admin.url}/metrics`)).text();
     expect(Number(/dbwarden_upstream_spare_logins_total\{target="app",upstream="spare"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     expect(Number(/dbwarden_upstream_spare_logins_total\{target="app",upstream="fresh"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
-    // and the first backend is not kept as a spare for anyone
-    await until('the first backend to end', async () => ((await idleBackends(app)).includes(firstPid) ? undefined : true));
     await second.end();
   });
 
@@ -98,12 +97,12 @@ describe('spare upstream connections (PostgreSQL)', () => {
     expect((await reader.query('select current_user as u')).rows[0].u).toBe('dbw_ro');
     expect(await idleBackends(app, [firstPid])).toContain(spare);
     await Promise.all([first.end(), other.end(), reader.end()]);
-    // four spares now wait (this file's logins so far): the target's cap (4 × upstreamSpares); let them close (3 s)
+    // four spares now wait (this file's logins so far): the target's cap (4 × upstreamSpares); let them close (8 s)
     await until('this file\'s spares to close', async () => {
       const r = (await adminSql(`select count(*)::int as n from pg_stat_activity where application_name like '${tag}%'`, 'postgres')) as pg.QueryResult;
       return r.rows[0].n === 0 ? true : undefined;
-    });
-  });
+    }, 30_000);
+  }, 60_000);
 
   it('a spare the server ends while it waits is not handed out; the login connects afresh', async () => {
     const { g, app, first, firstPid, spare } = await firstLogin('c');
@@ -120,9 +119,9 @@ describe('spare upstream connections (PostgreSQL)', () => {
   it('an unused spare is closed after upstreamSpareIdle', async () => {
     const { app, first } = await firstLogin('d');
     await first.end();
-    // 3 s idle limit: gone within a few seconds more, and no spare is opened in its place
-    await until('the idle spare to close', async () => ((await idleBackends(app)).length === 0 ? true : undefined), 8_000);
+    // 8 s idle limit: gone within some seconds more, and no spare is opened in its place
+    await until('the idle spare to close', async () => ((await idleBackends(app)).length === 0 ? true : undefined), 30_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(await idleBackends(app)).toEqual([]);
-  });
+  }, 60_000);
 });
