@@ -1,6 +1,7 @@
 // The Redis store on real Sentinel and Cluster set-ups (redis-server processes on loopback ports): two broker
 // instances share grants, a revoke on one ends sessions on the other within a second, and with Sentinel a failover
 // of the primary in the middle loses no grant and leaves logins, revokes and fan-out working.
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBroker } from '../helpers/broker.js';
 import { startRedisCluster, startSentinelSetup, type RedisClusterSetup, type SentinelSetup } from '../helpers/redis-topologies.js';
@@ -45,6 +46,16 @@ describe('Redis Sentinel (1 primary, 1 replica, 3 sentinels)', () => {
     const kept = await grantFor(a, 'alice', { access: 'read', ttl: '10m' });
     const live = await connect(b, kept);
     const before = await sentinel.currentPrimaryPort();
+    // Redis replicates asynchronously: a write acknowledged just before the primary dies may never reach the replica
+    // (a loaded CI run lost the grant that way). A barrier write acknowledged by the replica (WAIT) follows every
+    // earlier write in the replication stream, so the grant is on the replica before the primary is killed.
+    const direct = new Redis({ host: '127.0.0.1', port: before });
+    try {
+      await direct.set('dbw:test:replication-barrier', String(Date.now()));
+      expect(Number(await direct.call('WAIT', '1', '10000'))).toBe(1);
+    } finally {
+      direct.disconnect();
+    }
     await sentinel.failover();
     expect(await sentinel.currentPrimaryPort()).not.toBe(before);
     // the grant made before the failover is still there (the replica had it) and still logs in on both instances
@@ -56,7 +67,7 @@ describe('Redis Sentinel (1 primary, 1 replica, 3 sentinels)', () => {
       } catch {
         return false;
       }
-    }, 20_000, 250);
+    }, 30_000, 250);
     const listed = await api(b, 'bob', 'GET', '/v1/grants');
     expect(listed.status).toBe(200);
     expect(JSON.stringify(listed.body)).toContain(kept.grantId);
