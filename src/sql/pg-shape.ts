@@ -30,23 +30,7 @@ function isDigit(c: number): boolean {
 
 /** The text with every numeric and plain string literal replaced by a placeholder, or undefined (no shape). */
 export function pgShapeKey(text: string): string | undefined {
-  return shapes(text).plain;
-}
-
-// One scan gives both shapes, and the last text's are kept: a statement's decision (pgShapeKey) and, in a masked
-// session, its mask plan (pgLiteralShape) ask about the same text one after the other. Both are pure functions of
-// the text, so the memo answers exactly what a scan would.
-const MEMO_MAX_CHARS = 64 * 1024;
-let memoText: string | undefined;
-let memo: { plain: string | undefined; typed: string | undefined } = { plain: undefined, typed: undefined };
-function shapes(text: string): { plain: string | undefined; typed: string | undefined } {
-  if (text === memoText) return memo;
-  const r = scan(text);
-  if (text.length <= MEMO_MAX_CHARS) {
-    memoText = text;
-    memo = r;
-  }
-  return r;
+  return scan(text, false);
 }
 
 /**
@@ -59,7 +43,7 @@ function shapes(text: string): { plain: string | undefined; typed: string | unde
  */
 export function pgLiteralShape(text: string): string | undefined {
   if (UNSAFE_CHARS.test(text)) return undefined;
-  return shapes(text).typed;
+  return scan(text, true);
 }
 const UNSAFE_CHARS = /[\u0000\ud800-\udfff]/;
 
@@ -77,12 +61,8 @@ function numberClass(num: string): string {
   return n < 10 || (n === 10 && num.slice(i) <= '2147483647') ? INT4 : NUMERIC;
 }
 
-const NO_SHAPE = Object.freeze({ plain: undefined, typed: undefined });
-
-/** Both shapes of `text` (pgShapeKey's and pgLiteralShape's): they differ only in the placeholders written. */
-function scan(text: string): { plain: string | undefined; typed: string | undefined } {
+function scan(text: string, typed: boolean): string | undefined {
   let out = '';
-  let typedOut = '';
   let i = 0;
   const n = text.length;
   let copyFrom = 0;
@@ -94,7 +74,7 @@ function scan(text: string): { plain: string | undefined; typed: string | undefi
       // `$` in identifiers, and a quote right after a word (E'…', U&'…', B'…', X'…', N'…', type 'lit'),
       // are forms this scanner does not read
       const next = text.charCodeAt(j);
-      if (next === 36 /* $ */ || next === 39 /* ' */ || next === 38 /* & */) return NO_SHAPE;
+      if (next === 36 /* $ */ || next === 39 /* ' */ || next === 38 /* & */) return undefined;
       i = j;
       continue;
     }
@@ -106,10 +86,8 @@ function scan(text: string): { plain: string | undefined; typed: string | undefi
         while (j < n && isDigit(text.charCodeAt(j))) j++;
       }
       // exponents, hex/octal/binary forms and digits glued to a word are left to the real parser
-      if (j < n && (isIdentPart(text.charCodeAt(j)) || text.charCodeAt(j) === 46 || text.charCodeAt(j) === 36)) return NO_SHAPE;
-      const before = text.slice(copyFrom, i);
-      out += before + PLACEHOLDER;
-      typedOut += before + numberClass(text.slice(i, j));
+      if (j < n && (isIdentPart(text.charCodeAt(j)) || text.charCodeAt(j) === 46 || text.charCodeAt(j) === 36)) return undefined;
+      out += text.slice(copyFrom, i) + (typed ? numberClass(text.slice(i, j)) : PLACEHOLDER);
       i = j;
       copyFrom = j;
       continue;
@@ -121,9 +99,9 @@ function scan(text: string): { plain: string | undefined; typed: string | undefi
       for (;;) {
         STRING_STOP.lastIndex = j;
         const m = STRING_STOP.exec(text);
-        if (!m) return NO_SHAPE;
+        if (!m) return undefined;
         j = m.index;
-        if (text.charCodeAt(j) === 92 /* \ */) return NO_SHAPE;
+        if (text.charCodeAt(j) === 92 /* \ */) return undefined;
         if (text.charCodeAt(j + 1) === 39) {
           j += 2;
           continue;
@@ -133,23 +111,20 @@ function scan(text: string): { plain: string | undefined; typed: string | undefi
       // two string literals separated only by whitespace with a newline are one literal to the server
       let k = j + 1;
       while (k < n && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9 || text.charCodeAt(k) === 10 || text.charCodeAt(k) === 13)) k++;
-      if (text.charCodeAt(k) === 39) return NO_SHAPE;
-      const before = text.slice(copyFrom, i);
-      out += before + PLACEHOLDER;
-      typedOut += before + STRING;
+      if (text.charCodeAt(k) === 39) return undefined;
+      out += text.slice(copyFrom, i) + (typed ? STRING : PLACEHOLDER);
       i = j + 1;
       copyFrom = i;
       continue;
     }
     // quoted identifiers, parameters, dollar quotes, backslashes and anything non-ASCII: no shape
-    if (c === 34 /* " */ || c === 36 /* $ */ || c === 92 /* \ */ || c > 126 || (c < 32 && c !== 9 && c !== 10 && c !== 13)) return NO_SHAPE;
+    if (c === 34 /* " */ || c === 36 /* $ */ || c === 92 /* \ */ || c > 126 || (c < 32 && c !== 9 && c !== 10 && c !== 13)) return undefined;
     // comments (the server skips them; nested block comments are easy to misread)
-    if ((c === 45 /* - */ && text.charCodeAt(i + 1) === 45) || (c === 47 /* / */ && text.charCodeAt(i + 1) === 42)) return NO_SHAPE;
+    if ((c === 45 /* - */ && text.charCodeAt(i + 1) === 45) || (c === 47 /* / */ && text.charCodeAt(i + 1) === 42)) return undefined;
     i++;
   }
-  if (copyFrom === 0) return NO_SHAPE; // no literal: the exact text is the key already
-  const rest = text.slice(copyFrom);
-  return { plain: out + rest, typed: typedOut + rest };
+  if (copyFrom === 0) return undefined; // no literal: the exact text is the key already
+  return out + text.slice(copyFrom);
 }
 
 /** Kinds whose facts never depend on a literal's value (no WHERE folding, no bodies, no setting names). */
