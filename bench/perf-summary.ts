@@ -166,7 +166,10 @@ const GROUPS = ['io', 'audit', 'protocol', 'core', 'sql', 'gc', 'jit', 'other'];
 if (process.env.PERF_SUMMARY_ROW) {
   // one markdown row: cell | CPU µs/tx | then each group in µs/tx (or % without the bench's figure)
   const g = new Map<string, number>();
-  for (const s of samples) g.set(group(where(s)), (g.get(group(where(s))) ?? 0) + 1);
+  for (const s of samples) {
+    const k = group(where(s));
+    g.set(k, (g.get(k) ?? 0) + 1);
+  }
   const cell = (k: string) => (perTx === undefined ? `${((100 * (g.get(k) ?? 0)) / n).toFixed(0)} %` : ((perTx * (g.get(k) ?? 0)) / n).toFixed(1));
   process.stdout.write(`| ${title} | ${perTx ?? '?'} | ${GROUPS.map(cell).join(' | ')} |\n`);
   process.exit(0);

@@ -49,7 +49,6 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   partialBytesTotal: 256 << 20,
 };
 
-
 /** ascending: find() picks the narrowest window a session is in */
 const WARN_MINUTES = [1, 5];
 

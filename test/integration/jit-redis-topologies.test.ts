@@ -42,7 +42,7 @@ describe('Redis Sentinel (1 primary, 1 replica, 3 sentinels)', () => {
     await revokeEndsRemoteSession(a, b);
   });
 
-  it('a failover of the primary loses no grant; logins, revokes and fan-out work afterwards', async () => {
+  it('a failover of the primary loses no replicated grant; logins, revokes and fan-out work afterwards', async () => {
     const kept = await grantFor(a, 'alice', { access: 'read', ttl: '10m' });
     const live = await connect(b, kept);
     const before = await sentinel.currentPrimaryPort();
