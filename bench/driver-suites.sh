@@ -47,14 +47,15 @@ trap cleanup EXIT
 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
 mariadb -h 127.0.0.1 -u root -e "CREATE DATABASE $DB"
 
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# three ports at once from bench/lib/free-port.ts (below the ephemeral range, so no outgoing connection takes one)
+free_ports() { node --import tsx -e 'import("./bench/lib/free-port.ts").then(async (m) => console.log((await Promise.all([m.freePort(), m.freePort(), m.freePort()])).join(" ")))'; }
 
 # start_broker NAME RULESETS_JSON → sets PG_PORT MY_PORT PG_LOGIN PG_PASSWORD MY_LOGIN MY_PASSWORD
 start_broker() {
   local name=$1 rulesets=$2 dir=$WORK/$1
   mkdir -p "$dir"
   local pgp myp adp token
-  pgp=$(free_port); myp=$(free_port); adp=$(free_port)
+  read -r pgp myp adp < <(free_ports)
   token=$(node -e 'console.log(require("crypto").randomBytes(16).toString("hex"))')
   cat > "$dir/dbwarden.yaml" <<YAML
 listen: { postgres: "127.0.0.1:$pgp", mysql: "127.0.0.1:$myp", admin: "127.0.0.1:$adp" }

@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +17,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { trailFiles } from '../src/audit/trail-files.js';
 import { verifyAuditTrail } from '../src/audit/verify.js';
+import { freePort } from './lib/free-port.js';
 
 export interface SoakOptions {
   durationMs: number;
@@ -82,17 +82,6 @@ export interface Usage {
 
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 async function usage(pid: number, adminUrl: string): Promise<Usage> {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -1,8 +1,8 @@
 // Redis going away and coming back, on a private redis-server (the shared one on 6379 stays up for other tests):
 // new logins are refused with 08006, live sessions run on to their known deadline, /readyz says 503, recovery after.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../bench/lib/free-port.js';
 import type { TestBroker } from '../helpers/broker.js';
 import { api, cleanupDirs, connect, connectError, grantFor, sleep, startJitBroker, until } from './jit-helpers.js';
 
@@ -11,14 +11,6 @@ let redis: ChildProcess | undefined;
 let b: TestBroker;
 /** a second instance: after the outage, fan-out to it must work again (its subscription is renewed) */
 let b2: TestBroker;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 async function startRedis(): Promise<void> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
