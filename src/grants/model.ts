@@ -130,6 +130,12 @@ export interface GrantStore {
   unavailableReason?(): string;
   /** present when the store is shared by several instances: revoke, kill and session listings travel on it */
   cluster?: ClusterBus;
+  /**
+   * Waits (bounded) until the writes made so far are on a replica, where the store replicates asynchronously and
+   * fails over on its own (Redis Sentinel). Called after a grant's end is stored, so that a failover just after a
+   * revoke cannot bring the grant back. Absent: nothing to wait for.
+   */
+  waitReplicated?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -139,6 +145,9 @@ export interface LiveSessionRecord {
   instance: string;
   [k: string]: unknown;
 }
+
+/** The fan-out message that says a grant ended ({ type, grantId, reason }); the shared store listens for it too. */
+export const GRANT_ENDED_MESSAGE = 'grant.ended';
 
 /** What the session fan-out needs from a shared store (grants/redis-store.ts provides it). */
 export interface ClusterBus {

@@ -3,7 +3,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { BrokerError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AccessRequest, Grant, GrantStatus, GrantStore, RequestStatus, ReviewRecord, ClusterBus, LiveSessionRecord } from './model.js';
+import { GRANT_ENDED_MESSAGE, type AccessRequest, type Grant, type GrantStatus, type GrantStore, type RequestStatus, type ReviewRecord, type ClusterBus, type LiveSessionRecord } from './model.js';
 
 import type { RedisConnection } from '../config/redis.js';
 
@@ -23,6 +23,10 @@ export interface RedisStoreOptions {
 const DAY = 24 * 60 * 60_000;
 const DEFAULT_RETENTION_MS = 30 * DAY;
 const COMMAND_TIMEOUT_MS = 3000;
+/** how long the end of a grant waits for a replica's acknowledgement in Sentinel mode (see waitReplicated) */
+const REPLICA_WAIT_MS = 1000;
+/** how long an end heard of on the bus is remembered when the grant's own deadline cannot be read */
+const HEARD_END_KEEP_MS = DAY;
 
 const REQUEST_STATUSES: readonly RequestStatus[] = ['pending', 'active', 'denied', 'expired', 'revoked'];
 const GRANT_STATUSES: readonly GrantStatus[] = ['active', 'expired', 'revoked'];
@@ -173,6 +177,15 @@ return 'ok'
 
 type Kind = 'request' | 'grant' | 'review';
 
+/** A grant end this instance stored or heard of on the bus, kept until the grant's deadline has passed. */
+interface KnownEnd {
+  status: 'revoked' | 'expired';
+  endedAt: string;
+  endedBy: string;
+  /** ms since the epoch after which the clock refuses the grant anyway, so the memory can go */
+  until: number;
+}
+
 export type FanoutHandler = (message: Record<string, unknown>) => void;
 
 export class RedisStore implements GrantStore {
@@ -188,6 +201,14 @@ export class RedisStore implements GrantStore {
   private readonly handlers = new Set<FanoutHandler>();
   private lastError = '';
   private closed = false;
+  /**
+   * Defends against a store that forgets that a grant ended. Redis replicates asynchronously: when a Sentinel
+   * failover promotes a replica that had not yet received a revoke, the store holds the grant as active again,
+   * and its credentials would log in. Every instance that stored the end or heard of it on the bus remembers it
+   * here, answers reads with the ended grant whatever the store says, and writes the end back (reassertEnd).
+   */
+  private readonly knownEnds = new Map<string, KnownEnd>();
+  private readonly reasserting = new Set<string>();
 
   private constructor(
     private readonly client: Client,
@@ -204,6 +225,8 @@ export class RedisStore implements GrantStore {
     client.on('ready', () => {
       if (this.lastError) this.log?.info('redis reachable again');
       this.lastError = '';
+      // a reconnect may be to a promoted replica that lacks recent ends: check them now, not at the next look-up
+      if (this.knownEnds.size > 0) void this.checkKnownEnds();
     });
     client.on('close', () => {
       if (!this.closed && !this.lastError) this.lastError = 'connection closed';
@@ -257,10 +280,12 @@ export class RedisStore implements GrantStore {
       claim: this.key(`request-grant:${g.requestId}`),
       request: this.key(`request:${g.requestId}`),
     });
+    if (g.status !== 'active') this.rememberEnd(g.id, { status: g.status, endedAt: g.endedAt ?? new Date(this.now()).toISOString(), endedBy: g.endedBy ?? 'unknown', until: Date.parse(g.expiresAt) });
   }
 
-  getGrant(id: string): Promise<Grant | undefined> {
-    return this.getDoc<Grant>('grant', id);
+  async getGrant(id: string): Promise<Grant | undefined> {
+    const g = await this.getDoc<Grant>('grant', id);
+    return g && this.withKnownEnd(g);
   }
 
   async getGrantByLogin(login: string): Promise<Grant | undefined> {
@@ -269,8 +294,25 @@ export class RedisStore implements GrantStore {
   }
 
   async listGrants(filter: { status?: GrantStatus } = {}): Promise<Grant[]> {
-    const docs = await this.list<Grant>('grant', filter.status);
+    const docs = (await this.list<Grant>('grant', filter.status)).map((g) => this.withKnownEnd(g));
     return filter.status ? docs.filter((g) => g.status === filter.status) : docs;
+  }
+
+  /**
+   * In Sentinel mode, waits up to REPLICA_WAIT_MS for a replica to acknowledge this connection's writes (Redis
+   * WAIT). Without it, a failover right after a revoke promotes a replica that never saw it; instances that
+   * remember the end still refuse the grant (knownEnds), but one started after the failover would not.
+   */
+  async waitReplicated(): Promise<void> {
+    if (this.connection.mode !== 'sentinel' || this.closed) return;
+    try {
+      const acknowledged = await (this.client as Redis).wait(1, REPLICA_WAIT_MS);
+      if (acknowledged < 1) {
+        this.log?.warn({ waitedMs: REPLICA_WAIT_MS }, 'no replica acknowledged the end of a grant; a failover now could restore it in the store (instances that know of the end still refuse it)');
+      }
+    } catch (e) {
+      this.log?.warn({ err: (e as Error).message }, 'could not wait for a replica to acknowledge the end of a grant');
+    }
   }
 
   async putReview(r: ReviewRecord): Promise<void> {
@@ -357,6 +399,7 @@ export class RedisStore implements GrantStore {
         this.log?.warn('ignored a malformed fan-out message');
         return;
       }
+      this.heardEnd(message);
       for (const h of this.handlers) {
         try {
           h(message);
@@ -391,6 +434,67 @@ export class RedisStore implements GrantStore {
   }
 
   // ---- internals ----
+
+  private rememberEnd(id: string, end: KnownEnd): void {
+    const now = this.now();
+    if (this.knownEnds.size >= 1024) for (const [k, e] of this.knownEnds) if (e.until <= now) this.knownEnds.delete(k);
+    if (end.until > now && !this.knownEnds.has(id)) this.knownEnds.set(id, end);
+  }
+
+  /** An end announced on the bus by another instance: remembered now, with the grant's deadline read later. */
+  private heardEnd(m: Record<string, unknown>): void {
+    const id = m.grantId;
+    const status = m.reason;
+    if (m.type !== GRANT_ENDED_MESSAGE || typeof id !== 'string' || (status !== 'revoked' && status !== 'expired')) return;
+    if (this.knownEnds.has(id)) return;
+    this.rememberEnd(id, { status, endedAt: new Date(this.now()).toISOString(), endedBy: 'unknown', until: this.now() + HEARD_END_KEEP_MS });
+    this.getDoc<Grant>('grant', id).then(
+      (g) => {
+        const known = this.knownEnds.get(id);
+        if (!g || !known) return;
+        known.until = Date.parse(g.expiresAt);
+        if (g.status !== 'active') Object.assign(known, { endedAt: g.endedAt ?? known.endedAt, endedBy: g.endedBy ?? known.endedBy });
+        else this.withKnownEnd(g);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Reads every remembered end back from the store and writes again the ones it lost. */
+  private async checkKnownEnds(): Promise<void> {
+    const now = this.now();
+    for (const [id, known] of [...this.knownEnds]) {
+      if (known.until <= now) {
+        this.knownEnds.delete(id);
+        continue;
+      }
+      try {
+        const g = await this.getDoc<Grant>('grant', id);
+        if (g) this.withKnownEnd(g);
+      } catch {
+        return; // the store went away again; the next reconnect checks again
+      }
+    }
+  }
+
+  /** The grant as this instance knows it: a stored "active" loses to an end it stored or heard of. */
+  private withKnownEnd(g: Grant): Grant {
+    const known = g.status === 'active' ? this.knownEnds.get(g.id) : undefined;
+    if (!known) return g;
+    const ended: Grant = { ...g, status: known.status, endedAt: known.endedAt, endedBy: known.endedBy };
+    this.reassertEnd(ended);
+    return ended;
+  }
+
+  /** Writes an end the store lost back into it, once at a time per grant. */
+  private reassertEnd(ended: Grant): void {
+    if (this.reasserting.has(ended.id) || this.closed) return;
+    this.reasserting.add(ended.id);
+    this.log?.warn({ grantId: ended.id, status: ended.status }, 'the store holds a grant as active that ended (writes lost at a failover?); storing its end again');
+    this.putGrant(ended)
+      .catch((e) => this.log?.warn({ err: (e as Error).message, grantId: ended.id }, 'could not store the end of a grant again'))
+      .finally(() => this.reasserting.delete(ended.id));
+  }
 
   private key(rest: string): string {
     return this.prefix + rest;

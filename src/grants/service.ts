@@ -284,7 +284,12 @@ export class AccessService {
       });
       this.notifyEnded(ended, 'revoked');
       return withoutVerifiers(ended);
-    }, true);
+    }, true).then(async (ended) => {
+      // The sessions are already ended; the caller hears back once a replica holds the end as well (outside the
+      // queue of grant operations, so a slow replica delays only this answer).
+      await this.store.waitReplicated?.();
+      return ended;
+    });
   }
 
   /**
@@ -361,6 +366,9 @@ export class AccessService {
       }
       this.resyncGauge(live);
       for (const grant of expired) this.notifyEnded(grant, 'expired');
+      return expired;
+    }).then(async (expired) => {
+      if (expired.length > 0) await this.store.waitReplicated?.();
       return expired;
     });
   }

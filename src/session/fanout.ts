@@ -2,7 +2,7 @@
 // session listings cover every instance. Without a cluster bus (embedded store) it acts on this instance only.
 import { randomBytes } from 'node:crypto';
 import type { Grant } from '../grants/model.js';
-import type { ClusterBus, LiveSessionRecord } from '../grants/model.js';
+import { GRANT_ENDED_MESSAGE, type ClusterBus, type LiveSessionRecord } from '../grants/model.js';
 import type { Logger } from '../log.js';
 import type { SessionRegistry } from './registry.js';
 import type { SessionInfo, TerminationReason } from './session.js';
@@ -26,7 +26,7 @@ export interface FanoutOptions {
 type EndReason = Extract<TerminationReason, 'revoked' | 'expired'>;
 
 const MESSAGE = {
-  grantEnded: 'grant.ended',
+  grantEnded: GRANT_ENDED_MESSAGE,
   grantExtended: 'grant.extended',
   kill: 'session.kill',
   killAck: 'session.kill.ack',
