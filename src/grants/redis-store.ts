@@ -27,6 +27,7 @@ const COMMAND_TIMEOUT_MS = 3000;
 const REPLICA_WAIT_MS = 1000;
 /** how long an end heard of on the bus is remembered when the grant's own deadline cannot be read */
 const HEARD_END_KEEP_MS = DAY;
+const MAX_KNOWN_ENDS = 100_000;
 
 const REQUEST_STATUSES: readonly RequestStatus[] = ['pending', 'active', 'denied', 'expired', 'revoked'];
 const GRANT_STATUSES: readonly GrantStatus[] = ['active', 'expired', 'revoked'];
@@ -438,6 +439,8 @@ export class RedisStore implements GrantStore {
   private rememberEnd(id: string, end: KnownEnd): void {
     const now = this.now();
     if (this.knownEnds.size >= 1024) for (const [k, e] of this.knownEnds) if (e.until <= now) this.knownEnds.delete(k);
+    // a flood of (forged) bus messages must not grow memory without bound: the oldest memories go first
+    if (this.knownEnds.size >= MAX_KNOWN_ENDS) this.knownEnds.delete(this.knownEnds.keys().next().value!);
     if (end.until > now && !this.knownEnds.has(id)) this.knownEnds.set(id, end);
   }
 
@@ -451,7 +454,11 @@ export class RedisStore implements GrantStore {
     this.getDoc<Grant>('grant', id).then(
       (g) => {
         const known = this.knownEnds.get(id);
-        if (!g || !known) return;
+        if (!known) return;
+        if (!g) {
+          this.knownEnds.delete(id); // no such grant: nothing to defend
+          return;
+        }
         known.until = Date.parse(g.expiresAt);
         if (g.status !== 'active') Object.assign(known, { endedAt: g.endedAt ?? known.endedAt, endedBy: g.endedBy ?? known.endedBy });
         else this.withKnownEnd(g);
