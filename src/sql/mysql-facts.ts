@@ -453,8 +453,14 @@ function describe(variant: string, s: Ast, b: Builder, tokens: readonly Token[])
         if (/^Drop|Truncate|Discard/.test(key)) b.drops = true;
         // ALTER COLUMN … DROP DEFAULT / DROP NOT NULL drop a constraint in disguise
         if (key === 'AlterColumn' && /"Drop(Default|NotNull)"/.test(JSON.stringify(op))) b.drops = true;
+        // RENAME [TO|AS] db.t names a table (which the database scope checks), not columns: `ALTER TABLE t RENAME
+        // TO other_db.t` moves the table out of the grant's databases
+        if (key === 'RenameTable') {
+          const to = op.RenameTable?.table_name;
+          addObjectName(to?.To ?? to?.As ?? to, b, 'ddl');
+        }
       }
-      walk(s, b, 'read', ['name']);
+      walk({ ...s, operations: (s.operations ?? []).filter((op: Ast) => typeof op === 'string' || !op?.RenameTable) }, b, 'read', ['name']);
       return undefined;
     case 'RenameTable':
       for (const r of Array.isArray(s) ? s : []) {
@@ -579,7 +585,7 @@ function update(s: Ast, b: Builder): string | undefined {
     addTableNode(t, b, written ? 'write' : 'read');
   });
   b.limit = s.limit ? 'present' : 'absent';
-  if (s.selection && hasMisreadOperator(s.selection)) return 'WHERE uses an operator (DIV, ^, ||, LIKE … =) the parser groups differently from MySQL';
+  if (s.selection && hasMisreadOperator(s.selection)) return 'WHERE uses an operator (DIV, ^, ||, XOR, LIKE … =) the parser groups differently from MySQL';
   b.where = scopedWhere(s.selection, writtenNames, b, joined);
   walk(s, b, 'read', ['table']);
   for (const j of s.table?.joins ?? []) walk(j.join_operator, b, 'read');
@@ -587,8 +593,15 @@ function update(s: Ast, b: Builder): string | undefined {
 }
 
 function del(s: Ast, b: Builder): string | undefined {
-  const from: Ast[] = s.from?.WithFromKeyword ?? s.from?.WithoutKeyword ?? [];
-  const targets: string[] = (s.tables ?? []).map((n: Ast) => objectNameText(n));
+  const fromList: Ast[] = s.from?.WithFromKeyword ?? s.from?.WithoutKeyword ?? [];
+  const using: Ast[] = s.using ?? [];
+  // DELETE FROM a, b USING t a JOIN u b …: FROM names the targets (often aliases), USING holds the tables and joins,
+  // exactly like DELETE a, b FROM t a JOIN u b …. Reading FROM's names as tables would take an alias for a table of
+  // its own and the join link `a.id = b.id` for a condition on it.
+  const from: Ast[] = using.length > 0 ? using : fromList;
+  const targets: string[] = using.length > 0
+    ? fromList.map((twj: Ast) => objectNameText(twj.relation?.Table?.name))
+    : (s.tables ?? []).map((n: Ast) => objectNameText(n));
   const relations: Ast[] = from.flatMap((twj: Ast) => [twj.relation, ...(twj.joins ?? []).map((j: Ast) => j.relation)]);
   const joinOps: Ast[] = from.flatMap((twj: Ast) => [undefined, ...(twj.joins ?? []).map((j: Ast) => j.join_operator)]);
   const writtenNames = new Set<string>();
@@ -604,11 +617,9 @@ function del(s: Ast, b: Builder): string | undefined {
     joined.push({ names: addWrittenNames(new Set(), alias, name), written, join: joinOps[i] });
     addTableNode(t, b, written ? 'write' : 'read');
   });
-  for (const u of s.using ?? []) walk(u, b, 'read');
   b.limit = s.limit ? 'present' : 'absent';
-  if (s.selection && hasMisreadOperator(s.selection)) return 'WHERE uses an operator (DIV, ^, ||, LIKE … =) the parser groups differently from MySQL';
-  // DELETE FROM t USING t JOIN u …: the joins are in USING (their links are not followed: fail closed)
-  b.where = scopedWhere(s.selection, writtenNames, b, (s.using ?? []).length > 0 ? undefined : joined);
+  if (s.selection && hasMisreadOperator(s.selection)) return 'WHERE uses an operator (DIV, ^, ||, XOR, LIKE … =) the parser groups differently from MySQL';
+  b.where = scopedWhere(s.selection, writtenNames, b, joined);
   walk(s, b, 'read', ['from', 'tables', 'using']);
   for (const twj of from) for (const j of twj.joins ?? []) walk(j.join_operator, b, 'read');
   return undefined;
@@ -705,6 +716,15 @@ function applyFallback(fb: FallbackFacts, tokens: readonly Token[], b: Builder):
   if (fb.object !== undefined) b.object = fb.object;
   for (const e of fb.effects) addEffect(b, e);
   for (const t of fb.tables) addTableName(t.name, b, t.op);
+  // every name in the text may be a column the statement reads (a generated column's or a DEFAULT's expression):
+  // the fallback cannot tell, so it counts them all, and masked columns named anywhere in it are seen
+  if (fb.namesAreColumnsOf !== undefined) {
+    const table = fb.namesAreColumnsOf.replace(/`/g, '').split('.');
+    for (const t of tokens) {
+      if (t.type === 'quoted') b.columnRefs.push([...table, t.value]);
+      else if (t.type === 'word' && !t.value.startsWith('@')) for (const part of t.raw.split('.')) b.columnRefs.push([...table, part]);
+    }
+  }
   if (fb.drops) b.drops = true;
   if (fb.prepared) b.prepared = fb.prepared;
   if (fb.scanCalls) {

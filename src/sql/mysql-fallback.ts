@@ -24,6 +24,8 @@ export interface FallbackFacts {
   prepared?: { op: 'prepare' | 'execute' | 'deallocate'; name: string; text?: string };
   /** LOAD … LOCAL: the file is on the client's host */
   clientFile?: boolean;
+  /** every name in the text counts as a column of this table that the statement reads (it may hold expressions we cannot read) */
+  namesAreColumnsOf?: string;
 }
 
 /** A prepared statement's name (case-insensitive on the server), or undefined when token k is not one. */
@@ -258,7 +260,21 @@ function ddlStatement(head: string, tokens: readonly Token[], f: Make): Fallback
     // DROP COLUMN/INDEX/PARTITION, TRUNCATE PARTITION and DISCARD TABLESPACE lose data or integrity; EXCHANGE
     // PARTITION moves the partition's rows out into another table (and that table's rows in) without a DELETE
     const drops = tokens.some((t, i) => i > k + 1 && t.type === 'word' && ['DROP', 'TRUNCATE', 'DISCARD', 'EXCHANGE'].includes(t.value));
-    return f('alter', ['ddl'], { object: 'table', tables: name ? [{ name, op: 'ddl' }] : [], drops });
+    const tables: TableRef[] = name ? [{ name, op: 'ddl' }] : [];
+    // RENAME [TO | AS] new_name (TO is optional) moves the table, maybe into another database; RENAME COLUMN/INDEX/
+    // KEY rename inside it
+    for (let i = k + 2; i < tokens.length; i++) {
+      if (tokens[i]!.type !== 'word' || tokens[i]!.value !== 'RENAME') continue;
+      const next = tokens[i + 1]?.type === 'word' ? tokens[i + 1]!.value : '';
+      if (next === 'COLUMN' || next === 'INDEX' || next === 'KEY') continue;
+      const target = tableName(tokens, next === 'TO' || next === 'AS' ? i + 2 : i + 1);
+      if (target === undefined) return null;
+      tables.push({ name: target, op: 'ddl' });
+    }
+    // Security: generated columns (`AS (expr) PERSISTENT`), DEFAULT (expr) and CHECK (expr) read the table's columns
+    // into new places; text the parser could not read is not traced, so every name in it counts as read
+    // (`ADD COLUMN g TEXT AS (email) PERSISTENT` would otherwise copy a masked column into an unmasked one)
+    return f('alter', ['ddl'], { object: 'table', tables, drops, ...(name ? { namesAreColumnsOf: name } : {}) });
   }
   if (obj === 'DATABASE' || obj === 'SCHEMA') return f(kind, ['ddl'], { object: 'database' });
   if (obj === 'SEQUENCE' || obj === 'INDEX' || obj === 'VIEW' || obj === 'TABLESPACE' || obj === 'LOGFILE') {

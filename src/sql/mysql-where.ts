@@ -21,13 +21,19 @@ type Folded = Value | typeof UNKNOWN;
  */
 const MISREAD_OPERATORS = new Set(['MyIntegerDivide', 'BitwiseXor', 'StringConcat']);
 
-export function hasMisreadOperator(node: Ast): boolean {
-  if (Array.isArray(node)) return node.some(hasMisreadOperator);
+export function hasMisreadOperator(node: Ast, parentOp?: string): boolean {
+  if (Array.isArray(node)) return node.some((n) => hasMisreadOperator(n));
   if (node === null || typeof node !== 'object') return false;
   if (node.BinaryOp && MISREAD_OPERATORS.has(node.BinaryOp.op)) return true;
+  // XOR: MySQL binds it looser than comparisons, NOT and AND (`id = 1 XOR id <> 1` is `(id = 1) XOR (id <> 1)`),
+  // the parser tighter (`id = (1 XOR id) <> 1`). Its tree is right only where XOR sits under OR or XOR alone (or
+  // at the top, or inside explicit parentheses).
+  if (node.BinaryOp?.op === 'Xor' && parentOp !== undefined && parentOp !== 'Or' && parentOp !== 'Xor') return true;
   // `a LIKE b = c` is `(a LIKE b) = c` to MySQL but `a LIKE (b = c)` to the parser
   if (node.Like && node.Like.pattern?.BinaryOp) return true;
-  for (const key in node) if (hasMisreadOperator(node[key])) return true;
+  if (node.BinaryOp) return hasMisreadOperator(node.BinaryOp.left, node.BinaryOp.op) || hasMisreadOperator(node.BinaryOp.right, node.BinaryOp.op);
+  if (node.UnaryOp) return hasMisreadOperator(node.UnaryOp.expr, `Unary${node.UnaryOp.op}`);
+  for (const key in node) if (hasMisreadOperator(node[key], key === 'Nested' ? undefined : 'other')) return true;
   return false;
 }
 
@@ -79,6 +85,7 @@ function fold(node: Ast): Folded {
   if (node.InList) return inList(node.InList);
   if (node.Between) return between(node.Between);
   if (node.Like) return like(node.Like);
+  if (node.RLike) return regexpMatch(node.RLike);
   if (node.Exists) return exists(node.Exists);
   if (node.Subquery) return scalarSubquery(node.Subquery);
   if (node.Cast) return cast(node.Cast);
@@ -124,10 +131,26 @@ function neverNull(expr: Ast): boolean {
   return false;
 }
 
-/** IF(cond, a, b) with a and b the same constant; ISNULL(x) of a never-NULL x. */
+/**
+ * IF(cond, a, b) with a and b the same constant, or with a constant cond; ISNULL(x) of a never-NULL x; COALESCE /
+ * IFNULL / NVL whose first non-NULL argument is a constant (`WHERE COALESCE(1, id)` is `WHERE 1`).
+ */
 function ifFunction(f: Ast): Folded {
   const call = builtinCall(f);
   if (call?.name === 'ISNULL' && call.args.length === 1 && neverNull(call.args[0])) return 0;
+  if (call && (call.name === 'COALESCE' || call.name === 'IFNULL' || call.name === 'NVL')) {
+    for (const a of call.args) {
+      const v = fold(a);
+      if (v === UNKNOWN) return UNKNOWN;
+      if (v !== null) return v;
+    }
+    return null;
+  }
+  if (call?.name === 'IF' && call.args.length === 3) {
+    const cond = truth(fold(call.args[0]));
+    if (cond === true) return fold(call.args[1]);
+    if (cond === false || cond === null) return fold(call.args[2]);
+  }
   const parts: Ast[] = f.name ?? [];
   const name = String(parts[parts.length - 1]?.Identifier?.value ?? '').toUpperCase();
   const args: Ast[] = f.args?.List?.args ?? [];
@@ -235,14 +258,30 @@ function logical(op: string, left: Ast, right: Ast): Folded {
     if (l === undefined || r === undefined) return UNKNOWN;
     return l === true && r === true ? 1 : null;
   }
+  // XOR: `x XOR NOT x`, `id = 1 XOR id <> 1` hold for every row where x is not NULL
+  if (complementary(left, right)) return 1;
   if (l === undefined || r === undefined) return UNKNOWN;
   if (l === null || r === null) return null;
   return l !== r ? 1 : 0;
 }
 
+/** Comparison operators and their negations: `a = b` is false exactly where `a <> b` is true (both non-NULL). */
+const NEGATED_COMPARISON: Record<string, string> = { Eq: 'NotEq', NotEq: 'Eq', Lt: 'GtEq', GtEq: 'Lt', Gt: 'LtEq', LtEq: 'Gt' };
+/** The same comparison with its operands swapped: `a < b` is `b > a`. */
+const MIRRORED_COMPARISON: Record<string, string> = { Eq: 'Eq', NotEq: 'NotEq', Lt: 'Gt', Gt: 'Lt', LtEq: 'GtEq', GtEq: 'LtEq' };
+
+/** `x` and `NOT x`, or two comparisons of the same operands with opposite operators (`id = 1` / `id <> 1`, `1 > id`). */
 function complementary(a: Ast, b: Ast): boolean {
-  const neg = (x: Ast, y: Ast): boolean => x?.UnaryOp?.op === 'Not' && sameExpression(x.UnaryOp.expr, y);
-  return neg(a, b) || neg(b, a);
+  const strip = (x: Ast): Ast => { while (x?.Nested) x = x.Nested; return x; };
+  a = strip(a);
+  b = strip(b);
+  const neg = (x: Ast, y: Ast): boolean => x?.UnaryOp?.op === 'Not' && sameExpression(strip(x.UnaryOp.expr), y);
+  if (neg(a, b) || neg(b, a)) return true;
+  const x = a?.BinaryOp;
+  const y = b?.BinaryOp;
+  if (!x || !y || !NEGATED_COMPARISON[x.op] || !NEGATED_COMPARISON[y.op]) return false;
+  if (NEGATED_COMPARISON[x.op] === y.op && sameExpression(x.left, y.left) && sameExpression(x.right, y.right)) return true;
+  return NEGATED_COMPARISON[x.op] === MIRRORED_COMPARISON[y.op] && sameExpression(x.left, y.right) && sameExpression(x.right, y.left);
 }
 
 /** Numbers compare as numbers; a number against a string compares numerically; strings case-insensitively. */
@@ -314,6 +353,25 @@ function like(e: Ast): Folded {
   const re = new RegExp(`^${likeToRegex(String(pattern))}$`, 'is');
   const hit = re.test(String(v));
   return bool(e.negated ? !hit : hit);
+}
+
+/**
+ * Defends against `col REGEXP ''` (or '.*', '^', 'x*', 'a|'): REGEXP searches, so a pattern that can match the empty
+ * string at the start matches every non-null value, like `col LIKE '%'`. Whether it does is tried on sample strings
+ * with JavaScript's engine; where PCRE and JavaScript differ this can only over-block (a pattern JavaScript matches
+ * on every sample is refused), and a pattern JavaScript cannot compile is left to the server's data.
+ */
+const REGEXP_SAMPLES = ['', 'a', 'Z9', ' ', '\n', 'abc xyz', '%_', 'é€', '\u0000', '0', '-1.5', 'NULL'];
+function regexpMatch(e: Ast): Folded {
+  const pattern = fold(e.pattern);
+  if (e.negated || typeof pattern !== 'string' || !isStable(e.expr)) return UNKNOWN;
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern, 'su');
+  } catch {
+    return UNKNOWN;
+  }
+  return REGEXP_SAMPLES.every((x) => re.test(x)) ? 1 : UNKNOWN;
 }
 
 function exists(e: Ast): Folded {

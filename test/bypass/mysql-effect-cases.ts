@@ -151,4 +151,25 @@ const doors2: BypassCase[] = [
   allow(W, "DELETE FROM t WHERE id NOT IN (SELECT id FROM accounts) AND v = 'nothing'", 'NOT IN over a real subquery, narrowed'),
 ];
 
-export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped, ...disguised, ...byEffect, ...doors2];
+/**
+ * Doors found by the doors3 hunt: conditions true for every non-NULL value that the folder did not see (a REGEXP
+ * that matches the empty string, COALESCE/IFNULL/IF with a constant answer, XOR of a comparison and its negation,
+ * which the parser also groups wrongly), and DELETE … USING, whose FROM names aliases of USING's tables.
+ */
+const doors3: BypassCase[] = [
+  block(W, 'unscoped-write', "DELETE FROM t WHERE v REGEXP ''", 'deletes every non-null row: an empty pattern matches anywhere', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE v RLIKE '^'", 'the same with an anchor alone', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE v REGEXP 'x*'", 'the same with a pattern that can match nothing', DATA),
+  allow(W, "DELETE FROM t WHERE v REGEXP '^row 1$'", 'a REGEXP that narrows'),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE COALESCE(1, id)', 'deletes every row: COALESCE answers its first constant', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE IFNULL(NULL, 1)', 'deletes every row: IFNULL of NULL and a constant', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE IF(1, 1, id = 3)', 'deletes every row: IF with a constant condition', DATA),
+  allow(W, 'DELETE FROM t WHERE COALESCE(id, 1) = 3', 'COALESCE of the column first narrows'),
+  block(W, 'unscoped-write', "UPDATE t SET v = 'x' WHERE (id = 1) XOR (id <> 1)", 'rewrites every row: a comparison XOR its negation', DATA),
+  block(W, 'unparsed', "UPDATE t SET v = 'x' WHERE id = 1 XOR id <> 1", 'the same without parentheses: the parser reads id = (1 XOR id) <> 1', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE id < 5 OR 5 <= id", 'deletes every row: a comparison and its mirrored negation', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM a USING t a, orders b WHERE a.id = b.account_id', 'deletes every row of t with an order: the join link is not a condition on t', DATA),
+  allow(W, 'DELETE FROM a USING t a JOIN orders b ON a.id = b.account_id WHERE b.id = 10', 'a DELETE … USING narrowed through the joined table'),
+];
+
+export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped, ...disguised, ...byEffect, ...doors2, ...doors3];

@@ -291,3 +291,40 @@ describe('MariaDB reads that already follow the mask (regression: each leaks on 
     }
   });
 });
+
+describe('MariaDB ALTER TABLE forms the parser does not read (generated columns, IF NOT EXISTS, ADD (…))', () => {
+  // each copies the masked email into a new or redefined column; proven on the server, then refused by the broker
+  const forms = (t: string, c: string) => [
+    `ALTER TABLE ${t} ADD COLUMN ${c} VARCHAR(100) AS (email) PERSISTENT`,
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${c} VARCHAR(100) AS (email) VIRTUAL`,
+    `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${c} VARCHAR(100) AS (CONCAT('', \`email\`)) STORED`,
+    `ALTER TABLE ${t} ADD (${c} VARCHAR(100) AS (email))`,
+  ];
+  it('each form copies the value on a direct connection', async () => {
+    const copy = `dbw_my.${S}_copy`;
+    await myAdmin(`DROP TABLE IF EXISTS ${copy}; CREATE TABLE ${copy} AS SELECT * FROM ${T}`);
+    try {
+      for (let i = 0; i < forms(copy, '').length; i++) {
+        await myAdmin(forms(copy, `g${i}`)[i]!, 'dbw_my');
+        expect(leaks(await myAdmin(`SELECT g${i} FROM ${copy}`, 'dbw_my'))).toBe(true);
+      }
+    } finally {
+      await myAdmin(`DROP TABLE IF EXISTS ${copy}`);
+    }
+  });
+  it('through the broker each is refused, and MODIFY turning a clean column into a copy too', async () => {
+    for (const sql of [...forms(T, 'g_x'), `ALTER TABLE ${T} MODIFY name VARCHAR(100) AS (email) PERSISTENT`]) {
+      const e = await viaBroker(sql, { cred: write }).then(() => undefined, (x) => x);
+      expect(e, sql).toBeInstanceOf(Error);
+      expect(e.message, sql).toMatch(/dbwarden: blocked by rule mask-email/);
+    }
+    const cols = (await myAdmin(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'dbw_my' AND table_name = '${S}_users'`)) as { c: string }[];
+    expect(cols.map((r) => r.c).sort()).toEqual(['email', 'id', 'name']);
+    expect(leaks(await viaBroker(`SELECT * FROM ${T}`))).toBe(false);
+  });
+  it('an ALTER of the same forms that names no masked column still runs', async () => {
+    await viaBroker(`ALTER TABLE ${T2} ADD COLUMN IF NOT EXISTS g_len INT AS (LENGTH(note)) PERSISTENT`, { cred: write });
+    const cols = (await myAdmin(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'dbw_my' AND table_name = '${S}_sink'`)) as { c: string }[];
+    expect(cols.map((r) => r.c)).toContain('g_len');
+  });
+});

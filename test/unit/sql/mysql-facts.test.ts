@@ -215,6 +215,14 @@ describe('tables, columns and functions', () => {
     expect(one('DROP TABLE a, db.b').tables).toEqual([{ name: 'a', op: 'ddl' }, { name: 'db.b', op: 'ddl' }]);
     expect(one('TRUNCATE t').tables).toEqual([{ name: 't', op: 'write' }]);
     expect(one('RENAME TABLE a TO b').tables.map((t) => t.name)).toEqual(['a', 'b']);
+    // ALTER TABLE … RENAME [TO|AS] names a table (the database scope checks it), parsed or read by the fallback
+    for (const sql of ['ALTER TABLE a RENAME TO other.b', 'ALTER TABLE a RENAME AS other.b', 'ALTER TABLE a RENAME other.b', 'ALTER TABLE a ADD COLUMN IF NOT EXISTS c INT, RENAME TO other.b']) {
+      const f = one(sql);
+      expect(f.tables, sql).toContainEqual({ name: 'other.b', op: 'ddl' });
+      expect(f.databases, sql).toContain('other');
+      expect(f.columns.filter((c) => c.includes('other') && !c.startsWith('a.')), sql).toEqual([]);
+    }
+    expect(one('ALTER TABLE a RENAME COLUMN x TO y').tables).toEqual([{ name: 'a', op: 'ddl' }]);
     expect(one("LOAD DATA INFILE 'f' INTO TABLE `db`.`t`").tables).toEqual([{ name: 'db.t', op: 'write' }]);
     expect(one('HANDLER Users OPEN').tables).toEqual([{ name: 'Users', op: 'read' }]);
   });
