@@ -80,9 +80,14 @@ export function redactField(code: string, text: string): string {
     // above keeps. Only the first line stays.
     out = out.split('\n').map((l, i) => (i === 0 ? l : REDACTED_VALUE)).join('\n');
   }
-  if (code === 'M') {
-    // messages that append the value unquoted after a colon (e.g. "invalid input syntax for type json: …" forms)
-    out = out.replace(/^(invalid [^:]*|[^:]*syntax error[^:]*): (?!"|').+$/s, `$1: ${REDACTED_VALUE}`);
+  if (code === 'M' || code === 'D' || code === 'H') {
+    // Security: whatever a message, detail or hint prints after a colon may be input the server echoes unquoted —
+    // not only "invalid input syntax for type json: …": names are printed unquoted by NameListToString, so
+    // `email::regoper` fails with "operator does not exist: <the email>", `(email || '.x')::regclass` with
+    // "improper relation name (too many dotted names): <the email>.x", and `'a.b.' || email` cast to regclass
+    // with "cross-database references are not implemented: …". The form is what counts, not the message: every
+    // tail after the first ": " goes (quoted spans were redacted before, so no colon of a value is left above).
+    out = out.replace(/^([^\n]*?): (?!"\[redacted\]"$|'\[redacted\]'$)(.+)$/s, `$1: ${REDACTED_VALUE}`);
   }
   return out;
 }

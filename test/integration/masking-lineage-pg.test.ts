@@ -143,6 +143,13 @@ describe('errors and notices are scrubbed of values while masks apply', () => {
     ['line breaks and a double quote (date)', `select (E'x"\\n' || email || E'\\n"')::date from ${T}`],
     ['line breaks in a setting name', `select current_setting(E'\\n' || email || E'\\n') from ${T}`],
     ['a line break in an XML document', `select xmlparse(document E'<a/>\\nSQL ' || email) from ${T}`],
+    // names printed unquoted after a colon (NameListToString)
+    ['regoper cast (operator does not exist: …)', `select email::regoper from ${T}`],
+    ['regoper of a translated value', `select translate(email, '.@', '__')::regoper from ${T}`],
+    ['to_regoper in a WHERE', `select id from ${T} where to_regoper(email) is not null`],
+    ['regclass of a dotted value (too many dotted names)', `select (email || '.x')::regclass from ${T}`],
+    ['cross-database reference', `select ('a.b.' || replace(email, '@', '_'))::regclass from ${T}`],
+    ['regtype of a dotted value', `select ('a.b.c.' || replace(email, '@', '_'))::regtype from ${T}`],
   ];
   const text = (e: Record<string, unknown>) => [e.message, e.detail, e.where, e.hint, e.internalQuery].join(' | ');
   it.each(errors)('%s', async (_what, sql) => {
