@@ -9,6 +9,7 @@
 // as masked (fail closed).
 import { parseSync } from 'libpg-query';
 import type { AstNode as Ast } from './ast.js';
+import { plpgsqlStatements } from './pg-plpgsql.js';
 
 // libpg-query's AST is JSON walked by node name
 
@@ -380,6 +381,19 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       return null;
     }
     case 'CreateFunctionStmt':
+      // A new definition reads nothing now; its body is traced where it is used. A replaced one is already in use,
+      // also where no lineage follows: a column DEFAULT, a generated column, a trigger. Security: `ALTER TABLE sink
+      // ALTER note SET DEFAULT f()` with a clean f, then `CREATE OR REPLACE FUNCTION f() … 'SELECT email …'`, and
+      // every plain INSERT stored an email in the clean column. What a replacing body returns or stores moves.
+      if (s.replace) ctx.sinks.push({ what: 'CREATE OR REPLACE FUNCTION', src: replacedBodySources(s, ctx) });
+      return null;
+    case 'RefreshMatViewStmt': {
+      // Security: the stored rows are recomputed from the definition as it reads now, through views that may have
+      // been redefined since the materialized view was created; they move into it like CREATE TABLE AS
+      const item = relationItem(s.relation, scope, ctx);
+      ctx.sinks.push({ what: 'REFRESH MATERIALIZED VIEW', src: wholeRow(item) });
+      return null;
+    }
     case 'ViewStmt':
       // definitions read nothing now; their bodies are traced where they are used
       return null;
@@ -396,6 +410,50 @@ function stmt(node: Ast, scope: Scope, ctx: Ctx): Rel | null {
       expr(s, scope, ctx);
       return null;
   }
+}
+
+/**
+ * What a CREATE OR REPLACE FUNCTION's new body returns or stores: SQL bodies (quoted or BEGIN ATOMIC) and PL/pgSQL
+ * bodies (their embedded statements) are traced; any other language is unknown (fail closed).
+ */
+function replacedBodySources(s: Ast, ctx: Ctx): Src {
+  const option = (name: string): Ast | undefined => (s.options ?? []).find((o: Ast) => o?.DefElem?.defname === name)?.DefElem?.arg;
+  const language = String(option('language')?.String?.sval ?? (s.sql_body !== undefined ? 'sql' : '')).toLowerCase();
+  const asItems: Ast[] = option('as')?.List?.items ?? [];
+  const body = asItems.length === 1 ? String(asItems[0]?.String?.sval ?? '') : undefined;
+  let stmts: Ast[] | undefined;
+  try {
+    if (s.sql_body !== undefined) {
+      stmts = [];
+      const found = stmts;
+      const collect = (n: Ast): void => {
+        if (Array.isArray(n)) return n.forEach(collect);
+        if (n === null || typeof n !== 'object') return;
+        const k = Object.keys(n)[0];
+        if (k && /^[A-Z][A-Za-z]*Stmt$/.test(k)) found.push(n);
+        else for (const key in n) collect(n[key]);
+      };
+      collect(s.sql_body);
+    } else if (language === 'sql' && body !== undefined) {
+      stmts = ((parseSync(body) as Ast).stmts ?? []).map((x: Ast) => x.stmt);
+    } else if (language === 'plpgsql' && body !== undefined && !body.includes('$dbw_body$')) {
+      // the PL/pgSQL reader needs the return type (a trigger function's body names NEW and OLD)
+      const names: Ast[] = s.returnType?.names ?? [];
+      const returns = String(names[names.length - 1]?.String?.sval ?? 'void').replace(/[^A-Za-z0-9_]/g, '');
+      const texts = plpgsqlStatements(`CREATE FUNCTION dbw_body() RETURNS ${s.returnType?.setof ? 'SETOF ' : ''}${returns || 'void'} LANGUAGE plpgsql AS $dbw_body$${body}$dbw_body$`);
+      // a trigger function reads the row of whatever table its triggers are on (unknown here): a body that reads NEW
+      // or OLD may move any column of it, masked ones included (fail closed)
+      if (returns.toLowerCase() === 'trigger' && texts?.some((t) => /\b(new|old)\s*\.|\b(new|old)\b(?!\s*\.)/i.test(t.replace(/'(?:[^']|'')*'/g, "''")))) return unknown();
+      stmts = texts?.flatMap((t) => ((parseSync(t) as Ast).stmts ?? []).map((x: Ast) => x.stmt));
+    }
+  } catch {
+    stmts = undefined;
+  }
+  if (!stmts) return unknown();
+  const { result, sinks } = bodyLineage(stmts, ctx.schema);
+  const src = union(result, sinks);
+  src.delete(PARAM);
+  return src;
 }
 
 /**

@@ -48,6 +48,12 @@ beforeAll(async () => {
     create domain ${S}_ops.dom as text check (${S}_ops.vstore(value));
     create function ${S}_ops.leak(int, int) returns text language sql stable as 'select email from ${T} limit 1';
     create operator ${S}_ops.@#@ (leftarg = int, rightarg = int, function = ${S}_ops.leak);
+    create function ${S}_def() returns text language sql volatile as 'select name from ${T} limit 1';
+    create function ${S}_touch() returns trigger language plpgsql as $$ begin new.note = upper(new.note); return new; end $$;
+    create materialized view ${S}_mv as select id, email from ${T} with no data;
+    create materialized view ${S}_mvc as select id, name from ${T} with no data;
+    alter function ${S}_def() owner to dbw_rw; alter function ${S}_touch() owner to dbw_rw;
+    alter materialized view ${S}_mv owner to dbw_rw; alter materialized view ${S}_mvc owner to dbw_rw;
     grant usage on schema ${S}_ops to dbw_ro, dbw_rw;
     alter table ${T} owner to dbw_rw; alter table ${T2} owner to dbw_rw;
     grant select on ${T}, ${T2}, ${S}_v1, ${S}_v2, ${S}_v3 to dbw_ro;`);
@@ -55,7 +61,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_imm(int), ${S}_immset(int), ${S}_trg() cascade; drop view if exists ${S}_vn; drop table if exists ${S}_dx, ${S}_dy, ${S}_pk; drop domain if exists ${S}_dd;`);
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_imm(int), ${S}_immset(int), ${S}_trg(), ${S}_def(), ${S}_touch() cascade; drop view if exists ${S}_vn; drop table if exists ${S}_dx, ${S}_dy, ${S}_pk; drop domain if exists ${S}_dd;`);
 });
 
 async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
@@ -652,5 +658,40 @@ describe('doors closed by the atk-mask review', () => {
     // clean arguments and builtin casts still run
     expect(await viaBroker(`select ${S}_keep(name) as v from ${T}`, write)).toEqual([{ v: 'Zed' }]);
     expect(await viaBroker(`select id::text as i, name::varchar(10) as n, cast(id as bigint) as b, '2024-01-01'::date::text as d from ${T}`)).toEqual([{ i: '1', n: 'Zed', b: '1', d: '2024-01-01' }]);
+  });
+});
+
+describe('definitions already in use that a statement replaces or recomputes', () => {
+  it('CREATE OR REPLACE FUNCTION whose new body reads a masked column is refused; a clean one and a trigger function pass', async () => {
+    // proven on the server: a DEFAULT calling the function stores what its current body returns
+    await adminSql(`alter table ${T2} alter column note set default ${S}_def();
+      create or replace function ${S}_def() returns text language sql volatile as 'select email from ${T} limit 1';
+      insert into ${T2} (id) values (77);`);
+    expect(leaks(await direct(`select note from ${T2} where id = 77`))).toBe(true);
+    await adminSql(`delete from ${T2} where id = 77;
+      create or replace function ${S}_def() returns text language sql volatile as 'select name from ${T} limit 1';`);
+    for (const body of [`'select email from ${T} limit 1'`, `'select lower(e) from ${T} u(i, n, e) limit 1'`]) {
+      const e = await viaBroker(`create or replace function ${S}_def() returns text language sql volatile as ${body}`, write).catch((x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message).toMatch(/blocked by rule mask-.*masked columns cannot be copied or exported/);
+    }
+    const plpgsql = await viaBroker(`create or replace function ${S}_def() returns text language plpgsql volatile as $$ begin return (select ssn from ${T} limit 1); end $$`, write).catch((x) => x);
+    expect(plpgsql).toBeInstanceOf(Error);
+    await viaBroker(`create or replace function ${S}_def() returns text language sql volatile as 'select upper(name) from ${T} limit 1'`, write);
+    await viaBroker(`create or replace function ${S}_touch() returns trigger language plpgsql as $$ begin new.note = 'touched ' || now()::date; return new; end $$`, write);
+    // a trigger function that reads the row (NEW/OLD) may move any column of the tables it fires on
+    const rowReader = await viaBroker(`create or replace function ${S}_touch() returns trigger language plpgsql as $$ begin insert into ${T2} values (1, new.note); return new; end $$`, write).catch((x) => x);
+    expect(rowReader).toBeInstanceOf(Error);
+    await adminSql(`insert into ${T2} (id) values (78)`);
+    expect(leaks(await direct(`select note from ${T2} where id = 78`))).toBe(false);
+    await adminSql(`delete from ${T2} where id = 78; alter table ${T2} alter column note drop default`);
+  });
+  it('REFRESH MATERIALIZED VIEW whose definition reads a masked column is refused; a clean one runs', async () => {
+    const e = await viaBroker(`refresh materialized view ${S}_mv`, write).catch((x) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.message).toMatch(/blocked by rule mask-.*masked columns cannot be copied or exported/);
+    expect(await direct(`select ispopulated from pg_matviews where matviewname = '${S}_mv'`)).toEqual([{ ispopulated: false }]);
+    await viaBroker(`refresh materialized view ${S}_mvc`, write);
+    expect(await direct(`select ispopulated from pg_matviews where matviewname = '${S}_mvc'`)).toEqual([{ ispopulated: true }]);
   });
 });
