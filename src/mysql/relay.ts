@@ -93,8 +93,12 @@ interface Pending {
   rowLimit?: RowLimit;
   /** the row guard holds this answer until the count is known */
   held?: Buffer[];
+  /** per held packet: true for result data (a column definition or a row), which carries no status flags */
+  heldData?: boolean[];
   /** COM_STMT_PREPARE on a read grant: its text and the stored functions its decision trusted */
   trusted?: { text: string; names: string[] };
+  /** COM_STMT_EXECUTE asking for a cursor (see ResponseTracker.cursors) */
+  cursors?: boolean;
 }
 
 export class MysqlRelay {
@@ -443,9 +447,11 @@ export class MysqlRelay {
         }
         const masker = this.masks.forExecute(id);
         const limit = this.preparedLimits.get(id);
-        if (this.rowGuard && limit) return this.guardCommand(Buffer.from(raw), cmd, limit, undefined, { masker, stmtId: id });
+        // flags byte after the statement id: a cursor type other than CURSOR_TYPE_NO_CURSOR
+        const cursors = cmd === Command.StmtExecute && payload.length > 5 && (payload[5]! & 0x0f) !== 0;
+        if (this.rowGuard && limit) return this.guardCommand(Buffer.from(raw), cmd, limit, undefined, { masker, stmtId: id, cursors });
         this.upstream.write(raw);
-        this.expect('result', cmd, undefined, { masker, stmtId: id });
+        this.expect('result', cmd, undefined, { masker, stmtId: id, cursors });
         return;
       }
       case Command.StmtClose: {
@@ -522,9 +528,11 @@ export class MysqlRelay {
       internal: (text, done) => this.internalQuery(text, done),
       forwardHeld: (bytes, done) => {
         this.upstream.write(bytes);
+        const tracker = new ResponseTracker('result', this.deprecateEof);
+        if (extra?.cursors) tracker.cursors = true;
         this.queue.push({
-          kind: 'upstream', replySeq, tracker: new ResponseTracker('result', this.deprecateEof), command: cmd, held: [], ...extra,
-          onDone: (e) => done(e.held!, e.tracker!),
+          kind: 'upstream', replySeq, tracker, command: cmd, held: [], heldData: [], ...extra,
+          onDone: (e) => done(e.held!, e.tracker!, e.heldData!),
         });
       },
       writeClient: (b) => this.clientOut.write(b),
@@ -593,7 +601,9 @@ export class MysqlRelay {
   }
 
   private expect(kind: ResponseKind, command: number, onDone?: (e: Pending) => void, extra: Partial<Pending> = {}): void {
-    this.queue.push({ kind: 'upstream', replySeq: this.replySeq(), tracker: new ResponseTracker(kind, this.deprecateEof), command, onDone, ...extra });
+    const tracker = new ResponseTracker(kind, this.deprecateEof);
+    if (extra.cursors) tracker.cursors = true;
+    this.queue.push({ kind: 'upstream', replySeq: this.replySeq(), tracker, command, onDone, ...extra });
   }
 
   // ---- masking ----
@@ -632,7 +642,8 @@ export class MysqlRelay {
       if (head.prepared) this.masks.preparedAs(head.stmtId, head.prepared);
       this.lastPrepared = head.stmtId;
     }
-    const emit = (b: Buffer) => (head.held ? head.held.push(Buffer.from(b)) : this.clientOut.write(b));
+    const data = tracker.role === 'row' || tracker.role === 'column';
+    const emit = (b: Buffer) => (head.held ? (head.held.push(Buffer.from(b)), head.heldData?.push(data)) : this.clientOut.write(b));
     if (out === null && this.seqShift === 0) return void emit(raw);
     const body = out ?? payload;
     emit(encodePacket((seq + this.seqShift) & 0xff, body));
@@ -779,8 +790,10 @@ export class MysqlRelay {
       throw new BrokerError(ErrorCode.PROTOCOL_VIOLATION, `upstream packets out of order: expected sequence id ${expected}, got ${seq}`);
     }
     const disp = tracker.start(first, len);
-    // once sequence ids are shifted, every packet of the response needs a new header
-    return head.kind === 'internal' || this.seqShift !== 0 ? 'fetch' : disp;
+    // once sequence ids are shifted, every packet of the response needs a new header; an answer the row guard holds
+    // is held whole (its rows streamed past the hold reached the client before the result's header: a CALL that
+    // returned rows on a write grant broke the client's connection)
+    return head.kind === 'internal' || this.seqShift !== 0 || head.held ? 'fetch' : disp;
   }
 
   private onUpstreamPacket(payload: Buffer, raw: Buffer, seq: number): void {
@@ -800,7 +813,7 @@ export class MysqlRelay {
     if (!done) return;
     this.queue.shift();
     this.seqShift = 0;
-    if (head.masker && head.stmtId !== undefined && head.tracker!.status >= 0 && head.tracker!.status & ServerStatus.CursorExists) {
+    if (head.masker && head.stmtId !== undefined && head.tracker!.cursors && head.tracker!.status >= 0 && head.tracker!.status & ServerStatus.CursorExists) {
       this.masks.cursorOpened(head.stmtId, head.masker);
     }
     const status = head.tracker!.status;

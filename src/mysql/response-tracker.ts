@@ -41,6 +41,12 @@ export class ResponseTracker {
   started = false;
   /** rows of the result set in progress are fetched (to be rewritten) instead of streamed */
   fetchRows = false;
+  /**
+   * A COM_STMT_EXECUTE that asked for a cursor: only then does CURSOR_EXISTS mean its rows come later with
+   * COM_STMT_FETCH. A stored procedure that opens a cursor of its own sets the flag in a plain CALL's result too, whose
+   * rows still follow (read as the end of the response, the next packets desynchronised the connection).
+   */
+  cursors = false;
   role: PacketRole = 'other';
   /** affected rows summed over the response's OK packets (the audit `rows` of a write; the row guard's count) */
   affected = 0;
@@ -119,7 +125,7 @@ export class ResponseTracker {
         const { status } = decodeStatus(p);
         this.status = status;
         // a cursor was opened (COM_STMT_EXECUTE with a cursor flag): rows come with COM_STMT_FETCH
-        if (status & ServerStatus.CursorExists) return this.finish();
+        if (this.cursors && status & ServerStatus.CursorExists) return this.finish();
         this.phase = Phase.rows;
         return false;
       }
@@ -143,7 +149,7 @@ export class ResponseTracker {
     const { status } = decodeStatus(p);
     this.status = status;
     this.role = 'end';
-    if (this.kind === 'result' && status & ServerStatus.MoreResultsExist && !(status & ServerStatus.CursorExists)) {
+    if (this.kind === 'result' && status & ServerStatus.MoreResultsExist && !(this.cursors && status & ServerStatus.CursorExists)) {
       this.phase = Phase.first;
       return false;
     }

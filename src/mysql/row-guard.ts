@@ -25,7 +25,7 @@ export interface MysqlRowGuardHost {
   /** runs a query of the broker's own; its answer goes to `done` only (payloads), never to the client */
   internal(text: string, done: (packets: Buffer[]) => void): void;
   /** forwards the client's command with its answer held; `done` gets the raw packets and the tracker */
-  forwardHeld(raw: Buffer, done: (held: Buffer[], tracker: ResponseTracker) => void): void;
+  forwardHeld(raw: Buffer, done: (held: Buffer[], tracker: ResponseTracker, data: boolean[]) => void): void;
   writeClient(buf: Buffer): void;
   /** the reply sequence id of the command being guarded */
   replySeq: number;
@@ -132,7 +132,7 @@ export class MysqlRowGuard {
     // session's Handler_write/update/delete counters (no privilege needed), read before and after the statement.
     const before = { handler: null as number | null };
     host.internal(HANDLER_ROWS, (packets) => (before.handler = numberAnswer(packets, host.deprecateEof)));
-    host.forwardHeld(raw, (held, t) => host.internal(HANDLER_ROWS, (hp) => {
+    host.forwardHeld(raw, (held, t, data) => host.internal(HANDLER_ROWS, (hp) => {
       const afterHandler = numberAnswer(hp, host.deprecateEof);
       const byHandler = before.handler === null || afterHandler === null ? null : Math.max(0, afterHandler - before.handler);
       /** rolls the statement back and answers the refusal instead of its result */
@@ -153,7 +153,9 @@ export class MysqlRowGuard {
         return refuse(changed, rowLimitMessage(lim.rule, limit.kind, changed, lim.limit, extra));
       }
       const release = (fixStatus: boolean) => {
-        for (const b of held) host.writeClient(fixStatus ? clearInTrans(b, host.deprecateEof) : b);
+        // Only OK/EOF packets carry status flags: a binary row starts with 0x00 like an OK, and a text row whose first
+        // value is empty does too (clearing "their" IN_TRANS bit changed a masked value's first byte, [ to Z)
+        held.forEach((b, i) => host.writeClient(fixStatus && !data[i] ? clearInTrans(b, host.deprecateEof) : b));
         finish(t);
       };
       if (begin) {

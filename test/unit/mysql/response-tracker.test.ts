@@ -14,8 +14,9 @@ const okFe = (status: number) => {
 };
 
 /** feeds packets; returns the index of the packet that completed the response (or -1) and the dispositions */
-function feed(kind: ResponseKind, deprecateEof: boolean, packets: Buffer[]) {
+function feed(kind: ResponseKind, deprecateEof: boolean, packets: Buffer[], cursors = false) {
   const t = new ResponseTracker(kind, deprecateEof);
+  t.cursors = cursors;
   const disp: string[] = [];
   for (let i = 0; i < packets.length; i++) {
     const p = packets[i]!;
@@ -57,8 +58,13 @@ describe('ResponseTracker', () => {
   });
 
   it('a cursor ends COM_STMT_EXECUTE after the definitions; COM_STMT_FETCH ends at its terminator', () => {
-    expect(feed('result', false, [Buffer.from([1]), def, encodeEof(ServerStatus.CursorExists)]).end).toBe(2);
+    expect(feed('result', false, [Buffer.from([1]), def, encodeEof(ServerStatus.CursorExists)], true).end).toBe(2);
     expect(feed('rows', false, [Buffer.from('00000131', 'hex'), encodeEof(ServerStatus.LastRowSent)]).end).toBe(1);
+  });
+
+  it('CURSOR_EXISTS without a cursor asked for (a procedure\'s own cursor in a CALL) does not end the response', () => {
+    const rows = [Buffer.from([1]), def, encodeEof(ServerStatus.CursorExists | ServerStatus.MoreResultsExist), Buffer.from('035a6564', 'hex'), encodeEof(ServerStatus.MoreResultsExist), encodeOk()];
+    expect(feed('result', false, rows).end).toBe(5);
   });
 
   it('COM_STMT_PREPARE_OK counts parameter and column definitions', () => {
