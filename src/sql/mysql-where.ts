@@ -222,8 +222,9 @@ function binaryExpr(b: Ast): Folded {
   const l = fold(b.left);
   const r = fold(b.right);
   if (l === UNKNOWN || r === UNKNOWN) {
-    // `x OR 1` is handled in logical(); here one unknown side makes the whole unknown
-    return UNKNOWN;
+    // `x OR 1` is handled in logical(); here one unknown side makes the whole unknown, unless the row cannot change
+    // the answer
+    return rowInvariant(op, b.left, b.right, l, r);
   }
   if (op === 'Spaceship') return l === null || r === null ? bool(l === r) : compare('Eq', l, r);
   if (COMPARE[op]) return l === null || r === null ? null : compare(op, l, r);
@@ -240,6 +241,36 @@ function binaryExpr(b: Ast): Folded {
     case 'Multiply': return exact(a * c);
     case 'Divide': return opaqueDivide ? UNKNOWN : c === 0 ? null : UNKNOWN;
     case 'Modulo': return c === 0 ? null : exact(a % c);
+    default: return UNKNOWN;
+  }
+}
+
+/** Functions whose value is never negative (for a non-null argument). */
+const NON_NEGATIVE = new Set(['ABS', 'LENGTH', 'CHAR_LENGTH', 'CHARACTER_LENGTH', 'OCTET_LENGTH', 'BIT_LENGTH']);
+
+/**
+ * Defends against arithmetic that reads the row but answers the same for every value (issue 12 follow-up):
+ * `id - id = 0`, `id * 0 = 0`, and comparisons of a never-negative function with a bound below its
+ * range (`ABS(id) >= 0`, `LENGTH(s) > -1`). Like `id = id`, these hold for every row whose columns are not null.
+ * (`id % 1 = 0` is not among them: it narrows a DECIMAL column to its whole numbers.)
+ */
+function rowInvariant(op: string, left: Ast, right: Ast, l: Folded, r: Folded): Folded {
+  const num = (v: Folded): number | null => (v === UNKNOWN || v === null ? null : toNumber(v));
+  if (op === 'Minus' && sameExpression(left, right)) return 0;
+  if (op === 'Multiply' && ((num(l) === 0 && isStable(right)) || (num(r) === 0 && isStable(left)))) return 0;
+  if (!COMPARE[op]) return UNKNOWN;
+  const nonNegative = (x: Ast): boolean => {
+    const call = x?.Function ? builtinCall(x.Function) : undefined;
+    return call !== undefined && NON_NEGATIVE.has(call.name) && isStable(x);
+  };
+  const mirrored: Record<string, string> = { Eq: 'Eq', NotEq: 'NotEq', Lt: 'Gt', Gt: 'Lt', LtEq: 'GtEq', GtEq: 'LtEq' };
+  const [bound, o] = nonNegative(left) ? [num(r), op] : nonNegative(right) ? [num(l), mirrored[op]] : [null, op];
+  if (bound === null || bound > 0) return UNKNOWN;
+  switch (o) {
+    case 'GtEq': return 1;
+    case 'Gt': case 'NotEq': return bound < 0 ? 1 : UNKNOWN;
+    case 'Lt': return 0;
+    case 'LtEq': case 'Eq': return bound < 0 ? 0 : UNKNOWN;
     default: return UNKNOWN;
   }
 }

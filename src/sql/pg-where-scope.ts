@@ -391,12 +391,37 @@ function domainTautology(cond: Ast): string | undefined {
   if (e.kind === 'AEXPR_OP' && (op === '~' || op === '~*') && typeof pattern === 'string' && /^\^?(\.\*)*\$?$/.test(pattern) && pattern !== '^$') {
     return 'the regular expression matches every value that is not null';
   }
+  if (e.kind === 'AEXPR_OP' && tidBelowEveryRow(op, e.lexpr, e.rexpr)) return 'every row\'s ctid is at or above (0,1): the bound selects every row';
   if (e.kind === 'AEXPR_IN' && op === '=') {
     const items: Ast[] = e.rexpr?.List?.items ?? [];
     const values = new Set(items.map((i) => foldConstant(i)));
     if (values.has(true) && values.has(false)) return 'IN (true, false) holds for every boolean that is not null';
   }
   return undefined;
+}
+
+/**
+ * Defends against `WHERE ctid >= '(0,0)'` (or `> '(0,0)'`, `<> '(0,0)'`, `'(0,1)' <= ctid`): a row's ctid is never
+ * below (0,1) — line pointers start at 1 — so a bound at or below it is on the same side of every row.
+ */
+function tidBelowEveryRow(op: string, lexpr: Ast, rexpr: Ast): boolean {
+  const isCtid = (n: Ast): boolean => {
+    const fields: Ast[] = n?.ColumnRef?.fields ?? [];
+    return String(fields[fields.length - 1]?.String?.sval ?? '').toLowerCase() === 'ctid';
+  };
+  const tid = (n: Ast): [number, number] | undefined => {
+    let x = n;
+    while (x?.TypeCast) x = x.TypeCast.arg;
+    const v = foldConstant(x);
+    const m = typeof v === 'string' ? /^\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$/.exec(v) : null;
+    return m ? [Number(m[1]), Number(m[2])] : undefined;
+  };
+  const mirrored: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=', '<>': '<>', '!=': '!=' };
+  const [bound, o] = isCtid(lexpr) ? [tid(rexpr), op] : isCtid(rexpr) ? [tid(lexpr), mirrored[op] ?? ''] : [undefined, ''];
+  if (!bound) return false;
+  const atOrBelowFirst = bound[0] === 0 && bound[1] <= 1;
+  const belowFirst = bound[0] === 0 && bound[1] === 0;
+  return (o === '>=' && atOrBelowFirst) || ((o === '>' || o === '<>' || o === '!=') && belowFirst);
 }
 
 /**

@@ -190,7 +190,7 @@ function aExpr(e: Ast): Folded {
         // `id = id`: true for every row whose id is not null, which is what an accidental full-table write looks like
         return op === '=' || op === '<=' || op === '>=';
       }
-      return UNKNOWN;
+      return rowInvariant(op, e.lexpr, e.rexpr, l, r);
     }
     case 'AEXPR_OP_ANY':
     case 'AEXPR_OP_ALL': {
@@ -251,6 +251,47 @@ function aExpr(e: Ast): Folded {
     }
     default:
       return UNKNOWN;
+  }
+}
+
+/** Functions whose value is never negative (for a non-null argument). */
+const NON_NEGATIVE = new Set(['abs', 'length', 'char_length', 'character_length', 'octet_length', 'bit_length', 'cardinality']);
+
+function nonNegative(node: Ast): boolean {
+  const f = node?.FuncCall;
+  const name = String(f?.funcname?.[f.funcname.length - 1]?.String?.sval ?? '').toLowerCase();
+  return f !== undefined && NON_NEGATIVE.has(name) && isStable(node);
+}
+
+/**
+ * Defends against arithmetic that reads the row but answers the same for every value (issue 12 follow-up):
+ * `id - id = 0`, `id * 0 = 0` (each side folds although the row is read), and comparisons of a
+ * never-negative function with a bound below its range (`abs(id) >= 0`, `length(v) > -1`, `length(v) <> -1`).
+ * Like `id = id`, these hold for every row whose columns are not null. (`id % 1 = 0` is not among them: it narrows
+ * a numeric column to its whole numbers.)
+ */
+function rowInvariant(op: string, lexpr: Ast, rexpr: Ast, l: Folded, r: Folded): Folded {
+  const zero = fromInt(0);
+  if (op === '-' && sameExpression(lexpr, rexpr)) return zero;
+  if (op === '*' && ((l !== UNKNOWN && l !== null && toNumber(l)?.value === 0n && isStable(rexpr)) || (r !== UNKNOWN && r !== null && toNumber(r)?.value === 0n && isStable(lexpr)))) return zero;
+  if (!COMPARE.has(op)) return UNKNOWN;
+  // bound op f(x) is f(x) mirrored-op bound
+  const mirrored: Record<string, string> = { '=': '=', '<>': '<>', '!=': '!=', '<': '>', '>': '<', '<=': '>=', '>=': '<=' };
+  const [fn, bound, o] = nonNegative(lexpr) && r !== UNKNOWN ? [lexpr, r, op] : nonNegative(rexpr) && l !== UNKNOWN ? [rexpr, l, mirrored[op]!] : [undefined, undefined, op];
+  if (fn === undefined || bound === null || bound === undefined) return UNKNOWN;
+  const n = toNumber(bound as Value);
+  if (!n) return UNKNOWN;
+  const sign = n.value === 0n ? 0 : n.value < 0n ? -1 : 1;
+  if (sign > 0) return UNKNOWN;
+  // f(x) ≥ 0: compared with 0 or a negative bound
+  switch (o) {
+    case '>=': return true;
+    case '>': return sign < 0 ? true : UNKNOWN;
+    case '<>': case '!=': return sign < 0 ? true : UNKNOWN;
+    case '<': return false;
+    case '<=': return sign < 0 ? false : UNKNOWN;
+    case '=': return sign < 0 ? false : UNKNOWN;
+    default: return UNKNOWN;
   }
 }
 

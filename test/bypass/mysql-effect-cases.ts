@@ -170,6 +170,11 @@ const doors3: BypassCase[] = [
   block(W, 'unscoped-write', "DELETE FROM t WHERE id < 5 OR 5 <= id", 'deletes every row: a comparison and its mirrored negation', DATA),
   block(W, 'unscoped-write', 'DELETE FROM a USING t a, orders b WHERE a.id = b.account_id', 'deletes every row of t with an order: the join link is not a condition on t', DATA),
   allow(W, 'DELETE FROM a USING t a JOIN orders b ON a.id = b.account_id WHERE b.id = 10', 'a DELETE … USING narrowed through the joined table'),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id - id = 0', 'deletes every row: x - x is 0', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id * 0 = 0', 'deletes every row: x * 0 is 0', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE ABS(id) >= 0', 'deletes every row: ABS() is never negative', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE -1 < CHAR_LENGTH(v)', 'deletes every row with a value: CHAR_LENGTH() is never negative', DATA),
+  allow(W, 'DELETE FROM t WHERE LENGTH(v) > 30', 'LENGTH() compared with a bound in its range'),
 ];
 
 export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped, ...disguised, ...byEffect, ...doors2, ...doors3];

@@ -162,4 +162,15 @@ const quietLosses: BypassCase[] = [
   allow(W, 'ALTER TABLE t ENABLE TRIGGER ALL', 'turning triggers on'),
 ];
 
-export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect, ...doors2, ...quietLosses];
+/** Doors found by the doors3 probe: arithmetic that reads the row but answers the same, bounds outside a value's range. */
+const doors3: BypassCase[] = [
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id - id = 0', 'deletes every row: x - x is 0', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE id * 0 = 0', 'deletes every row: x * 0 is 0', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE abs(id) >= 0', 'deletes every row: abs() is never negative', DATA),
+  block(W, 'unscoped-write', 'DELETE FROM t WHERE -1 < length(v)', 'deletes every row with a value: length() is never negative', DATA),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE ctid >= '(0,0)'", 'deletes every row: no ctid is below (0,1)', DATA),
+  allow(W, 'DELETE FROM t WHERE length(v) > 30', 'length() compared with a bound in its range'),
+  allow(W, 'DELETE FROM t WHERE id % 2 = 0', 'a remainder narrows'),
+];
+
+export const POSTGRES_EFFECT_CASES: BypassCase[] = [...overBlocks, ...unscoped, ...disguised, ...byEffect, ...doors2, ...quietLosses, ...doors3];
