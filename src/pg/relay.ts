@@ -268,6 +268,44 @@ export class PgRelay {
     this.clientFetch[FrontendCode.Close] = 1;
   }
 
+  /**
+   * Prepared writes whose WHERE takes a parameter where its value decides what the test matches: a LIKE/SIMILAR/regex
+   * pattern, an ALL/ANY array, an unnest(). Defends against a condition made to match every row by its bound value:
+   * `DELETE FROM t WHERE v LIKE $1` with '%', `… WHERE v ~ $1` with '', `… WHERE id <> ALL($1)` with '{}' — the
+   * literal forms are refused, the parameters were never looked at. Each Bind of one is decided again with its
+   * values in place (only these statements: an ORM's `WHERE id = $1` is not re-read per execution).
+   */
+  private readonly valueSensitive = new Map<string, string>();
+
+  private trackValueSensitive(name: string, text: () => string, d: Decision): void {
+    this.valueSensitive.delete(name);
+    if (this.refused(d) || !d.statements.some((st) => st.kind === 'update' || st.kind === 'delete' || st.kind === 'merge')) return;
+    const t = text();
+    if (!VALUE_SENSITIVE_PARAM.test(t)) return;
+    if (this.valueSensitive.size >= 10_000) this.valueSensitive.delete(this.valueSensitive.keys().next().value!);
+    this.valueSensitive.set(name, t);
+    this.clientFetch[FrontendCode.Bind] = 1;
+    this.clientFetch[FrontendCode.Close] = 1;
+  }
+
+  /** A Bind of a value-sensitive write, decided with its values as literals; refused or null. */
+  private onValueBind(body: Buffer): Decision | null {
+    const bind = readBind(body);
+    const text = bind ? this.valueSensitive.get(bind.statement) : undefined;
+    if (!bind || text === undefined) return null;
+    const withValues = text.replace(/(?<![\w$])\$(\d+)(?!\w)/g, (m, n: string) => {
+      const v = bind.values[Number(n) - 1];
+      if (v === undefined) return m;
+      if (v === null) return 'NULL';
+      let tag = 'dbwv';
+      while (v.includes(`$${tag}$`)) tag += 'x';
+      return `$${tag}$${v}$${tag}$`;
+    });
+    // audited under the text as sent (parameter values are not logged): the decision is the one with values
+    const d = this.session.decideFacts(text, this.session.factsOf(withValues, this.reading.readOptions()));
+    return this.refused(d) ? d : null;
+  }
+
   /** A Bind of a statement that trusted user functions, decided again with the re-validated catalog; refused or null. */
   private onBind(body: Buffer): Decision | null {
     const [, o1] = readCString(body, 0);
@@ -339,10 +377,12 @@ export class PgRelay {
         if (refusal) return void this.up(code, body, encodeParse(name, this.markerFor(refusal)));
         if (this.refused(d)) return void this.up(code, body, encodeParse(name, this.marker(d)));
         this.warnIfNeeded(d);
-        this.trackTrusted(name, () => {
+        const statementText = () => {
           const r = this.reading.decode(body.subarray(start, end));
           return r.ok ? r.text : body.toString('utf8', start, end);
-        }, d);
+        };
+        this.trackTrusted(name, statementText, d);
+        this.trackValueSensitive(name, statementText, d);
         this.up(code, body, raw, d);
         return;
       }
@@ -374,7 +414,8 @@ export class PgRelay {
       case FrontendCode.Bind: {
         this.unsynced = true;
         this.decode(() => this.tracker?.onBind(body));
-        const refusedBind = this.trustedStmts.size ? this.decode(() => this.onBind(body)) : null;
+        const refusedBind = (this.trustedStmts.size ? this.decode(() => this.onBind(body)) : null)
+          ?? (this.valueSensitive.size ? this.decode(() => this.onValueBind(body)) : null);
         // refused: the upstream gets a Parse it fails instead, so the pipeline up to Sync is skipped by the server
         if (refusedBind) {
           const parse = encodeParse('', this.marker(refusedBind));
@@ -396,7 +437,11 @@ export class PgRelay {
         return;
       case FrontendCode.Close:
         this.unsynced = true;
-        if (body[0] === 0x53) this.trustedStmts.delete(this.decode(() => readCString(body, 1)[0]));
+        if (body[0] === 0x53) {
+          const closed = this.decode(() => readCString(body, 1)[0]);
+          this.trustedStmts.delete(closed);
+          this.valueSensitive.delete(closed);
+        }
         this.tracker?.onClose();
         this.decode(() => this.up(code, body, raw));
         return;
@@ -758,5 +803,58 @@ function sensitiveText(code: number, body: Buffer): boolean {
     return PgReadingState.sensitive(body.subarray(start, end));
   } catch {
     return false; // refused as malformed when handled
+  }
+}
+
+/** A parameter where its value decides what a condition matches (see PgRelay.valueSensitive). */
+const VALUE_SENSITIVE_PARAM = /(?:\b(?:I?LIKE|SIMILAR\s+TO)|!?~~?\*?|\b(?:ALL|ANY|SOME|unnest)\s*\()\s*\(?\s*\$\d/i;
+
+/**
+ * A Bind message's statement name and parameter values as text (NULL as null). A binary-format value is read as
+ * UTF-8 when it is valid text (a text parameter's binary form is its bytes), else as a big-endian integer of 2, 4 or
+ * 8 bytes; anything else leaves the parameter out (undefined). null when the message cannot be read.
+ */
+function readBind(body: Buffer): { statement: string; values: (string | null | undefined)[] } | null {
+  try {
+    const [, o1] = readCString(body, 0);
+    const [statement, o2] = readCString(body, o1);
+    let o = o2;
+    const nFormats = body.readInt16BE(o);
+    o += 2;
+    const formats: number[] = [];
+    for (let i = 0; i < nFormats; i++, o += 2) formats.push(body.readInt16BE(o));
+    const n = body.readInt16BE(o);
+    o += 2;
+    const values: (string | null | undefined)[] = [];
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    for (let i = 0; i < n; i++) {
+      const len = body.readInt32BE(o);
+      o += 4;
+      if (len < 0) {
+        values.push(null);
+        continue;
+      }
+      const bytes = body.subarray(o, o + len);
+      o += len;
+      const binary = (nFormats === 1 ? formats[0] : formats[i]) === 1;
+      if (!binary) {
+        values.push(bytes.toString('utf8'));
+        continue;
+      }
+      let text: string | undefined;
+      try {
+        text = bytes.includes(0) ? undefined : utf8.decode(bytes);
+      } catch {
+        text = undefined;
+      }
+      if (text !== undefined && !/[\x00-\x08\x0e-\x1f]/.test(text)) values.push(text);
+      else if (len === 2) values.push(String(bytes.readInt16BE(0)));
+      else if (len === 4) values.push(String(bytes.readInt32BE(0)));
+      else if (len === 8) values.push(String(bytes.readBigInt64BE(0)));
+      else values.push(undefined);
+    }
+    return { statement, values };
+  } catch {
+    return null;
   }
 }
