@@ -3,6 +3,7 @@
 // response to its end, rewrites result rows where mask rules apply, and ends the session at a packet boundary
 // when told.
 import { Outbox } from '../wire/outbox.js';
+import { VALUE_SENSITIVE_PLACEHOLDER, executeValues, withValues } from './bind-values.js';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
@@ -99,6 +100,8 @@ interface Pending {
   trusted?: { text: string; names: string[] };
   /** COM_STMT_EXECUTE asking for a cursor (see ResponseTracker.cursors) */
   cursors?: boolean;
+  /** COM_STMT_PREPARE of a write whose parameter decides what its condition matches: its text (bind-values.ts) */
+  valueSensitive?: string;
 }
 
 export class MysqlRelay {
@@ -139,6 +142,8 @@ export class MysqlRelay {
    * prepare and an execution would otherwise run under the old verdict).
    */
   private readonly trustedPrepared = new Map<number, { text: string; names: string[] }>();
+  /** prepared writes read again with each execution's values (bind-values.ts): text, parameter count, last types */
+  private readonly valueSensitivePrepared = new Map<number, { text: string; params: number; types: number[] | null }>();
   /** status flags of the last answer (the row guard needs to know whether a transaction is open) */
   private lastStatus: number = ServerStatus.Autocommit;
   /** client bytes that arrived while the row guard waits for the server's count */
@@ -432,6 +437,7 @@ export class MysqlRelay {
         this.expect('prepare', cmd, undefined, {
           prepared: this.masks.statementMasking(d) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}),
           ...(names.length ? { trusted: { text, names } } : {}),
+          ...(d.statements.some((st) => st.kind === 'update' || st.kind === 'delete') && VALUE_SENSITIVE_PLACEHOLDER.test(text) ? { valueSensitive: text } : {}),
         });
         return;
       }
@@ -444,6 +450,11 @@ export class MysqlRelay {
           // audited as its own statement: the text whose execution the broker refused
           const d = this.session.decideFacts(t.text, this.session.factsOf(t.text, this.reading.readOptions(this.readOpts)));
           if (refuses(d, this.masking)) return this.reply(cmd, refusalOf(d).code, refusalMessage(d));
+        }
+        const vs = this.valueSensitivePrepared.get(id);
+        if (vs) {
+          const refusal = this.valueRefusal(vs, payload, cmd);
+          if (refusal) return this.reply(cmd, refusal.code, refusal.message);
         }
         const masker = this.masks.forExecute(id);
         const limit = this.preparedLimits.get(id);
@@ -459,6 +470,7 @@ export class MysqlRelay {
         this.masks.closed(id);
         this.preparedLimits.delete(id);
         this.trustedPrepared.delete(id);
+        this.valueSensitivePrepared.delete(id);
         this.upstream.write(raw);
         return;
       }
@@ -478,6 +490,7 @@ export class MysqlRelay {
         // session's old reading while the server read it under the reset one)
         this.namedPrepares.clear();
         this.trustedPrepared.clear();
+        this.valueSensitivePrepared.clear();
         this.upstream.write(raw);
         this.expect('single', cmd);
         this.probeSqlMode();
@@ -632,8 +645,12 @@ export class MysqlRelay {
       if (r.rows) tracker.fetchRows = true;
     }
     if (tracker.role !== 'column' && tracker.role !== 'row' && payload[0] === PacketHeader.Err) out = this.masks.redactError(payload);
-    if ((head.prepared || head.rowLimit || head.trusted) && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
+    if ((head.prepared || head.rowLimit || head.trusted || head.valueSensitive) && head.command === Command.StmtPrepare && payload[0] === PacketHeader.Ok && payload.length >= 5 && head.stmtId === undefined) {
       head.stmtId = payload.readUInt32LE(1);
+      if (head.valueSensitive && payload.length >= 9) {
+        if (this.valueSensitivePrepared.size >= 10_000) this.valueSensitivePrepared.delete(this.valueSensitivePrepared.keys().next().value!);
+        this.valueSensitivePrepared.set(head.stmtId, { text: head.valueSensitive, params: payload.readUInt16LE(7), types: null });
+      }
       // bounded like the PostgreSQL relay's: past it the oldest statements are no longer decided again
       if (head.trusted) {
         if (this.trustedPrepared.size >= 10_000) this.trustedPrepared.delete(this.trustedPrepared.keys().next().value!);
@@ -692,6 +709,36 @@ export class MysqlRelay {
    */
   /** the text functionCheck decoded for the packet about to be decided (same Buffer), so it is decoded once */
   private decodedAhead: { payload: Buffer; r: ReturnType<MysqlReadingState['decode']> } | undefined;
+
+  /**
+   * An execution of a value-sensitive prepared write, decided with its values in place (bind-values.ts); the refusal
+   * to answer, or null to run it. Audited under the prepared text (values are not logged).
+   */
+  private valueRefusal(vs: { text: string; params: number; types: number[] | null }, payload: Buffer, cmd: number): { code: ErrorCode; message: string } | null {
+    const unread = (why: string) => ({ code: ErrorCode.STATEMENT_BLOCKED, message: `dbwarden: blocked: the parameters of this execution could not be read (${why}), and they decide which rows its condition matches` });
+    if (cmd !== Command.StmtExecute) return unread('a bulk execution');
+    const r = executeValues(payload, vs.params, vs.types);
+    if (!r) return unread('an unreadable COM_STMT_EXECUTE');
+    vs.types = r.types;
+    const read = this.reading.readOptions(this.readOpts);
+    const server = { mariadb: read.mariadb ?? true, version: read.serverVersion ?? 0 };
+    const modes = [];
+    for (const ansiQuotes of read.ansiQuotes === undefined ? [false, true] : [read.ansiQuotes]) {
+      for (const noBackslashEscapes of read.noBackslashEscapes === undefined ? [false, true] : [read.noBackslashEscapes]) modes.push({ server, ansiQuotes, noBackslashEscapes });
+    }
+    const texts = withValues(vs.text, r.values, modes);
+    if (!texts) return unread('its text could not be read again');
+    // canonical texts: strings as '…' with '' and \\ escapes, identifiers in backticks
+    const canonical = { ...read, ansiQuotes: false, noBackslashEscapes: false };
+    for (const t of texts) {
+      const d = this.session.judgeFacts(this.session.factsOf(t, canonical));
+      if (refuses(d, this.masking)) {
+        this.session.record(vs.text, d);
+        return { code: refusalOf(d).code, message: refusalMessage(d) };
+      }
+    }
+    return null;
+  }
 
   private decideText(payload: Buffer): { text: string; d: Decision | null; barrier: { hit: boolean } } {
     const ahead = this.decodedAhead;

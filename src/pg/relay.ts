@@ -301,9 +301,12 @@ export class PgRelay {
       while (v.includes(`$${tag}$`)) tag += 'x';
       return `$${tag}$${v}$${tag}$`;
     });
-    // audited under the text as sent (parameter values are not logged): the decision is the one with values
-    const d = this.session.decideFacts(text, this.session.factsOf(withValues, this.reading.readOptions()));
-    return this.refused(d) ? d : null;
+    // judged with the values; a refusal is audited under the text as sent (parameter values are not logged), a
+    // statement that runs was recorded at its Parse
+    const d = this.session.judgeFacts(this.session.factsOf(withValues, this.reading.readOptions()));
+    if (!this.refused(d)) return null;
+    this.session.record(text, d);
+    return d;
   }
 
   /** A Bind of a statement that trusted user functions, decided again with the re-validated catalog; refused or null. */

@@ -340,6 +340,14 @@ export class Session {
   }
 
   /** Decides facts the protocol built itself (e.g. a FunctionCall message, which has no SQL text). */
+  /**
+   * The decision on facts, neither recorded nor filed for review: for a statement already recorded when it was
+   * prepared and judged again at an execution (its parameter values in place). The caller records a refusal.
+   */
+  judgeFacts(statements: StatementFacts[]): Decision {
+    return this.auditable() ?? this.scoped(this.called(this.guard.evaluateFacts(statements)));
+  }
+
   decideFacts(text: string, statements: StatementFacts[], inspect?: (d: Decision) => Decision | null): Decision {
     const refusal = this.auditable();
     let decision = refusal ?? this.scoped(this.reviewed(text, this.called(this.guard.evaluateFacts(statements))));
