@@ -148,6 +148,7 @@ export interface LiveSessionRecord {
 
 /** The fan-out message that says a grant ended ({ type, grantId, reason }); the shared store listens for it too. */
 export const GRANT_ENDED_MESSAGE = 'grant.ended';
+export type GrantEndedMessage = typeof GRANT_ENDED_MESSAGE;
 
 /** What the session fan-out needs from a shared store (grants/redis-store.ts provides it). */
 export interface ClusterBus {

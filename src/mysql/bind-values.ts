@@ -1,12 +1,10 @@
-// Values of a COM_STMT_EXECUTE put back into its prepared text, for statements whose parameter decides what their
-// condition matches (see MysqlRelay: value-sensitive statements).
+// Values of a COM_STMT_EXECUTE as SQL literals, for statements whose parameter decides what their condition matches
+// (see MysqlRelay: value-sensitive statements); the core puts them into the text (sql/mysql-placeholders.ts).
 //
 // Security: `DELETE FROM t WHERE v LIKE ?` executed with '%' (or `REGEXP ?` with '') deletes every row, while the
 // literal forms are refused; the prepared text alone shows a placeholder. The broker reads the execution's values
 // and decides the text with them in place. What cannot be read (an unknown type, a short packet) is reported as
 // null, and the caller refuses the execution (fail closed).
-import { lexMysql, type LexOptions } from '../sql/mysql-lexer.js';
-import { tokenize } from '../sql/mysql-tokens.js';
 import { readLenencInt } from './packets.js';
 
 /** A parameter of a prepared LIKE/REGEXP/RLIKE pattern (the statements worth reading per execution). */
@@ -65,30 +63,4 @@ export function executeValues(payload: Buffer, params: number, previousTypes: nu
   } catch {
     return null;
   }
-}
-
-/**
- * The prepared text with its placeholders replaced, one text per reading of it (quoting modes the session has not
- * confirmed are read every way); a placeholder whose value is unknown stays. null when a reading cannot be lexed.
- */
-export function withValues(text: string, values: readonly Literal[], opts: LexOptions[]): string[] | null {
-  const out: string[] = [];
-  for (const o of opts) {
-    const lexed = lexMysql(text, o);
-    if (!lexed.ok) return null;
-    for (const st of lexed.statements) {
-      let i = 0;
-      let result = '';
-      let from = 0;
-      for (const t of tokenize(st.text)) {
-        if (t.type !== 'symbol' || t.value !== '?') continue;
-        const v = values[i++];
-        if (v === undefined) continue;
-        result += st.text.slice(from, t.start) + v;
-        from = t.end;
-      }
-      out.push(result + st.text.slice(from));
-    }
-  }
-  return out;
 }

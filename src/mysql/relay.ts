@@ -3,7 +3,7 @@
 // response to its end, rewrites result rows where mask rules apply, and ends the session at a packet boundary
 // when told.
 import { Outbox } from '../wire/outbox.js';
-import { VALUE_SENSITIVE_PLACEHOLDER, executeValues, withValues } from './bind-values.js';
+import { VALUE_SENSITIVE_PLACEHOLDER, executeValues } from './bind-values.js';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
@@ -721,12 +721,7 @@ export class MysqlRelay {
     if (!r) return unread('an unreadable COM_STMT_EXECUTE');
     vs.types = r.types;
     const read = this.reading.readOptions(this.readOpts);
-    const server = { mariadb: read.mariadb ?? true, version: read.serverVersion ?? 0 };
-    const modes = [];
-    for (const ansiQuotes of read.ansiQuotes === undefined ? [false, true] : [read.ansiQuotes]) {
-      for (const noBackslashEscapes of read.noBackslashEscapes === undefined ? [false, true] : [read.noBackslashEscapes]) modes.push({ server, ansiQuotes, noBackslashEscapes });
-    }
-    const texts = withValues(vs.text, r.values, modes);
+    const texts = this.session.mysqlTextWithValues(vs.text, r.values, read);
     if (!texts) return unread('its text could not be read again');
     // canonical texts: strings as '…' with '' and \\ escapes, identifiers in backticks
     const canonical = { ...read, ansiQuotes: false, noBackslashEscapes: false };

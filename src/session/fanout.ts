@@ -2,7 +2,7 @@
 // session listings cover every instance. Without a cluster bus (embedded store) it acts on this instance only.
 import { randomBytes } from 'node:crypto';
 import type { Grant } from '../grants/model.js';
-import { GRANT_ENDED_MESSAGE, type ClusterBus, type LiveSessionRecord } from '../grants/model.js';
+import type { ClusterBus, GrantEndedMessage, LiveSessionRecord } from '../grants/model.js';
 import type { Logger } from '../log.js';
 import type { SessionRegistry } from './registry.js';
 import type { SessionInfo, TerminationReason } from './session.js';
@@ -26,7 +26,8 @@ export interface FanoutOptions {
 type EndReason = Extract<TerminationReason, 'revoked' | 'expired'>;
 
 const MESSAGE = {
-  grantEnded: GRANT_ENDED_MESSAGE,
+  // the shared store reads this message too (grants/redis-store.ts): the type keeps the two spellings one
+  grantEnded: 'grant.ended' satisfies GrantEndedMessage,
   grantExtended: 'grant.extended',
   kill: 'session.kill',
   killAck: 'session.kill.ack',

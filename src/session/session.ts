@@ -1,5 +1,6 @@
 // Session: one authenticated client connection on a grant; decides statements and can be told to end.
 import { withinDatabases } from './database-scope.js';
+import { mysqlWithValues } from '../sql/mysql-placeholders.js';
 import type { AuditSink } from '../audit/events.js';
 import type { Grant } from '../grants/model.js';
 import { lazyChild, type Logger } from '../log.js';
@@ -346,6 +347,19 @@ export class Session {
    */
   judgeFacts(statements: StatementFacts[]): Decision {
     return this.auditable() ?? this.scoped(this.called(this.guard.evaluateFacts(statements)));
+  }
+
+  /**
+   * A prepared MySQL text with one execution's values (SQL literals; undefined: unknown, left as `?`) in place, one
+   * canonical text per reading of it (quoting modes not confirmed are read every way); null when unreadable.
+   */
+  mysqlTextWithValues(text: string, values: readonly (string | undefined)[], read: ReadOptions): string[] | null {
+    const server = { mariadb: read.mariadb ?? true, version: read.serverVersion ?? 0 };
+    const modes = [];
+    for (const ansiQuotes of read.ansiQuotes === undefined ? [false, true] : [read.ansiQuotes]) {
+      for (const noBackslashEscapes of read.noBackslashEscapes === undefined ? [false, true] : [read.noBackslashEscapes]) modes.push({ server, ansiQuotes, noBackslashEscapes });
+    }
+    return mysqlWithValues(text, values, modes);
   }
 
   decideFacts(text: string, statements: StatementFacts[], inspect?: (d: Decision) => Decision | null): Decision {
