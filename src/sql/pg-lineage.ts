@@ -543,12 +543,39 @@ function select(s: Ast, outer: Scope, ctx: Ctx): Rel {
     const items = fromItems(s.fromClause, scope, ctx);
     const sc: Scope = { items, parent: scope, ctes: new Map() };
     for (const k of ['whereClause', 'havingClause', 'groupClause', 'sortClause', 'windowClause', 'distinctClause', 'limitCount', 'limitOffset']) {
-      if (s[k]) expr(s[k], sc, ctx);
+      if (!s[k]) continue;
+      const src = expr(s[k], sc, ctx);
+      if (k === 'limitCount' || k === 'limitOffset') countsRows(src, k === 'limitCount' ? 'LIMIT' : 'OFFSET', ctx);
     }
     return targetList(s.targetList ?? [], sc, ctx);
   } finally {
     ctx.depth--;
   }
+}
+
+/** Built-in set-returning functions: in a select list each one multiplies the rows by what it returns. */
+const SET_RETURNING = new Set(['generate_series', 'generate_subscripts', 'unnest', 'regexp_matches', 'regexp_split_to_table',
+  'string_to_table', 'json_array_elements', 'json_array_elements_text', 'jsonb_array_elements', 'jsonb_array_elements_text',
+  'json_each', 'json_each_text', 'jsonb_each', 'jsonb_each_text', 'json_object_keys', 'jsonb_object_keys', 'jsonb_path_query',
+  'json_populate_recordset', 'jsonb_populate_recordset', 'json_to_recordset', 'jsonb_to_recordset', 'pg_get_keywords']);
+
+/**
+ * Security: a value that decides how many rows come back is read back from the count, whatever the rows hold:
+ * `… LATERAL generate_series(1, ascii(substr(email, i, 1))) g GROUP BY i` with `count(*)` returned each character
+ * of an email as a row count, in one statement. The arguments of a built-in set-returning function (in FROM or in
+ * the select list) and LIMIT/OFFSET expressions count as leaving unmasked (mask-or-block) when they carry a column's
+ * value. A user function's body is traced where it is called (its own generators carry the caller's arguments);
+ * sources the broker cannot trace are masked where they surface as values.
+ */
+function argsSrc(fc: Ast, scope: Scope, ctx: Ctx): Src {
+  const out = new Set<string>();
+  for (const a of fc.args ?? []) addAll(out, expr(a, scope, ctx));
+  return out;
+}
+
+function countsRows(src: Src, what: string, ctx: Ctx): void {
+  const counted = new Set([...src].filter((x) => x !== UNKNOWN && x !== DERIVED));
+  if (counted.size) ctx.sinks.push({ what: `the row count of ${what}`, src: counted });
 }
 
 function targetList(list: Ast[], scope: Scope, ctx: Ctx): Rel {
@@ -576,6 +603,7 @@ function targetList(list: Ast[], scope: Scope, ctx: Ctx): Rel {
     }
     const name = rt.name ?? (fields ? String(fields[fields.length - 1]?.String?.sval ?? '?column?') : '?column?');
     const src = expr(v, scope, ctx);
+    if (v?.FuncCall && SET_RETURNING.has(funcName(v.FuncCall)?.name ?? '')) countsRows(argsSrc(v.FuncCall, scope, ctx), `${funcName(v.FuncCall)!.name}() in the select list`, ctx);
     // only a plain column reference passes a value as it is; anything else computes a new one
     if (!fields) src.add(DERIVED);
     cols.push({ name, src });
@@ -631,7 +659,10 @@ function fromItem(n: Ast, scope: Scope, ctx: Ctx): Item[] {
     src.add(DERIVED);
     for (const f of rf.functions ?? []) {
       const items: Ast[] = f?.List?.items ?? [];
-      addAll(src, expr(items[0], scope, ctx));
+      const fsrc = expr(items[0], scope, ctx);
+      addAll(src, fsrc);
+      const fc = items[0]?.FuncCall;
+      if (fc && SET_RETURNING.has(funcName(fc)?.name ?? '')) countsRows(argsSrc(fc, scope, ctx), `${funcName(fc)!.name}() in FROM`, ctx);
       for (const d of items[1]?.List?.items ?? []) names.push(String(d?.ColumnDef?.colname ?? ''));
     }
     for (const d of rf.coldeflist ?? []) names.push(String(d?.ColumnDef?.colname ?? ''));
