@@ -19,8 +19,6 @@ export class ColumnCatalog {
   private relations = new Map<number, Relation>();
   private loadedAt = Date.now();
   private conn: Promise<{ c: UpstreamConnection; reader: MessageReader }> | null = null;
-  /** side connections whose lock and statement timeouts are set */
-  private readonly limited = new WeakSet<UpstreamConnection>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: () => UpstreamOptions) {}
@@ -100,39 +98,11 @@ export class ColumnCatalog {
       return { c, reader };
     });
     const { c, reader } = await this.conn;
-    // The server gives up first (lock_timeout 2 s, statement_timeout 8 s, both under the 10 s wait below): a view a
-    // session holds locked (LOCK TABLE v IN ACCESS EXCLUSIVE MODE on a write grant) then fails one refresh cleanly.
-    // Defends against the side connection's answers going out of step: a read given up on the client side while the
-    // query still ran would have handed its rows to the next query (one catalog's rows read as another's), so such a
-    // connection is dropped instead of reused.
-    let settings = false;
-    if (!this.limited.has(c)) {
-      this.limited.add(c);
-      c.socket.write(encodeQuery("SET lock_timeout = '2s'; SET statement_timeout = '8s'"));
-      settings = true;
-    }
     c.socket.write(encodeQuery(sql));
     const rows: (string | null)[][] = [];
     let error: string | undefined;
     for (;;) {
-      let message: { code: number; body: Buffer };
-      try {
-        message = await reader.readTyped(10_000);
-      } catch (e) {
-        c.socket.destroy();
-        this.conn = null;
-        throw e;
-      }
-      const { code, body } = message;
-      if (settings) {
-        // the answers to the SETs sent with the connection's first query come first
-        if (code === BackendCode.ErrorResponse) error = decodeFields(body).get('M');
-        if (code === BackendCode.ReadyForQuery) {
-          settings = false;
-          if (error) throw new Error(error);
-        }
-        continue;
-      }
+      const { code, body } = await reader.readTyped(10_000);
       if (code === BackendCode.DataRow) {
         const n = body.readInt16BE(0);
         const row: (string | null)[] = [];

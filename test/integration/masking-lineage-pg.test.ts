@@ -61,7 +61,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await b?.close();
-  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_imm(int), ${S}_immset(int), ${S}_trg(), ${S}_def(), ${S}_touch() cascade; drop view if exists ${S}_vn, ${S}_lockv, ${S}_lockv2; drop table if exists ${S}_dx, ${S}_dy, ${S}_pk; drop domain if exists ${S}_dd;`);
+  await adminSql(`drop table if exists ${T}, ${T2} cascade; drop table if exists ${S}_ctas, ${S}_into; drop sequence if exists ${S}_seq; drop schema if exists ${S}_ops cascade; drop function if exists ${S}_f(int), ${S}_atomic(int), ${S}_plpgsql(int), ${S}_setof(), ${S}_clean(int), ${S}_log(text), ${S}_check(text), ${S}_logself(int), ${S}_checkself(int), ${S}_cp(text), ${S}_keep(text), ${S}_imm(int), ${S}_immset(int), ${S}_trg(), ${S}_def(), ${S}_touch() cascade; drop view if exists ${S}_vn; drop table if exists ${S}_dx, ${S}_dy, ${S}_pk; drop domain if exists ${S}_dd;`);
 });
 
 async function viaBroker(q: string | pg.QueryConfig, cred = read): Promise<unknown[]> {
@@ -715,32 +715,4 @@ describe('row counts decided by a masked value', () => {
     expect(await viaBroker(`select count(*)::int as n from ${T} u, lateral generate_series(1, length(u.name)) g`)).toEqual([{ n: 3 }]);
     expect(await viaBroker(`select id from ${T} order by id limit 1`)).toEqual([{ id: 1 }]);
   });
-});
-
-describe('the catalog side connection under a lock held by a grant', () => {
-  it('after a grant held a view locked longer than the catalog read wait, new views are traced again', async () => {
-    await adminSql(`create view ${S}_lockv as select id, name from ${T}; alter view ${S}_lockv owner to dbw_rw;`);
-    const holder = new pg.Client({ connectionString: b.url(write) });
-    await holder.connect();
-    try {
-      await holder.query('begin');
-      // LOCK on a view locks its base table too: the holder blocks the catalog's reads of both
-      await holder.query(`lock table ${S}_lockv in access exclusive mode`);
-      await new Promise((r) => setTimeout(r, 12_000));
-      await holder.query('rollback');
-    } finally {
-      await holder.end();
-    }
-    await adminSql(`create view ${S}_lockv2 as select id, email as contact from ${T}; grant select on ${S}_lockv2 to dbw_ro;`);
-    const got = await (async () => {
-      for (let i = 0; i < 40; i++) {
-        const rows = (await viaBroker(`select contact from ${S}_lockv2`)) as { contact: string }[];
-        if (rows[0]?.contact.startsWith('z***@')) return rows;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      return (await viaBroker(`select contact from ${S}_lockv2`)) as { contact: string }[];
-    })();
-    // traced through the new view's definition (an email mask keeps the domain), not redacted as unknown
-    expect(got).toEqual([{ contact: 'z***@secret.example' }]);
-  }, 60_000);
 });
