@@ -423,19 +423,8 @@ function replacedBodySources(s: Ast, ctx: Ctx): Src {
   const body = asItems.length === 1 ? String(asItems[0]?.String?.sval ?? '') : undefined;
   let stmts: Ast[] | undefined;
   try {
-    if (s.sql_body !== undefined) {
-      stmts = [];
-      const found = stmts;
-      const collect = (n: Ast): void => {
-        if (Array.isArray(n)) return n.forEach(collect);
-        if (n === null || typeof n !== 'object') return;
-        const k = Object.keys(n)[0];
-        if (k && /^[A-Z][A-Za-z]*Stmt$/.test(k)) found.push(n);
-        else for (const key in n) collect(n[key]);
-      };
-      collect(s.sql_body);
-    } else if (language === 'sql' && body !== undefined) {
-      stmts = ((parseSync(body) as Ast).stmts ?? []).map((x: Ast) => x.stmt);
+    if (language === 'sql') {
+      stmts = sqlBodyStatements(s);
     } else if (language === 'plpgsql' && body !== undefined && !body.includes('$dbw_body$')) {
       // the PL/pgSQL reader needs the return type (a trigger function's body names NEW and OLD)
       const names: Ast[] = s.returnType?.names ?? [];
@@ -443,7 +432,7 @@ function replacedBodySources(s: Ast, ctx: Ctx): Src {
       const texts = plpgsqlStatements(`CREATE FUNCTION dbw_body() RETURNS ${s.returnType?.setof ? 'SETOF ' : ''}${returns || 'void'} LANGUAGE plpgsql AS $dbw_body$${body}$dbw_body$`);
       // a trigger function reads the row of whatever table its triggers are on (unknown here): a body that reads NEW
       // or OLD may move any column of it, masked ones included (fail closed)
-      if (returns.toLowerCase() === 'trigger' && texts?.some((t) => /\b(new|old)\s*\.|\b(new|old)\b(?!\s*\.)/i.test(t.replace(/'(?:[^']|'')*'/g, "''")))) return unknown();
+      if (returns.toLowerCase() === 'trigger' && texts?.some((t) => /\b(new|old)\b/i.test(t.replace(/'(?:[^']|'')*'/g, "''")))) return unknown();
       stmts = texts?.flatMap((t) => ((parseSync(t) as Ast).stmts ?? []).map((x: Ast) => x.stmt));
     }
   } catch {
@@ -876,7 +865,11 @@ export function functionBodyStatements(definition: string): Ast[] | undefined {
   } catch {
     return undefined;
   }
-  if (!top) return undefined;
+  return top ? sqlBodyStatements(top) : undefined;
+}
+
+/** The statements of a SQL-language CreateFunctionStmt node: its BEGIN ATOMIC body or its quoted one. */
+function sqlBodyStatements(top: Ast): Ast[] | undefined {
   if (top.sql_body !== undefined) {
     const found: Ast[] = [];
     const collect = (n: Ast): void => {
