@@ -7,8 +7,13 @@
 // null, and the caller refuses the execution (fail closed).
 import { readLenencInt } from './packets.js';
 
-/** A parameter of a prepared LIKE/REGEXP/RLIKE pattern (the statements worth reading per execution). */
-export const VALUE_SENSITIVE_PLACEHOLDER = /\b(?:LIKE|RLIKE|REGEXP)\s*\(?\s*(?:BINARY\s+)?\?/i;
+/**
+ * A text with a placeholder and a LIKE/REGEXP/RLIKE anywhere (the statements worth reading per execution): the
+ * placeholder may reach the pattern through any expression (`v LIKE CONCAT(?, '')`), so the pair is enough.
+ */
+export function valueSensitive(text: string): boolean {
+  return text.includes('?') && /\b(?:LIKE|RLIKE|REGEXP)\b/i.test(text);
+}
 
 /** A literal for the canonical text (strings with '' and \\ escapes), or undefined when the value is unknown. */
 export type Literal = string | undefined;

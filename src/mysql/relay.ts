@@ -3,7 +3,7 @@
 // response to its end, rewrites result rows where mask rules apply, and ends the session at a packet boundary
 // when told.
 import { Outbox } from '../wire/outbox.js';
-import { VALUE_SENSITIVE_PLACEHOLDER, executeValues } from './bind-values.js';
+import { executeValues, valueSensitive } from './bind-values.js';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { attachRelay, holdUntilDrained } from '../wire/pipe.js';
@@ -143,7 +143,7 @@ export class MysqlRelay {
    */
   private readonly trustedPrepared = new Map<number, { text: string; names: string[] }>();
   /** prepared writes read again with each execution's values (bind-values.ts): text, parameter count, last types */
-  private readonly valueSensitivePrepared = new Map<number, { text: string; params: number; types: number[] | null }>();
+  private readonly valueSensitivePrepared = new Map<number, { text: string; params: number; types: number[] | null; longData?: boolean }>();
   /** status flags of the last answer (the row guard needs to know whether a transaction is open) */
   private lastStatus: number = ServerStatus.Autocommit;
   /** client bytes that arrived while the row guard waits for the server's count */
@@ -252,15 +252,16 @@ export class MysqlRelay {
         return 'fetch';
       case Command.StmtExecute:
       case Command.StmtBulkExecute:
-        // with masks in force the statement id decides how the result is masked: read it (and its row limit, and
-        // whether it trusted stored functions)
-        if (this.masking || this.rowGuard || this.trustedPrepared.size) return 'fetch';
+        // with masks in force the statement id decides how the result is masked: read it (and its row limit, whether
+        // it trusted stored functions, whether its values decide what its condition matches)
+        if (this.masking || this.rowGuard || this.trustedPrepared.size || this.valueSensitivePrepared.size) return 'fetch';
         this.expect('result', first);
         return 'send';
       case Command.StmtClose:
-        return this.masking || this.trustedPrepared.size ? 'fetch' : 'send'; // no answer
+        return this.masking || this.trustedPrepared.size || this.valueSensitivePrepared.size ? 'fetch' : 'send'; // no answer
       case Command.StmtSendLongData:
-        return 'send'; // no answer
+        // a value sent ahead of COM_STMT_EXECUTE is not in it: read which statement it is for
+        return this.valueSensitivePrepared.size ? 'fetch' : 'send'; // no answer
       case Command.StmtFetch:
         if (this.masking) return 'fetch';
         this.expect('rows', first);
@@ -437,7 +438,7 @@ export class MysqlRelay {
         this.expect('prepare', cmd, undefined, {
           prepared: this.masks.statementMasking(d) ?? undefined, stmt, ...(this.rowGuard && d.rowLimit ? { rowLimit: d.rowLimit } : {}),
           ...(names.length ? { trusted: { text, names } } : {}),
-          ...(d.statements.some((st) => st.kind === 'update' || st.kind === 'delete') && VALUE_SENSITIVE_PLACEHOLDER.test(text) ? { valueSensitive: text } : {}),
+          ...(d.statements.some((st) => st.kind === 'update' || st.kind === 'delete') && valueSensitive(text) ? { valueSensitive: text } : {}),
         });
         return;
       }
@@ -463,6 +464,13 @@ export class MysqlRelay {
         if (this.rowGuard && limit) return this.guardCommand(Buffer.from(raw), cmd, limit, undefined, { masker, stmtId: id, cursors });
         this.upstream.write(raw);
         this.expect('result', cmd, undefined, { masker, stmtId: id, cursors });
+        return;
+      }
+      case Command.StmtSendLongData: {
+        // its value is not in the COM_STMT_EXECUTE the broker reads: such a statement's executions are refused
+        const vs = this.valueSensitivePrepared.get(this.stmtId(payload));
+        if (vs) vs.longData = true;
+        this.upstream.write(raw);
         return;
       }
       case Command.StmtClose: {
@@ -714,9 +722,10 @@ export class MysqlRelay {
    * An execution of a value-sensitive prepared write, decided with its values in place (bind-values.ts); the refusal
    * to answer, or null to run it. Audited under the prepared text (values are not logged).
    */
-  private valueRefusal(vs: { text: string; params: number; types: number[] | null }, payload: Buffer, cmd: number): { code: ErrorCode; message: string } | null {
+  private valueRefusal(vs: { text: string; params: number; types: number[] | null; longData?: boolean }, payload: Buffer, cmd: number): { code: ErrorCode; message: string } | null {
     const unread = (why: string) => ({ code: ErrorCode.STATEMENT_BLOCKED, message: `dbwarden: blocked: the parameters of this execution could not be read (${why}), and they decide which rows its condition matches` });
     if (cmd !== Command.StmtExecute) return unread('a bulk execution');
+    if (vs.longData) return unread('a value sent with COM_STMT_SEND_LONG_DATA');
     const r = executeValues(payload, vs.params, vs.types);
     if (!r) return unread('an unreadable COM_STMT_EXECUTE');
     vs.types = r.types;

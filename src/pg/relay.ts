@@ -281,7 +281,7 @@ export class PgRelay {
     this.valueSensitive.delete(name);
     if (this.refused(d) || !d.statements.some((st) => st.kind === 'update' || st.kind === 'delete' || st.kind === 'merge')) return;
     const t = text();
-    if (!VALUE_SENSITIVE_PARAM.test(t)) return;
+    if (!valueSensitive(t)) return;
     if (this.valueSensitive.size >= 10_000) this.valueSensitive.delete(this.valueSensitive.keys().next().value!);
     this.valueSensitive.set(name, t);
     this.clientFetch[FrontendCode.Bind] = 1;
@@ -810,7 +810,12 @@ function sensitiveText(code: number, body: Buffer): boolean {
 }
 
 /** A parameter where its value decides what a condition matches (see PgRelay.valueSensitive). */
-const VALUE_SENSITIVE_PARAM = /(?:\b(?:I?LIKE|SIMILAR\s+TO)|!?~~?\*?|\b(?:ALL|ANY|SOME|unnest)\s*\()\s*\(?\s*\$\d/i;
+const VALUE_SENSITIVE_OPERATOR = /\b(?:I?LIKE|SIMILAR\s+TO)\b|~|\b(?:ALL|ANY|SOME|unnest)\s*\(/i;
+/**
+ * A text with a parameter anywhere and a pattern or array operator anywhere: the parameter may reach the pattern
+ * through any expression (`v LIKE '%' || $1`, `v LIKE concat($1, '')`), so the pair is enough to read it again.
+ */
+const valueSensitive = (text: string): boolean => /\$\d/.test(text) && VALUE_SENSITIVE_OPERATOR.test(text);
 
 /**
  * A Bind message's statement name and parameter values as text (NULL as null). A binary-format value is read as

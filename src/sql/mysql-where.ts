@@ -138,6 +138,18 @@ function neverNull(expr: Ast): boolean {
 function ifFunction(f: Ast): Folded {
   const call = builtinCall(f);
   if (call?.name === 'ISNULL' && call.args.length === 1 && neverNull(call.args[0])) return 0;
+  if (call?.name === 'CONCAT' && call.args.length > 0) {
+    // CONCAT of constants is a constant (NULL if any is): `v LIKE CONCAT('%', '')` is `v LIKE '%'`
+    let out = '';
+    for (const a of call.args) {
+      const v = fold(a);
+      if (v === UNKNOWN) return UNKNOWN;
+      if (v === null) return null;
+      if (typeof v !== 'string' && typeof v !== 'number') return UNKNOWN;
+      out += String(v);
+    }
+    return out;
+  }
   if (call && (call.name === 'COALESCE' || call.name === 'IFNULL' || call.name === 'NVL')) {
     for (const a of call.args) {
       const v = fold(a);

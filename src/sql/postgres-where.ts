@@ -69,6 +69,21 @@ function fold(node: Ast): Folded {
       }
       return null;
     }
+    case 'FuncCall': {
+      // concat() of constants is a constant (NULLs skipped): `v LIKE concat('%', '')` is `v LIKE '%'`
+      const name = String(body.funcname?.[body.funcname.length - 1]?.String?.sval ?? '').toLowerCase();
+      if (name !== 'concat' || body.funcname.length > 2 || body.agg_star || body.over) return UNKNOWN;
+      let out = '';
+      for (const arg of body.args ?? []) {
+        const v = fold(arg);
+        if (v === UNKNOWN) return UNKNOWN;
+        if (v === null) continue;
+        const t = typeof v === 'string' ? v : v instanceof BpChar ? v.s : v instanceof Exact ? v.toString() : typeof v === 'boolean' ? (v ? 't' : 'f') : undefined;
+        if (t === undefined) return UNKNOWN;
+        out += t;
+      }
+      return out;
+    }
     default: return UNKNOWN;
   }
 }

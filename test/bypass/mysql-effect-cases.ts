@@ -175,6 +175,7 @@ const doors3: BypassCase[] = [
   block(W, 'unscoped-write', 'DELETE FROM t WHERE ABS(id) >= 0', 'deletes every row: ABS() is never negative', DATA),
   block(W, 'unscoped-write', 'DELETE FROM t WHERE -1 < CHAR_LENGTH(v)', 'deletes every row with a value: CHAR_LENGTH() is never negative', DATA),
   allow(W, 'DELETE FROM t WHERE LENGTH(v) > 30', 'LENGTH() compared with a bound in its range'),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE v LIKE CONCAT('%', '')", "deletes every row with a value: CONCAT of constants is the pattern '%'", DATA),
 ];
 
 export const MYSQL_EFFECT_CASES: BypassCase[] = [...syntax, ...unscoped, ...disguised, ...byEffect, ...doors2, ...doors3];

@@ -170,6 +170,7 @@ const doors3: BypassCase[] = [
   block(W, 'unscoped-write', 'DELETE FROM t WHERE -1 < length(v)', 'deletes every row with a value: length() is never negative', DATA),
   block(W, 'unscoped-write', "DELETE FROM t WHERE ctid >= '(0,0)'", 'deletes every row: no ctid is below (0,1)', DATA),
   allow(W, 'DELETE FROM t WHERE length(v) > 30', 'length() compared with a bound in its range'),
+  block(W, 'unscoped-write', "DELETE FROM t WHERE v LIKE concat('%', '')", "deletes every row with a value: concat() of constants is the pattern '%'", DATA),
   allow(W, 'DELETE FROM t WHERE id % 2 = 0', 'a remainder narrows'),
 ];
 

@@ -28,6 +28,7 @@ const cases: [string, string, unknown[], unknown[]][] = [
   ['LIKE pattern', `DELETE FROM ${T} WHERE v LIKE ?`, ['%'], ['row 3']],
   ['REGEXP pattern', `DELETE FROM ${T} WHERE v REGEXP ?`, [''], ['^row 3$']],
   ['LIKE in an UPDATE, second parameter', `UPDATE ${T} SET v = ? WHERE v LIKE ?`, ['x', '%%'], ['x', 'row 3']],
+  ['parameter reaching the pattern through CONCAT', `DELETE FROM ${T} WHERE v LIKE CONCAT('%', ?)`, [''], [' 3']],
 ];
 
 describe('prepared writes whose parameter decides what the condition matches (MariaDB)', () => {
@@ -58,6 +59,25 @@ describe('prepared writes whose parameter decides what the condition matches (Ma
       expect((ok as { affectedRows: number }).affectedRows).toBe(1);
       const [again] = await c.query('SELECT 1 AS n');
       expect(again).toEqual([{ n: 1 }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('a value sent ahead with COM_STMT_SEND_LONG_DATA (not in the execution the broker reads) is refused', async () => {
+    await fill();
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: b.myPort, user: write.login, password: write.password, database: 'dbw_my' });
+    try {
+      const stmt = await c.prepare(`DELETE FROM ${T} WHERE v LIKE ?`);
+      // COM_STMT_SEND_LONG_DATA: statement id, parameter 0, the value '%' (no answer from the server)
+      const body = Buffer.concat([Buffer.from([0x18]), Buffer.from(new Uint32Array([(stmt as unknown as { statement: { id: number } }).statement.id]).buffer), Buffer.from([0, 0]), Buffer.from('%')]);
+      const head = Buffer.from([body.length & 0xff, (body.length >> 8) & 0xff, body.length >> 16, 0]);
+      (c as unknown as { connection: { stream: { write(b: Buffer): void } } }).connection.stream.write(Buffer.concat([head, body]));
+      const e = await stmt.execute(['row 3']).then(() => undefined, (x) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message).toMatch(/COM_STMT_SEND_LONG_DATA/);
+      expect(await count()).toBe(5);
+      await stmt.close();
     } finally {
       await c.end();
     }

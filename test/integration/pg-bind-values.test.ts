@@ -29,6 +29,7 @@ const cases: [string, string, unknown[], unknown[]][] = [
   ['regular expression', `delete from ${T} where v ~ $1`, [''], ['^row 3$']],
   ['ALL over an empty array', `delete from ${T} where id <> all($1::int[])`, ['{}'], ['{1,2,3,4}']],
   ['ILIKE pattern in an UPDATE', `update ${T} set v = 'x' where v ilike $1`, ['%%'], ['ROW 3']],
+  ['parameter reaching the pattern through an expression', `delete from ${T} where v like '%' || $1::text`, [''], [' 3']],
 ];
 
 describe('prepared writes whose parameter decides what the condition matches', () => {
